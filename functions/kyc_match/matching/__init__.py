@@ -1,0 +1,8 @@
+"""The matching engine: compares what a client sent with an operator's record, attribute by attribute.
+
+Pure functions, no I/O. Entry point: `match_attributes`.
+"""
+
+from kyc_match.matching.engine import SCORABLE_ATTRIBUTES, AttributeMatch, MatchResult, match_attributes
+
+__all__ = ["SCORABLE_ATTRIBUTES", "AttributeMatch", "MatchResult", "match_attributes"]

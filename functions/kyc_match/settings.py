@@ -1,0 +1,28 @@
+"""The one place that reads the environment."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Deployment settings, read once per container from `KYC_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="KYC_", frozen=True)
+
+    stage: str = "local"
+    audit_table: str = "kyc-match-local-audit"
+    subscribers_table: str = "kyc-match-local-subscribers"
+    ported_numbers_table: str = "kyc-match-local-ported-numbers"
+    config_table: str = "kyc-match-local-configuration"
+    # KMS HMAC_SHA_256 key (id, ARN or alias) used to hash identifiers; the key never leaves KMS.
+    hash_key_id: str = "alias/kyc-match-local-identifiers"
+    audit_retention_days: int = Field(default=1826, ge=1)  # five years, EU AML record keeping
+    # Operators as JSON (see operators/config.py); empty means the built-in sandbox operator.
+    operators: str = ""
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

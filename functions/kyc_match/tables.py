@@ -1,0 +1,37 @@
+"""Key schemas of the service's DynamoDB tables: the one definition shared by code, infra and tests.
+
+The CDK storage construct builds its tables from these, and the local tooling (moto) creates its
+tables from the synthesized template, so the code, the stack and the tests cannot drift apart.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class IndexSchema:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    role: str
+    partition_key: str
+    sort_key: str | None = None
+    indexes: tuple[IndexSchema, ...] = ()
+    ttl_attribute: str | None = None
+
+
+AUDIT = TableSchema(
+    role="audit",
+    partition_key="clientDay",  # "<client id>#<YYYY-MM-DD>": one day of one client's entries
+    sort_key="entryKey",  # "<ISO timestamp>#<request id>"
+    indexes=(IndexSchema(name="byPhoneHash", partition_key="phoneHash", sort_key="entryKey"),),
+    ttl_attribute="expiresAt",
+)
+SUBSCRIBERS = TableSchema(role="subscribers", partition_key="phoneNumber")
+PORTED_NUMBERS = TableSchema(role="ported-numbers", partition_key="numberHash")
+CONFIGURATION = TableSchema(role="configuration", partition_key="pk", sort_key="sk")
+
+ALL_TABLES = (AUDIT, SUBSCRIBERS, PORTED_NUMBERS, CONFIGURATION)
