@@ -1,0 +1,93 @@
+"""From the HTTP request to a domain query, with CAMARA errors that never repeat submitted values."""
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from kyc_match.api.models import KycMatchRequest
+from kyc_match.domain.errors import (
+    InvalidArgumentError,
+    InvalidParamCombinationError,
+    InvalidTokenContextError,
+    MissingIdentifierError,
+    UnsupportedMediaTypeError,
+)
+from kyc_match.domain.model import MatchQuery
+
+_FIELD_RULES = {
+    "birthdate": "must be a calendar date formatted YYYY-MM-DD",
+    "idDocumentExpiryDate": "must be a calendar date formatted YYYY-MM-DD",
+    "email": "must be an email address (local-part@domain)",
+    "phoneNumber": "must be an E.164 number with a leading '+', e.g. +34600000001",
+    "country": "must be an ISO 3166-1 alpha-2 code",
+    "countryOfBirth": "must be an ISO 3166-1 alpha-2 code",
+    "nationality": "must be an ISO 3166-1 alpha-2 code",
+}
+_MAX_DESCRIBED_ERRORS = 3
+
+
+def check_content_type(content_type: str | None) -> None:
+    """JSON only. A request without Content-Type is read as JSON, as API Gateway does."""
+    if content_type is None:
+        return
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaTypeError("The request body must be sent as application/json.")
+
+
+def parse_match_request(body: str | None) -> KycMatchRequest:
+    if body is None or not body.strip():
+        raise InvalidArgumentError("The request body is missing: a JSON object is required.")
+    try:
+        return KycMatchRequest.model_validate_json(body)
+    except ValidationError as error:
+        # `from None`: pydantic's error carries the submitted values, which must not reach a log.
+        raise InvalidArgumentError(_describe(error)) from None
+
+
+def build_query(request: KycMatchRequest, token_phone_number: str | None, correlator: str) -> MatchQuery:
+    """Apply the CAMARA rules on the subject of the call and on the parameter combination."""
+    attributes = request.attributes()
+    if not attributes:
+        if request.phoneNumber is None:
+            raise InvalidArgumentError("The request body is empty: send phoneNumber and attributes to match.")
+        raise InvalidParamCombinationError
+    phone_number = request.phoneNumber or token_phone_number
+    if phone_number is None:
+        raise MissingIdentifierError
+    if token_phone_number is not None and phone_number != token_phone_number:
+        raise InvalidTokenContextError
+    return MatchQuery(phone_number=phone_number, attributes=attributes, correlator=correlator)
+
+
+def _describe(error: ValidationError) -> str:
+    problems = [_describe_one(detail) for detail in error.errors()[:_MAX_DESCRIBED_ERRORS]]
+    more = error.error_count() - len(problems)
+    suffix = f" (and {more} more)" if more > 0 else ""
+    return "Invalid request body: " + "; ".join(dict.fromkeys(problems)) + suffix + "."
+
+
+def _describe_one(detail: ErrorDetails) -> str:
+    kind = detail["type"]
+    if kind == "json_invalid":
+        return "the body is not valid JSON"
+    if kind in {"model_type", "model_attributes_type"}:
+        return "the body must be a JSON object"
+    field = _field_name(detail["loc"])
+    context = detail.get("ctx", {})
+    if kind == "extra_forbidden":
+        return f"{field} is not a property of the request body"
+    if kind == "string_too_long":
+        return f"{field} is longer than {context.get('max_length')} characters"
+    if kind == "literal_error":
+        return f"{field} must be one of {context.get('expected')}"
+    if kind.endswith("_type") or kind == "string_type":
+        return f"{field} must be a string"
+    return f"{field} {_FIELD_RULES.get(field.strip(chr(39)), 'is not valid')}"
+
+
+def _field_name(location: tuple[int | str, ...]) -> str:
+    name = str(location[0]) if location else ""
+    # An unknown property's name is client text: only echo it when it looks like an identifier.
+    if name.isascii() and name.replace("_", "").isalnum() and len(name) <= 40:
+        return f"'{name}'"
+    return "an unknown property"

@@ -1,0 +1,42 @@
+"""Values the use cases work with: what is asked, who asks, what comes back."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from kyc_match.matching import AttributeMatch
+
+Verdicts = Mapping[str, AttributeMatch]
+
+
+@dataclass(frozen=True)
+class MatchQuery:
+    """One identity check: the subscriber's phone number and the attributes to compare."""
+
+    phone_number: str
+    attributes: Mapping[str, str]
+    correlator: str
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who called and when; everything the audit entry needs besides the outcome."""
+
+    client_id: str
+    request_id: str
+    correlator: str
+    received_at: datetime
+    started_ns: int  # time.monotonic_ns() at arrival, for latency
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """The outcome of one call, as the domain sees it. The audit adapter hashes the identifiers."""
+
+    context: CallContext
+    status: int
+    error_code: str | None = None
+    phone_number: str | None = None
+    operator_id: str | None = None
+    attributes: tuple[str, ...] = ()
+    verdicts: Verdicts = field(default_factory=dict)

@@ -1,0 +1,30 @@
+"""The collaborators the use cases need, as Protocols: adapters implement them at the edge."""
+
+from typing import Protocol
+
+from kyc_match.domain.model import AuditRecord, MatchQuery, Verdicts
+
+
+class OperatorAdapter(Protocol):
+    """Asks one operator to compare the query's attributes with its subscriber record."""
+
+    @property
+    def operator_id(self) -> str: ...
+
+    def match(self, query: MatchQuery) -> Verdicts:
+        """Return a verdict per requested attribute, or raise a KycMatchError (404, 403, 422, 5xx)."""
+        ...
+
+
+class OperatorDirectory(Protocol):
+    """Finds the adapter of the operator serving a phone number."""
+
+    def operator_for(self, phone_number: str) -> OperatorAdapter:
+        """Raise ServiceNotApplicableError when no configured operator serves the number."""
+        ...
+
+
+class AuditTrail(Protocol):
+    def record(self, record: AuditRecord) -> None:
+        """Store the entry durably, or raise AuditUnavailableError."""
+        ...

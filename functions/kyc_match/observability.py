@@ -1,0 +1,12 @@
+"""The one Logger, Tracer and Metrics of the function, configured by POWERTOOLS_* variables.
+
+Events are never logged (they carry personal data); log lines name attributes, never values.
+"""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+SERVICE = "kyc-match"
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace="KycMatch", service=SERVICE)

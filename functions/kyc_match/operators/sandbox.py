@@ -1,0 +1,59 @@
+"""The sandbox operator: test subscribers in a table, answered the way a real operator would."""
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from kyc_match.domain.errors import (
+    IdDocumentMismatchError,
+    IdDocumentRequiredError,
+    IdentifierNotFoundError,
+    ServiceNotApplicableError,
+)
+from kyc_match.domain.model import MatchQuery, Verdicts
+from kyc_match.matching import AttributeMatch, match_attributes
+from kyc_match.operators.config import OperatorConfig
+
+SubscriberRecord = Mapping[str, Any]
+
+
+class SubscriberStore(Protocol):
+    def find(self, phone_number: str) -> SubscriberRecord | None: ...
+
+
+class SandboxOperator:
+    """Subscriber records are keyed by CAMARA property names; a missing key is `not_available`.
+
+    Two per-subscriber flags reproduce the CAMARA scenarios: `serviceApplicable: false` and
+    `idDocumentRequired: true` (second-level validation for that line).
+    """
+
+    def __init__(self, config: OperatorConfig, subscribers: SubscriberStore) -> None:
+        self._config = config
+        self._subscribers = subscribers
+
+    @property
+    def operator_id(self) -> str:
+        return self._config.id
+
+    def match(self, query: MatchQuery) -> Verdicts:
+        record = self._subscribers.find(query.phone_number)
+        if record is None:
+            raise IdentifierNotFoundError
+        if record.get("serviceApplicable") is False:
+            raise ServiceNotApplicableError
+        stored = {name: value for name, value in record.items() if isinstance(value, str)}
+        if self._config.id_document_required or record.get("idDocumentRequired") is True:
+            _validate_id_document(query, stored)
+        verdicts = match_attributes(query.attributes, stored)
+        if not self._config.returns_scores:
+            return {name: AttributeMatch(verdict.result) for name, verdict in verdicts.items()}
+        return verdicts
+
+
+def _validate_id_document(query: MatchQuery, stored: Mapping[str, str]) -> None:
+    requested = query.attributes.get("idDocument")
+    if requested is None:
+        raise IdDocumentRequiredError
+    verdict = match_attributes({"idDocument": requested}, stored)["idDocument"]
+    if verdict.result != "true":
+        raise IdDocumentMismatchError

@@ -1,0 +1,63 @@
+"""Composition root: builds the adapters once per container, from the one settings object.
+
+AWS clients are created on first use, not at import, so a cold start pays only for what it needs.
+Tests replace the whole set with `use_dependencies`.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+
+from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorDirectory
+from kyc_match.operators.config import OperatorConfig, parse_operators
+from kyc_match.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    operators: OperatorDirectory
+    audit: AuditTrail
+
+
+_override: Dependencies | None = None
+
+
+def use_dependencies(dependencies: Dependencies | None) -> None:
+    """Swap the adapters (tests, local tools); None goes back to the real ones."""
+    global _override  # noqa: PLW0603 - one slot per container, by design
+    _override = dependencies
+
+
+def dependencies() -> Dependencies:
+    return _override or _build(get_settings())
+
+
+@cache
+def _build(settings: Settings) -> Dependencies:
+    import boto3  # noqa: PLC0415 - deferred: keeps boto3 off the import path of the handler module
+    from botocore.config import Config  # noqa: PLC0415
+
+    from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
+    from kyc_match.audit.trail import DynamoDbAuditTrail  # noqa: PLC0415
+    from kyc_match.operators.directory import PrefixDirectory  # noqa: PLC0415
+
+    # Bounded, jittered retries on throttling and transient faults, then the caller decides.
+    aws_config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+    dynamodb = boto3.resource("dynamodb", config=aws_config)
+    hasher = KmsIdentifierHasher(boto3.client("kms", config=aws_config), settings.hash_key_id)
+    audit = DynamoDbAuditTrail(
+        dynamodb.Table(settings.audit_table), hasher, timedelta(days=settings.audit_retention_days)
+    )
+    routes: dict[str, OperatorAdapter] = {}
+    for config in parse_operators(settings.operators):
+        adapter = _adapter(config, settings, dynamodb)
+        routes.update(dict.fromkeys(config.prefixes, adapter))
+    return Dependencies(operators=PrefixDirectory(routes), audit=audit)
+
+
+def _adapter(config: OperatorConfig, settings: Settings, dynamodb: object) -> OperatorAdapter:
+    from kyc_match.operators.sandbox import SandboxOperator  # noqa: PLC0415
+    from kyc_match.operators.subscribers import DynamoDbSubscriberStore  # noqa: PLC0415
+
+    table = dynamodb.Table(settings.subscribers_table)  # type: ignore[attr-defined]
+    return SandboxOperator(config, DynamoDbSubscriberStore(table))
