@@ -1,0 +1,123 @@
+"""Local stand-ins for AWS: an embedded moto server (or any endpoint), tables, the HMAC key, test data."""
+
+import json
+import os
+import socket
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from kyc_match.settings import Settings
+from kyc_match.tables import ALL_TABLES, TableSchema
+
+DEFAULT_SUBSCRIBERS = Path(__file__).parent / "data" / "subscribers.json"
+_LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+}
+
+
+def start_embedded_moto() -> ThreadedMotoServer:
+    """Start moto on a free loopback port and point every AWS call of this process at it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+    return server
+
+
+def use_local_credentials() -> None:
+    """Fake credentials for a local endpoint, so no real account can ever be reached by mistake."""
+    os.environ.update(_LOCAL_CREDENTIALS)
+
+
+def table_name(settings: Settings, schema: TableSchema) -> str:
+    names = {
+        "audit": settings.audit_table,
+        "subscribers": settings.subscribers_table,
+        "ported-numbers": settings.ported_numbers_table,
+        "configuration": settings.config_table,
+    }
+    return names[schema.role]
+
+
+def create_tables(settings: Settings) -> None:
+    """Create every table the service uses, if absent, from the shared key schemas."""
+    client = boto3.client("dynamodb")
+    existing = set(client.list_tables()["TableNames"])
+    for schema in ALL_TABLES:
+        name = table_name(settings, schema)
+        if name not in existing:
+            client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **_key_schema(schema))
+
+
+def _key_schema(schema: TableSchema) -> dict[str, Any]:
+    def keys(partition: str, sort: str | None) -> list[dict[str, str]]:
+        pairs = [(partition, "HASH")] + ([(sort, "RANGE")] if sort else [])
+        return [{"AttributeName": name, "KeyType": kind} for name, kind in pairs]
+
+    attributes = {schema.partition_key, schema.sort_key} | {
+        key for index in schema.indexes for key in (index.partition_key, index.sort_key)
+    }
+    definition: dict[str, Any] = {
+        "KeySchema": keys(schema.partition_key, schema.sort_key),
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": "S"} for name in sorted(a for a in attributes if a)
+        ],
+    }
+    if schema.indexes:
+        definition["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index.name,
+                "KeySchema": keys(index.partition_key, index.sort_key),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in schema.indexes
+        ]
+    return definition
+
+
+def ensure_hash_key(settings: Settings) -> str:
+    """The HMAC_256 KMS key behind `settings.hash_key_id` (an alias), created if absent."""
+    kms = boto3.client("kms")
+    aliases = {alias["AliasName"]: alias.get("TargetKeyId") for alias in kms.list_aliases()["Aliases"]}
+    if settings.hash_key_id in aliases:
+        return str(aliases[settings.hash_key_id])
+    key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC", Description="kyc-match identifiers")
+    key_id = key["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=settings.hash_key_id, TargetKeyId=key_id)
+    return key_id
+
+
+def read_subscribers(path: Path) -> list[dict[str, Any]]:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    subscribers = document.get("subscribers") if isinstance(document, dict) else None
+    if not isinstance(subscribers, list) or not all(
+        isinstance(entry, dict) and isinstance(entry.get("phoneNumber"), str) for entry in subscribers
+    ):
+        raise ValueError(f"{path}: expected {{\"subscribers\": [{{\"phoneNumber\": ...}}, ...]}}")
+    return subscribers
+
+
+def load_subscribers(settings: Settings, subscribers: Iterable[Mapping[str, Any]]) -> int:
+    table = boto3.resource("dynamodb").Table(settings.subscribers_table)
+    count = 0
+    with table.batch_writer(overwrite_by_pkeys=["phoneNumber"]) as batch:
+        for subscriber in subscribers:
+            batch.put_item(Item=dict(subscriber))
+            count += 1
+    return count
+
+
+def prepare(settings: Settings, subscribers_file: Path = DEFAULT_SUBSCRIBERS) -> int:
+    """Tables, key and test subscribers: everything the handler needs from AWS, made locally."""
+    create_tables(settings)
+    ensure_hash_key(settings)
+    return load_subscribers(settings, read_subscribers(subscribers_file))

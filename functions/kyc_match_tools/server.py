@@ -1,0 +1,96 @@
+"""`kyc-match serve`: an HTTP front on the same Lambda handler, acting as API Gateway would.
+
+Each request becomes an API Gateway REST proxy event. Requests without a known `x-api-key` get
+the CAMARA 401 that the deployed API Gateway returns (see infra/constructs/api.py).
+"""
+
+import json
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from kyc_match.api.correlator import read_correlator
+from kyc_match_tools.events import rest_proxy_event
+from kyc_match_tools.lambda_context import local_context
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+MAX_BODY_BYTES = 1_048_576  # API Gateway REST's payload limit is 10 MB; nobody needs 1 MB of KYC data
+
+UNAUTHENTICATED = {
+    "status": 401,
+    "code": "UNAUTHENTICATED",
+    "message": "Request not authenticated due to missing, invalid, or expired credentials. "
+    "A new authentication is required.",
+}
+PAYLOAD_TOO_LARGE = {"status": 413, "code": "PAYLOAD_TOO_LARGE", "message": "The request body is too large."}
+
+
+def make_server(host: str, port: int, handler: Handler, api_keys: Mapping[str, str]) -> ThreadingHTTPServer:
+    """`api_keys` maps each accepted key to the key id the handler sees as the client identity."""
+
+    class GatewayRequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "kyc-match-local"
+
+        def do_POST(self) -> None:
+            self._dispatch()
+
+        def do_GET(self) -> None:
+            self._dispatch()
+
+        def do_PUT(self) -> None:
+            self._dispatch()
+
+        def do_PATCH(self) -> None:
+            self._dispatch()
+
+        def do_DELETE(self) -> None:
+            self._dispatch()
+
+        def _dispatch(self) -> None:
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            length = int(headers.get("content-length") or 0)
+            if length > MAX_BODY_BYTES:
+                self._send(413, PAYLOAD_TOO_LARGE, headers, close=True)
+                return
+            body = self.rfile.read(length).decode("utf-8", errors="replace") if length else None
+            api_key_id = api_keys.get(headers.get("x-api-key", ""))
+            if api_key_id is None:
+                self._send(401, UNAUTHENTICATED, headers)
+                return
+            path = self.path.split("?", 1)[0]
+            event = rest_proxy_event(self.command, path, headers, body, api_key_id)
+            response = handler(event, local_context())
+            self._write(response["statusCode"], _response_headers(response), response.get("body") or "")
+
+        def _send(self, status: int, body: dict[str, Any], headers: Mapping[str, str], close: bool = False) -> None:
+            correlator = read_correlator(headers)
+            reply_headers = {"content-type": "application/json", "x-correlator": correlator.value}
+            self._write(status, reply_headers, json.dumps(body), close)
+
+        def _write(self, status: int, headers: Mapping[str, str], body: str, close: bool = False) -> None:
+            payload = body.encode("utf-8")
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() not in {"content-length", "connection"}:
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            if close:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            # Access lines carry paths and statuses only; the handler's own logs are structured JSON.
+            pass
+
+    return ThreadingHTTPServer((host, port), GatewayRequestHandler)
+
+
+def _response_headers(response: Mapping[str, Any]) -> dict[str, str]:
+    headers = {name: str(value) for name, value in (response.get("headers") or {}).items()}
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        if values:
+            headers[name] = ", ".join(str(value) for value in values)
+    return headers
