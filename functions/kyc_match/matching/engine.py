@@ -1,66 +1,69 @@
-"""First version of the engine: normalised exact comparison, Jaro-Winkler score on near misses."""
+"""The comparison: requested value vs stored value, attribute by attribute.
 
-import unicodedata
+Decisions (also in docs/matching.md):
+- Identical raw values are a match without further work (a key function is deterministic).
+- When both keys are empty (nothing left after normalisation, e.g. "-" vs "/" or "" vs ""), the values
+  are compared on their strict keys (NFKC + casefold + collapsed whitespace) instead, so a value always
+  matches itself. When only one key is empty the result is "false" (score 0 when scorable).
+- A stored value that is blank (empty or whitespace only) is treated as absent: "not_available".
+- Scores: Jaro-Winkler similarity of the two keys x 100, rounded, capped at 99; computed on the pair in
+  a fixed order so that the score is symmetric.
+"""
+
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
 
 from rapidfuzz.distance import JaroWinkler
 
-MatchResult = Literal["true", "false", "not_available"]
-
-# The attributes for which KYC Match v0.4 defines a `<attr>MatchScore` response property.
-SCORABLE_ATTRIBUTES = frozenset(
-    {
-        "name",
-        "givenName",
-        "familyName",
-        "nameKanaHankaku",
-        "nameKanaZenkaku",
-        "middleNames",
-        "familyNameAtBirth",
-        "address",
-        "streetName",
-        "streetNumber",
-        "region",
-        "locality",
-        "email",
-        "cityOfBirth",
-    }
+from kyc_match.matching.model import (
+    MATCH,
+    NO_MATCH,
+    NOT_AVAILABLE,
+    SCORABLE_ATTRIBUTES,
+    AttributeMatch,
+    MatchResult,
 )
+from kyc_match.matching.normalise import strict_key
+from kyc_match.matching.rules import DEFAULT_RULE, RULES
+
+__all__ = ["SCORABLE_ATTRIBUTES", "AttributeMatch", "MatchResult", "compare_attribute", "match_attributes"]
+
+_similarity = JaroWinkler.normalized_similarity
 
 
-@dataclass(frozen=True)
-class AttributeMatch:
-    result: MatchResult
-    score: int | None = None  # 0-99, only beside "false" for a scorable attribute
+def score(left: str, right: str) -> int:
+    """Jaro-Winkler similarity on a 0..99 scale (100 is reserved for a match)."""
+    if right < left:
+        left, right = right, left
+    return min(99, round(_similarity(left, right) * 100))
 
 
-def _normalise(value: str) -> str:
-    folded = unicodedata.normalize("NFKC", value).casefold()
-    return " ".join(folded.split())
-
-
-def _compare(attribute: str, requested: str, stored: str) -> AttributeMatch:
-    left, right = _normalise(requested), _normalise(stored)
+def compare_attribute(attribute: str, requested: str, stored: str) -> AttributeMatch:
+    """Compare one attribute's requested and stored values (symmetric in the two values)."""
+    if requested == stored:
+        return MATCH
+    key = RULES.get(attribute, DEFAULT_RULE)
+    left, right = key(requested), key(stored)
+    if not left and not right:
+        left, right = strict_key(requested), strict_key(stored)
     if left == right:
-        return AttributeMatch("true")
+        return MATCH
     if attribute not in SCORABLE_ATTRIBUTES:
-        return AttributeMatch("false")
-    score = round(JaroWinkler.normalized_similarity(left, right) * 100)
-    return AttributeMatch("false", min(score, 99))
+        return NO_MATCH
+    return AttributeMatch("false", score(left, right))
 
 
 def match_attributes(requested: Mapping[str, str], record: Mapping[str, str]) -> dict[str, AttributeMatch]:
     """Compare each requested attribute with the operator's record.
 
     `requested` and `record` are keyed by CAMARA request property names; an attribute absent from
-    the record is `not_available`. The phone number is the lookup key, not a compared attribute.
+    the record (or blank there) is `not_available`. The phone number is the lookup key, not a compared
+    attribute.
     """
     results: dict[str, AttributeMatch] = {}
     for attribute, value in requested.items():
         stored = record.get(attribute)
-        results[attribute] = (
-            AttributeMatch("not_available") if stored is None else _compare(attribute, value, stored)
-        )
+        if stored is None or not stored or stored.isspace():
+            results[attribute] = NOT_AVAILABLE
+        else:
+            results[attribute] = compare_attribute(attribute, value, stored)
     return results

@@ -1,0 +1,108 @@
+"""Address keys: Latin folding plus canonical street types in en, es, fr, de, nl, pt (a little ca, it).
+
+Each group below lists the spellings of one street type; every spelling is replaced by the group's
+first word, its canonical form. The replacement is applied to both sides of a comparison, so two groups
+only need to be kept apart when their members could be confused *within one address*; where an
+abbreviation means different things in different languages ("Cl": Spanish calle, English close;
+"Pl": plaza, place, Platz, plein) the groups are merged, which is harmless for equality.
+"""
+
+import re
+
+from kyc_match.matching.normalise import fold_text
+
+_STREET_WORDS: tuple[tuple[str, ...], ...] = (
+    # Spanish / Catalan / Portuguese / English / French / Dutch / German street types
+    ("calle", "c", "cl", "cll", "clle", "carrer", "close"),
+    ("avenida", "av", "avd", "avda", "ave", "aven", "avn", "avenue", "avinguda"),
+    ("street", "st", "saint"),
+    ("sainte", "ste"),
+    ("road", "rd"),
+    ("lane", "ln", "laan"),
+    ("drive", "dr", "drv"),
+    ("court", "ct", "crt"),
+    ("plaza", "pl", "pla", "pza", "plz", "pz", "place", "platz", "plein", "praca", "pc", "pca", "piazza"),
+    ("square", "sq", "sqr"),
+    ("boulevard", "blvd", "bd", "bld", "boul", "bvd", "bulevar", "blv"),
+    ("highway", "hwy"),
+    ("parkway", "pkwy", "pky"),
+    ("crescent", "cres", "cresc"),
+    ("terrace", "ter", "terr", "tce"),
+    ("paseo", "po", "pso", "pseo", "passeig"),
+    ("pasaje", "pje", "psje", "pasage"),
+    ("carretera", "ctra", "crta", "carr"),
+    ("camino", "cno", "cmno", "cam"),
+    ("ronda", "rda"),
+    ("travesia", "trav", "trv", "travessa", "tv", "tvs"),
+    ("glorieta", "gta"),
+    ("urbanizacion", "urb"),
+    ("barrio", "bo", "bda", "barriada"),
+    ("rua", "r", "rue"),
+    ("route", "rte"),
+    ("chemin", "ch", "chem"),
+    ("impasse", "imp"),
+    ("allee", "all"),
+    ("alameda", "al", "alam"),
+    ("quai", "qu", "q"),
+    ("faubourg", "fbg", "fg"),
+    ("str", "strasse", "straat", "strase"),
+    ("gracht", "gr"),
+    ("kade", "kd"),
+    ("singel", "sngl"),
+    ("estrada", "estr", "est"),
+    ("largo", "lgo", "lg"),
+    ("rodovia", "rod"),
+    ("apartment", "apt", "apto", "apartamento", "appartement", "appt", "apart"),
+    ("izquierda", "izq", "izqda", "izda", "izdo", "izqdo"),
+    ("derecha", "dcha", "dch", "dcho", "der", "drcha"),
+    ("escalera", "esc", "escal"),
+    ("puerta", "pta", "pt"),
+    ("edificio", "edif", "ed"),
+    ("building", "bldg"),
+)
+
+# Words that only announce a house number ("Nº 5", "No. 5", "Nr. 5", "número 5"): dropped.
+_NUMBER_MARKERS = frozenset({"no", "num", "numero", "nr", "nro", "number", "nummer"})
+
+
+def _canonical_words() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for group in _STREET_WORDS:
+        canonical = group[0]
+        for word in group:
+            table[word] = canonical
+    return table
+
+
+CANONICAL_WORDS = _canonical_words()
+STREET_WORD_GROUPS = _STREET_WORDS
+
+# Compound German and Dutch street names: "Hauptstraße"/"Hauptstr." and "Kalverstraat"/"Kalverstr.".
+_COMPOUND_SUFFIXES = (("strasse", "str"), ("straat", "str"))
+_ORDINAL_INDICATOR = re.compile(r"(\d)\s*[\u00aa\u00b0\u00ba]")  # "2º", "1ª", "3°" -> the number alone
+_WORD = re.compile(r"[a-z]+|[0-9]+")  # also splits "5b" into "5 b"
+
+
+def _canonical(word: str) -> str:
+    canonical = CANONICAL_WORDS.get(word)
+    if canonical is not None:
+        return canonical
+    for suffix, replacement in _COMPOUND_SUFFIXES:
+        if word.endswith(suffix):
+            return word[: -len(suffix)] + replacement
+    return word
+
+
+def address_key(value: str) -> str:
+    """Addresses, street names and numbers: folded words, street types canonical, number markers dropped.
+
+    Letters and digits are separate words ("5B" == "5 b"), so house numbers compare regardless of spacing.
+    Non-Latin text gets the strict key (see `fold_text`).
+    """
+    if not value.isascii():
+        value = _ORDINAL_INDICATOR.sub(r"\1", value)
+    key, is_latin = fold_text(value)
+    if not is_latin:
+        return key
+    words = [_canonical(word) for word in _WORD.findall(key)]
+    return " ".join(word for word in words if word not in _NUMBER_MARKERS)

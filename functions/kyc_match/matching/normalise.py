@@ -1,0 +1,172 @@
+"""Normalisation of free text into comparison keys.
+
+Every function here is pure, total (never raises on any `str`) and idempotent: applying it to its own
+output gives the same output. The Latin folding is table-driven (`str.translate`); the table is filled
+lazily, one code point at a time, so importing this module stays cheap on a Lambda cold start.
+
+Script policy: a value whose letters are all Latin is folded (accents removed, ß->ss, ø->o, …,
+punctuation folded). A value holding any letter of another script (Cyrillic, Greek, CJK, …) is only
+NFKC-normalised and case-folded, so it equals another value only when identical after that.
+"""
+
+import re
+import unicodedata
+
+import jaconv
+
+# Apostrophes and look-alikes are deleted ("O'Brien" == "OBrien", "D\u2019Angelo" == "DAngelo"), every other
+# punctuation, symbol, separator or control character becomes a space (hyphenated compounds are two words).
+_APOSTROPHES = frozenset("'`\u00b4\u2018\u2019\u201b\u2032\u02b9\u02bb\u02bc\u02bd\u02be\u02bf\u02c8\uff07")
+
+# Latin letters that do not decompose into an ASCII base letter plus combining marks.
+_LATIN_SPECIAL: dict[str, str] = {
+    "ß": "ss",
+    "æ": "ae",
+    "œ": "oe",
+    "þ": "th",
+    "ð": "d",
+    "ø": "o",
+    "ł": "l",
+    "đ": "d",
+    "ħ": "h",
+    "\u0131": "i",  # dotless i
+    "ĸ": "k",
+    "ŋ": "ng",
+    "ŧ": "t",
+    "ƒ": "f",
+    "ɨ": "i",
+    "ʉ": "u",
+}
+_LATIN_NAME = re.compile(r"LATIN (?:SMALL|CAPITAL) (?:LETTER|LIGATURE) ([A-Z]{1,2})(?: WITH .*)?")
+_TABLE_LIMIT = 50_000  # the lazy table never holds more entries than this (bounded memory)
+
+
+def _fold_latin_letter(char: str) -> str:
+    special = _LATIN_SPECIAL.get(char)
+    if special is not None:
+        return special
+    base = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+    if base.isascii() and base.isalpha():
+        return base.lower()
+    named = _LATIN_NAME.fullmatch(unicodedata.name(char, ""))
+    return named.group(1).lower() if named else char
+
+
+def _fold_code_point(code_point: int) -> str | None:
+    """What one code point becomes in the Latin fold (None deletes it)."""
+    char = chr(code_point)
+    category = unicodedata.category(char)
+    folded: str | None = " "  # punctuation, symbols, separators, controls
+    if char in _APOSTROPHES or category[0] == "M":
+        # combining marks left over after NFKC (e.g. the dot of a casefolded "İ") go too
+        folded = None
+    elif char.isascii():
+        folded = char if char.isalnum() else " "
+    elif category[0] == "L":
+        folded = _fold_latin_letter(char) if unicodedata.name(char, "").startswith("LATIN ") else char
+    elif category == "Nd":
+        folded = str(unicodedata.digit(char))
+    elif category[0] == "N":
+        folded = char
+    return folded
+
+
+class _FoldTable(dict[int, str | None]):
+    """A `str.translate` table computed on first use of each code point."""
+
+    def __missing__(self, code_point: int) -> str | None:
+        folded = _fold_code_point(code_point)
+        if len(self) < _TABLE_LIMIT:
+            self[code_point] = folded
+        return folded
+
+
+_FOLD = _FoldTable()
+for _code_point in range(128):
+    _FOLD[_code_point] = _fold_code_point(_code_point)
+
+
+def nfkc_casefold(value: str) -> str:
+    """NFKC + case folding, stable under repetition."""
+    if value.isascii():
+        return value.lower()
+    # NFKC again after casefold: folding can leave sequences that are not in NFKC (checked idempotent
+    # for every code point, and by the property tests for strings).
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
+
+
+def strict_key(value: str) -> str:
+    """NFKC + case folding + whitespace collapsed: the key for non-Latin scripts and the fallback key."""
+    return " ".join(nfkc_casefold(value).split())
+
+
+def fold_text(value: str) -> tuple[str, bool]:
+    """Fold a free-text value; returns (key, is_latin).
+
+    Latin text comes back as lowercase ASCII words separated by single spaces. Text holding letters of
+    another script comes back as `strict_key(value)` with `is_latin` False.
+    """
+    if value.isascii():
+        return " ".join(value.lower().translate(_FOLD).split()), True
+    folded = nfkc_casefold(value)
+    latin = folded.translate(_FOLD)
+    if latin.isascii():
+        return " ".join(latin.split()), True
+    return " ".join(folded.split()), False
+
+
+def name_key(value: str) -> str:
+    """Person and place names: folded words in their original order."""
+    return fold_text(value)[0]
+
+
+def full_name_key(value: str) -> str:
+    """The complete `name`: folded words sorted, so that word order does not matter."""
+    key = fold_text(value)[0]
+    if " " not in key:
+        return key
+    return " ".join(sorted(key.split()))
+
+
+_HALFWIDTH_KANA = re.compile("[\uff61-\uff9f]")
+_KANA_IGNORED = {ord(c): None for c in " \u3000\u30fb\uff65\u30a0="}
+
+
+def kana_key(value: str) -> str:
+    """Japanese readings: half-/full-width kana equal, katakana folded to hiragana, spaces ignored."""
+    text = value
+    if _HALFWIDTH_KANA.search(text):
+        text = str(jaconv.h2z(text, kana=True, ascii=False, digit=False))
+    text = str(jaconv.kata2hira(nfkc_casefold(text)))
+    return "".join(text.translate(_KANA_IGNORED).split())
+
+
+_ID_SEPARATORS = re.compile(r"[\s.\-\u00b7\u2010-\u2015\u2212\u30fb\uff0e\uff65]+")
+
+
+def identifier_key(value: str) -> str:
+    """Document numbers: case, spaces, dashes and dots ignored."""
+    return _ID_SEPARATORS.sub("", nfkc_casefold(value))
+
+
+_NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
+
+
+def postal_code_key(value: str) -> str:
+    """Postal codes: case ignored, only letters and digits kept ("28 001" == "28001", "1000-001")."""
+    return _NOT_ALPHANUMERIC.sub("", nfkc_casefold(value))
+
+
+def code_key(value: str) -> str:
+    """Enumerations and ISO codes: case-insensitive, surrounding whitespace ignored."""
+    return nfkc_casefold(value).strip()
+
+
+def email_key(value: str) -> str:
+    """E-mail addresses: case-insensitive, surrounding whitespace ignored."""
+    return nfkc_casefold(value).strip()
+
+
+def exact_key(value: str) -> str:
+    """Dates: compared exactly as sent."""
+    return value
