@@ -49,7 +49,7 @@ def match() -> Response[str]:
     try:
         if not app.context["correlator"].valid:
             raise InvalidArgumentError("The x-correlator header does not match the CAMARA pattern.")
-        check_content_type(event.get_header_value("content-type", case_sensitive=False))
+        check_content_type(event.headers.get("content-type"))
         request = parse_match_request(event.decoded_body)
         query = build_query(request, _token_phone_number(), context.correlator)
     except KycMatchError as error:

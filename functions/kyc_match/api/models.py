@@ -9,7 +9,8 @@ from datetime import date
 from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from kyc_match.matching import AttributeMatch
 
@@ -76,6 +77,16 @@ class KycMatchRequest(BaseModel):
     cityOfBirth: Annotated[str, StringConstraints(max_length=100)] | None = None
     countryOfBirth: CountryCode | None = None
     nationality: CountryCode | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: object) -> object:
+        """The spec declares no property nullable: `"name": null` is an invalid argument, not an absence."""
+        if isinstance(data, dict):
+            for name, value in data.items():
+                if value is None:
+                    raise PydanticCustomError("null_forbidden", "property must not be null", {"field": name})
+        return data
 
     def attributes(self) -> dict[str, str]:
         """The attributes to compare: every property sent except the phone number."""

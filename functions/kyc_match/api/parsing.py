@@ -72,8 +72,10 @@ def _describe_one(detail: ErrorDetails) -> str:
         return "the body is not valid JSON"
     if kind in {"model_type", "model_attributes_type"}:
         return "the body must be a JSON object"
-    field = _field_name(detail["loc"])
     context = detail.get("ctx", {})
+    field = _field_name(detail["loc"] or (context.get("field", ""),))
+    if kind == "null_forbidden":
+        return f"{field} must not be null"
     if kind == "extra_forbidden":
         return f"{field} is not a property of the request body"
     if kind == "string_too_long":

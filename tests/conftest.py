@@ -1,0 +1,129 @@
+"""Session fixtures: one moto server for the whole suite, the local API over HTTP, log capture."""
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support.transports import API_KEY, HandlerTransport, HttpTransport, Ledger
+
+AWS_TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_DEV": "false",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The privacy scan reads what every other test produced, so it runs last."""
+    items.sort(key=lambda item: item.get_closest_marker("privacy_scan") is not None)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def ledger() -> Ledger:
+    return Ledger()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server shared by the handler under test and `kyc-match serve`, so one trail holds all."""
+    from moto.server import ThreadedMotoServer
+
+    os.environ.update(AWS_TEST_ENV)
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def local_stack(moto_endpoint: str) -> str:
+    """Tables, HMAC key and the default test subscribers, created the way `kyc-match serve` does."""
+    from kyc_match.settings import get_settings
+    from kyc_match_tools import local_aws
+
+    local_aws.prepare(get_settings())
+    return moto_endpoint
+
+
+@pytest.fixture(scope="session")
+def handler_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every line the function logs during the session, in the format Powertools writes it."""
+    from kyc_match.observability import logger
+
+    path = tmp_path_factory.mktemp("logs") / "handler.log"
+    file_handler = logging.FileHandler(path, encoding="utf-8")
+    file_handler.setFormatter(logger.registered_formatter)
+    logging.getLogger(logger.name).addHandler(file_handler)
+    return path
+
+
+@pytest.fixture(scope="session")
+def served_api(local_stack: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """`kyc-match serve` in a subprocess, exactly as the README runs it, against the shared moto."""
+    port = _free_port()
+    output = tmp_path_factory.mktemp("serve") / "serve.log"
+    command = [str(Path(sys.executable).parent / "kyc-match"), "serve", "--port", str(port), "--api-key", API_KEY]
+    with output.open("w", encoding="utf-8") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=os.environ.copy())
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base_url, process)
+        yield base_url, output
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _wait_until_up(base_url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"kyc-match serve exited with {process.returncode}")
+        try:
+            httpx.get(base_url + "/", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError("kyc-match serve did not start within 60 s")
+
+
+@pytest.fixture(scope="session")
+def handler_transport(local_stack: str, handler_log: Path, ledger: Ledger) -> HandlerTransport:
+    return HandlerTransport(ledger)
+
+
+@pytest.fixture(scope="session")
+def http_transport(served_api: tuple[str, Path], ledger: Ledger) -> Iterator[HttpTransport]:
+    transport = HttpTransport(served_api[0], ledger)
+    yield transport
+    transport.close()
+
+
+@pytest.fixture(params=["handler", "http"])
+def api(request: pytest.FixtureRequest) -> HandlerTransport | HttpTransport:
+    """The API under test, through the Lambda handler and through HTTP."""
+    name = "handler_transport" if request.param == "handler" else "http_transport"
+    transport: HandlerTransport | HttpTransport = request.getfixturevalue(name)
+    return transport

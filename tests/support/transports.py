@@ -1,0 +1,108 @@
+"""Two ways to reach the API, with one interface: the Lambda handler directly, or HTTP via `kyc-match serve`.
+
+Conformance tests run through both, so the deployed path (handler) and the local product (HTTP)
+cannot behave differently. Every value sent is recorded in the ledger for the privacy scan.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from kyc_match.handler import lambda_handler
+from kyc_match_tools.events import rest_proxy_event
+from kyc_match_tools.lambda_context import local_context
+
+MATCH_PATH = "/kyc-match/v0.4/match"
+API_KEY = "conformance-key"
+API_KEY_ID = "conformance-client"
+NOT_PERSONAL = {"idDocumentType", "gender"}  # enum values, shared by everyone
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+@dataclass
+class Ledger:
+    """The personal values the suite sent: none may appear in an audit item or a log line."""
+
+    values: set[str] = field(default_factory=set)
+
+    def note(self, body: Any) -> None:
+        if isinstance(body, Mapping):
+            for name, value in body.items():
+                if isinstance(value, str) and name not in NOT_PERSONAL and len(value) >= 5:
+                    self.values.add(value)
+
+
+def _encode(body: Any) -> str | None:
+    if body is None or isinstance(body, str):
+        return body
+    return json.dumps(body, ensure_ascii=False)
+
+
+class HandlerTransport:
+    name = "handler"
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+
+    def send(
+        self,
+        body: Any,
+        *,
+        headers: Mapping[str, str] | None = None,
+        method: str = "POST",
+        path: str = MATCH_PATH,
+        authenticated: bool = True,
+        authorizer: Mapping[str, str] | None = None,
+    ) -> Reply:
+        self._ledger.note(body)
+        sent_headers = {"content-type": "application/json", **(headers or {})}
+        event = rest_proxy_event(method, path, sent_headers, _encode(body), API_KEY_ID if authenticated else None)
+        if authorizer is not None:
+            event["requestContext"]["authorizer"] = dict(authorizer)
+        response = lambda_handler(event, local_context())
+        reply_headers = {name.lower(): str(value) for name, value in (response.get("headers") or {}).items()}
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            reply_headers[name.lower()] = ", ".join(values)
+        return Reply(response["statusCode"], reply_headers, response.get("body") or "")
+
+
+class HttpTransport:
+    name = "http"
+
+    def __init__(self, base_url: str, ledger: Ledger) -> None:
+        self._client = httpx.Client(base_url=base_url, timeout=10)
+        self._ledger = ledger
+
+    def send(
+        self,
+        body: Any,
+        *,
+        headers: Mapping[str, str] | None = None,
+        method: str = "POST",
+        path: str = MATCH_PATH,
+        authenticated: bool = True,
+        authorizer: Mapping[str, str] | None = None,
+    ) -> Reply:
+        if authorizer is not None:
+            raise ValueError("three-legged token context is only reachable through the handler")
+        self._ledger.note(body)
+        sent_headers = {"content-type": "application/json", **(headers or {})}
+        if authenticated:
+            sent_headers.setdefault("x-api-key", API_KEY)
+        response = self._client.request(method, path, content=_encode(body), headers=sent_headers)
+        return Reply(response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.text)
+
+    def close(self) -> None:
+        self._client.close()
