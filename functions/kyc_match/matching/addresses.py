@@ -62,35 +62,26 @@ _STREET_WORDS: tuple[tuple[str, ...], ...] = (
 )
 
 # Words that only announce a house number ("Nº 5", "No. 5", "Nr. 5", "número 5"): dropped.
-_NUMBER_MARKERS = frozenset({"no", "num", "numero", "nr", "nro", "number", "nummer"})
+NUMBER_MARKERS = frozenset({"no", "num", "numero", "nr", "nro", "number", "nummer"})
 
 
 def _canonical_words() -> dict[str, str]:
     table: dict[str, str] = {}
     for group in _STREET_WORDS:
-        canonical = group[0]
         for word in group:
-            table[word] = canonical
+            table[word] = group[0]
+    for marker in NUMBER_MARKERS:
+        table[marker] = ""
     return table
 
 
-CANONICAL_WORDS = _canonical_words()
+CANONICAL_WORDS = _canonical_words()  # word -> canonical word ("" for a dropped number marker)
 STREET_WORD_GROUPS = _STREET_WORDS
 
 # Compound German and Dutch street names: "Hauptstraße"/"Hauptstr." and "Kalverstraat"/"Kalverstr.".
-_COMPOUND_SUFFIXES = (("strasse", "str"), ("straat", "str"))
-_ORDINAL_INDICATOR = re.compile(r"(\d)\s*[\u00aa\u00b0\u00ba]")  # "2º", "1ª", "3°" -> the number alone
+_COMPOUND_STREET = re.compile(r"\B(?:strasse|straat)\b")
+_ORDINAL_INDICATOR = re.compile(r"(?<=\d)[\u00aa\u00b0\u00ba]")  # "2º", "1ª", "3°" -> the number alone
 _WORD = re.compile(r"[a-z]+|[0-9]+")  # also splits "5b" into "5 b"
-
-
-def _canonical(word: str) -> str:
-    canonical = CANONICAL_WORDS.get(word)
-    if canonical is not None:
-        return canonical
-    for suffix, replacement in _COMPOUND_SUFFIXES:
-        if word.endswith(suffix):
-            return word[: -len(suffix)] + replacement
-    return word
 
 
 def address_key(value: str) -> str:
@@ -99,10 +90,12 @@ def address_key(value: str) -> str:
     Letters and digits are separate words ("5B" == "5 b"), so house numbers compare regardless of spacing.
     Non-Latin text gets the strict key (see `fold_text`).
     """
-    if not value.isascii():
-        value = _ORDINAL_INDICATOR.sub(r"\1", value)
+    if not value.isascii() and ("\u00ba" in value or "\u00aa" in value or "\u00b0" in value):
+        value = _ORDINAL_INDICATOR.sub("", value)
     key, is_latin = fold_text(value)
     if not is_latin:
         return key
-    words = [_canonical(word) for word in _WORD.findall(key)]
-    return " ".join(word for word in words if word not in _NUMBER_MARKERS)
+    if "stra" in key:
+        key = _COMPOUND_STREET.sub("str", key)
+    canonical = CANONICAL_WORDS.get
+    return " ".join([word for word in [canonical(w, w) for w in _WORD.findall(key)] if word])

@@ -28,6 +28,8 @@ from kyc_match.matching.rules import DEFAULT_RULE, RULES
 __all__ = ["SCORABLE_ATTRIBUTES", "AttributeMatch", "MatchResult", "compare_attribute", "match_attributes"]
 
 _similarity = JaroWinkler.normalized_similarity
+_RULES = dict(RULES)  # a plain dict is the fastest lookup
+_SCORED = tuple(AttributeMatch("false", value) for value in range(100))  # immutable, shared
 
 
 def score(left: str, right: str) -> int:
@@ -41,15 +43,17 @@ def compare_attribute(attribute: str, requested: str, stored: str) -> AttributeM
     """Compare one attribute's requested and stored values (symmetric in the two values)."""
     if requested == stored:
         return MATCH
-    key = RULES.get(attribute, DEFAULT_RULE)
+    key = _RULES.get(attribute, DEFAULT_RULE)
     left, right = key(requested), key(stored)
-    if not left and not right:
-        left, right = strict_key(requested), strict_key(stored)
     if left == right:
         return MATCH
+    if not left and not right:
+        left, right = strict_key(requested), strict_key(stored)
+        if left == right:
+            return MATCH
     if attribute not in SCORABLE_ATTRIBUTES:
         return NO_MATCH
-    return AttributeMatch("false", score(left, right))
+    return _SCORED[score(left, right)]
 
 
 def match_attributes(requested: Mapping[str, str], record: Mapping[str, str]) -> dict[str, AttributeMatch]:

@@ -100,6 +100,17 @@ def strict_key(value: str) -> str:
     return " ".join(nfkc_casefold(value).split())
 
 
+# ASCII fast path on bytes: lowercase letters, keep digits, delete apostrophes, everything else a space.
+_ASCII_TABLE = bytes(
+    (code if chr(code).isalnum() else 0x20) if code < 128 else code for code in range(256)
+).translate(bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz"))
+_ASCII_DELETE = b"'`"
+
+
+def _fold_ascii(value: str) -> str:
+    return b" ".join(value.encode("ascii").translate(_ASCII_TABLE, _ASCII_DELETE).split()).decode("ascii")
+
+
 def fold_text(value: str) -> tuple[str, bool]:
     """Fold a free-text value; returns (key, is_latin).
 
@@ -107,38 +118,57 @@ def fold_text(value: str) -> tuple[str, bool]:
     another script comes back as `strict_key(value)` with `is_latin` False.
     """
     if value.isascii():
-        return " ".join(value.lower().translate(_FOLD).split()), True
-    folded = nfkc_casefold(value)
-    latin = folded.translate(_FOLD)
+        return _fold_ascii(value), True
+    composed = unicodedata.normalize("NFKC", value)
+    if composed.isascii():  # full-width Latin, ligatures, no-break spaces
+        return _fold_ascii(composed), True
+    # lower() is enough here: the table folds what casefold would add (ß, ẞ) and every other letter
+    # that lower() and casefold() treat differently belongs to another script (strict key below).
+    latin = composed.lower().translate(_FOLD)
     if latin.isascii():
         return " ".join(latin.split()), True
-    return " ".join(folded.split()), False
+    return strict_key(value), False
 
 
 def name_key(value: str) -> str:
     """Person and place names: folded words in their original order."""
+    if value.isascii():
+        return b" ".join(value.encode("ascii").translate(_ASCII_TABLE, _ASCII_DELETE).split()).decode("ascii")
     return fold_text(value)[0]
 
 
 def full_name_key(value: str) -> str:
     """The complete `name`: folded words sorted, so that word order does not matter."""
-    key = fold_text(value)[0]
+    key = name_key(value)
     if " " not in key:
         return key
     return " ".join(sorted(key.split()))
 
 
 _HALFWIDTH_KANA = re.compile("[\uff61-\uff9f]")
-_KANA_IGNORED = {ord(c): None for c in " \u3000\u30fb\uff65\u30a0="}
+
+
+def _kana_table() -> dict[int, str | None]:
+    """Katakana -> hiragana as jaconv defines it, plus the separators a reading may contain (deleted)."""
+    table: dict[int, str | None] = {}
+    for code_point in range(0x30A0, 0x3100):
+        hiragana = str(jaconv.kata2hira(chr(code_point)))
+        if hiragana != chr(code_point):
+            table[code_point] = hiragana
+    for separator in " \u3000\u30fb\u30a0=":  # spaces, nakaguro, double hyphen, "="
+        table[ord(separator)] = None
+    return table
+
+
+_KANA = _kana_table()
 
 
 def kana_key(value: str) -> str:
     """Japanese readings: half-/full-width kana equal, katakana folded to hiragana, spaces ignored."""
-    text = value
+    text = value.replace("\u3000", " ")  # keeps NFKC on its quick path for ordinary kana
     if _HALFWIDTH_KANA.search(text):
         text = str(jaconv.h2z(text, kana=True, ascii=False, digit=False))
-    text = str(jaconv.kata2hira(nfkc_casefold(text)))
-    return "".join(text.translate(_KANA_IGNORED).split())
+    return "".join(nfkc_casefold(text).translate(_KANA).split())
 
 
 _ID_SEPARATORS = re.compile(r"[\s.\-\u00b7\u2010-\u2015\u2212\u30fb\uff0e\uff65]+")
