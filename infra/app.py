@@ -1,0 +1,43 @@
+"""CDK app: `-c stage=<sandbox|production>` (default sandbox), `-c regions=eu-west-1,eu-central-1`
+(default: the stage file's regions). One KycMatch-<stage>-<region> stack per region.
+
+Synth needs no AWS credentials: the account is CDK_DEFAULT_ACCOUNT when the CLI found one, otherwise an
+unresolved token, and every region is explicit.
+"""
+
+import os
+
+from aws_cdk import App, Environment, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from infra.config import load_stage_config, parse_regions
+from infra.stack import KycMatchStack
+
+
+def stack_name(stage: str, region: str) -> str:
+    return f"KycMatch-{stage}-{region}"
+
+
+def build_app(app: App | None = None) -> App:
+    app = app or App()
+    stage = str(app.node.try_get_context("stage") or "sandbox")
+    config = load_stage_config(stage)
+    for region in parse_regions(app.node.try_get_context("regions"), config):
+        KycMatchStack(
+            app,
+            stack_name(stage, region),
+            config=config,
+            env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=region),
+            description=f"CAMARA KYC Match v0.4 aggregator, stage {stage}, {region}",
+        )
+    # cdk-nag 3: a policy-validation plugin; unacknowledged findings fail synth.
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
+
+
+def main() -> None:
+    build_app().synth()
+
+
+if __name__ == "__main__":
+    main()

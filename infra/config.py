@@ -1,0 +1,197 @@
+"""Stage configuration: one JSON file per stage under infra/stages/, validated at synth time.
+
+A stage file holds what differs between stages (regions, operators, client tiers, limits, alarm
+thresholds). A bad file fails `cdk synth` with a message that names the file and the bad field, before
+anything reaches CloudFormation.
+"""
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from aws_cdk import aws_logs as logs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+import infra  # noqa: F401 - puts functions/ on sys.path for the application package
+from kyc_match.operators.config import parse_operators
+
+STAGES_DIR = Path(__file__).resolve().parent / "stages"
+
+REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
+Region = Annotated[str, Field(pattern=REGION_PATTERN)]
+
+# The retention periods (days) CloudWatch Logs accepts, as CDK names them.
+_RETENTION_BY_DAYS = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
+class StageConfigError(ValueError):
+    """The stage configuration is missing or invalid; the message says which file and field."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+
+class Tier(_Model):
+    """A client tier: one API Gateway usage plan. Clients' API keys are attached to one tier."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")
+    rate_limit: float = Field(gt=0, le=10_000, description="steady-state requests per second")
+    burst_limit: int = Field(ge=1, le=5_000, description="bucket size, requests")
+    monthly_quota: int = Field(ge=1, description="requests per calendar month")
+
+    @model_validator(mode="after")
+    def _burst_covers_rate(self) -> "Tier":
+        if self.burst_limit < self.rate_limit:
+            raise ValueError(f"tier {self.name!r}: burstLimit ({self.burst_limit}) < rateLimit ({self.rate_limit})")
+        return self
+
+
+class Waf(_Model):
+    # Requests per source IP per 5-minute window before the WAF rate rule blocks with a 429.
+    rate_limit_per_5_minutes: int = Field(default=1000, ge=10, le=2_000_000_000)
+
+
+class Alarms(_Model):
+    api_server_error_rate_percent: float = Field(default=1.0, gt=0, le=100)
+    api_p99_latency_ms: int = Field(default=5000, ge=100, le=29_000)
+    operator_failure_rate_percent: float = Field(default=5.0, gt=0, le=100)
+    lambda_errors: int = Field(default=1, ge=1, description="Lambda errors per 5 minutes")
+
+
+class StageConfig(_Model):
+    stage: Literal["sandbox", "production"]
+    regions: tuple[Region, ...] = Field(min_length=1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_retention_days: int = 365
+    audit_retention_days: int = Field(default=1826, ge=1)
+    # Operator entries in the application's format (kyc_match.operators.config), checked with its parser.
+    operators: tuple[dict[str, Any], ...] = Field(min_length=1)
+    tiers: tuple[Tier, ...] = Field(min_length=1)
+    waf: Waf = Waf()
+    alarms: Alarms = Alarms()
+
+    @field_validator("regions")
+    @classmethod
+    def _unique_regions(cls, regions: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(regions)) != len(regions):
+            raise ValueError("regions must be unique")
+        return regions
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _supported_retention(cls, days: int) -> int:
+        if days not in _RETENTION_BY_DAYS:
+            raise ValueError(f"{days} is not a CloudWatch Logs retention period; use one of {sorted(_RETENTION_BY_DAYS)}")
+        return days
+
+    @field_validator("operators")
+    @classmethod
+    def _operators_parse_as_the_function_does(cls, operators: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+        parsed = parse_operators(json.dumps(list(operators)))  # raises with the bad entry named
+        return tuple(operator.model_dump(mode="json", by_alias=True) for operator in parsed)
+
+    @field_validator("tiers")
+    @classmethod
+    def _unique_tiers(cls, tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
+        names = [tier.name for tier in tiers]
+        if len(set(names)) != len(names):
+            raise ValueError("tier names must be unique")
+        return tiers
+
+    @property
+    def operator_ids(self) -> tuple[str, ...]:
+        return tuple(str(operator["id"]) for operator in self.operators)
+
+    @property
+    def operators_json(self) -> str:
+        """The KYC_OPERATORS value the function parses."""
+        return json.dumps(list(self.operators), separators=(",", ":"))
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return _RETENTION_BY_DAYS[self.log_retention_days]
+
+
+def available_stages(stages_dir: Path = STAGES_DIR) -> list[str]:
+    return sorted(path.stem for path in stages_dir.glob("*.json"))
+
+
+def load_stage_config(stage: str, stages_dir: Path = STAGES_DIR) -> StageConfig:
+    """Read and validate `<stages_dir>/<stage>.json`; raise StageConfigError with a readable message."""
+    path = stages_dir / f"{stage}.json"
+    if not path.is_file():
+        raise StageConfigError(
+            f"no stage config for stage {stage!r}: {path} does not exist "
+            f"(available: {', '.join(available_stages(stages_dir)) or 'none'})"
+        )
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise StageConfigError(f"stage config {path} is not valid JSON: {error}") from error
+    try:
+        config = StageConfig.model_validate(raw)
+    except ValidationError as error:
+        problems = "\n".join(
+            f"  - {'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise StageConfigError(f"invalid stage config {path}:\n{problems}") from error
+    except ValueError as error:  # e.g. duplicate operator ids from the application's parser
+        raise StageConfigError(f"invalid stage config {path}: {error}") from error
+    if config.stage != stage:
+        raise StageConfigError(f"stage config {path} declares stage {config.stage!r}, expected {stage!r}")
+    return config
+
+
+def parse_regions(value: object, config: StageConfig) -> tuple[str, ...]:
+    """The `regions` context value (comma-separated string or list); default: the stage file's regions."""
+    if value is None or value == "":
+        return config.regions
+    items: Sequence[object]
+    if isinstance(value, str):
+        items = [part.strip() for part in value.split(",") if part.strip()]
+    elif isinstance(value, list | tuple):
+        items = value
+    else:
+        raise StageConfigError(f"context 'regions' must be a comma-separated string, got {value!r}")
+    regions = tuple(str(item) for item in items)
+    for region in regions:
+        try:
+            _RegionCheck(region=region)
+        except ValidationError as error:
+            raise StageConfigError(f"context 'regions': {region!r} is not an AWS region name") from error
+    if not regions:
+        raise StageConfigError("context 'regions' is empty")
+    if len(set(regions)) != len(regions):
+        raise StageConfigError(f"context 'regions' lists a region twice: {value!r}")
+    return regions
+
+
+class _RegionCheck(_Model):
+    region: Region

@@ -1,0 +1,1 @@
+"""One construct per capability: api, function, storage, keys, monitoring."""

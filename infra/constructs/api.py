@@ -1,0 +1,265 @@
+"""The public API: regional REST API, API keys + usage-plan tiers, CAMARA gateway responses, WAF."""
+
+import json
+from dataclasses import dataclass
+
+from aws_cdk import CfnOutput
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from infra.nag import acknowledge
+
+from infra.config import StageConfig
+
+BASE_PATH = ("kyc-match", "v0.4")
+CORRELATOR_HEADER = "x-correlator"
+
+
+@dataclass(frozen=True)
+class CamaraError:
+    """A response API Gateway sends itself, in the CAMARA error format."""
+
+    status: int
+    code: str
+    message: str
+
+    def body(self) -> str:
+        return json.dumps({"status": self.status, "code": self.code, "message": self.message})
+
+
+UNAUTHENTICATED = CamaraError(
+    401, "UNAUTHENTICATED", "Request not authenticated due to missing, invalid, or expired credentials."
+)
+PERMISSION_DENIED = CamaraError(
+    403, "PERMISSION_DENIED", "Client does not have sufficient permissions to perform this action."
+)
+NOT_FOUND = CamaraError(404, "NOT_FOUND", "The specified resource is not found.")
+INVALID_ARGUMENT = CamaraError(
+    400, "INVALID_ARGUMENT", "Client specified an invalid argument, request body or query param."
+)
+
+# Gateway response type -> what the client gets. API Gateway answers these itself (the function never
+# sees the request), so the body is static: it never echoes request content.
+GATEWAY_RESPONSES: dict[str, CamaraError] = {
+    # A missing and an invalid x-api-key both surface as INVALID_API_KEY: one 401, one body.
+    "INVALID_API_KEY": UNAUTHENTICATED,
+    "UNAUTHORIZED": UNAUTHENTICATED,
+    # With API-key auth only, MISSING_AUTHENTICATION_TOKEN means "no such resource/method" (API Gateway
+    # uses it for unknown paths); it never signals a missing credential here, so it becomes a 404.
+    "MISSING_AUTHENTICATION_TOKEN": NOT_FOUND,
+    "RESOURCE_NOT_FOUND": NOT_FOUND,
+    "ACCESS_DENIED": PERMISSION_DENIED,
+    "WAF_FILTERED": PERMISSION_DENIED,
+    "THROTTLED": CamaraError(429, "TOO_MANY_REQUESTS", "Rate limit reached."),
+    "QUOTA_EXCEEDED": CamaraError(429, "QUOTA_EXCEEDED", "Out of resource quota."),
+    "BAD_REQUEST_BODY": INVALID_ARGUMENT,
+    "BAD_REQUEST_PARAMETERS": INVALID_ARGUMENT,
+    "UNSUPPORTED_MEDIA_TYPE": CamaraError(
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+        "The server refuses to accept the request because the payload format is in an unsupported format.",
+    ),
+    "INTEGRATION_TIMEOUT": CamaraError(504, "TIMEOUT", "Request timeout exceeded."),
+    "INTEGRATION_FAILURE": CamaraError(502, "BAD_GATEWAY", "An upstream internal service cannot be reached."),
+    # Everything else API Gateway may produce (e.g. REQUEST_TOO_LARGE) falls back to these.
+    "DEFAULT_4XX": INVALID_ARGUMENT,
+    "DEFAULT_5XX": CamaraError(500, "INTERNAL", "Unknown server error. Typically a server bug."),
+}
+
+# WAF answers rate-limited requests itself (WAF custom responses take precedence over gateway responses).
+WAF_RATE_LIMITED = CamaraError(429, "TOO_MANY_REQUESTS", "Rate limit reached.")
+
+# The gateway rejects bodies that are not a JSON object; the function validates the fields.
+MATCH_REQUEST_SCHEMA = apigw.JsonSchema(
+    schema=apigw.JsonSchemaVersion.DRAFT4,
+    title="KycMatchRequestEnvelope",
+    type=apigw.JsonSchemaType.OBJECT,
+)
+
+
+def access_log_format() -> apigw.AccessLogFormat:
+    """One JSON line per request; no body, no headers with personal data.
+
+    REST API access logs can only hold $context variables, not request headers, so x-correlator is not
+    here: the function logs it with the same requestId (Powertools correlation id), which joins the two.
+    """
+    fields = {
+        "requestId": "$context.requestId",
+        "extendedRequestId": "$context.extendedRequestId",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "responseType": "$context.error.responseType",
+        "latencyMs": "$context.responseLatency",
+        "integrationLatencyMs": "$context.integrationLatency",
+        "apiKeyId": "$context.identity.apiKeyId",
+        "wafResponseCode": "$context.wafResponseCode",
+        "xrayTraceId": "$context.xrayTraceId",
+    }
+    return apigw.AccessLogFormat.custom(json.dumps(fields, separators=(",", ":")))
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        handler: lambda_.IFunction,
+        log_key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=config.log_retention, encryption_key=log_key
+        )
+        self.rest_api = apigw.RestApi(
+            self,
+            "RestApi",
+            rest_api_name=f"kyc-match-{config.stage}",
+            description="CAMARA KYC Match v0.4",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            api_key_source_type=apigw.ApiKeySourceType.HEADER,
+            cloud_watch_role=True,  # API Gateway's account-level role for execution logs
+            deploy_options=apigw.StageOptions(
+                stage_name=config.stage,
+                tracing_enabled=True,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=access_log_format(),
+                # Execution logs: errors only, and never request/response data (personal data).
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                metrics_enabled=True,
+            ),
+        )
+
+        validator = self.rest_api.add_request_validator(
+            "BodyValidator", validate_request_body=True, validate_request_parameters=True
+        )
+        model = self.rest_api.add_model(
+            "MatchRequest", content_type="application/json", schema=MATCH_REQUEST_SCHEMA
+        )
+        resource = self.rest_api.root
+        for part in (*BASE_PATH, "match"):
+            resource = resource.add_resource(part)
+        self.match_method = resource.add_method(
+            "POST",
+            apigw.LambdaIntegration(handler, proxy=True),
+            api_key_required=True,
+            request_validator=validator,
+            request_models={"application/json": model},
+            request_parameters={f"method.request.header.{CORRELATOR_HEADER}": False},
+        )
+
+        for response_type, error in GATEWAY_RESPONSES.items():
+            self.rest_api.add_gateway_response(
+                response_type.replace("_", " ").title().replace(" ", ""),
+                type=apigw.ResponseType.of(response_type),
+                status_code=str(error.status),
+                response_headers={
+                    "Content-Type": "'application/json'",
+                    CORRELATOR_HEADER: f"method.request.header.{CORRELATOR_HEADER}",
+                },
+                templates={"application/json": error.body()},
+            )
+
+        self.usage_plans: dict[str, apigw.UsagePlan] = {}
+        for tier in config.tiers:
+            plan = self.rest_api.add_usage_plan(
+                f"Tier-{tier.name}",
+                name=f"kyc-match-{config.stage}-{tier.name}",
+                description=f"Client tier {tier.name!r}: attach a client's API key to onboard it",
+                throttle=apigw.ThrottleSettings(rate_limit=tier.rate_limit, burst_limit=tier.burst_limit),
+                quota=apigw.QuotaSettings(limit=tier.monthly_quota, period=apigw.Period.MONTH),
+                api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
+            )
+            self.usage_plans[tier.name] = plan
+            CfnOutput(self, f"UsagePlan-{tier.name}", value=plan.usage_plan_id, description=f"tier {tier.name}")
+        CfnOutput(self, "MatchUrl", value=self.rest_api.url_for_path("/" + "/".join((*BASE_PATH, "match"))))
+
+        self.web_acl = self._web_acl(config)
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WebAclAssociation",
+            resource_arn=self.rest_api.deployment_stage.stage_arn,
+            web_acl_arn=self.web_acl.attr_arn,
+        )
+
+        self._acknowledge_findings()
+
+    def _web_acl(self, config: StageConfig) -> wafv2.CfnWebACL:
+        name = f"kyc-match-{config.stage}"
+
+        def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=False
+            )
+
+        return wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            name=name,
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility(name),
+            custom_response_bodies={
+                "RateLimited": wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content=WAF_RATE_LIMITED.body(), content_type="APPLICATION_JSON"
+                )
+            },
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name="AWSManagedRulesCommonRuleSet",
+                    priority=0,
+                    override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                            vendor_name="AWS", name="AWSManagedRulesCommonRuleSet"
+                        )
+                    ),
+                    visibility_config=visibility(f"{name}-common"),
+                ),
+                wafv2.CfnWebACL.RuleProperty(
+                    name="RatePerSourceIp",
+                    priority=1,
+                    action=wafv2.CfnWebACL.RuleActionProperty(
+                        block=wafv2.CfnWebACL.BlockActionProperty(
+                            custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                                response_code=WAF_RATE_LIMITED.status, custom_response_body_key="RateLimited"
+                            )
+                        )
+                    ),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            aggregate_key_type="IP", limit=config.waf.rate_limit_per_5_minutes
+                        )
+                    ),
+                    visibility_config=visibility(f"{name}-rate"),
+                ),
+            ],
+        )
+
+    def _acknowledge_findings(self) -> None:
+        acknowledge(
+            self.rest_api.node.find_child("CloudWatchRole"),
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+            "API Gateway's account-level logging role (needed for execution logs, APIG6) uses the AWS "
+            "managed policy AWS documents for exactly this role; it only writes API Gateway's own log groups.",
+        )
+        acknowledge(
+            self.match_method,
+            "AwsSolutions-APIG4",
+            "Clients are partner systems authenticated by API key (required on the method) tied to "
+            "a usage-plan tier; there are no end users to authorize.",
+        )
+        acknowledge(
+            self.match_method,
+            "AwsSolutions-COG4",
+            "No Cognito user pool: B2B clients authenticate with API keys attached to usage plans.",
+        )

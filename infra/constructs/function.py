@@ -1,0 +1,250 @@
+"""The match function: arm64 Python Lambda, its code asset (bundled locally, no Docker) and its grants."""
+
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.nag import acknowledge
+
+from infra import FUNCTIONS_DIR, REPO_ROOT
+from infra.config import StageConfig
+from infra.constructs.keys import Keys
+
+HANDLER = "kyc_match.handler.lambda_handler"
+PACKAGE_DIR = FUNCTIONS_DIR / "kyc_match"
+REQUIREMENTS = REPO_ROOT / "requirements" / "lambda.txt"
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+PYTHON_VERSION = "3.12"  # of RUNTIME: the wheels pip selects must match it
+# manylinux2014 (glibc 2.17) first; some current wheels (rapidfuzz 3.14) ship only manylinux_2_26+ for
+# aarch64, which the Python 3.12 runtime (Amazon Linux 2023, glibc 2.34) runs as well.
+PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
+# Provided by the Lambda Python runtime (boto3 and its dependencies): left out of the asset.
+RUNTIME_PROVIDED = frozenset(
+    {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
+)
+# Bump when the bundling recipe changes, so the asset hash changes with it.
+_BUNDLING_RECIPE = "pip-target-v1"
+
+_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def canonical_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def asset_requirements(requirements_text: str, excluded: frozenset[str] = RUNTIME_PROVIDED) -> list[str]:
+    """The pinned requirement lines of requirements/lambda.txt minus the runtime-provided packages.
+
+    Continuation lines (`\\` + `--hash=...`) are joined, comments and option lines dropped.
+    """
+    logical: list[str] = []
+    pending = ""
+    for raw_line in requirements_text.splitlines():
+        line = raw_line.split(" #", 1)[0].rstrip() if not raw_line.lstrip().startswith("#") else ""
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line = (pending + line).strip()
+        pending = ""
+        if line and not line.startswith("-"):
+            logical.append(line)
+    kept = []
+    for line in logical:
+        match = _NAME.match(line)
+        if match is None:
+            raise ValueError(f"cannot read requirement line {line!r}")
+        if canonical_name(match.group(1)) not in excluded:
+            kept.append(line)
+    return kept
+
+
+@jsii.implements(ILocalBundling)
+class PipLocalBundling:
+    """Builds the asset on this machine: arm64 wheels for the runtime's Python, then the package.
+
+    `pip install --target` with `--platform/--implementation/--python-version --only-binary=:all:`
+    selects the Lambda's wheels whatever the build machine is, so no Docker is needed.
+    """
+
+    def __init__(self, requirements: Path = REQUIREMENTS, package_dir: Path = PACKAGE_DIR) -> None:
+        self.requirements = requirements
+        self.package_dir = package_dir
+
+    def pip_command(self, output_dir: str, requirements_file: str) -> list[str]:
+        platforms = [arg for platform in PLATFORMS for arg in ("--platform", platform)]
+        return [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",  # requirements/lambda.txt is the complete, pinned closure
+            *platforms,
+            "--implementation",
+            "cp",
+            "--python-version",
+            PYTHON_VERSION,
+            "--only-binary=:all:",
+            "--no-compile",  # .pyc of the build interpreter would be dead weight on 3.12
+            "--disable-pip-version-check",
+            "--quiet",
+            "--target",
+            output_dir,
+            "-r",
+            requirements_file,
+        ]
+
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: Any) -> bool:
+        output = Path(output_dir)
+        with tempfile.TemporaryDirectory(prefix="kyc-match-bundle-") as tmp:
+            requirements_file = Path(tmp) / "requirements.txt"
+            requirements_file.write_text(
+                "\n".join(asset_requirements(self.requirements.read_text(encoding="utf-8"))) + "\n",
+                encoding="utf-8",
+            )
+            subprocess.run(self.pip_command(output_dir, str(requirements_file)), check=True)  # noqa: S603
+        shutil.rmtree(output / "bin", ignore_errors=True)  # console scripts: unused in Lambda
+        for cache in output.rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
+        shutil.copytree(
+            self.package_dir,
+            output / self.package_dir.name,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
+        leaked = sorted(name for name in RUNTIME_PROVIDED if (output / name.replace("-", "_")).exists())
+        if leaked:
+            raise RuntimeError(f"runtime-provided packages ended up in the asset: {leaked}")
+        return True
+
+
+def source_hash(requirements: Path = REQUIREMENTS, package_dir: Path = PACKAGE_DIR) -> str:
+    """Hash of what goes into the asset, so the asset changes exactly when its inputs do."""
+    digest = hashlib.sha256(_BUNDLING_RECIPE.encode())
+    digest.update(",".join(PLATFORMS).encode() + PYTHON_VERSION.encode())
+    digest.update(requirements.read_bytes())
+    for path in sorted(package_dir.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            digest.update(path.relative_to(package_dir).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+class MatchFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        tables: dict[str, dynamodb.Table],
+        keys: Keys,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            retention=config.log_retention,
+            encryption_key=keys.data_key,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="kyc-match function: logs, its tables, GenerateMac on the HMAC key, the credentials secret",
+        )
+        # Instead of AWSLambdaBasicExecutionRole: write to this function's log group only.
+        self.log_group.grant_write(self.role)
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=f"CAMARA KYC Match v0.4 aggregator ({config.stage})",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=HANDLER,
+            code=lambda_.Code.from_asset(
+                str(PACKAGE_DIR),
+                asset_hash_type=AssetHashType.CUSTOM,
+                asset_hash=source_hash(),
+                exclude=["__pycache__", "*.pyc"],
+                bundling=BundlingOptions(image=RUNTIME.bundling_image, local=PipLocalBundling()),
+            ),
+            memory_size=512,
+            timeout=Duration.seconds(25),  # below API Gateway's 29 s integration timeout
+            tracing=lambda_.Tracing.ACTIVE,
+            role=self.role,
+            log_group=self.log_group,
+            environment={
+                "KYC_STAGE": config.stage,
+                "KYC_AUDIT_TABLE": tables["audit"].table_name,
+                "KYC_SUBSCRIBERS_TABLE": tables["subscribers"].table_name,
+                "KYC_PORTED_NUMBERS_TABLE": tables["ported-numbers"].table_name,
+                "KYC_CONFIG_TABLE": tables["configuration"].table_name,
+                "KYC_HASH_KEY_ID": keys.hmac_key.key_arn,
+                "KYC_AUDIT_RETENTION_DAYS": str(config.audit_retention_days),
+                "KYC_OPERATORS": config.operators_json,
+                "KYC_OPERATOR_CREDENTIALS_SECRET_ARN": keys.operator_credentials.secret_arn,
+                "POWERTOOLS_SERVICE_NAME": "kyc-match",
+                "POWERTOOLS_METRICS_NAMESPACE": "KycMatch",
+                "POWERTOOLS_LOG_LEVEL": config.log_level,
+                # Events and responses carry personal data: never log the event, never put the
+                # response into X-Ray metadata.
+                "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+                "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+            },
+        )
+
+        tables["audit"].grant_read_write_data(self.role)
+        for role in ("subscribers", "ported-numbers", "configuration"):
+            tables[role].grant_read_data(self.role)
+        keys.allow_mac(self.role)
+        keys.operator_credentials.grant_read(self.role)
+
+        self._acknowledge_findings(tables["audit"])
+
+    def _acknowledge_findings(self, audit_table: dynamodb.Table) -> None:
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            "Python 3.12 is pinned on purpose: the asset's wheels are built for cp312 "
+            "(requirements/lambda.txt) and the runtime is supported; upgrades are a reviewed change.",
+        )
+        policy = self.role.node.find_child("DefaultPolicy")  # holds the grant_* statements
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level "
+            "permissions; this is the only statement on Resource::*.",
+        )
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::<{_logical_id(audit_table)}.Arn>/index/*]",
+            "grant_read_write_data on the audit table covers its GSIs (byPhoneHash) under the table's ARN; "
+            "index ARNs exist only below the table, nothing outside it matches.",
+        )
+        for action in ("kms:ReEncrypt*", "kms:GenerateDataKey*"):
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Action::{action}]",
+                "DynamoDB needs these on the table's customer-managed key to write encrypted items; the grant "
+                "is limited to that one key's ARN (added by grant_read_write_data).",
+            )
+
+
+def _logical_id(construct: Construct) -> str:
+    """The CloudFormation logical id of an L2's resource, as cdk-nag writes it in finding ids."""
+    stack = Stack.of(construct)
+    return str(stack.resolve(stack.get_logical_id(construct.node.default_child)))  # type: ignore[arg-type]

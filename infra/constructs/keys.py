@@ -1,0 +1,133 @@
+"""Key material: the data CMK, the identifier-hashing HMAC key and the operator-credentials secret."""
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra.nag import acknowledge
+
+# What the account root (and so the account's administrators through IAM) may do with the HMAC key:
+# manage it, never use it. KMS requires the key policy to keep an administrator so the key stays
+# manageable; using the key (kms:GenerateMac) is granted to the function role alone, see allow_mac().
+HMAC_KEY_ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:EnableKey",
+    "kms:GetKeyPolicy",
+    "kms:ListAliases",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:RevokeGrant",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+)
+
+
+class Keys(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, stage: str) -> None:
+        super().__init__(scope, construct_id)
+        region = Stack.of(self).region
+        account = Stack.of(self).account
+
+        self.data_key = kms.Key(
+            self,
+            "DataKey",
+            description=f"kyc-match {stage}: encrypts tables, secret, alarm topic and logs",
+            enable_key_rotation=True,
+            alias=f"alias/kyc-match-{stage}-data",
+            removal_policy=RemovalPolicy.RETAIN,
+            pending_window=Duration.days(30),
+        )
+        # CloudWatch Logs encrypts the function, access and WAF log groups with this key.
+        self.data_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsOfThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{region}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                    "kms:GenerateDataKey",
+                    "kms:DescribeKey",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:{Stack.of(self).partition}:logs:{region}:{account}:log-group:*"
+                    }
+                },
+            )
+        )
+        # CloudWatch alarms publish to the encrypted alarm topic.
+        self.data_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublishToEncryptedTopic",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": account}},
+            )
+        )
+
+        self.hmac_key = kms.Key(
+            self,
+            "IdentifierHashKey",
+            description=f"kyc-match {stage}: HMAC-SHA-256 of identifiers in the audit trail; never leaves KMS",
+            key_spec=kms.KeySpec.HMAC_256,
+            key_usage=kms.KeyUsage.GENERATE_VERIFY_MAC,
+            alias=f"alias/kyc-match-{stage}-identifiers",
+            removal_policy=RemovalPolicy.RETAIN,
+            pending_window=Duration.days(30),
+            policy=iam.PolicyDocument(
+                statements=[
+                    iam.PolicyStatement(
+                        sid="AccountAdministersButDoesNotUseTheKey",
+                        principals=[iam.AccountRootPrincipal()],
+                        actions=list(HMAC_KEY_ADMIN_ACTIONS),
+                        resources=["*"],
+                    )
+                ]
+            ),
+        )
+
+        self.operator_credentials = secretsmanager.Secret(
+            self,
+            "OperatorCredentials",
+            description=f"kyc-match {stage}: operator API credentials (JSON object keyed by operator id)",
+            encryption_key=self.data_key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            self.operator_credentials,
+            "AwsSolutions-SMG4",
+            "Operator credentials are issued by each operator out of band; they are rotated when the "
+            "operator reissues them (runbook in docs/deploy.md), so there is no rotation Lambda to attach.",
+        )
+
+    def allow_mac(self, role: iam.IRole) -> None:
+        """Let `role`, and only it, compute HMACs with the identifier key (key policy + IAM policy).
+
+        The key policy does not delegate usage to IAM (the root statement has no kms:GenerateMac), so
+        an IAM policy elsewhere in the account cannot grant it; the key policy statement is required,
+        and the grant adds the matching identity policy on the role.
+        """
+        self.hmac_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyTheMatchFunctionComputesMacs",
+                principals=[iam.ArnPrincipal(role.role_arn)],
+                actions=["kms:GenerateMac"],
+                resources=["*"],
+            )
+        )
+        self.hmac_key.grant(role, "kms:GenerateMac")

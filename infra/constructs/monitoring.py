@@ -1,0 +1,166 @@
+"""Alarms (all to one encrypted SNS topic) and a dashboard for the API, the function and the operators."""
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.config import StageConfig
+
+# What the function emits with Powertools (namespace, default dimension).
+NAMESPACE = "KycMatch"
+SERVICE = "kyc-match"
+PERIOD = Duration.minutes(5)
+
+
+def app_metric(name: str, **dimensions: str) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": SERVICE, **dimensions},
+        statistic=cloudwatch.Stats.SUM,
+        period=PERIOD,
+    )
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        stage: apigw.Stage,
+        function: lambda_.Function,
+        topic_key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        prefix = f"kyc-match-{config.stage}"
+        thresholds = config.alarms
+
+        self.topic = sns.Topic(
+            self, "AlarmTopic", display_name=f"{prefix} alarms", master_key=topic_key, enforce_ssl=True
+        )
+        self.alarms: list[cloudwatch.Alarm] = []
+
+        def alarm(
+            construct_id: str,
+            metric: cloudwatch.IMetric,
+            threshold: float,
+            description: str,
+            operator: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        ) -> cloudwatch.Alarm:
+            created = metric.create_alarm(
+                self,
+                construct_id,
+                alarm_name=f"{prefix}-{construct_id}",
+                alarm_description=description,
+                threshold=threshold,
+                evaluation_periods=1,
+                comparison_operator=operator,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            created.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
+            self.alarms.append(created)
+            return created
+
+        requests = stage.metric_count(period=PERIOD, statistic=cloudwatch.Stats.SUM)
+        server_errors = stage.metric_server_error(period=PERIOD, statistic=cloudwatch.Stats.SUM)
+        api_5xx_rate = cloudwatch.MathExpression(
+            expression="IF(requests > 0, 100 * errors / requests, 0)",
+            using_metrics={"requests": requests, "errors": server_errors},
+            label="API 5xx rate (%)",
+            period=PERIOD,
+        )
+        alarm(
+            "api-5xx-rate",
+            api_5xx_rate,
+            thresholds.api_server_error_rate_percent,
+            f"More than {thresholds.api_server_error_rate_percent}% of API requests answered 5xx in 5 minutes",
+        )
+        p99 = stage.metric_latency(period=PERIOD, statistic=cloudwatch.Stats.percentile(99))
+        alarm(
+            "api-p99-latency",
+            p99,
+            thresholds.api_p99_latency_ms,
+            f"API p99 latency above {thresholds.api_p99_latency_ms} ms over 5 minutes",
+        )
+        alarm(
+            "lambda-errors",
+            function.metric_errors(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+            thresholds.lambda_errors,
+            f"At least {thresholds.lambda_errors} function errors in 5 minutes",
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        )
+        alarm(
+            "lambda-throttles",
+            function.metric_throttles(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+            1,
+            "The function was throttled (concurrency limit reached)",
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        )
+        alarm(
+            "audit-write-failures",
+            app_metric("AuditWriteFailures"),
+            1,
+            "An audit entry could not be written: the audit trail is incomplete",
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        )
+        match_requests = app_metric("MatchRequests")
+        operator_rates: list[cloudwatch.IMetric] = []
+        for operator_id in config.operator_ids:
+            # Denominator: all match requests (the function does not count requests per operator).
+            rate = cloudwatch.MathExpression(
+                expression="IF(requests > 0, 100 * FILL(failures, 0) / requests, 0)",
+                using_metrics={"requests": match_requests, "failures": app_metric("OperatorErrors", operator=operator_id)},
+                label=f"{operator_id} failure rate (%)",
+                period=PERIOD,
+            )
+            operator_rates.append(rate)
+            alarm(
+                f"operator-{operator_id}-failure-rate",
+                rate,
+                thresholds.operator_failure_rate_percent,
+                f"Operator {operator_id}: errors above {thresholds.operator_failure_rate_percent}% of match requests",
+            )
+
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{prefix}-{stage.stack.region}")
+        self.dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="API requests and errors",
+                left=[requests, server_errors, stage.metric_client_error(period=PERIOD, statistic="Sum")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="API latency",
+                left=[p99, stage.metric_latency(period=PERIOD, statistic=cloudwatch.Stats.percentile(50))],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(title="API 5xx rate (%)", left=[api_5xx_rate], width=8),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Function",
+                left=[
+                    function.metric_invocations(period=PERIOD),
+                    function.metric_errors(period=PERIOD),
+                    function.metric_throttles(period=PERIOD),
+                ],
+                right=[function.metric_duration(period=PERIOD, statistic=cloudwatch.Stats.percentile(99))],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Matches and audit",
+                left=[match_requests],
+                right=[app_metric("AuditWriteFailures")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(title="Operator failure rate (%)", left=operator_rates, width=8),
+        )
