@@ -1,6 +1,7 @@
 """The `kyc-match` command: run the API locally, or invoke the handler on an event file."""
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -66,12 +67,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _invoke(args: argparse.Namespace) -> int:
-    _start_local_aws(args.subscribers)
-    from kyc_match.handler import lambda_handler  # noqa: PLC0415
-    from kyc_match_tools.lambda_context import local_context  # noqa: PLC0415
-
+    """Like `sam local invoke -e`: the function's logs on stderr, its response on stdout."""
     event = json.loads(args.event.read_text(encoding="utf-8"))
-    response = lambda_handler(event, local_context())
+    with contextlib.redirect_stdout(sys.stderr):
+        _start_local_aws(args.subscribers)
+        from kyc_match.handler import lambda_handler  # noqa: PLC0415
+        from kyc_match_tools.lambda_context import local_context  # noqa: PLC0415
+
+        response = lambda_handler(event, local_context())
     print(json.dumps(response, indent=2, ensure_ascii=False))
     return 0
 

@@ -1,0 +1,66 @@
+"""What the contract says beyond the test plan: correlator, methods, paths, media types."""
+
+import pytest
+
+from support.assertions import assert_error
+from support.people import FULL
+
+pytestmark = pytest.mark.usefixtures("local_stack")
+
+VALID_BODY = {"phoneNumber": FULL, "givenName": "Federica"}
+
+
+def test_correlator_is_echoed(api):
+    reply = api.send(VALID_BODY, headers={"x-correlator": "b4333c46-49c0-4f62-80d7-f0ef930f1c46"})
+    assert reply.status == 200
+    assert reply.headers["x-correlator"] == "b4333c46-49c0-4f62-80d7-f0ef930f1c46"
+
+
+def test_correlator_is_generated_when_absent(api):
+    first, second = api.send(VALID_BODY), api.send(VALID_BODY)
+    assert first.headers["x-correlator"] and second.headers["x-correlator"]
+    assert first.headers["x-correlator"] != second.headers["x-correlator"]
+
+
+@pytest.mark.parametrize("bad", ["has space", "quote'd", "x" * 257, "percent%20", "comma,value"])
+def test_invalid_correlator_is_rejected_and_not_echoed(api, bad):
+    reply = api.send(VALID_BODY, headers={"x-correlator": bad})
+    body = assert_error(reply, 400, "INVALID_ARGUMENT")
+    assert "x-correlator" in body["message"]
+    assert reply.headers["x-correlator"] != bad
+
+
+def test_correlator_on_errors_too(api):
+    reply = api.send({"phoneNumber": FULL}, headers={"x-correlator": "err-1"})
+    assert_error(reply, 400, "KNOW_YOUR_CUSTOMER.INVALID_PARAM_COMBINATION")
+    assert reply.headers["x-correlator"] == "err-1"
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+def test_other_methods_are_not_allowed(api, method):
+    reply = api.send(None, method=method, headers={"x-correlator": "m-1"})
+    assert_error(reply, 405, "METHOD_NOT_ALLOWED")
+    assert reply.headers["x-correlator"] == "m-1"
+
+
+@pytest.mark.parametrize("path", ["/kyc-match/v0.4/matches", "/kyc-match/v0.3/match", "/"])
+def test_unknown_path_is_not_found(api, path):
+    assert_error(api.send(VALID_BODY, path=path), 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("media_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
+def test_non_json_content_type_is_unsupported(api, media_type):
+    reply = api.send(VALID_BODY, headers={"content-type": media_type})
+    assert_error(reply, 415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+def test_json_with_charset_is_accepted(api):
+    assert api.send(VALID_BODY, headers={"content-type": "application/json; charset=utf-8"}).status == 200
+
+
+def test_error_messages_name_fields_never_values(api):
+    secret = "Zyxwvutsrq-9876"
+    reply = api.send({"phoneNumber": FULL, "givenName": secret, "birthdate": secret, "email": secret})
+    body = assert_error(reply, 400, "INVALID_ARGUMENT")
+    assert secret not in reply.text
+    assert "'birthdate'" in body["message"] and "'email'" in body["message"]

@@ -1,0 +1,49 @@
+"""No personal data leaves the request: a scan of every audit item and every log line of the suite.
+
+Runs after every other test (see conftest.py), over what they all produced through the handler
+and through `kyc-match serve`: for each personal value any test sent, no audit item and no log
+line may contain it, nor an unkeyed SHA-256 of a phone number.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from support.audit import audit_items
+from support.people import FULL, MISMATCH, NEAR_MISS, ON_FILE, UNKNOWN
+
+
+def _send_a_sample_of_everything(transports) -> None:
+    """Make sure the scan has material even when this file runs alone."""
+    for api in transports:
+        api.send({"phoneNumber": FULL, **ON_FILE})
+        api.send({"phoneNumber": FULL, **NEAR_MISS})
+        api.send({"phoneNumber": FULL, **MISMATCH})
+        api.send({"phoneNumber": UNKNOWN, "name": ON_FILE["name"]})
+        api.send({"phoneNumber": FULL, "name": ON_FILE["name"], "birthdate": "1978-02-30"})
+        api.send({"phoneNumber": FULL, "email": "federica.not-an-email"})
+
+
+@pytest.mark.privacy_scan
+def test_no_personal_value_in_audit_items_or_logs(handler_transport, http_transport, served_api, handler_log, ledger):
+    _send_a_sample_of_everything([handler_transport, http_transport])
+    served_log: Path = served_api[1]
+    phone_numbers = {value for value in ledger.values if value.startswith("+")}
+    forbidden = ledger.values | {hashlib.sha256(number.encode()).hexdigest() for number in phone_numbers}
+    assert len(ledger.values) > 50 and FULL in ledger.values
+
+    items = audit_items()
+    assert len(items) > 20
+    for item in items:
+        stored = json.dumps(item, default=str, ensure_ascii=False)
+        leaked = sorted(value for value in forbidden if value in stored)
+        assert leaked == [], f"audit entry {item['entryKey']} contains personal data"
+
+    for log in (handler_log, served_log):
+        lines = log.read_text(encoding="utf-8").splitlines()
+        assert any('"request answered"' in line for line in lines), f"{log.name} recorded nothing"
+        for number, line in enumerate(lines, start=1):
+            leaked = sorted(value for value in forbidden if value in line)
+            assert leaked == [], f"{log.name} line {number} contains personal data"
