@@ -78,8 +78,12 @@ def _canonical_words() -> dict[str, str]:
 CANONICAL_WORDS = _canonical_words()  # word -> canonical word ("" for a dropped number marker)
 STREET_WORD_GROUPS = _STREET_WORDS
 
-# Compound German and Dutch street names: "Hauptstraße"/"Hauptstr." and "Kalverstraat"/"Kalverstr.".
-_COMPOUND_STREET = re.compile(r"\B(?:strasse|straat)\b")
+# Compound German and Dutch street names end in a street type that is abbreviated in place:
+# "Hauptstraße"/"Hauptstr.", "Kalverstraat"/"Kalverstr.", "Marktplatz"/"Marktpl.", "Museumplein"/"Museumpl.",
+# "Prinsengracht"/"Prinsengr.". The long ending becomes the abbreviation (a standalone word is left alone).
+_COMPOUND_ENDINGS = {"strasse": "str", "straat": "str", "platz": "pl", "plein": "pl", "gracht": "gr"}
+_COMPOUND_STREET = re.compile(r"\B(" + "|".join(_COMPOUND_ENDINGS) + r")\b")
+_COMPOUND_HINTS = ("stra", "pl", "gracht")  # cheap test before running the regex
 _ORDINAL_INDICATOR = re.compile(r"(?<=\d)[\u00aa\u00b0\u00ba]")  # "2º", "1ª", "3°" -> the number alone
 _WORD = re.compile(r"[a-z]+|[0-9]+")  # also splits "5b" into "5 b"
 
@@ -95,7 +99,7 @@ def address_key(value: str) -> str:
     key, is_latin = fold_text(value)
     if not is_latin:
         return key
-    if "stra" in key:
-        key = _COMPOUND_STREET.sub("str", key)
+    if any(hint in key for hint in _COMPOUND_HINTS):
+        key = _COMPOUND_STREET.sub(lambda match: _COMPOUND_ENDINGS[match.group(1)], key)
     canonical = CANONICAL_WORDS.get
     return " ".join([word for word in [canonical(w, w) for w in _WORD.findall(key)] if word])

@@ -45,12 +45,10 @@ def compare_attribute(attribute: str, requested: str, stored: str) -> AttributeM
         return MATCH
     key = _RULES.get(attribute, DEFAULT_RULE)
     left, right = key(requested), key(stored)
-    if left == right:
-        return MATCH
     if not left and not right:
         left, right = strict_key(requested), strict_key(stored)
-        if left == right:
-            return MATCH
+    if left == right:
+        return MATCH
     if attribute not in SCORABLE_ATTRIBUTES:
         return NO_MATCH
     return _SCORED[score(left, right)]
