@@ -84,7 +84,14 @@ def served_api(local_stack: str, tmp_path_factory: pytest.TempPathFactory) -> It
     """`kyc-match serve` in a subprocess, exactly as the README runs it, against the shared moto."""
     port = _free_port()
     output = tmp_path_factory.mktemp("serve") / "serve.log"
-    command = [str(Path(sys.executable).parent / "kyc-match"), "serve", "--port", str(port), "--api-key", API_KEY]
+    command = [
+        str(Path(sys.executable).parent / "kyc-match"),
+        "serve",
+        "--port",
+        str(port),
+        "--api-key",
+        API_KEY,
+    ]
     with output.open("w", encoding="utf-8") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=os.environ.copy())
     base_url = f"http://127.0.0.1:{port}"

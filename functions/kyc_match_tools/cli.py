@@ -21,10 +21,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the API locally over HTTP (moto stands in for AWS)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--subscribers", type=Path, default=local_aws.DEFAULT_SUBSCRIBERS,
-                       help="sandbox subscribers file: {\"subscribers\": [...]}")
-    serve.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY",
-                       help=f"accepted x-api-key (repeatable; default: {LOCAL_API_KEY})")
+    serve.add_argument(
+        "--subscribers",
+        type=Path,
+        default=local_aws.DEFAULT_SUBSCRIBERS,
+        help='sandbox subscribers file: {"subscribers": [...]}',
+    )
+    serve.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help=f"accepted x-api-key (repeatable; default: {LOCAL_API_KEY})",
+    )
 
     invoke = commands.add_parser("invoke", help="run the handler once on an API Gateway event file")
     invoke.add_argument("event", type=Path)
@@ -55,8 +64,11 @@ def _serve(args: argparse.Namespace) -> int:
     keys = args.api_keys or [LOCAL_API_KEY]
     api_keys = {key: f"local-key-{number}" for number, key in enumerate(keys, start=1)}
     server = make_server(args.host, args.port, lambda_handler, api_keys)
-    host, port = server.server_address[:2]
-    print(f"KYC Match API on http://{host}:{port}/kyc-match/v0.4/match", file=sys.stderr, flush=True)
+    print(
+        f"KYC Match API on http://{args.host}:{server.server_port}/kyc-match/v0.4/match",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

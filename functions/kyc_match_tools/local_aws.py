@@ -90,7 +90,9 @@ def ensure_hash_key(settings: Settings) -> str:
     aliases = {alias["AliasName"]: alias.get("TargetKeyId") for alias in kms.list_aliases()["Aliases"]}
     if settings.hash_key_id in aliases:
         return str(aliases[settings.hash_key_id])
-    key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC", Description="kyc-match identifiers")
+    key = kms.create_key(
+        KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC", Description="kyc-match identifiers"
+    )
     key_id = key["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName=settings.hash_key_id, TargetKeyId=key_id)
     return key_id
@@ -102,7 +104,7 @@ def read_subscribers(path: Path) -> list[dict[str, Any]]:
     if not isinstance(subscribers, list) or not all(
         isinstance(entry, dict) and isinstance(entry.get("phoneNumber"), str) for entry in subscribers
     ):
-        raise ValueError(f"{path}: expected {{\"subscribers\": [{{\"phoneNumber\": ...}}, ...]}}")
+        raise ValueError(f'{path}: expected {{"subscribers": [{{"phoneNumber": ...}}, ...]}}')
     return subscribers
 
 

@@ -63,7 +63,9 @@ def make_server(host: str, port: int, handler: Handler, api_keys: Mapping[str, s
             response = handler(event, local_context())
             self._write(response["statusCode"], _response_headers(response), response.get("body") or "")
 
-        def _send(self, status: int, body: dict[str, Any], headers: Mapping[str, str], close: bool = False) -> None:
+        def _send(
+            self, status: int, body: dict[str, Any], headers: Mapping[str, str], close: bool = False
+        ) -> None:
             correlator = read_correlator(headers)
             reply_headers = {"content-type": "application/json", "x-correlator": correlator.value}
             self._write(status, reply_headers, json.dumps(body), close)
@@ -81,7 +83,7 @@ def make_server(host: str, port: int, handler: Handler, api_keys: Mapping[str, s
             self.end_headers()
             self.wfile.write(payload)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:
             # Access lines carry paths and statuses only; the handler's own logs are structured JSON.
             pass
 

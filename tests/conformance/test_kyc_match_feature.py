@@ -28,9 +28,7 @@ FEATURE = contract.scenarios()
 
 def outline(tag: str, column: str = "request_property_path") -> pytest.MarkDecorator:
     rows = contract.example_rows(tag)
-    return pytest.mark.parametrize(
-        "row", rows, ids=[contract.property_name(row[column]) for row in rows]
-    )
+    return pytest.mark.parametrize("row", rows, ids=[contract.property_name(row[column]) for row in rows])
 
 
 def correlated() -> dict[str, str]:
@@ -69,7 +67,9 @@ def test_each_property_sent_gets_its_result(api, row):
 @outline("KYC_Match_3_success_specific_property_score")
 def test_near_miss_is_false_with_a_score(api, row):
     name = contract.property_name(row["request_property_path"])
-    reply, correlator = send(api, {"phoneNumber": FULL, "givenName": ON_FILE["givenName"], name: NEAR_MISS[name]})
+    reply, correlator = send(
+        api, {"phoneNumber": FULL, "givenName": ON_FILE["givenName"], name: NEAR_MISS[name]}
+    )
     result = assert_success(reply, correlator)
     assert result[contract.property_name(row["response_property_path"])] == "false"
     score = result[contract.property_name(row["response_score_property_path"])]
@@ -129,7 +129,9 @@ def test_id_document_required_and_given(api):
 @pytest.mark.scenario("KYC_Match_401.1_expired_access_token")
 @pytest.mark.scenario("KYC_Match_401.2_invalid_access_token")
 def test_unknown_or_revoked_key_is_unauthenticated(http_transport, local_stack):
-    reply, _ = send(http_transport, {"phoneNumber": FULL, "name": "x"}, headers={"x-api-key": "revoked-or-invalid"})
+    reply, _ = send(
+        http_transport, {"phoneNumber": FULL, "name": "x"}, headers={"x-api-key": "revoked-or-invalid"}
+    )
     assert_error(reply, 401, "UNAUTHENTICATED")
 
 
@@ -168,7 +170,7 @@ INVALID_BODIES = {
     "over-long name": {"phoneNumber": FULL, "name": "A" * 257},
     "over-long postal code": {"phoneNumber": FULL, "postalCode": "1" * 21},
     "JSON array": [{"phoneNumber": FULL, "name": "Ana"}],
-    "JSON string": "\"phoneNumber\"",
+    "JSON string": '"phoneNumber"',
     "not JSON": "phoneNumber=+34600000001",
     "truncated JSON": '{"phoneNumber": "+34600000001", "name": ',
 }
@@ -201,13 +203,17 @@ def test_three_legged_token_identifies_the_subscriber(handler_transport):
 
 @pytest.mark.scenario("KYC_Match_12_idDocument_required")
 def test_id_document_required_but_missing(api):
-    reply, _ = send(api, {"phoneNumber": ID_DOCUMENT_REQUIRED, "name": SUBSCRIBERS[ID_DOCUMENT_REQUIRED]["name"]})
+    reply, _ = send(
+        api, {"phoneNumber": ID_DOCUMENT_REQUIRED, "name": SUBSCRIBERS[ID_DOCUMENT_REQUIRED]["name"]}
+    )
     assert_error(reply, 403, "KNOW_YOUR_CUSTOMER.ID_DOCUMENT_REQUIRED")
 
 
 @pytest.mark.scenario("KYC_Match_13_idDocument_mismatch_when_idDocument_is_required")
 def test_id_document_required_but_wrong(api):
-    reply, _ = send(api, {"phoneNumber": ID_DOCUMENT_REQUIRED, "idDocument": MISMATCH["idDocument"], "name": "Lucia"})
+    reply, _ = send(
+        api, {"phoneNumber": ID_DOCUMENT_REQUIRED, "idDocument": MISMATCH["idDocument"], "name": "Lucia"}
+    )
     assert_error(reply, 403, "KNOW_YOUR_CUSTOMER.ID_DOCUMENT_MISMATCH")
 
 
@@ -215,7 +221,9 @@ def test_id_document_required_but_wrong(api):
 
 
 @pytest.mark.scenario("KYC_Match_C02.01_phone_number_not_schema_compliant")
-@pytest.mark.parametrize("number", ["34600000001", "+0600000001", "+34 600 000 001", "+1234", "+3460000000112345", ""])
+@pytest.mark.parametrize(
+    "number", ["34600000001", "+0600000001", "+34 600 000 001", "+1234", "+3460000000112345", ""]
+)
 def test_phone_number_not_schema_compliant(api, number):
     reply, _ = send(api, {"phoneNumber": number, "name": "Ana"})
     assert_error(reply, 400, "INVALID_ARGUMENT")
@@ -234,14 +242,14 @@ def test_missing_phone_number(api):
 
 
 @pytest.mark.scenario("KYC_Match_C02.05_phone_number_not_supported")
-@pytest.mark.parametrize("number", [NOT_APPLICABLE, NOT_SERVED], ids=["line not eligible", "no operator serves it"])
+@pytest.mark.parametrize(
+    "number", [NOT_APPLICABLE, NOT_SERVED], ids=["line not eligible", "no operator serves it"]
+)
 def test_service_not_applicable(api, number):
     reply, _ = send(api, {"phoneNumber": number, "name": "Ana"})
     assert_error(reply, 422, "SERVICE_NOT_APPLICABLE")
 
 
 def test_every_scenario_of_the_test_plan_has_a_test(request):
-    covered = {
-        marker.args[0] for item in request.session.items for marker in item.iter_markers("scenario")
-    }
+    covered = {marker.args[0] for item in request.session.items for marker in item.iter_markers("scenario")}
     assert set(FEATURE) - covered == set()

@@ -35,7 +35,9 @@ def test_success_entry_holds_names_results_and_a_keyed_hash(handler_transport):
     assert entry["results"] == {"givenName": "false", "birthdate": "true"}
     assert entry["scores"]["givenName"] == reply.json()["givenNameMatchScore"]
     kms = boto3.client("kms")
-    expected = kms.generate_mac(KeyId=get_settings().hash_key_id, MacAlgorithm="HMAC_SHA_256", Message=FULL.encode())
+    expected = kms.generate_mac(
+        KeyId=get_settings().hash_key_id, MacAlgorithm="HMAC_SHA_256", Message=FULL.encode()
+    )
     assert entry["phoneHash"] == expected["Mac"].hex()
     assert entry["phoneHash"] != hashlib.sha256(FULL.encode()).hexdigest()
     assert entry["phoneHash"] != hmac.new(b"", FULL.encode(), hashlib.sha256).hexdigest()

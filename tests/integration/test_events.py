@@ -35,14 +35,20 @@ def test_event_answers_its_scenario(event_file, ledger):
     status = expected_status(event_file)
     assert response["statusCode"] == status
     body = json.loads(response["body"])
-    schema = contract.schema("/components/schemas/KYC_MatchResponse") if status == 200 else contract.error_schema(status)
+    schema = (
+        contract.schema("/components/schemas/KYC_MatchResponse")
+        if status == 200
+        else contract.error_schema(status)
+    )
     contract.validate(body, schema)
     assert response["multiValueHeaders"]["x-correlator"] == [event["headers"]["x-correlator"]]
 
 
 @pytest.mark.usefixtures("local_stack")
 def test_load_event_overrides_body_and_headers():
-    event = load_event(EVENTS[0], body={"phoneNumber": "+34600000002", "givenName": "Jordi"}, x_correlator="over-1")
+    event = load_event(
+        EVENTS[0], body={"phoneNumber": "+34600000002", "givenName": "Jordi"}, x_correlator="over-1"
+    )
     assert json.loads(event["body"]) == {"phoneNumber": "+34600000002", "givenName": "Jordi"}
     assert event["headers"]["x-correlator"] == "over-1"
 
@@ -50,7 +56,9 @@ def test_load_event_overrides_body_and_headers():
 def test_cli_invoke_prints_the_response(local_stack):
     event_file = next(path for path in EVENTS if path.stem == "match-partial-scores")
     cli = Path(sys.executable).parent / "kyc-match"
-    completed = subprocess.run([str(cli), "invoke", str(event_file)], capture_output=True, text=True, timeout=120, check=True)
+    completed = subprocess.run(
+        [str(cli), "invoke", str(event_file)], capture_output=True, text=True, timeout=120, check=True
+    )
     response = json.loads(completed.stdout)
     assert response["statusCode"] == 200
     body = json.loads(response["body"])

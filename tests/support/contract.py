@@ -70,7 +70,10 @@ def scenarios() -> dict[str, dict[str, Any]]:
         rows: list[dict[str, str]] = []
         for examples in scenario.get("examples", []):
             header = [cell["value"] for cell in examples["tableHeader"]["cells"]]
-            rows += [dict(zip(header, (c["value"] for c in row["cells"]), strict=True)) for row in examples["tableBody"]]
+            rows += [
+                dict(zip(header, (c["value"] for c in row["cells"]), strict=True))
+                for row in examples["tableBody"]
+            ]
         for tag in scenario["tags"]:
             found[tag["name"].lstrip("@")] = {"name": scenario["name"], "examples": rows}
     return found

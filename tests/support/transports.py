@@ -68,7 +68,9 @@ class HandlerTransport:
     ) -> Reply:
         self._ledger.note(body)
         sent_headers = {"content-type": "application/json", **(headers or {})}
-        event = rest_proxy_event(method, path, sent_headers, _encode(body), API_KEY_ID if authenticated else None)
+        event = rest_proxy_event(
+            method, path, sent_headers, _encode(body), API_KEY_ID if authenticated else None
+        )
         if authorizer is not None:
             event["requestContext"]["authorizer"] = dict(authorizer)
         response = lambda_handler(event, local_context())

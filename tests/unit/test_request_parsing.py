@@ -1,5 +1,7 @@
 """The request model and the CAMARA rules on the subject and parameter combination."""
 
+import json
+
 import pytest
 
 from kyc_match.api.parsing import build_query, check_content_type, parse_match_request
@@ -15,19 +17,42 @@ PHONE = "+34600000001"
 
 
 def test_all_24_attributes_are_accepted_and_kept_as_sent():
-    body = (
-        '{"phoneNumber": "+34600000001", "idDocument": "66666666q", "idDocumentType": "passport",'
-        ' "idDocumentExpiryDate": "2027-07-12", "name": "Federica Sanchez Arjona", "givenName": "Federica",'
-        ' "familyName": "Sanchez Arjona", "nameKanaHankaku": "ﾌｪﾃﾞﾘｶ", "nameKanaZenkaku": "フェデリカ",'
-        ' "middleNames": "Maria", "familyNameAtBirth": "YYYY", "address": "Calle Mayor 5", "streetName": "Mayor",'
-        ' "streetNumber": "5", "postalCode": "28013", "region": "Madrid", "locality": "Centro", "country": "ES",'
-        ' "houseNumberExtension": "2B", "birthdate": "1978-08-22", "email": "Abc@Example.com", "gender": "OTHER",'
-        ' "cityOfBirth": "Madrid", "countryOfBirth": "ES", "nationality": "ES"}'
+    body = json.dumps(
+        {
+            "phoneNumber": "+34600000001",
+            "idDocument": "66666666q",
+            "idDocumentType": "passport",
+            "idDocumentExpiryDate": "2027-07-12",
+            "name": "Federica Sanchez Arjona",
+            "givenName": "Federica",
+            "familyName": "Sanchez Arjona",
+            "nameKanaHankaku": "ﾌｪﾃﾞﾘｶ",
+            "nameKanaZenkaku": "フェデリカ",
+            "middleNames": "Maria",
+            "familyNameAtBirth": "YYYY",
+            "address": "Calle Mayor 5",
+            "streetName": "Mayor",
+            "streetNumber": "5",
+            "postalCode": "28013",
+            "region": "Madrid",
+            "locality": "Centro",
+            "country": "ES",
+            "houseNumberExtension": "2B",
+            "birthdate": "1978-08-22",
+            "email": "Abc@Example.com",
+            "gender": "OTHER",
+            "cityOfBirth": "Madrid",
+            "countryOfBirth": "ES",
+            "nationality": "ES",
+        },
+        ensure_ascii=False,
     )
     request = parse_match_request(body)
     attributes = request.attributes()
     assert len(attributes) == 24
-    assert attributes["email"] == "Abc@Example.com", "the client's spelling is compared, not a normalised copy"
+    assert attributes["email"] == "Abc@Example.com", (
+        "the client's spelling is compared, not a normalised copy"
+    )
     assert attributes["nameKanaZenkaku"] == "フェデリカ"
 
 
@@ -56,7 +81,10 @@ def test_invalid_bodies_say_which_field_and_why(body, fragment):
 
 def test_messages_never_repeat_values():
     secret = "Secretvalue-12345"
-    body = f'{{"birthdate": "{secret}", "email": "{secret}", "{secret}": "{secret}", "name": {{"x": "{secret}"}}}}'
+    body = (
+        f'{{"birthdate": "{secret}", "email": "{secret}", "{secret}": "{secret}",'
+        f' "name": {{"x": "{secret}"}}}}'
+    )
     with pytest.raises(InvalidArgumentError) as raised:
         parse_match_request(body)
     assert secret.lower() not in raised.value.detail.lower()
@@ -81,12 +109,17 @@ def test_missing_body(body):
         parse_match_request(body)
 
 
-@pytest.mark.parametrize("content_type", [None, "application/json", "Application/JSON; charset=utf-8", "application/merge-patch+json"])
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "application/json", "Application/JSON; charset=utf-8", "application/merge-patch+json"],
+)
 def test_json_content_types_pass(content_type):
     check_content_type(content_type)
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]
+)
 def test_other_content_types_fail(content_type):
     with pytest.raises(UnsupportedMediaTypeError):
         check_content_type(content_type)

@@ -28,7 +28,6 @@ def _email_address(value: str) -> str:
     return value  # the client's spelling is compared, not a normalised copy
 
 
-
 PhoneNumber = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{4,14}$")]
 CalendarDate = Annotated[
     str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), AfterValidator(_calendar_date)

@@ -66,24 +66,30 @@ def _describe(error: ValidationError) -> str:
     return "Invalid request body: " + "; ".join(dict.fromkeys(problems)) + suffix + "."
 
 
+_KIND_TEXTS = {
+    "extra_forbidden": "{field} is not a property of the request body",
+    "null_forbidden": "{field} must not be null",
+    "string_too_long": "{field} is longer than {max_length} characters",
+    "literal_error": "{field} must be one of {expected}",
+    "string_type": "{field} must be a string",
+}
+_BODY_TEXTS = {
+    "json_invalid": "the body is not valid JSON",
+    "model_type": "the body must be a JSON object",
+    "model_attributes_type": "the body must be a JSON object",
+}
+
+
 def _describe_one(detail: ErrorDetails) -> str:
     kind = detail["type"]
-    if kind == "json_invalid":
-        return "the body is not valid JSON"
-    if kind in {"model_type", "model_attributes_type"}:
-        return "the body must be a JSON object"
+    if kind in _BODY_TEXTS:
+        return _BODY_TEXTS[kind]
     context = detail.get("ctx", {})
     field = _field_name(detail["loc"] or (context.get("field", ""),))
-    if kind == "null_forbidden":
-        return f"{field} must not be null"
-    if kind == "extra_forbidden":
-        return f"{field} is not a property of the request body"
-    if kind == "string_too_long":
-        return f"{field} is longer than {context.get('max_length')} characters"
-    if kind == "literal_error":
-        return f"{field} must be one of {context.get('expected')}"
-    if kind.endswith("_type") or kind == "string_type":
-        return f"{field} must be a string"
+    if kind.endswith("_type"):
+        kind = "string_type"  # every property of the body is a string
+    if kind in _KIND_TEXTS:
+        return _KIND_TEXTS[kind].format(field=field, **{k: v for k, v in context.items() if k != "field"})
     return f"{field} {_FIELD_RULES.get(field.strip(chr(39)), 'is not valid')}"
 
 

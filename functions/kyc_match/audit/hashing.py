@@ -5,12 +5,12 @@ HMAC cannot without the key. Hashes are cached per container, so a repeated numb
 """
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, Literal
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
 
-HMAC_ALGORITHM = "HMAC_SHA_256"
+HMAC_ALGORITHM: Final[Literal["HMAC_SHA_256"]] = "HMAC_SHA_256"
 
 
 class KmsIdentifierHasher:

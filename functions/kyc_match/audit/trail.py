@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 
+ENTRY_KEY = AUDIT.sort_key or "entryKey"
+EXPIRES_AT = AUDIT.ttl_attribute or "expiresAt"
+
+
 class IdentifierHasher(Protocol):
     @property
     def key_id(self) -> str: ...
@@ -29,7 +33,7 @@ def audit_item(
     timestamp = context.received_at.isoformat(timespec="milliseconds")
     item: dict[str, Any] = {
         AUDIT.partition_key: f"{context.client_id}#{context.received_at.date().isoformat()}",
-        AUDIT.sort_key: f"{timestamp}#{context.request_id}",
+        ENTRY_KEY: f"{timestamp}#{context.request_id}",
         "clientId": context.client_id,
         "requestId": context.request_id,
         "correlator": context.correlator,
@@ -41,7 +45,7 @@ def audit_item(
         "scores": {
             name: verdict.score for name, verdict in record.verdicts.items() if verdict.score is not None
         },
-        AUDIT.ttl_attribute or "expiresAt": int((context.received_at + retention).timestamp()),
+        EXPIRES_AT: int((context.received_at + retention).timestamp()),
     }
     if record.error_code:
         item["errorCode"] = record.error_code

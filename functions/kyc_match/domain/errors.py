@@ -25,7 +25,9 @@ class InvalidArgumentError(KycMatchError):
 
 class InvalidParamCombinationError(KycMatchError):
     status, code = 400, "KNOW_YOUR_CUSTOMER.INVALID_PARAM_COMBINATION"
-    message = "Indicated parameter combination is invalid: at least one attribute besides phoneNumber is required."
+    message = (
+        "Indicated parameter combination is invalid: at least one attribute besides phoneNumber is required."
+    )
 
 
 class UnauthenticatedError(KycMatchError):
@@ -68,7 +70,9 @@ class MethodNotAllowedError(KycMatchError):
 
 class UnsupportedMediaTypeError(KycMatchError):
     status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
-    message = "The server refuses to accept the request because the payload format is in an unsupported format."
+    message = (
+        "The server refuses to accept the request because the payload format is in an unsupported format."
+    )
 
 
 class ServiceNotApplicableError(KycMatchError):

@@ -22,7 +22,7 @@ class OperatorConfig(BaseModel):
 
 SANDBOX_OPERATORS = (OperatorConfig(id="sandbox", kind="sandbox", prefixes=("+34", "+81")),)
 
-_OPERATOR_LIST = TypeAdapter(tuple[OperatorConfig, ...])
+_OPERATOR_LIST: TypeAdapter[tuple[OperatorConfig, ...]] = TypeAdapter(tuple[OperatorConfig, ...])
 
 
 def parse_operators(raw_json: str) -> tuple[OperatorConfig, ...]:
