@@ -47,7 +47,11 @@ def test_verdicts_come_back_after_their_audit_record():
     assert verdicts == VERDICTS
     assert operator.queries == [QUERY]
     [record] = trail.records
-    assert (record.status, record.operator_id, record.attributes) == (200, "op-es", ("givenName", "birthdate"))
+    assert (record.status, record.operator_id, record.attributes) == (
+        200,
+        "op-es",
+        ("givenName", "birthdate"),
+    )
     assert record.verdicts == VERDICTS and record.error_code is None
 
 
@@ -63,7 +67,9 @@ def test_operator_error_is_audited_then_raised():
 def test_unserved_number_is_audited_without_operator():
     trail = MemoryTrail()
     with pytest.raises(ServiceNotApplicableError):
-        match_identity(QUERY, CONTEXT, operators=PrefixDirectory({"+44": FakeOperator("uk", VERDICTS)}), audit=trail)
+        match_identity(
+            QUERY, CONTEXT, operators=PrefixDirectory({"+44": FakeOperator("uk", VERDICTS)}), audit=trail
+        )
     assert trail.records[0].operator_id is None and trail.records[0].status == 422
 
 

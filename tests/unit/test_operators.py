@@ -15,7 +15,12 @@ from kyc_match.operators.sandbox import SandboxOperator
 
 RECORDS = {
     "+34600000001": {"phoneNumber": "+34600000001", "givenName": "Federica", "idDocument": "66666666Q"},
-    "+34600000003": {"phoneNumber": "+34600000003", "idDocumentRequired": True, "idDocument": "12345678Z", "name": "Lucia"},
+    "+34600000003": {
+        "phoneNumber": "+34600000003",
+        "idDocumentRequired": True,
+        "idDocument": "12345678Z",
+        "name": "Lucia",
+    },
     "+34600000004": {"phoneNumber": "+34600000004", "serviceApplicable": False, "name": "Iot"},
 }
 
@@ -39,7 +44,9 @@ def test_empty_config_means_the_builtin_sandbox():
 
 
 def test_operators_json_uses_camel_case_keys():
-    [operator] = parse_operators('[{"id": "op-es", "kind": "sandbox", "prefixes": ["+34"], "idDocumentRequired": true}]')
+    [operator] = parse_operators(
+        '[{"id": "op-es", "kind": "sandbox", "prefixes": ["+34"], "idDocumentRequired": true}]'
+    )
     assert operator.id_document_required and operator.returns_scores
 
 
