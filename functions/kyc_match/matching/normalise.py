@@ -168,7 +168,9 @@ def kana_key(value: str) -> str:
     text = value.replace("\u3000", " ")  # keeps NFKC on its quick path for ordinary kana
     if _HALFWIDTH_KANA.search(text):
         text = str(jaconv.h2z(text, kana=True, ascii=False, digit=False))
-    return "".join(nfkc_casefold(text).translate(_KANA).split())
+    key = "".join(nfkc_casefold(text).translate(_KANA).split())
+    # Deleting a separator can bring a base letter and a combining mark together: compose them again.
+    return key if key.isascii() else nfkc_casefold(key)
 
 
 _ID_SEPARATORS = re.compile(r"[\s.\-\u00b7\u2010-\u2015\u2212\u30fb\uff0e\uff65]+")
@@ -176,7 +178,9 @@ _ID_SEPARATORS = re.compile(r"[\s.\-\u00b7\u2010-\u2015\u2212\u30fb\uff0e\uff65]
 
 def identifier_key(value: str) -> str:
     """Document numbers: case, spaces, dashes and dots ignored."""
-    return _ID_SEPARATORS.sub("", nfkc_casefold(value))
+    key = _ID_SEPARATORS.sub("", nfkc_casefold(value))
+    # Deleting a separator can bring a base letter and a combining mark together: compose them again.
+    return key if key.isascii() else nfkc_casefold(key)
 
 
 _NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
