@@ -1,0 +1,7 @@
+"""Sub-commands of `kyc-match`: each module has `register(subparsers)`, which sets `run` on its parser."""
+
+from types import ModuleType
+
+from kyc_match_tools.commands import invoke, serve
+
+COMMANDS: tuple[ModuleType, ...] = (serve, invoke)
