@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
+from kyc_match import aws
 from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorDirectory
 from kyc_match.operators.config import OperatorConfig, parse_operators
 from kyc_match.settings import Settings, get_settings
@@ -34,25 +35,23 @@ def dependencies() -> Dependencies:
 
 @cache
 def _build(settings: Settings) -> Dependencies:
-    import boto3  # noqa: PLC0415 - deferred: keeps boto3 off the import path of the handler module
-    from botocore.config import Config  # noqa: PLC0415
-
-    from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
-    from kyc_match.audit.trail import DynamoDbAuditTrail  # noqa: PLC0415
     from kyc_match.operators.directory import PrefixDirectory  # noqa: PLC0415
 
-    # Bounded, jittered retries on throttling and transient faults, then the caller decides.
-    aws_config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
-    dynamodb = boto3.resource("dynamodb", config=aws_config)
-    hasher = KmsIdentifierHasher(boto3.client("kms", config=aws_config), settings.hash_key_id)
-    audit = DynamoDbAuditTrail(
-        dynamodb.Table(settings.audit_table), hasher, timedelta(days=settings.audit_retention_days)
-    )
     routes: dict[str, OperatorAdapter] = {}
     for config in parse_operators(settings.operators):
-        adapter = _adapter(config, settings, dynamodb)
+        adapter = _adapter(config, settings, aws.dynamodb())
         routes.update(dict.fromkeys(config.prefixes, adapter))
-    return Dependencies(operators=PrefixDirectory(routes), audit=audit)
+    return Dependencies(operators=PrefixDirectory(routes), audit=audit_trail(settings))
+
+
+def audit_trail(settings: Settings) -> AuditTrail:
+    from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
+    from kyc_match.audit.trail import DynamoDbAuditTrail  # noqa: PLC0415
+
+    hasher = KmsIdentifierHasher(aws.kms(), settings.hash_key_id)
+    return DynamoDbAuditTrail(
+        aws.dynamodb().Table(settings.audit_table), hasher, timedelta(days=settings.audit_retention_days)
+    )
 
 
 def _adapter(config: OperatorConfig, settings: Settings, dynamodb: object) -> OperatorAdapter:

@@ -1,0 +1,56 @@
+"""AWS clients, created on first use and kept for the container's life.
+
+boto3 is imported here, lazily: the handler module imports nothing of it, and a client's service
+model is only loaded when a request first needs that service.
+"""
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
+    from mypy_boto3_kms import KMSClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+
+
+@cache
+def _config() -> Any:
+    from botocore.config import Config  # noqa: PLC0415
+
+    # Bounded, jittered retries on throttling and transient faults; then the caller decides.
+    return Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+
+
+@cache
+def dynamodb() -> "DynamoDBServiceResource":
+    import boto3  # noqa: PLC0415
+
+    return boto3.resource("dynamodb", config=_config())
+
+
+@cache
+def kms() -> "KMSClient":
+    import boto3  # noqa: PLC0415
+
+    return boto3.client("kms", config=_config())
+
+
+@cache
+def sqs() -> "SQSClient":
+    import boto3  # noqa: PLC0415
+
+    return boto3.client("sqs", config=_config())
+
+
+@cache
+def s3() -> "S3Client":
+    import boto3  # noqa: PLC0415
+
+    return boto3.client("s3", config=_config())
+
+
+def reset() -> None:
+    """Forget the clients (tests that change AWS_ENDPOINT_URL or credentials)."""
+    for factory in (_config, dynamodb, kms, sqs, s3):
+        factory.cache_clear()
