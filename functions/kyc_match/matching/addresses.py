@@ -9,7 +9,7 @@ abbreviation means different things in different languages ("Cl": Spanish calle,
 
 import re
 
-from kyc_match.matching.normalise import fold_text
+from kyc_match.matching.normalise import fold_text, strict_key
 
 _STREET_WORDS: tuple[tuple[str, ...], ...] = (
     # Spanish / Catalan / Portuguese / English / French / Dutch / German street types
@@ -83,9 +83,12 @@ STREET_WORD_GROUPS = _STREET_WORDS
 # "Prinsengracht"/"Prinsengr.". The long ending becomes the abbreviation (a standalone word is left alone).
 _COMPOUND_ENDINGS = {"strasse": "str", "straat": "str", "platz": "pl", "plein": "pl", "gracht": "gr"}
 _COMPOUND_STREET = re.compile(r"\B(" + "|".join(_COMPOUND_ENDINGS) + r")\b")
-_COMPOUND_HINTS = ("stra", "pl", "gracht")  # cheap test before running the regex
 _ORDINAL_INDICATOR = re.compile(r"(?<=\d)[\u00aa\u00b0\u00ba]")  # "2º", "1ª", "3°" -> the number alone
 _WORD = re.compile(r"[a-z]+|[0-9]+")  # also splits "5b" into "5 b"
+
+
+def _compound_ending(match: re.Match[str]) -> str:
+    return _COMPOUND_ENDINGS[match.group(1)]
 
 
 def address_key(value: str) -> str:
@@ -94,12 +97,14 @@ def address_key(value: str) -> str:
     Letters and digits are separate words ("5B" == "5 b"), so house numbers compare regardless of spacing.
     Non-Latin text gets the strict key (see `fold_text`).
     """
-    if not value.isascii() and ("\u00ba" in value or "\u00aa" in value or "\u00b0" in value):
-        value = _ORDINAL_INDICATOR.sub("", value)
-    key, is_latin = fold_text(value)
+    text = value
+    if not text.isascii() and ("\u00ba" in text or "\u00aa" in text or "\u00b0" in text):
+        text = _ORDINAL_INDICATOR.sub("", text)
+    key, is_latin = fold_text(text)
     if not is_latin:
-        return key
-    if any(hint in key for hint in _COMPOUND_HINTS):
-        key = _COMPOUND_STREET.sub(lambda match: _COMPOUND_ENDINGS[match.group(1)], key)
-    canonical = CANONICAL_WORDS.get
-    return " ".join([word for word in [canonical(w, w) for w in _WORD.findall(key)] if word])
+        return strict_key(value)
+    if "stra" in key or "pl" in key or "gracht" in key:  # cheap test before running the regex
+        key = _COMPOUND_STREET.sub(_compound_ending, key)
+    words = _WORD.findall(key)
+    # dict.get(word, word): the canonical spelling, or the word itself; "" (number marker) is dropped
+    return " ".join([word for word in map(CANONICAL_WORDS.get, words, words) if word])

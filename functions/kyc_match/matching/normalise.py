@@ -170,7 +170,7 @@ def kana_key(value: str) -> str:
         text = str(jaconv.h2z(text, kana=True, ascii=False, digit=False))
     key = "".join(nfkc_casefold(text).translate(_KANA).split())
     # Deleting a separator can bring a base letter and a combining mark together: compose them again.
-    return key if key.isascii() else nfkc_casefold(key)
+    return key if key.isascii() or unicodedata.is_normalized("NFKC", key) else nfkc_casefold(key)
 
 
 _ID_SEPARATORS = re.compile(r"[\s.\-\u00b7\u2010-\u2015\u2212\u30fb\uff0e\uff65]+")
@@ -180,7 +180,7 @@ def identifier_key(value: str) -> str:
     """Document numbers: case, spaces, dashes and dots ignored."""
     key = _ID_SEPARATORS.sub("", nfkc_casefold(value))
     # Deleting a separator can bring a base letter and a combining mark together: compose them again.
-    return key if key.isascii() else nfkc_casefold(key)
+    return key if key.isascii() or unicodedata.is_normalized("NFKC", key) else nfkc_casefold(key)
 
 
 _NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
