@@ -68,7 +68,9 @@ class Tier(_Model):
     @model_validator(mode="after")
     def _burst_covers_rate(self) -> "Tier":
         if self.burst_limit < self.rate_limit:
-            raise ValueError(f"tier {self.name!r}: burstLimit ({self.burst_limit}) < rateLimit ({self.rate_limit})")
+            raise ValueError(
+                f"tier {self.name!r}: burstLimit ({self.burst_limit}) < rateLimit ({self.rate_limit})"
+            )
         return self
 
 
@@ -107,12 +109,16 @@ class StageConfig(_Model):
     @classmethod
     def _supported_retention(cls, days: int) -> int:
         if days not in _RETENTION_BY_DAYS:
-            raise ValueError(f"{days} is not a CloudWatch Logs retention period; use one of {sorted(_RETENTION_BY_DAYS)}")
+            raise ValueError(
+                f"{days} is not a CloudWatch Logs retention period; use one of {sorted(_RETENTION_BY_DAYS)}"
+            )
         return days
 
     @field_validator("operators")
     @classmethod
-    def _operators_parse_as_the_function_does(cls, operators: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+    def _operators_parse_as_the_function_does(
+        cls, operators: tuple[dict[str, Any], ...]
+    ) -> tuple[dict[str, Any], ...]:
         parsed = parse_operators(json.dumps(list(operators)))  # raises with the bad entry named
         return tuple(operator.model_dump(mode="json", by_alias=True) for operator in parsed)
 

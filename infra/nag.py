@@ -1,6 +1,7 @@
 """cdk-nag acknowledgements: one finding, on one construct, with a reason (docs/deploy.md lists them)."""
 
 from aws_cdk import Acknowledgment, Validations
+
 from constructs import IConstruct
 
 

@@ -3,8 +3,8 @@
 from typing import Any
 
 from aws_cdk import Stack, Tags
-from constructs import Construct
 
+from constructs import Construct
 from infra.config import StageConfig
 from infra.constructs.api import Api
 from infra.constructs.function import MatchFunction
@@ -24,7 +24,9 @@ class KycMatchStack(Stack):
         self.match_function = MatchFunction(
             self, "Match", config=config, tables=self.storage.tables, keys=self.keys
         )
-        self.api = Api(self, "Api", config=config, handler=self.match_function.function, log_key=self.keys.data_key)
+        self.api = Api(
+            self, "Api", config=config, handler=self.match_function.function, log_key=self.keys.data_key
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",

@@ -9,11 +9,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
+
 from constructs import Construct
-
-from infra.nag import acknowledge
-
 from infra.config import StageConfig
+from infra.nag import acknowledge
 
 BASE_PATH = ("kyc-match", "v0.4")
 CORRELATOR_HEADER = "x-correlator"
@@ -177,10 +176,14 @@ class Api(Construct):
                 description=f"Client tier {tier.name!r}: attach a client's API key to onboard it",
                 throttle=apigw.ThrottleSettings(rate_limit=tier.rate_limit, burst_limit=tier.burst_limit),
                 quota=apigw.QuotaSettings(limit=tier.monthly_quota, period=apigw.Period.MONTH),
-                api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
+                api_stages=[
+                    apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)
+                ],
             )
             self.usage_plans[tier.name] = plan
-            CfnOutput(self, f"UsagePlan-{tier.name}", value=plan.usage_plan_id, description=f"tier {tier.name}")
+            CfnOutput(
+                self, f"UsagePlan-{tier.name}", value=plan.usage_plan_id, description=f"tier {tier.name}"
+            )
         CfnOutput(self, "MatchUrl", value=self.rest_api.url_for_path("/" + "/".join((*BASE_PATH, "match"))))
 
         self.web_acl = self._web_acl(config)
@@ -250,7 +253,7 @@ class Api(Construct):
             self.rest_api.node.find_child("CloudWatchRole"),
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
             "API Gateway's account-level logging role (needed for execution logs, APIG6) uses the AWS "
-            "managed policy AWS documents for exactly this role; it only writes API Gateway's own log groups.",
+            "managed policy AWS documents for exactly this role; it writes API Gateway's own log groups.",
         )
         acknowledge(
             self.match_method,

@@ -15,13 +15,12 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+
 from constructs import Construct
-
-from infra.nag import acknowledge
-
 from infra import FUNCTIONS_DIR, REPO_ROOT
 from infra.config import StageConfig
 from infra.constructs.keys import Keys
+from infra.nag import acknowledge
 
 HANDLER = "kyc_match.handler.lambda_handler"
 PACKAGE_DIR = FUNCTIONS_DIR / "kyc_match"
@@ -163,7 +162,7 @@ class MatchFunction(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="kyc-match function: logs, its tables, GenerateMac on the HMAC key, the credentials secret",
+            description="kyc-match function: its logs and tables, GenerateMac, the credentials secret",
         )
         # Instead of AWSLambdaBasicExecutionRole: write to this function's log group only.
         self.log_group.grant_write(self.role)
@@ -239,8 +238,8 @@ class MatchFunction(Construct):
             acknowledge(
                 policy,
                 f"AwsSolutions-IAM5[Action::{action}]",
-                "DynamoDB needs these on the table's customer-managed key to write encrypted items; the grant "
-                "is limited to that one key's ARN (added by grant_read_write_data).",
+                "DynamoDB needs these on the table's customer-managed key to write encrypted items; the "
+                "grant is limited to that one key's ARN (added by grant_read_write_data).",
             )
 
 

@@ -4,8 +4,8 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
-from constructs import Construct
 
+from constructs import Construct
 from infra.nag import acknowledge
 
 # What the account root (and so the account's administrators through IAM) may do with the HMAC key:
@@ -36,8 +36,9 @@ HMAC_KEY_ADMIN_ACTIONS = (
 class Keys(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, stage: str) -> None:
         super().__init__(scope, construct_id)
-        region = Stack.of(self).region
-        account = Stack.of(self).account
+        stack = Stack.of(self)
+        region, account = stack.region, stack.account
+        log_groups_of_this_account = f"arn:{stack.partition}:logs:{region}:{account}:log-group:*"
 
         self.data_key = kms.Key(
             self,
@@ -62,11 +63,7 @@ class Keys(Construct):
                     "kms:DescribeKey",
                 ],
                 resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": f"arn:{Stack.of(self).partition}:logs:{region}:{account}:log-group:*"
-                    }
-                },
+                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups_of_this_account}},
             )
         )
         # CloudWatch alarms publish to the encrypted alarm topic.
@@ -83,7 +80,7 @@ class Keys(Construct):
         self.hmac_key = kms.Key(
             self,
             "IdentifierHashKey",
-            description=f"kyc-match {stage}: HMAC-SHA-256 of identifiers in the audit trail; never leaves KMS",
+            description=f"kyc-match {stage}: HMAC-SHA-256 of audit-trail identifiers; never leaves KMS",
             key_spec=kms.KeySpec.HMAC_256,
             key_usage=kms.KeyUsage.GENERATE_VERIFY_MAC,
             alias=f"alias/kyc-match-{stage}-identifiers",

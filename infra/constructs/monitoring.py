@@ -7,8 +7,8 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
-from constructs import Construct
 
+from constructs import Construct
 from infra.config import StageConfig
 
 # What the function emits with Powertools (namespace, default dimension).
@@ -49,7 +49,7 @@ class Monitoring(Construct):
 
         def alarm(
             construct_id: str,
-            metric: cloudwatch.IMetric,
+            metric: cloudwatch.Metric | cloudwatch.MathExpression,
             threshold: float,
             description: str,
             operator: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -80,7 +80,7 @@ class Monitoring(Construct):
             "api-5xx-rate",
             api_5xx_rate,
             thresholds.api_server_error_rate_percent,
-            f"More than {thresholds.api_server_error_rate_percent}% of API requests answered 5xx in 5 minutes",
+            f"Over {thresholds.api_server_error_rate_percent}% of API requests answered 5xx in 5 minutes",
         )
         p99 = stage.metric_latency(period=PERIOD, statistic=cloudwatch.Stats.percentile(99))
         alarm(
@@ -116,7 +116,10 @@ class Monitoring(Construct):
             # Denominator: all match requests (the function does not count requests per operator).
             rate = cloudwatch.MathExpression(
                 expression="IF(requests > 0, 100 * FILL(failures, 0) / requests, 0)",
-                using_metrics={"requests": match_requests, "failures": app_metric("OperatorErrors", operator=operator_id)},
+                using_metrics={
+                    "requests": match_requests,
+                    "failures": app_metric("OperatorErrors", operator=operator_id),
+                },
                 label=f"{operator_id} failure rate (%)",
                 period=PERIOD,
             )
@@ -125,10 +128,12 @@ class Monitoring(Construct):
                 f"operator-{operator_id}-failure-rate",
                 rate,
                 thresholds.operator_failure_rate_percent,
-                f"Operator {operator_id}: errors above {thresholds.operator_failure_rate_percent}% of match requests",
+                f"Operator {operator_id}: errors over {thresholds.operator_failure_rate_percent}% of matches",
             )
 
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{prefix}-{stage.stack.region}")
+        self.dashboard = cloudwatch.Dashboard(
+            self, "Dashboard", dashboard_name=f"{prefix}-{stage.stack.region}"
+        )
         self.dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24),
         )

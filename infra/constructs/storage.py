@@ -3,15 +3,19 @@
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
-from constructs import Construct
 
 import infra  # noqa: F401 - puts functions/ on sys.path for the application package
+from constructs import Construct
 from kyc_match.tables import ALL_TABLES, TableSchema
 
 
-def _string_key(name: str | None) -> dynamodb.Attribute | None:
+def _string_key(name: str) -> dynamodb.Attribute:
     # Every key attribute of the service's tables is a string (see kyc_match.tables).
-    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING) if name else None
+    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
+
+
+def _optional_key(name: str | None) -> dynamodb.Attribute | None:
+    return _string_key(name) if name else None
 
 
 class Storage(Construct):
@@ -31,8 +35,8 @@ class Storage(Construct):
             table = dynamodb.Table(
                 self,
                 _construct_id(schema.role),
-                partition_key=_string_key(schema.partition_key),  # type: ignore[arg-type]
-                sort_key=_string_key(schema.sort_key),
+                partition_key=_string_key(schema.partition_key),
+                sort_key=_optional_key(schema.sort_key),
                 billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
                 point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                     point_in_time_recovery_enabled=True
@@ -46,8 +50,8 @@ class Storage(Construct):
             for index in schema.indexes:
                 table.add_global_secondary_index(
                     index_name=index.name,
-                    partition_key=_string_key(index.partition_key),  # type: ignore[arg-type]
-                    sort_key=_string_key(index.sort_key),
+                    partition_key=_string_key(index.partition_key),
+                    sort_key=_optional_key(index.sort_key),
                     projection_type=dynamodb.ProjectionType.ALL,
                 )
             self.tables[schema.role] = table

@@ -1,0 +1,84 @@
+"""Helpers of the infra tests: in-process synthesis and template lookups."""
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "1")
+
+import pytest  # noqa: E402
+from aws_cdk import App  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
+from aws_cdk.cx_api import CloudAssembly  # noqa: E402
+from infra.app import build_app  # noqa: E402
+
+CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "CDK_DEFAULT_ACCOUNT",
+    "CDK_DEFAULT_REGION",
+)
+REGIONS = ("eu-west-1", "eu-central-1")
+
+
+@contextlib.contextmanager
+def without_aws_credentials() -> Iterator[None]:
+    """No credentials, profile or default account in the environment; restored afterwards (other test
+    suites in the same session rely on their own AWS_* settings)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in CREDENTIAL_VARIABLES:
+            patch.delenv(name, raising=False)
+        patch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+        yield
+
+
+@dataclass
+class Synth:
+    assembly: CloudAssembly
+    outdir: Path
+
+    def template_dict(self, name: str) -> dict[str, Any]:
+        return dict(self.assembly.get_stack_by_name(name).template)
+
+    def template(self, name: str) -> Template:
+        return Template.from_json(self.template_dict(name))
+
+
+def synthesize(outdir: Path, *, bundle: bool = False, **context: str) -> Synth:
+    """Build and synthesize the app like `cdk synth -c k=v` does, with bundling skipped unless asked."""
+    app_context: dict[str, Any] = dict(context)
+    if not bundle:
+        app_context["aws:cdk:bundling-stacks"] = []  # CDK skips asset bundling for every stack
+    app = App(context=app_context, outdir=str(outdir))
+    build_app(app)
+    return Synth(app.synth(), outdir)
+
+
+def resources_of(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)

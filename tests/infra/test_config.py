@@ -1,0 +1,80 @@
+"""Stage config files: the shipped ones are valid, bad ones fail with a message naming file and field."""
+
+import json
+from pathlib import Path
+
+import pytest
+from infra.config import StageConfigError, available_stages, load_stage_config, parse_regions
+
+SANDBOX_OPERATOR = {
+    "id": "sandbox",
+    "kind": "sandbox",
+    "prefixes": ["+34", "+81"],
+    "idDocumentRequired": False,
+    "returnsScores": True,
+}
+
+
+def _valid() -> dict:
+    return json.loads((Path(__file__).resolve().parents[2] / "infra" / "stages" / "sandbox.json").read_text())
+
+
+def _write(directory: Path, config: dict, stage: str = "sandbox") -> Path:
+    (directory / f"{stage}.json").write_text(json.dumps(config))
+    return directory
+
+
+def test_shipped_stages_are_valid():
+    assert available_stages() == ["production", "sandbox"]
+    for stage in available_stages():
+        assert load_stage_config(stage).stage == stage
+
+
+def test_sandbox_operator_config_is_passed_as_the_function_expects():
+    config = load_stage_config("sandbox")
+    assert json.loads(config.operators_json) == [SANDBOX_OPERATOR]
+    assert config.operator_ids == ("sandbox",)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.update(regions=["eu-west-1", "europe"]), r"regions\.1: String should match pattern"),
+        (
+            lambda c: c["tiers"][0].update(burstLimit=1, rateLimit=5),
+            r"tiers\.0: .*burstLimit \(1\) < rateLimit",
+        ),
+        (lambda c: c["tiers"][0].pop("monthlyQuota"), r"tiers\.0\.monthlyQuota: Field required"),
+        (
+            lambda c: c.update(logRetentionDays=42),
+            r"logRetentionDays: .*42 is not a CloudWatch Logs retention",
+        ),
+        (lambda c: c.update(tier=[]), r"tier: Extra inputs are not permitted"),
+        (
+            lambda c: c["operators"][0].update(prefixes=["34"]),
+            r"operators\.0\.prefixes\.0: String should match pattern",
+        ),
+        (lambda c: c["operators"].append(dict(SANDBOX_OPERATOR)), r"operator ids must be unique"),
+        (lambda c: c.update(operators=[]), r"operators: .*at least 1 item"),
+        (lambda c: c.update(stage="production"), r"declares stage 'production', expected 'sandbox'"),
+    ],
+)
+def test_bad_stage_config_is_rejected_with_a_clear_message(tmp_path, change, message):
+    config = _valid()
+    change(config)
+    with pytest.raises(StageConfigError, match=message) as raised:
+        load_stage_config("sandbox", _write(tmp_path, config))
+    assert str(tmp_path / "sandbox.json") in str(raised.value)
+
+
+def test_invalid_json_is_rejected(tmp_path):
+    (tmp_path / "sandbox.json").write_text('{"stage": "sandbox",')
+    with pytest.raises(StageConfigError, match="is not valid JSON"):
+        load_stage_config("sandbox", tmp_path)
+
+
+def test_regions_context_overrides_the_stage_default():
+    config = load_stage_config("sandbox")
+    assert parse_regions(None, config) == config.regions
+    assert parse_regions("eu-west-1, eu-central-1", config) == ("eu-west-1", "eu-central-1")
+    assert parse_regions(["eu-south-2"], config) == ("eu-south-2",)

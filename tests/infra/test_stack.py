@@ -1,0 +1,463 @@
+"""What matters in the synthesized sandbox stack (eu-west-1), asserted on the CloudFormation template."""
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+from cdk_support import dumps, resources_of
+from infra.constructs.api import GATEWAY_RESPONSES
+from infra.constructs.keys import HMAC_KEY_ADMIN_ACTIONS
+
+from kyc_match import tables as schema
+
+# --- API --------------------------------------------------------------------------------------------
+
+
+def test_match_method_is_post_with_api_key_required_and_lambda_proxy(sandbox_template: Template):
+    sandbox_template.resource_count_is("AWS::ApiGateway::Method", 1)
+    sandbox_template.has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {
+            "HttpMethod": "POST",
+            "ApiKeyRequired": True,
+            "Integration": Match.object_like({"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST"}),
+        },
+    )
+    paths = {
+        r["Properties"]["PathPart"]
+        for r in resources_of(sandbox_template.to_json(), "AWS::ApiGateway::Resource").values()
+    }
+    assert paths == {"kyc-match", "v0.4", "match"}
+
+
+def test_rest_api_is_regional(sandbox_template: Template):
+    sandbox_template.has_resource_properties(
+        "AWS::ApiGateway::RestApi",
+        {"EndpointConfiguration": {"Types": ["REGIONAL"]}, "ApiKeySourceType": "HEADER"},
+    )
+
+
+EXPECTED_GATEWAY_RESPONSES = {
+    "INVALID_API_KEY": (401, "UNAUTHENTICATED"),
+    "MISSING_AUTHENTICATION_TOKEN": (404, "NOT_FOUND"),
+    "THROTTLED": (429, "TOO_MANY_REQUESTS"),
+    "QUOTA_EXCEEDED": (429, "QUOTA_EXCEEDED"),
+    "INTEGRATION_TIMEOUT": (504, "TIMEOUT"),
+    "BAD_REQUEST_BODY": (400, "INVALID_ARGUMENT"),
+    "BAD_REQUEST_PARAMETERS": (400, "INVALID_ARGUMENT"),
+    "UNSUPPORTED_MEDIA_TYPE": (415, "UNSUPPORTED_MEDIA_TYPE"),
+    "ACCESS_DENIED": (403, "PERMISSION_DENIED"),
+    "WAF_FILTERED": (403, "PERMISSION_DENIED"),
+    "DEFAULT_4XX": (400, "INVALID_ARGUMENT"),
+    "DEFAULT_5XX": (500, "INTERNAL"),
+}
+
+
+def _gateway_responses(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        resource["Properties"]["ResponseType"]: resource["Properties"]
+        for resource in resources_of(template, "AWS::ApiGateway::GatewayResponse").values()
+    }
+
+
+@pytest.mark.parametrize(("response_type", "expected"), sorted(EXPECTED_GATEWAY_RESPONSES.items()))
+def test_gateway_response_is_camara_error(sandbox_template_dict, response_type, expected):
+    status, code = expected
+    response = _gateway_responses(sandbox_template_dict)[response_type]
+    assert response["StatusCode"] == str(status)
+    body = json.loads(response["ResponseTemplates"]["application/json"])
+    assert set(body) == {"status", "code", "message"}
+    assert (body["status"], body["code"]) == (status, code)
+    assert body["message"] and "$" not in body["message"]  # static text: never echoes the request
+    assert response["ResponseParameters"] == {
+        "gatewayresponse.header.Content-Type": "'application/json'",
+        "gatewayresponse.header.x-correlator": "method.request.header.x-correlator",
+    }
+
+
+def test_every_gateway_response_has_the_camara_shape_and_status_matches_body(sandbox_template_dict):
+    responses = _gateway_responses(sandbox_template_dict)
+    assert set(responses) == set(GATEWAY_RESPONSES)
+    for response_type, response in responses.items():
+        body = json.loads(response["ResponseTemplates"]["application/json"])
+        assert str(body["status"]) == response["StatusCode"], response_type
+
+
+def test_missing_and_invalid_api_key_get_one_and_the_same_401(sandbox_template_dict):
+    responses = _gateway_responses(sandbox_template_dict)
+    assert responses["INVALID_API_KEY"]["ResponseTemplates"] == responses["UNAUTHORIZED"]["ResponseTemplates"]
+
+
+def test_usage_plans_are_the_stage_tiers(sandbox_template_dict):
+    plans = {
+        plan["Properties"]["UsagePlanName"]: plan["Properties"]
+        for plan in resources_of(sandbox_template_dict, "AWS::ApiGateway::UsagePlan").values()
+    }
+    assert plans.keys() == {"kyc-match-sandbox-trial", "kyc-match-sandbox-developer"}
+    trial = plans["kyc-match-sandbox-trial"]
+    assert trial["Throttle"] == {"RateLimit": 2, "BurstLimit": 5}
+    assert trial["Quota"] == {"Limit": 1000, "Period": "MONTH"}
+    assert all(len(plan["ApiStages"]) == 1 for plan in plans.values())
+
+
+def test_stage_has_tracing_and_access_logs_without_body(sandbox_template_dict):
+    (stage,) = resources_of(sandbox_template_dict, "AWS::ApiGateway::Stage").values()
+    props = stage["Properties"]
+    assert props["TracingEnabled"] is True
+    log_format = json.loads(props["AccessLogSetting"]["Format"])
+    for field in ("requestId", "apiKeyId", "status", "latencyMs"):
+        assert field in log_format
+    assert log_format["apiKeyId"] == "$context.identity.apiKeyId"
+    assert not any("body" in value.lower() or "$input" in value for value in log_format.values())
+    for setting in props["MethodSettings"]:
+        assert setting["DataTraceEnabled"] is False  # execution logs never carry request/response data
+
+
+def test_waf_acl_has_common_rules_and_rate_rule_and_is_associated_with_the_stage(sandbox_template: Template):
+    sandbox_template.has_resource_properties(
+        "AWS::WAFv2::WebACL",
+        {
+            "Scope": "REGIONAL",
+            "Rules": Match.array_with(
+                [
+                    Match.object_like(
+                        {
+                            "Statement": {
+                                "ManagedRuleGroupStatement": {
+                                    "VendorName": "AWS",
+                                    "Name": "AWSManagedRulesCommonRuleSet",
+                                }
+                            }
+                        }
+                    ),
+                    Match.object_like(
+                        {"Statement": {"RateBasedStatement": {"AggregateKeyType": "IP", "Limit": 500}}}
+                    ),
+                ]
+            ),
+        },
+    )
+    (association,) = resources_of(sandbox_template.to_json(), "AWS::WAFv2::WebACLAssociation").values()
+    assert "Stage" in dumps(association["Properties"]["ResourceArn"])
+
+
+# --- Storage ----------------------------------------------------------------------------------------
+
+
+def _tables(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(resources_of(template, "AWS::DynamoDB::Table").values())
+
+
+def _key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]]:
+    keys = [{"AttributeName": partition_key, "KeyType": "HASH"}]
+    if sort_key:
+        keys.append({"AttributeName": sort_key, "KeyType": "RANGE"})
+    return keys
+
+
+def _expected_table(definition: schema.TableSchema) -> dict[str, Any]:
+    attributes = {definition.partition_key, definition.sort_key} - {None}
+    indexes = []
+    for index in definition.indexes:
+        attributes |= {index.partition_key, index.sort_key} - {None}
+        indexes.append(
+            {
+                "IndexName": index.name,
+                "KeySchema": _key_schema(index.partition_key, index.sort_key),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        )
+    return {
+        "KeySchema": _key_schema(definition.partition_key, definition.sort_key),
+        "AttributeDefinitions": sorted(
+            ({"AttributeName": name, "AttributeType": "S"} for name in attributes),
+            key=lambda a: a["AttributeName"],
+        ),
+        "GlobalSecondaryIndexes": indexes,
+        "TimeToLiveSpecification": (
+            {"AttributeName": definition.ttl_attribute, "Enabled": True} if definition.ttl_attribute else None
+        ),
+    }
+
+
+def _actual_table(table: dict[str, Any]) -> dict[str, Any]:
+    props = table["Properties"]
+    return {
+        "KeySchema": props["KeySchema"],
+        "AttributeDefinitions": sorted(props["AttributeDefinitions"], key=lambda a: a["AttributeName"]),
+        "GlobalSecondaryIndexes": props.get("GlobalSecondaryIndexes", []),
+        "TimeToLiveSpecification": props.get("TimeToLiveSpecification"),
+    }
+
+
+def test_table_key_schemas_equal_the_application_definitions(sandbox_template_dict):
+    """kyc_match.tables is the one definition: the template must say exactly the same."""
+    actual = sorted((_actual_table(table) for table in _tables(sandbox_template_dict)), key=dumps)
+    expected = sorted((_expected_table(definition) for definition in schema.ALL_TABLES), key=dumps)
+    assert actual == expected
+
+
+def test_audit_table_expires_items_on_the_application_ttl_attribute(sandbox_template: Template):
+    sandbox_template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": _key_schema(schema.AUDIT.partition_key, schema.AUDIT.sort_key),
+            "TimeToLiveSpecification": {"AttributeName": schema.AUDIT.ttl_attribute, "Enabled": True},
+        },
+    )
+
+
+def test_every_table_is_on_demand_pitr_cmk_protected_and_retained(sandbox_template_dict):
+    (data_key,) = [
+        logical_id
+        for logical_id, key in resources_of(sandbox_template_dict, "AWS::KMS::Key").items()
+        if "KeySpec" not in key["Properties"]
+    ]
+    tables = _tables(sandbox_template_dict)
+    assert len(tables) == len(schema.ALL_TABLES) == 4
+    for table in tables:
+        props = table["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["SSESpecification"] == {
+            "SSEEnabled": True,
+            "SSEType": "KMS",
+            "KMSMasterKeyId": {"Fn::GetAtt": [data_key, "Arn"]},
+        }
+        assert props["DeletionProtectionEnabled"] is True
+        assert table["DeletionPolicy"] == "Retain"
+        assert table["UpdateReplacePolicy"] == "Retain"
+
+
+def test_data_key_rotates(sandbox_template: Template):
+    sandbox_template.has_resource_properties(
+        "AWS::KMS::Key", {"EnableKeyRotation": True, "KeySpec": Match.absent()}
+    )
+
+
+def test_operator_secret_is_encrypted_with_the_cmk(sandbox_template: Template):
+    sandbox_template.has_resource_properties(
+        "AWS::SecretsManager::Secret",
+        {"KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("DataKey"), "Arn"]}},
+    )
+
+
+# --- HMAC key ---------------------------------------------------------------------------------------
+
+
+def _hmac_key(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    (found,) = [
+        (logical_id, key)
+        for logical_id, key in resources_of(template, "AWS::KMS::Key").items()
+        if key["Properties"].get("KeySpec") == "HMAC_256"
+    ]
+    return found
+
+
+def _function_role(template: dict[str, Any]) -> str:
+    (function,) = resources_of(template, "AWS::Lambda::Function").values()
+    return function["Properties"]["Role"]["Fn::GetAtt"][0]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_hmac_key_is_hmac_256_for_generate_verify_mac(sandbox_template_dict):
+    _, key = _hmac_key(sandbox_template_dict)
+    assert key["Properties"]["KeyUsage"] == "GENERATE_VERIFY_MAC"
+    assert key["DeletionPolicy"] == "Retain"
+
+
+def test_only_the_function_role_may_generate_macs(sandbox_template_dict):
+    key_id, key = _hmac_key(sandbox_template_dict)
+    role = _function_role(sandbox_template_dict)
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    allowing = [
+        s for s in statements if s["Effect"] == "Allow" and "kms:GenerateMac" in _as_list(s["Action"])
+    ]
+    assert [s["Principal"] for s in allowing] == [{"AWS": {"Fn::GetAtt": [role, "Arn"]}}]
+    assert [s["Action"] for s in allowing] == ["kms:GenerateMac"]
+    # The account root administers the key but cannot use it, so IAM policies cannot grant MACs to others.
+    for statement in statements:
+        if statement is not allowing[0]:
+            assert sorted(_as_list(statement["Action"])) == sorted(HMAC_KEY_ADMIN_ACTIONS)
+            assert not any(a in ("kms:*", "*") or "Mac" in a for a in _as_list(statement["Action"]))
+
+    # Identity side: the only IAM policy mentioning the HMAC key is attached to the function role only.
+    granting = [
+        policy["Properties"]
+        for policy in resources_of(sandbox_template_dict, "AWS::IAM::Policy").values()
+        if key_id in dumps(policy["Properties"]["PolicyDocument"])
+    ]
+    assert len(granting) == 1 and granting[0]["Roles"] == [{"Ref": role}]
+    (mac_statement,) = [s for s in granting[0]["PolicyDocument"]["Statement"] if key_id in dumps(s)]
+    assert mac_statement["Action"] == "kms:GenerateMac"
+    assert mac_statement["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
+
+
+def test_function_uses_the_hmac_key_it_may_use(sandbox_template_dict):
+    key_id, _ = _hmac_key(sandbox_template_dict)
+    (function,) = resources_of(sandbox_template_dict, "AWS::Lambda::Function").values()
+    assert function["Properties"]["Environment"]["Variables"]["KYC_HASH_KEY_ID"] == {
+        "Fn::GetAtt": [key_id, "Arn"]
+    }
+
+
+# --- Function ---------------------------------------------------------------------------------------
+
+
+def test_function_runtime_architecture_timeout_and_tracing(sandbox_template_dict):
+    (function,) = resources_of(sandbox_template_dict, "AWS::Lambda::Function").values()
+    props = function["Properties"]
+    assert props["Runtime"] in ("python3.12", "python3.13")
+    assert props["Architectures"] == ["arm64"]
+    assert props["Handler"] == "kyc_match.handler.lambda_handler"
+    assert props["Timeout"] < 29  # API Gateway's integration timeout
+    assert props["MemorySize"] == 512
+    assert props["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_function_log_group_is_explicit_with_retention(sandbox_template_dict):
+    (function,) = resources_of(sandbox_template_dict, "AWS::Lambda::Function").values()
+    log_group_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    log_group = sandbox_template_dict["Resources"][log_group_id]
+    assert log_group["Properties"]["RetentionInDays"] == 30  # sandbox.json
+    assert "KmsKeyId" in log_group["Properties"]
+
+
+def test_function_environment(sandbox_template_dict):
+    (function,) = resources_of(sandbox_template_dict, "AWS::Lambda::Function").values()
+    env = function["Properties"]["Environment"]["Variables"]
+    table_ids = {
+        logical_id: table["Properties"]["KeySchema"][0]["AttributeName"]
+        for logical_id, table in resources_of(sandbox_template_dict, "AWS::DynamoDB::Table").items()
+    }
+    by_partition_key = {pk: logical_id for logical_id, pk in table_ids.items()}
+    assert env["KYC_STAGE"] == "sandbox"
+    assert env["KYC_AUDIT_TABLE"] == {"Ref": by_partition_key[schema.AUDIT.partition_key]}
+    assert env["KYC_SUBSCRIBERS_TABLE"] == {"Ref": by_partition_key[schema.SUBSCRIBERS.partition_key]}
+    assert env["KYC_PORTED_NUMBERS_TABLE"] == {"Ref": by_partition_key[schema.PORTED_NUMBERS.partition_key]}
+    assert env["KYC_CONFIG_TABLE"] == {"Ref": by_partition_key[schema.CONFIGURATION.partition_key]}
+    assert int(env["KYC_AUDIT_RETENTION_DAYS"]) == 30
+    assert json.loads(env["KYC_OPERATORS"]) == [
+        {
+            "id": "sandbox",
+            "kind": "sandbox",
+            "prefixes": ["+34", "+81"],
+            "idDocumentRequired": False,
+            "returnsScores": True,
+        }
+    ]
+    assert env["POWERTOOLS_SERVICE_NAME"] == "kyc-match"
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "KycMatch"
+    assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    assert str(env.get("POWERTOOLS_LOGGER_LOG_EVENT", "false")).lower() != "true"
+
+
+def test_function_grants(sandbox_template_dict):
+    role = _function_role(sandbox_template_dict)
+    (policy,) = [
+        p["Properties"]
+        for p in resources_of(sandbox_template_dict, "AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role}]
+    ]
+    statements = policy["PolicyDocument"]["Statement"]
+    tables = resources_of(sandbox_template_dict, "AWS::DynamoDB::Table")
+    audit_id = next(
+        i for i, t in tables.items() if t["Properties"]["KeySchema"][0]["AttributeName"] == "clientDay"
+    )
+
+    def actions_on(logical_id: str) -> set[str]:
+        found: set[str] = set()
+        for statement in statements:
+            if {"Fn::GetAtt": [logical_id, "Arn"]} in _as_list(statement["Resource"]) or statement[
+                "Resource"
+            ] == {"Ref": logical_id}:
+                found |= set(_as_list(statement["Action"]))
+        return found
+
+    assert {"dynamodb:PutItem", "dynamodb:Query", "dynamodb:GetItem"} <= actions_on(audit_id)
+    for logical_id in set(tables) - {audit_id}:
+        assert "dynamodb:GetItem" in actions_on(logical_id)
+        assert not actions_on(logical_id) & {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    (secret_id,) = resources_of(sandbox_template_dict, "AWS::SecretsManager::Secret")
+    assert "secretsmanager:GetSecretValue" in actions_on(secret_id)
+
+
+def test_no_iam_policy_has_wildcard_actions(sandbox_template_dict):
+    documents = [
+        p["Properties"]["PolicyDocument"]
+        for p in resources_of(sandbox_template_dict, "AWS::IAM::Policy").values()
+    ]
+    for role in resources_of(sandbox_template_dict, "AWS::IAM::Role").values():
+        documents += [p["PolicyDocument"] for p in role["Properties"].get("Policies", [])]
+    documents += [
+        p["Properties"]["PolicyDocument"]
+        for p in resources_of(sandbox_template_dict, "AWS::IAM::ManagedPolicy").values()
+    ]
+    actions = [
+        a for document in documents for s in document["Statement"] for a in _as_list(s.get("Action", []))
+    ]
+    assert actions
+    assert [a for a in actions if a == "*" or a.endswith(":*")] == []
+
+
+# --- Monitoring -------------------------------------------------------------------------------------
+
+
+def test_alarms_exist_and_notify_the_topic(sandbox_template_dict):
+    (topic_id,) = resources_of(sandbox_template_dict, "AWS::SNS::Topic")
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in resources_of(sandbox_template_dict, "AWS::CloudWatch::Alarm").values()
+    }
+    assert set(alarms) == {
+        "kyc-match-sandbox-api-5xx-rate",
+        "kyc-match-sandbox-api-p99-latency",
+        "kyc-match-sandbox-lambda-errors",
+        "kyc-match-sandbox-lambda-throttles",
+        "kyc-match-sandbox-audit-write-failures",
+        "kyc-match-sandbox-operator-sandbox-failure-rate",
+    }
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}]
+
+
+def test_alarms_read_the_function_metrics(sandbox_template_dict):
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in resources_of(sandbox_template_dict, "AWS::CloudWatch::Alarm").values()
+    }
+    audit = alarms["kyc-match-sandbox-audit-write-failures"]
+    assert (audit["Namespace"], audit["MetricName"]) == ("KycMatch", "AuditWriteFailures")
+    assert audit["Dimensions"] == [{"Name": "service", "Value": "kyc-match"}]
+    operator = dumps(alarms["kyc-match-sandbox-operator-sandbox-failure-rate"]["Metrics"])
+    assert '"MetricName": "OperatorErrors"' in operator and '"MetricName": "MatchRequests"' in operator
+    assert '{"Name": "operator", "Value": "sandbox"}' in operator
+    assert alarms["kyc-match-sandbox-api-p99-latency"]["ExtendedStatistic"] == "p99"
+
+
+def test_alarm_topic_is_encrypted_and_enforces_ssl(sandbox_template: Template):
+    sandbox_template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    sandbox_template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_dashboard_exists(sandbox_template: Template):
+    sandbox_template.has_resource_properties(
+        "AWS::CloudWatch::Dashboard", {"DashboardName": "kyc-match-sandbox-eu-west-1"}
+    )
