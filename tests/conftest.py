@@ -63,6 +63,7 @@ def local_stack(moto_endpoint: str) -> str:
     from kyc_match.settings import get_settings
     from kyc_match_tools import local_aws
 
+    local_aws.ensure_audit_fallback_queue()
     local_aws.prepare(get_settings())
     return moto_endpoint
 

@@ -18,7 +18,13 @@ class Settings(BaseSettings):
     config_table: str = "kyc-match-local-configuration"
     # KMS HMAC_SHA_256 key (id, ARN or alias) used to hash identifiers; the key never leaves KMS.
     hash_key_id: str = "alias/kyc-match-local-identifiers"
+    # Keys used before the current one: `audit find` hashes with each, so old entries stay findable.
+    previous_hash_key_ids: tuple[str, ...] = ()
     audit_retention_days: int = Field(default=1826, ge=1)  # five years, EU AML record keeping
+    # Durable fallback when the audit table refuses a write (SQS, drained by the drain job); "" = none.
+    audit_fallback_queue_url: str = ""
+    # Write-once (S3 Object Lock) bucket for the signed daily digests of the audit trail.
+    audit_digest_bucket: str = "kyc-match-local-audit-digests"
     # Operators as JSON (see operators/config.py); empty means the built-in sandbox operator.
     operators: str = ""
 

@@ -12,6 +12,7 @@ class IndexSchema:
     name: str
     partition_key: str
     sort_key: str | None = None
+    keys_only: bool = False  # project only the keys (an index used to find partitions, not to read)
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,11 @@ AUDIT = TableSchema(
     role="audit",
     partition_key="clientDay",  # "<client id>#<YYYY-MM-DD>": one day of one client's entries
     sort_key="entryKey",  # "<ISO timestamp>#<request id>"
-    indexes=(IndexSchema(name="byPhoneHash", partition_key="phoneHash", sort_key="entryKey"),),
+    indexes=(
+        IndexSchema(name="byPhoneHash", partition_key="phoneHash", sort_key="entryKey"),
+        # Which clients have entries on a day: the daily digest job and exports start here.
+        IndexSchema(name="byDay", partition_key="day", sort_key="entryKey", keys_only=True),
+    ),
     ttl_attribute="expiresAt",
 )
 SUBSCRIBERS = TableSchema(role="subscribers", partition_key="phoneNumber")

@@ -46,11 +46,16 @@ def _build(settings: Settings) -> Dependencies:
 
 def audit_trail(settings: Settings) -> AuditTrail:
     from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
-    from kyc_match.audit.trail import DynamoDbAuditTrail  # noqa: PLC0415
+    from kyc_match.audit.sealing import KmsSealer  # noqa: PLC0415
+    from kyc_match.audit.trail import DynamoDbAuditTrail, SqsFallback  # noqa: PLC0415
 
-    hasher = KmsIdentifierHasher(aws.kms(), settings.hash_key_id)
+    queue_url = settings.audit_fallback_queue_url
     return DynamoDbAuditTrail(
-        aws.dynamodb().Table(settings.audit_table), hasher, timedelta(days=settings.audit_retention_days)
+        aws.dynamodb().Table(settings.audit_table),
+        KmsIdentifierHasher(aws.kms(), settings.hash_key_id),
+        KmsSealer(aws.kms(), settings.hash_key_id),
+        timedelta(days=settings.audit_retention_days),
+        fallback=SqsFallback(aws.sqs(), queue_url) if queue_url else None,
     )
 
 

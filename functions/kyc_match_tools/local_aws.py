@@ -22,11 +22,12 @@ _LOCAL_CREDENTIALS = {
 }
 
 
-def start_embedded_moto() -> ThreadedMotoServer:
-    """Start moto on a free loopback port and point every AWS call of this process at it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def start_embedded_moto(port: int = 0) -> ThreadedMotoServer:
+    """Start moto on a loopback port (0: any free one) and point every AWS call of this process at it."""
+    if port == 0:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
@@ -77,7 +78,7 @@ def _key_schema(schema: TableSchema) -> dict[str, Any]:
             {
                 "IndexName": index.name,
                 "KeySchema": keys(index.partition_key, index.sort_key),
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {"ProjectionType": "KEYS_ONLY" if index.keys_only else "ALL"},
             }
             for index in schema.indexes
         ]
@@ -96,6 +97,32 @@ def ensure_hash_key(settings: Settings) -> str:
     key_id = key["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName=settings.hash_key_id, TargetKeyId=key_id)
     return key_id
+
+
+FALLBACK_QUEUE = "kyc-match-local-audit-fallback"
+
+
+def ensure_audit_fallback_queue() -> str:
+    """The audit trail's SQS fallback queue; its URL becomes KYC_AUDIT_FALLBACK_QUEUE_URL unless set.
+
+    Call before the settings are first read.
+    """
+    url = boto3.client("sqs").create_queue(QueueName=FALLBACK_QUEUE)["QueueUrl"]
+    os.environ.setdefault("KYC_AUDIT_FALLBACK_QUEUE_URL", url)
+    return url
+
+
+def ensure_digest_bucket(settings: Settings) -> None:
+    """The write-once bucket for the audit trail's daily digests (Object Lock, as in the stack)."""
+    s3 = boto3.client("s3")
+    if settings.audit_digest_bucket in {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}:
+        return
+    region = boto3.session.Session().region_name or "eu-west-1"
+    s3.create_bucket(
+        Bucket=settings.audit_digest_bucket,
+        CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
+        ObjectLockEnabledForBucket=True,
+    )
 
 
 def read_subscribers(path: Path) -> list[dict[str, Any]]:
@@ -122,4 +149,5 @@ def prepare(settings: Settings, subscribers_file: Path = DEFAULT_SUBSCRIBERS) ->
     """Tables, key and test subscribers: everything the handler needs from AWS, made locally."""
     create_tables(settings)
     ensure_hash_key(settings)
+    ensure_digest_bucket(settings)
     return load_subscribers(settings, read_subscribers(subscribers_file))

@@ -1,21 +1,31 @@
-"""The audit trail in DynamoDB: one item per answered request, no personal data in it."""
+"""The audit trail in DynamoDB: one sealed item per answered request, no personal data in it.
 
+Nothing is lost: the item goes to the table (with boto3's bounded retries); if the table refuses
+it, to a durable SQS queue that the drain job empties into the table; if both fail, the caller
+gets AuditUnavailableError and the client a 503 with no result.
+"""
+
+import json
 import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from kyc_match.audit.canonical import plain
 from kyc_match.domain.errors import AuditUnavailableError
 from kyc_match.domain.model import AuditRecord
+from kyc_match.observability import logger
 from kyc_match.tables import AUDIT
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_sqs import SQSClient
 
 
 ENTRY_KEY = AUDIT.sort_key or "entryKey"
 EXPIRES_AT = AUDIT.ttl_attribute or "expiresAt"
+AWS_ERRORS = (BotoCoreError, ClientError)
 
 
 class IdentifierHasher(Protocol):
@@ -25,15 +35,21 @@ class IdentifierHasher(Protocol):
     def hash(self, identifier: str) -> str: ...
 
 
+class Sealer(Protocol):
+    def seal(self, item: dict[str, Any]) -> dict[str, Any]: ...
+
+
 def audit_item(
     record: AuditRecord, hasher: IdentifierHasher, retention: timedelta, latency_ms: int
 ) -> dict[str, Any]:
     """The stored form of a record: names, results and keyed hashes only, never a submitted value."""
     context = record.context
     timestamp = context.received_at.isoformat(timespec="milliseconds")
+    day = context.received_at.date().isoformat()
     item: dict[str, Any] = {
-        AUDIT.partition_key: f"{context.client_id}#{context.received_at.date().isoformat()}",
+        AUDIT.partition_key: f"{context.client_id}#{day}",
         ENTRY_KEY: f"{timestamp}#{context.request_id}",
+        "day": day,
         "clientId": context.client_id,
         "requestId": context.request_id,
         "correlator": context.correlator,
@@ -57,22 +73,57 @@ def audit_item(
     return item
 
 
+def put_new_entry(table: "Table", item: dict[str, Any]) -> None:
+    """Write an entry that must not exist yet: a replayed request id never overwrites history."""
+    table.put_item(
+        Item=item,
+        ConditionExpression="attribute_not_exists(#pk)",
+        ExpressionAttributeNames={"#pk": AUDIT.partition_key},
+    )
+
+
+class SqsFallback:
+    """The durable second chance: sealed entries wait in SQS until the drain job stores them."""
+
+    def __init__(self, sqs: "SQSClient", queue_url: str) -> None:
+        self._sqs = sqs
+        self._queue_url = queue_url
+
+    def send(self, item: dict[str, Any]) -> None:
+        self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(plain(item)))
+
+
 class DynamoDbAuditTrail:
-    def __init__(self, table: "Table", hasher: IdentifierHasher, retention: timedelta) -> None:
+    def __init__(
+        self,
+        table: "Table",
+        hasher: IdentifierHasher,
+        sealer: Sealer,
+        retention: timedelta,
+        fallback: SqsFallback | None = None,
+    ) -> None:
         self._table = table
         self._hasher = hasher
+        self._sealer = sealer
         self._retention = retention
+        self._fallback = fallback
 
     def record(self, record: AuditRecord) -> None:
+        latency_ms = (time.monotonic_ns() - record.context.started_ns) // 1_000_000
         try:
-            latency_ms = (time.monotonic_ns() - record.context.started_ns) // 1_000_000
-            item = audit_item(record, self._hasher, self._retention, latency_ms)
-            # Never overwrite an entry: a replayed request id must not erase history.
-            self._table.put_item(
-                Item=item,
-                ConditionExpression="attribute_not_exists(#pk)",
-                ExpressionAttributeNames={"#pk": AUDIT.partition_key},
-            )
-        except (BotoCoreError, ClientError) as error:
-            # The botocore error names the operation and AWS error code only: no item content.
+            item = self._sealer.seal(audit_item(record, self._hasher, self._retention, latency_ms))
+        except AWS_ERRORS as error:  # KMS unreachable: the entry cannot be hashed or sealed
+            raise AuditUnavailableError from error
+        try:
+            put_new_entry(self._table, item)
+            return
+        except AWS_ERRORS as error:
+            # botocore errors name the operation and AWS error code only, never item content.
+            table_error = type(error).__name__
+            if self._fallback is None:
+                raise AuditUnavailableError from error
+        logger.warning("audit table write failed, entry queued", extra={"aws_error": table_error})
+        try:
+            self._fallback.send(item)
+        except AWS_ERRORS as error:
             raise AuditUnavailableError from error

@@ -2,6 +2,6 @@
 
 from types import ModuleType
 
-from kyc_match_tools.commands import invoke, serve
+from kyc_match_tools.commands import audit, invoke, serve
 
-COMMANDS: tuple[ModuleType, ...] = (serve, invoke)
+COMMANDS: tuple[ModuleType, ...] = (serve, invoke, audit)

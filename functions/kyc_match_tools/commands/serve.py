@@ -1,6 +1,7 @@
 """`kyc-match serve`: the API over HTTP on this machine."""
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,17 @@ def register(subcommands: Any) -> None:
         metavar="KEY",
         help=f"accepted x-api-key (repeatable; default: {LOCAL_API_KEY})",
     )
+    parser.add_argument(
+        "--aws-port",
+        type=int,
+        default=0,
+        help="port of the embedded moto server (default: any free one; ignored when AWS_ENDPOINT_URL is set)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    start_local_aws(args.subscribers)
+    start_local_aws(args.subscribers, args.aws_port)
     from kyc_match.handler import lambda_handler  # noqa: PLC0415 - after the environment is set
     from kyc_match_tools.server import make_server  # noqa: PLC0415
 
@@ -40,7 +47,12 @@ def run(args: argparse.Namespace) -> int:
     api_keys = {key: f"local-key-{number}" for number, key in enumerate(keys, start=1)}
     server = make_server(args.host, args.port, lambda_handler, api_keys)
     url = f"http://{args.host}:{server.server_port}/kyc-match/v0.4/match"
-    print(f"KYC Match API on {url}", file=sys.stderr, flush=True)
+    print(f"KYC Match API on {url}", file=sys.stderr)
+    print(
+        f"AWS stand-in: export AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} (for `kyc-match audit ...`)",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

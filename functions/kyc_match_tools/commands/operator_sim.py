@@ -1,0 +1,91 @@
+"""`kyc-match operator-sim`: a simulated operator (OAuth2 + CAMARA KYC Match) on 127.0.0.1."""
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from kyc_match_tools import local_aws
+
+
+def register(subcommands: Any) -> None:
+    from kyc_match_tools.operator_sim.faults import MALFORMED_KINDS  # noqa: PLC0415
+
+    parser = subcommands.add_parser(
+        "operator-sim",
+        help="run a simulated operator: OAuth2 token endpoint + CAMARA KYC Match, with fault knobs",
+    )
+    parser.add_argument("--port", type=int, default=9001, help="port on 127.0.0.1 (0: any free one)")
+    parser.add_argument(
+        "--subscribers",
+        type=Path,
+        default=local_aws.DEFAULT_SUBSCRIBERS,
+        help='subscriber file, as for the sandbox: {"subscribers": [...]}',
+    )
+    parser.add_argument("--operator-id", default="simulated")
+    parser.add_argument("--client-id", default="sim-client")
+    parser.add_argument("--client-secret", default="sim-secret")
+    parser.add_argument("--version", choices=["v0.4", "vwip"], default="v0.4", help="KYC Match version served")
+    parser.add_argument("--token-ttl", type=float, default=3600.0, help="access token lifetime, seconds")
+    parser.add_argument("--no-scores", action="store_true", help="never return <attr>MatchScore")
+    parser.add_argument(
+        "--id-document-required", action="store_true", help="v0.4: validate idDocument first for every line"
+    )
+    knobs = parser.add_argument_group("faults (also settable at run time: POST /_sim/faults)")
+    knobs.add_argument("--latency", type=float, default=0.0, help="seconds before each match answer")
+    knobs.add_argument("--token-latency", type=float, default=0.0, help="seconds before each token answer")
+    knobs.add_argument("--fail-status", type=int, help="answer matches with this status (e.g. 503)")
+    knobs.add_argument("--fail-code", help="ErrorInfo code sent with --fail-status")
+    knobs.add_argument("--fail-times", type=int, help="apply the match faults to the next N requests only")
+    knobs.add_argument("--malformed", choices=MALFORMED_KINDS, help="answer 200 with a broken body")
+    knobs.add_argument("--drop-connections", action="store_true", help="close connections without answering")
+    knobs.add_argument("--token-fail-status", type=int, help="token endpoint answers this status")
+    knobs.add_argument("--reject-credentials", action="store_true", help="token endpoint refuses everyone")
+    knobs.add_argument("--reject-tokens", action="store_true", help="every bearer token is refused (401)")
+    knobs.add_argument(
+        "--bank-account-match", action="store_true", help="vwip: add bankAccountNumberMatch to answers"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from kyc_match_tools.operator_sim import FaultSettings, start_simulator  # noqa: PLC0415
+
+    faults = FaultSettings(
+        latency_seconds=args.latency,
+        token_latency_seconds=args.token_latency,
+        error_status=args.fail_status,
+        error_code=args.fail_code,
+        malformed=args.malformed,
+        drop_connection=args.drop_connections,
+        times=args.fail_times,
+        token_error_status=args.token_fail_status,
+        reject_credentials=args.reject_credentials,
+        reject_tokens=args.reject_tokens,
+        bank_account_match=args.bank_account_match,
+    )
+    handle = start_simulator(
+        args.subscribers,
+        port=args.port,
+        faults=faults,
+        operator_id=args.operator_id,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        version=args.version,
+        token_ttl_seconds=args.token_ttl,
+        returns_scores=not args.no_scores,
+        id_document_required=args.id_document_required,
+    )
+    print(
+        f"operator simulator {args.operator_id!r} ({args.version}) on {handle.url}: "
+        f"token {handle.token_url}, match {handle.match_url}, admin {handle.url}/_sim/",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        handle._thread.join()  # noqa: SLF001 - the CLI waits on the server thread until Ctrl-C
+    except KeyboardInterrupt:
+        pass
+    finally:
+        handle.stop()
+    return 0
