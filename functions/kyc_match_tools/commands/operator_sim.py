@@ -25,7 +25,9 @@ def register(subcommands: Any) -> None:
     parser.add_argument("--operator-id", default="simulated")
     parser.add_argument("--client-id", default="sim-client")
     parser.add_argument("--client-secret", default="sim-secret")
-    parser.add_argument("--version", choices=["v0.4", "vwip"], default="v0.4", help="KYC Match version served")
+    parser.add_argument(
+        "--version", choices=["v0.4", "vwip"], default="v0.4", help="KYC Match version served"
+    )
     parser.add_argument("--token-ttl", type=float, default=3600.0, help="access token lifetime, seconds")
     parser.add_argument("--no-scores", action="store_true", help="never return <attr>MatchScore")
     parser.add_argument(
@@ -83,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        handle._thread.join()  # noqa: SLF001 - the CLI waits on the server thread until Ctrl-C
+        handle.wait()
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,0 +1,114 @@
+"""`kyc-match ported-numbers load FILE.csv`: numbers ported away from their prefix's operator.
+
+CSV with a header row `phoneNumber,operatorId`. Every row is checked (E.164 number, configured
+operator id, no number twice) before anything is written; errors name the line and the column,
+never the value. Each number is stored as its KMS keyed hash (the audit trail's key), never in clear.
+"""
+
+import argparse
+import csv
+import os
+import re
+import sys
+from collections.abc import Collection, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kyc_match.operators.ported import IdentifierHasher
+
+E164 = re.compile(r"^\+[1-9][0-9]{4,14}$")
+COLUMNS = ("phoneNumber", "operatorId")
+
+
+class PortedNumbersFileError(ValueError):
+    pass
+
+
+def register(subcommands: Any) -> None:
+    parser = subcommands.add_parser("ported-numbers", help="manage the ported-numbers routing table")
+    actions = parser.add_subparsers(dest="action", required=True)
+    load = actions.add_parser("load", help="hash and load a CSV of phoneNumber,operatorId")
+    load.add_argument("file", type=Path)
+    load.add_argument(
+        "--operators",
+        type=Path,
+        help="operators file (as for serve) giving the known operator ids; default: KYC_OPERATORS",
+    )
+    load.add_argument("--table", help="table name (default: KYC_PORTED_NUMBERS_TABLE)")
+    load.set_defaults(run=run)
+
+
+def read_ported_numbers(path: Path, known_operators: Collection[str]) -> list[tuple[str, str]]:
+    """The rows of a ported-numbers CSV, validated; raises PortedNumbersFileError naming the line."""
+    rows: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
+    with path.open(encoding="utf-8-sig", newline="") as source:
+        reader = csv.DictReader(source)
+        if tuple(name.strip() for name in reader.fieldnames or ()) != COLUMNS:
+            raise PortedNumbersFileError(f"{path.name}: the header must be {','.join(COLUMNS)}")
+        for row in reader:
+            line = reader.line_num
+            number = (row.get("phoneNumber") or "").strip()
+            operator_id = (row.get("operatorId") or "").strip()
+            if not E164.fullmatch(number):
+                raise PortedNumbersFileError(f"{path.name} line {line}: phoneNumber is not an E.164 number")
+            if operator_id not in known_operators:
+                raise PortedNumbersFileError(
+                    f"{path.name} line {line}: operatorId is not a configured operator "
+                    f"(known: {', '.join(sorted(known_operators))})"
+                )
+            if number in seen:
+                raise PortedNumbersFileError(
+                    f"{path.name} line {line}: phoneNumber already listed on line {seen[number]}"
+                )
+            seen[number] = line
+            rows.append((number, operator_id))
+    return rows
+
+
+def load_ported_numbers(rows: Iterable[tuple[str, str]], table: Any, hasher: "IdentifierHasher") -> int:
+    from kyc_match.operators.ported import NUMBER_HASH, ported_item  # noqa: PLC0415
+
+    count = 0
+    with table.batch_writer(overwrite_by_pkeys=[NUMBER_HASH]) as batch:
+        for number, operator_id in rows:
+            batch.put_item(Item=ported_item(hasher, number, operator_id))
+            count += 1
+    return count
+
+
+def load_file(path: Path, operator_ids: Collection[str], table_name: str, hash_key_id: str) -> int:
+    """Validate the whole file, then hash and load it into `table_name` (AWS, or AWS_ENDPOINT_URL)."""
+    import boto3  # noqa: PLC0415
+
+    from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
+
+    rows = read_ported_numbers(path, operator_ids)
+    hasher = KmsIdentifierHasher(boto3.client("kms"), hash_key_id)
+    return load_ported_numbers(rows, boto3.resource("dynamodb").Table(table_name), hasher)
+
+
+def run(args: argparse.Namespace) -> int:
+    from kyc_match.operators.config import parse_operators  # noqa: PLC0415
+    from kyc_match.settings import get_settings  # noqa: PLC0415
+
+    if os.environ.get("AWS_ENDPOINT_URL") and not os.environ.get("AWS_ACCESS_KEY_ID"):
+        from kyc_match_tools.local_aws import use_local_credentials  # noqa: PLC0415
+
+        use_local_credentials()  # a local endpoint (moto): fake credentials, never a real account
+    settings = get_settings()
+    try:
+        if args.operators:
+            from kyc_match_tools.operator_sim.local_operators import read_local_operators  # noqa: PLC0415
+
+            operators = read_local_operators(args.operators).operators
+        else:
+            operators = parse_operators(settings.operators)
+        table = args.table or settings.ported_numbers_table
+        count = load_file(args.file, {operator.id for operator in operators}, table, settings.hash_key_id)
+    except (OSError, ValueError) as error:
+        print(f"kyc-match ported-numbers: {error}", file=sys.stderr)
+        return 2
+    print(f"loaded {count} ported numbers into {table}", file=sys.stderr)
+    return 0

@@ -1,0 +1,70 @@
+"""A local operators file for `kyc-match serve --operators FILE`: KYC_OPERATORS plus local secret values.
+
+The file is the KYC_OPERATORS JSON list, where a `camara` entry may also carry `clientSecret`: the
+secret's VALUE, for local use only. It is removed before the list is validated and given to the
+function, and put into the local (moto) Secrets Manager under the entry's `clientSecretId` (inside a
+JSON object under `clientSecretKey` when that is set), so the function reads it exactly as in AWS.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kyc_match.operators.config import OperatorConfig, parse_operators
+
+LOCAL_SECRET_FIELD = "clientSecret"  # noqa: S105 - a field name
+
+
+@dataclass(frozen=True)
+class LocalOperators:
+    operators: tuple[OperatorConfig, ...]
+    operators_json: str  # the KYC_OPERATORS value: no secret in it
+    secrets: Mapping[str, str] = field(default_factory=dict)  # secret id -> SecretString
+
+
+def read_local_operators(path: Path) -> LocalOperators:
+    """Raises ValueError (or pydantic.ValidationError) naming the operator and field; never a value."""
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise ValueError(f"{path}: not valid JSON") from None
+    if not isinstance(entries, list):
+        raise ValueError(f"{path}: expected a JSON list of operators")
+    stripped: list[Any] = []
+    plain: dict[str, str] = {}
+    keyed: dict[str, dict[str, str]] = {}
+    for raw in entries:
+        if not isinstance(raw, dict) or LOCAL_SECRET_FIELD not in raw:
+            stripped.append(raw)
+            continue
+        entry = dict(raw)
+        value = entry.pop(LOCAL_SECRET_FIELD)
+        secret_id, key = entry.get("clientSecretId"), entry.get("clientSecretKey")
+        label = f"operator {entry.get('id')!r}"
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{label}: {LOCAL_SECRET_FIELD} must be a non-empty string")
+        if not isinstance(secret_id, str) or not secret_id:
+            raise ValueError(f"{label}: {LOCAL_SECRET_FIELD} needs clientSecretId to store it under")
+        if isinstance(key, str):
+            keyed.setdefault(secret_id, {})[key] = value
+        else:
+            plain[secret_id] = value
+        stripped.append(entry)
+    operators_json = json.dumps(stripped)
+    operators = parse_operators(operators_json)
+    secrets = {**plain, **{secret_id: json.dumps(values) for secret_id, values in keyed.items()}}
+    return LocalOperators(operators, operators_json, secrets)
+
+
+def seed_secrets(secrets: Mapping[str, str]) -> None:
+    """Create or update each secret in the Secrets Manager the process points at (moto locally)."""
+    import boto3  # noqa: PLC0415
+
+    client = boto3.client("secretsmanager")
+    for secret_id, value in secrets.items():
+        try:
+            client.create_secret(Name=secret_id, SecretString=value)
+        except client.exceptions.ResourceExistsException:
+            client.put_secret_value(SecretId=secret_id, SecretString=value)
