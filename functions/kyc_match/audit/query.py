@@ -35,7 +35,7 @@ class Hasher(Protocol):
 
 def entry_key_range(start: date | None, end: date | None) -> tuple[str, str]:
     """Entry keys begin with the ISO timestamp, so a period is a key range."""
-    return (start.isoformat() if start else "", (end.isoformat() if end else "9999-12-31") + "\uffff")
+    return (start.isoformat() if start else "0000", (end.isoformat() if end else "9999-12-31") + "\uffff")
 
 
 def find_by_phone(

@@ -31,7 +31,7 @@ class AuditReader:
         condition = Key(AUDIT.partition_key).eq(client_day)
         return list(self._query(KeyConditionExpression=condition, ConsistentRead=True))
 
-    def entries_for_hash(self, phone_hash: str, start: str = "", end: str = _END) -> list[dict[str, Any]]:
+    def entries_for_hash(self, phone_hash: str, start: str = "0000", end: str = _END) -> list[dict[str, Any]]:
         condition = Key("phoneHash").eq(phone_hash) & Key(ENTRY_KEY).between(start, end)
         return list(self._query(IndexName="byPhoneHash", KeyConditionExpression=condition))
 

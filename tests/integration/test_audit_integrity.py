@@ -1,0 +1,330 @@
+"""Tamper evidence, key rotation, nothing lost: the audit trail under attack and under faults.
+
+Each test works on its own tables, bucket and queue (made like `kyc-match serve` makes them), so
+tampering never touches the suite's shared trail.
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from kyc_match import aws
+from kyc_match.audit.components import audit_components
+from kyc_match.audit.digest import write_daily_digests
+from kyc_match.audit.hashing import KmsIdentifierHasher
+from kyc_match.audit.query import find_by_phone
+from kyc_match.audit.sealing import KmsSealer
+from kyc_match.audit.trail import DynamoDbAuditTrail, SqsFallback
+from kyc_match.audit.verify import verify_trail
+from kyc_match.domain.errors import AuditUnavailableError
+from kyc_match.domain.model import AuditRecord, CallContext
+from kyc_match.jobs import digest as digest_job
+from kyc_match.jobs import drain as drain_job
+from kyc_match.matching import AttributeMatch
+from kyc_match.settings import Settings, get_settings
+from kyc_match.tables import AUDIT
+from kyc_match_tools import local_aws
+from kyc_match_tools.lambda_context import local_context
+
+pytestmark = pytest.mark.usefixtures("local_stack")
+
+PHONE = "+34600000001"
+TODAY = datetime.now(UTC).date()
+
+
+@pytest.fixture
+def trail_settings(monkeypatch) -> Settings:
+    """A private audit table, digest bucket and key for one test, also seen by CLI subprocesses."""
+    suffix = uuid.uuid4().hex[:8]
+    names = {
+        "KYC_AUDIT_TABLE": f"audit-{suffix}",
+        "KYC_AUDIT_DIGEST_BUCKET": f"digests-{suffix}",
+        "KYC_HASH_KEY_ID": f"alias/key-{suffix}",
+    }
+    for name, value in names.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    boto3.client("dynamodb").create_table(
+        TableName=settings.audit_table, BillingMode="PAY_PER_REQUEST", **local_aws._key_schema(AUDIT)
+    )
+    local_aws.ensure_hash_key(settings)
+    local_aws.ensure_digest_bucket(settings)
+    return settings
+
+
+def trail_for(settings: Settings, key_id: str | None = None, fallback: SqsFallback | None = None):
+    key = key_id or settings.hash_key_id
+    return DynamoDbAuditTrail(
+        aws.dynamodb().Table(settings.audit_table),
+        KmsIdentifierHasher(aws.kms(), key),
+        KmsSealer(aws.kms(), key),
+        timedelta(days=settings.audit_retention_days),
+        fallback=fallback,
+    )
+
+
+def record(request_id: str, *, phone: str | None = PHONE, status: int = 200) -> AuditRecord:
+    context = CallContext("bank-1", request_id, f"c-{request_id}", datetime.now(UTC), 0)
+    verdicts = {"givenName": AttributeMatch("false", 93)} if status == 200 else {}
+    return AuditRecord(
+        context=context,
+        status=status,
+        phone_number=phone,
+        operator_id="sandbox",
+        attributes=("givenName",),
+        verdicts=verdicts,
+    )
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    cli = Path(sys.executable).parent / "kyc-match"
+    return subprocess.run(
+        [str(cli), *args], capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False
+    )
+
+
+def table_items(settings: Settings) -> list[dict[str, Any]]:
+    return list(audit_components(settings).reader.all_entries())
+
+
+def test_verify_passes_on_an_untouched_trail(trail_settings):
+    trail = trail_for(trail_settings)
+    for number in range(3):
+        trail.record(record(f"r{number}"))
+    parts = audit_components(trail_settings)
+    assert (
+        len(
+            write_daily_digests(TODAY.isoformat(), parts.reader, parts.digests, parts.sealer, parts.retention)
+        )
+        == 1
+    )
+    report = verify_trail(parts.reader.all_entries(), parts.digests.all(), parts.sealer)
+    assert report.ok and (report.entries, report.digests, report.undigested) == (3, 1, 0)
+    completed = run_cli("audit", "verify")
+    assert completed.returncode == 0, completed.stderr
+    assert "OK" in completed.stderr
+
+
+def test_verify_detects_a_modified_a_deleted_and_a_forged_entry(trail_settings):
+    trail = trail_for(trail_settings)
+    for number in range(4):
+        trail.record(record(f"r{number}"))
+    parts = audit_components(trail_settings)
+    write_daily_digests(TODAY.isoformat(), parts.reader, parts.digests, parts.sealer, parts.retention)
+    table = aws.dynamodb().Table(trail_settings.audit_table)
+    first, second, third, _ = sorted(table_items(trail_settings), key=lambda item: item["entryKey"])
+
+    table.update_item(
+        Key={"clientDay": first["clientDay"], "entryKey": first["entryKey"]},
+        UpdateExpression="SET #r = :r",
+        ExpressionAttributeNames={"#r": "results"},
+        ExpressionAttributeValues={":r": {"givenName": "true"}},
+    )
+    table.delete_item(Key={"clientDay": second["clientDay"], "entryKey": second["entryKey"]})
+    forged = {**third, "entryKey": third["entryKey"].replace("#r", "#forged"), "requestId": "forged"}
+    forged["entryMac"] = hashlib.sha256(b"no key").hexdigest()
+    table.put_item(Item=forged)
+
+    report = verify_trail(parts.reader.all_entries(), parts.digests.all(), parts.sealer)
+    kinds = {(finding.kind, finding.entry_key) for finding in report.findings}
+    assert ("modified", first["entryKey"]) in kinds
+    assert ("deleted", second["entryKey"]) in kinds
+    assert ("forged", forged["entryKey"]) in kinds
+    completed = run_cli("audit", "verify")
+    assert completed.returncode == 1
+    assert {line.split("\t")[0] for line in completed.stdout.splitlines()} >= {
+        "modified",
+        "deleted",
+        "forged",
+    }
+
+
+def test_a_copied_entry_under_another_key_is_forged(trail_settings):
+    """The MAC covers the entry's keys too: a valid entry replayed elsewhere does not verify."""
+    trail_for(trail_settings).record(record("original"))
+    [entry] = table_items(trail_settings)
+    copy = {**entry, "entryKey": entry["entryKey"].replace("#original", "#copy")}
+    aws.dynamodb().Table(trail_settings.audit_table).put_item(Item=copy)
+    parts = audit_components(trail_settings)
+    report = verify_trail(parts.reader.all_entries(), parts.digests.all(), parts.sealer)
+    assert [finding.kind for finding in report.findings] == ["forged"]
+
+
+def test_a_tampered_digest_is_reported(trail_settings):
+    trail_for(trail_settings).record(record("r1"))
+    parts = audit_components(trail_settings)
+    write_daily_digests(TODAY.isoformat(), parts.reader, parts.digests, parts.sealer, parts.retention)
+    [digest] = list(parts.digests.all())
+    digest["count"] = 0
+    report = verify_trail(parts.reader.all_entries(), [digest], parts.sealer)
+    assert [finding.kind for finding in report.findings] == ["digest"]
+
+
+def test_digests_are_write_once(trail_settings):
+    trail_for(trail_settings).record(record("r1"))
+    parts = audit_components(trail_settings)
+    [key] = write_daily_digests(TODAY.isoformat(), parts.reader, parts.digests, parts.sealer, parts.retention)
+    s3 = boto3.client("s3")
+    version = s3.list_object_versions(Bucket=trail_settings.audit_digest_bucket, Prefix=key)["Versions"][0]
+    assert (
+        s3.head_object(Bucket=trail_settings.audit_digest_bucket, Key=key)["ObjectLockMode"] == "COMPLIANCE"
+    )
+    with pytest.raises(ClientError):
+        s3.delete_object(Bucket=trail_settings.audit_digest_bucket, Key=key, VersionId=version["VersionId"])
+
+
+def test_lookups_work_across_two_key_versions(trail_settings, monkeypatch):
+    old_key = trail_settings.hash_key_id
+    new_key = f"{old_key}-v2"
+    local_aws.ensure_hash_key(trail_settings.model_copy(update={"hash_key_id": new_key}))
+    trail_for(trail_settings, old_key).record(record("before-rotation"))
+    trail_for(trail_settings, new_key).record(record("after-rotation"))
+    trail_for(trail_settings, new_key).record(record("someone-else", phone="+34600000002"))
+
+    parts = audit_components(
+        trail_settings.model_copy(update={"hash_key_id": new_key, "previous_hash_key_ids": (old_key,)})
+    )
+    found = find_by_phone(parts.reader, parts.hashers, PHONE)
+    assert [entry["requestId"] for entry in found] == ["before-rotation", "after-rotation"]
+    assert {entry["hashKeyId"] for entry in found} == {old_key, new_key}
+    assert find_by_phone(parts.reader, parts.hashers[:1], PHONE)[0]["requestId"] == "after-rotation"
+
+    monkeypatch.setenv("KYC_HASH_KEY_ID", new_key)
+    monkeypatch.setenv("KYC_PREVIOUS_HASH_KEY_IDS", json.dumps([old_key]))
+    completed = run_cli("audit", "find", "--phone", PHONE, "--client", "bank-1", "--from", TODAY.isoformat())
+    assert completed.returncode == 0, completed.stderr
+    assert [json.loads(line)["requestId"] for line in completed.stdout.splitlines()] == [
+        "before-rotation",
+        "after-rotation",
+    ]
+    assert PHONE not in completed.stdout
+
+
+def test_export_jsonl_and_csv(trail_settings, tmp_path):
+    trail = trail_for(trail_settings)
+    trail.record(record("ok"))
+    trail.record(record("missing", status=404))
+    jsonl, csv_file = tmp_path / "trail.jsonl", tmp_path / "trail.csv"
+    period = ["--from", (TODAY - timedelta(days=1)).isoformat(), "--to", TODAY.isoformat()]
+    assert run_cli("audit", "export", "--output", str(jsonl), *period).returncode == 0
+    assert (
+        run_cli(
+            "audit", "export", "--format", "csv", "--output", str(csv_file), "--client", "bank-1"
+        ).returncode
+        == 0
+    )
+    lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert sorted(line["status"] for line in lines) == [200, 404]
+    rows = csv_file.read_text().splitlines()
+    assert rows[0].startswith("clientId,day,timestamp,requestId") and len(rows) == 3
+
+
+class BrokenTable:
+    """A table that refuses every write, as DynamoDB does when throttled or down."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self.attempts = 0
+
+    def put_item(self, **_: Any) -> None:
+        self.attempts += 1
+        raise ClientError({"Error": {"Code": self.code, "Message": "simulated"}}, "PutItem")
+
+
+def fallback_queue() -> SqsFallback:
+    return SqsFallback(aws.sqs(), get_settings().audit_fallback_queue_url)
+
+
+@pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "InternalServerError"])
+def test_table_refusal_queues_the_entry_and_the_drain_stores_it(trail_settings, code):
+    trail = DynamoDbAuditTrail(
+        BrokenTable(code),
+        KmsIdentifierHasher(aws.kms(), trail_settings.hash_key_id),
+        KmsSealer(aws.kms(), trail_settings.hash_key_id),
+        timedelta(days=30),
+        fallback=fallback_queue(),
+    )
+    request_id = f"queued-{uuid.uuid4()}"
+    trail.record(record(request_id))  # no exception: the entry is durable in the queue
+    assert table_items(trail_settings) == []
+
+    completed = run_cli("audit", "drain")
+    assert completed.returncode == 0, completed.stderr
+    [stored] = [item for item in table_items(trail_settings) if item["requestId"] == request_id]
+    parts = audit_components(trail_settings)
+    assert parts.sealer.is_intact(stored), "the queued entry is stored exactly as sealed"
+
+
+def test_no_table_and_no_queue_means_unavailable(trail_settings):
+    broken_queue = SqsFallback(aws.sqs(), get_settings().audit_fallback_queue_url + "-gone")
+    trail = DynamoDbAuditTrail(
+        BrokenTable("InternalServerError"),
+        KmsIdentifierHasher(aws.kms(), trail_settings.hash_key_id),
+        KmsSealer(aws.kms(), trail_settings.hash_key_id),
+        timedelta(days=30),
+        fallback=broken_queue,
+    )
+    with pytest.raises(AuditUnavailableError):
+        trail.record(record("lost"))
+
+
+def test_kms_unavailable_means_unavailable(trail_settings):
+    unreachable = boto3.client("kms", endpoint_url="http://127.0.0.1:9", config=aws._config())
+    trail = DynamoDbAuditTrail(
+        aws.dynamodb().Table(trail_settings.audit_table),
+        KmsIdentifierHasher(unreachable, "alias/any"),
+        KmsSealer(unreachable, "alias/any"),
+        timedelta(days=30),
+    )
+    with pytest.raises(AuditUnavailableError) as raised:
+        trail.record(record("no-kms"))
+    assert isinstance(raised.value.__cause__, EndpointConnectionError)
+    assert table_items(trail_settings) == []
+
+
+def sqs_event(*bodies: dict[str, Any]) -> dict[str, Any]:
+    records = [
+        {
+            "messageId": f"m{number}",
+            "receiptHandle": "h",
+            "body": json.dumps(body),
+            "attributes": {},
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:fallback",
+            "awsRegion": "eu-west-1",
+        }
+        for number, body in enumerate(bodies)
+    ]
+    return {"Records": records}
+
+
+def test_drain_job_is_idempotent_and_refuses_conflicts(trail_settings, monkeypatch):
+    trail_for(trail_settings).record(record("drained"))
+    [entry] = table_items(trail_settings)
+    monkeypatch.setattr(drain_job, "get_settings", lambda: trail_settings)
+    conflicting = {**entry, "status": 500}
+    new_entry = {**entry, "entryKey": entry["entryKey"] + "-2", "requestId": "drained-2"}
+    response = drain_job.lambda_handler(sqs_event(entry, new_entry, conflicting), local_context())
+    assert response["batchItemFailures"] == [{"itemIdentifier": "m2"}]
+    assert sorted(item["requestId"] for item in table_items(trail_settings)) == ["drained", "drained-2"]
+
+
+def test_digest_job_digests_a_given_day(trail_settings, monkeypatch):
+    trail_for(trail_settings).record(record("r1"))
+    monkeypatch.setattr(digest_job, "get_settings", lambda: trail_settings)
+    result = digest_job.lambda_handler({"day": TODAY.isoformat()}, local_context())
+    assert result == {"day": TODAY.isoformat(), "digests": 1}
+    assert digest_job.lambda_handler({}, local_context())["day"] == (TODAY - timedelta(days=1)).isoformat()
+    assert date.fromisoformat(result["day"]) == TODAY
