@@ -7,11 +7,17 @@ Tests replace the whole set with `use_dependencies`.
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
 from kyc_match import aws
 from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorDirectory
+from kyc_match.observability import logger
 from kyc_match.operators.config import OperatorConfig, parse_operators
 from kyc_match.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from kyc_match.audit.hashing import KmsIdentifierHasher
+    from kyc_match.operators.secrets import SecretSource
 
 
 @dataclass(frozen=True)
@@ -35,33 +41,64 @@ def dependencies() -> Dependencies:
 
 @cache
 def _build(settings: Settings) -> Dependencies:
-    from kyc_match.operators.directory import PrefixDirectory  # noqa: PLC0415
+    return Dependencies(operators=operator_directory(settings), audit=audit_trail(settings))
 
-    routes: dict[str, OperatorAdapter] = {}
-    for config in parse_operators(settings.operators):
-        adapter = _adapter(config, settings, aws.dynamodb())
-        routes.update(dict.fromkeys(config.prefixes, adapter))
-    return Dependencies(operators=PrefixDirectory(routes), audit=audit_trail(settings))
+
+def operator_directory(settings: Settings) -> OperatorDirectory:
+    """Ported numbers first (keyed hashes in DynamoDB), then the longest prefix; one adapter per operator."""
+    from kyc_match.operators.directory import PrefixDirectory  # noqa: PLC0415
+    from kyc_match.operators.ported import DynamoDbPortedNumbers, PortingDirectory  # noqa: PLC0415
+
+    try:
+        operators = parse_operators(settings.operators)
+    except ValueError as error:  # pydantic's ValidationError included; it never quotes a value
+        logger.error("invalid operator configuration (KYC_OPERATORS)", extra={"error": str(error)})
+        raise
+    adapters = {config.id: _adapter(config, settings) for config in operators}
+    routes = {prefix: adapters[config.id] for config in operators for prefix in config.prefixes}
+    ported = DynamoDbPortedNumbers(
+        aws.dynamodb().Table(settings.ported_numbers_table), identifier_hasher(settings)
+    )
+    return PortingDirectory(PrefixDirectory(routes), ported, adapters)
+
+
+@cache
+def identifier_hasher(settings: Settings) -> "KmsIdentifierHasher":
+    """One hasher (and hash cache) per container, shared by routing and the audit trail."""
+    from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
+
+    return KmsIdentifierHasher(aws.kms(), settings.hash_key_id)
 
 
 def audit_trail(settings: Settings) -> AuditTrail:
-    from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
     from kyc_match.audit.sealing import KmsSealer  # noqa: PLC0415
     from kyc_match.audit.trail import DynamoDbAuditTrail, SqsFallback  # noqa: PLC0415
 
     queue_url = settings.audit_fallback_queue_url
     return DynamoDbAuditTrail(
         aws.dynamodb().Table(settings.audit_table),
-        KmsIdentifierHasher(aws.kms(), settings.hash_key_id),
+        identifier_hasher(settings),
         KmsSealer(aws.kms(), settings.hash_key_id),
         timedelta(days=settings.audit_retention_days),
         fallback=SqsFallback(aws.sqs(), queue_url) if queue_url else None,
     )
 
 
-def _adapter(config: OperatorConfig, settings: Settings, dynamodb: object) -> OperatorAdapter:
+def _adapter(config: OperatorConfig, settings: Settings) -> OperatorAdapter:
+    if config.kind == "camara":
+        # httpx and the Secrets Manager client are imported/created only when such an operator exists.
+        from kyc_match.operators.camara import build_camara_operator  # noqa: PLC0415
+
+        return build_camara_operator(config, _operator_secrets())
     from kyc_match.operators.sandbox import SandboxOperator  # noqa: PLC0415
     from kyc_match.operators.subscribers import DynamoDbSubscriberStore  # noqa: PLC0415
 
-    table = dynamodb.Table(settings.subscribers_table)  # type: ignore[attr-defined]
-    return SandboxOperator(config, DynamoDbSubscriberStore(table))
+    return SandboxOperator(config, DynamoDbSubscriberStore(aws.dynamodb().Table(settings.subscribers_table)))
+
+
+@cache
+def _operator_secrets() -> "SecretSource":
+    """Operator client secrets, read from Secrets Manager once per container and cached."""
+    from kyc_match.operators.secrets import SecretsManagerSecrets  # noqa: PLC0415
+
+    return SecretsManagerSecrets()
