@@ -49,6 +49,11 @@ _RETENTION_BY_DAYS = {
 }
 
 
+def operator_secret_name(stage: str) -> str:
+    """Name of the stack's operator-credentials secret: camara operators point `clientSecretId` at it."""
+    return f"kyc-match/{stage}/operator-credentials"
+
+
 class StageConfigError(ValueError):
     """The stage configuration is missing or invalid; the message says which file and field."""
 
@@ -120,7 +125,10 @@ class StageConfig(_Model):
         cls, operators: tuple[dict[str, Any], ...]
     ) -> tuple[dict[str, Any], ...]:
         parsed = parse_operators(json.dumps(list(operators)))  # raises with the bad entry named
-        return tuple(operator.model_dump(mode="json", by_alias=True) for operator in parsed)
+        # What the file says (validated), not every default: the function applies its own defaults.
+        return tuple(
+            operator.model_dump(mode="json", by_alias=True, exclude_unset=True) for operator in parsed
+        )
 
     @field_validator("tiers")
     @classmethod
@@ -129,6 +137,20 @@ class StageConfig(_Model):
         if len(set(names)) != len(names):
             raise ValueError("tier names must be unique")
         return tiers
+
+    @model_validator(mode="after")
+    def _operator_secrets_are_the_stack_secret(self) -> "StageConfig":
+        # The function may read one secret only (least privilege): the stack's operator-credentials one.
+        expected = operator_secret_name(self.stage)
+        for operator in self.operators:
+            secret = operator.get("clientSecretId")
+            if secret is not None and secret != expected:
+                raise ValueError(
+                    f"operator {operator['id']!r}: clientSecretId must be {expected!r} (the stack's "
+                    "operator-credentials secret, the only one the function may read), with clientSecretKey "
+                    "naming the operator's entry in it"
+                )
+        return self
 
     @property
     def operator_ids(self) -> tuple[str, ...]:

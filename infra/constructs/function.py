@@ -1,5 +1,6 @@
 """The match function: arm64 Python Lambda, its code asset (bundled locally, no Docker) and its grants."""
 
+import functools
 import hashlib
 import re
 import shutil
@@ -128,6 +129,12 @@ class PipLocalBundling:
         return True
 
 
+@functools.cache
+def _asset_hash() -> str:
+    # Once per synth: every region's stack ships the same asset even while the tree is being edited.
+    return source_hash()
+
+
 def source_hash(requirements: Path = REQUIREMENTS, package_dir: Path = PACKAGE_DIR) -> str:
     """Hash of what goes into the asset, so the asset changes exactly when its inputs do."""
     digest = hashlib.sha256(_BUNDLING_RECIPE.encode())
@@ -177,7 +184,7 @@ class MatchFunction(Construct):
             code=lambda_.Code.from_asset(
                 str(PACKAGE_DIR),
                 asset_hash_type=AssetHashType.CUSTOM,
-                asset_hash=source_hash(),
+                asset_hash=_asset_hash(),
                 exclude=["__pycache__", "*.pyc"],
                 bundling=BundlingOptions(image=RUNTIME.bundling_image, local=PipLocalBundling()),
             ),
@@ -195,7 +202,6 @@ class MatchFunction(Construct):
                 "KYC_HASH_KEY_ID": keys.hmac_key.key_arn,
                 "KYC_AUDIT_RETENTION_DAYS": str(config.audit_retention_days),
                 "KYC_OPERATORS": config.operators_json,
-                "KYC_OPERATOR_CREDENTIALS_SECRET_ARN": keys.operator_credentials.secret_arn,
                 "POWERTOOLS_SERVICE_NAME": "kyc-match",
                 "POWERTOOLS_METRICS_NAMESPACE": "KycMatch",
                 "POWERTOOLS_LOG_LEVEL": config.log_level,

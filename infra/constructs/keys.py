@@ -6,6 +6,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 from constructs import Construct
+from infra.config import operator_secret_name
 from infra.nag import acknowledge
 
 # What the account root (and so the account's administrators through IAM) may do with the HMAC key:
@@ -101,7 +102,8 @@ class Keys(Construct):
         self.operator_credentials = secretsmanager.Secret(
             self,
             "OperatorCredentials",
-            description=f"kyc-match {stage}: operator API credentials (JSON object keyed by operator id)",
+            secret_name=operator_secret_name(stage),
+            description=f"kyc-match {stage}: operator OAuth client secrets, one JSON key per operator",
             encryption_key=self.data_key,
             removal_policy=RemovalPolicy.RETAIN,
         )

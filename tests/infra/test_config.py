@@ -4,7 +4,13 @@ import json
 from pathlib import Path
 
 import pytest
-from infra.config import StageConfigError, available_stages, load_stage_config, parse_regions
+from infra.config import (
+    StageConfigError,
+    available_stages,
+    load_stage_config,
+    operator_secret_name,
+    parse_regions,
+)
 
 SANDBOX_OPERATOR = {
     "id": "sandbox",
@@ -52,7 +58,7 @@ def test_sandbox_operator_config_is_passed_as_the_function_expects():
         (lambda c: c.update(tier=[]), r"tier: Extra inputs are not permitted"),
         (
             lambda c: c["operators"][0].update(prefixes=["34"]),
-            r"operators\.0\.prefixes\.0: String should match pattern",
+            r"operators\..*prefixes.*: String should match pattern",
         ),
         (lambda c: c["operators"].append(dict(SANDBOX_OPERATOR)), r"operator ids must be unique"),
         (lambda c: c.update(operators=[]), r"operators: .*at least 1 item"),
@@ -78,3 +84,34 @@ def test_regions_context_overrides_the_stage_default():
     assert parse_regions(None, config) == config.regions
     assert parse_regions("eu-west-1, eu-central-1", config) == ("eu-west-1", "eu-central-1")
     assert parse_regions(["eu-south-2"], config) == ("eu-south-2",)
+
+
+def _camara_operator(secret_id: str) -> dict:
+    return {
+        "id": "op-es",
+        "kind": "camara",
+        "prefixes": ["+3460"],
+        "baseUrl": "https://kyc.operator.example/camara",
+        "tokenUrl": "https://auth.operator.example/oauth2/token",
+        "clientId": "aggregator",
+        "clientSecretId": secret_id,
+        "clientSecretKey": "op-es",
+    }
+
+
+def test_camara_operator_must_use_the_stack_operator_secret(tmp_path):
+    config = _valid()
+    config["operators"].append(_camara_operator("some/other/secret"))
+    with pytest.raises(
+        StageConfigError, match=r"clientSecretId must be 'kyc-match/sandbox/operator-credentials'"
+    ):
+        load_stage_config("sandbox", _write(tmp_path, config))
+
+
+def test_camara_operator_is_passed_through_as_written(tmp_path):
+    config = _valid()
+    operator = _camara_operator(operator_secret_name("sandbox"))
+    config["operators"].append(operator)
+    loaded = load_stage_config("sandbox", _write(tmp_path, config))
+    assert json.loads(loaded.operators_json) == [SANDBOX_OPERATOR, operator]
+    assert loaded.operator_ids == ("sandbox", "op-es")

@@ -236,10 +236,13 @@ def test_data_key_rotates(sandbox_template: Template):
     )
 
 
-def test_operator_secret_is_encrypted_with_the_cmk(sandbox_template: Template):
+def test_operator_secret_is_cmk_encrypted_under_the_name_operators_reference(sandbox_template: Template):
     sandbox_template.has_resource_properties(
         "AWS::SecretsManager::Secret",
-        {"KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("DataKey"), "Arn"]}},
+        {
+            "Name": "kyc-match/sandbox/operator-credentials",
+            "KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("DataKey"), "Arn"]},
+        },
     )
 
 
