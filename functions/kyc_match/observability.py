@@ -6,7 +6,8 @@ Events are never logged (they carry personal data); log lines name attributes, n
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 SERVICE = "kyc-match"
+NAMESPACE = "KycMatch"
 
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
-metrics = Metrics(namespace="KycMatch", service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -110,3 +111,10 @@ def test_an_entry_is_never_overwritten(handler_transport):
     trail.record(AuditRecord(context=context, status=200))
     with pytest.raises(AuditUnavailableError):
         trail.record(AuditRecord(context=context, status=404, error_code="IDENTIFIER_NOT_FOUND"))
+
+
+def test_every_outcome_is_counted_per_operator_and_result(handler_transport, capsys):
+    handler_transport.send({"phoneNumber": UNKNOWN, "givenName": "Ana"})
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "MatchOutcomes" in line]
+    assert any(m["operator"] == "sandbox" and m["outcome"] == "IDENTIFIER_NOT_FOUND" for m in metrics)
+    assert all(set(m) == {"_aws", "service", "operator", "outcome", "MatchOutcomes"} for m in metrics)

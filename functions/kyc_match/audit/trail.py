@@ -10,12 +10,13 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import BotoCoreError, ClientError
 
 from kyc_match.audit.canonical import plain
 from kyc_match.domain.errors import AuditUnavailableError
 from kyc_match.domain.model import AuditRecord
-from kyc_match.observability import logger
+from kyc_match.observability import NAMESPACE, SERVICE, logger
 from kyc_match.tables import AUDIT
 
 if TYPE_CHECKING:
@@ -93,6 +94,14 @@ class SqsFallback:
         self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(plain(item)))
 
 
+def _count_outcome(record: AuditRecord) -> None:
+    """One metric per operator and outcome (200 or the CAMARA code): names only, no request data."""
+    with single_metric(name="MatchOutcomes", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
+        metric.add_dimension(name="service", value=SERVICE)
+        metric.add_dimension(name="operator", value=record.operator_id or "none")
+        metric.add_dimension(name="outcome", value=record.error_code or str(record.status))
+
+
 class DynamoDbAuditTrail:
     def __init__(
         self,
@@ -114,6 +123,7 @@ class DynamoDbAuditTrail:
             item = self._sealer.seal(audit_item(record, self._hasher, self._retention, latency_ms))
         except AWS_ERRORS as error:  # KMS unreachable: the entry cannot be hashed or sealed
             raise AuditUnavailableError from error
+        _count_outcome(record)
         try:
             put_new_entry(self._table, item)
             return
