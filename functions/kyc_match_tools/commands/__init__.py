@@ -2,6 +2,6 @@
 
 from types import ModuleType
 
-from kyc_match_tools.commands import audit, invoke, serve
+from kyc_match_tools.commands import audit, invoke, operator_sim, ported_numbers, serve
 
-COMMANDS: tuple[ModuleType, ...] = (serve, invoke, audit)
+COMMANDS: tuple[ModuleType, ...] = (serve, invoke, audit, operator_sim, ported_numbers)

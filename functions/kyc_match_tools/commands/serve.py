@@ -35,11 +35,33 @@ def register(subcommands: Any) -> None:
         default=0,
         help="port of the embedded moto server (default: any free one; ignored when AWS_ENDPOINT_URL is set)",
     )
+    parser.add_argument(
+        "--operators",
+        type=Path,
+        help="operators file: the KYC_OPERATORS list; camara entries may carry clientSecret (local only)",
+    )
+    parser.add_argument(
+        "--ported-numbers", type=Path, help="CSV phoneNumber,operatorId loaded into the ported-numbers table"
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from kyc_match_tools.operator_sim import local_operators  # noqa: PLC0415
+
+    try:
+        operators = local_operators.read_local_operators(args.operators) if args.operators else None
+    except (OSError, ValueError) as error:
+        print(f"kyc-match serve: invalid --operators file: {error}", file=sys.stderr)
+        return 2
+    if operators is not None:
+        os.environ["KYC_OPERATORS"] = operators.operators_json  # secrets stripped: they go to moto
     start_local_aws(args.subscribers, args.aws_port)
+    try:
+        local_operators.prepare_local_operators(operators, args.ported_numbers)
+    except (OSError, ValueError) as error:
+        print(f"kyc-match serve: {error}", file=sys.stderr)
+        return 2
     from kyc_match.handler import lambda_handler  # noqa: PLC0415 - after the environment is set
     from kyc_match_tools.server import make_server  # noqa: PLC0415
 
