@@ -68,3 +68,18 @@ def seed_secrets(secrets: Mapping[str, str]) -> None:
             client.create_secret(Name=secret_id, SecretString=value)
         except client.exceptions.ResourceExistsException:
             client.put_secret_value(SecretId=secret_id, SecretString=value)
+
+
+def prepare_local_operators(local: LocalOperators | None, ported_numbers: Path | None) -> int:
+    """After the local AWS stand-in is up: seed the operators' secrets, load ported numbers (count)."""
+    from kyc_match.settings import get_settings  # noqa: PLC0415 - after the environment is set
+    from kyc_match_tools.commands.ported_numbers import load_file  # noqa: PLC0415
+
+    settings = get_settings()
+    if local is not None:
+        seed_secrets(local.secrets)
+    if ported_numbers is None:
+        return 0
+    operators = local.operators if local is not None else parse_operators(settings.operators)
+    ids = {operator.id for operator in operators}
+    return load_file(ported_numbers, ids, settings.ported_numbers_table, settings.hash_key_id)
