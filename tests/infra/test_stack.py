@@ -101,6 +101,18 @@ def test_usage_plans_are_the_stage_tiers(sandbox_template_dict):
     assert all(len(plan["ApiStages"]) == 1 for plan in plans.values())
 
 
+def test_usage_plan_ids_and_match_url_are_stack_outputs(sandbox_template_dict):
+    plans = resources_of(sandbox_template_dict, "AWS::ApiGateway::UsagePlan")
+    outputs = {
+        o["Description"]: o["Value"] for o in sandbox_template_dict["Outputs"].values() if "Description" in o
+    }
+    tiers = {
+        plans[o["Ref"]]["Properties"]["UsagePlanName"]: d for d, o in outputs.items() if o.get("Ref") in plans
+    }
+    assert tiers == {"kyc-match-sandbox-trial": "tier trial", "kyc-match-sandbox-developer": "tier developer"}
+    assert "/kyc-match/v0.4/match" in dumps(sandbox_template_dict["Outputs"])
+
+
 def test_stage_has_tracing_and_access_logs_without_body(sandbox_template_dict):
     (stage,) = resources_of(sandbox_template_dict, "AWS::ApiGateway::Stage").values()
     props = stage["Properties"]
