@@ -23,6 +23,7 @@ from kyc_match.matching.model import (
     MatchResult,
 )
 from kyc_match.matching.normalise import strict_key
+from kyc_match.matching.reasons import REASONED_ATTRIBUTES, classify_partial
 from kyc_match.matching.rules import DEFAULT_RULE, RULES
 
 __all__ = ["SCORABLE_ATTRIBUTES", "AttributeMatch", "MatchResult", "compare_attribute", "match_attributes"]
@@ -54,18 +55,25 @@ def compare_attribute(attribute: str, requested: str, stored: str) -> AttributeM
     return _SCORED[score(left, right)]
 
 
-def match_attributes(requested: Mapping[str, str], record: Mapping[str, str]) -> dict[str, AttributeMatch]:
+def match_attributes(
+    requested: Mapping[str, str], record: Mapping[str, str], *, explain: bool = False
+) -> dict[str, AttributeMatch]:
     """Compare each requested attribute with the operator's record.
 
     `requested` and `record` are keyed by CAMARA request property names; an attribute absent from
     the record (or blank there) is `not_available`. The phone number is the lookup key, not a compared
-    attribute.
+    attribute. With `explain`, a "false" name or address also says what kind of near miss it is
+    (reasons.py); plain CAMARA matching does not pay for that.
     """
     results: dict[str, AttributeMatch] = {}
     for attribute, value in requested.items():
         stored = record.get(attribute)
         if stored is None or not stored or stored.isspace():
             results[attribute] = NOT_AVAILABLE
-        else:
-            results[attribute] = compare_attribute(attribute, value, stored)
+            continue
+        verdict = compare_attribute(attribute, value, stored)
+        if explain and verdict.result == "false" and attribute in REASONED_ATTRIBUTES:
+            reason = classify_partial(attribute, value, stored)
+            verdict = AttributeMatch("false", verdict.score, reason) if reason else verdict
+        results[attribute] = verdict
     return results

@@ -30,6 +30,9 @@ SCORABLE_ATTRIBUTES = frozenset(
 class AttributeMatch:
     result: MatchResult
     score: int | None = None  # 0-99, only beside "false" for a scorable attribute
+    # The kind of near miss ("TYPO", "INITIAL", …; see reasons.py) where the engine can tell it.
+    # Not part of CAMARA: the risk decision uses it, the match response never shows it.
+    reason: str | None = None
 
 
 MATCH = AttributeMatch("true")
