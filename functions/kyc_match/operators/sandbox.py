@@ -44,7 +44,7 @@ class SandboxOperator:
         stored = {name: value for name, value in record.items() if isinstance(value, str)}
         if self._config.id_document_required or record.get("idDocumentRequired") is True:
             _validate_id_document(query, stored)
-        verdicts = match_attributes(query.attributes, stored)
+        verdicts = match_attributes(query.attributes, stored, explain=query.explain)
         if not self._config.returns_scores:
             return {name: AttributeMatch(verdict.result) for name, verdict in verdicts.items()}
         return verdicts
