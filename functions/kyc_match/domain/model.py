@@ -16,6 +16,7 @@ class MatchQuery:
     phone_number: str
     attributes: Mapping[str, str]
     correlator: str
+    explain: bool = False  # ask for partial-match reasons where the operator can give them
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,25 @@ class CallContext:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """One thing that drove a risk decision: a rule and an attribute, never a value."""
+
+    rule: str
+    attribute: str
+    outcome: str  # match | near | mismatch | unavailable | missing
+    partial_match: str | None = None  # TYPO, INITIAL, … where the engine could tell
+
+
+@dataclass(frozen=True)
+class Assessment:
+    match_level: str  # FULL | PARTIAL | NONE
+    decision: str  # ACCEPT | STEP_UP | REJECT
+    reasons: tuple[Reason, ...]
+    policy_id: str
+    policy_version: int
+
+
+@dataclass(frozen=True)
 class AuditRecord:
     """The outcome of one call, as the domain sees it. The audit adapter hashes the identifiers."""
 
@@ -40,3 +60,4 @@ class AuditRecord:
     operator_id: str | None = None
     attributes: tuple[str, ...] = ()
     verdicts: Verdicts = field(default_factory=dict)
+    assessment: Assessment | None = None
