@@ -358,7 +358,9 @@ class SimulatorHandle:
     def __init__(self, simulator: OperatorSimulator, server: ThreadingHTTPServer) -> None:
         self.simulator = simulator
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="operator-sim", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="operator-sim", daemon=True
+        )
         self._thread.start()
 
     @property

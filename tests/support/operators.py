@@ -1,0 +1,83 @@
+"""Simulated operators for tests: config entries pointing at them, secrets in moto, handler wiring."""
+
+import contextlib
+import json
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import boto3
+
+from kyc_match import wiring
+from kyc_match.operators.camara import build_camara_operator
+from kyc_match.operators.config import OperatorConfig
+from kyc_match.operators.secrets import SecretsManagerSecrets
+from kyc_match.settings import Settings, get_settings
+from kyc_match_tools.local_aws import DEFAULT_SUBSCRIBERS
+from kyc_match_tools.operator_sim import SimulatorHandle, start_simulator
+
+# Short budgets so fault tests stay fast: the deadline, backoff and cool-down are all per operator.
+FAST = {
+    "timeoutSeconds": 1.5,
+    "connectTimeoutSeconds": 0.5,
+    "retryBaseDelaySeconds": 0.02,
+    "circuitFailureThreshold": 3,
+    "circuitCooldownSeconds": 0.5,
+}
+
+
+def simulator(**options: Any) -> SimulatorHandle:
+    """A simulator with the default test subscribers and a fresh random client secret."""
+    options.setdefault("client_secret", f"secret-{uuid.uuid4().hex}")
+    subscribers = options.pop("subscribers", DEFAULT_SUBSCRIBERS)
+    return start_simulator(subscribers, **options)
+
+
+def put_secret(value: str) -> str:
+    """Store a client secret in (moto) Secrets Manager under a fresh name; returns the name."""
+    secret_id = f"kyc-match/test/{uuid.uuid4().hex}"
+    boto3.client("secretsmanager").create_secret(Name=secret_id, SecretString=value)
+    return secret_id
+
+
+def camara_entry(
+    sim: SimulatorHandle, operator_id: str, prefixes: Sequence[str], **overrides: Any
+) -> dict[str, Any]:
+    """A KYC_OPERATORS entry for `sim`, its secret stored in Secrets Manager, fast timings."""
+    options = sim.simulator.options
+    entry: dict[str, Any] = {
+        "id": operator_id,
+        "kind": "camara",
+        "prefixes": list(prefixes),
+        "baseUrl": sim.url,
+        "tokenUrl": sim.token_url,
+        "clientId": options.client_id,
+        "clientSecretId": put_secret(options.client_secret),
+        "apiVersion": options.version,
+        **FAST,
+    }
+    entry.update(overrides)
+    return entry
+
+
+def camara_operator(sim: SimulatorHandle, **overrides: Any) -> Any:
+    """The adapter alone (no handler), reading its secret from moto like the function does."""
+    entry = camara_entry(sim, overrides.pop("id", "op-test"), overrides.pop("prefixes", ["+34"]), **overrides)
+    return build_camara_operator(OperatorConfig.model_validate(entry), SecretsManagerSecrets())
+
+
+def settings_for(entries: Sequence[Mapping[str, Any]], **fields: Any) -> Settings:
+    return Settings(operators=json.dumps(list(entries)), **fields)
+
+
+@contextlib.contextmanager
+def handler_routes(entries: Sequence[Mapping[str, Any]], **settings_fields: Any) -> Iterator[Any]:
+    """Point the Lambda handler at these operators (and the real audit trail) for the block."""
+    directory = wiring.operator_directory(settings_for(entries, **settings_fields))
+    wiring.use_dependencies(
+        wiring.Dependencies(operators=directory, audit=wiring.audit_trail(get_settings()))
+    )
+    try:
+        yield directory
+    finally:
+        wiring.use_dependencies(None)
