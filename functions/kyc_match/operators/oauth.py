@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import quote
+from urllib.parse import quote_plus
 
 from kyc_match.operators.resilience import Clock
 
@@ -100,7 +100,7 @@ class ClientCredentialsTokens:
 
 def _basic(client_id: str, secret: str) -> str:
     """RFC 6749 §2.3.1: both parts form-urlencoded, then HTTP Basic."""
-    pair = f"{quote(client_id, safe='')}:{quote(secret, safe='')}"
+    pair = f"{quote_plus(client_id, safe='')}:{quote_plus(secret, safe='')}"
     return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
 

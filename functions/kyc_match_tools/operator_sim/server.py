@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote_plus
 
 from pydantic import ValidationError
 
@@ -237,7 +237,7 @@ def _client_credentials(headers: Mapping[str, str], form: Mapping[str, str]) -> 
         except (binascii.Error, UnicodeDecodeError):
             return None, None
         client_id, _, client_secret = decoded.partition(":")
-        return unquote(client_id), unquote(client_secret)
+        return unquote_plus(client_id), unquote_plus(client_secret)
     return form.get("client_id"), form.get("client_secret")
 
 

@@ -1,0 +1,45 @@
+"""Routing: a ported number goes to its new operator; otherwise the longest prefix wins."""
+
+import pytest
+
+from kyc_match.domain.errors import ServiceNotApplicableError
+from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.ported import PortingDirectory
+
+
+class Adapter:
+    def __init__(self, operator_id):
+        self.operator_id = operator_id
+
+
+class Ported:
+    def __init__(self, table):
+        self.table = table
+
+    def operator_of(self, phone_number):
+        return self.table.get(phone_number)
+
+
+ES, ES_MOBILE, JP = Adapter("op-es"), Adapter("op-es-mobile"), Adapter("op-jp")
+PREFIXES = PrefixDirectory({"+34": ES, "+346": ES_MOBILE, "+81": JP})
+ADAPTERS = {adapter.operator_id: adapter for adapter in (ES, ES_MOBILE, JP)}
+
+
+def directory(ported):
+    return PortingDirectory(PREFIXES, Ported(ported), ADAPTERS)
+
+
+def test_longest_prefix_when_not_ported():
+    assert directory({}).operator_for("+34600000001") is ES_MOBILE
+    assert directory({}).operator_for("+34900000001") is ES
+
+
+def test_ported_number_overrides_the_prefix():
+    assert directory({"+34600000001": "op-jp"}).operator_for("+34600000001") is JP
+
+
+def test_ported_to_an_unconfigured_operator_or_unserved_prefix():
+    with pytest.raises(ServiceNotApplicableError):
+        directory({"+34600000001": "op-gone"}).operator_for("+34600000001")
+    with pytest.raises(ServiceNotApplicableError):
+        directory({}).operator_for("+447700900123")
