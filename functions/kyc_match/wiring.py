@@ -4,13 +4,13 @@ AWS clients are created on first use, not at import, so a cold start pays only f
 Tests replace the whole set with `use_dependencies`.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
 from kyc_match import aws
-from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorDirectory
+from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorDirectory, PolicyStore
 from kyc_match.observability import logger
 from kyc_match.operators.config import OperatorConfig, parse_operators
 from kyc_match.settings import Settings, get_settings
@@ -20,10 +20,18 @@ if TYPE_CHECKING:
     from kyc_match.operators.secrets import SecretSource
 
 
+@cache
+def _policy_store(settings: Settings) -> PolicyStore:
+    from kyc_match.policies.store import DynamoDbPolicyStore  # noqa: PLC0415
+
+    return DynamoDbPolicyStore(aws.dynamodb().Table(settings.config_table))
+
+
 @dataclass(frozen=True)
 class Dependencies:
     operators: OperatorDirectory
     audit: AuditTrail
+    policies: PolicyStore = field(default_factory=lambda: _policy_store(get_settings()))
 
 
 _override: Dependencies | None = None

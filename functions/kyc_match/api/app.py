@@ -3,8 +3,9 @@
 import json
 import time
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as PowertoolsNotFound
@@ -13,8 +14,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from kyc_match.api.correlator import HEADER as CORRELATOR_HEADER
 from kyc_match.api.correlator import read_correlator
-from kyc_match.api.models import match_response_body
-from kyc_match.api.parsing import build_query, check_content_type, parse_match_request
+from kyc_match.api.models import KycAssessRequest, KycMatchRequest, match_response_body
+from kyc_match.api.parsing import Request, build_query, check_content_type, parse_match_request
+from kyc_match.domain.assess import assessment_document
 from kyc_match.domain.errors import (
     AuditUnavailableError,
     InvalidArgumentError,
@@ -22,13 +24,18 @@ from kyc_match.domain.errors import (
     MethodNotAllowedError,
     NotFoundError,
     UnauthenticatedError,
+    UnknownPolicyError,
 )
-from kyc_match.domain.match import match_identity, reject_request
-from kyc_match.domain.model import CallContext
+from kyc_match.domain.match import assess_identity, match_identity, reject_request
+from kyc_match.domain.model import CallContext, MatchQuery
+from kyc_match.domain.policy import DEFAULT_POLICY, Policy
+from kyc_match.domain.ports import PolicyStore
 from kyc_match.observability import logger, metrics
-from kyc_match.wiring import dependencies
+from kyc_match.wiring import Dependencies, dependencies
 
 MATCH_PATH = "/kyc-match/v0.4/match"
+ASSESS_PATH = "/kyc-decision/v1/assess"
+T = TypeVar("T")
 OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 app = APIGatewayRestResolver()
@@ -43,24 +50,34 @@ def resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 @app.post(MATCH_PATH)
 def match() -> Response[str]:
-    context = _call_context()
-    event = app.current_event
-    audit = dependencies().audit
-    try:
-        if not app.context["correlator"].valid:
-            raise InvalidArgumentError("The x-correlator header does not match the CAMARA pattern.")
-        check_content_type(event.headers.get("content-type"))
-        request = parse_match_request(event.decoded_body)
-        query = build_query(request, _token_phone_number(), context.correlator)
-    except KycMatchError as error:
-        reject_request(error, context, audit=audit)
-        raise
-    verdicts = match_identity(query, context, operators=dependencies().operators, audit=audit)
+    context, deps = _call_context(), dependencies()
+    query = _rejecting_audited(context, deps, lambda: _query(_request(KycMatchRequest), context))
+    verdicts = match_identity(query, context, operators=deps.operators, audit=deps.audit)
     _log_outcome(200, None)
     return _json(200, match_response_body(dict(verdicts)))
 
 
+@app.post(ASSESS_PATH)
+def assess() -> Response[str]:
+    context, deps = _call_context(), dependencies()
+
+    def prepare() -> tuple[MatchQuery, Policy]:
+        request = _request(KycAssessRequest)
+        query = _query(request, context, explain=True)
+        return query, _policy(deps.policies, context.client_id, request.policyId)
+
+    query, policy = _rejecting_audited(context, deps, prepare)
+    result = assess_identity(query, context, policy, operators=deps.operators, audit=deps.audit)
+    _log_outcome(200, None)
+    body = {
+        "matchResults": match_response_body(dict(result.verdicts)),
+        **assessment_document(result.assessment),
+    }
+    return _json(200, body)
+
+
 @app.route(MATCH_PATH, method=OTHER_METHODS)
+@app.route(ASSESS_PATH, method=OTHER_METHODS)
 def method_not_allowed() -> Response[str]:
     raise MethodNotAllowedError
 
@@ -88,6 +105,37 @@ def unexpected_error(error: Exception) -> Response[str]:
         extra={"error_type": type(error).__name__, "frames": traceback.format_tb(error.__traceback__)},
     )
     return _error(KycMatchError())
+
+
+def _rejecting_audited(context: CallContext, deps: Dependencies, step: Callable[[], T]) -> T:
+    """Run the request checks; a refusal is audited like any other outcome, then answered."""
+    try:
+        return step()
+    except KycMatchError as error:
+        reject_request(error, context, audit=deps.audit)
+        raise
+
+
+def _request(model: type[Request]) -> Request:
+    event = app.current_event
+    if not app.context["correlator"].valid:
+        raise InvalidArgumentError("The x-correlator header does not match the CAMARA pattern.")
+    check_content_type(event.headers.get("content-type"))
+    return parse_match_request(event.decoded_body, model)
+
+
+def _query(request: KycMatchRequest, context: CallContext, *, explain: bool = False) -> MatchQuery:
+    return build_query(request, _token_phone_number(), context.correlator, explain=explain)
+
+
+def _policy(policies: PolicyStore, client_id: str, policy_id: str | None) -> Policy:
+    """The client's policy by id; a client without its own "default" gets the built-in one."""
+    policy = policies.latest(client_id, policy_id or DEFAULT_POLICY.policy_id)
+    if policy is not None:
+        return policy
+    if policy_id is None or policy_id == DEFAULT_POLICY.policy_id:
+        return DEFAULT_POLICY
+    raise UnknownPolicyError
 
 
 def _call_context() -> CallContext:

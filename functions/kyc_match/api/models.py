@@ -88,9 +88,18 @@ class KycMatchRequest(BaseModel):
         return data
 
     def attributes(self) -> dict[str, str]:
-        """The attributes to compare: every property sent except the phone number."""
-        sent = self.model_dump(exclude_none=True, exclude={"phoneNumber"})
+        """The attributes to compare: every property sent except the phone number (and options)."""
+        sent = self.model_dump(exclude_none=True, exclude=NOT_ATTRIBUTES)
         return {name: str(value) for name, value in sent.items()}
+
+
+class KycAssessRequest(KycMatchRequest):
+    """The match body plus the client's policy to apply (its "default" policy when absent)."""
+
+    policyId: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] | None = None
+
+
+NOT_ATTRIBUTES = {"phoneNumber", "policyId"}
 
 
 def match_response_body(verdicts: dict[str, AttributeMatch]) -> dict[str, str | int]:

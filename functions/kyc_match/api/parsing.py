@@ -1,5 +1,7 @@
 """From the HTTP request to a domain query, with CAMARA errors that never repeat submitted values."""
 
+from typing import TypeVar
+
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
@@ -13,6 +15,8 @@ from kyc_match.domain.errors import (
 )
 from kyc_match.domain.model import MatchQuery
 
+Request = TypeVar("Request", bound=KycMatchRequest)
+
 _FIELD_RULES = {
     "birthdate": "must be a calendar date formatted YYYY-MM-DD",
     "idDocumentExpiryDate": "must be a calendar date formatted YYYY-MM-DD",
@@ -21,6 +25,7 @@ _FIELD_RULES = {
     "country": "must be an ISO 3166-1 alpha-2 code",
     "countryOfBirth": "must be an ISO 3166-1 alpha-2 code",
     "nationality": "must be an ISO 3166-1 alpha-2 code",
+    "policyId": "must be a policy id: lowercase letters, digits and dashes",
 }
 _MAX_DESCRIBED_ERRORS = 3
 
@@ -34,17 +39,19 @@ def check_content_type(content_type: str | None) -> None:
         raise UnsupportedMediaTypeError("The request body must be sent as application/json.")
 
 
-def parse_match_request(body: str | None) -> KycMatchRequest:
+def parse_match_request(body: str | None, model: type[Request] = KycMatchRequest) -> Request:  # type: ignore[assignment]
     if body is None or not body.strip():
         raise InvalidArgumentError("The request body is missing: a JSON object is required.")
     try:
-        return KycMatchRequest.model_validate_json(body)
+        return model.model_validate_json(body)
     except ValidationError as error:
         # `from None`: pydantic's error carries the submitted values, which must not reach a log.
         raise InvalidArgumentError(_describe(error)) from None
 
 
-def build_query(request: KycMatchRequest, token_phone_number: str | None, correlator: str) -> MatchQuery:
+def build_query(
+    request: KycMatchRequest, token_phone_number: str | None, correlator: str, *, explain: bool = False
+) -> MatchQuery:
     """Apply the CAMARA rules on the subject of the call and on the parameter combination."""
     attributes = request.attributes()
     if not attributes:
@@ -56,7 +63,9 @@ def build_query(request: KycMatchRequest, token_phone_number: str | None, correl
         raise MissingIdentifierError
     if token_phone_number is not None and phone_number != token_phone_number:
         raise InvalidTokenContextError
-    return MatchQuery(phone_number=phone_number, attributes=attributes, correlator=correlator)
+    return MatchQuery(
+        phone_number=phone_number, attributes=attributes, correlator=correlator, explain=explain
+    )
 
 
 def _describe(error: ValidationError) -> str:

@@ -23,6 +23,10 @@ class InvalidArgumentError(KycMatchError):
     message = "Client specified an invalid argument, request body or query param."
 
 
+class UnknownPolicyError(InvalidArgumentError):
+    message = "Invalid request body: policyId names no policy of this client."
+
+
 class InvalidParamCombinationError(KycMatchError):
     status, code = 400, "KNOW_YOUR_CUSTOMER.INVALID_PARAM_COMBINATION"
     message = (

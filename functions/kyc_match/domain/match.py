@@ -1,8 +1,19 @@
-"""Use cases of the match endpoint. Every outcome, success or error, is audited before it is returned."""
+"""Use cases of the API. Every outcome, success or error, is audited before it is returned."""
 
+from dataclasses import dataclass
+from typing import cast
+
+from kyc_match.domain.assess import assess_risk
 from kyc_match.domain.errors import KycMatchError
-from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery, Verdicts
+from kyc_match.domain.model import Assessment, AuditRecord, CallContext, MatchQuery, Verdicts
+from kyc_match.domain.policy import Policy
 from kyc_match.domain.ports import AuditTrail, OperatorDirectory
+
+
+@dataclass(frozen=True)
+class RiskAssessment:
+    verdicts: Verdicts
+    assessment: Assessment
 
 
 def match_identity(
@@ -13,12 +24,37 @@ def match_identity(
     An error is audited too, then re-raised; if the audit entry cannot be stored, the caller gets
     AuditUnavailableError and no result.
     """
+    verdicts, _ = _answer(query, context, operators, audit, policy=None)
+    return verdicts
+
+
+def assess_identity(
+    query: MatchQuery,
+    context: CallContext,
+    policy: Policy,
+    *,
+    operators: OperatorDirectory,
+    audit: AuditTrail,
+) -> RiskAssessment:
+    """As match_identity, then the client's policy turns the verdicts into a level and a decision."""
+    verdicts, assessment = _answer(query, context, operators, audit, policy=policy)
+    return RiskAssessment(verdicts, cast(Assessment, assessment))  # given a policy, always assessed
+
+
+def _answer(
+    query: MatchQuery,
+    context: CallContext,
+    operators: OperatorDirectory,
+    audit: AuditTrail,
+    policy: Policy | None,
+) -> tuple[Verdicts, Assessment | None]:
     operator_id: str | None = None
     attributes = tuple(query.attributes)
     try:
         operator = operators.operator_for(query.phone_number)
         operator_id = operator.operator_id
         verdicts = operator.match(query)
+        assessment = assess_risk(verdicts, policy) if policy is not None else None
     except Exception as error:
         failure = error if isinstance(error, KycMatchError) else KycMatchError()
         audit.record(
@@ -40,9 +76,10 @@ def match_identity(
             operator_id=operator_id,
             attributes=attributes,
             verdicts=verdicts,
+            assessment=assessment,
         )
     )
-    return verdicts
+    return verdicts, assessment
 
 
 def reject_request(error: KycMatchError, context: CallContext, *, audit: AuditTrail) -> None:

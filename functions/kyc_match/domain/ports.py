@@ -3,6 +3,7 @@
 from typing import Protocol
 
 from kyc_match.domain.model import AuditRecord, MatchQuery, Verdicts
+from kyc_match.domain.policy import Policy
 
 
 class OperatorAdapter(Protocol):
@@ -21,6 +22,12 @@ class OperatorDirectory(Protocol):
 
     def operator_for(self, phone_number: str) -> OperatorAdapter:
         """Raise ServiceNotApplicableError when no configured operator serves the number."""
+        ...
+
+
+class PolicyStore(Protocol):
+    def latest(self, client_id: str, policy_id: str) -> Policy | None:
+        """The newest version of a client's policy, or None."""
         ...
 
 

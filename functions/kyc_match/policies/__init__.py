@@ -1,0 +1,1 @@
+"""Client risk policies: where they are kept."""
