@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 @cache
-def _policy_store(settings: Settings) -> PolicyStore:
+def policy_store(settings: Settings) -> PolicyStore:
     from kyc_match.policies.store import DynamoDbPolicyStore  # noqa: PLC0415
 
     return DynamoDbPolicyStore(aws.dynamodb().Table(settings.config_table))
@@ -31,7 +31,7 @@ def _policy_store(settings: Settings) -> PolicyStore:
 class Dependencies:
     operators: OperatorDirectory
     audit: AuditTrail
-    policies: PolicyStore = field(default_factory=lambda: _policy_store(get_settings()))
+    policies: PolicyStore = field(default_factory=lambda: policy_store(get_settings()))
 
 
 _override: Dependencies | None = None

@@ -16,9 +16,15 @@ EVENTS = sorted((Path(__file__).resolve().parents[2] / "events").glob("*.json"))
 
 
 def expected_status(event_file: Path) -> int:
-    """`match-*.json` answer 200; `error-<status>-*.json` answer that status."""
+    """`match-*.json` and `assess-*.json` answer 200; `error-<status>-*.json` answer that status."""
     parts = event_file.stem.split("-")
-    return 200 if parts[0] == "match" else int(parts[1])
+    return int(parts[1]) if parts[0] == "error" else 200
+
+
+def success_schema(event_file: Path) -> dict:
+    if event_file.stem.startswith("assess-"):
+        return contract.decision_response_schema(200)
+    return contract.schema("/components/schemas/KYC_MatchResponse")
 
 
 def test_there_is_an_event_for_every_error_status_of_the_spec():
@@ -35,12 +41,10 @@ def test_event_answers_its_scenario(event_file, ledger):
     status = expected_status(event_file)
     assert response["statusCode"] == status
     body = json.loads(response["body"])
-    schema = (
-        contract.schema("/components/schemas/KYC_MatchResponse")
-        if status == 200
-        else contract.error_schema(status)
-    )
-    contract.validate(body, schema)
+    contract.validate(body, success_schema(event_file) if status == 200 else contract.error_schema(status))
+    if event_file.stem.startswith("assess-"):
+        decisions = {"accept": "ACCEPT", "step-up": "STEP_UP", "reject": "REJECT"}
+        assert body["decision"] == decisions[event_file.stem.removeprefix("assess-")]
     assert response["multiValueHeaders"]["x-correlator"] == [event["headers"]["x-correlator"]]
 
 

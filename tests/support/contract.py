@@ -13,6 +13,7 @@ SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
 SPEC_FILE = SPEC_DIR / "kyc-match-v0.4.0.yaml"
 COMMON_FILE = SPEC_DIR / "CAMARA_common.yaml"
 FEATURE_FILE = SPEC_DIR / "kyc-match-v0.4.0.feature"
+DECISION_FILE = SPEC_DIR.parent / "openapi" / "kyc-decision-v1.yaml"
 
 
 @cache
@@ -21,17 +22,20 @@ def _document(path: Path) -> dict[str, Any]:
     return loaded
 
 
-def _inline(node: Any, document: Mapping[str, Any]) -> Any:
-    """Resolve the local `#/...` references, so a schema can be validated on its own."""
+def _inline(node: Any, document: Mapping[str, Any], base: Path = SPEC_FILE) -> Any:
+    """Resolve `#/...` and `file.yaml#/...` references, so a schema can be validated on its own."""
     if isinstance(node, dict):
         if "$ref" in node:
-            target: Any = document
-            for part in node["$ref"].removeprefix("#/").split("/"):
-                target = target[part]
-            return _inline(target, document)
-        return {key: _inline(value, document) for key, value in node.items()}
+            file_part, _, pointer = node["$ref"].partition("#")
+            target_file = (base.parent / file_part).resolve() if file_part else base
+            target_document = _document(target_file) if file_part else document
+            target: Any = target_document
+            for part in pointer.strip("/").split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            return _inline(target, target_document, target_file)
+        return {key: _inline(value, document, base) for key, value in node.items()}
     if isinstance(node, list):
-        return [_inline(item, document) for item in node]
+        return [_inline(item, document, base) for item in node]
     return node
 
 
@@ -51,6 +55,23 @@ def error_schema(status: int) -> dict[str, Any]:
     name = f"Generic{status}"
     pointer = f"/components/responses/{name}/content/application~1json/schema"
     return schema(pointer, common=name not in responses)
+
+
+def decision_schema(pointer: str) -> dict[str, Any]:
+    """A schema of our own KYC Decision document (openapi/kyc-decision-v1.yaml)."""
+    document = _document(DECISION_FILE)
+    node: Any = document
+    for part in pointer.strip("/").split("/"):
+        node = node[part.replace("~1", "/")]
+    resolved: dict[str, Any] = _inline(node, document, DECISION_FILE)
+    return resolved
+
+
+def decision_response_schema(status: int) -> dict[str, Any]:
+    responses = "/paths/~1assess/post/responses"
+    node = decision_schema(f"{responses}/{status}")
+    schema_: dict[str, Any] = node["content"]["application/json"]["schema"]
+    return schema_
 
 
 def validate(instance: Any, schema_: Mapping[str, Any]) -> None:

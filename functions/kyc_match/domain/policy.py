@@ -5,6 +5,7 @@ above `minScore`, or a partial-match reason it lists), `mismatch` (any other "fa
 `unavailable` ("not_available"), `missing` (not sent).
 """
 
+import json
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
@@ -62,12 +63,17 @@ class LevelRule(_Data):
     min_matched: int | None = Field(default=None, ge=1)
 
 
-class Levels(_Data):
+class _ByLevel(BaseModel):
+    # Keyed by level names as written (FULL, PARTIAL, NONE): no camelCase aliases here.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Levels(_ByLevel):
     FULL: LevelRule
     PARTIAL: LevelRule
 
 
-class Decisions(_Data):
+class Decisions(_ByLevel):
     FULL: Decision = "ACCEPT"
     PARTIAL: Decision = "STEP_UP"
     NONE: Decision = "REJECT"
@@ -117,9 +123,9 @@ class PolicyError(ValueError):
 
 def parse_policy(document: Mapping[str, object] | str) -> Policy:
     try:
-        if isinstance(document, str):
-            return Policy.model_validate_json(document)
-        return Policy.model_validate(document)
+        # Always through JSON: the same strict rules whether the policy comes from a file or a dict.
+        text = document if isinstance(document, str) else json.dumps(document)
+        return Policy.model_validate_json(text)
     except ValidationError as error:
         raise PolicyError(
             [_where(detail["loc"]) + _what(detail["msg"]) for detail in error.errors()]

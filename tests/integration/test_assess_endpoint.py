@@ -1,0 +1,190 @@
+"""POST /kyc-decision/v1/assess: decisions with default and client policies, through handler and HTTP,
+validated against openapi/kyc-decision-v1.yaml, with the same errors, auth, correlator and audit as
+the match endpoint."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from kyc_match.settings import get_settings
+from support import contract
+from support.assertions import assert_error
+from support.audit import audit_item_for
+from support.people import FULL, NOT_SERVED, ON_FILE, UNKNOWN
+from support.transports import API_KEY_ID
+
+pytestmark = pytest.mark.usefixtures("local_stack")
+
+ASSESS = "/kyc-decision/v1/assess"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "policies"
+SUCCESS = contract.decision_response_schema(200)
+CONFORMANCE = {**ON_FILE}
+
+
+def assess(api, body, **headers):
+    tag = f"assess-{uuid.uuid4()}"
+    reply = api.send(body, path=ASSESS, headers={"x-correlator": tag, **headers})
+    return reply, tag
+
+
+def decided(reply, tag) -> dict:
+    assert reply.status == 200, reply.text
+    assert reply.headers["x-correlator"] == tag
+    body = reply.json()
+    contract.validate(body, SUCCESS)
+    return body
+
+
+@pytest.mark.parametrize(
+    ("body", "level", "decision"),
+    [
+        (
+            {"givenName": "Federica", "familyName": "Sanchez Arjona", "birthdate": "1978-08-22"},
+            "FULL",
+            "ACCEPT",
+        ),
+        ({"givenName": "Federika", "familyName": "Sanchez", "birthdate": "1978-08-22"}, "PARTIAL", "STEP_UP"),
+        ({"givenName": "Federica", "birthdate": "1980-01-01"}, "NONE", "REJECT"),
+    ],
+    ids=["accept", "step-up", "reject"],
+)
+def test_default_policy_decisions(api, body, level, decision):
+    result = decided(*assess(api, {"phoneNumber": FULL, **body}))
+    assert (result["matchLevel"], result["decision"]) == (level, decision)
+    assert result["policy"] == {"id": "default", "version": 1}
+    assert set(result["matchResults"]) >= {f"{name}Match" for name in body}
+
+
+def test_partial_match_reasons_come_from_the_engine(api):
+    body = {"phoneNumber": FULL, "givenName": "Federika", "familyName": "Sanchez", "birthdate": "1978-08-22"}
+    result = decided(*assess(api, body))
+    assert {(r["attribute"], r.get("partialMatch")) for r in result["reasons"]} == {
+        ("givenName", "TYPO"),
+        ("familyName", "MISSING_TOKEN"),
+    }
+
+
+def test_the_match_results_are_exactly_the_camara_answer(api):
+    body = {"phoneNumber": FULL, "givenName": "Federika", "email": ON_FILE["email"]}
+    result = decided(*assess(api, body))
+    match_reply = api.send(body)
+    assert result["matchResults"] == match_reply.json()
+    contract.validate(result["matchResults"], contract.schema("/components/schemas/KYC_MatchResponse"))
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    cli = Path(sys.executable).parent / "kyc-match"
+    return subprocess.run(
+        [str(cli), *args], capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False
+    )
+
+
+def test_client_policy_stored_with_the_cli_drives_the_decision(handler_transport):
+    put = run_cli("policy", "put", "--client", API_KEY_ID, str(EXAMPLES / "retail-bank.json"))
+    assert put.returncode == 0, put.stderr
+    again = run_cli("policy", "put", "--client", API_KEY_ID, str(EXAMPLES / "retail-bank.json"))
+    assert "version 2" in again.stderr
+    listing = run_cli("policy", "list", "--client", API_KEY_ID)
+    assert listing.stdout.startswith("retail-onboarding\tv2")
+
+    body = {"phoneNumber": FULL, "policyId": "retail-onboarding", "idDocument": ON_FILE["idDocument"],
+            "name": "F. Sanchez Arjona", "birthdate": ON_FILE["birthdate"]}  # fmt: skip
+    reply, tag = assess(handler_transport, body)
+    result = decided(reply, tag)
+    assert (result["matchLevel"], result["decision"]) == ("PARTIAL", "STEP_UP")
+    assert result["policy"]["id"] == "retail-onboarding" and result["policy"]["version"] >= 2
+    assert result["reasons"] == [
+        {"rule": "levels.FULL", "attribute": "name", "outcome": "near", "partialMatch": "INITIAL"}
+    ]
+
+    entry = audit_item_for(tag)
+    assert (entry["matchLevel"], entry["decision"]) == ("PARTIAL", "STEP_UP")
+    assert entry["policy"] == result["policy"] and entry["reasons"] == result["reasons"]
+
+
+def test_policy_cli_refuses_an_invalid_policy_and_says_where(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"policyId": "x", "levels": {"FULL": {"attributes": ["nmae"]}}}))
+    completed = run_cli("policy", "put", "--client", API_KEY_ID, str(bad))
+    assert completed.returncode == 2
+    assert "levels.FULL.attributes[0]: 'nmae' is not a KYC Match attribute" in completed.stderr
+    assert "levels.PARTIAL: Field required" in completed.stderr
+
+
+def test_policy_get_prints_a_stored_version():
+    run_cli("policy", "put", "--client", "get-client", str(EXAMPLES / "neobank-strict.json"))
+    completed = run_cli(
+        "policy", "get", "--client", "get-client", "--policy", "neobank-strict", "--version", "1"
+    )
+    assert json.loads(completed.stdout)["policyId"] == "neobank-strict"
+    assert run_cli("policy", "get", "--client", "get-client", "--policy", "nope").returncode == 1
+
+
+# The same error, auth and correlator behaviour as the match endpoint.
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (None, 400, "INVALID_ARGUMENT"),
+        ({}, 400, "INVALID_ARGUMENT"),
+        ({"phoneNumber": FULL}, 400, "KNOW_YOUR_CUSTOMER.INVALID_PARAM_COMBINATION"),
+        ({"phoneNumber": FULL, "policyId": "default"}, 400, "KNOW_YOUR_CUSTOMER.INVALID_PARAM_COMBINATION"),
+        ({"phoneNumber": FULL, "name": "Ana", "nick": "x"}, 400, "INVALID_ARGUMENT"),
+        ({"phoneNumber": FULL, "birthdate": "2023-02-30"}, 400, "INVALID_ARGUMENT"),
+        ({"phoneNumber": FULL, "name": "Ana", "policyId": "Not A Policy"}, 400, "INVALID_ARGUMENT"),
+        ({"phoneNumber": FULL, "name": "Ana", "policyId": "no-such-policy"}, 400, "INVALID_ARGUMENT"),
+        ({"name": "Ana"}, 422, "MISSING_IDENTIFIER"),
+        ({"phoneNumber": UNKNOWN, "name": "Ana"}, 404, "IDENTIFIER_NOT_FOUND"),
+        ({"phoneNumber": NOT_SERVED, "name": "Ana"}, 422, "SERVICE_NOT_APPLICABLE"),
+    ],
+)
+def test_errors_match_the_match_endpoint(api, body, status, code):
+    reply = api.send(body, path=ASSESS, headers={"x-correlator": "assess-error"})
+    error = assert_error(reply, status, code)
+    contract.validate(error, contract.decision_response_schema(status))
+    assert reply.headers["x-correlator"] == "assess-error"
+
+
+def test_unknown_policy_message_names_no_value(api):
+    reply = api.send({"phoneNumber": FULL, "name": "Ana", "policyId": "secret-policy-name"}, path=ASSESS)
+    assert "secret-policy-name" not in reply.text
+
+
+def test_unauthenticated(api):
+    reply = api.send({"phoneNumber": FULL, "name": "Ana"}, path=ASSESS, authenticated=False)
+    assert_error(reply, 401, "UNAUTHENTICATED")
+
+
+def test_other_methods_are_not_allowed(api):
+    assert_error(api.send(None, path=ASSESS, method="GET"), 405, "METHOD_NOT_ALLOWED")
+
+
+def test_errors_are_audited(handler_transport):
+    tag = f"assess-{uuid.uuid4()}"
+    handler_transport.send(
+        {"phoneNumber": UNKNOWN, "name": "Ana"}, path=ASSESS, headers={"x-correlator": tag}
+    )
+    entry = audit_item_for(tag)
+    assert (entry["status"], entry["errorCode"]) == (404, "IDENTIFIER_NOT_FOUND")
+    assert "decision" not in entry
+
+
+def test_policies_live_in_the_configuration_table():
+    import boto3
+
+    assert (
+        run_cli("policy", "put", "--client", "table-client", str(EXAMPLES / "neobank-strict.json")).returncode
+        == 0
+    )
+    items = boto3.resource("dynamodb").Table(get_settings().config_table).scan()["Items"]
+    [item] = [item for item in items if item["pk"] == "POLICY#table-client"]
+    assert (
+        item["sk"].startswith("neobank-strict#v")
+        and json.loads(item["document"])["policyId"] == "neobank-strict"
+    )
