@@ -52,16 +52,27 @@ def _build(settings: Settings) -> Dependencies:
     return Dependencies(operators=operator_directory(settings), audit=audit_trail(settings))
 
 
+def check_configuration() -> None:
+    """Validate settings and operator config once, at container start: a bad deployment fails its
+    init with the reason logged, instead of failing requests one by one."""
+    operator_configs(get_settings())
+
+
+@cache
+def operator_configs(settings: Settings) -> tuple[OperatorConfig, ...]:
+    try:
+        return parse_operators(settings.operators)
+    except ValueError as error:  # pydantic's ValidationError included; operator config holds no personal data
+        logger.error("invalid operator configuration (KYC_OPERATORS)", extra={"error": str(error)})
+        raise
+
+
 def operator_directory(settings: Settings) -> OperatorDirectory:
     """Ported numbers first (keyed hashes in DynamoDB), then the longest prefix; one adapter per operator."""
     from kyc_match.operators.directory import PrefixDirectory  # noqa: PLC0415
     from kyc_match.operators.ported import DynamoDbPortedNumbers, PortingDirectory  # noqa: PLC0415
 
-    try:
-        operators = parse_operators(settings.operators)
-    except ValueError as error:  # pydantic's ValidationError included; it never quotes a value
-        logger.error("invalid operator configuration (KYC_OPERATORS)", extra={"error": str(error)})
-        raise
+    operators = operator_configs(settings)
     adapters = {config.id: _adapter(config, settings) for config in operators}
     routes = {prefix: adapters[config.id] for config in operators for prefix in config.prefixes}
     ported = DynamoDbPortedNumbers(
