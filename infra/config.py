@@ -21,6 +21,11 @@ STAGES_DIR = Path(__file__).resolve().parent / "stages"
 
 REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
 Region = Annotated[str, Field(pattern=REGION_PATTERN)]
+# A KMS key as the function's settings accept it: key ARN, alias ARN, alias name or key id.
+KMS_KEY_PATTERN = (
+    r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]+"
+    r"|alias/[A-Za-z0-9/_-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+)
 
 # The retention periods (days) CloudWatch Logs accepts, as CDK names them.
 _RETENTION_BY_DAYS = {
@@ -89,6 +94,8 @@ class Alarms(_Model):
     api_p99_latency_ms: int = Field(default=5000, ge=100, le=29_000)
     operator_failure_rate_percent: float = Field(default=5.0, gt=0, le=100)
     lambda_errors: int = Field(default=1, ge=1, description="Lambda errors per 5 minutes")
+    # Entries wait in the audit fallback queue no longer than this before an alarm: the drain is stuck.
+    audit_queue_oldest_message_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
 
 class StageConfig(_Model):
@@ -96,7 +103,9 @@ class StageConfig(_Model):
     regions: tuple[Region, ...] = Field(min_length=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_retention_days: int = 365
-    audit_retention_days: int = Field(default=1826, ge=1)
+    audit_retention_days: int = Field(default=1826, ge=1, le=36_500)  # also the digests' Object Lock
+    # HMAC keys used before the current one (KYC_PREVIOUS_HASH_KEY_IDS): `audit find` hashes with each.
+    previous_hash_key_ids: tuple[Annotated[str, Field(pattern=KMS_KEY_PATTERN)], ...] = ()
     # Operator entries in the application's format (kyc_match.operators.config), checked with its parser.
     operators: tuple[dict[str, Any], ...] = Field(min_length=1)
     tiers: tuple[Tier, ...] = Field(min_length=1)
@@ -160,6 +169,11 @@ class StageConfig(_Model):
     def operators_json(self) -> str:
         """The KYC_OPERATORS value the function parses."""
         return json.dumps(list(self.operators), separators=(",", ":"))
+
+    @property
+    def previous_hash_key_ids_json(self) -> str:
+        """The KYC_PREVIOUS_HASH_KEY_IDS value (a JSON list, as pydantic-settings reads a tuple)."""
+        return json.dumps(list(self.previous_hash_key_ids), separators=(",", ":"))
 
     @property
     def log_retention(self) -> logs.RetentionDays:

@@ -115,3 +115,27 @@ def test_camara_operator_is_passed_through_as_written(tmp_path):
     loaded = load_stage_config("sandbox", _write(tmp_path, config))
     assert json.loads(loaded.operators_json) == [SANDBOX_OPERATOR, operator]
     assert loaded.operator_ids == ("sandbox", "op-es")
+
+
+def test_previous_hash_key_ids_default_to_an_empty_json_list():
+    config = load_stage_config("sandbox")
+    assert config.previous_hash_key_ids == ()
+    assert json.loads(config.previous_hash_key_ids_json) == []
+
+
+def test_previous_hash_key_ids_are_passed_as_a_json_list(tmp_path):
+    config = _valid()
+    old_keys = [
+        "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "alias/kyc-match-sandbox-identifiers-2025",
+    ]
+    config["previousHashKeyIds"] = old_keys
+    loaded = load_stage_config("sandbox", _write(tmp_path, config))
+    assert json.loads(loaded.previous_hash_key_ids_json) == old_keys
+
+
+def test_a_previous_hash_key_id_must_name_a_kms_key(tmp_path):
+    config = _valid()
+    config["previousHashKeyIds"] = ["not a key"]
+    with pytest.raises(StageConfigError, match=r"previousHashKeyIds\.0: String should match pattern"):
+        load_stage_config("sandbox", _write(tmp_path, config))
