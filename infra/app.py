@@ -18,8 +18,19 @@ def stack_name(stage: str, region: str) -> str:
     return f"KycMatch-{stage}-{region}"
 
 
+# Feature flags the stacks rely on, whatever cdk.json says (tests build the App without it).
+FEATURE_FLAGS = {
+    # S3 server access logs are delivered through a bucket policy (logging.s3.amazonaws.com, scoped
+    # to the source bucket and account), not the legacy LogDeliveryWrite ACL: the log bucket keeps
+    # ACLs disabled (BucketOwnerEnforced).
+    "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
+}
+
+
 def build_app(app: App | None = None) -> App:
     app = app or App()
+    for flag, value in FEATURE_FLAGS.items():
+        app.node.set_context(flag, value)
     stage = str(app.node.try_get_context("stage") or "sandbox")
     config = load_stage_config(stage)
     for region in parse_regions(app.node.try_get_context("regions"), config):

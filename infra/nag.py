@@ -1,8 +1,8 @@
 """cdk-nag acknowledgements: one finding, on one construct, with a reason (docs/deploy.md lists them)."""
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, Stack, Validations
 
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
 
 def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
@@ -11,3 +11,9 @@ def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
     Always pass the narrowest construct that carries the finding.
     """
     Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+def logical_id(construct: Construct) -> str:
+    """The CloudFormation logical id of an L2's resource, as cdk-nag writes it in finding ids."""
+    stack = Stack.of(construct)
+    return str(stack.resolve(stack.get_logical_id(construct.node.default_child)))  # type: ignore[arg-type]

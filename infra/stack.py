@@ -7,7 +7,9 @@ from aws_cdk import Stack, Tags
 from constructs import Construct
 from infra.config import StageConfig
 from infra.constructs.api import Api
-from infra.constructs.function import MatchFunction
+from infra.constructs.audit import AuditStore
+from infra.constructs.function import FunctionBase, MatchFunction, code_asset, settings_environment
+from infra.constructs.jobs import DRAIN_TIMEOUT, DigestFunction, DrainFunction
 from infra.constructs.keys import Keys
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import Storage
@@ -21,8 +23,45 @@ class KycMatchStack(Stack):
 
         self.keys = Keys(self, "Keys", stage=config.stage)
         self.storage = Storage(self, "Storage", encryption_key=self.keys.data_key)
+        tables = self.storage.tables
+        self.audit = AuditStore(
+            self, "Audit", config=config, encryption_key=self.keys.data_key, drain_timeout=DRAIN_TIMEOUT
+        )
+        base = FunctionBase(
+            config=config,
+            code=code_asset(),
+            environment=settings_environment(
+                config,
+                tables=tables,
+                keys=self.keys,
+                fallback_queue=self.audit.fallback_queue,
+                digest_bucket=self.audit.digest_bucket,
+            ),
+            log_key=self.keys.data_key,
+        )
         self.match_function = MatchFunction(
-            self, "Match", config=config, tables=self.storage.tables, keys=self.keys
+            self,
+            "Match",
+            base=base,
+            tables=tables,
+            keys=self.keys,
+            fallback_queue=self.audit.fallback_queue,
+        )
+        self.drain_function = DrainFunction(
+            self,
+            "Drain",
+            base=base,
+            audit_table=tables["audit"],
+            fallback_queue=self.audit.fallback_queue,
+        )
+        self.digest_function = DigestFunction(
+            self,
+            "Digest",
+            base=base,
+            audit_table=tables["audit"],
+            digest_bucket=self.audit.digest_bucket,
+            digest_key_pattern=self.audit.digest_key_pattern,
+            keys=self.keys,
         )
         self.api = Api(
             self, "Api", config=config, handler=self.match_function.function, log_key=self.keys.data_key
@@ -33,5 +72,9 @@ class KycMatchStack(Stack):
             config=config,
             stage=self.api.rest_api.deployment_stage,
             function=self.match_function.function,
+            drain_function=self.drain_function.function,
+            digest_function=self.digest_function.function,
+            fallback_queue=self.audit.fallback_queue,
+            dead_letter_queue=self.audit.dead_letter_queue,
             topic_key=self.keys.data_key,
         )

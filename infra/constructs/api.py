@@ -1,4 +1,5 @@
-"""The public API: regional REST API, API keys + usage-plan tiers, CAMARA gateway responses, WAF."""
+"""The public API: regional REST API (match and decision endpoints), API keys + usage-plan tiers, CAMARA
+gateway responses, WAF."""
 
 import json
 from dataclasses import dataclass
@@ -15,6 +16,9 @@ from infra.config import StageConfig
 from infra.nag import acknowledge
 
 BASE_PATH = ("kyc-match", "v0.4")
+MATCH_PATH = (*BASE_PATH, "match")
+# Risk decisions (issue #7): the client's policy turns the match verdicts into a level and a decision.
+DECISION_PATH = ("kyc-decision", "v1", "assess")
 CORRELATOR_HEADER = "x-correlator"
 
 
@@ -144,17 +148,24 @@ class Api(Construct):
         model = self.rest_api.add_model(
             "MatchRequest", content_type="application/json", schema=MATCH_REQUEST_SCHEMA
         )
-        resource = self.rest_api.root
-        for part in (*BASE_PATH, "match"):
-            resource = resource.add_resource(part)
-        self.match_method = resource.add_method(
-            "POST",
-            apigw.LambdaIntegration(handler, proxy=True),
-            api_key_required=True,
-            request_validator=validator,
-            request_models={"application/json": model},
-            request_parameters={f"method.request.header.{CORRELATOR_HEADER}": False},
-        )
+
+        def post(path: tuple[str, ...]) -> apigw.Method:
+            """POST on `path` to the function (Lambda proxy): API key, JSON-object body, x-correlator."""
+            resource = self.rest_api.root
+            for part in path:
+                resource = resource.get_resource(part) or resource.add_resource(part)
+            return resource.add_method(
+                "POST",
+                apigw.LambdaIntegration(handler, proxy=True),
+                api_key_required=True,
+                request_validator=validator,
+                request_models={"application/json": model},
+                request_parameters={f"method.request.header.{CORRELATOR_HEADER}": False},
+            )
+
+        # Both on the one stage, so every usage plan (tier) covers both; one function serves both.
+        self.match_method = post(MATCH_PATH)
+        self.decision_method = post(DECISION_PATH)
 
         for response_type, error in GATEWAY_RESPONSES.items():
             self.rest_api.add_gateway_response(
@@ -184,7 +195,8 @@ class Api(Construct):
             CfnOutput(
                 self, f"UsagePlan-{tier.name}", value=plan.usage_plan_id, description=f"tier {tier.name}"
             )
-        CfnOutput(self, "MatchUrl", value=self.rest_api.url_for_path("/" + "/".join((*BASE_PATH, "match"))))
+        CfnOutput(self, "MatchUrl", value=self.rest_api.url_for_path("/" + "/".join(MATCH_PATH)))
+        CfnOutput(self, "DecisionUrl", value=self.rest_api.url_for_path("/" + "/".join(DECISION_PATH)))
 
         self.web_acl = self._web_acl(config)
         wafv2.CfnWebACLAssociation(
@@ -255,14 +267,15 @@ class Api(Construct):
             "API Gateway's account-level logging role (needed for execution logs, APIG6) uses the AWS "
             "managed policy AWS documents for exactly this role; it writes API Gateway's own log groups.",
         )
-        acknowledge(
-            self.match_method,
-            "AwsSolutions-APIG4",
-            "Clients are partner systems authenticated by API key (required on the method) tied to "
-            "a usage-plan tier; there are no end users to authorize.",
-        )
-        acknowledge(
-            self.match_method,
-            "AwsSolutions-COG4",
-            "No Cognito user pool: B2B clients authenticate with API keys attached to usage plans.",
-        )
+        for method in (self.match_method, self.decision_method):
+            acknowledge(
+                method,
+                "AwsSolutions-APIG4",
+                "Clients are partner systems authenticated by API key (required on the method) tied to "
+                "a usage-plan tier; there are no end users to authorize.",
+            )
+            acknowledge(
+                method,
+                "AwsSolutions-COG4",
+                "No Cognito user pool: B2B clients authenticate with API keys attached to usage plans.",
+            )

@@ -1,4 +1,5 @@
-"""The match function: arm64 Python Lambda, its code asset (bundled locally, no Docker) and its grants."""
+"""The functions' shared definition (arm64 Python Lambda, one code asset bundled locally without Docker,
+log group, role, tracing, settings) and the match function with its grants."""
 
 import functools
 import hashlib
@@ -7,21 +8,26 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling, Stack
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
 from infra import FUNCTIONS_DIR, REPO_ROOT
 from infra.config import StageConfig
 from infra.constructs.keys import Keys
-from infra.nag import acknowledge
+from infra.nag import acknowledge, logical_id
 
 HANDLER = "kyc_match.handler.lambda_handler"
 PACKAGE_DIR = FUNCTIONS_DIR / "kyc_match"
@@ -147,61 +153,107 @@ def source_hash(requirements: Path = REQUIREMENTS, package_dir: Path = PACKAGE_D
     return digest.hexdigest()
 
 
-class MatchFunction(Construct):
+def code_asset() -> lambda_.Code:
+    """The one code asset of a stack: every function runs a handler of the same bundled package.
+
+    Call once per stack and pass it to each function (an asset belongs to one stack); the bundling
+    itself runs once per synth whatever the number of stacks (same custom hash, staged once).
+    """
+    return lambda_.Code.from_asset(
+        str(PACKAGE_DIR),
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=_asset_hash(),
+        exclude=["__pycache__", "*.pyc"],
+        bundling=BundlingOptions(image=RUNTIME.bundling_image, local=PipLocalBundling()),
+    )
+
+
+def settings_environment(
+    config: StageConfig,
+    *,
+    tables: Mapping[str, dynamodb.ITable],
+    keys: Keys,
+    fallback_queue: sqs.IQueue,
+    digest_bucket: s3.IBucket,
+) -> dict[str, str]:
+    """The KYC_* settings (kyc_match.settings) every function of the stack reads: names, not rights.
+
+    All three functions get the same values, so the jobs and the match function cannot disagree on
+    a table, key or retention; what each may do with them is its role's business.
+    """
+    return {
+        "KYC_STAGE": config.stage,
+        "KYC_AUDIT_TABLE": tables["audit"].table_name,
+        "KYC_SUBSCRIBERS_TABLE": tables["subscribers"].table_name,
+        "KYC_PORTED_NUMBERS_TABLE": tables["ported-numbers"].table_name,
+        "KYC_CONFIG_TABLE": tables["configuration"].table_name,
+        "KYC_HASH_KEY_ID": keys.hmac_key.key_arn,
+        "KYC_PREVIOUS_HASH_KEY_IDS": config.previous_hash_key_ids_json,
+        "KYC_AUDIT_RETENTION_DAYS": str(config.audit_retention_days),
+        "KYC_AUDIT_FALLBACK_QUEUE_URL": fallback_queue.queue_url,
+        "KYC_AUDIT_DIGEST_BUCKET": digest_bucket.bucket_name,
+    }
+
+
+@dataclass(frozen=True)
+class FunctionBase:
+    """What every function of the stack shares: stage, code asset, settings, log encryption key."""
+
+    config: StageConfig
+    code: lambda_.Code
+    environment: Mapping[str, str]
+    log_key: kms.IKey
+
+
+class ServiceFunction(Construct):
+    """One definition of runtime, architecture, Powertools environment, log group, role and tracing.
+
+    Each function gets its own log group (CMK-encrypted, the stage's retention) and its own role that
+    may write to that log group only (instead of AWSLambdaBasicExecutionRole); grants come on top.
+    """
+
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        config: StageConfig,
-        tables: dict[str, dynamodb.Table],
-        keys: Keys,
+        base: FunctionBase,
+        handler: str,
+        description: str,
+        role_description: str,
+        memory_size: int,
+        timeout: Duration,
+        extra_environment: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-
+        config = base.config
         self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            retention=config.log_retention,
-            encryption_key=keys.data_key,
+            self, "LogGroup", retention=config.log_retention, encryption_key=base.log_key
         )
         self.role = iam.Role(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="kyc-match function: its logs and tables, GenerateMac, the credentials secret",
+            description=role_description,
         )
-        # Instead of AWSLambdaBasicExecutionRole: write to this function's log group only.
         self.log_group.grant_write(self.role)
 
         self.function = lambda_.Function(
             self,
             "Function",
-            description=f"CAMARA KYC Match v0.4 aggregator ({config.stage})",
+            description=description,
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
-            handler=HANDLER,
-            code=lambda_.Code.from_asset(
-                str(PACKAGE_DIR),
-                asset_hash_type=AssetHashType.CUSTOM,
-                asset_hash=_asset_hash(),
-                exclude=["__pycache__", "*.pyc"],
-                bundling=BundlingOptions(image=RUNTIME.bundling_image, local=PipLocalBundling()),
-            ),
-            memory_size=512,
-            timeout=Duration.seconds(25),  # below API Gateway's 29 s integration timeout
+            handler=handler,
+            code=base.code,
+            memory_size=memory_size,
+            timeout=timeout,
             tracing=lambda_.Tracing.ACTIVE,
             role=self.role,
             log_group=self.log_group,
             environment={
-                "KYC_STAGE": config.stage,
-                "KYC_AUDIT_TABLE": tables["audit"].table_name,
-                "KYC_SUBSCRIBERS_TABLE": tables["subscribers"].table_name,
-                "KYC_PORTED_NUMBERS_TABLE": tables["ported-numbers"].table_name,
-                "KYC_CONFIG_TABLE": tables["configuration"].table_name,
-                "KYC_HASH_KEY_ID": keys.hmac_key.key_arn,
-                "KYC_AUDIT_RETENTION_DAYS": str(config.audit_retention_days),
-                "KYC_OPERATORS": config.operators_json,
+                **base.environment,
+                **(extra_environment or {}),
                 "POWERTOOLS_SERVICE_NAME": "kyc-match",
                 "POWERTOOLS_METRICS_NAMESPACE": "KycMatch",
                 "POWERTOOLS_LOG_LEVEL": config.log_level,
@@ -211,45 +263,75 @@ class MatchFunction(Construct):
                 "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
             },
         )
+        # The role's DefaultPolicy (created by the log-group grant) collects every grant_* statement.
+        self.policy = self.role.node.find_child("DefaultPolicy")
 
-        tables["audit"].grant_read_write_data(self.role)
-        for role in ("subscribers", "ported-numbers", "configuration"):
-            tables[role].grant_read_data(self.role)
-        keys.allow_mac(self.role)
-        keys.operator_credentials.grant_read(self.role)
-
-        self._acknowledge_findings(tables["audit"])
-
-    def _acknowledge_findings(self, audit_table: dynamodb.Table) -> None:
         acknowledge(
             self.function,
             "AwsSolutions-L1",
             "Python 3.12 is pinned on purpose: the asset's wheels are built for cp312 "
             "(requirements/lambda.txt) and the runtime is supported; upgrades are a reviewed change.",
         )
-        policy = self.role.node.find_child("DefaultPolicy")  # holds the grant_* statements
         acknowledge(
-            policy,
+            self.policy,
             "AwsSolutions-IAM5[Resource::*]",
             "xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level "
             "permissions; this is the only statement on Resource::*.",
         )
+
+    def acknowledge_table_indexes(self, table: dynamodb.Table, index_names: str) -> None:
         acknowledge(
-            policy,
-            f"AwsSolutions-IAM5[Resource::<{_logical_id(audit_table)}.Arn>/index/*]",
-            "grant_read_write_data on the audit table covers its GSIs (byPhoneHash) under the table's ARN; "
-            "index ARNs exist only below the table, nothing outside it matches.",
+            self.policy,
+            f"AwsSolutions-IAM5[Resource::<{logical_id(table)}.Arn>/index/*]",
+            f"The table grant covers its GSIs ({index_names}) under the table's ARN; index ARNs exist "
+            "only below the table, nothing outside it matches.",
         )
+
+    def acknowledge_key_wildcards(self, why: str) -> None:
         for action in ("kms:ReEncrypt*", "kms:GenerateDataKey*"):
             acknowledge(
-                policy,
+                self.policy,
                 f"AwsSolutions-IAM5[Action::{action}]",
-                "DynamoDB needs these on the table's customer-managed key to write encrypted items; the "
-                "grant is limited to that one key's ARN (added by grant_read_write_data).",
+                f"{why}; the statement is limited to that one key's ARN (the key actions CDK's grant_* "
+                "methods pair with encrypted tables and queues).",
             )
 
 
-def _logical_id(construct: Construct) -> str:
-    """The CloudFormation logical id of an L2's resource, as cdk-nag writes it in finding ids."""
-    stack = Stack.of(construct)
-    return str(stack.resolve(stack.get_logical_id(construct.node.default_child)))  # type: ignore[arg-type]
+class MatchFunction(ServiceFunction):
+    """The API's function: POST /kyc-match/v0.4/match and POST /kyc-decision/v1/assess."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        base: FunctionBase,
+        tables: Mapping[str, dynamodb.Table],
+        keys: Keys,
+        fallback_queue: sqs.IQueue,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            base=base,
+            handler=HANDLER,
+            description=f"CAMARA KYC Match v0.4 aggregator and risk decisions ({base.config.stage})",
+            role_description="kyc-match function: its logs and tables, GenerateMac, the credentials "
+            "secret, sending to the audit fallback queue",
+            memory_size=512,
+            timeout=Duration.seconds(25),  # below API Gateway's 29 s integration timeout
+            extra_environment={"KYC_OPERATORS": base.config.operators_json},
+        )
+
+        tables["audit"].grant_read_write_data(self.role)
+        # configuration: the client risk policies (decision endpoint), read only.
+        for role in ("subscribers", "ported-numbers", "configuration"):
+            tables[role].grant_read_data(self.role)
+        keys.allow_mac(self.role)  # hashes identifiers and seals entries
+        keys.operator_credentials.grant_read(self.role)
+        fallback_queue.grant_send_messages(self.role)  # send only: the drain function consumes
+
+        self.acknowledge_table_indexes(tables["audit"], "byPhoneHash, byDay")
+        self.acknowledge_key_wildcards(
+            "DynamoDB and SQS need these on the data CMK to write encrypted items and messages"
+        )

@@ -11,7 +11,8 @@ from infra.nag import acknowledge
 
 # What the account root (and so the account's administrators through IAM) may do with the HMAC key:
 # manage it, never use it. KMS requires the key policy to keep an administrator so the key stays
-# manageable; using the key (kms:GenerateMac) is granted to the function role alone, see allow_mac().
+# manageable; using the key (kms:GenerateMac) is granted to the sealing functions' roles alone, see
+# allow_mac().
 HMAC_KEY_ADMIN_ACTIONS = (
     "kms:CancelKeyDeletion",
     "kms:CreateAlias",
@@ -107,6 +108,7 @@ class Keys(Construct):
             encryption_key=self.data_key,
             removal_policy=RemovalPolicy.RETAIN,
         )
+        self._mac_statement: iam.PolicyStatement | None = None
         acknowledge(
             self.operator_credentials,
             "AwsSolutions-SMG4",
@@ -115,18 +117,19 @@ class Keys(Construct):
         )
 
     def allow_mac(self, role: iam.IRole) -> None:
-        """Let `role`, and only it, compute HMACs with the identifier key (key policy + IAM policy).
+        """Let `role` compute HMACs with the identifier key (key policy + IAM policy); no one else may.
 
         The key policy does not delegate usage to IAM (the root statement has no kms:GenerateMac), so
         an IAM policy elsewhere in the account cannot grant it; the key policy statement is required,
-        and the grant adds the matching identity policy on the role.
+        and the grant adds the matching identity policy on the role. Every role allowed here is a
+        principal of one key-policy statement: the functions that seal audit entries and digests.
         """
-        self.hmac_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="OnlyTheMatchFunctionComputesMacs",
-                principals=[iam.ArnPrincipal(role.role_arn)],
+        if self._mac_statement is None:
+            self._mac_statement = iam.PolicyStatement(
+                sid="OnlyTheAuditSealersComputeMacs",
                 actions=["kms:GenerateMac"],
                 resources=["*"],
             )
-        )
+            self.hmac_key.add_to_resource_policy(self._mac_statement)
+        self._mac_statement.add_principals(iam.ArnPrincipal(role.role_arn))
         self.hmac_key.grant(role, "kms:GenerateMac")

@@ -1,4 +1,5 @@
-"""Alarms (all to one encrypted SNS topic) and a dashboard for the API, the function and the operators."""
+"""Alarms (all to one encrypted SNS topic) and a dashboard for the API, the functions, the operators and
+the audit trail's fallback queue and jobs."""
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
@@ -7,6 +8,7 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
 from infra.config import StageConfig
@@ -36,6 +38,10 @@ class Monitoring(Construct):
         config: StageConfig,
         stage: apigw.Stage,
         function: lambda_.Function,
+        drain_function: lambda_.Function,
+        digest_function: lambda_.Function,
+        fallback_queue: sqs.IQueue,
+        dead_letter_queue: sqs.IQueue,
         topic_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -131,6 +137,38 @@ class Monitoring(Construct):
                 f"Operator {operator_id}: errors over {thresholds.operator_failure_rate_percent}% of matches",
             )
 
+        # The audit trail's second chance: entries waiting too long, entries given up on, failing jobs.
+        oldest_minutes = thresholds.audit_queue_oldest_message_minutes
+        queue_age = fallback_queue.metric_approximate_age_of_oldest_message(
+            period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+        )
+        alarm(
+            "audit-queue-oldest-message",
+            queue_age,
+            oldest_minutes * 60,
+            f"An audit entry has waited over {oldest_minutes} minutes in the fallback queue: the drain "
+            "is not storing entries (the table still refuses them, or the drain fails)",
+        )
+        dlq_visible = dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+        )
+        alarm(
+            "audit-dlq-messages",
+            dlq_visible,
+            1,
+            "Audit entries are in the dead-letter queue: the drain could not store them (conflict or "
+            "bug); they leave the trail unless a person stores or redrives them within 14 days",
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        )
+        for name, job in (("digest", digest_function), ("drain", drain_function)):
+            alarm(
+                f"{name}-errors",
+                job.metric_errors(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+                1,
+                f"The audit {name} function failed",
+                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            )
+
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=f"{prefix}-{stage.stack.region}"
         )
@@ -168,4 +206,28 @@ class Monitoring(Construct):
                 width=8,
             ),
             cloudwatch.GraphWidget(title="Operator failure rate (%)", left=operator_rates, width=8),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Audit fallback queue",
+                left=[
+                    fallback_queue.metric_approximate_number_of_messages_visible(
+                        period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+                    ),
+                    dlq_visible,
+                ],
+                right=[queue_age],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Audit jobs",
+                left=[
+                    drain_function.metric_invocations(period=PERIOD),
+                    drain_function.metric_errors(period=PERIOD),
+                    digest_function.metric_invocations(period=PERIOD),
+                    digest_function.metric_errors(period=PERIOD),
+                ],
+                right=[digest_function.metric_duration(period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM)],
+                width=8,
+            ),
         )

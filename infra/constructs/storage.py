@@ -52,7 +52,9 @@ class Storage(Construct):
                     index_name=index.name,
                     partition_key=_string_key(index.partition_key),
                     sort_key=_optional_key(index.sort_key),
-                    projection_type=dynamodb.ProjectionType.ALL,
+                    projection_type=(
+                        dynamodb.ProjectionType.KEYS_ONLY if index.keys_only else dynamodb.ProjectionType.ALL
+                    ),
                 )
             self.tables[schema.role] = table
 

@@ -82,3 +82,64 @@ def resources_of(template: dict[str, Any], resource_type: str) -> dict[str, dict
 
 def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+MATCH_HANDLER = "kyc_match.handler.lambda_handler"
+DRAIN_HANDLER = "kyc_match.jobs.drain.lambda_handler"
+DIGEST_HANDLER = "kyc_match.jobs.digest.lambda_handler"
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def function_with_handler(template: dict[str, Any], handler: str) -> tuple[str, dict[str, Any]]:
+    """The one Lambda function running `handler`: (logical id, resource)."""
+    (found,) = [
+        (logical_id, resource)
+        for logical_id, resource in resources_of(template, "AWS::Lambda::Function").items()
+        if resource["Properties"]["Handler"] == handler
+    ]
+    return found
+
+
+def role_of(template: dict[str, Any], handler: str) -> str:
+    """Logical id of the role of the function running `handler`."""
+    _, function = function_with_handler(template, handler)
+    return str(function["Properties"]["Role"]["Fn::GetAtt"][0])
+
+
+def role_statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """Every statement of the IAM policies attached to `role` (logical id)."""
+    return [
+        statement
+        for policy in resources_of(template, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def actions_on(statements: list[dict[str, Any]], resource: Any) -> set[str]:
+    """Actions the statements allow on exactly `resource` (a template expression)."""
+    return {
+        action
+        for statement in statements
+        if statement["Effect"] == "Allow" and resource in as_list(statement["Resource"])
+        for action in as_list(statement["Action"])
+    }
+
+
+def arn_of(logical_id: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def one_resource(
+    template: dict[str, Any], resource_type: str, **properties: Any
+) -> tuple[str, dict[str, Any]]:
+    """The one resource of a type whose properties include `properties` (top-level equality)."""
+    (found,) = [
+        (logical_id, resource)
+        for logical_id, resource in resources_of(template, resource_type).items()
+        if all(resource["Properties"].get(key) == value for key, value in properties.items())
+    ]
+    return found

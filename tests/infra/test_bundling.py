@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import AssetStaging
-from cdk_support import synthesize, without_aws_credentials
+from cdk_support import resources_of, synthesize, without_aws_credentials
 from infra.app import stack_name
 from infra.constructs.function import (
     PACKAGE_DIR,
@@ -72,14 +72,18 @@ def bundled_asset(tmp_path_factory: pytest.TempPathFactory) -> Path:
         synth = synthesize(outdir, bundle=True, stage="sandbox", regions="eu-west-1")
     assert time.monotonic() - started < 90
     template = synth.template_dict(stack_name("sandbox", "eu-west-1"))
-    (function,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
-    asset_hash = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+    # Match, drain and digest functions run handlers of the one asset.
+    (s3_key,) = {
+        r["Properties"]["Code"]["S3Key"] for r in resources_of(template, "AWS::Lambda::Function").values()
+    }
+    asset_hash = s3_key.removesuffix(".zip")
     manifest = json.loads((outdir / f"{stack_name('sandbox', 'eu-west-1')}.assets.json").read_text())
     return outdir / manifest["files"][asset_hash]["source"]["path"]
 
 
 def test_bundled_asset_has_the_package_and_arm64_wheels(bundled_asset: Path):
-    assert (bundled_asset / "kyc_match" / "handler.py").is_file()
+    for module in ("handler.py", "jobs/drain.py", "jobs/digest.py"):  # the three functions' handlers
+        assert (bundled_asset / "kyc_match" / module).is_file()
     assert not list(bundled_asset.rglob("__pycache__"))
     assert not (bundled_asset / "kyc_match_tools").exists()
     (core,) = list((bundled_asset / "pydantic_core").glob("_pydantic_core*.so"))

@@ -5,7 +5,18 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
-from cdk_support import dumps, resources_of
+from cdk_support import (
+    DIGEST_HANDLER,
+    MATCH_HANDLER,
+    actions_on,
+    arn_of,
+    as_list,
+    dumps,
+    function_with_handler,
+    resources_of,
+    role_of,
+    role_statements,
+)
 from infra.constructs.api import GATEWAY_RESPONSES
 from infra.constructs.keys import HMAC_KEY_ADMIN_ACTIONS
 
@@ -14,21 +25,44 @@ from kyc_match import tables as schema
 # --- API --------------------------------------------------------------------------------------------
 
 
-def test_match_method_is_post_with_api_key_required_and_lambda_proxy(sandbox_template: Template):
-    sandbox_template.resource_count_is("AWS::ApiGateway::Method", 1)
-    sandbox_template.has_resource_properties(
-        "AWS::ApiGateway::Method",
-        {
-            "HttpMethod": "POST",
-            "ApiKeyRequired": True,
-            "Integration": Match.object_like({"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST"}),
-        },
-    )
-    paths = {
-        r["Properties"]["PathPart"]
-        for r in resources_of(sandbox_template.to_json(), "AWS::ApiGateway::Resource").values()
+def _methods(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """POST methods by full path (/a/b/c), resolved through the resource tree."""
+    resources = resources_of(template, "AWS::ApiGateway::Resource")
+
+    def path_of(parent: Any) -> str:
+        if "Ref" in parent and parent["Ref"] in resources:
+            props = resources[parent["Ref"]]["Properties"]
+            return f"{path_of(props['ParentId'])}/{props['PathPart']}"
+        return ""  # the REST API's root resource
+
+    return {
+        path_of({"Ref": m["Properties"]["ResourceId"]["Ref"]}): m["Properties"]
+        for m in resources_of(template, "AWS::ApiGateway::Method").values()
     }
-    assert paths == {"kyc-match", "v0.4", "match"}
+
+
+@pytest.mark.parametrize("path", ["/kyc-match/v0.4/match", "/kyc-decision/v1/assess"])
+def test_post_method_requires_an_api_key_and_proxies_to_the_match_function(sandbox_template_dict, path):
+    method = _methods(sandbox_template_dict)[path]
+    match_function, _ = function_with_handler(sandbox_template_dict, MATCH_HANDLER)
+    assert method["HttpMethod"] == "POST"
+    assert method["ApiKeyRequired"] is True
+    assert method["Integration"]["Type"] == "AWS_PROXY"
+    assert method["Integration"]["IntegrationHttpMethod"] == "POST"
+    assert match_function in dumps(method["Integration"]["Uri"])
+    assert "RequestValidatorId" in method
+    assert set(method["RequestModels"]) == {"application/json"}
+
+
+def test_the_api_has_the_match_and_decision_methods_only(sandbox_template_dict):
+    assert set(_methods(sandbox_template_dict)) == {"/kyc-match/v0.4/match", "/kyc-decision/v1/assess"}
+    match, decision = (
+        _methods(sandbox_template_dict)[p] for p in ("/kyc-match/v0.4/match", "/kyc-decision/v1/assess")
+    )
+    # The same request check: one validator, one model.
+    assert match["RequestValidatorId"] == decision["RequestValidatorId"]
+    assert match["RequestModels"] == decision["RequestModels"]
+    assert match["RequestParameters"] == decision["RequestParameters"]
 
 
 def test_rest_api_is_regional(sandbox_template: Template):
@@ -101,7 +135,7 @@ def test_usage_plans_are_the_stage_tiers(sandbox_template_dict):
     assert all(len(plan["ApiStages"]) == 1 for plan in plans.values())
 
 
-def test_usage_plan_ids_and_match_url_are_stack_outputs(sandbox_template_dict):
+def test_usage_plan_ids_and_endpoint_urls_are_stack_outputs(sandbox_template_dict):
     plans = resources_of(sandbox_template_dict, "AWS::ApiGateway::UsagePlan")
     outputs = {
         o["Description"]: o["Value"] for o in sandbox_template_dict["Outputs"].values() if "Description" in o
@@ -111,6 +145,7 @@ def test_usage_plan_ids_and_match_url_are_stack_outputs(sandbox_template_dict):
     }
     assert tiers == {"kyc-match-sandbox-trial": "tier trial", "kyc-match-sandbox-developer": "tier developer"}
     assert "/kyc-match/v0.4/match" in dumps(sandbox_template_dict["Outputs"])
+    assert "/kyc-decision/v1/assess" in dumps(sandbox_template_dict["Outputs"])
 
 
 def test_stage_has_tracing_and_access_logs_without_body(sandbox_template_dict):
@@ -177,7 +212,7 @@ def _expected_table(definition: schema.TableSchema) -> dict[str, Any]:
             {
                 "IndexName": index.name,
                 "KeySchema": _key_schema(index.partition_key, index.sort_key),
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {"ProjectionType": "KEYS_ONLY" if index.keys_only else "ALL"},
             }
         )
     return {
@@ -270,62 +305,56 @@ def _hmac_key(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return found
 
 
-def _function_role(template: dict[str, Any]) -> str:
-    (function,) = resources_of(template, "AWS::Lambda::Function").values()
-    return function["Properties"]["Role"]["Fn::GetAtt"][0]
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def test_hmac_key_is_hmac_256_for_generate_verify_mac(sandbox_template_dict):
     _, key = _hmac_key(sandbox_template_dict)
     assert key["Properties"]["KeyUsage"] == "GENERATE_VERIFY_MAC"
     assert key["DeletionPolicy"] == "Retain"
 
 
-def test_only_the_function_role_may_generate_macs(sandbox_template_dict):
+def test_only_the_match_and_digest_function_roles_may_generate_macs(sandbox_template_dict):
+    """The match function hashes identifiers and seals entries, the digest function seals digests."""
     key_id, key = _hmac_key(sandbox_template_dict)
-    role = _function_role(sandbox_template_dict)
+    roles = {role_of(sandbox_template_dict, handler) for handler in (MATCH_HANDLER, DIGEST_HANDLER)}
     statements = key["Properties"]["KeyPolicy"]["Statement"]
-    allowing = [
-        s for s in statements if s["Effect"] == "Allow" and "kms:GenerateMac" in _as_list(s["Action"])
-    ]
-    assert [s["Principal"] for s in allowing] == [{"AWS": {"Fn::GetAtt": [role, "Arn"]}}]
-    assert [s["Action"] for s in allowing] == ["kms:GenerateMac"]
+    allowing = [s for s in statements if s["Effect"] == "Allow" and "kms:GenerateMac" in as_list(s["Action"])]
+    assert len(allowing) == 1
+    principals = as_list(allowing[0]["Principal"]["AWS"])
+    assert sorted(principals, key=dumps) == sorted((arn_of(role) for role in roles), key=dumps)
+    assert allowing[0]["Action"] == "kms:GenerateMac"
     # The account root administers the key but cannot use it, so IAM policies cannot grant MACs to others.
     for statement in statements:
         if statement is not allowing[0]:
-            assert sorted(_as_list(statement["Action"])) == sorted(HMAC_KEY_ADMIN_ACTIONS)
-            assert not any(a in ("kms:*", "*") or "Mac" in a for a in _as_list(statement["Action"]))
+            assert sorted(as_list(statement["Action"])) == sorted(HMAC_KEY_ADMIN_ACTIONS)
+            assert not any(a in ("kms:*", "*") or "Mac" in a for a in as_list(statement["Action"]))
 
-    # Identity side: the only IAM policy mentioning the HMAC key is attached to the function role only.
+    # Identity side: the IAM policies mentioning the HMAC key are those of these two roles, GenerateMac only.
     granting = [
         policy["Properties"]
         for policy in resources_of(sandbox_template_dict, "AWS::IAM::Policy").values()
         if key_id in dumps(policy["Properties"]["PolicyDocument"])
     ]
-    assert len(granting) == 1 and granting[0]["Roles"] == [{"Ref": role}]
-    (mac_statement,) = [s for s in granting[0]["PolicyDocument"]["Statement"] if key_id in dumps(s)]
-    assert mac_statement["Action"] == "kms:GenerateMac"
-    assert mac_statement["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert sorted(dumps(p["Roles"]) for p in granting) == sorted(dumps([{"Ref": r}]) for r in roles)
+    for policy in granting:
+        (mac_statement,) = [s for s in policy["PolicyDocument"]["Statement"] if key_id in dumps(s)]
+        assert mac_statement["Action"] == "kms:GenerateMac"
+        assert mac_statement["Resource"] == arn_of(key_id)
 
 
-def test_function_uses_the_hmac_key_it_may_use(sandbox_template_dict):
+def test_functions_use_the_hmac_key_they_may_use(sandbox_template_dict):
     key_id, _ = _hmac_key(sandbox_template_dict)
-    (function,) = resources_of(sandbox_template_dict, "AWS::Lambda::Function").values()
-    assert function["Properties"]["Environment"]["Variables"]["KYC_HASH_KEY_ID"] == {
-        "Fn::GetAtt": [key_id, "Arn"]
-    }
+    for function in resources_of(sandbox_template_dict, "AWS::Lambda::Function").values():
+        assert function["Properties"]["Environment"]["Variables"]["KYC_HASH_KEY_ID"] == arn_of(key_id)
 
 
-# --- Function ---------------------------------------------------------------------------------------
+# --- Match function ---------------------------------------------------------------------------------
+
+
+def _match_function(template: dict[str, Any]) -> dict[str, Any]:
+    return function_with_handler(template, MATCH_HANDLER)[1]
 
 
 def test_function_runtime_architecture_timeout_and_tracing(sandbox_template_dict):
-    (function,) = resources_of(sandbox_template_dict, "AWS::Lambda::Function").values()
-    props = function["Properties"]
+    props = _match_function(sandbox_template_dict)["Properties"]
     assert props["Runtime"] in ("python3.12", "python3.13")
     assert props["Architectures"] == ["arm64"]
     assert props["Handler"] == "kyc_match.handler.lambda_handler"
@@ -335,21 +364,24 @@ def test_function_runtime_architecture_timeout_and_tracing(sandbox_template_dict
 
 
 def test_function_log_group_is_explicit_with_retention(sandbox_template_dict):
-    (function,) = resources_of(sandbox_template_dict, "AWS::Lambda::Function").values()
+    function = _match_function(sandbox_template_dict)
     log_group_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
     log_group = sandbox_template_dict["Resources"][log_group_id]
     assert log_group["Properties"]["RetentionInDays"] == 30  # sandbox.json
     assert "KmsKeyId" in log_group["Properties"]
 
 
-def test_function_environment(sandbox_template_dict):
-    (function,) = resources_of(sandbox_template_dict, "AWS::Lambda::Function").values()
-    env = function["Properties"]["Environment"]["Variables"]
-    table_ids = {
-        logical_id: table["Properties"]["KeySchema"][0]["AttributeName"]
-        for logical_id, table in resources_of(sandbox_template_dict, "AWS::DynamoDB::Table").items()
+def _table_ids(template: dict[str, Any]) -> dict[str, str]:
+    """Logical id of each table by its partition key (unique across kyc_match.tables)."""
+    return {
+        table["Properties"]["KeySchema"][0]["AttributeName"]: logical_id
+        for logical_id, table in resources_of(template, "AWS::DynamoDB::Table").items()
     }
-    by_partition_key = {pk: logical_id for logical_id, pk in table_ids.items()}
+
+
+def test_function_environment(sandbox_template_dict):
+    env = _match_function(sandbox_template_dict)["Properties"]["Environment"]["Variables"]
+    by_partition_key = _table_ids(sandbox_template_dict)
     assert env["KYC_STAGE"] == "sandbox"
     assert env["KYC_AUDIT_TABLE"] == {"Ref": by_partition_key[schema.AUDIT.partition_key]}
     assert env["KYC_SUBSCRIBERS_TABLE"] == {"Ref": by_partition_key[schema.SUBSCRIBERS.partition_key]}
@@ -372,33 +404,20 @@ def test_function_environment(sandbox_template_dict):
 
 
 def test_function_grants(sandbox_template_dict):
-    role = _function_role(sandbox_template_dict)
-    (policy,) = [
-        p["Properties"]
-        for p in resources_of(sandbox_template_dict, "AWS::IAM::Policy").values()
-        if p["Properties"]["Roles"] == [{"Ref": role}]
-    ]
-    statements = policy["PolicyDocument"]["Statement"]
-    tables = resources_of(sandbox_template_dict, "AWS::DynamoDB::Table")
-    audit_id = next(
-        i for i, t in tables.items() if t["Properties"]["KeySchema"][0]["AttributeName"] == "clientDay"
-    )
+    statements = role_statements(sandbox_template_dict, role_of(sandbox_template_dict, MATCH_HANDLER))
+    by_partition_key = _table_ids(sandbox_template_dict)
+    audit_id = by_partition_key[schema.AUDIT.partition_key]
 
-    def actions_on(logical_id: str) -> set[str]:
-        found: set[str] = set()
-        for statement in statements:
-            if {"Fn::GetAtt": [logical_id, "Arn"]} in _as_list(statement["Resource"]) or statement[
-                "Resource"
-            ] == {"Ref": logical_id}:
-                found |= set(_as_list(statement["Action"]))
-        return found
+    def on(logical_id: str) -> set[str]:
+        return actions_on(statements, arn_of(logical_id)) | actions_on(statements, {"Ref": logical_id})
 
-    assert {"dynamodb:PutItem", "dynamodb:Query", "dynamodb:GetItem"} <= actions_on(audit_id)
-    for logical_id in set(tables) - {audit_id}:
-        assert "dynamodb:GetItem" in actions_on(logical_id)
-        assert not actions_on(logical_id) & {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    assert {"dynamodb:PutItem", "dynamodb:Query", "dynamodb:GetItem"} <= on(audit_id)
+    # Subscribers, ported numbers and configuration (client risk policies): read only.
+    for logical_id in set(by_partition_key.values()) - {audit_id}:
+        assert "dynamodb:GetItem" in on(logical_id)
+        assert not on(logical_id) & {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
     (secret_id,) = resources_of(sandbox_template_dict, "AWS::SecretsManager::Secret")
-    assert "secretsmanager:GetSecretValue" in actions_on(secret_id)
+    assert "secretsmanager:GetSecretValue" in on(secret_id)
 
 
 def test_no_iam_policy_has_wildcard_actions(sandbox_template_dict):
@@ -413,7 +432,7 @@ def test_no_iam_policy_has_wildcard_actions(sandbox_template_dict):
         for p in resources_of(sandbox_template_dict, "AWS::IAM::ManagedPolicy").values()
     ]
     actions = [
-        a for document in documents for s in document["Statement"] for a in _as_list(s.get("Action", []))
+        a for document in documents for s in document["Statement"] for a in as_list(s.get("Action", []))
     ]
     assert actions
     assert [a for a in actions if a == "*" or a.endswith(":*")] == []
@@ -435,6 +454,10 @@ def test_alarms_exist_and_notify_the_topic(sandbox_template_dict):
         "kyc-match-sandbox-lambda-throttles",
         "kyc-match-sandbox-audit-write-failures",
         "kyc-match-sandbox-operator-sandbox-failure-rate",
+        "kyc-match-sandbox-audit-queue-oldest-message",
+        "kyc-match-sandbox-audit-dlq-messages",
+        "kyc-match-sandbox-digest-errors",
+        "kyc-match-sandbox-drain-errors",
     }
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": topic_id}]

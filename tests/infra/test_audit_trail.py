@@ -1,0 +1,315 @@
+"""The audit trail's resources (issue #6): fallback queue + DLQ, drain and digest functions, digest bucket."""
+
+import json
+from typing import Any
+
+import pytest
+from cdk_support import (
+    DIGEST_HANDLER,
+    DRAIN_HANDLER,
+    MATCH_HANDLER,
+    actions_on,
+    arn_of,
+    as_list,
+    dumps,
+    function_with_handler,
+    one_resource,
+    resources_of,
+    role_of,
+    role_statements,
+)
+from infra.constructs.jobs import DIGEST_INDEX
+
+from kyc_match import tables as schema
+from kyc_match.audit.digest import PREFIX as DIGEST_PREFIX
+
+HANDLERS = (MATCH_HANDLER, DRAIN_HANDLER, DIGEST_HANDLER)
+SANDBOX_AUDIT_RETENTION_DAYS = 30  # infra/stages/sandbox.json
+
+
+def _data_key(template: dict[str, Any]) -> str:
+    (key,) = [
+        logical_id
+        for logical_id, key in resources_of(template, "AWS::KMS::Key").items()
+        if "KeySpec" not in key["Properties"]
+    ]
+    return key
+
+
+def _queues(template: dict[str, Any]) -> tuple[tuple[str, dict[str, Any]], tuple[str, dict[str, Any]]]:
+    """(fallback queue, dead-letter queue), each as (logical id, properties)."""
+    queues = resources_of(template, "AWS::SQS::Queue")
+    ((fallback_id, fallback),) = [(i, q) for i, q in queues.items() if "RedrivePolicy" in q["Properties"]]
+    dlq_id = fallback["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert set(queues) == {fallback_id, dlq_id}
+    return (fallback_id, fallback["Properties"]), (dlq_id, queues[dlq_id]["Properties"])
+
+
+def _buckets(template: dict[str, Any]) -> tuple[tuple[str, dict[str, Any]], tuple[str, dict[str, Any]]]:
+    """(digest bucket, access-log bucket), each as (logical id, resource)."""
+    buckets = resources_of(template, "AWS::S3::Bucket")
+    ((digest_id, digest),) = [(i, b) for i, b in buckets.items() if b["Properties"].get("ObjectLockEnabled")]
+    log_id = digest["Properties"]["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+    assert set(buckets) == {digest_id, log_id}
+    return (digest_id, digest), (log_id, buckets[log_id])
+
+
+def _enforces_ssl(template: dict[str, Any], policy_type: str, target_key: str, target: str) -> bool:
+    for policy in resources_of(template, policy_type).values():
+        if {"Ref": target} in as_list(policy["Properties"][target_key]):
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                if statement["Effect"] == "Deny" and statement.get("Condition") == {
+                    "Bool": {"aws:SecureTransport": "false"}
+                }:
+                    return True
+    return False
+
+
+# --- Fallback queue ---------------------------------------------------------------------------------
+
+
+def test_fallback_queue_is_cmk_encrypted_with_a_dead_letter_queue(sandbox_template_dict):
+    (fallback_id, fallback), (dlq_id, dlq) = _queues(sandbox_template_dict)
+    data_key = _data_key(sandbox_template_dict)
+    assert fallback["RedrivePolicy"]["maxReceiveCount"] == 5
+    for queue_id, queue in ((fallback_id, fallback), (dlq_id, dlq)):
+        assert queue["KmsMasterKeyId"] == arn_of(data_key)
+        assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+        assert _enforces_ssl(sandbox_template_dict, "AWS::SQS::QueuePolicy", "Queues", queue_id)
+    # Lambda's guidance: visibility timeout at least six times the consumer's timeout.
+    _, drain = function_with_handler(sandbox_template_dict, DRAIN_HANDLER)
+    assert fallback["VisibilityTimeout"] >= 6 * drain["Properties"]["Timeout"]
+
+
+def test_the_match_function_may_only_send_to_the_fallback_queue(sandbox_template_dict):
+    (fallback_id, _), (dlq_id, _) = _queues(sandbox_template_dict)
+    statements = role_statements(sandbox_template_dict, role_of(sandbox_template_dict, MATCH_HANDLER))
+    sqs_actions = actions_on(statements, arn_of(fallback_id))
+    assert "sqs:SendMessage" in sqs_actions
+    assert not sqs_actions & {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:PurgeQueue"}
+    assert actions_on(statements, arn_of(dlq_id)) == set()
+    env = function_with_handler(sandbox_template_dict, MATCH_HANDLER)[1]["Properties"]["Environment"]
+    assert env["Variables"]["KYC_AUDIT_FALLBACK_QUEUE_URL"] == {"Ref": fallback_id}
+
+
+def test_no_function_reads_the_dead_letter_queue(sandbox_template_dict):
+    """Entries in the DLQ wait for a person (alarmed), not for a function."""
+    _, (dlq_id, _) = _queues(sandbox_template_dict)
+    for handler in HANDLERS:
+        statements = role_statements(sandbox_template_dict, role_of(sandbox_template_dict, handler))
+        assert actions_on(statements, arn_of(dlq_id)) == set()
+    sources = resources_of(sandbox_template_dict, "AWS::Lambda::EventSourceMapping").values()
+    assert all(dlq_id not in dumps(source["Properties"]["EventSourceArn"]) for source in sources)
+
+
+# --- Functions: one definition --------------------------------------------------------------------
+
+
+def test_three_functions_share_runtime_architecture_tracing_code_and_settings(sandbox_template_dict):
+    functions = [
+        function_with_handler(sandbox_template_dict, handler)[1]["Properties"] for handler in HANDLERS
+    ]
+    assert {f["Runtime"] for f in functions} == {functions[0]["Runtime"]}
+    assert all(f["Architectures"] == ["arm64"] for f in functions)
+    assert all(f["TracingConfig"] == {"Mode": "Active"} for f in functions)
+    assert len({dumps(f["Code"]) for f in functions}) == 1  # one asset
+    match_env, drain_env, digest_env = (f["Environment"]["Variables"] for f in functions)
+    assert set(match_env) - set(drain_env) == {"KYC_OPERATORS"}  # only the match function routes
+    for env in (drain_env, digest_env):
+        assert {k: v for k, v in match_env.items() if k != "KYC_OPERATORS"} == env
+    # One log group and one role per function.
+    assert len({dumps(f["LoggingConfig"]["LogGroup"]) for f in functions}) == 3
+    assert len({dumps(f["Role"]) for f in functions}) == 3
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_every_function_gets_the_audit_settings(sandbox_template_dict, handler):
+    env = function_with_handler(sandbox_template_dict, handler)[1]["Properties"]["Environment"]["Variables"]
+    (digest_id, _), _ = _buckets(sandbox_template_dict)
+    (fallback_id, _), _ = _queues(sandbox_template_dict)
+    assert env["KYC_AUDIT_DIGEST_BUCKET"] == {"Ref": digest_id}
+    assert env["KYC_AUDIT_FALLBACK_QUEUE_URL"] == {"Ref": fallback_id}
+    assert env["KYC_AUDIT_RETENTION_DAYS"] == str(SANDBOX_AUDIT_RETENTION_DAYS)
+    assert json.loads(env["KYC_PREVIOUS_HASH_KEY_IDS"]) == []
+    assert "KYC_AUDIT_TABLE" in env and "KYC_HASH_KEY_ID" in env
+    assert env["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_every_handler_exists_in_the_package(handler):
+    """The handler strings name real callables of the asset's package (a typo fails here, not at 2 a.m.)."""
+    import importlib
+
+    module, _, name = handler.rpartition(".")
+    assert callable(getattr(importlib.import_module(module), name))
+
+
+# --- Drain ------------------------------------------------------------------------------------------
+
+
+def test_drain_is_triggered_by_the_fallback_queue_with_partial_batch_failures(sandbox_template_dict):
+    (fallback_id, _), _ = _queues(sandbox_template_dict)
+    drain_id, _ = function_with_handler(sandbox_template_dict, DRAIN_HANDLER)
+    (source,) = resources_of(sandbox_template_dict, "AWS::Lambda::EventSourceMapping").values()
+    props = source["Properties"]
+    assert props["EventSourceArn"] == arn_of(fallback_id)
+    assert props["FunctionName"] == {"Ref": drain_id}
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["BatchSize"] <= 10
+
+
+def test_drain_may_put_and_get_audit_entries_and_consume_the_queue(sandbox_template_dict):
+    statements = role_statements(sandbox_template_dict, role_of(sandbox_template_dict, DRAIN_HANDLER))
+    audit_id = _audit_table(sandbox_template_dict)
+    (fallback_id, _), _ = _queues(sandbox_template_dict)
+    assert actions_on(statements, arn_of(audit_id)) == {"dynamodb:PutItem", "dynamodb:GetItem"}
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= actions_on(statements, arn_of(fallback_id))
+    assert "sqs:SendMessage" not in actions_on(statements, arn_of(fallback_id))
+    assert "index" not in dumps([s["Resource"] for s in statements])  # the drain reads no index
+    _no_other_data_resources(sandbox_template_dict, statements, {audit_id, fallback_id})
+
+
+# --- Digest -----------------------------------------------------------------------------------------
+
+
+def test_digest_bucket_is_write_once_for_the_audit_retention(sandbox_template_dict):
+    (digest_id, digest), _ = _buckets(sandbox_template_dict)
+    props = digest["Properties"]
+    assert props["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": SANDBOX_AUDIT_RETENTION_DAYS}},
+    }
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    (encryption,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": arn_of(_data_key(sandbox_template_dict)),
+    }
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert digest["DeletionPolicy"] == digest["UpdateReplacePolicy"] == "Retain"
+    assert _enforces_ssl(sandbox_template_dict, "AWS::S3::BucketPolicy", "Bucket", digest_id)
+
+
+def test_digest_bucket_access_logs_go_to_a_private_log_bucket_by_bucket_policy(sandbox_template_dict):
+    (digest_id, _), (log_id, log_bucket) = _buckets(sandbox_template_dict)
+    props = log_bucket["Properties"]
+    assert "AccessControl" not in props  # no LogDeliveryWrite ACL: ACLs are disabled
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert props["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+    assert log_bucket["DeletionPolicy"] == "Retain"
+    assert _enforces_ssl(sandbox_template_dict, "AWS::S3::BucketPolicy", "Bucket", log_id)
+    (policy,) = [
+        p
+        for p in resources_of(sandbox_template_dict, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": log_id}
+    ]
+    (delivery,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert delivery["Condition"]["ArnLike"]["aws:SourceArn"] == arn_of(digest_id)
+
+
+def test_digest_runs_daily_for_yesterday(sandbox_template_dict):
+    digest_id, digest = function_with_handler(sandbox_template_dict, DIGEST_HANDLER)
+    (rule,) = resources_of(sandbox_template_dict, "AWS::Events::Rule").values()
+    props = rule["Properties"]
+    assert props["ScheduleExpression"] == "cron(30 1 * * ? *)"
+    (target,) = props["Targets"]
+    assert target["Arn"] == arn_of(digest_id)
+    assert "Input" not in target  # no "day": the job takes yesterday
+    one_resource(
+        sandbox_template_dict,
+        "AWS::Lambda::Permission",
+        Principal="events.amazonaws.com",
+        FunctionName=arn_of(digest_id),
+    )
+    assert digest["Properties"]["Timeout"] <= 900
+
+
+def test_digest_may_query_the_audit_table_and_byday_and_write_locked_digests(sandbox_template_dict):
+    statements = role_statements(sandbox_template_dict, role_of(sandbox_template_dict, DIGEST_HANDLER))
+    audit_id = _audit_table(sandbox_template_dict)
+    (digest_bucket_id, _), _ = _buckets(sandbox_template_dict)
+    assert actions_on(statements, arn_of(audit_id)) == {"dynamodb:Query"}
+    by_day = {"Fn::Join": ["", [arn_of(audit_id), f"/index/{DIGEST_INDEX}"]]}
+    assert actions_on(statements, by_day) == {"dynamodb:Query"}
+    objects = {"Fn::Join": ["", [arn_of(digest_bucket_id), f"/{DIGEST_PREFIX}*"]]}
+    assert actions_on(statements, objects) == {"s3:PutObject", "s3:PutObjectRetention"}
+    assert actions_on(statements, arn_of(_data_key(sandbox_template_dict))) == {
+        "kms:Decrypt",  # reading CMK-encrypted items
+        "kms:DescribeKey",
+        "kms:GenerateDataKey",  # SSE-KMS digest objects
+    }
+    _no_other_data_resources(sandbox_template_dict, statements, {audit_id, digest_bucket_id})
+
+
+def test_the_digest_index_is_a_keys_only_index_of_the_audit_table():
+    (index,) = [index for index in schema.AUDIT.indexes if index.name == DIGEST_INDEX]
+    assert index.keys_only
+
+
+# --- Alarms on the audit trail ----------------------------------------------------------------------
+
+
+def _alarm(template: dict[str, Any], suffix: str) -> dict[str, Any]:
+    (alarm,) = [
+        a["Properties"]
+        for a in resources_of(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["AlarmName"] == f"kyc-match-sandbox-{suffix}"
+    ]
+    return alarm
+
+
+def test_alarms_on_the_dead_letter_queue_and_the_fallback_queue_age(sandbox_template_dict):
+    (fallback_id, _), (dlq_id, _) = _queues(sandbox_template_dict)
+    dlq = _alarm(sandbox_template_dict, "audit-dlq-messages")
+    assert dlq["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}]
+    assert (dlq["ComparisonOperator"], dlq["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
+    age = _alarm(sandbox_template_dict, "audit-queue-oldest-message")
+    assert age["MetricName"] == "ApproximateAgeOfOldestMessage"
+    assert age["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [fallback_id, "QueueName"]}}]
+    assert (age["ComparisonOperator"], age["Threshold"]) == ("GreaterThanThreshold", 15 * 60)
+
+
+@pytest.mark.parametrize(("name", "handler"), [("digest", DIGEST_HANDLER), ("drain", DRAIN_HANDLER)])
+def test_alarm_on_job_errors(sandbox_template_dict, name, handler):
+    function_id, _ = function_with_handler(sandbox_template_dict, handler)
+    alarm = _alarm(sandbox_template_dict, f"{name}-errors")
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
+
+
+def test_dashboard_shows_the_audit_queue_jobs_and_their_alarms(sandbox_template_dict):
+    (dashboard,) = resources_of(sandbox_template_dict, "AWS::CloudWatch::Dashboard").values()
+    body = dumps(dashboard["Properties"]["DashboardBody"])
+    for text in ("Audit fallback queue", "Audit jobs", "ApproximateAgeOfOldestMessage"):
+        assert text in body
+    for alarm_id, alarm in resources_of(sandbox_template_dict, "AWS::CloudWatch::Alarm").items():
+        assert dumps(arn_of(alarm_id)) in body, alarm["Properties"]["AlarmName"]  # alarm status widget
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+
+def _audit_table(template: dict[str, Any]) -> str:
+    (audit_id,) = [
+        logical_id
+        for logical_id, table in resources_of(template, "AWS::DynamoDB::Table").items()
+        if table["Properties"]["KeySchema"][0]["AttributeName"] == schema.AUDIT.partition_key
+    ]
+    return audit_id
+
+
+def _no_other_data_resources(
+    template: dict[str, Any], statements: list[dict[str, Any]], allowed: set[str]
+) -> None:
+    """The role touches no table, queue, bucket or secret other than `allowed` (logical ids)."""
+    data_types = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SecretsManager::Secret")
+    others = {i for t in data_types for i in resources_of(template, t)} - allowed
+    mentioned = dumps([s["Resource"] for s in statements])
+    assert [i for i in others if f'"{i}"' in mentioned] == []
