@@ -29,5 +29,13 @@ def canonical_bytes(item: dict[str, Any], domain: str) -> bytes:
     although all three are made with the same KMS key.
     """
     content = {key: value for key, value in item.items() if key not in MAC_FIELDS}
-    body = json.dumps(plain(content), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # The encoder converts Decimals and sets as `plain` does, without copying the item first.
+    body = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain_leaf)
     return f"{domain}\n{body}".encode()
+
+
+def _plain_leaf(value: Any) -> Any:
+    """`plain` for the values the JSON encoder cannot write itself (it does dicts, lists, tuples)."""
+    if isinstance(value, Decimal | set):
+        return plain(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
