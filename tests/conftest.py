@@ -64,6 +64,9 @@ def local_stack(moto_endpoint: str) -> str:
     from kyc_match_tools import local_aws
 
     local_aws.ensure_audit_fallback_queue()
+    # Importing the handler (at collection) validated the settings already: read them again now that
+    # the fallback queue's URL is in the environment.
+    get_settings.cache_clear()
     local_aws.prepare(get_settings())
     return moto_endpoint
 

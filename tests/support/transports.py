@@ -18,7 +18,7 @@ from kyc_match_tools.lambda_context import local_context
 MATCH_PATH = "/kyc-match/v0.4/match"
 API_KEY = "conformance-key"
 API_KEY_ID = "conformance-client"
-NOT_PERSONAL = {"idDocumentType", "gender"}  # enum values, shared by everyone
+NOT_PERSONAL = {"idDocumentType", "gender", "policyId"}  # enum values and the policy chosen: not about a person
 
 
 @dataclass
@@ -50,8 +50,10 @@ def _encode(body: Any) -> str | None:
     return json.dumps(body, ensure_ascii=False)
 
 
-class HandlerTransport:
-    name = "handler"
+class Transport:
+    """Records what is sent, sets the JSON content type, and leaves the exchange to a subclass."""
+
+    name = ""
 
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
@@ -68,9 +70,25 @@ class HandlerTransport:
     ) -> Reply:
         self._ledger.note(body)
         sent_headers = {"content-type": "application/json", **(headers or {})}
-        event = rest_proxy_event(
-            method, path, sent_headers, _encode(body), API_KEY_ID if authenticated else None
-        )
+        return self._exchange(method, path, sent_headers, _encode(body), authenticated, authorizer)
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: str | None,
+        authenticated: bool,
+        authorizer: Mapping[str, str] | None,
+    ) -> Reply:
+        raise NotImplementedError
+
+
+class HandlerTransport(Transport):
+    name = "handler"
+
+    def _exchange(self, method, path, headers, body, authenticated, authorizer):  # type: ignore[no-untyped-def]
+        event = rest_proxy_event(method, path, headers, body, API_KEY_ID if authenticated else None)
         if authorizer is not None:
             event["requestContext"]["authorizer"] = dict(authorizer)
         response = lambda_handler(event, local_context())
@@ -80,30 +98,19 @@ class HandlerTransport:
         return Reply(response["statusCode"], reply_headers, response.get("body") or "")
 
 
-class HttpTransport:
+class HttpTransport(Transport):
     name = "http"
 
     def __init__(self, base_url: str, ledger: Ledger) -> None:
+        super().__init__(ledger)
         self._client = httpx.Client(base_url=base_url, timeout=10)
-        self._ledger = ledger
 
-    def send(
-        self,
-        body: Any,
-        *,
-        headers: Mapping[str, str] | None = None,
-        method: str = "POST",
-        path: str = MATCH_PATH,
-        authenticated: bool = True,
-        authorizer: Mapping[str, str] | None = None,
-    ) -> Reply:
+    def _exchange(self, method, path, headers, body, authenticated, authorizer):  # type: ignore[no-untyped-def]
         if authorizer is not None:
             raise ValueError("three-legged token context is only reachable through the handler")
-        self._ledger.note(body)
-        sent_headers = {"content-type": "application/json", **(headers or {})}
         if authenticated:
-            sent_headers.setdefault("x-api-key", API_KEY)
-        response = self._client.request(method, path, content=_encode(body), headers=sent_headers)
+            headers.setdefault("x-api-key", API_KEY)
+        response = self._client.request(method, path, content=body, headers=headers)
         return Reply(response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.text)
 
     def close(self) -> None:

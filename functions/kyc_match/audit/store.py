@@ -1,6 +1,6 @@
 """Reading the trail back: partitions of a day, a client's day, a number's entries."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
@@ -36,20 +36,18 @@ class AuditReader:
         return list(self._query(IndexName="byPhoneHash", KeyConditionExpression=condition))
 
     def all_entries(self) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"ConsistentRead": True}
-        while True:
-            page = self._table.scan(**kwargs)
-            for item in page["Items"]:
-                yield plain(item)
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return _pages(self._table.scan, ConsistentRead=True)
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        while True:
-            page = self._table.query(**kwargs)
-            for item in page["Items"]:
-                yield plain(item)
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return _pages(self._table.query, **kwargs)
+
+
+def _pages(operation: Callable[..., Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a paginated Query or Scan, as plain JSON values."""
+    while True:
+        page = operation(**kwargs)
+        for item in page["Items"]:
+            yield plain(item)
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
