@@ -18,7 +18,11 @@ from kyc_match_tools.lambda_context import local_context
 MATCH_PATH = "/kyc-match/v0.4/match"
 API_KEY = "conformance-key"
 API_KEY_ID = "conformance-client"
-NOT_PERSONAL = {"idDocumentType", "gender", "policyId"}  # enum values and the policy chosen: not about a person
+NOT_PERSONAL = {
+    "idDocumentType",
+    "gender",
+    "policyId",
+}  # enum values and the policy chosen: not about a person
 
 
 @dataclass
