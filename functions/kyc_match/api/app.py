@@ -121,7 +121,11 @@ def _request(model: type[Request]) -> Request:
     if not app.context["correlator"].valid:
         raise InvalidArgumentError("The x-correlator header does not match the CAMARA pattern.")
     check_content_type(event.headers.get("content-type"))
-    return parse_match_request(event.decoded_body, model)
+    try:
+        body = event.decoded_body
+    except ValueError:  # isBase64Encoded with bad base64, or bytes that are not UTF-8: was a 500
+        raise InvalidArgumentError("Invalid request body: the body is not valid JSON.") from None
+    return parse_match_request(body, model)
 
 
 def _query(request: KycMatchRequest, context: CallContext, *, explain: bool = False) -> MatchQuery:
