@@ -64,3 +64,38 @@ def test_error_messages_name_fields_never_values(api):
     body = assert_error(reply, 400, "INVALID_ARGUMENT")
     assert secret not in reply.text
     assert "'birthdate'" in body["message"] and "'email'" in body["message"]
+
+
+class ExplodingOperator:
+    operator_id = "exploding"
+
+    def match(self, query):
+        raise RuntimeError(f"bug while comparing {query.attributes}")  # a careless message, with values
+
+
+class ExplodingDirectory:
+    def operator_for(self, phone_number):
+        return ExplodingOperator()
+
+
+def test_a_bug_is_a_camara_500_without_stack_trace_or_values(handler_transport, handler_log):
+    from kyc_match import wiring
+
+    real = wiring.dependencies()
+    wiring.use_dependencies(wiring.Dependencies(operators=ExplodingDirectory(), audit=real.audit))
+    try:
+        reply = handler_transport.send(
+            {"phoneNumber": FULL, "givenName": "Bugsy-Malone"}, headers={"x-correlator": "bug-1"}
+        )
+    finally:
+        wiring.use_dependencies(None)
+    assert reply.status == 500
+    assert reply.json() == {
+        "status": 500,
+        "code": "INTERNAL",
+        "message": "Unknown server error. Typically a server bug.",
+    }
+    assert reply.headers["x-correlator"] == "bug-1"
+    logged = [line for line in handler_log.read_text().splitlines() if '"correlator":"bug-1"' in line]
+    assert any('"error_type":"RuntimeError"' in line for line in logged)
+    assert not any("Bugsy-Malone" in line for line in logged)
