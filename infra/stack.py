@@ -6,6 +6,7 @@ from aws_cdk import Stack, Tags
 
 from constructs import Construct
 from infra.config import StageConfig
+from infra.constructs.access import PeopleAccess
 from infra.constructs.api import Api
 from infra.constructs.audit import AuditStore
 from infra.constructs.function import FunctionBase, MatchFunction, code_asset, settings_environment
@@ -62,6 +63,14 @@ class KycMatchStack(Stack):
             digest_bucket=self.audit.digest_bucket,
             digest_key_pattern=self.audit.digest_key_pattern,
             keys=self.keys,
+        )
+        self.people = PeopleAccess(
+            self,
+            "People",
+            stage=config.stage,
+            tables=tables,
+            keys=self.keys,
+            digest_bucket=self.audit.digest_bucket,
         )
         self.api = Api(
             self, "Api", config=config, handler=self.match_function.function, log_key=self.keys.data_key

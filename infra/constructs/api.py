@@ -20,6 +20,7 @@ MATCH_PATH = (*BASE_PATH, "match")
 # Risk decisions (issue #7): the client's policy turns the match verdicts into a level and a decision.
 DECISION_PATH = ("kyc-decision", "v1", "assess")
 CORRELATOR_HEADER = "x-correlator"
+NOT_ALLOWED_METHODS = ("GET", "PUT", "PATCH", "DELETE")
 
 
 @dataclass(frozen=True)
@@ -163,9 +164,23 @@ class Api(Construct):
                 request_parameters={f"method.request.header.{CORRELATOR_HEADER}": False},
             )
 
+        def other_methods(path: tuple[str, ...]) -> list[apigw.Method]:
+            """The other methods go to the function too, which answers the CAMARA 405 (with an API key
+            still required); without them API Gateway would answer a 404 for a known path."""
+            resource = self.rest_api.root
+            for part in path:
+                resource = resource.get_resource(part) or resource.add_resource(part)
+            return [
+                resource.add_method(
+                    method, apigw.LambdaIntegration(handler, proxy=True), api_key_required=True
+                )
+                for method in NOT_ALLOWED_METHODS
+            ]
+
         # Both on the one stage, so every usage plan (tier) covers both; one function serves both.
         self.match_method = post(MATCH_PATH)
         self.decision_method = post(DECISION_PATH)
+        self.not_allowed_methods = other_methods(MATCH_PATH) + other_methods(DECISION_PATH)
 
         for response_type, error in GATEWAY_RESPONSES.items():
             self.rest_api.add_gateway_response(
@@ -267,7 +282,7 @@ class Api(Construct):
             "API Gateway's account-level logging role (needed for execution logs, APIG6) uses the AWS "
             "managed policy AWS documents for exactly this role; it writes API Gateway's own log groups.",
         )
-        for method in (self.match_method, self.decision_method):
+        for method in (self.match_method, self.decision_method, *self.not_allowed_methods):
             acknowledge(
                 method,
                 "AwsSolutions-APIG4",

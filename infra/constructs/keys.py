@@ -109,6 +109,7 @@ class Keys(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         self._mac_statement: iam.PolicyStatement | None = None
+        self._verify_statement: iam.PolicyStatement | None = None
         acknowledge(
             self.operator_credentials,
             "AwsSolutions-SMG4",
@@ -133,3 +134,13 @@ class Keys(Construct):
             self.hmac_key.add_to_resource_policy(self._mac_statement)
         self._mac_statement.add_principals(iam.ArnPrincipal(role.role_arn))
         self.hmac_key.grant(role, "kms:GenerateMac")
+
+    def allow_verify_mac(self, role: iam.IRole) -> None:
+        """Let `role` check MACs (kms:VerifyMac) with the identifier key: the auditors' role."""
+        if self._verify_statement is None:
+            self._verify_statement = iam.PolicyStatement(
+                sid="OnlyAuditorsVerifyMacs", actions=["kms:VerifyMac"], resources=["*"]
+            )
+            self.hmac_key.add_to_resource_policy(self._verify_statement)
+        self._verify_statement.add_principals(iam.ArnPrincipal(role.role_arn))
+        self.hmac_key.grant(role, "kms:VerifyMac")

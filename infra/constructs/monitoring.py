@@ -168,6 +168,22 @@ class Monitoring(Construct):
                 f"The audit {name} function failed",
                 cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             )
+        # A digest that silently never runs leaves days without tamper evidence: no invocation in a day
+        # (missing data included) is an alarm too.
+        digest_missed = digest_function.metric_invocations(
+            period=Duration.days(1), statistic=cloudwatch.Stats.SUM
+        ).create_alarm(
+            self,
+            "digest-not-run",
+            alarm_name=f"{prefix}-digest-not-run",
+            alarm_description="The daily audit digest has not run in the last 24 hours",
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+        digest_missed.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
+        self.alarms.append(digest_missed)
 
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=f"{prefix}-{stage.stack.region}"

@@ -38,7 +38,15 @@ def _methods(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         path_of({"Ref": m["Properties"]["ResourceId"]["Ref"]}): m["Properties"]
         for m in resources_of(template, "AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] == "POST"
     }
+
+
+def test_other_methods_reach_the_function_for_its_camara_405(sandbox_template_dict):
+    methods = resources_of(sandbox_template_dict, "AWS::ApiGateway::Method").values()
+    others = [m["Properties"] for m in methods if m["Properties"]["HttpMethod"] != "POST"]
+    assert sorted(m["HttpMethod"] for m in others) == sorted(["GET", "PUT", "PATCH", "DELETE"] * 2)
+    assert all(m["ApiKeyRequired"] and m["Integration"]["Type"] == "AWS_PROXY" for m in others)
 
 
 @pytest.mark.parametrize("path", ["/kyc-match/v0.4/match", "/kyc-decision/v1/assess"])
@@ -311,33 +319,72 @@ def test_hmac_key_is_hmac_256_for_generate_verify_mac(sandbox_template_dict):
     assert key["DeletionPolicy"] == "Retain"
 
 
-def test_only_the_match_and_digest_function_roles_may_generate_macs(sandbox_template_dict):
-    """The match function hashes identifiers and seals entries, the digest function seals digests."""
-    key_id, key = _hmac_key(sandbox_template_dict)
-    roles = {role_of(sandbox_template_dict, handler) for handler in (MATCH_HANDLER, DIGEST_HANDLER)}
-    statements = key["Properties"]["KeyPolicy"]["Statement"]
-    allowing = [s for s in statements if s["Effect"] == "Allow" and "kms:GenerateMac" in as_list(s["Action"])]
-    assert len(allowing) == 1
-    principals = as_list(allowing[0]["Principal"]["AWS"])
-    assert sorted(principals, key=dumps) == sorted((arn_of(role) for role in roles), key=dumps)
-    assert allowing[0]["Action"] == "kms:GenerateMac"
-    # The account root administers the key but cannot use it, so IAM policies cannot grant MACs to others.
-    for statement in statements:
-        if statement is not allowing[0]:
-            assert sorted(as_list(statement["Action"])) == sorted(HMAC_KEY_ADMIN_ACTIONS)
-            assert not any(a in ("kms:*", "*") or "Mac" in a for a in as_list(statement["Action"]))
+def _people_roles(template: dict[str, Any]) -> dict[str, str]:
+    """Logical ids of the auditor and operations roles, by name."""
+    return {
+        name: logical_id
+        for logical_id in resources_of(template, "AWS::IAM::Role")
+        for name in ("Auditor", "Operations")
+        if logical_id.startswith(f"People{name}")
+    }
 
-    # Identity side: the IAM policies mentioning the HMAC key are those of these two roles, GenerateMac only.
+
+def test_only_the_sealers_and_the_people_roles_may_use_the_hmac_key(sandbox_template_dict):
+    """GenerateMac: the match function (hashes, seals entries), the digest function (seals digests),
+    auditors (`audit find` hashes the number) and operations (ported numbers are hashed). VerifyMac:
+    auditors only (`audit verify`). The account root administers the key but cannot use it, so no IAM
+    policy elsewhere can grant a MAC to anyone else."""
+    key_id, key = _hmac_key(sandbox_template_dict)
+    people = _people_roles(sandbox_template_dict)
+    functions = {role_of(sandbox_template_dict, handler) for handler in (MATCH_HANDLER, DIGEST_HANDLER)}
+    expected = {"kms:GenerateMac": functions | set(people.values()), "kms:VerifyMac": {people["Auditor"]}}
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    for action, roles in expected.items():
+        allowing = [s for s in statements if s["Effect"] == "Allow" and action in as_list(s["Action"])]
+        assert len(allowing) == 1 and allowing[0]["Action"] == action
+        principals = as_list(allowing[0]["Principal"]["AWS"])
+        assert sorted(principals, key=dumps) == sorted((arn_of(role) for role in roles), key=dumps)
+    for statement in statements:
+        if not any("Mac" in action for action in as_list(statement["Action"])):
+            assert sorted(as_list(statement["Action"])) == sorted(HMAC_KEY_ADMIN_ACTIONS)
+            assert not any(a in ("kms:*", "*") for a in as_list(statement["Action"]))
+
+    # Identity side: the IAM policies mentioning the HMAC key are those of these roles, MAC actions only.
     granting = [
         policy["Properties"]
         for policy in resources_of(sandbox_template_dict, "AWS::IAM::Policy").values()
         if key_id in dumps(policy["Properties"]["PolicyDocument"])
     ]
-    assert sorted(dumps(p["Roles"]) for p in granting) == sorted(dumps([{"Ref": r}]) for r in roles)
+    all_roles = expected["kms:GenerateMac"]
+    assert sorted(dumps(p["Roles"]) for p in granting) == sorted(dumps([{"Ref": r}]) for r in all_roles)
     for policy in granting:
-        (mac_statement,) = [s for s in policy["PolicyDocument"]["Statement"] if key_id in dumps(s)]
-        assert mac_statement["Action"] == "kms:GenerateMac"
-        assert mac_statement["Resource"] == arn_of(key_id)
+        for statement in (s for s in policy["PolicyDocument"]["Statement"] if key_id in dumps(s)):
+            assert set(as_list(statement["Action"])) <= {"kms:GenerateMac", "kms:VerifyMac"}
+            assert statement["Resource"] == arn_of(key_id)
+
+
+def test_people_roles_need_mfa_and_cannot_write_the_trail(sandbox_template_dict):
+    roles = resources_of(sandbox_template_dict, "AWS::IAM::Role")
+    for name, logical_id in _people_roles(sandbox_template_dict).items():
+        trust = roles[logical_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+        assert trust["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}, name
+        assert roles[logical_id]["Properties"]["MaxSessionDuration"] == 3600
+    auditor = _people_roles(sandbox_template_dict)["Auditor"]
+    audit_table = next(
+        iter(k for k in resources_of(sandbox_template_dict, "AWS::DynamoDB::Table") if "Audit" in k)
+    )
+    for policy in resources_of(sandbox_template_dict, "AWS::IAM::Policy").values():
+        if {"Ref": auditor} in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                actions = as_list(statement["Action"])
+                if audit_table in dumps(statement["Resource"]):
+                    assert not any(
+                        a.startswith(
+                            ("dynamodb:Put", "dynamodb:Update", "dynamodb:Delete", "dynamodb:BatchWrite")
+                        )
+                        for a in actions
+                    )
+                assert not any(a.startswith("s3:Put") or a.startswith("s3:Delete") for a in actions)
 
 
 def test_functions_use_the_hmac_key_they_may_use(sandbox_template_dict):
@@ -457,6 +504,7 @@ def test_alarms_exist_and_notify_the_topic(sandbox_template_dict):
         "kyc-match-sandbox-audit-queue-oldest-message",
         "kyc-match-sandbox-audit-dlq-messages",
         "kyc-match-sandbox-digest-errors",
+        "kyc-match-sandbox-digest-not-run",
         "kyc-match-sandbox-drain-errors",
     }
     for alarm in alarms.values():
@@ -498,4 +546,18 @@ def test_alarm_topic_is_encrypted_and_enforces_ssl(sandbox_template: Template):
 def test_dashboard_exists(sandbox_template: Template):
     sandbox_template.has_resource_properties(
         "AWS::CloudWatch::Dashboard", {"DashboardName": "kyc-match-sandbox-eu-west-1"}
+    )
+
+
+def test_a_digest_that_never_runs_is_an_alarm(sandbox_template: Template):
+    sandbox_template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "AlarmName": "kyc-match-sandbox-digest-not-run",
+            "MetricName": "Invocations",
+            "Period": 86400,
+            "ComparisonOperator": "LessThanThreshold",
+            "Threshold": 1,
+            "TreatMissingData": "breaching",
+        },
     )
