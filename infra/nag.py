@@ -1,4 +1,4 @@
-"""cdk-nag acknowledgements: one finding, on one construct, with a reason (docs/deploy.md lists them)."""
+"""cdk-nag acknowledgements: one finding, on one construct, with a reason (listed in README.md)."""
 
 from aws_cdk import Acknowledgment, Stack, Validations
 
