@@ -1,0 +1,102 @@
+"""The application code against tables made from the synthesized template's own definitions.
+
+The moto tables of the rest of the suite come from `kyc_match.tables`, which the storage construct
+builds the stack from (and test_stack.py checks the two agree). Here the tables are created from the
+template itself — key schemas, attribute definitions, indexes and projections as CloudFormation would
+create them — and the code that reads and writes each of them runs against those: if the stack and the
+code ever disagree on a key or an index, this fails.
+"""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from cdk_support import resources_of
+
+from kyc_match.audit.hashing import KmsIdentifierHasher
+from kyc_match.audit.query import find_by_phone
+from kyc_match.audit.sealing import KmsSealer
+from kyc_match.audit.store import AuditReader
+from kyc_match.audit.trail import DynamoDbAuditTrail
+from kyc_match.domain.model import AuditRecord, CallContext
+from kyc_match.domain.policy import DEFAULT_POLICY
+from kyc_match.matching import AttributeMatch
+from kyc_match.operators.ported import DynamoDbPortedNumbers
+from kyc_match.operators.subscribers import DynamoDbSubscriberStore
+from kyc_match.policies.store import DynamoDbPolicyStore
+from kyc_match.settings import Settings
+from kyc_match_tools import local_aws
+
+ROLES = {
+    "Audit": "audit",
+    "Subscribers": "subscribers",
+    "PortedNumbers": "ported-numbers",
+    "Configuration": "configuration",
+}
+CREATE_FIELDS = ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes")
+
+
+def _role(logical_id: str) -> str:
+    return next(role for prefix, role in ROLES.items() if logical_id.startswith(f"Storage{prefix}Table"))
+
+
+@pytest.fixture(scope="module")
+def template_tables(sandbox_template_dict: dict[str, Any], moto_endpoint: str) -> dict[str, Any]:
+    """One moto table per table of the template, created from its CloudFormation properties."""
+    suffix = uuid.uuid4().hex[:8]
+    dynamodb = boto3.resource("dynamodb")
+    tables = {}
+    for logical_id, resource in resources_of(sandbox_template_dict, "AWS::DynamoDB::Table").items():
+        properties = resource["Properties"]
+        definition = {field: properties[field] for field in CREATE_FIELDS if field in properties}
+        role = _role(logical_id)
+        name = f"template-{role}-{suffix}"
+        dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **definition)
+        tables[role] = dynamodb.Table(name)
+    assert set(tables) == set(ROLES.values())
+    return tables
+
+
+@pytest.fixture(scope="module")
+def hash_key() -> str:
+    settings = Settings(hash_key_id=f"alias/template-{uuid.uuid4().hex[:8]}")
+    local_aws.ensure_hash_key(settings)
+    return settings.hash_key_id
+
+
+def test_audit_trail_writes_and_reads_through_both_indexes(template_tables, hash_key):
+    kms = boto3.client("kms")
+    trail = DynamoDbAuditTrail(
+        template_tables["audit"],
+        KmsIdentifierHasher(kms, hash_key),
+        KmsSealer(kms, hash_key),
+        timedelta(days=1),
+    )
+    now = datetime.now(UTC)
+    context = CallContext("bank-1", "req-1", "corr-1", now, 0)
+    trail.record(AuditRecord(context, 200, phone_number="+34600000001", operator_id="sandbox",
+                             attributes=("givenName",), verdicts={"givenName": AttributeMatch("true")}))  # fmt: skip
+    reader = AuditReader(template_tables["audit"])
+    assert reader.client_days(now.date().isoformat()) == {f"bank-1#{now.date().isoformat()}"}
+    [entry] = find_by_phone(reader, [KmsIdentifierHasher(kms, hash_key)], "+34600000001")
+    assert entry["requestId"] == "req-1" and KmsSealer(kms, hash_key).is_intact(entry)
+
+
+def test_policies_are_versioned_in_the_configuration_table(template_tables):
+    store = DynamoDbPolicyStore(template_tables["configuration"])
+    assert store.put("bank-1", DEFAULT_POLICY).version == 1
+    assert store.put("bank-1", DEFAULT_POLICY).version == 2
+    assert store.latest("bank-1", "default").version == 2
+
+
+def test_subscribers_and_ported_numbers_are_found_by_their_keys(template_tables, hash_key):
+    template_tables["subscribers"].put_item(Item={"phoneNumber": "+34600000001", "givenName": "Ana"})
+    assert DynamoDbSubscriberStore(template_tables["subscribers"]).find("+34600000001")["givenName"] == "Ana"
+    hasher = KmsIdentifierHasher(boto3.client("kms"), hash_key)
+    template_tables["ported-numbers"].put_item(
+        Item={"numberHash": hasher.hash("+34600000002"), "operatorId": "op-es", "hashKeyId": hash_key}
+    )
+    ported = DynamoDbPortedNumbers(template_tables["ported-numbers"], hasher)
+    assert ported.operator_of("+34600000002") == "op-es"
