@@ -1,0 +1,160 @@
+"""One matrix of faults through the Lambda handler: the CAMARA answer AND what became of the audit entry.
+
+Operators are simulated over loopback (support.operators, FAST timings); AWS is the suite's moto,
+with the audit table or KMS made to fail by swapping the adapter's client, as the audit integrity
+tests do. Each row: what breaks, the status/code the client gets, and where the entry is:
+stored (in the table), queued (in the SQS fallback, not in the table) or none (and a 503).
+"""
+
+import json
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from integration.test_audit_integrity import BrokenTable
+from kyc_match import aws, wiring
+from kyc_match.audit.hashing import KmsIdentifierHasher
+from kyc_match.audit.sealing import KmsSealer
+from kyc_match.audit.trail import DynamoDbAuditTrail, SqsFallback
+from kyc_match.settings import get_settings
+from support.audit import audit_items
+from support.operators import FAST, camara_entry, settings_for, simulator
+from support.people import FULL
+
+pytestmark = pytest.mark.usefixtures("local_stack", "handler_log")
+
+DEADLINE = FAST["timeoutSeconds"]
+THROTTLED = "ProvisionedThroughputExceededException"
+
+
+@dataclass(frozen=True)
+class Row:
+    operator_faults: dict[str, Any] = field(default_factory=dict)  # simulator knobs
+    operator_down: bool = False  # nothing listens where the operator should be
+    table: str = "ok"  # ok | refuses
+    queue: str = "ok"  # ok | down
+    kms: str = "ok"  # ok | down
+    status: int = 200
+    code: str | None = None
+    audit: str = "stored"  # stored | queued | none
+
+
+MATRIX = {
+    "operator answers": Row(),
+    "operator down": Row(operator_down=True, status=502, code="BAD_GATEWAY"),
+    "operator slow": Row({"latency_seconds": DEADLINE + 1.5}, status=504, code="TIMEOUT"),
+    "operator flapping": Row({"error_status": 503, "times": 2}),  # retried within the deadline
+    "operator flapping past the retries": Row(
+        {"error_status": 503, "times": 3}, status=502, code="BAD_GATEWAY"
+    ),
+    "operator returns garbage": Row({"malformed": "not_json"}, status=502, code="BAD_GATEWAY"),
+    "operator returns a broken answer": Row(
+        {"malformed": "score_out_of_range"}, status=502, code="BAD_GATEWAY"
+    ),
+    "audit table throttled": Row(table="refuses", audit="queued"),
+    "audit table throttled, operator garbage": Row(
+        {"malformed": "not_json"}, table="refuses", status=502, code="BAD_GATEWAY", audit="queued"
+    ),
+    "audit table and queue down": Row(
+        table="refuses", queue="down", status=503, code="UNAVAILABLE", audit="none"
+    ),
+    "KMS unavailable": Row(kms="down", status=503, code="UNAVAILABLE", audit="none"),
+}
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:  # a loopback port nobody listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def private_queue() -> Iterator[str]:
+    """A fallback queue of this test's own, so what it holds is this row's entry and nothing else."""
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=f"fault-matrix-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    yield url
+    sqs.delete_queue(QueueUrl=url)
+
+
+def _audit_trail(row: Row, queue_url: str) -> DynamoDbAuditTrail:
+    settings = get_settings()
+    kms = aws.kms()
+    if row.kms == "down":
+        kms = boto3.client("kms", endpoint_url=f"http://127.0.0.1:{_closed_port()}", config=aws._config())
+    table = BrokenTable(THROTTLED) if row.table == "refuses" else aws.dynamodb().Table(settings.audit_table)
+    queue = SqsFallback(aws.sqs(), queue_url if row.queue == "ok" else queue_url + "-gone")
+    return DynamoDbAuditTrail(
+        table,  # type: ignore[arg-type]
+        KmsIdentifierHasher(kms, settings.hash_key_id),
+        KmsSealer(kms, settings.hash_key_id),
+        timedelta(days=settings.audit_retention_days),
+        fallback=queue,
+    )
+
+
+def _queued(queue_url: str) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+    return [json.loads(message["Body"]) for message in messages.get("Messages", [])]
+
+
+@pytest.mark.parametrize("row", MATRIX.values(), ids=MATRIX.keys())
+def test_fault_matrix(row: Row, handler_transport, private_queue: str) -> None:
+    correlator = f"fault-matrix-{uuid.uuid4()}"
+    with simulator(operator_id="op-matrix") as sim:
+        overrides = {}
+        if row.operator_down:
+            port = _closed_port()
+            overrides = {
+                "baseUrl": f"http://127.0.0.1:{port}",
+                "tokenUrl": f"http://127.0.0.1:{port}/oauth2/token",
+            }
+        entry = camara_entry(sim, "op-matrix", ["+34"], **overrides)
+        directory = wiring.operator_directory(settings_for([entry]))
+        wiring.use_dependencies(
+            wiring.Dependencies(operators=directory, audit=_audit_trail(row, private_queue))
+        )
+        if row.operator_faults:
+            sim.faults.set(**row.operator_faults)
+        try:
+            reply = handler_transport.send(
+                {"phoneNumber": FULL, "givenName": "Federica", "birthdate": "1978-08-22"},
+                headers={"x-correlator": correlator},
+            )
+        finally:
+            wiring.use_dependencies(None)
+
+    assert reply.status == row.status, reply.text
+    assert reply.headers["x-correlator"] == correlator
+    body = reply.json()
+    if row.code is None:
+        assert set(body) >= {"givenNameMatch", "birthdateMatch"}
+    else:
+        assert (body["status"], body["code"]) == (row.status, row.code)
+        assert set(body) == {"status", "code", "message"}
+
+    stored = [item for item in audit_items() if item.get("correlator") == correlator]
+    queued = [item for item in _queued(private_queue) if item.get("correlator") == correlator]
+    if row.audit == "stored":
+        assert (len(stored), len(queued)) == (1, 0)
+        [item] = stored
+        assert (item["status"], item.get("errorCode"), item["operatorId"]) == (
+            row.status,
+            row.code,
+            "op-matrix",
+        )
+    elif row.audit == "queued":
+        assert (len(stored), len(queued)) == (0, 1)
+        [item] = queued
+        assert (item["status"], item.get("errorCode")) == (row.status, row.code)
+        assert item["entryMac"] and item["phoneHash"]  # sealed and hashed before it was queued
+    else:
+        assert (len(stored), len(queued)) == (0, 0)
