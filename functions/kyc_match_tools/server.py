@@ -5,6 +5,7 @@ the CAMARA 401 that the deployed API Gateway returns (see infra/constructs/api.p
 """
 
 import json
+import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -28,6 +29,8 @@ PAYLOAD_TOO_LARGE = {"status": 413, "code": "PAYLOAD_TOO_LARGE", "message": "The
 def make_server(host: str, port: int, handler: Handler, api_keys: Mapping[str, str]) -> ThreadingHTTPServer:
     """`api_keys` maps each accepted key to the key id the handler sees as the client identity."""
 
+    invocation_lock = threading.Lock()
+
     class GatewayRequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "kyc-match-local"
@@ -47,6 +50,15 @@ def make_server(host: str, port: int, handler: Handler, api_keys: Mapping[str, s
         def do_DELETE(self) -> None:
             self._dispatch()
 
+        def do_HEAD(self) -> None:
+            self._dispatch()
+
+        def do_OPTIONS(self) -> None:
+            self._dispatch()
+
+        def do_TRACE(self) -> None:
+            self._dispatch()
+
         def _dispatch(self) -> None:
             headers = {name.lower(): value for name, value in self.headers.items()}
             length = int(headers.get("content-length") or 0)
@@ -60,7 +72,10 @@ def make_server(host: str, port: int, handler: Handler, api_keys: Mapping[str, s
                 return
             path = self.path.split("?", 1)[0]
             event = rest_proxy_event(self.command, path, headers, body, api_key_id)
-            response = handler(event, local_context())
+            # One invocation at a time, as in a Lambda execution environment: the Powertools resolver
+            # keeps the current request in module state, so concurrent calls would cross answers.
+            with invocation_lock:
+                response = handler(event, local_context())
             self._write(response["statusCode"], _response_headers(response), response.get("body") or "")
 
         def _send(
@@ -77,6 +92,8 @@ def make_server(host: str, port: int, handler: Handler, api_keys: Mapping[str, s
                 if name.lower() not in {"content-length", "connection"}:
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
+            if self.command == "HEAD":
+                payload = b""  # HEAD: the headers of the response, never its body
             if close:
                 self.send_header("Connection", "close")
                 self.close_connection = True

@@ -46,14 +46,6 @@ def test_sequential_load_is_answered_and_audited(setup: Any) -> None:
     assert unaudited == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="found by bench/load.py: kyc-match serve (ThreadingHTTPServer) runs the handler for "
-    "concurrent requests at once, and the Powertools resolver keeps the current event in module "
-    "state, so answers cross (another request's x-correlator/attributes), connections drop and "
-    "some get 500. Lambda never runs two requests in one environment; serve should not either.",
-)
 def test_concurrent_load_is_answered_and_audited(setup: Any) -> None:
     report, unaudited = _run(setup, requests=100, concurrency=4)
     assert report.error_count == 0, dict(report.errors)

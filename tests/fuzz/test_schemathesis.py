@@ -38,17 +38,15 @@ CHECKS: dict[str, Any] = {
     # (no phoneNumber), 403 ID_DOCUMENT_*, 404 IDENTIFIER_NOT_FOUND; and 400 INVALID_ARGUMENT for
     # the input rules beyond v0.4.0 the README documents (vwip maxLength, ISO alpha-2 countries,
     # unknown properties). So those statuses count as "accepted" here; a 5xx, 405 or 415 does not.
-    # The decision document, ours, should state those rules in its schema: see
+    # The decision document, ours, states those rules in its schema: see
     # test_decision_document_states_the_input_rules_we_enforce below.
     "positive_data_acceptance": {"enabled": True, "expected-statuses": [200, 400, 401, 403, 404, 422]},
     # Inapplicable: the CAMARA document declares OpenID Connect, which schemathesis cannot obtain
     # and we do not use (API keys at the gateway, sent here as the x-api-key header on every call).
     "ignored_auth": {"enabled": False},
-    # Reported, not silenced: it finds two problems, pinned by the strict-xfail tests below so they
-    # stay visible until fixed: our 405s carry no `Allow` header (RFC 9110), and `kyc-match serve`
-    # answers OPTIONS/TRACE/HEAD with http.server's own 501 HTML page. The CAMARA 405 itself is
-    # checked below for every method that reaches the handler.
-    "unsupported_method": {"enabled": False},
+    # It found two problems, now fixed and pinned by tests below: 405s without an `Allow` header
+    # (RFC 9110), and `kyc-match serve` answering OPTIONS/TRACE/HEAD with http.server's 501 page.
+    "unsupported_method": {"enabled": True},
 }
 UNEXPECTED_METHODS = ["GET", "PUT", "PATCH", "DELETE"]
 
@@ -109,41 +107,26 @@ def test_undeclared_methods_are_camara_405(served_api: tuple[str, Path], method:
     assert response.headers["x-correlator"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="contract problem found by schemathesis (unsupported_method): a 405 must name the "
-    "allowed methods in an Allow header (RFC 9110 15.5.6); ours has none",
-)
 @pytest.mark.parametrize("path", PATHS)
 def test_405_names_the_allowed_method(served_api: tuple[str, Path], path: str) -> None:
     assert _other_method(served_api[0], "PUT", path).headers.get("allow") == "POST"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="contract problem found by schemathesis (unsupported_method): kyc-match serve "
-    "(http.server) answers these methods with its own 501 HTML page instead of passing them "
-    "to the handler (CAMARA 405)",
-)
 @pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "TRACE"])
 def test_serve_passes_every_method_to_the_handler(served_api: tuple[str, Path], method: str) -> None:
     assert _other_method(served_api[0], method, PATHS[0]).status_code == 405
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="contract problem found by schemathesis: openapi/kyc-decision-v1.yaml reuses the v0.4.0 "
-    "request schema, so bodies our API refuses (country '', over-long names, unknown properties) "
-    "are valid per our own published document",
-)
 def test_decision_document_states_the_input_rules_we_enforce(served_api: tuple[str, Path]) -> None:
-    body = {"phoneNumber": "+34600000001", "givenName": "Federica", "country": ""}
-    if not OAS30Validator(contract.decision_schema("/components/schemas/AssessRequest")).is_valid(body):
-        pytest.skip("the decision document now refuses this body: the gap is closed, drop this test")
-    response = httpx.post(
-        served_api[0] + "/kyc-decision/v1/assess", json=body, headers={"x-api-key": API_KEY}, timeout=10
-    )
-    assert response.status_code == 200, response.json()["code"]
+    """Bodies the API refuses are invalid per our own published document too (found by schemathesis)."""
+    schema = contract.decision_schema("/components/schemas/AssessRequest")
+    for body in (
+        {"phoneNumber": "+34600000001", "givenName": "Federica", "country": ""},
+        {"phoneNumber": "+34600000001", "givenName": "F" * 101},
+        {"phoneNumber": "+34600000001", "nick": "x"},
+    ):
+        assert not OAS30Validator(schema).is_valid(body)
+        response = httpx.post(
+            served_api[0] + "/kyc-decision/v1/assess", json=body, headers={"x-api-key": API_KEY}, timeout=10
+        )
+        assert response.status_code == 400

@@ -188,3 +188,10 @@ def test_policies_live_in_the_configuration_table():
         item["sk"].startswith("neobank-strict#v")
         and json.loads(item["document"])["policyId"] == "neobank-strict"
     )
+
+
+def test_the_published_request_schema_is_camaras_plus_policy_id():
+    ours = contract.decision_schema("/components/schemas/AssessRequest")
+    camara = contract.schema("/components/schemas/KYC_MatchRequestBody")["properties"]
+    assert set(ours["properties"]) == set(camara) | {"policyId"}
+    assert ours["additionalProperties"] is False

@@ -36,7 +36,7 @@ from kyc_match.wiring import Dependencies, dependencies
 MATCH_PATH = "/kyc-match/v0.4/match"
 ASSESS_PATH = "/kyc-decision/v1/assess"
 T = TypeVar("T")
-OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 
 app = APIGatewayRestResolver()
 
@@ -170,13 +170,16 @@ def _log_outcome(status: int, code: str | None) -> None:
 
 
 def _error(error: KycMatchError) -> Response[str]:
-    return _json(error.status, {"status": error.status, "code": error.code, "message": error.detail})
+    body = {"status": error.status, "code": error.code, "message": error.detail}
+    # A 405 names what the resource does allow (RFC 9110 §15.5.6).
+    extra = {"Allow": "POST"} if isinstance(error, MethodNotAllowedError) else {}
+    return _json(error.status, body, extra)
 
 
-def _json(status: int, body: dict[str, Any]) -> Response[str]:
+def _json(status: int, body: dict[str, Any], extra_headers: dict[str, str] | None = None) -> Response[str]:
     return Response(
         status_code=status,
         content_type="application/json",
         body=json.dumps(body, ensure_ascii=False),
-        headers={CORRELATOR_HEADER: app.context["correlator"].value},
+        headers={CORRELATOR_HEADER: app.context["correlator"].value, **(extra_headers or {})},
     )
