@@ -7,11 +7,12 @@ the CAMARA 401 that the deployed API Gateway returns (see infra/constructs/api.p
 import json
 import threading
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from kyc_match.api.correlator import read_correlator
 from kyc_match_tools.events import rest_proxy_event
+from kyc_match_tools.http_base import QuietJsonHandler
 from kyc_match_tools.lambda_context import local_context
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -31,8 +32,7 @@ def make_server(host: str, port: int, handler: Handler, api_keys: Mapping[str, s
 
     invocation_lock = threading.Lock()
 
-    class GatewayRequestHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class GatewayRequestHandler(QuietJsonHandler):
         server_version = "kyc-match-local"
 
         def do_POST(self) -> None:
@@ -86,23 +86,7 @@ def make_server(host: str, port: int, handler: Handler, api_keys: Mapping[str, s
             self._write(status, reply_headers, json.dumps(body), close)
 
         def _write(self, status: int, headers: Mapping[str, str], body: str, close: bool = False) -> None:
-            payload = body.encode("utf-8")
-            self.send_response(status)
-            for name, value in headers.items():
-                if name.lower() not in {"content-length", "connection"}:
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            if self.command == "HEAD":
-                payload = b""  # HEAD: the headers of the response, never its body
-            if close:
-                self.send_header("Connection", "close")
-                self.close_connection = True
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            # Access lines carry paths and statuses only; the handler's own logs are structured JSON.
-            pass
+            self.respond(status, headers, body.encode("utf-8"), close)
 
     return ThreadingHTTPServer((host, port), GatewayRequestHandler)
 

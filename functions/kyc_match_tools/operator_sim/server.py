@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -35,6 +35,7 @@ from kyc_match.domain.errors import KycMatchError
 from kyc_match.domain.model import MatchQuery
 from kyc_match.operators.config import OperatorConfig
 from kyc_match.operators.sandbox import SandboxOperator, SubscriberRecord
+from kyc_match_tools.http_base import QuietJsonHandler
 from kyc_match_tools.operator_sim.faults import Faults, FaultSettings
 
 ApiVersion = Literal["v0.4", "vwip"]
@@ -244,8 +245,7 @@ def _client_credentials(headers: Mapping[str, str], form: Mapping[str, str]) -> 
 def make_server(simulator: OperatorSimulator, port: int = 0) -> ThreadingHTTPServer:
     """An HTTP/1.1 keep-alive server on 127.0.0.1 (loopback only)."""
 
-    class SimulatorRequestHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class SimulatorRequestHandler(QuietJsonHandler):
         server_version = "kyc-match-operator-sim"
 
         def setup(self) -> None:
@@ -330,21 +330,10 @@ def make_server(simulator: OperatorSimulator, port: int = 0) -> ThreadingHTTPSer
             self._send(status, json.dumps(value).encode("utf-8"), headers or {}, close)
 
         def _send(self, status: int, payload: bytes, headers: Mapping[str, str], close: bool = False) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in headers.items():
-                self.send_header(name, value)
+            reply = {"Content-Type": "application/json", **headers}
             if status == 401:
-                self.send_header("WWW-Authenticate", 'Bearer realm="kyc-match"')
-            if close:
-                self.send_header("Connection", "close")
-                self.close_connection = True
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # no access log: nothing here may print a number or a body
+                reply["WWW-Authenticate"] = 'Bearer realm="kyc-match"'
+            self.respond(status, reply, payload, close)
 
     server = ThreadingHTTPServer(("127.0.0.1", port), SimulatorRequestHandler)
     server.daemon_threads = True
