@@ -5,7 +5,7 @@ import time
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as PowertoolsNotFound
@@ -14,9 +14,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from kyc_match.api.correlator import HEADER as CORRELATOR_HEADER
 from kyc_match.api.correlator import read_correlator
-from kyc_match.api.models import KycAssessRequest, KycMatchRequest, match_response_body
+from kyc_match.api.models import KycMatchRequest, match_response_body
 from kyc_match.api.parsing import Request, build_query, check_content_type, parse_match_request
-from kyc_match.domain.assess import assessment_document
 from kyc_match.domain.errors import (
     AuditUnavailableError,
     InvalidArgumentError,
@@ -26,12 +25,14 @@ from kyc_match.domain.errors import (
     UnauthenticatedError,
     UnknownPolicyError,
 )
-from kyc_match.domain.match import assess_identity, match_identity, reject_request
+from kyc_match.domain.match import match_identity, reject_request
 from kyc_match.domain.model import CallContext, MatchQuery
-from kyc_match.domain.policy import DEFAULT_POLICY, Policy
 from kyc_match.domain.ports import PolicyStore
 from kyc_match.observability import logger, metrics
 from kyc_match.wiring import Dependencies, dependencies
+
+if TYPE_CHECKING:
+    from kyc_match.domain.policy import Policy
 
 MATCH_PATH = "/kyc-match/v0.4/match"
 ASSESS_PATH = "/kyc-decision/v1/assess"
@@ -59,9 +60,15 @@ def match() -> Response[str]:
 
 @app.post(ASSESS_PATH)
 def assess() -> Response[str]:
+    # The decision machinery (policy models, its request model) is imported on first use: a container
+    # that serves only CAMARA matches never builds it at cold start.
+    from kyc_match.api.assess_models import KycAssessRequest  # noqa: PLC0415
+    from kyc_match.domain.assess import assessment_document  # noqa: PLC0415
+    from kyc_match.domain.match import assess_identity  # noqa: PLC0415
+
     context, deps = _call_context(), dependencies()
 
-    def prepare() -> tuple[MatchQuery, Policy]:
+    def prepare() -> tuple[MatchQuery, "Policy"]:
         request = _request(KycAssessRequest)
         query = _query(request, context, explain=True)
         return query, _policy(deps.policies, context.client_id, request.policyId)
@@ -132,8 +139,10 @@ def _query(request: KycMatchRequest, context: CallContext, *, explain: bool = Fa
     return build_query(request, _token_phone_number(), context.correlator, explain=explain)
 
 
-def _policy(policies: PolicyStore, client_id: str, policy_id: str | None) -> Policy:
+def _policy(policies: PolicyStore, client_id: str, policy_id: str | None) -> "Policy":
     """The client's policy by id; a client without its own "default" gets the built-in one."""
+    from kyc_match.domain.policy import DEFAULT_POLICY  # noqa: PLC0415 - see assess()
+
     policy = policies.latest(client_id, policy_id or DEFAULT_POLICY.policy_id)
     if policy is not None:
         return policy

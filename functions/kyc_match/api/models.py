@@ -93,12 +93,6 @@ class KycMatchRequest(BaseModel):
         return {name: str(value) for name, value in sent.items()}
 
 
-class KycAssessRequest(KycMatchRequest):
-    """The match body plus the client's policy to apply (its "default" policy when absent)."""
-
-    policyId: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] | None = None
-
-
 NOT_ATTRIBUTES = {"phoneNumber", "policyId"}
 
 

@@ -14,7 +14,6 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import BotoCoreError, ClientError
 
 from kyc_match.audit.canonical import plain
-from kyc_match.domain.assess import assessment_document
 from kyc_match.domain.errors import AuditUnavailableError
 from kyc_match.domain.model import AuditRecord
 from kyc_match.observability import NAMESPACE, SERVICE, logger
@@ -73,6 +72,8 @@ def audit_item(
         item["phoneHash"] = hasher.hash(record.phone_number)
         item["hashKeyId"] = hasher.key_id
     if record.assessment:
+        from kyc_match.domain.assess import assessment_document  # noqa: PLC0415 - decision requests only
+
         item.update(assessment_document(record.assessment))
     return item
 

@@ -1,13 +1,14 @@
 """Use cases of the API. Every outcome, success or error, is audited before it is returned."""
 
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from kyc_match.domain.assess import assess_risk
 from kyc_match.domain.errors import KycMatchError
 from kyc_match.domain.model import Assessment, AuditRecord, CallContext, MatchQuery, Verdicts
-from kyc_match.domain.policy import Policy
 from kyc_match.domain.ports import AuditTrail, OperatorDirectory
+
+if TYPE_CHECKING:
+    from kyc_match.domain.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def match_identity(
 def assess_identity(
     query: MatchQuery,
     context: CallContext,
-    policy: Policy,
+    policy: "Policy",
     *,
     operators: OperatorDirectory,
     audit: AuditTrail,
@@ -46,7 +47,7 @@ def _answer(
     context: CallContext,
     operators: OperatorDirectory,
     audit: AuditTrail,
-    policy: Policy | None,
+    policy: "Policy | None",
 ) -> tuple[Verdicts, Assessment | None]:
     operator_id: str | None = None
     attributes = tuple(query.attributes)
@@ -54,7 +55,7 @@ def _answer(
         operator = operators.operator_for(query.phone_number)
         operator_id = operator.operator_id
         verdicts = operator.match(query)
-        assessment = assess_risk(verdicts, policy) if policy is not None else None
+        assessment = _assess(verdicts, policy) if policy is not None else None
     except Exception as error:
         failure = error if isinstance(error, KycMatchError) else KycMatchError()
         audit.record(
@@ -85,3 +86,9 @@ def _answer(
 def reject_request(error: KycMatchError, context: CallContext, *, audit: AuditTrail) -> None:
     """Audit a request refused before it reached an operator (invalid body, missing identifier…)."""
     audit.record(AuditRecord(context=context, status=error.status, error_code=error.code))
+
+
+def _assess(verdicts: Verdicts, policy: "Policy") -> Assessment:
+    from kyc_match.domain.assess import assess_risk  # noqa: PLC0415 - decision requests only
+
+    return assess_risk(verdicts, policy)

@@ -1,9 +1,11 @@
 """The collaborators the use cases need, as Protocols: adapters implement them at the edge."""
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kyc_match.domain.model import AuditRecord, MatchQuery, Verdicts
-from kyc_match.domain.policy import Policy
+
+if TYPE_CHECKING:
+    from kyc_match.domain.policy import Policy
 
 
 class OperatorAdapter(Protocol):
@@ -26,7 +28,7 @@ class OperatorDirectory(Protocol):
 
 
 class PolicyStore(Protocol):
-    def latest(self, client_id: str, policy_id: str) -> Policy | None:
+    def latest(self, client_id: str, policy_id: str) -> "Policy | None":
         """The newest version of a client's policy, or None."""
         ...
 
