@@ -111,7 +111,9 @@ def unexpected_error(error: Exception) -> Response[str]:
         "unexpected error",
         extra={"error_type": type(error).__name__, "frames": traceback.format_tb(error.__traceback__)},
     )
-    return _error(KycMatchError())
+    internal = KycMatchError()
+    _log_outcome(internal.status, internal.code)
+    return _error(internal)
 
 
 def _rejecting_audited(context: CallContext, deps: Dependencies, step: Callable[[], T]) -> T:
