@@ -1,4 +1,4 @@
-"""CDK app of the KYC Match API: one stack per region and stage (see "Deploying to AWS" in README.md)."""
+"""CDK app of the KYC Match API: one stack per region and stage (see docs/deploy.md)."""
 
 import sys
 from pathlib import Path

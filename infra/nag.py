@@ -1,4 +1,4 @@
-"""cdk-nag acknowledgements: one finding, on one construct, with a reason (listed in README.md)."""
+"""cdk-nag acknowledgements: one finding, on one construct, with a reason (listed in docs/deploy.md)."""
 
 from aws_cdk import Acknowledgment, Stack, Validations
 

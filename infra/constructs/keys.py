@@ -114,7 +114,7 @@ class Keys(Construct):
             self.operator_credentials,
             "AwsSolutions-SMG4",
             "Operator credentials are issued by each operator out of band; they are rotated when the "
-            "operator reissues them (runbook in README.md, Deploying to AWS), so there is no rotation "
+            "operator reissues them (runbook in docs/deploy.md), so there is no rotation "
             "Lambda to attach.",
         )
 

@@ -36,7 +36,7 @@ CHECKS: dict[str, Any] = {
     # A schema-valid body is still refused by rules the documents state in prose, not in the schema:
     # 400 KNOW_YOUR_CUSTOMER.INVALID_PARAM_COMBINATION (phoneNumber alone), 422 MISSING_IDENTIFIER
     # (no phoneNumber), 403 ID_DOCUMENT_*, 404 IDENTIFIER_NOT_FOUND; and 400 INVALID_ARGUMENT for
-    # the input rules beyond v0.4.0 the README documents (vwip maxLength, ISO alpha-2 countries,
+    # the input rules beyond v0.4.0 that docs/api.md documents (vwip maxLength, ISO alpha-2 countries,
     # unknown properties). So those statuses count as "accepted" here; a 5xx, 405 or 415 does not.
     # The decision document, ours, states those rules in its schema: see
     # test_decision_document_states_the_input_rules_we_enforce below.

@@ -1,7 +1,7 @@
 """Test subscribers and the values the conformance tests send about them.
 
-The records come from the default sandbox set that `kyc-match serve` loads, so the README's test
-numbers and the tests cannot disagree.
+The records come from the default sandbox set that `kyc-match serve` loads, so the test numbers of docs/api.md
+and the tests cannot disagree.
 """
 
 import json

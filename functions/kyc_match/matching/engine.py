@@ -1,6 +1,6 @@
 """The comparison: requested value vs stored value, attribute by attribute.
 
-Decisions (also in README.md, "Matching engine"):
+Decisions (also in docs/matching.md):
 - Identical raw values are a match without further work (a key function is deterministic).
 - When both keys are empty (nothing left after normalisation, e.g. "-" vs "/" or "" vs ""), the values
   are compared on their strict keys (NFKC + casefold + collapsed whitespace) instead, so a value always

@@ -1,7 +1,7 @@
 """Which comparison key each CAMARA attribute uses.
 
 A rule is a key function: two values match when their keys are equal, and the Jaro-Winkler score of a
-near miss is computed on the keys. See the table in README.md ("Matching engine").
+near miss is computed on the keys. See the table in docs/matching.md.
 """
 
 from collections.abc import Callable

@@ -18,7 +18,7 @@ ApiVersion = Literal["v0.4", "vwip"]
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # The adapter's whole budget for one operator call (token, attempts, backoff) must leave room, inside
 # the Lambda timeout (25 s, itself under API Gateway's 29 s), for routing, the audit write and a
-# pathological last read; see README.md ("The camara adapter").
+# pathological last read; see docs/operators.md ("The camara adapter").
 MAX_OPERATOR_TIMEOUT_SECONDS = 12.0
 
 

@@ -1,6 +1,6 @@
 """Property tests of the matching engine (hypothesis, modest example counts).
 
-Decisions these tests pin down (see "Matching engine" in README.md):
+Decisions these tests pin down (see docs/matching.md):
 - every key function is idempotent;
 - the comparison is symmetric: same verdict and score both ways;
 - a value always matches itself, even one that is empty after normalisation ("-" vs "-" is compared on
