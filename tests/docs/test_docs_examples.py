@@ -197,7 +197,7 @@ def test_console_examples_replay_as_printed(page: Path, page_session: PageSessio
     assert not differences, "console examples no longer match:\n\n" + "\n".join(differences)
 
 
-def test_every_page_with_commands_has_replayed_examples() -> None:
+def test_prompts_appear_only_in_replayed_console_blocks() -> None:
     """A page may not show curl or kyc-match output outside console blocks, where no one checks it."""
     for page in PAGES:
         for block in fenced_blocks(page.read_text(encoding="utf-8")):
