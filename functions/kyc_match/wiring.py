@@ -1,10 +1,14 @@
-"""Composition root: builds the adapters once per container, from the one settings object.
+"""Composition root: every adapter, built from the one Settings object, and nowhere else.
 
-AWS clients are created on first use, not at import, so a cold start pays only for what it needs.
-Tests replace the whole set with `use_dependencies`.
+The API handler takes its adapters from `dependencies()`, the jobs and the `kyc-match` commands from
+`audit_components`, `audit_table`, `policy_store`, `identifier_hasher`, `ported_numbers_table`. Tests
+build the API's set with fakes (`build(settings, operators=...)`) and install it with
+`use_dependencies`. Each builder runs once per container and settings (cached): AWS clients come from
+`kyc_match.aws`, created on first use, and adapter modules are imported inside their builder, so a
+cold start loads only what its first request needs.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING
@@ -16,40 +20,68 @@ from kyc_match.operators.config import OperatorConfig, parse_operators
 from kyc_match.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+    from kyc_match.audit.digest import S3DigestStore
     from kyc_match.audit.hashing import KmsIdentifierHasher
+    from kyc_match.audit.sealing import KmsSealer
+    from kyc_match.audit.store import AuditReader
+    from kyc_match.domain.policy import Policy
     from kyc_match.operators.secrets import SecretSource
-
-
-@cache
-def policy_store(settings: Settings) -> PolicyStore:
-    from kyc_match.policies.store import DynamoDbPolicyStore  # noqa: PLC0415
-
-    return DynamoDbPolicyStore(aws.dynamodb().Table(settings.config_table))
+    from kyc_match.policies.store import DynamoDbPolicyStore
 
 
 @dataclass(frozen=True)
 class Dependencies:
+    """What the API's use cases need."""
+
     operators: OperatorDirectory
     audit: AuditTrail
-    policies: PolicyStore = field(default_factory=lambda: policy_store(get_settings()))
+    policies: PolicyStore
+
+
+@dataclass(frozen=True)
+class AuditComponents:
+    """The audit trail's readers and keys: the digest job and the `kyc-match audit` commands."""
+
+    reader: "AuditReader"
+    sealer: "KmsSealer"
+    digests: "S3DigestStore"
+    hashers: "tuple[KmsIdentifierHasher, ...]"  # current key first, then the previous ones
+    retention: timedelta
+
+
+def build(
+    settings: Settings,
+    *,
+    operators: OperatorDirectory | None = None,
+    audit: AuditTrail | None = None,
+    policies: PolicyStore | None = None,
+) -> Dependencies:
+    """The API's adapters from `settings`; any given one (a fake, in tests) replaces the real one."""
+    return Dependencies(
+        operators=operators if operators is not None else operator_directory(settings),
+        audit=audit if audit is not None else audit_trail(settings),
+        policies=policies if policies is not None else _PolicyStoreOnFirstUse(settings),
+    )
 
 
 _override: Dependencies | None = None
 
 
 def use_dependencies(dependencies: Dependencies | None) -> None:
-    """Swap the adapters (tests, local tools); None goes back to the real ones."""
+    """Swap the API's adapters (tests, benchmarks); None goes back to the real ones."""
     global _override  # noqa: PLW0603 - one slot per container, by design
     _override = dependencies
 
 
 def dependencies() -> Dependencies:
-    return _override or _build(get_settings())
+    return _override or _container(get_settings())
 
 
 @cache
-def _build(settings: Settings) -> Dependencies:
-    return Dependencies(operators=operator_directory(settings), audit=audit_trail(settings))
+def _container(settings: Settings) -> Dependencies:
+    return build(settings)
 
 
 def check_configuration() -> None:
@@ -75,10 +107,45 @@ def operator_directory(settings: Settings) -> OperatorDirectory:
     operators = operator_configs(settings)
     adapters = {config.id: _adapter(config, settings) for config in operators}
     routes = {prefix: adapters[config.id] for config in operators for prefix in config.prefixes}
-    ported = DynamoDbPortedNumbers(
-        aws.dynamodb().Table(settings.ported_numbers_table), identifier_hasher(settings)
-    )
+    ported = DynamoDbPortedNumbers(ported_numbers_table(settings), identifier_hasher(settings))
     return PortingDirectory(PrefixDirectory(routes), ported, adapters)
+
+
+def audit_trail(settings: Settings) -> AuditTrail:
+    from kyc_match.audit.trail import DynamoDbAuditTrail, SqsFallback  # noqa: PLC0415
+
+    queue_url = settings.audit_fallback_queue_url
+    return DynamoDbAuditTrail(
+        audit_table(settings),
+        identifier_hasher(settings),
+        _sealer(settings),
+        timedelta(days=settings.audit_retention_days),
+        fallback=SqsFallback(aws.sqs(), queue_url) if queue_url else None,
+    )
+
+
+@cache
+def audit_components(settings: Settings) -> AuditComponents:
+    from kyc_match.audit.digest import S3DigestStore  # noqa: PLC0415
+    from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
+    from kyc_match.audit.store import AuditReader  # noqa: PLC0415
+
+    retention = timedelta(days=settings.audit_retention_days)
+    previous = settings.previous_hash_key_ids
+    return AuditComponents(
+        reader=AuditReader(audit_table(settings)),
+        sealer=_sealer(settings),
+        digests=S3DigestStore(aws.s3(), settings.audit_digest_bucket, retention),
+        hashers=(identifier_hasher(settings), *(KmsIdentifierHasher(aws.kms(), key) for key in previous)),
+        retention=retention,
+    )
+
+
+@cache
+def policy_store(settings: Settings) -> "DynamoDbPolicyStore":
+    from kyc_match.policies.store import DynamoDbPolicyStore  # noqa: PLC0415
+
+    return DynamoDbPolicyStore(aws.dynamodb().Table(settings.config_table))
 
 
 @cache
@@ -89,18 +156,33 @@ def identifier_hasher(settings: Settings) -> "KmsIdentifierHasher":
     return KmsIdentifierHasher(aws.kms(), settings.hash_key_id)
 
 
-def audit_trail(settings: Settings) -> AuditTrail:
-    from kyc_match.audit.sealing import KmsSealer  # noqa: PLC0415
-    from kyc_match.audit.trail import DynamoDbAuditTrail, SqsFallback  # noqa: PLC0415
+@cache
+def audit_table(settings: Settings) -> "Table":
+    """The audit table, for the trail, its readers and the drain job."""
+    return aws.dynamodb().Table(settings.audit_table)
 
-    queue_url = settings.audit_fallback_queue_url
-    return DynamoDbAuditTrail(
-        aws.dynamodb().Table(settings.audit_table),
-        identifier_hasher(settings),
-        KmsSealer(aws.kms(), settings.hash_key_id),
-        timedelta(days=settings.audit_retention_days),
-        fallback=SqsFallback(aws.sqs(), queue_url) if queue_url else None,
-    )
+
+@cache
+def ported_numbers_table(settings: Settings) -> "Table":
+    return aws.dynamodb().Table(settings.ported_numbers_table)
+
+
+@cache
+def _sealer(settings: Settings) -> "KmsSealer":
+    from kyc_match.audit.sealing import KmsSealer  # noqa: PLC0415
+
+    return KmsSealer(aws.kms(), settings.hash_key_id)
+
+
+class _PolicyStoreOnFirstUse:
+    """The policy store, built at the first decision request: the policy models stay unloaded in a
+    container that only serves matches (cold start)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def latest(self, client_id: str, policy_id: str) -> "Policy | None":
+        return policy_store(self._settings).latest(client_id, policy_id)
 
 
 def _adapter(config: OperatorConfig, settings: Settings) -> OperatorAdapter:

@@ -11,6 +11,7 @@ from kyc_match.domain.policy import Policy
 from kyc_match.operators.config import OperatorConfig
 from kyc_match.operators.directory import PrefixDirectory
 from kyc_match.operators.sandbox import SandboxOperator
+from kyc_match.settings import Settings
 from kyc_match_tools.local_aws import DEFAULT_SUBSCRIBERS, read_subscribers
 from kyc_match_tools.operator_sim.server import MemorySubscribers
 
@@ -34,11 +35,8 @@ def memory_handler() -> Iterator[RecordingAudit]:
     config = OperatorConfig(id="sandbox", kind="sandbox", prefixes=("+34", "+81"))
     sandbox = SandboxOperator(config, MemorySubscribers(read_subscribers(DEFAULT_SUBSCRIBERS)))
     audit = RecordingAudit()
-    wiring.use_dependencies(
-        wiring.Dependencies(
-            operators=PrefixDirectory({"+34": sandbox, "+81": sandbox}), audit=audit, policies=NoPolicies()
-        )
-    )
+    directory = PrefixDirectory({"+34": sandbox, "+81": sandbox})
+    wiring.use_dependencies(wiring.build(Settings(), operators=directory, audit=audit, policies=NoPolicies()))
     try:
         yield audit
     finally:

@@ -19,7 +19,6 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from kyc_match import aws
-from kyc_match.audit.components import audit_components
 from kyc_match.audit.digest import write_daily_digests
 from kyc_match.audit.hashing import KmsIdentifierHasher
 from kyc_match.audit.query import find_by_phone
@@ -33,6 +32,7 @@ from kyc_match.jobs import drain as drain_job
 from kyc_match.matching import AttributeMatch
 from kyc_match.settings import Settings, get_settings
 from kyc_match.tables import AUDIT
+from kyc_match.wiring import audit_components
 from kyc_match_tools import local_aws
 from kyc_match_tools.lambda_context import local_context
 

@@ -78,14 +78,13 @@ def test_no_result_without_its_audit_entry(handler_transport):
     """If the entry cannot be stored, the client gets 503 UNAVAILABLE and no verdict."""
     settings = get_settings()
     dynamodb = boto3.resource("dynamodb")
-    real = wiring.dependencies()
     broken_trail = DynamoDbAuditTrail(
         dynamodb.Table("no-such-audit-table"),
         KmsIdentifierHasher(boto3.client("kms"), settings.hash_key_id),
         KmsSealer(boto3.client("kms"), settings.hash_key_id),
         timedelta(days=1),
     )
-    wiring.use_dependencies(wiring.Dependencies(operators=real.operators, audit=broken_trail))
+    wiring.use_dependencies(wiring.build(settings, audit=broken_trail))
     try:
         reply = handler_transport.send({"phoneNumber": FULL, "givenName": "Federica"})
     finally:

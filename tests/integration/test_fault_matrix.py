@@ -120,7 +120,7 @@ def test_fault_matrix(row: Row, handler_transport, private_queue: str) -> None:
         entry = camara_entry(sim, "op-matrix", ["+34"], **overrides)
         directory = wiring.operator_directory(settings_for([entry]))
         wiring.use_dependencies(
-            wiring.Dependencies(operators=directory, audit=_audit_trail(row, private_queue))
+            wiring.build(get_settings(), operators=directory, audit=_audit_trail(row, private_queue))
         )
         if row.operator_faults:
             sim.faults.set(**row.operator_faults)

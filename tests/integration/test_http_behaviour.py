@@ -80,9 +80,9 @@ class ExplodingDirectory:
 
 def test_a_bug_is_a_camara_500_without_stack_trace_or_values(handler_transport, handler_log):
     from kyc_match import wiring
+    from kyc_match.settings import get_settings
 
-    real = wiring.dependencies()
-    wiring.use_dependencies(wiring.Dependencies(operators=ExplodingDirectory(), audit=real.audit))
+    wiring.use_dependencies(wiring.build(get_settings(), operators=ExplodingDirectory()))
     try:
         reply = handler_transport.send(
             {"phoneNumber": FULL, "givenName": "Bugsy-Malone"}, headers={"x-correlator": "bug-1"}

@@ -74,9 +74,7 @@ def settings_for(entries: Sequence[Mapping[str, Any]], **fields: Any) -> Setting
 def handler_routes(entries: Sequence[Mapping[str, Any]], **settings_fields: Any) -> Iterator[Any]:
     """Point the Lambda handler at these operators (and the real audit trail) for the block."""
     directory = wiring.operator_directory(settings_for(entries, **settings_fields))
-    wiring.use_dependencies(
-        wiring.Dependencies(operators=directory, audit=wiring.audit_trail(get_settings()))
-    )
+    wiring.use_dependencies(wiring.build(get_settings(), operators=directory))
     try:
         yield directory
     finally:

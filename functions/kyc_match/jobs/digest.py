@@ -5,14 +5,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from kyc_match.audit.components import audit_components
+from kyc_match import wiring
 from kyc_match.audit.digest import write_daily_digests
 from kyc_match.observability import logger
 from kyc_match.settings import get_settings
 
 
 def digest_day(day: date) -> int:
-    parts = audit_components(get_settings())
+    parts = wiring.audit_components(get_settings())  # built once per container
     keys = write_daily_digests(day.isoformat(), parts.reader, parts.digests, parts.sealer, parts.retention)
     logger.info("audit digests written", extra={"day": day.isoformat(), "digests": len(keys)})
     return len(keys)

@@ -5,7 +5,7 @@ with different content under the same key is refused and, after the queue's retr
 dead-letter queue for a person to look at. Failures are reported per message.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -13,13 +13,16 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from kyc_match import aws
+from kyc_match import wiring
 from kyc_match.audit.canonical import canonical_bytes, plain
 from kyc_match.audit.sealing import ENTRY_DOMAIN
 from kyc_match.audit.trail import ENTRY_KEY, put_new_entry
 from kyc_match.observability import logger
 from kyc_match.settings import get_settings
 from kyc_match.tables import AUDIT
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -28,8 +31,7 @@ class ConflictingEntryError(Exception):
     """A different entry already holds this key: never overwrite, let the DLQ keep both."""
 
 
-def store_entry(item: dict[str, Any]) -> None:
-    table = aws.dynamodb().Table(get_settings().audit_table)
+def store_entry(table: "Table", item: dict[str, Any]) -> None:
     try:
         put_new_entry(table, item)
     except ClientError as error:
@@ -42,7 +44,7 @@ def store_entry(item: dict[str, Any]) -> None:
 
 
 def _handle(record: SQSRecord) -> None:
-    store_entry(record.json_body)
+    store_entry(wiring.audit_table(get_settings()), record.json_body)  # one table object per container
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -55,8 +55,8 @@ def _use_local_stand_in_if_set() -> None:
 
 def _components() -> Any:
     _use_local_stand_in_if_set()
-    from kyc_match.audit.components import audit_components  # noqa: PLC0415 - after the environment
-    from kyc_match.settings import get_settings  # noqa: PLC0415
+    from kyc_match.settings import get_settings  # noqa: PLC0415 - after the environment
+    from kyc_match.wiring import audit_components  # noqa: PLC0415
 
     return audit_components(get_settings())
 
@@ -117,15 +117,17 @@ def _drain(_: argparse.Namespace) -> int:
     from kyc_match import aws  # noqa: PLC0415
     from kyc_match.jobs.drain import store_entry  # noqa: PLC0415
     from kyc_match.settings import get_settings  # noqa: PLC0415
+    from kyc_match.wiring import audit_table  # noqa: PLC0415
 
-    queue_url = get_settings().audit_fallback_queue_url
+    settings = get_settings()
+    queue_url = settings.audit_fallback_queue_url
     if not queue_url:
         print("KYC_AUDIT_FALLBACK_QUEUE_URL is not set", file=sys.stderr)
         return 2
     stored = 0
     while messages := aws.sqs().receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
         for message in messages:
-            store_entry(json.loads(message["Body"]))
+            store_entry(audit_table(settings), json.loads(message["Body"]))
             aws.sqs().delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
             stored += 1
     print(f"{stored} queued entries stored", file=sys.stderr)

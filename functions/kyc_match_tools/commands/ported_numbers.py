@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kyc_match.operators.ported import IdentifierHasher
+    from kyc_match.settings import Settings
 
 E164 = re.compile(r"^\+[1-9][0-9]{4,14}$")
 COLUMNS = ("phoneNumber", "operatorId")
@@ -78,15 +79,14 @@ def load_ported_numbers(rows: Iterable[tuple[str, str]], table: Any, hasher: "Id
     return count
 
 
-def load_file(path: Path, operator_ids: Collection[str], table_name: str, hash_key_id: str) -> int:
-    """Validate the whole file, then hash and load it into `table_name` (AWS, or AWS_ENDPOINT_URL)."""
-    import boto3  # noqa: PLC0415
-
-    from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
+def load_file(path: Path, operator_ids: Collection[str], settings: "Settings") -> int:
+    """Validate the whole file, then hash and load it into the settings' ported-numbers table (AWS, or
+    AWS_ENDPOINT_URL), with the adapters the function routes with."""
+    from kyc_match import wiring  # noqa: PLC0415
 
     rows = read_ported_numbers(path, operator_ids)
-    hasher = KmsIdentifierHasher(boto3.client("kms"), hash_key_id)
-    return load_ported_numbers(rows, boto3.resource("dynamodb").Table(table_name), hasher)
+    table = wiring.ported_numbers_table(settings)
+    return load_ported_numbers(rows, table, wiring.identifier_hasher(settings))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
 
         use_local_credentials()  # a local endpoint (moto): fake credentials, never a real account
     settings = get_settings()
+    if args.table:
+        settings = settings.model_copy(update={"ported_numbers_table": args.table})
     try:
         if args.operators:
             from kyc_match_tools.operator_sim.local_operators import read_local_operators  # noqa: PLC0415
@@ -105,10 +107,9 @@ def run(args: argparse.Namespace) -> int:
             operators = read_local_operators(args.operators).operators
         else:
             operators = parse_operators(settings.operators)
-        table = args.table or settings.ported_numbers_table
-        count = load_file(args.file, {operator.id for operator in operators}, table, settings.hash_key_id)
+        count = load_file(args.file, {operator.id for operator in operators}, settings)
     except (OSError, ValueError) as error:
         print(f"kyc-match ported-numbers: {error}", file=sys.stderr)
         return 2
-    print(f"loaded {count} ported numbers into {table}", file=sys.stderr)
+    print(f"loaded {count} ported numbers into {settings.ported_numbers_table}", file=sys.stderr)
     return 0

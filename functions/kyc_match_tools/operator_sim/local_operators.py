@@ -82,4 +82,4 @@ def prepare_local_operators(local: LocalOperators | None, ported_numbers: Path |
         return 0
     operators = local.operators if local is not None else parse_operators(settings.operators)
     ids = {operator.id for operator in operators}
-    return load_file(ported_numbers, ids, settings.ported_numbers_table, settings.hash_key_id)
+    return load_file(ported_numbers, ids, settings)

@@ -1,0 +1,94 @@
+"""The composition root: fakes replace real adapters, nothing is built before it is needed, jobs build
+their clients once per container."""
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from kyc_match import aws, wiring
+from kyc_match.jobs import drain
+from kyc_match.settings import Settings
+from kyc_match_tools.lambda_context import local_context
+
+
+class Fake:
+    def operator_for(self, phone_number: str) -> Any:
+        raise AssertionError("not called")
+
+    def record(self, record: Any) -> None: ...
+
+    def latest(self, client_id: str, policy_id: str) -> None:
+        return None
+
+
+@pytest.fixture
+def no_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any AWS client the code under test would create fails the test."""
+
+    def refuse() -> Any:
+        raise AssertionError("an AWS client was created")
+
+    for client in ("dynamodb", "kms", "sqs", "s3"):
+        monkeypatch.setattr(aws, client, refuse)
+
+
+def fresh_settings() -> Settings:
+    """Settings no other test used, so the root's per-settings caches start empty."""
+    return Settings(audit_table=f"audit-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.mark.usefixtures("no_aws")
+def test_given_fakes_the_root_builds_nothing_real():
+    fake = Fake()
+    built = wiring.build(fresh_settings(), operators=fake, audit=fake, policies=fake)
+    assert (built.operators, built.audit, built.policies) == (fake, fake, fake)
+
+
+def test_the_policy_store_is_built_at_the_first_decision_request(monkeypatch):
+    built_for: list[Settings] = []
+
+    def policy_store(settings: Settings) -> Fake:
+        built_for.append(settings)
+        return Fake()
+
+    monkeypatch.setattr(wiring, "policy_store", policy_store)
+    settings = fresh_settings()
+    dependencies = wiring.build(settings, operators=Fake(), audit=Fake())
+    assert built_for == []
+    assert dependencies.policies.latest("bank-1", "default") is None
+    assert built_for == [settings]
+
+
+class CountingDynamoDb:
+    def __init__(self) -> None:
+        self.tables: list[str] = []
+        self.items: list[dict[str, Any]] = []
+
+    def Table(self, name: str) -> "CountingDynamoDb":  # boto3's name
+        self.tables.append(name)
+        return self
+
+    def put_item(self, **request: Any) -> None:
+        self.items.append(request["Item"])
+
+
+def sqs_event(*bodies: dict[str, Any]) -> dict[str, Any]:
+    records = [
+        {"messageId": f"m{n}", "receiptHandle": "h", "body": json.dumps(body), "attributes": {}}
+        for n, body in enumerate(bodies)
+    ]
+    return {"Records": records}
+
+
+def test_the_drain_job_builds_its_table_once_per_container(monkeypatch):
+    dynamodb = CountingDynamoDb()
+    settings = fresh_settings()
+    monkeypatch.setattr(aws, "dynamodb", lambda: dynamodb)
+    monkeypatch.setattr(drain, "get_settings", lambda: settings)
+    for invocation in range(2):
+        entries = [{"clientDay": "bank-1#2024-01-01", "entryKey": f"{invocation}-{n}"} for n in range(2)]
+        assert drain.lambda_handler(sqs_event(*entries), local_context()) == {"batchItemFailures": []}
+    assert len(dynamodb.items) == 4
+    assert dynamodb.tables == [settings.audit_table]
