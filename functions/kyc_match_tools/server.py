@@ -1,30 +1,22 @@
 """`kyc-match serve`: an HTTP front on the same Lambda handler, acting as API Gateway would.
 
 Each request becomes an API Gateway REST proxy event. Requests without a known `x-api-key` get
-the CAMARA 401 that the deployed API Gateway returns (see infra/constructs/api.py).
+the CAMARA 401 that the deployed API Gateway returns: both take it from kyc_match/api/errors.py.
 """
 
-import json
 import threading
 from collections.abc import Callable, Mapping
 from http.server import ThreadingHTTPServer
 from typing import Any
 
 from kyc_match.api.correlator import read_correlator
+from kyc_match.api.errors import PAYLOAD_TOO_LARGE, UNAUTHENTICATED, CamaraError
 from kyc_match_tools.events import rest_proxy_event
 from kyc_match_tools.http_base import QuietJsonHandler
 from kyc_match_tools.lambda_context import local_context
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 MAX_BODY_BYTES = 1_048_576  # API Gateway REST's payload limit is 10 MB; nobody needs 1 MB of KYC data
-
-UNAUTHENTICATED = {
-    "status": 401,
-    "code": "UNAUTHENTICATED",
-    "message": "Request not authenticated due to missing, invalid, or expired credentials. "
-    "A new authentication is required.",
-}
-PAYLOAD_TOO_LARGE = {"status": 413, "code": "PAYLOAD_TOO_LARGE", "message": "The request body is too large."}
 
 
 def make_server(host: str, port: int, handler: Handler, api_keys: Mapping[str, str]) -> ThreadingHTTPServer:
@@ -63,12 +55,12 @@ def make_server(host: str, port: int, handler: Handler, api_keys: Mapping[str, s
             headers = {name.lower(): value for name, value in self.headers.items()}
             length = int(headers.get("content-length") or 0)
             if length > MAX_BODY_BYTES:
-                self._send(413, PAYLOAD_TOO_LARGE, headers, close=True)
+                self._send(PAYLOAD_TOO_LARGE, headers, close=True)
                 return
             body = self.rfile.read(length).decode("utf-8", errors="replace") if length else None
             api_key_id = api_keys.get(headers.get("x-api-key", ""))
             if api_key_id is None:
-                self._send(401, UNAUTHENTICATED, headers)
+                self._send(UNAUTHENTICATED, headers)
                 return
             path = self.path.split("?", 1)[0]
             event = rest_proxy_event(self.command, path, headers, body, api_key_id)
@@ -78,12 +70,11 @@ def make_server(host: str, port: int, handler: Handler, api_keys: Mapping[str, s
                 response = handler(event, local_context())
             self._write(response["statusCode"], _response_headers(response), response.get("body") or "")
 
-        def _send(
-            self, status: int, body: dict[str, Any], headers: Mapping[str, str], close: bool = False
-        ) -> None:
+        def _send(self, error: CamaraError, headers: Mapping[str, str], close: bool = False) -> None:
+            """An answer API Gateway gives itself: the body its gateway response holds (infra)."""
             correlator = read_correlator(headers)
             reply_headers = {"content-type": "application/json", "x-correlator": correlator.value}
-            self._write(status, reply_headers, json.dumps(body), close)
+            self._write(error.status, reply_headers, error.json(), close)
 
         def _write(self, status: int, headers: Mapping[str, str], body: str, close: bool = False) -> None:
             self.respond(status, headers, body.encode("utf-8"), close)

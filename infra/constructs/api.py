@@ -2,7 +2,6 @@
 gateway responses, WAF."""
 
 import json
-from dataclasses import dataclass
 
 from aws_cdk import CfnOutput
 from aws_cdk import aws_apigateway as apigw
@@ -14,6 +13,20 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 from infra.config import StageConfig
 from infra.nag import acknowledge
+from kyc_match.api.errors import (
+    BAD_GATEWAY,
+    INTERNAL,
+    INVALID_ARGUMENT,
+    NOT_FOUND,
+    PAYLOAD_TOO_LARGE,
+    PERMISSION_DENIED,
+    QUOTA_EXCEEDED,
+    TIMEOUT,
+    TOO_MANY_REQUESTS,
+    UNAUTHENTICATED,
+    UNSUPPORTED_MEDIA_TYPE,
+    CamaraError,
+)
 
 BASE_PATH = ("kyc-match", "v0.4")
 MATCH_PATH = (*BASE_PATH, "match")
@@ -23,31 +36,9 @@ CORRELATOR_HEADER = "x-correlator"
 NOT_ALLOWED_METHODS = ("GET", "PUT", "PATCH", "DELETE")
 
 
-@dataclass(frozen=True)
-class CamaraError:
-    """A response API Gateway sends itself, in the CAMARA error format."""
-
-    status: int
-    code: str
-    message: str
-
-    def body(self) -> str:
-        return json.dumps({"status": self.status, "code": self.code, "message": self.message})
-
-
-UNAUTHENTICATED = CamaraError(
-    401, "UNAUTHENTICATED", "Request not authenticated due to missing, invalid, or expired credentials."
-)
-PERMISSION_DENIED = CamaraError(
-    403, "PERMISSION_DENIED", "Client does not have sufficient permissions to perform this action."
-)
-NOT_FOUND = CamaraError(404, "NOT_FOUND", "The specified resource is not found.")
-INVALID_ARGUMENT = CamaraError(
-    400, "INVALID_ARGUMENT", "Client specified an invalid argument, request body or query param."
-)
-
-# Gateway response type -> what the client gets. API Gateway answers these itself (the function never
-# sees the request), so the body is static: it never echoes request content.
+# Gateway response type -> what the client gets, from the one CAMARA error catalogue that the function
+# and the local server answer from too. API Gateway answers these itself (the function never sees the
+# request), so the body is static: it never echoes request content.
 GATEWAY_RESPONSES: dict[str, CamaraError] = {
     # A missing and an invalid x-api-key both surface as INVALID_API_KEY: one 401, one body.
     "INVALID_API_KEY": UNAUTHENTICATED,
@@ -58,24 +49,21 @@ GATEWAY_RESPONSES: dict[str, CamaraError] = {
     "RESOURCE_NOT_FOUND": NOT_FOUND,
     "ACCESS_DENIED": PERMISSION_DENIED,
     "WAF_FILTERED": PERMISSION_DENIED,
-    "THROTTLED": CamaraError(429, "TOO_MANY_REQUESTS", "Rate limit reached."),
-    "QUOTA_EXCEEDED": CamaraError(429, "QUOTA_EXCEEDED", "Out of resource quota."),
+    "THROTTLED": TOO_MANY_REQUESTS,
+    "QUOTA_EXCEEDED": QUOTA_EXCEEDED,
     "BAD_REQUEST_BODY": INVALID_ARGUMENT,
     "BAD_REQUEST_PARAMETERS": INVALID_ARGUMENT,
-    "UNSUPPORTED_MEDIA_TYPE": CamaraError(
-        415,
-        "UNSUPPORTED_MEDIA_TYPE",
-        "The server refuses to accept the request because the payload format is in an unsupported format.",
-    ),
-    "INTEGRATION_TIMEOUT": CamaraError(504, "TIMEOUT", "Request timeout exceeded."),
-    "INTEGRATION_FAILURE": CamaraError(502, "BAD_GATEWAY", "An upstream internal service cannot be reached."),
-    # Everything else API Gateway may produce (e.g. REQUEST_TOO_LARGE) falls back to these.
+    "REQUEST_TOO_LARGE": PAYLOAD_TOO_LARGE,  # as `kyc-match serve` answers (at its lower limit)
+    "UNSUPPORTED_MEDIA_TYPE": UNSUPPORTED_MEDIA_TYPE,
+    "INTEGRATION_TIMEOUT": TIMEOUT,
+    "INTEGRATION_FAILURE": BAD_GATEWAY,
+    # Everything else API Gateway may produce falls back to these.
     "DEFAULT_4XX": INVALID_ARGUMENT,
-    "DEFAULT_5XX": CamaraError(500, "INTERNAL", "Unknown server error. Typically a server bug."),
+    "DEFAULT_5XX": INTERNAL,
 }
 
 # WAF answers rate-limited requests itself (WAF custom responses take precedence over gateway responses).
-WAF_RATE_LIMITED = CamaraError(429, "TOO_MANY_REQUESTS", "Rate limit reached.")
+WAF_RATE_LIMITED = TOO_MANY_REQUESTS
 
 # The gateway rejects bodies that are not a JSON object; the function validates the fields.
 MATCH_REQUEST_SCHEMA = apigw.JsonSchema(
@@ -191,7 +179,7 @@ class Api(Construct):
                     "Content-Type": "'application/json'",
                     CORRELATOR_HEADER: f"method.request.header.{CORRELATOR_HEADER}",
                 },
-                templates={"application/json": error.body()},
+                templates={"application/json": error.json()},
             )
 
         self.usage_plans: dict[str, apigw.UsagePlan] = {}
@@ -240,7 +228,7 @@ class Api(Construct):
             visibility_config=visibility(name),
             custom_response_bodies={
                 "RateLimited": wafv2.CfnWebACL.CustomResponseBodyProperty(
-                    content=WAF_RATE_LIMITED.body(), content_type="APPLICATION_JSON"
+                    content=WAF_RATE_LIMITED.json(), content_type="APPLICATION_JSON"
                 )
             },
             rules=[

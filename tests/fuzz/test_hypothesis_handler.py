@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from kyc_match.api import parsing
 from kyc_match.api.assess_models import KycAssessRequest
+from kyc_match.api.errors import answer_for, outcome
 from kyc_match.api.models import KycMatchRequest
 from kyc_match.domain.errors import KycMatchError
 from kyc_match.handler import lambda_handler
@@ -141,7 +142,7 @@ def test_request_model_accepts_or_refuses_with_a_camara_400(body: str, assess: b
     try:
         parsing.parse_match_request(body, model)
     except KycMatchError as error:
-        assert (error.status, error.code) == (400, "INVALID_ARGUMENT")
+        assert (answer_for(error).status, answer_for(error).code) == (400, "INVALID_ARGUMENT")
         assert_no_echo(error.detail, body)
 
 
@@ -198,7 +199,7 @@ def test_handler_never_fails_and_never_echoes(case: tuple[dict[str, Any], str], 
         assert payload["status"] == status and isinstance(payload["code"], str) and payload["code"]
         assert_no_echo(payload["message"], body)
     assert len(memory_handler.records) == before + 1  # every answer audited, exactly once
-    assert memory_handler.records[-1].status == status
+    assert outcome(memory_handler.records[-1].error)[0] == status
 
 
 FREE_TEXT = [
@@ -242,4 +243,4 @@ def test_matching_engine_answers_any_text(body: dict[str, str], path: str, memor
         "false",
         "not_available",
     }
-    assert memory_handler.records[-1].status == 200
+    assert memory_handler.records[-1].error is None

@@ -76,7 +76,7 @@ def test_audit_trail_writes_and_reads_through_both_indexes(template_tables, hash
     )
     now = datetime.now(UTC)
     context = CallContext("bank-1", "req-1", "corr-1", now, 0)
-    trail.record(AuditRecord(context, 200, phone_number="+34600000001", operator_id="sandbox",
+    trail.record(AuditRecord(context, phone_number="+34600000001", operator_id="sandbox",
                              attributes=("givenName",), verdicts={"givenName": AttributeMatch("true")}))  # fmt: skip
     reader = AuditReader(template_tables["audit"])
     assert reader.client_days(now.date().isoformat()) == {f"bank-1#{now.date().isoformat()}"}

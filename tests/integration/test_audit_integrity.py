@@ -25,7 +25,7 @@ from kyc_match.audit.query import find_by_phone
 from kyc_match.audit.sealing import KmsSealer
 from kyc_match.audit.trail import DynamoDbAuditTrail, SqsFallback
 from kyc_match.audit.verify import verify_trail
-from kyc_match.domain.errors import AuditUnavailableError
+from kyc_match.domain.errors import AuditUnavailableError, IdentifierNotFoundError, KycMatchError
 from kyc_match.domain.model import AuditRecord, CallContext
 from kyc_match.jobs import digest as digest_job
 from kyc_match.jobs import drain as drain_job
@@ -73,12 +73,12 @@ def trail_for(settings: Settings, key_id: str | None = None, fallback: SqsFallba
     )
 
 
-def record(request_id: str, *, phone: str | None = PHONE, status: int = 200) -> AuditRecord:
+def record(request_id: str, *, phone: str | None = PHONE, error: KycMatchError | None = None) -> AuditRecord:
     context = CallContext("bank-1", request_id, f"c-{request_id}", datetime.now(UTC), 0)
-    verdicts = {"givenName": AttributeMatch("false", 93)} if status == 200 else {}
+    verdicts = {"givenName": AttributeMatch("false", 93)} if error is None else {}
     return AuditRecord(
         context=context,
-        status=status,
+        error=error,
         phone_number=phone,
         operator_id="sandbox",
         attributes=("givenName",),
@@ -213,7 +213,7 @@ def test_lookups_work_across_two_key_versions(trail_settings, monkeypatch):
 def test_export_jsonl_and_csv(trail_settings, tmp_path):
     trail = trail_for(trail_settings)
     trail.record(record("ok"))
-    trail.record(record("missing", status=404))
+    trail.record(record("missing", error=IdentifierNotFoundError()))
     jsonl, csv_file = tmp_path / "trail.jsonl", tmp_path / "trail.csv"
     period = ["--from", (TODAY - timedelta(days=1)).isoformat(), "--to", TODAY.isoformat()]
     assert run_cli("audit", "export", "--output", str(jsonl), *period).returncode == 0

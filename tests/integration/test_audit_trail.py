@@ -96,7 +96,7 @@ def test_no_result_without_its_audit_entry(handler_transport):
 
 def test_an_entry_is_never_overwritten(handler_transport):
     """Replaying a request id must not replace history: the conditional put refuses it."""
-    from kyc_match.domain.errors import AuditUnavailableError
+    from kyc_match.domain.errors import AuditUnavailableError, IdentifierNotFoundError
     from kyc_match.domain.model import AuditRecord, CallContext
 
     settings = get_settings()
@@ -107,9 +107,9 @@ def test_an_entry_is_never_overwritten(handler_transport):
         timedelta(days=1),
     )
     context = CallContext("replay-client", "fixed-request", "replay", datetime(2026, 1, 1, tzinfo=UTC), 0)
-    trail.record(AuditRecord(context=context, status=200))
+    trail.record(AuditRecord(context=context))
     with pytest.raises(AuditUnavailableError):
-        trail.record(AuditRecord(context=context, status=404, error_code="IDENTIFIER_NOT_FOUND"))
+        trail.record(AuditRecord(context=context, error=IdentifierNotFoundError()))
 
 
 def test_every_outcome_is_counted_per_operator_and_result(handler_transport, capsys):

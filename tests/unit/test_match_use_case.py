@@ -4,7 +4,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kyc_match.domain.errors import AuditUnavailableError, IdentifierNotFoundError, ServiceNotApplicableError
+from kyc_match.domain.errors import (
+    AuditUnavailableError,
+    IdentifierNotFoundError,
+    KycMatchError,
+    ServiceNotApplicableError,
+)
 from kyc_match.domain.match import match_identity, reject_request
 from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery
 from kyc_match.matching import AttributeMatch
@@ -47,21 +52,21 @@ def test_verdicts_come_back_after_their_audit_record():
     assert verdicts == VERDICTS
     assert operator.queries == [QUERY]
     [record] = trail.records
-    assert (record.status, record.operator_id, record.attributes) == (
-        200,
+    assert (record.error, record.operator_id, record.attributes) == (
+        None,
         "op-es",
         ("givenName", "birthdate"),
     )
-    assert record.verdicts == VERDICTS and record.error_code is None
+    assert record.verdicts == VERDICTS
 
 
 def test_operator_error_is_audited_then_raised():
     trail = MemoryTrail()
     directory = PrefixDirectory({"+34": FakeOperator("op-es", IdentifierNotFoundError())})
-    with pytest.raises(IdentifierNotFoundError):
+    with pytest.raises(IdentifierNotFoundError) as raised:
         match_identity(QUERY, CONTEXT, operators=directory, audit=trail)
     [record] = trail.records
-    assert (record.status, record.error_code, record.operator_id) == (404, "IDENTIFIER_NOT_FOUND", "op-es")
+    assert (record.error, record.operator_id) == (raised.value, "op-es")
 
 
 def test_unserved_number_is_audited_without_operator():
@@ -70,7 +75,8 @@ def test_unserved_number_is_audited_without_operator():
         match_identity(
             QUERY, CONTEXT, operators=PrefixDirectory({"+44": FakeOperator("uk", VERDICTS)}), audit=trail
         )
-    assert trail.records[0].operator_id is None and trail.records[0].status == 422
+    assert trail.records[0].operator_id is None
+    assert isinstance(trail.records[0].error, ServiceNotApplicableError)
 
 
 def test_unexpected_failure_is_audited_as_internal():
@@ -78,7 +84,8 @@ def test_unexpected_failure_is_audited_as_internal():
     directory = PrefixDirectory({"+34": FakeOperator("op-es", RuntimeError("bug"))})
     with pytest.raises(RuntimeError):
         match_identity(QUERY, CONTEXT, operators=directory, audit=trail)
-    assert (trail.records[0].status, trail.records[0].error_code) == (500, "INTERNAL")
+    # The base error: answered (and audited) as a server bug, whatever the exception said.
+    assert type(trail.records[0].error) is KycMatchError and trail.records[0].error.detail is None
 
 
 def test_no_verdict_when_the_audit_fails():
@@ -89,8 +96,9 @@ def test_no_verdict_when_the_audit_fails():
 
 def test_rejections_are_audited_without_identifiers():
     trail = MemoryTrail()
-    reject_request(ServiceNotApplicableError(), CONTEXT, audit=trail)
-    assert trail.records == [AuditRecord(context=CONTEXT, status=422, error_code="SERVICE_NOT_APPLICABLE")]
+    refusal = ServiceNotApplicableError()
+    reject_request(refusal, CONTEXT, audit=trail)
+    assert trail.records == [AuditRecord(context=CONTEXT, error=refusal)]
 
 
 def test_longest_prefix_wins():

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from kyc_match.api.correlator import HEADER as CORRELATOR_HEADER
 from kyc_match.api.correlator import read_correlator
+from kyc_match.api.errors import answer_for, error_body
 from kyc_match.api.models import KycMatchRequest, match_response_body
 from kyc_match.api.parsing import Request, build_query, check_content_type, parse_match_request
 from kyc_match.domain.errors import (
@@ -91,16 +92,13 @@ def method_not_allowed() -> Response[str]:
 
 @app.not_found
 def not_found(_: PowertoolsNotFound) -> Response[str]:
-    error = NotFoundError()
-    _log_outcome(error.status, error.code)
-    return _error(error)
+    return _error(NotFoundError())
 
 
 @app.exception_handler(KycMatchError)
 def camara_error(error: KycMatchError) -> Response[str]:
     if isinstance(error, AuditUnavailableError):
         metrics.add_metric(name="AuditWriteFailures", unit=MetricUnit.Count, value=1)
-    _log_outcome(error.status, error.code)
     return _error(error)
 
 
@@ -111,9 +109,7 @@ def unexpected_error(error: Exception) -> Response[str]:
         "unexpected error",
         extra={"error_type": type(error).__name__, "frames": traceback.format_tb(error.__traceback__)},
     )
-    internal = KycMatchError()
-    _log_outcome(internal.status, internal.code)
-    return _error(internal)
+    return _error(KycMatchError())
 
 
 def _rejecting_audited(context: CallContext, deps: Dependencies, step: Callable[[], T]) -> T:
@@ -181,10 +177,12 @@ def _log_outcome(status: int, code: str | None) -> None:
 
 
 def _error(error: KycMatchError) -> Response[str]:
-    body = {"status": error.status, "code": error.code, "message": error.detail}
+    """Every error answer: status, code and message from the catalogue (api/errors.py), logged once."""
+    answer = answer_for(error)
+    _log_outcome(answer.status, answer.code)
     # A 405 names what the resource does allow (RFC 9110 §15.5.6).
     extra = {"Allow": "POST"} if isinstance(error, MethodNotAllowedError) else {}
-    return _json(error.status, body, extra)
+    return _json(answer.status, error_body(error), extra)
 
 
 def _json(status: int, body: dict[str, Any], extra_headers: dict[str, str] | None = None) -> Response[str]:

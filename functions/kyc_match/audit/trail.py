@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import BotoCoreError, ClientError
 
+from kyc_match.api.errors import outcome
 from kyc_match.audit.canonical import plain
 from kyc_match.domain.errors import AuditUnavailableError
 from kyc_match.domain.model import AuditRecord
@@ -47,6 +48,7 @@ def audit_item(
     context = record.context
     timestamp = context.received_at.isoformat(timespec="milliseconds")
     day = context.received_at.date().isoformat()
+    status, error_code = outcome(record.error)  # what the client was answered
     item: dict[str, Any] = {
         AUDIT.partition_key: f"{context.client_id}#{day}",
         ENTRY_KEY: f"{timestamp}#{context.request_id}",
@@ -55,7 +57,7 @@ def audit_item(
         "requestId": context.request_id,
         "correlator": context.correlator,
         "timestamp": timestamp,
-        "status": record.status,
+        "status": status,
         "latencyMs": latency_ms,
         "attributes": list(record.attributes),
         "results": {name: verdict.result for name, verdict in record.verdicts.items()},
@@ -64,8 +66,8 @@ def audit_item(
         },
         EXPIRES_AT: int((context.received_at + retention).timestamp()),
     }
-    if record.error_code:
-        item["errorCode"] = record.error_code
+    if error_code:
+        item["errorCode"] = error_code
     if record.operator_id:
         item["operatorId"] = record.operator_id
     if record.phone_number:
@@ -103,7 +105,8 @@ def _count_outcome(record: AuditRecord) -> None:
     with single_metric(name="MatchOutcomes", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
         metric.add_dimension(name="service", value=SERVICE)
         metric.add_dimension(name="operator", value=record.operator_id or "none")
-        metric.add_dimension(name="outcome", value=record.error_code or str(record.status))
+        status, error_code = outcome(record.error)
+        metric.add_dimension(name="outcome", value=error_code or str(status))
 
 
 class DynamoDbAuditTrail:

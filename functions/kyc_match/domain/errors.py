@@ -1,102 +1,82 @@
-"""Domain errors, each carrying its CAMARA status, code and a fixed human message.
+"""Domain errors: what went wrong, in the domain's words. No HTTP here: the API layer's catalogue
+(kyc_match/api/errors.py) decides the CAMARA status, code and message each one is answered with.
 
-This is the one table of error outcomes. Messages are constants on purpose: an error text never
-repeats a value the client sent, so it can be logged, audited and returned without leaking data.
+An error may carry a `detail` that refines the answer (which field, which rule). It is a fixed text
+on purpose: it never repeats a value the client sent, so it can be logged, audited and returned
+without leaking data.
 """
 
 from typing import ClassVar
 
 
 class KycMatchError(Exception):
-    status: ClassVar[int] = 500
-    code: ClassVar[str] = "INTERNAL"
-    message: ClassVar[str] = "Unknown server error. Typically a server bug."
+    """Something went wrong that the client is told about; unlisted, it is answered as a server bug."""
+
+    default_detail: ClassVar[str | None] = None
 
     def __init__(self, detail: str | None = None) -> None:
-        # `detail` refines the message (e.g. which field is invalid); it must never contain request values.
-        self.detail = detail or self.message
-        super().__init__(self.detail)
+        self.detail = detail or self.default_detail
+        super().__init__(*filter(None, [self.detail]))
 
 
 class InvalidArgumentError(KycMatchError):
-    status, code = 400, "INVALID_ARGUMENT"
-    message = "Client specified an invalid argument, request body or query param."
+    """The request (body, header or parameter) breaks the contract."""
 
 
 class UnknownPolicyError(InvalidArgumentError):
-    message = "Invalid request body: policyId names no policy of this client."
+    default_detail = "Invalid request body: policyId names no policy of this client."
 
 
 class InvalidParamCombinationError(KycMatchError):
-    status, code = 400, "KNOW_YOUR_CUSTOMER.INVALID_PARAM_COMBINATION"
-    message = (
-        "Indicated parameter combination is invalid: at least one attribute besides phoneNumber is required."
-    )
+    """Nothing to compare: only a phone number was sent."""
 
 
 class UnauthenticatedError(KycMatchError):
-    status, code = 401, "UNAUTHENTICATED"
-    message = (
-        "Request not authenticated due to missing, invalid, or expired credentials. "
-        "A new authentication is required."
-    )
+    """No client identity (API key) reached the function."""
 
 
 class InvalidTokenContextError(KycMatchError):
-    status, code = 403, "INVALID_TOKEN_CONTEXT"
-    message = "phoneNumber is not consistent with access token."
+    """The phone number sent is not the access token's subject."""
 
 
 class IdDocumentRequiredError(KycMatchError):
-    status, code = 403, "KNOW_YOUR_CUSTOMER.ID_DOCUMENT_REQUIRED"
-    message = "The idDocument is required to perform the properties validation"
+    """The operator validates the other attributes only together with the idDocument."""
 
 
 class IdDocumentMismatchError(KycMatchError):
-    status, code = 403, "KNOW_YOUR_CUSTOMER.ID_DOCUMENT_MISMATCH"
-    message = "The idDocument needs to match the one associated with the provided phoneNumber"
+    """The idDocument sent is not the subscriber's."""
 
 
 class NotFoundError(KycMatchError):
-    status, code = 404, "NOT_FOUND"
-    message = "The specified resource is not found."
+    """No such resource (path)."""
 
 
 class IdentifierNotFoundError(KycMatchError):
-    status, code = 404, "IDENTIFIER_NOT_FOUND"
-    message = "The phone number provided is not associated with a customer account"
+    """The operator has no customer account for the number."""
 
 
 class MethodNotAllowedError(KycMatchError):
-    status, code = 405, "METHOD_NOT_ALLOWED"
-    message = "The requested method is not allowed/supported on the target resource."
+    """The resource exists, the method does not."""
 
 
 class UnsupportedMediaTypeError(KycMatchError):
-    status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
-    message = (
-        "The server refuses to accept the request because the payload format is in an unsupported format."
-    )
+    """The body is not JSON."""
 
 
 class ServiceNotApplicableError(KycMatchError):
-    status, code = 422, "SERVICE_NOT_APPLICABLE"
-    message = "The service is not applicable for the provided phone number"
+    """No configured operator serves the number."""
 
 
 class MissingIdentifierError(KycMatchError):
-    status, code = 422, "MISSING_IDENTIFIER"
-    message = "No phone number has been provided"
+    """No phone number, neither in the body nor from the access token."""
 
 
 class OperatorBadGatewayError(KycMatchError):
-    status, code = 502, "BAD_GATEWAY"
-    message = "An upstream server returned an invalid response."
+    """The operator answered, but not with a usable answer."""
 
 
 class UnavailableError(KycMatchError):
-    status, code = 503, "UNAVAILABLE"
-    message = "Service Unavailable."
+    """The service, or the operator, cannot serve the request now."""
 
 
 class AuditUnavailableError(UnavailableError):
@@ -104,5 +84,4 @@ class AuditUnavailableError(UnavailableError):
 
 
 class OperatorTimeoutError(KycMatchError):
-    status, code = 504, "TIMEOUT"
-    message = "Request timeout exceeded."
+    """The operator did not answer in time."""

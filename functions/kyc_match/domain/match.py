@@ -61,8 +61,7 @@ def _answer(
         audit.record(
             AuditRecord(
                 context=context,
-                status=failure.status,
-                error_code=failure.code,
+                error=failure,
                 phone_number=query.phone_number,
                 operator_id=operator_id,
                 attributes=attributes,
@@ -72,7 +71,6 @@ def _answer(
     audit.record(
         AuditRecord(
             context=context,
-            status=200,
             phone_number=query.phone_number,
             operator_id=operator_id,
             attributes=attributes,
@@ -85,7 +83,7 @@ def _answer(
 
 def reject_request(error: KycMatchError, context: CallContext, *, audit: AuditTrail) -> None:
     """Audit a request refused before it reached an operator (invalid body, missing identifier…)."""
-    audit.record(AuditRecord(context=context, status=error.status, error_code=error.code))
+    audit.record(AuditRecord(context=context, error=error))
 
 
 def _assess(verdicts: Verdicts, policy: "Policy") -> Assessment:

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kyc_match.domain.errors import KycMatchError
 from kyc_match.matching import AttributeMatch
 
 Verdicts = Mapping[str, AttributeMatch]
@@ -51,11 +52,11 @@ class Assessment:
 
 @dataclass(frozen=True)
 class AuditRecord:
-    """The outcome of one call, as the domain sees it. The audit adapter hashes the identifiers."""
+    """The outcome of one call, as the domain sees it: the result, or the error that ended it. The audit
+    adapter hashes the identifiers and records the answer the edge gives for the error."""
 
     context: CallContext
-    status: int
-    error_code: str | None = None
+    error: KycMatchError | None = None
     phone_number: str | None = None
     operator_id: str | None = None
     attributes: tuple[str, ...] = ()

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+from kyc_match.api.errors import answer_for
 from kyc_match.domain.errors import (
     IdDocumentMismatchError,
     IdDocumentRequiredError,
@@ -239,13 +240,14 @@ class CamaraOperator:
 
     def _report(self, failure: OperatorFailure) -> None:
         """One metric and one log line per failed call: the operator id and a fixed reason, no data."""
+        answer = answer_for(failure.error)  # what our client will be answered
         logger.warning(
             "operator call failed",
             extra={
                 "operator": self._config.id,
                 "reason": failure.reason,
-                "status": failure.error.status,
-                "error_code": failure.error.code,
+                "status": answer.status,
+                "error_code": answer.code,
             },
         )
         with single_metric(

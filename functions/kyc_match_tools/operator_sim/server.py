@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, unquote_plus
 
 from pydantic import ValidationError
 
+from kyc_match.api.errors import answer_for
 from kyc_match.api.models import KycMatchRequest, match_response_body
 from kyc_match.domain.errors import KycMatchError
 from kyc_match.domain.model import MatchQuery
@@ -186,7 +187,8 @@ class OperatorSimulator:
         try:
             verdicts = self.operator.match(query) if query.attributes else {}
         except KycMatchError as error:
-            return _error(error.status, error.code, error.message)
+            refusal = answer_for(error)
+            return _error(refusal.status, refusal.code, refusal.message)
         answer: dict[str, Any] = dict(match_response_body(dict(verdicts)))
         if self.options.version == "vwip" and (
             bank_account is not None or self.faults.settings.bank_account_match
