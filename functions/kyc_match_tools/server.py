@@ -10,7 +10,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 from kyc_match.api.correlator import read_correlator
-from kyc_match.api.errors import PAYLOAD_TOO_LARGE, UNAUTHENTICATED, CamaraError
+from kyc_match.api.errors import INVALID_ARGUMENT, UNAUTHENTICATED, CamaraError
 from kyc_match_tools.events import rest_proxy_event
 from kyc_match_tools.http_base import QuietJsonHandler
 from kyc_match_tools.lambda_context import local_context
@@ -55,7 +55,8 @@ def make_server(host: str, port: int, handler: Handler, api_keys: Mapping[str, s
             headers = {name.lower(): value for name, value in self.headers.items()}
             length = int(headers.get("content-length") or 0)
             if length > MAX_BODY_BYTES:
-                self._send(PAYLOAD_TOO_LARGE, headers, close=True)
+                # CAMARA has no 413: an oversized body is an invalid argument, as API Gateway answers it.
+                self._send(INVALID_ARGUMENT, headers, close=True)
                 return
             body = self.rfile.read(length).decode("utf-8", errors="replace") if length else None
             api_key_id = api_keys.get(headers.get("x-api-key", ""))

@@ -104,7 +104,7 @@ def test_the_local_server_answers_as_the_gateway(sandbox_template_dict, http_tra
     local = {
         "UNAUTHENTICATED": answer(http_transport.send(VALID_BODY, authenticated=False)),
         "NOT_FOUND": answer(http_transport.send(VALID_BODY, path="/kyc-match/v0.4/nowhere")),
-        "PAYLOAD_TOO_LARGE": answer(http_transport.send({"givenName": "x" * 1_100_000})),
+        "INVALID_ARGUMENT": answer(http_transport.send({"givenName": "x" * 1_100_000})),
     }
     for code, (status, body) in local.items():
         assert body["code"] == code

@@ -63,7 +63,6 @@ IDENTIFIER_NOT_FOUND = CamaraError(
 METHOD_NOT_ALLOWED = CamaraError(
     405, "METHOD_NOT_ALLOWED", "The requested method is not allowed/supported on the target resource."
 )
-PAYLOAD_TOO_LARGE = CamaraError(413, "PAYLOAD_TOO_LARGE", "The request body is too large.")
 UNSUPPORTED_MEDIA_TYPE = CamaraError(
     415,
     "UNSUPPORTED_MEDIA_TYPE",
@@ -91,7 +90,6 @@ CATALOGUE = (
     NOT_FOUND,
     IDENTIFIER_NOT_FOUND,
     METHOD_NOT_ALLOWED,
-    PAYLOAD_TOO_LARGE,
     UNSUPPORTED_MEDIA_TYPE,
     SERVICE_NOT_APPLICABLE,
     MISSING_IDENTIFIER,
