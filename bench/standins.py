@@ -47,7 +47,7 @@ class MemoryTable:
 
 
 class MemoryPolicies:
-    def latest(self, client_id: str, policy_id: str) -> None:
+    def active(self, client_id: str, policy_id: str) -> None:
         return None  # every client gets the built-in default policy
 
 

@@ -50,7 +50,15 @@ def s3() -> "S3Client":
     return boto3.client("s3", config=_config())
 
 
+@cache
+def sts() -> Any:  # no STS stubs pinned: one call, GetCallerIdentity
+    """Who is calling: the local tools record it as a policy's author or approver."""
+    import boto3  # noqa: PLC0415
+
+    return boto3.client("sts", config=_config())
+
+
 def reset() -> None:
     """Forget the clients (tests that change AWS_ENDPOINT_URL or credentials)."""
-    for factory in (_config, dynamodb, kms, sqs, s3):
+    for factory in (_config, dynamodb, kms, sqs, s3, sts):
         factory.cache_clear()

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from kyc_match.audit.hashing import KmsIdentifierHasher
     from kyc_match.audit.sealing import KmsSealer
     from kyc_match.audit.store import AuditReader
-    from kyc_match.domain.policy import Policy
+    from kyc_match.domain.model import ServedPolicy
     from kyc_match.operators.secrets import SecretSource
+    from kyc_match.policies.lifecycle import PolicyLifecycle
     from kyc_match.policies.store import DynamoDbPolicyStore
 
 
@@ -145,7 +146,20 @@ def audit_components(settings: Settings) -> AuditComponents:
 def policy_store(settings: Settings) -> "DynamoDbPolicyStore":
     from kyc_match.policies.store import DynamoDbPolicyStore  # noqa: PLC0415
 
-    return DynamoDbPolicyStore(aws.dynamodb().Table(settings.config_table))
+    return DynamoDbPolicyStore(config_table(settings), _sealer(settings))
+
+
+def policy_lifecycle(settings: Settings) -> "PolicyLifecycle":
+    """Drafts, approvals, activations: for `kyc-match policy`, never the decision endpoint."""
+    from kyc_match.policies.lifecycle import PolicyLifecycle  # noqa: PLC0415
+
+    return PolicyLifecycle(config_table(settings), _sealer(settings))
+
+
+@cache
+def config_table(settings: Settings) -> "Table":
+    """The configuration table: clients' policies (and their lifecycle items)."""
+    return aws.dynamodb().Table(settings.config_table)
 
 
 @cache
@@ -181,8 +195,8 @@ class _PolicyStoreOnFirstUse:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
-    def latest(self, client_id: str, policy_id: str) -> "Policy | None":
-        return policy_store(self._settings).latest(client_id, policy_id)
+    def active(self, client_id: str, policy_id: str) -> "ServedPolicy | None":
+        return policy_store(self._settings).active(client_id, policy_id)
 
 
 def _adapter(config: OperatorConfig, settings: Settings) -> OperatorAdapter:

@@ -17,6 +17,47 @@ from infra.nag import acknowledge, logical_id
 SESSION = Duration.hours(1)
 
 
+# What operations may do on the configuration table: read, and add items under `POLICY#…` partitions.
+# Never UpdateItem or DeleteItem (denied outright, so no later grant reopens them): a policy version,
+# its approval and its activations are written once and never changed in place.
+POLICY_READS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:DescribeTable")
+POLICY_WRITES = ("dynamodb:PutItem",)
+NEVER_ON_POLICIES = (
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:DeleteTable",
+    "dynamodb:UpdateTable",
+    "dynamodb:RestoreTableFromBackup",
+    "dynamodb:ImportTable",
+)
+
+
+def _append_only_policies(role: iam.Role, table: dynamodb.Table) -> None:
+    """Read policies; add new policy items only (the CLI's puts are conditional: attribute_not_exists).
+
+    IAM has no condition key on a put's ConditionExpression, so an unconditional PutItem by this role
+    could still replace an item, and this role may seal (GenerateMac, for ported numbers and policy
+    items). What it cannot rewrite is the audit trail, where every decision records the sha256 of the
+    policy it was made with: a replaced version shows there as a second hash under one version number.
+    """
+    partitions = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["POLICY#*"]}}
+    role.add_to_policy(iam.PolicyStatement(actions=list(POLICY_READS), resources=[table.table_arn]))
+    role.add_to_policy(
+        iam.PolicyStatement(actions=list(POLICY_WRITES), resources=[table.table_arn], conditions=partitions)
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            effect=iam.Effect.DENY, actions=list(NEVER_ON_POLICIES), resources=[table.table_arn]
+        )
+    )
+    if table.encryption_key is not None:
+        table.encryption_key.grant_encrypt_decrypt(role)
+
+
 def _people_of_this_account() -> iam.IPrincipal:
     return iam.AccountRootPrincipal().with_conditions({"Bool": {"aws:MultiFactorAuthPresent": "true"}})
 
@@ -60,9 +101,10 @@ class PeopleAccess(Construct):
             max_session_duration=SESSION,
             description=f"kyc-match {stage}: manage client risk policies and ported numbers",
         )
-        tables["configuration"].grant_read_write_data(self.operations)
+        _append_only_policies(self.operations, tables["configuration"])
         tables["ported-numbers"].grant_read_write_data(self.operations)
-        keys.allow_mac(self.operations)  # ported numbers are stored as keyed hashes
+        keys.allow_mac(self.operations)  # ported numbers are hashed, policy items sealed
+        keys.allow_verify_mac(self.operations)  # a draft's seal is checked before it is approved
 
         CfnOutput(self, "AuditorRoleArn", value=self.auditor.role_arn)
         CfnOutput(self, "OperationsRoleArn", value=self.operations.role_arn)
@@ -84,9 +126,8 @@ class PeopleAccess(Construct):
             f"AwsSolutions-IAM5[Resource::<{logical_id(tables['audit'])}.Arn>/index/*]",
             "`audit find` and `audit export` query the audit table's two indexes (byPhoneHash, byDay).",
         )
-        for table in (tables["configuration"], tables["ported-numbers"]):
-            acknowledge(
-                self.operations.node.find_child("DefaultPolicy"),
-                f"AwsSolutions-IAM5[Resource::<{logical_id(table)}.Arn>/index/*]",
-                "grant_read_write_data adds the table's indexes; these tables have none today.",
-            )
+        acknowledge(
+            self.operations.node.find_child("DefaultPolicy"),
+            f"AwsSolutions-IAM5[Resource::<{logical_id(tables['ported-numbers'])}.Arn>/index/*]",
+            "grant_read_write_data adds the table's indexes; this table has none today.",
+        )

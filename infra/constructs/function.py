@@ -328,6 +328,7 @@ class MatchFunction(ServiceFunction):
         for role in ("subscribers", "ported-numbers", "configuration"):
             tables[role].grant_read_data(self.role)
         keys.allow_mac(self.role)  # hashes identifiers and seals entries
+        keys.allow_verify_mac(self.role)  # checks a policy's seals before it decides with it
         keys.operator_credentials.grant_read(self.role)
         fallback_queue.grant_send_messages(self.role)  # send only: the drain function consumes
 

@@ -137,10 +137,11 @@ class Keys(Construct):
         self.hmac_key.grant(role, "kms:GenerateMac")
 
     def allow_verify_mac(self, role: iam.IRole) -> None:
-        """Let `role` check MACs (kms:VerifyMac) with the identifier key: the auditors' role."""
+        """Let `role` check MACs (kms:VerifyMac) with the identifier key: auditors (`audit verify`), the
+        match function and operations (a policy's seals are checked before it is used)."""
         if self._verify_statement is None:
             self._verify_statement = iam.PolicyStatement(
-                sid="OnlyAuditorsVerifyMacs", actions=["kms:VerifyMac"], resources=["*"]
+                sid="OnlyNamedRolesVerifyMacs", actions=["kms:VerifyMac"], resources=["*"]
             )
             self.hmac_key.add_to_resource_policy(self._verify_statement)
         self._verify_statement.add_principals(iam.ArnPrincipal(role.role_arn))

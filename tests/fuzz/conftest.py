@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from kyc_match import wiring
-from kyc_match.domain.model import AuditRecord
-from kyc_match.domain.policy import Policy
+from kyc_match.domain.model import AuditRecord, ServedPolicy
 from kyc_match.operators.config import OperatorConfig
 from kyc_match.operators.directory import PrefixDirectory
 from kyc_match.operators.sandbox import SandboxOperator
@@ -25,7 +24,7 @@ class RecordingAudit:
 
 
 class NoPolicies:
-    def latest(self, client_id: str, policy_id: str) -> Policy | None:
+    def active(self, client_id: str, policy_id: str) -> ServedPolicy | None:
         return None  # the built-in default policy
 
 

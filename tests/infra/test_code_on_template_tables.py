@@ -25,6 +25,7 @@ from kyc_match.domain.policy import DEFAULT_POLICY
 from kyc_match.matching import AttributeMatch
 from kyc_match.operators.ported import DynamoDbPortedNumbers
 from kyc_match.operators.subscribers import DynamoDbSubscriberStore
+from kyc_match.policies.lifecycle import PolicyLifecycle
 from kyc_match.policies.store import DynamoDbPolicyStore
 from kyc_match.settings import Settings
 from kyc_match_tools import local_aws
@@ -84,11 +85,15 @@ def test_audit_trail_writes_and_reads_through_both_indexes(template_tables, hash
     assert entry["requestId"] == "req-1" and KmsSealer(kms, hash_key).is_intact(entry)
 
 
-def test_policies_are_versioned_in_the_configuration_table(template_tables):
-    store = DynamoDbPolicyStore(template_tables["configuration"])
-    assert store.put("bank-1", DEFAULT_POLICY).version == 1
-    assert store.put("bank-1", DEFAULT_POLICY).version == 2
-    assert store.latest("bank-1", "default").version == 2
+def test_policies_are_versioned_in_the_configuration_table(template_tables, hash_key):
+    sealer = KmsSealer(boto3.client("kms"), hash_key)
+    lifecycle = PolicyLifecycle(template_tables["configuration"], sealer)
+    assert lifecycle.put("bank-1", DEFAULT_POLICY, "author")[0] == 1
+    assert lifecycle.put("bank-1", DEFAULT_POLICY, "author")[0] == 2
+    lifecycle.approve("bank-1", "default", 2, "approver")
+    lifecycle.activate("bank-1", "default", 2, "approver")
+    served = DynamoDbPolicyStore(template_tables["configuration"], sealer).active("bank-1", "default")
+    assert served is not None and (served.reference.source, served.reference.version) == ("client", 2)
 
 
 def test_subscribers_and_ported_numbers_are_found_by_their_keys(template_tables, hash_key):

@@ -333,13 +333,15 @@ def _people_roles(template: dict[str, Any]) -> dict[str, str]:
 
 def test_only_the_sealers_and_the_people_roles_may_use_the_hmac_key(sandbox_template_dict):
     """GenerateMac: the match function (hashes, seals entries), the digest function (seals digests),
-    auditors (`audit find` hashes the number) and operations (ported numbers are hashed). VerifyMac:
-    auditors only (`audit verify`). The account root administers the key but cannot use it, so no IAM
+    auditors (`audit find` hashes the number) and operations (ported numbers are hashed, policy items
+    sealed). VerifyMac: auditors (`audit verify`), the match function and operations (a policy's seals
+    are checked before it is used). The account root administers the key but cannot use it, so no IAM
     policy elsewhere can grant a MAC to anyone else."""
     key_id, key = _hmac_key(sandbox_template_dict)
     people = _people_roles(sandbox_template_dict)
     functions = {role_of(sandbox_template_dict, handler) for handler in (MATCH_HANDLER, DIGEST_HANDLER)}
-    expected = {"kms:GenerateMac": functions | set(people.values()), "kms:VerifyMac": {people["Auditor"]}}
+    verifiers = {people["Auditor"], people["Operations"], role_of(sandbox_template_dict, MATCH_HANDLER)}
+    expected = {"kms:GenerateMac": functions | set(people.values()), "kms:VerifyMac": verifiers}
     statements = key["Properties"]["KeyPolicy"]["Statement"]
     for action, roles in expected.items():
         allowing = [s for s in statements if s["Effect"] == "Allow" and action in as_list(s["Action"])]
@@ -387,6 +389,28 @@ def test_people_roles_need_mfa_and_cannot_write_the_trail(sandbox_template_dict)
                         for a in actions
                     )
                 assert not any(a.startswith("s3:Put") or a.startswith("s3:Delete") for a in actions)
+
+
+def test_operations_add_policy_items_and_never_change_one(sandbox_template_dict):
+    """On the configuration table, operations read and PutItem under `POLICY#` partitions only; editing
+    or deleting an item (UpdateItem, DeleteItem, batch and PartiQL writes) is denied outright."""
+    operations = _people_roles(sandbox_template_dict)["Operations"]
+    table = next(
+        k for k in resources_of(sandbox_template_dict, "AWS::DynamoDB::Table") if "Configuration" in k
+    )
+    statements = [
+        statement
+        for policy in resources_of(sandbox_template_dict, "AWS::IAM::Policy").values()
+        if {"Ref": operations} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if table in dumps(statement["Resource"])
+    ]
+    allowed = {a for s in statements if s["Effect"] == "Allow" for a in as_list(s["Action"])}
+    denied = {a for s in statements if s["Effect"] == "Deny" for a in as_list(s["Action"])}
+    assert allowed == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:DescribeTable", "dynamodb:PutItem"}
+    assert {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} <= denied
+    [put] = [s for s in statements if "dynamodb:PutItem" in as_list(s["Action"])]
+    assert put["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["POLICY#*"]}}
 
 
 def test_functions_use_the_hmac_key_they_may_use(sandbox_template_dict):

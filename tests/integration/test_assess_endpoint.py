@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from kyc_match.domain.policy import DEFAULT_POLICY
+from kyc_match.domain.policy_hash import content_hash
 from kyc_match.settings import get_settings
 from support import contract
 from support.assertions import assert_error
@@ -23,6 +25,12 @@ pytestmark = pytest.mark.usefixtures("local_stack")
 ASSESS = "/kyc-decision/v1/assess"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "policies"
 SUCCESS = contract.decision_response_schema(200)
+BUILT_IN = {
+    "source": "built-in",
+    "id": "default",
+    "version": 1,
+    "sha256": content_hash(DEFAULT_POLICY.model_dump(mode="json", by_alias=True)),
+}
 CONFORMANCE = {**ON_FILE}
 
 
@@ -56,7 +64,7 @@ def decided(reply, tag) -> dict:
 def test_default_policy_decisions(api, body, level, decision):
     result = decided(*assess(api, {"phoneNumber": FULL, **body}))
     assert (result["matchLevel"], result["decision"]) == (level, decision)
-    assert result["policy"] == {"id": "default", "version": 1}
+    assert result["policy"] == BUILT_IN
     assert set(result["matchResults"]) >= {f"{name}Match" for name in body}
 
 
@@ -85,12 +93,17 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_client_policy_stored_with_the_cli_drives_the_decision(handler_transport):
-    put = run_cli("policy", "put", "--client", API_KEY_ID, str(EXAMPLES / "retail-bank.json"))
+    put = run_cli("policy", "put", "--client", API_KEY_ID, str(EXAMPLES / "retail-bank.json"), "--as", "ana")
     assert put.returncode == 0, put.stderr
-    again = run_cli("policy", "put", "--client", API_KEY_ID, str(EXAMPLES / "retail-bank.json"))
+    again = run_cli(
+        "policy", "put", "--client", API_KEY_ID, str(EXAMPLES / "retail-bank.json"), "--as", "ana"
+    )
     assert "version 2" in again.stderr
+    version = ["--client", API_KEY_ID, "--policy", "retail-onboarding", "--version", "2"]
+    assert run_cli("policy", "approve", *version, "--as", "bo").returncode == 0
+    assert run_cli("policy", "activate", *version, "--as", "bo").returncode == 0
     listing = run_cli("policy", "list", "--client", API_KEY_ID)
-    assert listing.stdout.startswith("retail-onboarding\tv2")
+    assert listing.stdout.startswith("retail-onboarding\tv2\t")
 
     body = {"phoneNumber": FULL, "policyId": "retail-onboarding", "idDocument": ON_FILE["idDocument"],
             "name": "F. Sanchez Arjona", "birthdate": ON_FILE["birthdate"]}  # fmt: skip
@@ -98,6 +111,7 @@ def test_client_policy_stored_with_the_cli_drives_the_decision(handler_transport
     result = decided(reply, tag)
     assert (result["matchLevel"], result["decision"]) == ("PARTIAL", "STEP_UP")
     assert result["policy"]["id"] == "retail-onboarding" and result["policy"]["version"] >= 2
+    assert result["policy"]["source"] == "client"
     assert result["reasons"] == [
         {"rule": "levels.FULL", "attribute": "name", "outcome": "near", "partialMatch": "INITIAL"}
     ]

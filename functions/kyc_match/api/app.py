@@ -5,7 +5,7 @@ import time
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as PowertoolsNotFound
@@ -27,13 +27,10 @@ from kyc_match.domain.errors import (
     UnknownPolicyError,
 )
 from kyc_match.domain.match import match_identity, reject_request
-from kyc_match.domain.model import CallContext, MatchQuery
+from kyc_match.domain.model import CallContext, MatchQuery, ServedPolicy
 from kyc_match.domain.ports import PolicyStore
 from kyc_match.observability import logger, metrics
 from kyc_match.wiring import Dependencies, dependencies
-
-if TYPE_CHECKING:
-    from kyc_match.domain.policy import Policy
 
 MATCH_PATH = "/kyc-match/v0.4/match"
 ASSESS_PATH = "/kyc-decision/v1/assess"
@@ -69,7 +66,7 @@ def assess() -> Response[str]:
 
     context, deps = _call_context(), dependencies()
 
-    def prepare() -> tuple[MatchQuery, "Policy"]:
+    def prepare() -> tuple[MatchQuery, ServedPolicy]:
         request = _request(KycAssessRequest)
         query = _query(request, context, explain=True)
         return query, _policy(deps.policies, context.client_id, request.policyId)
@@ -80,6 +77,7 @@ def assess() -> Response[str]:
     body = {
         "matchResults": match_response_body(dict(result.verdicts)),
         **assessment_document(result.assessment),
+        "policy": result.policy.document(),
     }
     return _json(200, body)
 
@@ -137,15 +135,16 @@ def _query(request: KycMatchRequest, context: CallContext, *, explain: bool = Fa
     return build_query(request, _token_phone_number(), context.correlator, explain=explain)
 
 
-def _policy(policies: PolicyStore, client_id: str, policy_id: str | None) -> "Policy":
-    """The client's policy by id; a client without its own "default" gets the built-in one."""
-    from kyc_match.domain.policy import DEFAULT_POLICY  # noqa: PLC0415 - see assess()
+def _policy(policies: PolicyStore, client_id: str, policy_id: str | None) -> ServedPolicy:
+    """The client's active policy by id; a client without an active "default" gets the built-in one."""
+    from kyc_match.domain.policy_hash import built_in_policy  # noqa: PLC0415 - see assess()
 
-    policy = policies.latest(client_id, policy_id or DEFAULT_POLICY.policy_id)
-    if policy is not None:
-        return policy
-    if policy_id is None or policy_id == DEFAULT_POLICY.policy_id:
-        return DEFAULT_POLICY
+    built_in = built_in_policy()
+    served = policies.active(client_id, policy_id or built_in.reference.id)
+    if served is not None:
+        return served
+    if policy_id is None or policy_id == built_in.reference.id:
+        return built_in
     raise UnknownPolicyError
 
 

@@ -64,6 +64,11 @@ def audit_item(
         "scores": {
             name: verdict.score for name, verdict in record.verdicts.items() if verdict.score is not None
         },
+        # The kind of each near miss (TYPO, INITIAL…): with results and scores, all a policy needs to
+        # decide again (`kyc-match policy simulate`). Categories, never values.
+        "partialMatches": {
+            name: verdict.reason for name, verdict in record.verdicts.items() if verdict.reason is not None
+        },
         EXPIRES_AT: int((context.received_at + retention).timestamp()),
     }
     if error_code:
@@ -77,6 +82,8 @@ def audit_item(
         from kyc_match.domain.assess import assessment_document  # noqa: PLC0415 - decision requests only
 
         item.update(assessment_document(record.assessment))
+    if record.policy:
+        item["policy"] = record.policy.document()
     return item
 
 

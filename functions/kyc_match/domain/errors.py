@@ -83,5 +83,11 @@ class AuditUnavailableError(UnavailableError):
     """The audit entry could not be stored: no result may be returned without it."""
 
 
+class PolicyIntegrityError(KycMatchError):
+    """A stored policy item failed its seal or its approval check: refused, no decision is made."""
+
+    message = "The risk policy failed its integrity check; no decision was made."
+
+
 class OperatorTimeoutError(KycMatchError):
     """The operator did not answer in time."""

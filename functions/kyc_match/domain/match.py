@@ -4,7 +4,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from kyc_match.domain.errors import KycMatchError
-from kyc_match.domain.model import Assessment, AuditRecord, CallContext, MatchQuery, Verdicts
+from kyc_match.domain.model import (
+    Assessment,
+    AuditRecord,
+    CallContext,
+    MatchQuery,
+    PolicyReference,
+    ServedPolicy,
+    Verdicts,
+)
 from kyc_match.domain.ports import AuditTrail, OperatorDirectory
 
 if TYPE_CHECKING:
@@ -15,6 +23,7 @@ if TYPE_CHECKING:
 class RiskAssessment:
     verdicts: Verdicts
     assessment: Assessment
+    policy: PolicyReference
 
 
 def match_identity(
@@ -32,14 +41,15 @@ def match_identity(
 def assess_identity(
     query: MatchQuery,
     context: CallContext,
-    policy: "Policy",
+    served: ServedPolicy,
     *,
     operators: OperatorDirectory,
     audit: AuditTrail,
 ) -> RiskAssessment:
     """As match_identity, then the client's policy turns the verdicts into a level and a decision."""
-    verdicts, assessment = _answer(query, context, operators, audit, policy=policy)
-    return RiskAssessment(verdicts, cast(Assessment, assessment))  # given a policy, always assessed
+    verdicts, assessment = _answer(query, context, operators, audit, policy=served)
+    # Given a policy, always assessed.
+    return RiskAssessment(verdicts, cast(Assessment, assessment), served.reference)
 
 
 def _answer(
@@ -47,7 +57,7 @@ def _answer(
     context: CallContext,
     operators: OperatorDirectory,
     audit: AuditTrail,
-    policy: "Policy | None",
+    policy: ServedPolicy | None,
 ) -> tuple[Verdicts, Assessment | None]:
     operator_id: str | None = None
     attributes = tuple(query.attributes)
@@ -55,7 +65,7 @@ def _answer(
         operator = operators.operator_for(query.phone_number)
         operator_id = operator.operator_id
         verdicts = operator.match(query)
-        assessment = _assess(verdicts, policy) if policy is not None else None
+        assessment = _assess(verdicts, policy.policy) if policy is not None else None
     except Exception as error:
         failure = error if isinstance(error, KycMatchError) else KycMatchError()
         audit.record(
@@ -76,6 +86,7 @@ def _answer(
             attributes=attributes,
             verdicts=verdicts,
             assessment=assessment,
+            policy=policy.reference if policy is not None else None,
         )
     )
     return verdicts, assessment

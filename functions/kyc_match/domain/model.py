@@ -3,9 +3,13 @@
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from kyc_match.domain.errors import KycMatchError
 from kyc_match.matching import AttributeMatch
+
+if TYPE_CHECKING:
+    from kyc_match.domain.policy import Policy
 
 Verdicts = Mapping[str, AttributeMatch]
 
@@ -51,6 +55,27 @@ class Assessment:
 
 
 @dataclass(frozen=True)
+class PolicyReference:
+    """Which policy decided, unambiguously: where it comes from, its id and version, its content hash."""
+
+    source: str  # "built-in" (shipped with the code) | "client" (a client's stored, approved version)
+    id: str
+    version: int
+    sha256: str  # of the policy's canonical JSON without its version (see domain/policy_hash.py)
+
+    def document(self) -> dict[str, str | int]:
+        return {"source": self.source, "id": self.id, "version": self.version, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class ServedPolicy:
+    """A policy as the decision endpoint serves it: the rules and the reference the audit records."""
+
+    policy: "Policy"
+    reference: PolicyReference
+
+
+@dataclass(frozen=True)
 class AuditRecord:
     """The outcome of one call, as the domain sees it: the result, or the error that ended it. The audit
     adapter hashes the identifiers and records the answer the edge gives for the error."""
@@ -62,3 +87,4 @@ class AuditRecord:
     attributes: tuple[str, ...] = ()
     verdicts: Verdicts = field(default_factory=dict)
     assessment: Assessment | None = None
+    policy: PolicyReference | None = None  # the policy that made `assessment`

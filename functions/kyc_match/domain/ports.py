@@ -1,11 +1,8 @@
 """The collaborators the use cases need, as Protocols: adapters implement them at the edge."""
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from kyc_match.domain.model import AuditRecord, MatchQuery, Verdicts
-
-if TYPE_CHECKING:
-    from kyc_match.domain.policy import Policy
+from kyc_match.domain.model import AuditRecord, MatchQuery, ServedPolicy, Verdicts
 
 
 class OperatorAdapter(Protocol):
@@ -28,8 +25,11 @@ class OperatorDirectory(Protocol):
 
 
 class PolicyStore(Protocol):
-    def latest(self, client_id: str, policy_id: str) -> "Policy | None":
-        """The newest version of a client's policy, or None."""
+    def active(self, client_id: str, policy_id: str) -> ServedPolicy | None:
+        """The active (approved, then activated) version of a client's policy, or None.
+
+        Raise PolicyIntegrityError when a stored item fails its seal: a tampered policy is never used.
+        """
         ...
 
 

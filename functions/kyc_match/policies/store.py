@@ -1,87 +1,113 @@
-"""Policies in the configuration table, per client and versioned: a put never replaces a version.
+"""The decision endpoint's view of the policies: the active version of a client's policy, checked.
 
-Item: pk `POLICY#<client id>`, sk `<policy id>#v<version, 6 digits>`, `document` (the policy JSON),
-`createdAt`. The latest version of a policy is the last sort key of its prefix.
+A version is served only once approved and activated (see items.py and lifecycle.py), and only
+while its items pass their seals: a tampered item raises PolicyIntegrityError, it is never used.
+Served policies are cached per container for at most CACHE_SECONDS and at most CACHE_ENTRIES
+policies: an activation or a rollback takes effect within a minute on warm containers.
 """
 
+import json
 import time
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
+from kyc_match.audit.canonical import plain
+from kyc_match.domain.errors import PolicyIntegrityError
+from kyc_match.domain.model import PolicyReference, ServedPolicy
 from kyc_match.domain.policy import Policy, parse_policy
-from kyc_match.tables import CONFIGURATION
+from kyc_match.domain.policy_hash import CLIENT, content_hash
+from kyc_match.observability import logger
+from kyc_match.policies import items
+from kyc_match.policies.items import PK, SK, PolicySealer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
-CACHE_SECONDS = 60.0  # a new policy version takes effect within a minute on warm containers
+CACHE_SECONDS = 60.0
+CACHE_ENTRIES = 256
 
 
 class DynamoDbPolicyStore:
-    def __init__(self, table: "Table") -> None:
+    def __init__(self, table: "Table", sealer: PolicySealer) -> None:
         self._table = table
-        self._cache: dict[tuple[str, str], tuple[float, Policy | None]] = {}
+        self._sealer = sealer
+        self._cache: OrderedDict[tuple[str, str], tuple[float, ServedPolicy | None]] = OrderedDict()
 
-    def latest(self, client_id: str, policy_id: str) -> Policy | None:
+    def active(self, client_id: str, policy_id: str) -> ServedPolicy | None:
         key = (client_id, policy_id)
         cached = self._cache.get(key)
         if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
-        policy = self._read_latest(client_id, policy_id)
-        self._cache[key] = (time.monotonic(), policy)
-        return policy
+        served = self._read_active(client_id, policy_id)  # a refusal raises: not cached, checked again
+        self._cache[key] = (time.monotonic(), served)
+        self._cache.move_to_end(key)
+        while len(self._cache) > CACHE_ENTRIES:
+            self._cache.popitem(last=False)
+        return served
 
-    def version(self, client_id: str, policy_id: str, version: int) -> Policy | None:
-        item = self._table.get_item(
-            Key={
-                CONFIGURATION.partition_key: _pk(client_id),
-                CONFIGURATION.sort_key or "sk": _sk(policy_id, version),
-            }
+    def _read_active(self, client_id: str, policy_id: str) -> ServedPolicy | None:
+        activation = self.latest_activation(client_id, policy_id)
+        if activation is None:
+            return None
+        version = int(activation["version"])
+        return self.checked(client_id, policy_id, version, activation)
+
+    def checked(
+        self, client_id: str, policy_id: str, version: int, activation: dict[str, Any] | None = None
+    ) -> ServedPolicy:
+        """An approved version, its seals and hashes checked; PolicyIntegrityError otherwise."""
+        version_item = self.item(client_id, items.version_key(policy_id, version))
+        approval = self.item(client_id, items.approval_key(policy_id, version))
+        problem = items.problem_with(version_item, approval, activation, self._sealer)
+        if problem is None and version_item is not None:
+            document = json.loads(str(version_item["document"]))
+            if content_hash(document) != version_item["sha256"]:
+                problem = "document does not hash to its sha256"
+            else:
+                policy = parse_policy(document)
+                return ServedPolicy(
+                    policy, PolicyReference(CLIENT, policy_id, version, version_item["sha256"])
+                )
+        # Client and policy ids are configuration, not personal data: they say where to look.
+        logger.error(
+            "policy refused",
+            extra={"client_id": client_id, "policy_id": policy_id, "version": version, "check": problem},
+        )
+        raise PolicyIntegrityError
+
+    def latest_activation(self, client_id: str, policy_id: str) -> dict[str, Any] | None:
+        found = self.query(client_id, items.activations_prefix(policy_id), newest_first=True, limit=1)
+        return found[0] if found else None
+
+    def item(self, client_id: str, sort_key: str) -> dict[str, Any] | None:
+        found = self._table.get_item(
+            Key={PK: items.partition(client_id), SK: sort_key}, ConsistentRead=True
         ).get("Item")
-        return parse_policy(str(item["document"])) if item else None
+        return plain(found) if found else None
 
-    def put(self, client_id: str, policy: Policy) -> Policy:
-        """Store as the next version; returns the policy with its version number."""
-        current = self._read_latest(client_id, policy.policy_id)
-        stored = policy.model_copy(update={"version": (current.version if current else 0) + 1})
-        self._table.put_item(
-            Item={
-                CONFIGURATION.partition_key: _pk(client_id),
-                CONFIGURATION.sort_key or "sk": _sk(stored.policy_id, stored.version),
-                "document": stored.model_dump_json(by_alias=True),
-                "createdAt": datetime.now(UTC).isoformat(timespec="seconds"),
-            },
-            ConditionExpression="attribute_not_exists(#sk)",  # two writers never share a version
-            ExpressionAttributeNames={"#sk": CONFIGURATION.sort_key or "sk"},
-        )
-        self._cache.pop((client_id, stored.policy_id), None)
-        return stored
-
-    def list_latest(self, client_id: str) -> list[Policy]:
-        response = self._table.query(
-            KeyConditionExpression=Key(CONFIGURATION.partition_key).eq(_pk(client_id)), ConsistentRead=True
-        )
-        latest: dict[str, Policy] = {}
-        for item in response["Items"]:
-            policy = parse_policy(str(item["document"]))
-            latest[policy.policy_id] = policy  # sort keys ascend: the last one seen is the latest
-        return list(latest.values())
-
-    def _read_latest(self, client_id: str, policy_id: str) -> Policy | None:
-        condition = Key(CONFIGURATION.partition_key).eq(_pk(client_id)) & Key(
-            CONFIGURATION.sort_key or "sk"
-        ).begins_with(f"{policy_id}#v")
-        items = self._table.query(
-            KeyConditionExpression=condition, ScanIndexForward=False, Limit=1, ConsistentRead=True
-        )["Items"]
-        return parse_policy(str(items[0]["document"])) if items else None
+    def query(
+        self, client_id: str, prefix: str, *, newest_first: bool = False, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        condition: Any = Key(PK).eq(items.partition(client_id))
+        if prefix:
+            condition &= Key(SK).begins_with(prefix)
+        arguments: dict[str, Any] = {
+            "KeyConditionExpression": condition,
+            "ConsistentRead": True,
+            "ScanIndexForward": not newest_first,
+        }
+        if limit is not None:
+            arguments["Limit"] = limit
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self._table.query(**arguments)
+            found += [plain(entry) for entry in page["Items"]]
+            if "LastEvaluatedKey" not in page or (limit is not None and len(found) >= limit):
+                return found
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _pk(client_id: str) -> str:
-    return f"POLICY#{client_id}"
-
-
-def _sk(policy_id: str, version: int) -> str:
-    return f"{policy_id}#v{version:06d}"
+def policy_of(version_item: dict[str, Any]) -> Policy:
+    return parse_policy(str(version_item["document"]))

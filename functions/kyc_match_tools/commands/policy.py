@@ -1,13 +1,22 @@
-"""`kyc-match policy put|get|list`: a client's risk policies in the configuration table.
+"""`kyc-match policy`: a client's risk policies, from draft to active, and what a change would do.
 
-With AWS_ENDPOINT_URL set (e.g. the one `kyc-match serve` prints), the local stand-in; otherwise the
-deployment of the ambient AWS credentials (table name from KYC_CONFIG_TABLE).
+    put FILE          store as the next version, a draft (served by nobody yet)
+    approve           a second identity approves a draft (never its author)
+    activate          the decision endpoint serves this approved version (within a minute)
+    rollback --to N   serve an earlier approved version again
+    get, history, list
+    simulate          replay a period's audit entries under a policy file, before approving it
+
+Who acts is the caller's AWS principal (STS GetCallerIdentity: for an assumed role, the role and
+session name). `--as NAME` stands in for it against the local stand-in only (AWS_ENDPOINT_URL set):
+against AWS a self-declared name would let one person be both author and approver.
 """
 
 import argparse
 import json
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,60 +27,223 @@ def register(subcommands: Any) -> None:
     parser = subcommands.add_parser("policy", help="manage clients' risk policies")
     actions = parser.add_subparsers(dest="action", required=True)
 
-    put = actions.add_parser("put", help="validate a policy file and store it as the next version")
+    put = actions.add_parser("put", help="validate a policy file and store it as the next version, a draft")
     put.add_argument("--client", required=True, help="API key id of the client")
     put.add_argument("file", type=Path)
+    _identity_option(put)
     put.set_defaults(run=_put)
 
-    get = actions.add_parser("get", help="print a policy (latest version unless --version)")
+    approve = actions.add_parser("approve", help="approve a draft (by an identity other than its author)")
+    _version_options(approve)
+    _identity_option(approve)
+    approve.set_defaults(run=_approve)
+
+    activate = actions.add_parser("activate", help="serve an approved version")
+    _version_options(activate)
+    _identity_option(activate)
+    activate.set_defaults(run=_activate)
+
+    rollback = actions.add_parser("rollback", help="serve an earlier approved version again")
+    rollback.add_argument("--client", required=True)
+    rollback.add_argument("--policy", required=True, help="policy id")
+    rollback.add_argument("--to", dest="version", type=int, required=True, help="the version to serve")
+    _identity_option(rollback)
+    rollback.set_defaults(run=_rollback)
+
+    get = actions.add_parser("get", help="print a version (the active one unless --version)")
     get.add_argument("--client", required=True)
     get.add_argument("--policy", required=True, help="policy id")
     get.add_argument("--version", type=int)
     get.set_defaults(run=_get)
 
-    listing = actions.add_parser("list", help="the latest version of each of a client's policies")
+    history = actions.add_parser("history", help="every version: state, sha256, author, approver")
+    history.add_argument("--client", required=True)
+    history.add_argument("--policy", required=True, help="policy id")
+    history.set_defaults(run=_history)
+
+    listing = actions.add_parser("list", help="a client's policies and the version each serves")
     listing.add_argument("--client", required=True)
     listing.set_defaults(run=_list)
 
+    simulate = actions.add_parser("simulate", help="how a policy file would have decided a past period")
+    simulate.add_argument("--client", required=True)
+    simulate.add_argument("--file", required=True, type=Path, help="the new policy")
+    simulate.add_argument("--from", dest="start", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    simulate.add_argument("--to", dest="end", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    simulate.set_defaults(run=_simulate)
 
-def _store() -> Any:
-    if os.environ.get("AWS_ENDPOINT_URL"):
+
+def _version_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--client", required=True)
+    parser.add_argument("--policy", required=True, help="policy id")
+    parser.add_argument("--version", type=int, required=True)
+
+
+def _identity_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--as", dest="as_identity", metavar="NAME", help="who acts, against the local stand-in only"
+    )
+
+
+class _Refused(Exception):
+    """A command refused before or while acting; its message goes to standard error."""
+
+
+def _local() -> bool:
+    return bool(os.environ.get("AWS_ENDPOINT_URL"))
+
+
+def _settings() -> Any:
+    if _local():
         local_aws.use_local_credentials()
-    from kyc_match.settings import get_settings  # noqa: PLC0415
-    from kyc_match.wiring import policy_store  # noqa: PLC0415 - after the environment is set
+    from kyc_match.settings import get_settings  # noqa: PLC0415 - after the environment is set
 
-    return policy_store(get_settings())
+    return get_settings()
 
 
-def _put(args: argparse.Namespace) -> int:
+def _lifecycle() -> Any:
+    from kyc_match.wiring import policy_lifecycle  # noqa: PLC0415
+
+    return policy_lifecycle(_settings())
+
+
+def _identity(args: argparse.Namespace) -> str:
+    if args.as_identity:
+        if not _local():
+            raise _Refused(
+                "--as is for the local stand-in (AWS_ENDPOINT_URL) only; against AWS you act as your AWS "
+                "principal"
+            )
+        return str(args.as_identity)
+    _settings()
+    from kyc_match import aws  # noqa: PLC0415
+
+    return str(aws.sts().get_caller_identity()["Arn"])
+
+
+def _refusing(step: Any, args: argparse.Namespace) -> int:
+    from kyc_match.policies.lifecycle import LifecycleError  # noqa: PLC0415
+
+    try:
+        return int(step(args))
+    except (_Refused, LifecycleError) as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 1
+
+
+def _read_policy(path: Path) -> Any:
     from kyc_match.domain.policy import PolicyError, parse_policy  # noqa: PLC0415
 
     try:
-        policy = parse_policy(args.file.read_text(encoding="utf-8"))
+        return parse_policy(path.read_text(encoding="utf-8"))
     except PolicyError as error:
         for problem in error.problems:
-            print(f"{args.file}: {problem}", file=sys.stderr)
+            print(f"{path}: {problem}", file=sys.stderr)
+        return None
+
+
+def _put(args: argparse.Namespace) -> int:
+    policy = _read_policy(args.file)
+    if policy is None:
         return 2
-    stored = _store().put(args.client, policy)
-    print(f"stored {stored.policy_id} version {stored.version} for {args.client}", file=sys.stderr)
-    return 0
+
+    def step(_: argparse.Namespace) -> int:
+        author = _identity(args)
+        version, sha256 = _lifecycle().put(args.client, policy, author)
+        print(
+            f"stored {policy.policy_id} version {version} for {args.client} as a draft by {author} "
+            f"(sha256 {sha256}); a second identity approves it with `kyc-match policy approve`",
+            file=sys.stderr,
+        )
+        return 0
+
+    return _refusing(step, args)
+
+
+def _approve(args: argparse.Namespace) -> int:
+    def step(_: argparse.Namespace) -> int:
+        approver = _identity(args)
+        sha256 = _lifecycle().approve(args.client, args.policy, args.version, approver)
+        print(
+            f"approved {args.policy} version {args.version} (sha256 {sha256}) by {approver}", file=sys.stderr
+        )
+        return 0
+
+    return _refusing(step, args)
+
+
+def _activate(args: argparse.Namespace, *, rollback: bool = False) -> int:
+    def step(_: argparse.Namespace) -> int:
+        by = _identity(args)
+        sha256 = _lifecycle().activate(args.client, args.policy, args.version, by, rollback=rollback)
+        verb = "rolled back to" if rollback else "activated"
+        print(
+            f"{verb} {args.policy} version {args.version} (sha256 {sha256}) by {by}; "
+            "served within 60 s by the decision endpoint",
+            file=sys.stderr,
+        )
+        return 0
+
+    return _refusing(step, args)
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    return _activate(args, rollback=True)
 
 
 def _get(args: argparse.Namespace) -> int:
-    store = _store()
-    policy = (
-        store.version(args.client, args.policy, args.version)
-        if args.version
-        else store.latest(args.client, args.policy)
-    )
-    if policy is None:
+    def step(_: argparse.Namespace) -> int:
+        policy, state = _lifecycle().version(args.client, args.policy, args.version)
+        print(json.dumps(policy.model_dump(mode="json", by_alias=True), indent=2))
+        print(f"version {state.version}, {state.state}, sha256 {state.sha256}", file=sys.stderr)
+        return 0
+
+    return _refusing(step, args)
+
+
+def _history(args: argparse.Namespace) -> int:
+    lifecycle = _lifecycle()
+    rows = lifecycle.history(args.client, args.policy)
+    if not rows:
         print(f"no policy {args.policy} for {args.client}", file=sys.stderr)
         return 1
-    print(json.dumps(policy.model_dump(by_alias=True), indent=2))
+    print("version\tstate\tsha256\tauthor\tapprover")
+    for row in rows:
+        print(f"{row.version}\t{row.state}\t{row.sha256}\t{row.author}\t{row.approver or '-'}")
+    for step in lifecycle.activations(args.client, args.policy):
+        print(f"{step['at']}\t{step['action']} version {step['version']} by {step['by']}")
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
-    for policy in _store().list_latest(args.client):
-        print(f"{policy.policy_id}\tv{policy.version}\t{policy.description}")
+    lifecycle = _lifecycle()
+    for policy_id in lifecycle.policy_ids(args.client):
+        rows = lifecycle.history(args.client, policy_id)
+        active = next((f"v{row.version}" for row in rows if row.state == "active"), "none active")
+        print(f"{policy_id}\t{active}\tlatest v{rows[-1].version} ({rows[-1].state})")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    policy = _read_policy(args.file)
+    if policy is None:
+        return 2
+    from kyc_match.audit.components import audit_components  # noqa: PLC0415
+    from kyc_match.audit.query import entries_between  # noqa: PLC0415
+    from kyc_match.audit.replay import replay  # noqa: PLC0415
+
+    reader = audit_components(_settings()).reader
+    report = replay(entries_between(reader, args.start, args.end, args.client), policy)
+    print(
+        f"replayed {report.replayed} decisions of {args.client} under {policy.policy_id}, "
+        f"{args.start.isoformat()} to {args.end.isoformat()}"
+    )
+    print(f"changed: {sum(report.changed.values())}")
+    for (was, would_be), count in report.changed.items():
+        print(f"  {was} -> {would_be}: {count}")
+    print(f"unchanged: {sum(report.unchanged.values())}")
+    for (was, _), count in report.unchanged.items():
+        print(f"  {was}: {count}")
+    if report.skipped:
+        print(f"not replayable (no verdicts recorded): {report.skipped}")
     return 0

@@ -1,0 +1,65 @@
+"""Deciding past requests again under another policy, from their audit entries alone.
+
+An entry of the decision endpoint holds what a policy decides on: per-attribute results, scores and
+the kinds of near misses (`partialMatches`), never a value. Replaying it under a new policy tells a
+risk officer, before approval, how many decisions the change would have turned and which way.
+"""
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kyc_match.domain.assess import assess_risk
+from kyc_match.domain.policy import Policy
+from kyc_match.matching import AttributeMatch
+
+
+@dataclass
+class Replay:
+    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)  # (was, would be) -> count
+    skipped: int = 0  # entries of the policy without the verdicts a replay needs
+
+    @property
+    def replayed(self) -> int:
+        return sum(self.transitions.values())
+
+    @property
+    def changed(self) -> dict[tuple[str, str], int]:
+        return {pair: n for pair, n in sorted(self.transitions.items()) if pair[0] != pair[1]}
+
+    @property
+    def unchanged(self) -> dict[tuple[str, str], int]:
+        return {pair: n for pair, n in sorted(self.transitions.items()) if pair[0] == pair[1]}
+
+
+def decided_under(entry: dict[str, Any], policy_id: str) -> bool:
+    """An entry of the decision endpoint made with a policy of this id (built-in or the client's)."""
+    recorded = entry.get("policy")
+    return "decision" in entry and isinstance(recorded, dict) and recorded.get("id") == policy_id
+
+
+def verdicts_of(entry: dict[str, Any]) -> dict[str, AttributeMatch]:
+    results: dict[str, str] = entry.get("results") or {}
+    scores: dict[str, int] = entry.get("scores") or {}
+    kinds: dict[str, str] = dict(entry.get("partialMatches") or {})
+    for reason in entry.get("reasons") or []:  # entries written before partialMatches was recorded
+        if reason.get("partialMatch"):
+            kinds.setdefault(reason["attribute"], reason["partialMatch"])
+    return {
+        name: AttributeMatch(result, scores.get(name), kinds.get(name))  # type: ignore[arg-type]
+        for name, result in results.items()
+    }
+
+
+def replay(entries: Iterable[dict[str, Any]], policy: Policy) -> Replay:
+    report = Replay()
+    for entry in entries:
+        if not decided_under(entry, policy.policy_id):
+            continue
+        verdicts = verdicts_of(entry)
+        if not verdicts:
+            report.skipped += 1
+            continue
+        report.transitions[(str(entry["decision"]), assess_risk(verdicts, policy).decision)] += 1
+    return report

@@ -1,0 +1,264 @@
+"""A policy's life through `kyc-match policy` and the decision endpoint: draft, four-eyes approval,
+activation, rollback; policy items sealed and refused when tampered with; the audit entry naming
+which policy decided (built-in or the client's, id, version, sha256).
+
+Each test uses its own client id, so its policies never reach another test's decisions.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from kyc_match.domain.policy import DEFAULT_POLICY, parse_policy
+from kyc_match.domain.policy_hash import content_hash
+from kyc_match.handler import lambda_handler
+from kyc_match.policies import store as policy_store_module
+from kyc_match.settings import get_settings
+from kyc_match_tools.events import rest_proxy_event
+from kyc_match_tools.lambda_context import local_context
+from support.audit import audit_item_for
+from support.people import FULL, ON_FILE
+
+pytestmark = pytest.mark.usefixtures("local_stack")
+
+ASSESS = "/kyc-decision/v1/assess"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "policies"
+NAME_AND_BIRTHDATE = {
+    "phoneNumber": FULL,
+    "givenName": ON_FILE["givenName"],
+    "familyName": ON_FILE["familyName"],
+    "birthdate": ON_FILE["birthdate"],
+}
+CLIENT_DEFAULT = {
+    "policyId": "default",
+    "description": "A client's own default: name and birthdate exact.",
+    "levels": {
+        "FULL": {"attributes": ["givenName", "familyName", "birthdate"]},
+        "PARTIAL": {"attributes": ["*"], "accept": ["match", "near"], "minMatched": 1},
+    },
+}
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    cli = Path(sys.executable).parent / "kyc-match"
+    return subprocess.run(
+        [str(cli), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env if env is not None else os.environ.copy(),
+        check=False,
+    )
+
+
+def ok(*args: str) -> subprocess.CompletedProcess[str]:
+    completed = run_cli(*args)
+    assert completed.returncode == 0, completed.stderr
+    return completed
+
+
+def decide(client: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """A decision request from `client` through the Lambda handler: status, body, audit entry."""
+    tag = f"lifecycle-{uuid.uuid4()}"
+    headers = {"content-type": "application/json", "x-correlator": tag}
+    event = rest_proxy_event("POST", ASSESS, headers, json.dumps(body), client)
+    response = lambda_handler(event, local_context())
+    return response["statusCode"], json.loads(response["body"]), audit_item_for(tag)
+
+
+@pytest.fixture
+def client() -> str:
+    return f"bank-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(autouse=True)
+def no_policy_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The handler's store keeps a policy for 60 s; these tests change policies within a second."""
+    monkeypatch.setattr(policy_store_module, "CACHE_SECONDS", 0.0)
+
+
+def config_table() -> Any:
+    return boto3.resource("dynamodb").Table(get_settings().config_table)
+
+
+def client_default_as_stored() -> dict[str, Any]:
+    """The client default as the store keeps it: validated, defaults written out."""
+    return parse_policy(CLIENT_DEFAULT).model_dump(mode="json", by_alias=True)
+
+
+def policy_file(tmp_path: Path, document: dict[str, Any]) -> str:
+    path = tmp_path / f"{document['policyId']}-{uuid.uuid4().hex[:6]}.json"
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def put_approve_activate(client: str, file: str, policy_id: str, version: int) -> None:
+    ok("policy", "put", "--client", client, file, "--as", "ana")
+    target = ["--client", client, "--policy", policy_id, "--version", str(version)]
+    ok("policy", "approve", *target, "--as", "bo")
+    ok("policy", "activate", *target, "--as", "bo")
+
+
+# --- Item 5: an unambiguous record -------------------------------------------------------------------
+
+
+def test_the_built_in_default_and_a_client_default_are_told_apart_in_the_audit_entry(client, tmp_path):
+    status, built_in, entry = decide(client, NAME_AND_BIRTHDATE)
+    assert status == 200
+    expected_hash = content_hash(DEFAULT_POLICY.model_dump(mode="json", by_alias=True))
+    assert entry["policy"] == built_in["policy"]
+    assert entry["policy"] == {"source": "built-in", "id": "default", "version": 1, "sha256": expected_hash}
+
+    put_approve_activate(client, policy_file(tmp_path, CLIENT_DEFAULT), "default", 1)
+    status, own, entry = decide(client, NAME_AND_BIRTHDATE)
+    assert status == 200
+    assert entry["policy"] == own["policy"]
+    assert entry["policy"] == {
+        "source": "client",
+        "id": "default",
+        "version": 1,
+        "sha256": content_hash({**client_default_as_stored(), "version": 1}),
+    }
+    assert entry["policy"]["sha256"] != expected_hash
+
+
+def test_a_decision_entry_records_what_a_replay_needs(client, tmp_path):
+    body = {"phoneNumber": FULL, "givenName": "Federika", "familyName": ON_FILE["familyName"]}
+    status, decided, entry = decide(client, body)
+    assert status == 200
+    assert entry["results"] == {"givenName": "false", "familyName": "true"}
+    assert entry["scores"]["givenName"] == decided["matchResults"]["givenNameMatchScore"]
+    assert entry["partialMatches"] == {"givenName": "TYPO"}
+    assert (entry["matchLevel"], entry["decision"]) == (decided["matchLevel"], decided["decision"])
+
+
+# --- Sealed items: a tampered policy is refused, not used -------------------------------------------
+
+
+def _tamper(client: str, sort_key: str, **changes: Any) -> None:
+    names = {f"#f{i}": name for i, name in enumerate(changes)}
+    values = {f":v{i}": value for i, value in enumerate(changes.values())}
+    config_table().update_item(
+        Key={"pk": f"POLICY#{client}", "sk": sort_key},
+        UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(changes))),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
+
+
+@pytest.mark.parametrize(
+    ("sort_key", "changes"),
+    [
+        # The document edited in place: ACCEPT on nothing at all.
+        ("default#v000001", {"document": json.dumps({**CLIENT_DEFAULT, "description": "edited"})}),
+        # The approval rewritten to name the author: one person, both roles.
+        ("default#approval#v000001", {"approver": "ana"}),
+        # The activation pointed at another version.
+        ("default#activation#000001", {"version": 2}),
+    ],
+    ids=["version-document", "approval-approver", "activation-version"],
+)
+def test_a_tampered_policy_item_is_refused_and_the_refusal_audited(client, tmp_path, sort_key, changes):
+    put_approve_activate(client, policy_file(tmp_path, CLIENT_DEFAULT), "default", 1)
+    assert decide(client, NAME_AND_BIRTHDATE)[0] == 200
+
+    _tamper(client, sort_key, **changes)
+
+    status, body, entry = decide(client, NAME_AND_BIRTHDATE)
+    assert (status, body["code"]) == (500, "INTERNAL")
+    assert body["message"] == "The risk policy failed its integrity check; no decision was made."
+    assert (entry["status"], entry["errorCode"]) == (500, "INTERNAL")
+    assert "decision" not in entry and "policy" not in entry
+    refused = run_cli("policy", "get", "--client", client, "--policy", "default")
+    assert refused.returncode == 1 and "refused:" in refused.stderr
+
+
+def test_a_policy_item_written_without_the_key_is_refused(client, tmp_path):
+    """Someone with table access but not the KMS key forges a whole version, seal fields included."""
+    put_approve_activate(client, policy_file(tmp_path, CLIENT_DEFAULT), "default", 1)
+    item = config_table().get_item(Key={"pk": f"POLICY#{client}", "sk": "default#v000001"})["Item"]
+    item["document"] = json.dumps({**client_default_as_stored(), "version": 1, "description": "forged"})
+    item["sha256"] = content_hash(json.loads(item["document"]))  # consistent, but the MAC is not
+    config_table().put_item(Item=item)
+    status, body, _ = decide(client, NAME_AND_BIRTHDATE)
+    assert (status, body["code"]) == (500, "INTERNAL")
+
+
+# --- Item 6: draft -> approved (four eyes) -> active, rollback --------------------------------------
+
+
+def test_draft_approval_activation_and_rollback(client, tmp_path):
+    retail = str(EXAMPLES / "retail-bank.json")
+    policy_id = json.loads(Path(retail).read_text())["policyId"]
+    body = {**NAME_AND_BIRTHDATE, "policyId": policy_id}
+    v1 = ["--client", client, "--policy", policy_id, "--version", "1"]
+    v2 = ["--client", client, "--policy", policy_id, "--version", "2"]
+
+    put = ok("policy", "put", "--client", client, retail, "--as", "ana")
+    assert f"stored {policy_id} version 1 for {client} as a draft by ana" in put.stderr
+    assert decide(client, body)[1]["code"] == "INVALID_ARGUMENT", "a draft is served by nobody"
+
+    own = run_cli("policy", "approve", *v1, "--as", "ana")
+    assert own.returncode == 1
+    assert "refused: an approver must be a different identity from the version's author" in own.stderr
+    early = run_cli("policy", "activate", *v1, "--as", "ana")
+    assert early.returncode == 1 and "version 1 is a draft" in early.stderr
+
+    ok("policy", "approve", *v1, "--as", "bo")
+    ok("policy", "activate", *v1, "--as", "bo")
+    assert decide(client, body)[1]["policy"]["version"] == 1
+
+    ok("policy", "put", "--client", client, retail, "--as", "cy")
+    assert decide(client, body)[1]["policy"]["version"] == 1, "v2 is a draft: v1 still serves"
+    ok("policy", "approve", *v2, "--as", "ana")
+    ok("policy", "activate", *v2, "--as", "ana")
+    status, decided, entry = decide(client, body)
+    assert status == 200 and decided["policy"]["version"] == entry["policy"]["version"] == 2
+
+    rollback = ok("policy", "rollback", "--client", client, "--policy", policy_id, "--to", "1", "--as", "bo")
+    assert f"rolled back to {policy_id} version 1" in rollback.stderr
+    assert decide(client, body)[1]["policy"]["version"] == 1
+    forward = run_cli(
+        "policy", "rollback", "--client", client, "--policy", policy_id, "--to", "2", "--as", "bo"
+    )
+    assert forward.returncode == 1 and "earlier than the active one" in forward.stderr
+
+    history = ok("policy", "history", "--client", client, "--policy", policy_id).stdout.splitlines()
+    rows = [line.split("\t") for line in history[1:3]]
+    assert [(r[0], r[1], r[3], r[4]) for r in rows] == [
+        ("1", "active", "ana", "bo"),
+        ("2", "retired", "cy", "ana"),
+    ]
+    assert [line.split("\t", 1)[1] for line in history[3:]] == [
+        "activate version 1 by bo",
+        "activate version 2 by ana",
+        "rollback version 1 by bo",
+    ]
+    assert ok("policy", "list", "--client", client).stdout == f"{policy_id}\tv1\tlatest v2 (retired)\n"
+
+
+def test_identity_is_the_aws_principal_unless_named_locally(client, tmp_path):
+    """Without --as, author and approver are the caller's STS identity: the same person cannot approve."""
+    file = policy_file(tmp_path, CLIENT_DEFAULT)
+    put = ok("policy", "put", "--client", client, file)
+    principal = boto3.client("sts").get_caller_identity()["Arn"]
+    assert f"as a draft by {principal}" in put.stderr
+    same = run_cli("policy", "approve", "--client", client, "--policy", "default", "--version", "1")
+    assert same.returncode == 1 and "different identity" in same.stderr
+
+
+def test_as_is_refused_against_aws(tmp_path):
+    """A self-declared name would let one person author and approve: --as needs the local stand-in."""
+    env = {key: value for key, value in os.environ.items() if key != "AWS_ENDPOINT_URL"}
+    completed = run_cli(
+        "policy", "put", "--client", "c", policy_file(tmp_path, CLIENT_DEFAULT), "--as", "x", env=env
+    )
+    assert completed.returncode == 1
+    assert "--as is for the local stand-in (AWS_ENDPOINT_URL) only" in completed.stderr
