@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from kyc_match.audit.sealing import KmsSealer
 from kyc_match.domain.policy import DEFAULT_POLICY, parse_policy
 from kyc_match.domain.policy_hash import content_hash
 from kyc_match.handler import lambda_handler
@@ -262,3 +263,44 @@ def test_as_is_refused_against_aws(tmp_path):
     )
     assert completed.returncode == 1
     assert "--as is for the local stand-in (AWS_ENDPOINT_URL) only" in completed.stderr
+
+
+class CountingTable:
+    """The configuration table, counting the reads the store makes."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+        self.reads = 0
+
+    def get_item(self, **arguments: Any) -> Any:
+        self.reads += 1
+        return self._table.get_item(**arguments)
+
+    def query(self, **arguments: Any) -> Any:
+        self.reads += 1
+        return self._table.query(**arguments)
+
+
+def test_a_served_policy_is_cached_a_minute_at_most_and_for_a_bounded_number_of_policies(
+    client, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(policy_store_module, "CACHE_SECONDS", 60.0)
+    monkeypatch.setattr(policy_store_module, "CACHE_ENTRIES", 2)
+    put_approve_activate(client, policy_file(tmp_path, CLIENT_DEFAULT), "default", 1)
+    now = [1000.0]
+    table = CountingTable(config_table())
+    sealer = KmsSealer(boto3.client("kms"), get_settings().hash_key_id)
+    store = policy_store_module.DynamoDbPolicyStore(table, sealer, clock=lambda: now[0])  # type: ignore[arg-type]
+
+    def reads_for(policy_id: str) -> int:
+        before = table.reads
+        store.active(client, policy_id)
+        return table.reads - before
+
+    assert reads_for("default") > 0
+    now[0] += 59
+    assert reads_for("default") == 0, "within a minute: from the cache"
+    now[0] += 2
+    assert reads_for("default") > 0, "after a minute: read again (an activation is served by then)"
+    assert reads_for("other-1") > 0 and reads_for("other-2") > 0  # two more policies: "default" evicted
+    assert reads_for("default") > 0

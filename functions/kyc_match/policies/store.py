@@ -9,6 +9,7 @@ policies: an activation or a rollback takes effect within a minute on warm conta
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
@@ -30,18 +31,21 @@ CACHE_ENTRIES = 256
 
 
 class DynamoDbPolicyStore:
-    def __init__(self, table: "Table", sealer: PolicySealer) -> None:
+    def __init__(
+        self, table: "Table", sealer: PolicySealer, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._table = table
         self._sealer = sealer
+        self._clock = clock
         self._cache: OrderedDict[tuple[str, str], tuple[float, ServedPolicy | None]] = OrderedDict()
 
     def active(self, client_id: str, policy_id: str) -> ServedPolicy | None:
         key = (client_id, policy_id)
         cached = self._cache.get(key)
-        if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
+        if cached and self._clock() - cached[0] < CACHE_SECONDS:
             return cached[1]
         served = self._read_active(client_id, policy_id)  # a refusal raises: not cached, checked again
-        self._cache[key] = (time.monotonic(), served)
+        self._cache[key] = (self._clock(), served)
         self._cache.move_to_end(key)
         while len(self._cache) > CACHE_ENTRIES:
             self._cache.popitem(last=False)

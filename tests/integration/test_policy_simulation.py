@@ -1,0 +1,162 @@
+"""`kyc-match policy simulate` and `kyc-match audit export --format csv` over a seeded audit period.
+
+The period is seeded through the real audit trail (sealed entries in a private moto table), with the
+decisions a lenient policy made; the simulation replays them under a stricter policy file.
+"""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from kyc_match import aws
+from kyc_match.audit.hashing import KmsIdentifierHasher
+from kyc_match.audit.sealing import KmsSealer
+from kyc_match.audit.trail import DynamoDbAuditTrail
+from kyc_match.domain.model import Assessment, AuditRecord, CallContext, PolicyReference, Reason
+from kyc_match.matching import AttributeMatch
+from kyc_match.settings import Settings
+from kyc_match.tables import AUDIT
+from kyc_match_tools import local_aws
+
+pytestmark = pytest.mark.usefixtures("local_stack")
+
+CLIENT = "sim-bank"
+DAY_1 = date(2025, 3, 10)
+DAY_3 = DAY_1 + timedelta(days=2)
+LENIENT = PolicyReference("client", "default", 1, "0" * 64)
+# Everything sent must match for ACCEPT; one exact match for STEP_UP; otherwise REJECT.
+STRICT = {
+    "policyId": "default",
+    "levels": {
+        "FULL": {"attributes": ["*"]},
+        "PARTIAL": {"attributes": ["*"], "accept": ["match"], "minMatched": 1},
+    },
+}
+TRUE, TYPO = AttributeMatch("true"), AttributeMatch("false", 93, "TYPO")
+FAR = AttributeMatch("false", 20)
+
+
+@pytest.fixture
+def trail_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A private audit table and key, also seen by the CLI subprocesses."""
+    suffix = uuid.uuid4().hex[:8]
+    monkeypatch.setenv("KYC_AUDIT_TABLE", f"sim-audit-{suffix}")
+    monkeypatch.setenv("KYC_HASH_KEY_ID", f"alias/sim-{suffix}")
+    settings = Settings()
+    boto3.client("dynamodb").create_table(
+        TableName=settings.audit_table, BillingMode="PAY_PER_REQUEST", **local_aws._key_schema(AUDIT)
+    )
+    local_aws.ensure_hash_key(settings)
+    return settings
+
+
+def seed(
+    settings: Settings, day: date, verdicts: dict[str, AttributeMatch], decision: str, **kw: Any
+) -> None:
+    """One decision entry as the decision endpoint writes it."""
+    key = settings.hash_key_id
+    trail = DynamoDbAuditTrail(
+        aws.dynamodb().Table(settings.audit_table),
+        KmsIdentifierHasher(aws.kms(), key),
+        KmsSealer(aws.kms(), key),
+        timedelta(days=settings.audit_retention_days),
+    )
+    at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    context = CallContext(kw.get("client", CLIENT), str(uuid.uuid4()), "sim", at, 0)
+    level = {"ACCEPT": "FULL", "STEP_UP": "PARTIAL", "REJECT": "NONE"}[decision]
+    policy = kw.get("policy", LENIENT)
+    reasons = tuple(
+        Reason("levels.FULL", name, "match" if verdict.result == "true" else "near", verdict.reason)
+        for name, verdict in verdicts.items()
+    )
+    trail.record(
+        AuditRecord(
+            context=context,
+            status=200,
+            phone_number="+34600000001",
+            operator_id="sandbox",
+            attributes=tuple(verdicts),
+            verdicts=verdicts,
+            assessment=Assessment(level, decision, reasons, policy.id, policy.version),
+            policy=policy,
+        )
+    )
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    cli = Path(sys.executable).parent / "kyc-match"
+    return subprocess.run(
+        [str(cli), *args], capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False
+    )
+
+
+@pytest.fixture
+def seeded(trail_settings: Settings) -> Settings:
+    seed(trail_settings, DAY_1, {"givenName": TRUE, "familyName": TRUE}, "ACCEPT")  # stays ACCEPT
+    seed(trail_settings, DAY_1, {"givenName": TYPO, "familyName": TRUE}, "ACCEPT")  # -> STEP_UP
+    seed(trail_settings, DAY_1 + timedelta(days=1), {"givenName": TYPO, "familyName": TRUE}, "ACCEPT")
+    seed(trail_settings, DAY_1 + timedelta(days=1), {"givenName": FAR, "familyName": TYPO}, "STEP_UP")
+    seed(trail_settings, DAY_3, {"givenName": TRUE, "birthdate": TRUE}, "STEP_UP")  # -> ACCEPT
+    # Not part of the replay: after the period, another client, another policy.
+    seed(trail_settings, DAY_3 + timedelta(days=1), {"givenName": TYPO}, "ACCEPT")
+    seed(trail_settings, DAY_1, {"givenName": TYPO}, "ACCEPT", client="other-bank")
+    other_policy = PolicyReference("client", "payments", 3, "1" * 64)
+    seed(trail_settings, DAY_1, {"givenName": TYPO}, "ACCEPT", policy=other_policy)
+    return trail_settings
+
+
+def test_simulation_prints_how_many_decisions_change_and_which_way(seeded, tmp_path):
+    new = tmp_path / "strict.json"
+    new.write_text(json.dumps(STRICT))
+    period = ["--from", DAY_1.isoformat(), "--to", DAY_3.isoformat()]
+    completed = run_cli("policy", "simulate", "--client", CLIENT, "--file", str(new), *period)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines() == [
+        f"replayed 5 decisions of {CLIENT} under default, {DAY_1.isoformat()} to {DAY_3.isoformat()}",
+        "changed: 4",
+        "  ACCEPT -> STEP_UP: 2",
+        "  STEP_UP -> ACCEPT: 1",
+        "  STEP_UP -> REJECT: 1",
+        "unchanged: 1",
+        "  ACCEPT: 1",
+    ]
+
+
+def test_simulation_refuses_an_invalid_policy_file_and_says_where(seeded, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"policyId": "default", "levels": {"FULL": {"attributes": ["nmae"]}}}))
+    period = ["--from", DAY_1.isoformat(), "--to", DAY_3.isoformat()]
+    completed = run_cli("policy", "simulate", "--client", CLIENT, "--file", str(bad), *period)
+    assert completed.returncode == 2
+    assert "levels.FULL.attributes[0]: 'nmae' is not a KYC Match attribute" in completed.stderr
+
+
+def test_csv_export_carries_level_decision_reasons_and_policy(seeded):
+    period = ["--from", DAY_1.isoformat(), "--to", DAY_1.isoformat(), "--client", CLIENT]
+    completed = run_cli("audit", "export", "--format", "csv", *period)
+    assert completed.returncode == 0, completed.stderr
+    rows = list(csv.DictReader(io.StringIO(completed.stdout)))
+    assert {"matchLevel", "decision", "reasons", "policy", "partialMatches"} <= set(rows[0])
+    assert sorted((row["matchLevel"], row["decision"]) for row in rows) == [
+        ("FULL", "ACCEPT"),
+        ("FULL", "ACCEPT"),
+        ("FULL", "ACCEPT"),
+    ]
+    policies = {row["policy"] for row in rows}
+    assert json.loads(sorted(policies)[0])["source"] == "client"
+    assert {json.loads(row["policy"])["id"] for row in rows} == {"default", "payments"}
+    reasons = [json.loads(row["reasons"]) for row in rows]
+    assert {"rule": "levels.FULL", "attribute": "givenName", "outcome": "near", "partialMatch": "TYPO"} in (
+        reason for row in reasons for reason in row
+    )
+    assert {row["partialMatches"] for row in rows} == {"{}", '{"givenName": "TYPO"}'}
