@@ -122,7 +122,7 @@ def test_simulation_prints_how_many_decisions_change_and_which_way(seeded, tmp_p
     completed = run_cli("policy", "simulate", "--client", CLIENT, "--file", str(new), *period)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.splitlines() == [
-        f"replayed 5 decisions of {CLIENT} under default, {DAY_1.isoformat()} to {DAY_3.isoformat()}",
+        f"replayed 5 decisions of {CLIENT} under default",
         "changed: 4",
         "  ACCEPT -> STEP_UP: 2",
         "  STEP_UP -> ACCEPT: 1",

@@ -234,10 +234,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
     reader = audit_components(_settings()).reader
     report = replay(entries_between(reader, args.start, args.end, args.client), policy)
-    print(
-        f"replayed {report.replayed} decisions of {args.client} under {policy.policy_id}, "
-        f"{args.start.isoformat()} to {args.end.isoformat()}"
-    )
+    print(f"replayed {report.replayed} decisions of {args.client} under {policy.policy_id}")
     print(f"changed: {sum(report.changed.values())}")
     for (was, would_be), count in report.changed.items():
         print(f"  {was} -> {would_be}: {count}")
