@@ -82,7 +82,6 @@ def seed(
     trail.record(
         AuditRecord(
             context=context,
-            status=200,
             phone_number="+34600000001",
             operator_id="sandbox",
             attributes=tuple(verdicts),

@@ -19,7 +19,7 @@ class Fake:
 
     def record(self, record: Any) -> None: ...
 
-    def latest(self, client_id: str, policy_id: str) -> None:
+    def active(self, client_id: str, policy_id: str) -> None:
         return None
 
 
@@ -57,7 +57,7 @@ def test_the_policy_store_is_built_at_the_first_decision_request(monkeypatch):
     settings = fresh_settings()
     dependencies = wiring.build(settings, operators=Fake(), audit=Fake())
     assert built_for == []
-    assert dependencies.policies.latest("bank-1", "default") is None
+    assert dependencies.policies.active("bank-1", "default") is None
     assert built_for == [settings]
 
 

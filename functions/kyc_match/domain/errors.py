@@ -86,7 +86,7 @@ class AuditUnavailableError(UnavailableError):
 class PolicyIntegrityError(KycMatchError):
     """A stored policy item failed its seal or its approval check: refused, no decision is made."""
 
-    message = "The risk policy failed its integrity check; no decision was made."
+    default_detail = "The risk policy failed its integrity check; no decision was made."
 
 
 class OperatorTimeoutError(KycMatchError):

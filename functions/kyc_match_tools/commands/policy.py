@@ -228,9 +228,9 @@ def _simulate(args: argparse.Namespace) -> int:
     policy = _read_policy(args.file)
     if policy is None:
         return 2
-    from kyc_match.audit.components import audit_components  # noqa: PLC0415
     from kyc_match.audit.query import entries_between  # noqa: PLC0415
     from kyc_match.audit.replay import replay  # noqa: PLC0415
+    from kyc_match.wiring import audit_components  # noqa: PLC0415
 
     reader = audit_components(_settings()).reader
     report = replay(entries_between(reader, args.start, args.end, args.client), policy)
