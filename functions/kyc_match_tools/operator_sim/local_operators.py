@@ -73,7 +73,7 @@ def seed_secrets(secrets: Mapping[str, str]) -> None:
 def prepare_local_operators(local: LocalOperators | None, ported_numbers: Path | None) -> int:
     """After the local AWS stand-in is up: seed the operators' secrets, load ported numbers (count)."""
     from kyc_match.settings import get_settings  # noqa: PLC0415 - after the environment is set
-    from kyc_match_tools.commands.ported_numbers import load_file  # noqa: PLC0415
+    from kyc_match_tools.ported_numbers import load_file  # noqa: PLC0415
 
     settings = get_settings()
     if local is not None:
