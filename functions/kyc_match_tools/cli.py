@@ -1,19 +1,86 @@
 """The `kyc-match` command. Each sub-command lives in its own module under `commands/`."""
 
 import argparse
+import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import NoReturn
 
 from kyc_match_tools.commands import COMMANDS
+from kyc_match_tools.errors import UsageError, one_line
+
+USAGE_ERROR = 2
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none or the help text already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """Every (sub)parser of `kyc-match`: defaults in its --help, a mistake said in one line."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def package_version() -> str:
+    try:
+        return version("kyc-match")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="kyc-match", description="KYC Match API: local tools")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    subcommands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for command in COMMANDS:
+        command.register(subcommands)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kyc-match", description="KYC Match API: local tools")
-    subcommands = parser.add_subparsers(dest="command", required=True)
-    for command in COMMANDS:
-        command.register(subcommands)
-    args = parser.parse_args(argv)
-    result: int = args.run(args)
+    """Exit status 0 on success, 1 when a command's answer is "no" (e.g. a finding), 2 on a mistake."""
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.run(args)
+    except UsageError as error:
+        return _report(args, one_line(error))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        message = _aws_failure(error)
+        if message is None:
+            raise
+        return _report(args, message)
     return result
+
+
+def _report(args: argparse.Namespace, message: str) -> int:
+    print(f"kyc-match {args.command}: {message}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def _aws_failure(error: Exception) -> str | None:
+    """One line for an AWS call that failed: unreachable endpoint, no credentials, refused request."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "unknown")
+        return f"AWS refused {error.operation_name}: {code}"
+    if isinstance(error, BotoCoreError):
+        return f"AWS call failed: {one_line(error)}"
+    return None
 
 
 if __name__ == "__main__":

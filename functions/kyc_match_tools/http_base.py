@@ -1,8 +1,18 @@
 """What the local HTTP servers (`serve`, `operator-sim`) share: writing a response, and no access log."""
 
+import sys
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+class QuietServer(ThreadingHTTPServer):
+    """A client that hangs up before its answer is written is no error worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):  # BrokenPipe, ConnectionReset...
+            return
+        super().handle_error(request, client_address)
 
 
 class QuietJsonHandler(BaseHTTPRequestHandler):

@@ -1,9 +1,9 @@
 """Local stand-ins for AWS: an embedded moto server (or any endpoint), tables, the HMAC key, test data."""
 
-import json
 import os
 import socket
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,8 @@ from moto.server import ThreadedMotoServer
 
 from kyc_match.settings import Settings
 from kyc_match.tables import ALL_TABLES, TableSchema
+from kyc_match_tools.errors import UsageError
+from kyc_match_tools.files import read_json
 
 DEFAULT_SUBSCRIBERS = Path(__file__).parent / "data" / "subscribers.json"
 _LOCAL_CREDENTIALS = {
@@ -24,10 +26,13 @@ _LOCAL_CREDENTIALS = {
 
 def start_embedded_moto(port: int = 0) -> ThreadedMotoServer:
     """Start moto on a loopback port (0: any free one) and point every AWS call of this process at it."""
-    if port == 0:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+    # Bind here first: moto binds on its own thread and, when the port is taken, waits for ever.
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise UsageError(f"cannot start the AWS stand-in on 127.0.0.1:{port}: {error.strerror}") from None
+        port = probe.getsockname()[1]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
@@ -126,12 +131,16 @@ def ensure_digest_bucket(settings: Settings) -> None:
 
 
 def read_subscribers(path: Path) -> list[dict[str, Any]]:
-    document = json.loads(path.read_text(encoding="utf-8"))
+    """The subscribers of a `{"subscribers": [...]}` file; UsageError names the file, never a value.
+
+    Numbers that are not integers load as Decimal, the type DynamoDB takes.
+    """
+    document = read_json(path, "subscribers file", parse_float=Decimal)
     subscribers = document.get("subscribers") if isinstance(document, dict) else None
     if not isinstance(subscribers, list) or not all(
         isinstance(entry, dict) and isinstance(entry.get("phoneNumber"), str) for entry in subscribers
     ):
-        raise ValueError(f'{path}: expected {{"subscribers": [{{"phoneNumber": ...}}, ...]}}')
+        raise UsageError(f'{path}: expected {{"subscribers": [{{"phoneNumber": ...}}, ...]}}')
     return subscribers
 
 
@@ -145,9 +154,11 @@ def load_subscribers(settings: Settings, subscribers: Iterable[Mapping[str, Any]
     return count
 
 
-def prepare(settings: Settings, subscribers_file: Path = DEFAULT_SUBSCRIBERS) -> int:
-    """Tables, key and test subscribers: everything the handler needs from AWS, made locally."""
+def prepare(settings: Settings, subscribers: Iterable[Mapping[str, Any]] | None = None) -> int:
+    """Tables, key and test subscribers (default: the bundled ones): everything the handler needs."""
     create_tables(settings)
     ensure_hash_key(settings)
     ensure_digest_bucket(settings)
-    return load_subscribers(settings, read_subscribers(subscribers_file))
+    return load_subscribers(
+        settings, read_subscribers(DEFAULT_SUBSCRIBERS) if subscribers is None else subscribers
+    )

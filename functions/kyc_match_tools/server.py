@@ -12,15 +12,21 @@ from typing import Any
 from kyc_match.api.correlator import read_correlator
 from kyc_match.api.errors import INVALID_ARGUMENT, UNAUTHENTICATED, CamaraError
 from kyc_match_tools.events import rest_proxy_event
-from kyc_match_tools.http_base import QuietJsonHandler
+from kyc_match_tools.http_base import QuietJsonHandler, QuietServer
 from kyc_match_tools.lambda_context import local_context
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 MAX_BODY_BYTES = 1_048_576  # API Gateway REST's payload limit is 10 MB; nobody needs 1 MB of KYC data
 
 
-def make_server(host: str, port: int, handler: Handler, api_keys: Mapping[str, str]) -> ThreadingHTTPServer:
-    """`api_keys` maps each accepted key to the key id the handler sees as the client identity."""
+def make_server(
+    host: str, port: int, handler: Handler, api_keys: Mapping[str, str], listen: bool = True
+) -> ThreadingHTTPServer:
+    """`api_keys` maps each accepted key to the key id the handler sees as the client identity.
+
+    With `listen=False` the port is taken (a busy one raises OSError) but connections are refused
+    until `server.server_activate()`: a client does not wait on a server that is still starting.
+    """
 
     invocation_lock = threading.Lock()
 
@@ -80,7 +86,15 @@ def make_server(host: str, port: int, handler: Handler, api_keys: Mapping[str, s
         def _write(self, status: int, headers: Mapping[str, str], body: str, close: bool = False) -> None:
             self.respond(status, headers, body.encode("utf-8"), close)
 
-    return ThreadingHTTPServer((host, port), GatewayRequestHandler)
+    server = QuietServer((host, port), GatewayRequestHandler, bind_and_activate=False)
+    try:
+        server.server_bind()
+        if listen:
+            server.server_activate()
+    except BaseException:
+        server.server_close()
+        raise
+    return server
 
 
 def _response_headers(response: Mapping[str, Any]) -> dict[str, str]:

@@ -9,11 +9,13 @@ import argparse
 import json
 import os
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from kyc_match_tools import local_aws
+from kyc_match_tools.commands.arguments import day
+from kyc_match_tools.errors import UsageError
 
 
 def register(subcommands: Any) -> None:
@@ -26,7 +28,7 @@ def register(subcommands: Any) -> None:
     find.set_defaults(run=_find)
 
     export = actions.add_parser("export", help="entries as JSON Lines or CSV, for a regulator")
-    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="file format")
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
     _period_and_client(export)
     export.set_defaults(run=_export)
@@ -35,7 +37,7 @@ def register(subcommands: Any) -> None:
     verify.set_defaults(run=_verify)
 
     digest = actions.add_parser("digest", help="seal and store the digests of a day (default: yesterday)")
-    digest.add_argument("--day", type=date.fromisoformat)
+    digest.add_argument("--day", type=day)
     digest.set_defaults(run=_digest)
 
     drain = actions.add_parser("drain", help="store the entries waiting in the fallback queue")
@@ -44,8 +46,8 @@ def register(subcommands: Any) -> None:
 
 def _period_and_client(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--client", help="API key id of the client")
-    parser.add_argument("--from", dest="start", type=date.fromisoformat, help="first day, YYYY-MM-DD")
-    parser.add_argument("--to", dest="end", type=date.fromisoformat, help="last day, YYYY-MM-DD")
+    parser.add_argument("--from", dest="start", type=day, help="first day, YYYY-MM-DD")
+    parser.add_argument("--to", dest="end", type=day, help="last day, YYYY-MM-DD")
 
 
 def _use_local_stand_in_if_set() -> None:
@@ -78,7 +80,11 @@ def _export(args: argparse.Namespace) -> int:
     parts = _components()
     entries = entries_between(parts.reader, args.start, args.end, args.client)
     if args.output:
-        with args.output.open("w", encoding="utf-8", newline="") as output:
+        try:
+            output = args.output.open("w", encoding="utf-8", newline="")
+        except OSError as error:
+            raise UsageError(f"cannot write {args.output}: {error.strerror or error}") from None
+        with output:
             count = write_export(entries, output, args.format)
     else:
         count = write_export(entries, sys.stdout, args.format)

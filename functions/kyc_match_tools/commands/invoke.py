@@ -8,21 +8,42 @@ from pathlib import Path
 from typing import Any
 
 from kyc_match_tools import local_aws
-from kyc_match_tools.commands.local import start_local_aws
+from kyc_match_tools.commands.arguments import add_subscribers_argument
+from kyc_match_tools.commands.local import route_sandbox_to, start_local_aws
+from kyc_match_tools.errors import UsageError
+from kyc_match_tools.files import read_json
+
+# What every API Gateway REST proxy event has and the function reads (events/ holds complete ones).
+REQUIRED_FIELDS = {"httpMethod": str, "path": str, "requestContext": dict}
 
 
 def register(subcommands: Any) -> None:
     parser = subcommands.add_parser("invoke", help="run the handler once on an API Gateway event file")
-    parser.add_argument("event", type=Path)
-    parser.add_argument("--subscribers", type=Path, default=local_aws.DEFAULT_SUBSCRIBERS)
+    parser.add_argument(
+        "event", type=Path, metavar="EVENT.json", help="API Gateway REST proxy event, e.g. from events/"
+    )
+    add_subscribers_argument(parser)
     parser.set_defaults(run=run)
+
+
+def read_event(path: Path) -> dict[str, Any]:
+    """The event in `path`; UsageError names the file and the problem, never the content."""
+    event = read_json(path, "event file")
+    if not isinstance(event, dict) or not all(
+        isinstance(event.get(name), kind) for name, kind in REQUIRED_FIELDS.items()
+    ):
+        fields = ", ".join(REQUIRED_FIELDS)
+        raise UsageError(f"{path}: not an API Gateway REST proxy event (a JSON object with {fields})")
+    return event
 
 
 def run(args: argparse.Namespace) -> int:
     """The function's logs go to stderr, its response to stdout."""
-    event = json.loads(args.event.read_text(encoding="utf-8"))
+    event = read_event(args.event)
+    subscribers = local_aws.read_subscribers(args.subscribers)
+    print(route_sandbox_to(subscribers, args.subscribers), file=sys.stderr)
     with contextlib.redirect_stdout(sys.stderr):
-        start_local_aws(args.subscribers)
+        start_local_aws(subscribers)
         from kyc_match.handler import lambda_handler  # noqa: PLC0415 - after the environment is set
         from kyc_match_tools.lambda_context import local_context  # noqa: PLC0415
 

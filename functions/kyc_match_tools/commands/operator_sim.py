@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from kyc_match_tools import local_aws
+from kyc_match_tools.commands.arguments import port
+from kyc_match_tools.errors import UsageError, one_line
 
 
 def register(subcommands: Any) -> None:
@@ -15,16 +17,24 @@ def register(subcommands: Any) -> None:
         "operator-sim",
         help="run a simulated operator: OAuth2 token endpoint + CAMARA KYC Match, with fault knobs",
     )
-    parser.add_argument("--port", type=int, default=9001, help="port on 127.0.0.1 (0: any free one)")
+    parser.add_argument("--port", type=port, default=9001, help="port on 127.0.0.1 (0: any free one)")
     parser.add_argument(
         "--subscribers",
         type=Path,
         default=local_aws.DEFAULT_SUBSCRIBERS,
-        help='subscriber file, as for the sandbox: {"subscribers": [...]}',
+        metavar="FILE",
+        help='subscriber file, as for the sandbox: {"subscribers": [...]} '
+        "(default: the bundled test subscribers)",
     )
-    parser.add_argument("--operator-id", default="simulated")
-    parser.add_argument("--client-id", default="sim-client")
-    parser.add_argument("--client-secret", default="sim-secret")
+    parser.add_argument(
+        "--operator-id", default="simulated", help="its id (a-z, 0-9, -), as in KYC_OPERATORS"
+    )
+    parser.add_argument(
+        "--client-id", default="sim-client", help="OAuth2 client id the token endpoint accepts"
+    )
+    parser.add_argument(
+        "--client-secret", default="sim-secret", help="OAuth2 client secret the token endpoint accepts"
+    )
     parser.add_argument(
         "--version", choices=["v0.4", "vwip"], default="v0.4", help="KYC Match version served"
     )
@@ -66,18 +76,24 @@ def run(args: argparse.Namespace) -> int:
         reject_tokens=args.reject_tokens,
         bank_account_match=args.bank_account_match,
     )
-    handle = start_simulator(
-        args.subscribers,
-        port=args.port,
-        faults=faults,
-        operator_id=args.operator_id,
-        client_id=args.client_id,
-        client_secret=args.client_secret,
-        version=args.version,
-        token_ttl_seconds=args.token_ttl,
-        returns_scores=not args.no_scores,
-        id_document_required=args.id_document_required,
-    )
+    subscribers = local_aws.read_subscribers(args.subscribers)
+    try:
+        handle = start_simulator(
+            subscribers,
+            port=args.port,
+            faults=faults,
+            operator_id=args.operator_id,
+            client_id=args.client_id,
+            client_secret=args.client_secret,
+            version=args.version,
+            token_ttl_seconds=args.token_ttl,
+            returns_scores=not args.no_scores,
+            id_document_required=args.id_document_required,
+        )
+    except OSError as error:
+        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror or error}") from None
+    except ValueError as error:  # pydantic's ValidationError of the simulated operator's configuration
+        raise UsageError(f"invalid option: {one_line(error)}") from None
     print(
         f"operator simulator {args.operator_id!r} ({args.version}) on {handle.url}: "
         f"token {handle.token_url}, match {handle.match_url}, admin {handle.url}/_sim/",

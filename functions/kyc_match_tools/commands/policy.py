@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from kyc_match_tools import local_aws
+from kyc_match_tools.files import read_text
 
 
 def register(subcommands: Any) -> None:
@@ -135,7 +136,7 @@ def _read_policy(path: Path) -> Any:
     from kyc_match.domain.policy import PolicyError, parse_policy  # noqa: PLC0415
 
     try:
-        return parse_policy(path.read_text(encoding="utf-8"))
+        return parse_policy(read_text(path, "policy file"))
     except PolicyError as error:
         for problem in error.problems:
             print(f"{path}: {problem}", file=sys.stderr)

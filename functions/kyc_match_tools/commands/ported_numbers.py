@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kyc_match_tools.errors import UsageError, one_line
 from kyc_match_tools.ported_numbers import load_file
 
 
@@ -42,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             operators = parse_operators(settings.operators)
         count = load_file(args.file, {operator.id for operator in operators}, settings)
-    except (OSError, ValueError) as error:
-        print(f"kyc-match ported-numbers: {error}", file=sys.stderr)
-        return 2
+    except OSError as error:
+        raise UsageError(f"cannot read {error.filename or args.file}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise UsageError(one_line(error)) from None
     print(f"loaded {count} ported numbers into {settings.ported_numbers_table}", file=sys.stderr)
     return 0

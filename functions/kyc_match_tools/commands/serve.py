@@ -4,24 +4,26 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kyc_match_tools import local_aws
-from kyc_match_tools.commands.local import start_local_aws
+from kyc_match_tools.commands.arguments import add_subscribers_argument, port
+from kyc_match_tools.commands.local import Subscribers, route_sandbox_to, start_local_aws
+from kyc_match_tools.errors import UsageError, one_line
+
+if TYPE_CHECKING:
+    from http.server import ThreadingHTTPServer
+
+    from kyc_match_tools.operator_sim.local_operators import LocalOperators
 
 LOCAL_API_KEY = "local-dev-key"
 
 
 def register(subcommands: Any) -> None:
     parser = subcommands.add_parser("serve", help="run the API locally over HTTP (moto stands in for AWS)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument(
-        "--subscribers",
-        type=Path,
-        default=local_aws.DEFAULT_SUBSCRIBERS,
-        help='sandbox subscribers file: {"subscribers": [...]}',
-    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=port, default=8080, help="port to listen on (0: any free one)")
+    add_subscribers_argument(parser)
     parser.add_argument(
         "--api-key",
         action="append",
@@ -31,54 +33,94 @@ def register(subcommands: Any) -> None:
     )
     parser.add_argument(
         "--aws-port",
-        type=int,
+        type=port,
+        metavar="PORT",
         default=0,
         help="port of the embedded moto server (default: any free one; ignored when AWS_ENDPOINT_URL is set)",
     )
     parser.add_argument(
         "--operators",
         type=Path,
+        metavar="FILE",
         help="operators file: the KYC_OPERATORS list; camara entries may carry clientSecret (local only)",
     )
     parser.add_argument(
-        "--ported-numbers", type=Path, help="CSV phoneNumber,operatorId loaded into the ported-numbers table"
+        "--ported-numbers",
+        type=Path,
+        metavar="FILE",
+        help="CSV phoneNumber,operatorId loaded into the ported-numbers table",
     )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from kyc_match_tools.operator_sim import local_operators  # noqa: PLC0415
-
+    operators = _read_operators(args.operators)
+    subscribers = local_aws.read_subscribers(args.subscribers)
+    server = _bind(args.host, args.port, args.api_keys or [LOCAL_API_KEY])  # a busy port: said at once
     try:
-        operators = local_operators.read_local_operators(args.operators) if args.operators else None
-    except (OSError, ValueError) as error:
-        print(f"kyc-match serve: invalid --operators file: {error}", file=sys.stderr)
-        return 2
-    if operators is not None:
-        os.environ["KYC_OPERATORS"] = operators.operators_json  # secrets stripped: they go to moto
-    start_local_aws(args.subscribers, args.aws_port)
-    try:
-        local_operators.prepare_local_operators(operators, args.ported_numbers)
-    except (OSError, ValueError) as error:
-        print(f"kyc-match serve: {error}", file=sys.stderr)
-        return 2
-    from kyc_match.handler import lambda_handler  # noqa: PLC0415 - after the environment is set
-    from kyc_match_tools.server import make_server  # noqa: PLC0415
-
-    keys = args.api_keys or [LOCAL_API_KEY]
-    api_keys = {key: f"local-key-{number}" for number, key in enumerate(keys, start=1)}
-    server = make_server(args.host, args.port, lambda_handler, api_keys)
-    url = f"http://{args.host}:{server.server_port}/kyc-match/v0.4/match"
-    print(f"KYC Match API on {url}", file=sys.stderr)
-    print(
-        f"AWS stand-in: export AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} (for `kyc-match audit ...`)",
-        file=sys.stderr,
-        flush=True,
-    )
-    try:
+        routes = _prepare(args, operators, subscribers)
+        server.server_activate()
+        print(
+            f"KYC Match API on http://{args.host}:{server.server_port}/kyc-match/v0.4/match", file=sys.stderr
+        )
+        print(routes, file=sys.stderr)
+        print(
+            f"AWS stand-in: export AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} "
+            "(for `kyc-match audit ...`)",
+            file=sys.stderr,
+            flush=True,
+        )
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
     return 0
+
+
+def _read_operators(path: Path | None) -> "LocalOperators | None":
+    from kyc_match_tools.operator_sim.local_operators import read_local_operators  # noqa: PLC0415
+
+    if path is None:
+        return None
+    try:
+        return read_local_operators(path)
+    except OSError as error:
+        raise UsageError(f"cannot read the operators file {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise UsageError(f"invalid --operators file: {one_line(error)}") from None
+
+
+def _bind(host: str, port: int, keys: list[str]) -> "ThreadingHTTPServer":
+    from kyc_match_tools.server import make_server  # noqa: PLC0415
+
+    api_keys = {key: f"local-key-{number}" for number, key in enumerate(keys, start=1)}
+    try:
+        return make_server(host, port, _handler, api_keys, listen=False)
+    except OSError as error:
+        raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
+def _prepare(args: argparse.Namespace, operators: "LocalOperators | None", subscribers: Subscribers) -> str:
+    """Operators, AWS stand-in, tables and data, then the handler; returns the routes line."""
+    from kyc_match_tools.operator_sim.local_operators import prepare_local_operators  # noqa: PLC0415
+
+    if operators is not None:
+        os.environ["KYC_OPERATORS"] = operators.operators_json  # secrets stripped: they go to moto
+    routes = route_sandbox_to(subscribers, args.subscribers, args.operators)
+    start_local_aws(subscribers, args.aws_port)
+    try:
+        prepare_local_operators(operators, args.ported_numbers)
+    except (OSError, ValueError) as error:
+        raise UsageError(one_line(error)) from None
+    from kyc_match import handler  # noqa: F401, PLC0415 - settings checked before the first request
+
+    return routes
+
+
+def _handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The function's handler, imported once the environment is set (the port is bound before)."""
+    from kyc_match.handler import lambda_handler  # noqa: PLC0415
+
+    response: dict[str, Any] = lambda_handler(event, context)
+    return response

@@ -36,7 +36,7 @@ from kyc_match.domain.errors import KycMatchError
 from kyc_match.domain.model import MatchQuery
 from kyc_match.operators.config import OperatorConfig
 from kyc_match.operators.sandbox import SandboxOperator, SubscriberRecord
-from kyc_match_tools.http_base import QuietJsonHandler
+from kyc_match_tools.http_base import QuietJsonHandler, QuietServer
 from kyc_match_tools.operator_sim.faults import Faults, FaultSettings
 
 ApiVersion = Literal["v0.4", "vwip"]
@@ -337,7 +337,7 @@ def make_server(simulator: OperatorSimulator, port: int = 0) -> ThreadingHTTPSer
                 reply["WWW-Authenticate"] = 'Bearer realm="kyc-match"'
             self.respond(status, reply, payload, close)
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), SimulatorRequestHandler)
+    server = QuietServer(("127.0.0.1", port), SimulatorRequestHandler)
     server.daemon_threads = True
     server.block_on_close = False
     return server

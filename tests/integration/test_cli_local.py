@@ -1,0 +1,196 @@
+"""`kyc-match serve` and `invoke` as a newcomer runs them, in a child process with its own embedded moto.
+
+`--subscribers FILE` makes the sandbox serve the numbers in FILE (their country codes) and says so
+at start-up; the mistakes a newcomer makes first end in one line and exit status 2.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kyc_match_tools.events import load_event
+from support.transports import API_KEY
+
+CLI = str(Path(sys.executable).parent / "kyc-match")
+EVENT = Path(__file__).parents[2] / "events" / "match-partial-scores.json"
+MATCH_PATH = "/kyc-match/v0.4/match"
+GERMAN = "+4915112345678"
+GERMAN_UNKNOWN = "+4915100000000"
+SPANISH = "+34600000001"  # in the bundled subscribers, not in the file given
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def fresh_environment() -> dict[str, str]:
+    """As on a newcomer's machine: no AWS endpoint (serve starts its own moto), no operators set."""
+    unset = {"AWS_ENDPOINT_URL", "KYC_OPERATORS", "KYC_AUDIT_FALLBACK_QUEUE_URL"}
+    return {name: value for name, value in os.environ.items() if name not in unset}
+
+
+@pytest.fixture
+def german_subscribers(tmp_path: Path) -> Path:
+    path = tmp_path / "subscribers-de.json"
+    record = {
+        "phoneNumber": GERMAN,
+        "givenName": "Erika",
+        "familyName": "Mustermann",
+        "birthdate": "1964-08-12",
+    }
+    path.write_text(json.dumps({"subscribers": [record]}), encoding="utf-8")
+    return path
+
+
+def run_cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLI, *argv], capture_output=True, text=True, timeout=120, env=env or fresh_environment(), check=False
+    )
+
+
+def assert_one_line_error(completed: subprocess.CompletedProcess[str]) -> str:
+    assert completed.returncode == 2, completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert len(completed.stderr.splitlines()) == 1, completed.stderr
+    return completed.stderr.strip()
+
+
+@pytest.fixture
+def served(german_subscribers: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """`kyc-match serve --subscribers subscribers-de.json`: (base URL, the file of all it prints)."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    command = [
+        CLI,
+        "serve",
+        "--port",
+        str(port),
+        "--api-key",
+        API_KEY,
+        "--subscribers",
+        str(german_subscribers),
+    ]
+    with log.open("w", encoding="utf-8") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=fresh_environment())
+    try:
+        deadline = time.monotonic() + 90
+        while "AWS stand-in:" not in log.read_text(encoding="utf-8"):
+            assert process.poll() is None, log.read_text(encoding="utf-8")
+            assert time.monotonic() < deadline, "serve did not start within 90 s"
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}", log
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def match(base_url: str, body: dict[str, str]) -> httpx.Response:
+    headers = {"x-api-key": API_KEY, "content-type": "application/json"}
+    return httpx.post(base_url + MATCH_PATH, json=body, headers=headers, timeout=30)
+
+
+def test_serve_answers_for_the_numbers_of_its_subscribers_file(served):
+    base_url, log = served
+    startup = log.read_text(encoding="utf-8")
+    assert "operators: sandbox serves +49 (the country codes in subscribers-de.json)" in startup.splitlines()
+    assert GERMAN not in startup and GERMAN.lstrip("+") not in startup, "prefixes only, never a number"
+
+    answered = match(base_url, {"phoneNumber": GERMAN, "givenName": "Erika", "birthdate": "1964-08-12"})
+    assert (answered.status_code, answered.json()) == (
+        200,
+        {"givenNameMatch": "true", "birthdateMatch": "true"},
+    )
+    # Same country, not in the file: a real operator's answer ("no such customer"), not "not served".
+    assert match(base_url, {"phoneNumber": GERMAN_UNKNOWN, "givenName": "Erika"}).json()["code"] == (
+        "IDENTIFIER_NOT_FOUND"
+    )
+    # The file replaces the bundled subscribers, and their prefixes with them.
+    assert match(base_url, {"phoneNumber": SPANISH, "givenName": "Federica"}).json()["code"] == (
+        "SERVICE_NOT_APPLICABLE"
+    )
+    printed = log.read_text(encoding="utf-8")
+    assert printed.count('"request answered"') == 3
+    for personal in (GERMAN, GERMAN_UNKNOWN, SPANISH, "Erika", "Mustermann", "1964-08-12"):
+        assert personal.lstrip("+") not in printed
+
+
+def test_invoke_answers_for_the_numbers_of_its_subscribers_file(german_subscribers, tmp_path):
+    event = load_event(EVENT, body={"phoneNumber": GERMAN, "familyName": "Mustermann"})
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps(event), encoding="utf-8")
+
+    completed = run_cli("invoke", str(event_file), "--subscribers", str(german_subscribers))
+
+    assert completed.returncode == 0, completed.stderr
+    response = json.loads(completed.stdout)
+    assert (response["statusCode"], json.loads(response["body"])) == (200, {"familyNameMatch": "true"})
+    assert (
+        completed.stderr.splitlines()[0]
+        == "operators: sandbox serves +49 (the country codes in subscribers-de.json)"
+    )
+
+
+def test_configured_operators_are_kept_and_said(german_subscribers, tmp_path):
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps(load_event(EVENT, body={"phoneNumber": GERMAN, "givenName": "Erika"})))
+    environment = fresh_environment() | {
+        "KYC_OPERATORS": json.dumps([{"id": "op-es", "kind": "sandbox", "prefixes": ["+34"]}])
+    }
+
+    completed = run_cli("invoke", str(event_file), "--subscribers", str(german_subscribers), env=environment)
+
+    assert completed.stderr.splitlines()[0] == "operators from KYC_OPERATORS: op-es serves +34"
+    assert json.loads(json.loads(completed.stdout)["body"])["code"] == "SERVICE_NOT_APPLICABLE"
+
+
+def test_invoke_missing_event_file_is_one_line():
+    error = assert_one_line_error(run_cli("invoke", "missing.json"))
+    assert error == "kyc-match invoke: cannot read the event file missing.json: No such file or directory"
+
+
+def test_serve_on_a_busy_port_is_one_line():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        error = assert_one_line_error(run_cli("serve", "--port", str(port)))
+    assert error == f"kyc-match serve: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+def test_serve_with_a_busy_aws_port_is_one_line_not_a_hang():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        error = assert_one_line_error(run_cli("serve", "--port", "0", "--aws-port", str(port)))
+    assert (
+        error == f"kyc-match serve: cannot start the AWS stand-in on 127.0.0.1:{port}: Address already in use"
+    )
+
+
+def test_aws_endpoint_that_is_not_there_is_one_line():
+    """E.g. the AWS_ENDPOINT_URL a stopped `kyc-match serve` printed, still exported."""
+    environment = fresh_environment() | {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
+    for argv in (["policy", "list", "--client", "client-1"], ["serve", "--port", "0"]):
+        error = assert_one_line_error(run_cli(*argv, env=environment))
+        assert error.startswith(
+            f"kyc-match {argv[0]}: AWS call failed: Could not connect to the endpoint URL"
+        )
+
+
+@pytest.mark.usefixtures("local_stack")
+def test_audit_export_to_a_folder_that_does_not_exist_is_one_line(tmp_path):
+    output = tmp_path / "no-such-folder" / "audit.jsonl"
+    error = assert_one_line_error(run_cli("audit", "export", "--output", str(output), env=dict(os.environ)))
+    assert error == f"kyc-match audit: cannot write {output}: No such file or directory"
