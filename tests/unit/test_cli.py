@@ -198,6 +198,21 @@ def test_simulated_operator_id_that_is_not_an_id(capsys):
             "kyc-match audit digest: argument --day: '2026-02-30' is not a day (YYYY-MM-DD) (see kyc-match audit digest --help)",
         ),
         (
+            [
+                "policy",
+                "simulate",
+                "--client",
+                "c",
+                "--file",
+                "p.json",
+                "--from",
+                "2026-13-01",
+                "--to",
+                "2026-01-31",
+            ],
+            "kyc-match policy simulate: argument --from: '2026-13-01' is not a day (YYYY-MM-DD) (see kyc-match policy simulate --help)",
+        ),
+        (
             ["policy", "put", "policy.json"],
             "kyc-match policy put: the following arguments are required: --client (see kyc-match policy put --help)",
         ),

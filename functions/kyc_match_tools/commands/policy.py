@@ -16,11 +16,11 @@ import argparse
 import json
 import os
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from kyc_match_tools import local_aws
+from kyc_match_tools.commands.arguments import day
 from kyc_match_tools.files import read_text
 
 
@@ -69,8 +69,8 @@ def register(subcommands: Any) -> None:
     simulate = actions.add_parser("simulate", help="how a policy file would have decided a past period")
     simulate.add_argument("--client", required=True)
     simulate.add_argument("--file", required=True, type=Path, help="the new policy")
-    simulate.add_argument("--from", dest="start", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
-    simulate.add_argument("--to", dest="end", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    simulate.add_argument("--from", dest="start", required=True, type=day, help="YYYY-MM-DD")
+    simulate.add_argument("--to", dest="end", required=True, type=day, help="YYYY-MM-DD")
     simulate.set_defaults(run=_simulate)
 
 
