@@ -2,7 +2,9 @@
 
 import pytest
 
+from kyc_match.operators.directory import PrefixDirectory
 from support.assertions import assert_error
+from support.doubles import FakeOperator
 from support.people import FULL
 
 pytestmark = pytest.mark.usefixtures("local_stack")
@@ -66,23 +68,16 @@ def test_error_messages_name_fields_never_values(api):
     assert "'birthdate'" in body["message"] and "'email'" in body["message"]
 
 
-class ExplodingOperator:
-    operator_id = "exploding"
-
-    def match(self, query):
-        raise RuntimeError(f"bug while comparing {query.attributes}")  # a careless message, with values
-
-
-class ExplodingDirectory:
-    def operator_for(self, phone_number):
-        return ExplodingOperator()
+def explode(query):
+    raise RuntimeError(f"bug while comparing {query.attributes}")  # a careless message, with values
 
 
 def test_a_bug_is_a_camara_500_without_stack_trace_or_values(handler_transport, handler_log):
     from kyc_match import wiring
     from kyc_match.settings import get_settings
 
-    wiring.use_dependencies(wiring.build(get_settings(), operators=ExplodingDirectory()))
+    exploding = PrefixDirectory({"+34": FakeOperator("exploding", explode)})
+    wiring.use_dependencies(wiring.build(get_settings(), operators=exploding))
     try:
         reply = handler_transport.send(
             {"phoneNumber": FULL, "givenName": "Bugsy-Malone"}, headers={"x-correlator": "bug-1"}

@@ -14,33 +14,10 @@ from kyc_match.domain.match import match_identity, reject_request
 from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery
 from kyc_match.matching import AttributeMatch
 from kyc_match.operators.directory import PrefixDirectory
+from support.doubles import FakeOperator, MemoryTrail
 
 CONTEXT = CallContext("client-1", "req-1", "corr-1", datetime(2026, 11, 26, tzinfo=UTC), 0)
 QUERY = MatchQuery("+34600000001", {"givenName": "Ana", "birthdate": "2000-01-01"}, "corr-1")
-
-
-class FakeOperator:
-    def __init__(self, operator_id: str, outcome):
-        self.operator_id = operator_id
-        self._outcome = outcome
-        self.queries: list[MatchQuery] = []
-
-    def match(self, query):
-        self.queries.append(query)
-        if isinstance(self._outcome, Exception):
-            raise self._outcome
-        return self._outcome
-
-
-class MemoryTrail:
-    def __init__(self, fail: bool = False):
-        self.records: list[AuditRecord] = []
-        self._fail = fail
-
-    def record(self, record):
-        if self._fail:
-            raise AuditUnavailableError
-        self.records.append(record)
 
 
 VERDICTS = {"givenName": AttributeMatch("false", 91), "birthdate": AttributeMatch("true")}

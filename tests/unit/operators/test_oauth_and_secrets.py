@@ -5,19 +5,12 @@ import json
 
 import httpx
 import pytest
-from botocore.exceptions import ClientError
 
 from kyc_match.operators.oauth import ClientCredentialsTokens, CredentialsRefusedError, TokenEndpointError
 from kyc_match.operators.secrets import SecretsManagerSecrets, SecretUnavailableError
+from support.doubles import FakeSecretsManager, ManualClock
 
 TIMEOUT = httpx.Timeout(1.0)
-
-
-class Clock:
-    now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def token_client(responses):
@@ -38,7 +31,7 @@ def tokens(http, clock, **options):
 
 
 def test_token_cached_until_its_refresh_margin():
-    clock = Clock()
+    clock = ManualClock()
     http, seen = token_client([(200, {"access_token": "a", "expires_in": 100}), (200, {"access_token": "b"})])
     source = tokens(http, clock, scope="kyc")
     assert source.token(TIMEOUT) == "a"
@@ -55,7 +48,7 @@ def test_token_cached_until_its_refresh_margin():
 
 def test_invalidate_drops_only_the_refused_token():
     http, _ = token_client([(200, {"access_token": "a"}), (200, {"access_token": "b"})])
-    source = tokens(http, Clock())
+    source = tokens(http, ManualClock())
     source.token(TIMEOUT)
     source.invalidate("other")
     assert source.token(TIMEOUT) == "a"
@@ -65,7 +58,7 @@ def test_invalidate_drops_only_the_refused_token():
 
 def test_secret_in_the_body_when_configured():
     http, seen = token_client([(200, {"access_token": "a"})])
-    tokens(http, Clock(), auth_method="client_secret_post").token(TIMEOUT)
+    tokens(http, ManualClock(), auth_method="client_secret_post").token(TIMEOUT)
     assert "authorization" not in seen[0].headers
     assert "client_secret=s%3Acret" in seen[0].content.decode()
 
@@ -74,7 +67,7 @@ def test_refused_credentials_forget_the_secret():
     forgotten = []
     http, _ = token_client([(401, {"error": "invalid_client"})])
     with pytest.raises(CredentialsRefusedError):
-        tokens(http, Clock(), on_refused=lambda: forgotten.append(True)).token(TIMEOUT)
+        tokens(http, ManualClock(), on_refused=lambda: forgotten.append(True)).token(TIMEOUT)
     assert forgotten == [True]
 
 
@@ -92,20 +85,8 @@ def test_refused_credentials_forget_the_secret():
 def test_token_endpoint_failures(status, body, retryable):
     http, _ = token_client([(status, body)])
     with pytest.raises(TokenEndpointError) as raised:
-        tokens(http, Clock()).token(TIMEOUT)
+        tokens(http, ManualClock()).token(TIMEOUT)
     assert raised.value.retryable is retryable
-
-
-class FakeSecretsManager:
-    def __init__(self, values):
-        self.values = values
-        self.reads = 0
-
-    def get_secret_value(self, *, SecretId):
-        self.reads += 1
-        if SecretId not in self.values:
-            raise ClientError({"Error": {"Code": "ResourceNotFoundException"}}, "GetSecretValue")
-        return {"SecretString": self.values[SecretId]}
 
 
 def test_secret_read_once_plain_or_json():

@@ -5,28 +5,15 @@ import pytest
 from kyc_match.domain.errors import ServiceNotApplicableError
 from kyc_match.operators.directory import PrefixDirectory
 from kyc_match.operators.ported import PortingDirectory
+from support.doubles import FakeOperator, MemoryPortedNumbers
 
-
-class Adapter:
-    def __init__(self, operator_id):
-        self.operator_id = operator_id
-
-
-class Ported:
-    def __init__(self, table):
-        self.table = table
-
-    def operator_of(self, phone_number):
-        return self.table.get(phone_number)
-
-
-ES, ES_MOBILE, JP = Adapter("op-es"), Adapter("op-es-mobile"), Adapter("op-jp")
+ES, ES_MOBILE, JP = FakeOperator("op-es"), FakeOperator("op-es-mobile"), FakeOperator("op-jp")
 PREFIXES = PrefixDirectory({"+34": ES, "+346": ES_MOBILE, "+81": JP})
 ADAPTERS = {adapter.operator_id: adapter for adapter in (ES, ES_MOBILE, JP)}
 
 
 def directory(ported):
-    return PortingDirectory(PREFIXES, Ported(ported), ADAPTERS)
+    return PortingDirectory(PREFIXES, MemoryPortedNumbers(ported), ADAPTERS)
 
 
 def test_longest_prefix_when_not_ported():

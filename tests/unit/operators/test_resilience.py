@@ -1,22 +1,15 @@
 """Deadline, backoff and circuit breaker on a fake clock."""
 
 from kyc_match.operators.resilience import CircuitBreaker, CircuitState, Deadline, backoff_delay
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from support.doubles import ManualClock
 
 
 def test_deadline_counts_down_to_zero():
-    clock = Clock()
+    clock = ManualClock(100.0)
     deadline = Deadline(2.0, clock)
-    clock.now += 0.5
+    clock.advance(0.5)
     assert deadline.remaining() == 1.5 and not deadline.expired
-    clock.now += 5
+    clock.advance(5)
     assert deadline.remaining() == 0.0 and deadline.expired
 
 
@@ -28,7 +21,7 @@ def test_backoff_is_jittered_exponential_and_capped():
 
 
 def test_breaker_opens_after_consecutive_failures_only():
-    breaker = CircuitBreaker(3, 10, Clock())
+    breaker = CircuitBreaker(3, 10, ManualClock(100.0))
     for _ in range(2):
         assert breaker.allow()
         breaker.record_failure()
@@ -42,12 +35,12 @@ def test_breaker_opens_after_consecutive_failures_only():
 
 
 def test_half_open_lets_one_trial_through():
-    clock = Clock()
+    clock = ManualClock(100.0)
     breaker = CircuitBreaker(1, 10, clock)
     breaker.record_failure()
-    clock.now += 9.9
+    clock.advance(9.9)
     assert not breaker.allow()
-    clock.now += 0.1
+    clock.advance(0.1)
     assert breaker.state is CircuitState.HALF_OPEN
     assert breaker.allow()
     assert not breaker.allow()  # a second caller while the trial is in flight fails fast
@@ -56,15 +49,15 @@ def test_half_open_lets_one_trial_through():
 
 
 def test_failed_trial_reopens_for_a_new_cool_down():
-    clock = Clock()
+    clock = ManualClock(100.0)
     breaker = CircuitBreaker(5, 10, clock)
     for _ in range(5):
         breaker.record_failure()
-    clock.now += 10
+    clock.advance(10)
     assert breaker.allow()
     breaker.record_failure()  # one failure in half-open is enough
     assert breaker.state is CircuitState.OPEN
-    clock.now += 5
+    clock.advance(5)
     assert not breaker.allow()
-    clock.now += 5
+    clock.advance(5)
     assert breaker.allow()

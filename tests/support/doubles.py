@@ -1,0 +1,109 @@
+"""In-memory test doubles, one per port: every test that needs one imports it from here.
+
+Ports are the Protocols of kyc_match.domain.ports (OperatorAdapter, OperatorDirectory, PolicyStore,
+AuditTrail) and the adapters' own (the `clock` of resilience/oauth/camara, PortedNumbers,
+SecretsManagerClient, SubscriberStore). A directory needs no double: PrefixDirectory over
+FakeOperators is the real one. The subscriber store's double is the operator simulator's own
+MemorySubscribers, re-exported here so there is one.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from kyc_match.domain.errors import AuditUnavailableError
+from kyc_match.domain.model import AuditRecord, MatchQuery, ServedPolicy, Verdicts
+from kyc_match_tools.operator_sim.server import MemorySubscribers
+
+__all__ = [
+    "FakeOperator",
+    "FakeSecretsManager",
+    "ManualClock",
+    "MemoryPolicies",
+    "MemoryPortedNumbers",
+    "MemorySubscribers",
+    "MemoryTrail",
+]
+
+
+class ManualClock:
+    """A monotonic clock that moves only when the test moves it."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class MemoryTrail:
+    """AuditTrail: keeps every record; `fail=True` refuses them as an unreachable trail does."""
+
+    fail: bool = False
+    records: list[AuditRecord] = field(default_factory=list)
+
+    def record(self, record: AuditRecord) -> None:
+        if self.fail:
+            raise AuditUnavailableError
+        self.records.append(record)
+
+
+Outcome = Verdicts | BaseException | Callable[[MatchQuery], Verdicts]
+
+
+class FakeOperator:
+    """OperatorAdapter: answers every query with `outcome` (verdicts), raises it (an exception), or
+    calls it (a function of the query); remembers the queries it was asked."""
+
+    def __init__(self, operator_id: str, outcome: Outcome | None = None) -> None:
+        self.operator_id = operator_id
+        self._outcome: Outcome = {} if outcome is None else outcome
+        self.queries: list[MatchQuery] = []
+
+    def match(self, query: MatchQuery) -> Verdicts:
+        self.queries.append(query)
+        if isinstance(self._outcome, BaseException):
+            raise self._outcome
+        if callable(self._outcome):
+            return self._outcome(query)
+        return self._outcome
+
+
+@dataclass
+class MemoryPolicies:
+    """PolicyStore: active client policies by (client id, policy id); none means the built-in default."""
+
+    policies: dict[tuple[str, str], ServedPolicy] = field(default_factory=dict)
+
+    def active(self, client_id: str, policy_id: str) -> ServedPolicy | None:
+        return self.policies.get((client_id, policy_id))
+
+
+@dataclass
+class MemoryPortedNumbers:
+    """PortedNumbers: phone number -> id of the operator it was ported to."""
+
+    ported: Mapping[str, str] = field(default_factory=dict)
+
+    def operator_of(self, phone_number: str) -> str | None:
+        return self.ported.get(phone_number)
+
+
+class FakeSecretsManager:
+    """SecretsManagerClient: secret values by id, counting reads; an unknown id is AWS's not-found."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = dict(values)
+        self.reads = 0
+
+    def get_secret_value(self, *, SecretId: str) -> dict[str, Any]:
+        self.reads += 1
+        if SecretId not in self.values:
+            raise ClientError({"Error": {"Code": "ResourceNotFoundException"}}, "GetSecretValue")
+        return {"SecretString": self.values[SecretId]}
