@@ -12,14 +12,11 @@ from kyc_match.domain.errors import (
     ServiceNotApplicableError,
     UnavailableError,
 )
-from kyc_match.domain.model import MatchQuery
 from support.audit import audit_item_for
-from support.operators import camara_entry, camara_operator, handler_routes, simulator
-from support.people import FULL, ON_FILE
+from support.operators import ask, camara_entry, camara_operator, handler_routes, simulator
+from support.people import FULL, JAPANESE, ON_FILE
 
 pytestmark = pytest.mark.usefixtures("local_stack", "handler_log")
-
-JAPAN = "+81900000001"
 
 
 def tag() -> str:
@@ -38,10 +35,6 @@ def sim_jp():
         yield sim
 
 
-def ask(operator, phone=FULL, correlator="c-1", **attributes):
-    return operator.match(MatchQuery(phone, attributes or {"givenName": "Federika"}, correlator))
-
-
 def test_happy_path_through_two_operators(handler_transport, sim_es, sim_jp):
     entries = [camara_entry(sim_es, "op-es", ["+34"]), camara_entry(sim_jp, "op-jp", ["+81"])]
     with handler_routes(entries):
@@ -51,7 +44,7 @@ def test_happy_path_through_two_operators(handler_transport, sim_es, sim_jp):
             headers={"x-correlator": spain},
         )
         jp = handler_transport.send(
-            {"phoneNumber": JAPAN, "familyName": "Sato", "givenName": "Hanaka"},
+            {"phoneNumber": JAPANESE, "familyName": "Sato", "givenName": "Hanaka"},
             headers={"x-correlator": japan},
         )
     assert (es.status, jp.status) == (200, 200)

@@ -17,11 +17,10 @@ from kyc_match.domain.errors import (
     OperatorTimeoutError,
     UnavailableError,
 )
-from kyc_match.domain.model import MatchQuery
 from kyc_match.operators.resilience import CircuitState
 from kyc_match_tools.operator_sim.faults import MALFORMED_KINDS
 from support.audit import audit_item_for
-from support.operators import FAST, camara_entry, camara_operator, handler_routes, simulator
+from support.operators import FAST, ask, camara_entry, camara_operator, handler_routes, simulator
 from support.people import FULL
 
 pytestmark = pytest.mark.usefixtures("local_stack", "handler_log")
@@ -34,10 +33,6 @@ SLACK = 1.0
 def sim():
     with simulator(operator_id="op-faulty") as handle:
         yield handle
-
-
-def ask(operator, **attributes):
-    return operator.match(MatchQuery(FULL, attributes or {"givenName": "Federika"}, "faults"))
 
 
 def timed(operator, **attributes) -> tuple[type[KycMatchError] | None, float]:

@@ -9,12 +9,15 @@ from typing import Any
 import boto3
 
 from kyc_match import wiring
+from kyc_match.domain.model import MatchQuery, Verdicts
+from kyc_match.domain.ports import OperatorAdapter
 from kyc_match.operators.camara import build_camara_operator
 from kyc_match.operators.config import OperatorConfig
 from kyc_match.operators.secrets import SecretsManagerSecrets
 from kyc_match.settings import Settings, get_settings
 from kyc_match_tools.local_aws import DEFAULT_SUBSCRIBERS
 from kyc_match_tools.operator_sim import SimulatorHandle, start_simulator
+from support.people import FULL
 
 # Short budgets so fault tests stay fast: the deadline, backoff and cool-down are all per operator.
 FAST = {
@@ -64,6 +67,11 @@ def camara_operator(sim: SimulatorHandle, **overrides: Any) -> Any:
     """The adapter alone (no handler), reading its secret from moto like the function does."""
     entry = camara_entry(sim, overrides.pop("id", "op-test"), overrides.pop("prefixes", ["+34"]), **overrides)
     return build_camara_operator(OperatorConfig.model_validate(entry), SecretsManagerSecrets())
+
+
+def ask(operator: OperatorAdapter, phone: str = FULL, correlator: str = "c-1", **attributes: str) -> Verdicts:
+    """One query straight to an adapter; a near-miss given name when no attribute is named."""
+    return operator.match(MatchQuery(phone, attributes or {"givenName": "Federika"}, correlator))
 
 
 def settings_for(entries: Sequence[Mapping[str, Any]], **fields: Any) -> Settings:

@@ -1,11 +1,11 @@
-"""Operator configuration for camara operators: every rule, and errors that name operator and field."""
+"""Operator configuration (KYC_OPERATORS): every rule, for both kinds, and errors that name operator and field."""
 
 import json
 
 import pytest
 from pydantic import ValidationError
 
-from kyc_match.operators.config import parse_operators
+from kyc_match.operators.config import SANDBOX_OPERATORS, parse_operators
 
 CAMARA = {
     "id": "op-es",
@@ -20,6 +20,37 @@ CAMARA = {
 
 def parse(*entries):
     return parse_operators(json.dumps(list(entries)))
+
+
+def test_empty_config_means_the_builtin_sandbox():
+    assert parse_operators("") == SANDBOX_OPERATORS
+
+
+def test_operators_json_uses_camel_case_keys():
+    [operator] = parse_operators(
+        '[{"id": "op-es", "kind": "sandbox", "prefixes": ["+34"], "idDocumentRequired": true}]'
+    )
+    assert operator.id_document_required and operator.returns_scores
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ('[{"id": "x", "kind": "sandbox", "prefixes": ["34"]}]', "prefixes.0"),
+        ('[{"id": "x", "kind": "sandbox", "prefixes": []}]', "prefixes"),
+        ('[{"id": "x", "kind": "telepathy", "prefixes": ["+34"]}]', "kind"),
+        ('[{"id": "x", "kind": "sandbox", "prefixes": ["+34"], "color": "red"}]', "color"),
+    ],
+)
+def test_bad_operator_config_names_the_field(raw, message):
+    with pytest.raises(ValidationError, match=message):
+        parse_operators(raw)
+
+
+def test_duplicate_operator_ids_are_refused():
+    entry = '{"id": "x", "kind": "sandbox", "prefixes": ["+34"]}'
+    with pytest.raises(ValueError, match="unique"):
+        parse_operators(f"[{entry}, {entry}]")
 
 
 def test_camara_operator_with_defaults():
