@@ -4,7 +4,6 @@ import logging
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support.cli import KYC_MATCH
 from support.transports import API_KEY, HandlerTransport, HttpTransport, Ledger
 
 AWS_TEST_ENV = {
@@ -88,14 +88,7 @@ def served_api(local_stack: str, tmp_path_factory: pytest.TempPathFactory) -> It
     """`kyc-match serve` in a subprocess, exactly as the README runs it, against the shared moto."""
     port = _free_port()
     output = tmp_path_factory.mktemp("serve") / "serve.log"
-    command = [
-        str(Path(sys.executable).parent / "kyc-match"),
-        "serve",
-        "--port",
-        str(port),
-        "--api-key",
-        API_KEY,
-    ]
+    command = [str(KYC_MATCH), "serve", "--port", str(port), "--api-key", API_KEY]
     with output.open("w", encoding="utf-8") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=os.environ.copy())
     base_url = f"http://127.0.0.1:{port}"

@@ -3,9 +3,6 @@ validated against openapi/kyc-decision-v1.yaml, with the same errors, auth, corr
 the match endpoint."""
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -17,6 +14,7 @@ from kyc_match.settings import get_settings
 from support import contract
 from support.assertions import assert_error
 from support.audit import audit_item_for
+from support.cli import run_cli
 from support.people import FULL, NOT_SERVED, ON_FILE, UNKNOWN
 from support.transports import API_KEY_ID
 
@@ -83,13 +81,6 @@ def test_the_match_results_are_exactly_the_camara_answer(api):
     match_reply = api.send(body)
     assert result["matchResults"] == match_reply.json()
     contract.validate(result["matchResults"], contract.schema("/components/schemas/KYC_MatchResponse"))
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    cli = Path(sys.executable).parent / "kyc-match"
-    return subprocess.run(
-        [str(cli), *args], capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False
-    )
 
 
 def test_client_policy_stored_with_the_cli_drives_the_decision(handler_transport):

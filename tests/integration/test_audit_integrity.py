@@ -6,12 +6,8 @@ tampering never touches the suite's shared trail.
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -35,6 +31,7 @@ from kyc_match.tables import AUDIT
 from kyc_match.wiring import audit_components
 from kyc_match_tools import local_aws
 from kyc_match_tools.lambda_context import local_context
+from support.cli import run_cli
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
@@ -83,13 +80,6 @@ def record(request_id: str, *, phone: str | None = PHONE, error: KycMatchError |
         operator_id="sandbox",
         attributes=("givenName",),
         verdicts=verdicts,
-    )
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    cli = Path(sys.executable).parent / "kyc-match"
-    return subprocess.run(
-        [str(cli), *args], capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False
     )
 
 

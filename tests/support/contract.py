@@ -49,6 +49,18 @@ def schema(pointer: str, *, common: bool = False) -> dict[str, Any]:
     return resolved
 
 
+def match_attributes() -> frozenset[str]:
+    """The identity attributes a match request may carry (the request body's properties but phoneNumber)."""
+    properties = schema("/components/schemas/KYC_MatchRequestBody")["properties"]
+    return frozenset(properties) - {"phoneNumber"}
+
+
+def scored_attributes() -> frozenset[str]:
+    """The attributes the response may score (those with a `<attribute>MatchScore` property)."""
+    properties = schema("/components/schemas/KYC_MatchResponse")["properties"]
+    return frozenset(name.removesuffix("MatchScore") for name in properties if name.endswith("MatchScore"))
+
+
 def error_schema(status: int) -> dict[str, Any]:
     """The spec's response schema for an error status; statuses the API file lacks come from Commonalities."""
     responses = _document(SPEC_FILE)["components"]["responses"]

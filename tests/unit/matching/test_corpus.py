@@ -8,16 +8,12 @@ from typing import Any
 import pytest
 
 from kyc_match.matching import SCORABLE_ATTRIBUTES, match_attributes
+from support import contract
 
 CORPUS_PATH = Path(__file__).resolve().parents[2] / "data" / "matching_corpus.json"
 CORPUS: list[dict[str, Any]] = json.loads(CORPUS_PATH.read_text(encoding="utf-8"))
 
-ALL_ATTRIBUTES = {
-    "idDocument", "idDocumentType", "idDocumentExpiryDate", "name", "givenName", "familyName",
-    "nameKanaHankaku", "nameKanaZenkaku", "middleNames", "familyNameAtBirth", "address", "streetName",
-    "streetNumber", "postalCode", "region", "locality", "country", "houseNumberExtension", "birthdate",
-    "email", "gender", "cityOfBirth", "countryOfBirth", "nationality",
-}  # fmt: skip
+ALL_ATTRIBUTES = contract.match_attributes()
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=[case["id"] for case in CORPUS])

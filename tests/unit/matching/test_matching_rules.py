@@ -11,23 +11,15 @@ from kyc_match.matching.addresses import CANONICAL_WORDS, NUMBER_MARKERS, STREET
 from kyc_match.matching.engine import compare_attribute
 from kyc_match.matching.normalise import full_name_key, identifier_key, kana_key, name_key, strict_key
 from kyc_match.matching.rules import RULES
+from support import contract
 
-CAMARA_ATTRIBUTES = {
-    "idDocument", "idDocumentType", "idDocumentExpiryDate", "name", "givenName", "familyName",
-    "nameKanaHankaku", "nameKanaZenkaku", "middleNames", "familyNameAtBirth", "address", "streetName",
-    "streetNumber", "postalCode", "region", "locality", "country", "houseNumberExtension", "birthdate",
-    "email", "gender", "cityOfBirth", "countryOfBirth", "nationality",
-}  # fmt: skip
-SPEC_SCORED = {
-    "name", "givenName", "familyName", "nameKanaHankaku", "nameKanaZenkaku", "middleNames",
-    "familyNameAtBirth", "address", "streetName", "streetNumber", "region", "locality", "email",
-    "cityOfBirth",
-}  # fmt: skip
+CAMARA_ATTRIBUTES = contract.match_attributes()
+SPEC_SCORED = contract.scored_attributes()
 
 
 def test_every_camara_attribute_has_a_rule_and_the_spec_scores_the_14() -> None:
-    assert set(RULES) == CAMARA_ATTRIBUTES
-    assert SCORABLE_ATTRIBUTES == SPEC_SCORED
+    assert set(RULES) == CAMARA_ATTRIBUTES and len(CAMARA_ATTRIBUTES) == 24
+    assert SCORABLE_ATTRIBUTES == SPEC_SCORED and len(SPEC_SCORED) == 14
 
 
 def test_match_attributes_keeps_the_request_order_and_reports_missing_ones() -> None:
