@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/bench_package.py [--keep DIR]
 
-Calls the infra's own local bundling (`infra.constructs.function.PipLocalBundling`: arm64 cp312
+Calls the infra's own local bundling (`infra.bundling.PipLocalBundling`: arm64 cp312
 wheels from requirements/lambda.txt minus what the runtime provides, plus functions/kyc_match),
 then zips the result as the CDK asset zip (deflate), and prints the zipped and unzipped sizes, the
 ratio to the 10 MB target and the largest top-level entries. pip reaches the package index (or its
@@ -26,7 +26,7 @@ MB = 1024 * 1024
 
 def build(output_dir: Path) -> None:
     sys.path.insert(0, str(REPO))
-    from infra.constructs.function import PipLocalBundling  # noqa: PLC0415 - aws_cdk is slow to import
+    from infra.bundling import PipLocalBundling  # noqa: PLC0415 - aws_cdk is slow to import
 
     PipLocalBundling().try_bundle(str(output_dir), image=None)  # type: ignore[arg-type]
 
@@ -60,7 +60,7 @@ def main() -> None:
         elapsed = time.monotonic() - started
         zipped, unzipped = archive.stat().st_size, tree_size(asset)
         entries = sorted(((tree_size(entry), entry.name) for entry in asset.iterdir()), reverse=True)
-        print(f"Lambda asset (as infra/constructs/function.py bundles it), built in {elapsed:.0f} s")
+        print(f"Lambda asset (as infra/bundling.py bundles it), built in {elapsed:.0f} s")
         print(f"machine: {os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}")
         print(
             f"zipped:   {zipped / MB:6.2f} MB   ratio to the 10 MB target: {zipped / TARGET_BYTES:.2f}x "

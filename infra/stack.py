@@ -5,11 +5,12 @@ from typing import Any
 from aws_cdk import Stack, Tags
 
 from constructs import Construct
+from infra.bundling import code_asset
 from infra.config import StageConfig
 from infra.constructs.access import PeopleAccess
 from infra.constructs.api import Api
 from infra.constructs.audit import AuditStore
-from infra.constructs.function import FunctionBase, MatchFunction, code_asset, settings_environment
+from infra.constructs.function import FunctionBase, MatchFunction, settings_environment
 from infra.constructs.jobs import DRAIN_TIMEOUT, DigestFunction, DrainFunction
 from infra.constructs.keys import Keys
 from infra.constructs.monitoring import Monitoring

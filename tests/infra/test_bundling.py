@@ -10,7 +10,7 @@ import pytest
 from aws_cdk import AssetStaging
 from cdk_support import resources_of, synthesize, without_aws_credentials
 from infra.app import stack_name
-from infra.constructs.function import (
+from infra.bundling import (
     PACKAGE_DIR,
     REQUIREMENTS,
     RUNTIME_PROVIDED,
