@@ -5,11 +5,15 @@ Synth needs no AWS credentials: the account is CDK_DEFAULT_ACCOUNT when the CLI 
 unresolved token, and every region is explicit.
 """
 
+import json
 import os
+from pathlib import Path
+from typing import Any
 
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from infra import REPO_ROOT
 from infra.config import load_stage_config, parse_regions
 from infra.stack import KycMatchStack
 
@@ -18,8 +22,9 @@ def stack_name(stage: str, region: str) -> str:
     return f"KycMatch-{stage}-{region}"
 
 
-# Feature flags the stacks rely on, whatever cdk.json says (tests build the App without it).
-FEATURE_FLAGS = {
+CDK_JSON = REPO_ROOT / "cdk.json"
+# Feature flags the stacks rely on: set whatever the context says (cdk.json sets them as well).
+REQUIRED_FLAGS = {
     # S3 server access logs are delivered through a bucket policy (logging.s3.amazonaws.com, scoped
     # to the source bucket and account), not the legacy LogDeliveryWrite ACL: the log bucket keeps
     # ACLs disabled (BucketOwnerEnforced).
@@ -27,9 +32,22 @@ FEATURE_FLAGS = {
 }
 
 
+def feature_flags(cdk_json: Path = CDK_JSON) -> dict[str, Any]:
+    """The feature flags of cdk.json: CDK's recommended set for aws-cdk-lib 2.275.0, as `cdk init` writes it.
+
+    The CLI hands cdk.json's context to the app; build_app applies the flags too, so an App built
+    without the CLI (the tests) synthesizes the very templates `cdk synth` does.
+    """
+    context: dict[str, Any] = json.loads(cdk_json.read_text(encoding="utf-8"))["context"]
+    return {name: value for name, value in context.items() if name.startswith("@")}
+
+
 def build_app(app: App | None = None) -> App:
     app = app or App()
-    for flag, value in FEATURE_FLAGS.items():
+    for flag, value in feature_flags().items():
+        if app.node.try_get_context(flag) is None:  # a `-c flag=value` on the command line wins...
+            app.node.set_context(flag, value)
+    for flag, value in REQUIRED_FLAGS.items():  # ...except over what the stacks rely on
         app.node.set_context(flag, value)
     stage = str(app.node.try_get_context("stage") or "sandbox")
     config = load_stage_config(stage)
