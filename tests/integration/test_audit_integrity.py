@@ -32,6 +32,7 @@ from kyc_match.wiring import audit_components
 from kyc_match_tools import local_aws
 from kyc_match_tools.lambda_context import local_context
 from support.cli import run_cli
+from support.doubles import BrokenTable
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
@@ -217,18 +218,6 @@ def test_export_jsonl_and_csv(trail_settings, tmp_path):
     assert sorted(line["status"] for line in lines) == [200, 404]
     rows = csv_file.read_text().splitlines()
     assert rows[0].startswith("clientId,day,timestamp,requestId") and len(rows) == 3
-
-
-class BrokenTable:
-    """A table that refuses every write, as DynamoDB does when throttled or down."""
-
-    def __init__(self, code: str) -> None:
-        self.code = code
-        self.attempts = 0
-
-    def put_item(self, **_: Any) -> None:
-        self.attempts += 1
-        raise ClientError({"Error": {"Code": self.code, "Message": "simulated"}}, "PutItem")
 
 
 def fallback_queue() -> SqsFallback:

@@ -1,8 +1,6 @@
 """The sample events in events/: each gives its scenario's answer, through the handler and the CLI."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +9,7 @@ from kyc_match.handler import lambda_handler
 from kyc_match_tools.events import load_event
 from kyc_match_tools.lambda_context import local_context
 from support import contract
+from support.cli import run_cli
 
 EVENTS = sorted((Path(__file__).resolve().parents[2] / "events").glob("*.json"))
 
@@ -59,10 +58,8 @@ def test_load_event_overrides_body_and_headers():
 
 def test_cli_invoke_prints_the_response(local_stack):
     event_file = next(path for path in EVENTS if path.stem == "match-partial-scores")
-    cli = Path(sys.executable).parent / "kyc-match"
-    completed = subprocess.run(
-        [str(cli), "invoke", str(event_file)], capture_output=True, text=True, timeout=120, check=True
-    )
+    completed = run_cli("invoke", str(event_file))
+    assert completed.returncode == 0, completed.stderr
     response = json.loads(completed.stdout)
     assert response["statusCode"] == 200
     body = json.loads(response["body"])

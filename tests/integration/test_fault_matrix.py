@@ -17,13 +17,13 @@ from typing import Any
 import boto3
 import pytest
 
-from integration.test_audit_integrity import BrokenTable
 from kyc_match import aws, wiring
 from kyc_match.audit.hashing import KmsIdentifierHasher
 from kyc_match.audit.sealing import KmsSealer
 from kyc_match.audit.trail import DynamoDbAuditTrail, SqsFallback
 from kyc_match.settings import get_settings
 from support.audit import audit_items
+from support.doubles import BrokenTable
 from support.operators import FAST, camara_entry, settings_for, simulator
 from support.people import FULL
 

@@ -2,7 +2,8 @@
 
 Ports are the Protocols of kyc_match.domain.ports (OperatorAdapter, OperatorDirectory, PolicyStore,
 AuditTrail) and the adapters' own (the `clock` of resilience/oauth/camara, PortedNumbers,
-SecretsManagerClient, SubscriberStore). A directory needs no double: PrefixDirectory over
+SecretsManagerClient, SubscriberStore), and the one boto3 resource tests break on purpose (a
+DynamoDB Table that refuses writes). A directory needs no double: PrefixDirectory over
 FakeOperators is the real one. The subscriber store's double is the operator simulator's own
 MemorySubscribers, re-exported here so there is one.
 """
@@ -18,6 +19,7 @@ from kyc_match.domain.model import AuditRecord, MatchQuery, ServedPolicy, Verdic
 from kyc_match_tools.operator_sim.server import MemorySubscribers
 
 __all__ = [
+    "BrokenTable",
     "FakeOperator",
     "FakeSecretsManager",
     "ManualClock",
@@ -93,6 +95,18 @@ class MemoryPortedNumbers:
 
     def operator_of(self, phone_number: str) -> str | None:
         return self.ported.get(phone_number)
+
+
+class BrokenTable:
+    """A DynamoDB Table that refuses every write, as DynamoDB does when throttled or down."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self.attempts = 0
+
+    def put_item(self, **_: Any) -> None:
+        self.attempts += 1
+        raise ClientError({"Error": {"Code": self.code, "Message": "simulated"}}, "PutItem")
 
 
 class FakeSecretsManager:
