@@ -9,7 +9,9 @@ import pytest
 from kyc_match import wiring
 from kyc_match.api.errors import CATALOGUE
 from kyc_match.domain.errors import KycMatchError, OperatorBadGatewayError, OperatorTimeoutError
+from kyc_match.operators.directory import PrefixDirectory
 from kyc_match.settings import get_settings
+from support.doubles import FakeOperator
 from support.people import FULL
 from support.transports import Reply
 
@@ -35,23 +37,10 @@ def answer(reply: Reply) -> tuple[int, dict[str, Any]]:
     return reply.status, reply.json()
 
 
-class FailingDirectory:
-    """Routes every number to an operator that fails with the given error."""
-
-    def __init__(self, error: Exception) -> None:
-        self.error = error
-
-    def operator_for(self, phone_number: str) -> Any:
-        return self
-
-    operator_id = "failing"
-
-    def match(self, query: Any) -> Any:
-        raise self.error
-
-
 def function_answer_when_the_operator_fails(transport: Any, error: Exception) -> tuple[int, dict[str, Any]]:
-    wiring.use_dependencies(wiring.build(get_settings(), operators=FailingDirectory(error)))
+    wiring.use_dependencies(
+        wiring.build(get_settings(), operators=PrefixDirectory({"+34": FakeOperator("failing", error)}))
+    )
     try:
         return answer(transport.send(VALID_BODY))
     finally:

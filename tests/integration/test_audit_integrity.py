@@ -32,7 +32,7 @@ from kyc_match.wiring import audit_components
 from kyc_match_tools import local_aws
 from kyc_match_tools.lambda_context import local_context
 from support.cli import run_cli
-from support.doubles import BrokenTable
+from support.doubles import FakeTable
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
@@ -227,7 +227,7 @@ def fallback_queue() -> SqsFallback:
 @pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "InternalServerError"])
 def test_table_refusal_queues_the_entry_and_the_drain_stores_it(trail_settings, code):
     trail = DynamoDbAuditTrail(
-        BrokenTable(code),
+        FakeTable(refuse=code),
         KmsIdentifierHasher(aws.kms(), trail_settings.hash_key_id),
         KmsSealer(aws.kms(), trail_settings.hash_key_id),
         timedelta(days=30),
@@ -247,7 +247,7 @@ def test_table_refusal_queues_the_entry_and_the_drain_stores_it(trail_settings, 
 def test_no_table_and_no_queue_means_unavailable(trail_settings):
     broken_queue = SqsFallback(aws.sqs(), get_settings().audit_fallback_queue_url + "-gone")
     trail = DynamoDbAuditTrail(
-        BrokenTable("InternalServerError"),
+        FakeTable(refuse="InternalServerError"),
         KmsIdentifierHasher(aws.kms(), trail_settings.hash_key_id),
         KmsSealer(aws.kms(), trail_settings.hash_key_id),
         timedelta(days=30),

@@ -23,7 +23,7 @@ from kyc_match.audit.sealing import KmsSealer
 from kyc_match.audit.trail import DynamoDbAuditTrail, SqsFallback
 from kyc_match.settings import get_settings
 from support.audit import audit_items
-from support.doubles import BrokenTable
+from support.doubles import FakeTable
 from support.operators import FAST, camara_entry, settings_for, simulator
 from support.people import FULL
 
@@ -89,7 +89,9 @@ def _audit_trail(row: Row, queue_url: str) -> DynamoDbAuditTrail:
     kms = aws.kms()
     if row.kms == "down":
         kms = boto3.client("kms", endpoint_url=f"http://127.0.0.1:{_closed_port()}", config=aws._config())
-    table = BrokenTable(THROTTLED) if row.table == "refuses" else aws.dynamodb().Table(settings.audit_table)
+    table = (
+        FakeTable(refuse=THROTTLED) if row.table == "refuses" else aws.dynamodb().Table(settings.audit_table)
+    )
     queue = SqsFallback(aws.sqs(), queue_url if row.queue == "ok" else queue_url + "-gone")
     return DynamoDbAuditTrail(
         table,  # type: ignore[arg-type]

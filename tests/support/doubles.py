@@ -2,8 +2,8 @@
 
 Ports are the Protocols of kyc_match.domain.ports (OperatorAdapter, OperatorDirectory, PolicyStore,
 AuditTrail) and the adapters' own (the `clock` of resilience/oauth/camara, PortedNumbers,
-SecretsManagerClient, SubscriberStore), and the one boto3 resource tests break on purpose (a
-DynamoDB Table that refuses writes). A directory needs no double: PrefixDirectory over
+SecretsManagerClient, SubscriberStore), and the DynamoDB resource where a test needs it without
+moto (counting the tables built, or refusing writes). A directory needs no double: PrefixDirectory over
 FakeOperators is the real one. The subscriber store's double is the operator simulator's own
 MemorySubscribers, re-exported here so there is one.
 """
@@ -19,9 +19,10 @@ from kyc_match.domain.model import AuditRecord, MatchQuery, ServedPolicy, Verdic
 from kyc_match_tools.operator_sim.server import MemorySubscribers
 
 __all__ = [
-    "BrokenTable",
+    "FakeDynamoDb",
     "FakeOperator",
     "FakeSecretsManager",
+    "FakeTable",
     "ManualClock",
     "MemoryPolicies",
     "MemoryPortedNumbers",
@@ -97,16 +98,30 @@ class MemoryPortedNumbers:
         return self.ported.get(phone_number)
 
 
-class BrokenTable:
-    """A DynamoDB Table that refuses every write, as DynamoDB does when throttled or down."""
+class FakeTable:
+    """A DynamoDB Table that keeps what is put, or refuses every write with the AWS error code
+    `refuse`, as DynamoDB does when throttled or down."""
 
-    def __init__(self, code: str) -> None:
-        self.code = code
-        self.attempts = 0
+    def __init__(self, refuse: str | None = None) -> None:
+        self.refuse = refuse
+        self.items: list[dict[str, Any]] = []
 
-    def put_item(self, **_: Any) -> None:
-        self.attempts += 1
-        raise ClientError({"Error": {"Code": self.code, "Message": "simulated"}}, "PutItem")
+    def put_item(self, **request: Any) -> None:
+        if self.refuse:
+            raise ClientError({"Error": {"Code": self.refuse, "Message": "simulated"}}, "PutItem")
+        self.items.append(request["Item"])
+
+
+class FakeDynamoDb:
+    """The DynamoDB resource (kyc_match.aws.dynamodb): one FakeTable, and the names it was asked for."""
+
+    def __init__(self, table: FakeTable | None = None) -> None:
+        self.table = table or FakeTable()
+        self.tables: list[str] = []
+
+    def Table(self, name: str) -> FakeTable:
+        self.tables.append(name)
+        return self.table
 
 
 class FakeSecretsManager:

@@ -9,18 +9,10 @@ import pytest
 
 from kyc_match import aws, wiring
 from kyc_match.jobs import drain
+from kyc_match.operators.directory import PrefixDirectory
 from kyc_match.settings import Settings
 from kyc_match_tools.lambda_context import local_context
-
-
-class Fake:
-    def operator_for(self, phone_number: str) -> Any:
-        raise AssertionError("not called")
-
-    def record(self, record: Any) -> None: ...
-
-    def active(self, client_id: str, policy_id: str) -> None:
-        return None
+from support.doubles import FakeDynamoDb, MemoryPolicies, MemoryTrail
 
 
 @pytest.fixture
@@ -41,37 +33,24 @@ def fresh_settings() -> Settings:
 
 @pytest.mark.usefixtures("no_aws")
 def test_given_fakes_the_root_builds_nothing_real():
-    fake = Fake()
-    built = wiring.build(fresh_settings(), operators=fake, audit=fake, policies=fake)
-    assert (built.operators, built.audit, built.policies) == (fake, fake, fake)
+    operators, audit, policies = PrefixDirectory({}), MemoryTrail(), MemoryPolicies()
+    built = wiring.build(fresh_settings(), operators=operators, audit=audit, policies=policies)
+    assert (built.operators, built.audit, built.policies) == (operators, audit, policies)
 
 
 def test_the_policy_store_is_built_at_the_first_decision_request(monkeypatch):
     built_for: list[Settings] = []
 
-    def policy_store(settings: Settings) -> Fake:
+    def policy_store(settings: Settings) -> MemoryPolicies:
         built_for.append(settings)
-        return Fake()
+        return MemoryPolicies()
 
     monkeypatch.setattr(wiring, "policy_store", policy_store)
     settings = fresh_settings()
-    dependencies = wiring.build(settings, operators=Fake(), audit=Fake())
+    dependencies = wiring.build(settings, operators=PrefixDirectory({}), audit=MemoryTrail())
     assert built_for == []
     assert dependencies.policies.active("bank-1", "default") is None
     assert built_for == [settings]
-
-
-class CountingDynamoDb:
-    def __init__(self) -> None:
-        self.tables: list[str] = []
-        self.items: list[dict[str, Any]] = []
-
-    def Table(self, name: str) -> "CountingDynamoDb":  # boto3's name
-        self.tables.append(name)
-        return self
-
-    def put_item(self, **request: Any) -> None:
-        self.items.append(request["Item"])
 
 
 def sqs_event(*bodies: dict[str, Any]) -> dict[str, Any]:
@@ -83,12 +62,12 @@ def sqs_event(*bodies: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_drain_job_builds_its_table_once_per_container(monkeypatch):
-    dynamodb = CountingDynamoDb()
+    dynamodb = FakeDynamoDb()
     settings = fresh_settings()
     monkeypatch.setattr(aws, "dynamodb", lambda: dynamodb)
     monkeypatch.setattr(drain, "get_settings", lambda: settings)
     for invocation in range(2):
         entries = [{"clientDay": "bank-1#2024-01-01", "entryKey": f"{invocation}-{n}"} for n in range(2)]
         assert drain.lambda_handler(sqs_event(*entries), local_context()) == {"batchItemFailures": []}
-    assert len(dynamodb.items) == 4
+    assert len(dynamodb.table.items) == 4
     assert dynamodb.tables == [settings.audit_table]
