@@ -8,7 +8,6 @@ Each test uses its own client id, so its policies never reach another test's dec
 import json
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,8 @@ from kyc_match.settings import get_settings
 from kyc_match_tools.events import rest_proxy_event
 from kyc_match_tools.lambda_context import local_context
 from support.audit import audit_item_for
+from support.cli import run_cli
+from support.doubles import CountingTable, ManualClock
 from support.people import FULL, ON_FILE
 
 pytestmark = pytest.mark.usefixtures("local_stack")
@@ -45,18 +46,6 @@ CLIENT_DEFAULT = {
         "PARTIAL": {"attributes": ["*"], "accept": ["match", "near"], "minMatched": 1},
     },
 }
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    cli = Path(sys.executable).parent / "kyc-match"
-    return subprocess.run(
-        [str(cli), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env if env is not None else os.environ.copy(),
-        check=False,
-    )
 
 
 def ok(*args: str) -> subprocess.CompletedProcess[str]:
@@ -265,32 +254,16 @@ def test_as_is_refused_against_aws(tmp_path):
     assert "--as is for the local stand-in (AWS_ENDPOINT_URL) only" in completed.stderr
 
 
-class CountingTable:
-    """The configuration table, counting the reads the store makes."""
-
-    def __init__(self, table: Any) -> None:
-        self._table = table
-        self.reads = 0
-
-    def get_item(self, **arguments: Any) -> Any:
-        self.reads += 1
-        return self._table.get_item(**arguments)
-
-    def query(self, **arguments: Any) -> Any:
-        self.reads += 1
-        return self._table.query(**arguments)
-
-
 def test_a_served_policy_is_cached_a_minute_at_most_and_for_a_bounded_number_of_policies(
     client, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(policy_store_module, "CACHE_SECONDS", 60.0)
     monkeypatch.setattr(policy_store_module, "CACHE_ENTRIES", 2)
     put_approve_activate(client, policy_file(tmp_path, CLIENT_DEFAULT), "default", 1)
-    now = [1000.0]
+    clock = ManualClock(1000.0)
     table = CountingTable(config_table())
     sealer = KmsSealer(boto3.client("kms"), get_settings().hash_key_id)
-    store = policy_store_module.DynamoDbPolicyStore(table, sealer, clock=lambda: now[0])  # type: ignore[arg-type]
+    store = policy_store_module.DynamoDbPolicyStore(table, sealer, clock=clock)  # type: ignore[arg-type]
 
     def reads_for(policy_id: str) -> int:
         before = table.reads
@@ -298,9 +271,9 @@ def test_a_served_policy_is_cached_a_minute_at_most_and_for_a_bounded_number_of_
         return table.reads - before
 
     assert reads_for("default") > 0
-    now[0] += 59
+    clock.advance(59)
     assert reads_for("default") == 0, "within a minute: from the cache"
-    now[0] += 2
+    clock.advance(2)
     assert reads_for("default") > 0, "after a minute: read again (an activation is served by then)"
     assert reads_for("other-1") > 0 and reads_for("other-2") > 0  # two more policies: "default" evicted
     assert reads_for("default") > 0

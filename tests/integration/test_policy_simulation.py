@@ -7,12 +7,8 @@ decisions a lenient policy made; the simulation replays them under a stricter po
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -27,6 +23,7 @@ from kyc_match.matching import AttributeMatch
 from kyc_match.settings import Settings
 from kyc_match.tables import AUDIT
 from kyc_match_tools import local_aws
+from support.cli import run_cli
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
@@ -89,13 +86,6 @@ def seed(
             assessment=Assessment(level, decision, reasons, policy.id, policy.version),
             policy=policy,
         )
-    )
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    cli = Path(sys.executable).parent / "kyc-match"
-    return subprocess.run(
-        [str(cli), *args], capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False
     )
 
 

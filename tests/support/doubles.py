@@ -1,11 +1,12 @@
 """In-memory test doubles, one per port: every test that needs one imports it from here.
 
 Ports are the Protocols of kyc_match.domain.ports (OperatorAdapter, OperatorDirectory, PolicyStore,
-AuditTrail) and the adapters' own (the `clock` of resilience/oauth/camara, PortedNumbers,
-SecretsManagerClient, SubscriberStore), and the DynamoDB resource where a test needs it without
-moto (counting the tables built, or refusing writes). A directory needs no double: PrefixDirectory over
-FakeOperators is the real one. The subscriber store's double is the operator simulator's own
-MemorySubscribers, re-exported here so there is one.
+AuditTrail) and the adapters' own (the `clock` of resilience/oauth/camara/policy store,
+PortedNumbers, SecretsManagerClient, SubscriberStore). Besides: the DynamoDB resource where a test
+runs without moto (counting the tables built, or refusing writes), and a spy counting the reads
+made of a moto table. A directory needs no double: PrefixDirectory over FakeOperators is the real
+one. The subscriber store's double is the operator simulator's own MemorySubscribers, re-exported
+here so there is one.
 """
 
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ from kyc_match.domain.model import AuditRecord, MatchQuery, ServedPolicy, Verdic
 from kyc_match_tools.operator_sim.server import MemorySubscribers
 
 __all__ = [
+    "CountingTable",
     "FakeDynamoDb",
     "FakeOperator",
     "FakeSecretsManager",
@@ -122,6 +124,22 @@ class FakeDynamoDb:
     def Table(self, name: str) -> FakeTable:
         self.tables.append(name)
         return self.table
+
+
+class CountingTable:
+    """A spy around a real (moto) DynamoDB Table: counts the reads made through it."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+        self.reads = 0
+
+    def get_item(self, **arguments: Any) -> Any:
+        self.reads += 1
+        return self._table.get_item(**arguments)
+
+    def query(self, **arguments: Any) -> Any:
+        self.reads += 1
+        return self._table.query(**arguments)
 
 
 class FakeSecretsManager:
