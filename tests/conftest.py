@@ -3,7 +3,6 @@
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ import httpx
 import pytest
 
 from support.cli import KYC_MATCH
+from support.loopback import free_port
 from support.transports import API_KEY, HandlerTransport, HttpTransport, Ledger
 
 
@@ -55,13 +55,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("privacy_scan") is not None)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def ledger() -> Ledger:
     return Ledger()
@@ -73,7 +66,7 @@ def moto_endpoint() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
     os.environ.update(AWS_TEST_ENV)
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
@@ -112,7 +105,7 @@ def handler_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def served_api(local_stack: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """`kyc-match serve` in a subprocess, exactly as the README runs it, against the shared moto."""
-    port = _free_port()
+    port = free_port()
     output = tmp_path_factory.mktemp("serve") / "serve.log"
     command = [str(KYC_MATCH), "serve", "--port", str(port), "--api-key", API_KEY]
     with output.open("w", encoding="utf-8") as sink:

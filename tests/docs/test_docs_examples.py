@@ -11,7 +11,6 @@ port, audit timestamps) and nothing else.
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -22,19 +21,13 @@ import httpx
 import pytest
 
 from support.console import DOC_PORTS, Example, examples, fenced_blocks, is_server, normalise
+from support.loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 VENV_BIN = Path(sys.executable).parent
 COMMAND_TIMEOUT = 60
 START_TIMEOUT = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _reader_environment() -> dict[str, str]:
@@ -55,8 +48,8 @@ class PageSession:
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
-        self.ports = {doc: _free_port() for doc in DOC_PORTS}
-        self.aws_port = _free_port()
+        self.ports = {doc: free_port() for doc in DOC_PORTS}
+        self.aws_port = free_port()
         self.env = _reader_environment()
         self.servers: dict[int, tuple[subprocess.Popen[bytes], Path]] = {}
 

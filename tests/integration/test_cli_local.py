@@ -6,9 +6,7 @@ at start-up; the mistakes a newcomer makes first end in one line and exit status
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,21 +15,16 @@ import httpx
 import pytest
 
 from kyc_match_tools.events import load_event
+from support import cli
+from support.loopback import busy_port, free_port
 from support.transports import API_KEY
 
-CLI = str(Path(sys.executable).parent / "kyc-match")
+CLI = str(cli.KYC_MATCH)
 EVENT = Path(__file__).parents[2] / "events" / "match-partial-scores.json"
 MATCH_PATH = "/kyc-match/v0.4/match"
 GERMAN = "+4915112345678"
 GERMAN_UNKNOWN = "+4915100000000"
 SPANISH = "+34600000001"  # in the bundled subscribers, not in the file given
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def fresh_environment() -> dict[str, str]:
@@ -54,9 +47,8 @@ def german_subscribers(tmp_path: Path) -> Path:
 
 
 def run_cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CLI, *argv], capture_output=True, text=True, timeout=120, env=env or fresh_environment(), check=False
-    )
+    """As a newcomer runs it, unless `env` says otherwise."""
+    return cli.run_cli(*argv, env=env or fresh_environment())
 
 
 def assert_one_line_error(completed: subprocess.CompletedProcess[str]) -> str:
@@ -160,19 +152,13 @@ def test_invoke_missing_event_file_is_one_line():
 
 
 def test_serve_on_a_busy_port_is_one_line():
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with busy_port() as port:
         error = assert_one_line_error(run_cli("serve", "--port", str(port)))
     assert error == f"kyc-match serve: cannot listen on 127.0.0.1:{port}: Address already in use"
 
 
 def test_serve_with_a_busy_aws_port_is_one_line_not_a_hang():
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with busy_port() as port:
         error = assert_one_line_error(run_cli("serve", "--port", "0", "--aws-port", str(port)))
     assert (
         error == f"kyc-match serve: cannot start the AWS stand-in on 127.0.0.1:{port}: Address already in use"

@@ -7,7 +7,6 @@ stored (in the table), queued (in the SQS fallback, not in the table) or none (a
 """
 
 import json
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from kyc_match.audit.trail import DynamoDbAuditTrail, SqsFallback
 from kyc_match.settings import get_settings
 from support.audit import audit_items
 from support.doubles import FakeTable
+from support.loopback import free_port
 from support.operators import FAST, camara_entry, settings_for, simulator
 from support.people import FULL
 
@@ -68,13 +68,6 @@ MATRIX = {
 }
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:  # a loopback port nobody listens on once closed
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def private_queue() -> Iterator[str]:
     """A fallback queue of this test's own, so what it holds is this row's entry and nothing else."""
@@ -88,7 +81,7 @@ def _audit_trail(row: Row, queue_url: str) -> DynamoDbAuditTrail:
     settings = get_settings()
     kms = aws.kms()
     if row.kms == "down":
-        kms = boto3.client("kms", endpoint_url=f"http://127.0.0.1:{_closed_port()}", config=aws._config())
+        kms = boto3.client("kms", endpoint_url=f"http://127.0.0.1:{free_port()}", config=aws._config())
     table = (
         FakeTable(refuse=THROTTLED) if row.table == "refuses" else aws.dynamodb().Table(settings.audit_table)
     )
@@ -114,7 +107,7 @@ def test_fault_matrix(row: Row, handler_transport, private_queue: str) -> None:
     with simulator(operator_id="op-matrix") as sim:
         overrides = {}
         if row.operator_down:
-            port = _closed_port()
+            port = free_port()
             overrides = {
                 "baseUrl": f"http://127.0.0.1:{port}",
                 "tokenUrl": f"http://127.0.0.1:{port}/oauth2/token",

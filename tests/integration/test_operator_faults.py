@@ -5,7 +5,6 @@ Timings come from support.operators.FAST: 1.5 s deadline, 0.5 s connect timeout,
 """
 
 import json
-import socket
 import time
 import uuid
 
@@ -20,6 +19,7 @@ from kyc_match.domain.errors import (
 from kyc_match.operators.resilience import CircuitState
 from kyc_match_tools.operator_sim.faults import MALFORMED_KINDS
 from support.audit import audit_item_for
+from support.loopback import free_port
 from support.operators import FAST, ask, camara_entry, camara_operator, handler_routes, simulator
 from support.people import FULL
 
@@ -118,9 +118,7 @@ def test_malformed_answer_is_bad_gateway(sim, kind):
 
 
 def test_unreachable_operator_is_bad_gateway_after_retried_connects():
-    with socket.socket() as probe:  # a loopback port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nobody listens on it
     with simulator() as sim:
         operator = camara_operator(
             sim, baseUrl=f"http://127.0.0.1:{port}", tokenUrl=f"http://127.0.0.1:{port}/oauth2/token"

@@ -6,7 +6,6 @@ before the command changes anything, so these run in-process (the autouse fixtur
 import argparse
 import json
 import os
-import socket
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from kyc_match_tools.cli import build_parser, main
 from kyc_match_tools.local_aws import DEFAULT_SUBSCRIBERS
+from support import loopback
 
 EVENT = Path(__file__).parents[2] / "events" / "match-partial-scores.json"
 GERMAN = "+4915112345678"
@@ -32,10 +32,8 @@ def environment_untouched() -> Iterator[None]:
 
 @pytest.fixture
 def busy_port() -> Iterator[int]:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        yield taken.getsockname()[1]
+    with loopback.busy_port() as port:
+        yield port
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
