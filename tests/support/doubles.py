@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from kyc_match.domain.errors import AuditUnavailableError
 from kyc_match.domain.model import AuditRecord, MatchQuery, ServedPolicy, Verdicts
-from kyc_match_tools.operator_sim.server import MemorySubscribers
+from kyc_match_tools.operator_sim.simulator import MemorySubscribers
 
 __all__ = [
     "CountingTable",

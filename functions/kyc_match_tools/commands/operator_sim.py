@@ -1,4 +1,9 @@
-"""`kyc-match operator-sim`: a simulated operator (OAuth2 + CAMARA KYC Match) on 127.0.0.1."""
+"""`kyc-match operator-sim`: a simulated CAMARA-profile operator on 127.0.0.1.
+
+It serves OpenID discovery at `{issuer}/.well-known/openid-configuration` (the issuer is its base URL),
+JWT Bearer, CIBA (poll) and client credentials, and KYC Match. Our client assertions are verified
+against `--client-jwks` (our `GET /.well-known/jwks.json`).
+"""
 
 import argparse
 import sys
@@ -11,11 +16,15 @@ from kyc_match_tools.errors import UsageError, one_line
 
 
 def register(subcommands: Any) -> None:
-    from kyc_match_tools.operator_sim.faults import MALFORMED_KINDS  # noqa: PLC0415
+    from kyc_match_tools.operator_sim.faults import (  # noqa: PLC0415
+        AUTHORIZE_ERROR_CODES,
+        MALFORMED_KINDS,
+        TOKEN_ERROR_CODES,
+    )
 
     parser = subcommands.add_parser(
         "operator-sim",
-        help="run a simulated operator: OAuth2 token endpoint + CAMARA KYC Match, with fault knobs",
+        help="run a simulated CAMARA operator: discovery, JWT Bearer / CIBA / client credentials, KYC Match",
     )
     parser.add_argument("--port", type=port, default=9001, help="port on 127.0.0.1 (0: any free one)")
     parser.add_argument(
@@ -30,15 +39,35 @@ def register(subcommands: Any) -> None:
         "--operator-id", default="simulated", help="its id (a-z, 0-9, -), as in KYC_OPERATORS"
     )
     parser.add_argument(
-        "--client-id", default="sim-client", help="OAuth2 client id the token endpoint accepts"
+        "--client-id",
+        action="append",
+        help="our client id at this operator (repeat for more; default: sim-client)",
     )
     parser.add_argument(
-        "--client-secret", default="sim-secret", help="OAuth2 client secret the token endpoint accepts"
+        "--client-jwks", metavar="URL", help="our JWKS (e.g. http://127.0.0.1:8080/.well-known/jwks.json)"
     )
     parser.add_argument(
-        "--version", choices=["v0.4", "vwip"], default="v0.4", help="KYC Match version served"
+        "--client-secret",
+        default="sim-secret",
+        help="accepted for client credentials only; '' for private_key_jwt only",
+    )
+    parser.add_argument(
+        "--grant",
+        action="append",
+        choices=["jwt-bearer", "ciba", "client-credentials"],
+        help="grants this operator allows (repeat; default: all three)",
+    )
+    parser.add_argument(
+        "--purpose",
+        action="append",
+        help="purposes we were onboarded for, e.g. dpv:FraudPreventionAndDetection",
+    )
+    parser.add_argument(
+        "--version", choices=["v0.4", "vwip", "v0.5rc1"], default="v0.4", help="KYC Match version served"
     )
     parser.add_argument("--token-ttl", type=float, default=3600.0, help="access token lifetime, seconds")
+    parser.add_argument("--ciba-interval", type=float, default=1.0, help="CIBA poll interval, seconds")
+    parser.add_argument("--ciba-expires-in", type=float, default=120.0, help="auth_req_id lifetime, seconds")
     parser.add_argument("--no-scores", action="store_true", help="never return <attr>MatchScore")
     parser.add_argument(
         "--id-document-required", action="store_true", help="v0.4: validate idDocument first for every line"
@@ -56,6 +85,25 @@ def register(subcommands: Any) -> None:
     knobs.add_argument("--reject-tokens", action="store_true", help="every bearer token is refused (401)")
     knobs.add_argument(
         "--bank-account-match", action="store_true", help="vwip: add bankAccountNumberMatch to answers"
+    )
+    knobs.add_argument(
+        "--ciba-pending-polls", type=int, default=0, help="CIBA: authorization_pending N polls"
+    )
+    knobs.add_argument("--ciba-slow-down-polls", type=int, default=0, help="CIBA: slow_down N polls first")
+    knobs.add_argument("--consent-refused", action="store_true", help="access_denied / invalid_grant")
+    knobs.add_argument("--expired-request", action="store_true", help="CIBA polls answer expired_token")
+    knobs.add_argument("--unknown-subscriber", action="store_true", help="every number is unknown")
+    knobs.add_argument(
+        "--authorize-error",
+        choices=AUTHORIZE_ERROR_CODES,
+        metavar="CODE",
+        help="bc-authorize answers this Appendix A error: " + ", ".join(AUTHORIZE_ERROR_CODES),
+    )
+    knobs.add_argument(
+        "--token-error",
+        choices=TOKEN_ERROR_CODES,
+        metavar="CODE",
+        help="the token endpoint answers this Appendix A error: " + ", ".join(TOKEN_ERROR_CODES),
     )
     parser.set_defaults(run=run)
 
@@ -75,7 +123,15 @@ def run(args: argparse.Namespace) -> int:
         reject_credentials=args.reject_credentials,
         reject_tokens=args.reject_tokens,
         bank_account_match=args.bank_account_match,
+        ciba_pending_polls=args.ciba_pending_polls,
+        ciba_slow_down_polls=args.ciba_slow_down_polls,
+        consent_refused=args.consent_refused,
+        expired_request=args.expired_request,
+        unknown_subscriber=args.unknown_subscriber,
+        authorize_error=args.authorize_error,
+        token_error=args.token_error,
     )
+    client_ids = args.client_id or ["sim-client"]
     subscribers = local_aws.read_subscribers(args.subscribers)
     try:
         handle = start_simulator(
@@ -83,10 +139,16 @@ def run(args: argparse.Namespace) -> int:
             port=args.port,
             faults=faults,
             operator_id=args.operator_id,
-            client_id=args.client_id,
-            client_secret=args.client_secret,
+            client_id=client_ids[0],
+            other_client_ids=tuple(client_ids[1:]),
+            client_secret=args.client_secret or None,
+            client_jwks_url=args.client_jwks,
+            grants=tuple(args.grant or ("jwt-bearer", "ciba", "client-credentials")),
+            allowed_purposes=tuple(args.purpose or ()),
             version=args.version,
             token_ttl_seconds=args.token_ttl,
+            ciba_interval_seconds=args.ciba_interval,
+            ciba_expires_in_seconds=args.ciba_expires_in,
             returns_scores=not args.no_scores,
             id_document_required=args.id_document_required,
         )
@@ -96,7 +158,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"invalid option: {one_line(error)}") from None
     print(
         f"operator simulator {args.operator_id!r} ({args.version}) on {handle.url}: "
-        f"token {handle.token_url}, match {handle.match_url}, admin {handle.url}/_sim/",
+        f"issuer {handle.issuer}, token {handle.token_url}, match {handle.match_url}, "
+        f"admin {handle.url}/_sim/",
         file=sys.stderr,
         flush=True,
     )

@@ -1,4 +1,6 @@
-"""The simulator's knobs: latency, error statuses, malformed bodies, dropped connections, token trouble.
+"""The simulator's knobs: latency, error statuses, malformed bodies, dropped connections, token trouble,
+and the authorization server's answers (CIBA pending / slow_down, consent refused, expired request,
+unknown subscriber, any Appendix A error).
 
 Set them from the CLI, from tests (`handle.faults.set(...)`), or over HTTP (`POST /_sim/faults`).
 """
@@ -16,6 +18,28 @@ Malformed = Literal[
     "score_out_of_range",  # a score of 100
 ]
 MALFORMED_KINDS: tuple[str, ...] = get_args(Malformed)
+# The error codes of the profile's Appendix A (ICM r4.2): CIBA authentication errors, token errors.
+AUTHORIZE_ERROR_CODES = (
+    "invalid_request",
+    "unauthorized_client",
+    "unknown_user_id",
+    "invalid_scope",
+    "invalid_request_object",
+    "invalid_client",
+    "access_denied",
+)
+TOKEN_ERROR_CODES = (
+    "invalid_request",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "invalid_client",
+    "invalid_grant",
+    "access_denied",
+    "authorization_pending",
+    "slow_down",
+    "expired_token",
+)
 
 
 @dataclass(frozen=True)
@@ -31,10 +55,24 @@ class FaultSettings:
     reject_credentials: bool = False  # the token endpoint refuses the client credentials (401)
     reject_tokens: bool = False  # every bearer token is refused (401), even a fresh one
     bank_account_match: bool = False  # vwip: add bankAccountNumberMatch to every answer
+    ciba_pending_polls: int = 0  # each new CIBA request answers authorization_pending this many polls
+    ciba_slow_down_polls: int = 0  # ... and slow_down this many polls first
+    ciba_hold: bool = False  # every poll answers authorization_pending while set (the user never answers)
+    consent_refused: bool = False  # CIBA poll: access_denied; JWT Bearer: invalid_grant
+    expired_request: bool = False  # CIBA poll: expired_token
+    unknown_subscriber: bool = False  # every number is unknown (bc-authorize: unknown_user_id)
+    authorize_error: str | None = None  # bc-authorize answers this Appendix A error code
+    token_error: str | None = None  # the token endpoint answers this Appendix A error code
 
     def __post_init__(self) -> None:
         if self.malformed is not None and self.malformed not in MALFORMED_KINDS:
             raise ValueError(f"malformed must be one of {', '.join(MALFORMED_KINDS)}")
+        if self.authorize_error is not None and self.authorize_error not in AUTHORIZE_ERROR_CODES:
+            raise ValueError(f"authorize_error must be one of {', '.join(AUTHORIZE_ERROR_CODES)}")
+        if self.token_error is not None and self.token_error not in TOKEN_ERROR_CODES:
+            raise ValueError(f"token_error must be one of {', '.join(TOKEN_ERROR_CODES)}")
+        if self.ciba_pending_polls < 0 or self.ciba_slow_down_polls < 0:
+            raise ValueError("poll counts must not be negative")
         for status in (self.error_status, self.token_error_status):
             if status is not None and not 400 <= status <= 599:
                 raise ValueError("error statuses must be 4xx or 5xx")
@@ -49,7 +87,13 @@ class Stats:
     tokens_issued: int = 0
     match_requests: int = 0
     connections: int = 0
+    bc_authorize_requests: int = 0
+    auth_requests_started: int = 0
+    ciba_polls: int = 0
+    jwks_fetches: int = 0
     correlators: list[str | None] = field(default_factory=list)
+    oauth_errors: list[str] = field(default_factory=list)  # each error answered, e.g. "invalid_grant"
+    rejections: list[str] = field(default_factory=list)  # why, e.g. "replayed_jti" (never a value)
 
 
 class Faults:
@@ -80,7 +124,12 @@ class Faults:
 
     def stats(self) -> Stats:
         with self._lock:
-            return replace(self._stats, correlators=list(self._stats.correlators))
+            return replace(
+                self._stats,
+                correlators=list(self._stats.correlators),
+                oauth_errors=list(self._stats.oauth_errors),
+                rejections=list(self._stats.rejections),
+            )
 
     def reset_stats(self) -> None:
         with self._lock:
@@ -89,6 +138,12 @@ class Faults:
     def count(self, counter: str, amount: int = 1) -> None:
         with self._lock:
             setattr(self._stats, counter, getattr(self._stats, counter) + amount)
+
+    def note_oauth_error(self, code: str, reason: str | None) -> None:
+        with self._lock:
+            self._stats.oauth_errors.append(code)
+            if reason is not None:
+                self._stats.rejections.append(reason)
 
     def note_match(self, correlator: str | None) -> FaultSettings:
         """Count a match request and return the knobs that apply to it (consuming one of `times`)."""
