@@ -51,6 +51,14 @@ class MemoryPolicies:
         return None  # every client gets the built-in default policy
 
 
+class MemoryClients:
+    def profile(self, client_id: str) -> Any:
+        from kyc_match.domain.clients import ClientProfile  # noqa: PLC0415
+        from kyc_match.domain.purposes import DEFAULT_PURPOSE  # noqa: PLC0415
+
+        return ClientProfile.of([DEFAULT_PURPOSE])  # every bench client onboarded for the default purpose
+
+
 def install() -> tuple[MemoryTable, MemoryKms]:
     """Give the handler the real adapters over in-memory AWS stand-ins (sandbox operator, +34/+81).
 
@@ -81,6 +89,7 @@ def install() -> tuple[MemoryTable, MemoryKms]:
             operators=PrefixDirectory({"+34": sandbox, "+81": sandbox}),
             audit=trail,
             policies=MemoryPolicies(),
+            clients=MemoryClients(),
         )
     )
     return audit_table, kms

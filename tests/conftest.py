@@ -13,7 +13,7 @@ import pytest
 
 from support.cli import KYC_MATCH
 from support.loopback import free_port
-from support.transports import API_KEY, HandlerTransport, HttpTransport, Ledger
+from support.transports import API_KEY, API_KEY_ID, HandlerTransport, HttpTransport, Ledger
 
 
 def _node_version() -> str | None:
@@ -40,6 +40,7 @@ def pytest_report_header() -> str:
     return f"node: {found}; jsii's Node version banner silenced (tests/conftest.py)"
 
 
+EVENTS_CLIENT_ID = "k7e2example"  # the apiKeyId of the events in events/
 AWS_TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -87,6 +88,8 @@ def local_stack(moto_endpoint: str) -> str:
     # the fallback queue's URL is in the environment.
     get_settings.cache_clear()
     local_aws.prepare(get_settings())
+    # The clients the tests call as (the transports' key, the events' key) are onboarded like serve's.
+    local_aws.onboard_clients(get_settings(), [API_KEY_ID, EVENTS_CLIENT_ID])
     return moto_endpoint
 
 

@@ -1,7 +1,8 @@
 """Composition root: every adapter, built from the one Settings object, and nowhere else.
 
 The API handler takes its adapters from `dependencies()`, the jobs and the `kyc-match` commands from
-`audit_components`, `audit_table`, `policy_store`, `identifier_hasher`, `ported_numbers_table`. Tests
+`audit_components`, `audit_table`, `policy_store`, `client_store`, `identifier_hasher`,
+`ported_numbers_table`. Tests
 build the API's set with fakes (`build(settings, operators=...)`) and install it with
 `use_dependencies`. Each builder runs once per container and settings (cached): AWS clients come from
 `kyc_match.aws`, created on first use, and adapter modules are imported inside their builder, so a
@@ -14,7 +15,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from kyc_match import aws
-from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorDirectory, PolicyStore
+from kyc_match.domain.ports import AuditTrail, ClientStore, OperatorAdapter, OperatorDirectory, PolicyStore
 from kyc_match.observability import logger
 from kyc_match.operators.config import OperatorConfig, parse_operators
 from kyc_match.settings import Settings, get_settings
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from kyc_match.audit.hashing import KmsIdentifierHasher
     from kyc_match.audit.sealing import KmsSealer
     from kyc_match.audit.store import AuditReader
+    from kyc_match.clients.store import DynamoDbClientStore
     from kyc_match.domain.model import ServedPolicy
     from kyc_match.operators.secrets import SecretSource
     from kyc_match.policies.lifecycle import PolicyLifecycle
@@ -39,6 +41,7 @@ class Dependencies:
     operators: OperatorDirectory
     audit: AuditTrail
     policies: PolicyStore
+    clients: ClientStore  # onboarding: the purposes each client may use
 
 
 @dataclass(frozen=True)
@@ -58,12 +61,14 @@ def build(
     operators: OperatorDirectory | None = None,
     audit: AuditTrail | None = None,
     policies: PolicyStore | None = None,
+    clients: ClientStore | None = None,
 ) -> Dependencies:
     """The API's adapters from `settings`; any given one (a fake, in tests) replaces the real one."""
     return Dependencies(
         operators=operators if operators is not None else operator_directory(settings),
         audit=audit if audit is not None else audit_trail(settings),
         policies=policies if policies is not None else _PolicyStoreOnFirstUse(settings),
+        clients=clients if clients is not None else client_store(settings),
     )
 
 
@@ -158,8 +163,15 @@ def policy_lifecycle(settings: Settings) -> "PolicyLifecycle":
 
 @cache
 def config_table(settings: Settings) -> "Table":
-    """The configuration table: clients' policies (and their lifecycle items)."""
+    """The configuration table: clients' policies (and their lifecycle items), clients' onboarding."""
     return aws.dynamodb().Table(settings.config_table)
+
+
+@cache
+def client_store(settings: Settings) -> "DynamoDbClientStore":
+    from kyc_match.clients.store import DynamoDbClientStore  # noqa: PLC0415
+
+    return DynamoDbClientStore(config_table(settings))
 
 
 @cache

@@ -162,3 +162,18 @@ def prepare(settings: Settings, subscribers: Iterable[Mapping[str, Any]] | None 
     return load_subscribers(
         settings, read_subscribers(DEFAULT_SUBSCRIBERS) if subscribers is None else subscribers
     )
+
+
+def onboard_clients(settings: Settings, client_ids: Iterable[str], purposes: Iterable[str] = ()) -> None:
+    """Local API keys' clients, onboarded for these purposes (default: the service's default purpose).
+
+    Raises ClientProfileError for a purpose that is not on the DPV list.
+    """
+    from kyc_match.clients.store import DynamoDbClientStore  # noqa: PLC0415
+    from kyc_match.domain.clients import ClientProfile  # noqa: PLC0415
+    from kyc_match.domain.purposes import DEFAULT_PURPOSE  # noqa: PLC0415
+
+    profile = ClientProfile.of(list(purposes) or [DEFAULT_PURPOSE])
+    store = DynamoDbClientStore(boto3.resource("dynamodb").Table(settings.config_table))
+    for client_id in client_ids:
+        store.put(client_id, profile)

@@ -10,7 +10,7 @@ from kyc_match.operators.directory import PrefixDirectory
 from kyc_match.operators.sandbox import SandboxOperator
 from kyc_match.settings import Settings
 from kyc_match_tools.local_aws import DEFAULT_SUBSCRIBERS, read_subscribers
-from support.doubles import MemoryPolicies, MemorySubscribers, MemoryTrail
+from support.doubles import DEFAULT_PROFILE, MemoryClients, MemoryPolicies, MemorySubscribers, MemoryTrail
 
 
 @pytest.fixture
@@ -21,7 +21,13 @@ def memory_handler() -> Iterator[MemoryTrail]:
     audit = MemoryTrail()
     directory = PrefixDirectory({"+34": sandbox, "+81": sandbox})
     wiring.use_dependencies(
-        wiring.build(Settings(), operators=directory, audit=audit, policies=MemoryPolicies())
+        wiring.build(
+            Settings(),
+            operators=directory,
+            audit=audit,
+            policies=MemoryPolicies(),
+            clients=MemoryClients(everyone=DEFAULT_PROFILE),
+        )
     )
     try:
         yield audit

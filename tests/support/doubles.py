@@ -1,7 +1,7 @@
 """In-memory test doubles, one per port: every test that needs one imports it from here.
 
 Ports are the Protocols of kyc_match.domain.ports (OperatorAdapter, OperatorDirectory, PolicyStore,
-AuditTrail) and the adapters' own (the `clock` of resilience/oauth/camara/policy store,
+ClientStore, AuditTrail) and the adapters' own (the `clock` of resilience/oauth/camara/policy store,
 PortedNumbers, SecretsManagerClient, SubscriberStore). Besides: the DynamoDB resource where a test
 runs without moto (counting the tables built, or refusing writes), and a spy counting the reads
 made of a moto table. A directory needs no double: PrefixDirectory over FakeOperators is the real
@@ -15,17 +15,21 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from kyc_match.domain.clients import ClientProfile
 from kyc_match.domain.errors import AuditUnavailableError
 from kyc_match.domain.model import AuditRecord, MatchQuery, ServedPolicy, Verdicts
+from kyc_match.domain.purposes import DEFAULT_PURPOSE
 from kyc_match_tools.operator_sim.simulator import MemorySubscribers
 
 __all__ = [
+    "DEFAULT_PROFILE",
     "CountingTable",
     "FakeDynamoDb",
     "FakeOperator",
     "FakeSecretsManager",
     "FakeTable",
     "ManualClock",
+    "MemoryClients",
     "MemoryPolicies",
     "MemoryPortedNumbers",
     "MemorySubscribers",
@@ -88,6 +92,20 @@ class MemoryPolicies:
 
     def active(self, client_id: str, policy_id: str) -> ServedPolicy | None:
         return self.policies.get((client_id, policy_id))
+
+
+DEFAULT_PROFILE = ClientProfile.of([DEFAULT_PURPOSE])  # onboarded for the service's default purpose
+
+
+@dataclass
+class MemoryClients:
+    """ClientStore: onboarding records by client id; `everyone` is the record of any client not listed."""
+
+    profiles: dict[str, ClientProfile] = field(default_factory=dict)
+    everyone: ClientProfile | None = None
+
+    def profile(self, client_id: str) -> ClientProfile | None:
+        return self.profiles.get(client_id, self.everyone)
 
 
 @dataclass

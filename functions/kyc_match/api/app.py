@@ -4,6 +4,7 @@ import json
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ from kyc_match.api.correlator import read_correlator
 from kyc_match.api.errors import answer_for, error_body
 from kyc_match.api.models import KycMatchRequest, match_response_body
 from kyc_match.api.parsing import Request, build_query, check_content_type, parse_match_request
+from kyc_match.domain.clients import purpose_for
 from kyc_match.domain.errors import (
     AuditUnavailableError,
     InvalidArgumentError,
@@ -50,6 +52,8 @@ def resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 @app.post(MATCH_PATH)
 def match() -> Response[str]:
     context, deps = _call_context(), dependencies()
+    # The CAMARA path carries no purpose: the client's default one, from its onboarding.
+    context = _rejecting_audited(context, deps, lambda: _with_purpose(context, deps, None))
     query = _rejecting_audited(context, deps, lambda: _query(_request(KycMatchRequest), context))
     verdicts = match_identity(query, context, operators=deps.operators, audit=deps.audit)
     _log_outcome(200, None)
@@ -66,8 +70,10 @@ def assess() -> Response[str]:
 
     context, deps = _call_context(), dependencies()
 
+    request = _rejecting_audited(context, deps, lambda: _request(KycAssessRequest))
+    context = _rejecting_audited(context, deps, lambda: _with_purpose(context, deps, request.purpose))
+
     def prepare() -> tuple[MatchQuery, ServedPolicy]:
-        request = _request(KycAssessRequest)
         query = _query(request, context, explain=True)
         return query, _policy(deps.policies, context.client_id, request.policyId)
 
@@ -135,6 +141,10 @@ def _query(request: KycMatchRequest, context: CallContext, *, explain: bool = Fa
     return build_query(request, _token_phone_number(), context.correlator, explain=explain)
 
 
+def _with_purpose(context: CallContext, deps: Dependencies, requested: str | None) -> CallContext:
+    return replace(context, purpose=purpose_for(deps.clients.profile(context.client_id), requested))
+
+
 def _policy(policies: PolicyStore, client_id: str, policy_id: str | None) -> ServedPolicy:
     """The client's active policy by id; a client without an active "default" gets the built-in one."""
     from kyc_match.domain.policy_hash import built_in_policy  # noqa: PLC0415 - see assess()
@@ -160,6 +170,7 @@ def _call_context() -> CallContext:
         correlator=app.context["correlator"].value,
         received_at=datetime.now(UTC),
         started_ns=time.monotonic_ns(),
+        purpose="",  # not settled yet: _with_purpose sets it from the client's onboarding
     )
 
 

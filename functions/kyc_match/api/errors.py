@@ -108,6 +108,8 @@ _ANSWERS: dict[type[errors.KycMatchError], CamaraError] = {
     errors.InvalidParamCombinationError: INVALID_PARAM_COMBINATION,
     errors.UnauthenticatedError: UNAUTHENTICATED,
     errors.InvalidTokenContextError: INVALID_TOKEN_CONTEXT,
+    errors.PurposeNotAllowedError: PERMISSION_DENIED,
+    errors.ClientNotOnboardedError: PERMISSION_DENIED,
     errors.IdDocumentRequiredError: ID_DOCUMENT_REQUIRED,
     errors.IdDocumentMismatchError: ID_DOCUMENT_MISMATCH,
     errors.NotFoundError: NOT_FOUND,

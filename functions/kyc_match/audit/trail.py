@@ -71,6 +71,8 @@ def audit_item(
         },
         EXPIRES_AT: int((context.received_at + retention).timestamp()),
     }
+    if context.purpose:  # empty when the call was refused before its purpose was settled
+        item["purpose"] = context.purpose
     if error_code:
         item["errorCode"] = error_code
     if record.operator_id:

@@ -39,6 +39,18 @@ class InvalidTokenContextError(KycMatchError):
     """The phone number sent is not the access token's subject."""
 
 
+class PurposeNotAllowedError(KycMatchError):
+    """The purpose asked for is not one the client was onboarded for."""
+
+    default_detail = "The purpose is not one this client was onboarded for."
+
+
+class ClientNotOnboardedError(KycMatchError):
+    """The client has no onboarding record: no declared purpose, so no processing."""
+
+    default_detail = "This client is not onboarded for any purpose."
+
+
 class IdDocumentRequiredError(KycMatchError):
     """The operator validates the other attributes only together with the idDocument."""
 

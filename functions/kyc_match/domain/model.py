@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from kyc_match.domain.errors import KycMatchError
+from kyc_match.domain.purposes import DEFAULT_PURPOSE
 from kyc_match.matching import AttributeMatch
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ class CallContext:
     correlator: str
     received_at: datetime
     started_ns: int  # time.monotonic_ns() at arrival, for latency
+    # The DPV purpose of this call (`dpv:<term>`), from the client's onboarding; operators are told it.
+    purpose: str = DEFAULT_PURPOSE
 
 
 @dataclass(frozen=True)

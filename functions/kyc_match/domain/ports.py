@@ -1,8 +1,11 @@
 """The collaborators the use cases need, as Protocols: adapters implement them at the edge."""
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kyc_match.domain.model import AuditRecord, MatchQuery, ServedPolicy, Verdicts
+
+if TYPE_CHECKING:
+    from kyc_match.domain.clients import ClientProfile
 
 
 class OperatorAdapter(Protocol):
@@ -30,6 +33,12 @@ class PolicyStore(Protocol):
 
         Raise PolicyIntegrityError when a stored item fails its seal: a tampered policy is never used.
         """
+        ...
+
+
+class ClientStore(Protocol):
+    def profile(self, client_id: str) -> "ClientProfile | None":
+        """The client's onboarding (purposes), or None if it has none."""
         ...
 
 

@@ -44,9 +44,20 @@ def run(args: argparse.Namespace) -> int:
     print(route_sandbox_to(subscribers, args.subscribers), file=sys.stderr)
     with contextlib.redirect_stdout(sys.stderr):
         start_local_aws(subscribers)
+        _onboard_event_client(event)
         from kyc_match.handler import lambda_handler  # noqa: PLC0415 - after the environment is set
         from kyc_match_tools.lambda_context import local_context  # noqa: PLC0415
 
         response = lambda_handler(event, local_context())
     print(json.dumps(response, indent=2, ensure_ascii=False))
     return 0
+
+
+def _onboard_event_client(event: dict[str, Any]) -> None:
+    """The event's API key id is a local client: onboarded for the default purpose, as serve's keys are."""
+    from kyc_match.settings import get_settings  # noqa: PLC0415 - after the environment is set
+
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    client_id = identity.get("apiKeyId") if isinstance(identity, dict) else None
+    if isinstance(client_id, str) and client_id:
+        local_aws.onboard_clients(get_settings(), [client_id])

@@ -32,6 +32,14 @@ def register(subcommands: Any) -> None:
         help=f"accepted x-api-key (repeatable; default: {LOCAL_API_KEY})",
     )
     parser.add_argument(
+        "--purpose",
+        action="append",
+        dest="purposes",
+        metavar="DPV",
+        help="purposes the local keys' clients are onboarded for (repeatable; the first is their default; "
+        "default: dpv:FraudPreventionAndDetection)",
+    )
+    parser.add_argument(
         "--aws-port",
         type=port,
         metavar="PORT",
@@ -91,12 +99,16 @@ def _read_operators(path: Path | None) -> "LocalOperators | None":
         raise UsageError(f"invalid --operators file: {one_line(error)}") from None
 
 
+def local_api_keys(keys: list[str]) -> dict[str, str]:
+    """x-api-key value -> the API key id the handler sees, as API Gateway would pass it."""
+    return {key: f"local-key-{number}" for number, key in enumerate(keys, start=1)}
+
+
 def _bind(host: str, port: int, keys: list[str]) -> "ThreadingHTTPServer":
     from kyc_match_tools.server import make_server  # noqa: PLC0415
 
-    api_keys = {key: f"local-key-{number}" for number, key in enumerate(keys, start=1)}
     try:
-        return make_server(host, port, _handler, api_keys, listen=False)
+        return make_server(host, port, _handler, local_api_keys(keys), listen=False)
     except OSError as error:
         raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
@@ -111,7 +123,8 @@ def _prepare(args: argparse.Namespace, operators: "LocalOperators | None", subsc
     start_local_aws(subscribers, args.aws_port)
     try:
         prepare_local_operators(operators, args.ported_numbers)
-    except (OSError, ValueError) as error:
+        _onboard(local_api_keys(args.api_keys or [LOCAL_API_KEY]).values(), args.purposes or ())
+    except (OSError, ValueError) as error:  # ClientProfileError included: a purpose not on the DPV list
         raise UsageError(one_line(error)) from None
     from kyc_match import handler  # noqa: F401, PLC0415 - settings checked before the first request
 
@@ -124,3 +137,11 @@ def _handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     response: dict[str, Any] = lambda_handler(event, context)
     return response
+
+
+def _onboard(client_ids: Any, purposes: Any) -> None:
+    """The local keys' clients, onboarded as `kyc-match clients put` would (a client without purposes is
+    refused by the function)."""
+    from kyc_match.settings import get_settings  # noqa: PLC0415 - after the environment is set
+
+    local_aws.onboard_clients(get_settings(), client_ids, purposes)

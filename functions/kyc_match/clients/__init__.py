@@ -1,0 +1,1 @@
+"""Clients' onboarding records (purposes): where they are kept."""
