@@ -27,6 +27,11 @@ KMS_KEY_PATTERN = (
     r"|alias/[A-Za-z0-9/_-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
 )
 
+KMS_KEY_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$"
+# Operator URLs a deployed function may call: https only, never a loopback or link-local host.
+_OPERATOR_URL_FIELDS = ("baseUrl", "tokenUrl")
+_LOCAL_HOSTS = ("localhost", "127.", "[::1]", "0.0.0.0", "169.254.")
+
 # The retention periods (days) CloudWatch Logs accepts, as CDK names them.
 _RETENTION_BY_DAYS = {
     1: logs.RetentionDays.ONE_DAY,
@@ -106,6 +111,9 @@ class StageConfig(_Model):
     audit_retention_days: int = Field(default=1826, ge=1, le=36_500)  # also the digests' Object Lock
     # HMAC keys used before the current one (KYC_PREVIOUS_HASH_KEY_IDS): `audit find` hashes with each.
     previous_hash_key_ids: tuple[Annotated[str, Field(pattern=KMS_KEY_PATTERN)], ...] = ()
+    # Signing keys used before the current one (KYC_PREVIOUS_SIGNING_KEY_IDS), as key ARNs: still
+    # published in our JWKS until every assertion they signed has expired (docs: key rotation).
+    previous_signing_key_ids: tuple[Annotated[str, Field(pattern=KMS_KEY_ARN_PATTERN)], ...] = ()
     # Operator entries in the application's format (kyc_match.operators.config), checked with its parser.
     operators: tuple[dict[str, Any], ...] = Field(min_length=1)
     tiers: tuple[Tier, ...] = Field(min_length=1)
@@ -161,6 +169,26 @@ class StageConfig(_Model):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _operator_urls_are_https(self) -> "StageConfig":
+        # Locally an operator may be http on 127.0.0.1 (the simulator); a deployed stage never.
+        for operator in self.operators:
+            raw_auth = operator.get("auth")
+            auth: dict[str, Any] = raw_auth if isinstance(raw_auth, dict) else {}
+            urls = {name: operator.get(name) for name in _OPERATOR_URL_FIELDS}
+            urls |= {
+                f"auth.{name}": value
+                for name, value in auth.items()
+                if name == "issuer" or name.endswith("Url")
+            }
+            for name, url in urls.items():
+                if url is not None and not _public_https(url):
+                    raise ValueError(
+                        f"operator {operator['id']!r}: {name} must be an https URL of a public host in a "
+                        "deployed stage (http and loopback hosts are for local runs only)"
+                    )
+        return self
+
     @property
     def operator_ids(self) -> tuple[str, ...]:
         return tuple(str(operator["id"]) for operator in self.operators)
@@ -176,8 +204,20 @@ class StageConfig(_Model):
         return json.dumps(list(self.previous_hash_key_ids), separators=(",", ":"))
 
     @property
+    def previous_signing_key_ids_json(self) -> str:
+        """The KYC_PREVIOUS_SIGNING_KEY_IDS value (a JSON list)."""
+        return json.dumps(list(self.previous_signing_key_ids), separators=(",", ":"))
+
+    @property
     def log_retention(self) -> logs.RetentionDays:
         return _RETENTION_BY_DAYS[self.log_retention_days]
+
+
+def _public_https(url: object) -> bool:
+    if not isinstance(url, str) or not url.startswith("https://"):
+        return False
+    host = url[len("https://") :].split("/", 1)[0].rsplit("@", 1)[-1].lower()
+    return bool(host) and not host.startswith(_LOCAL_HOSTS)
 
 
 def available_stages(stages_dir: Path = STAGES_DIR) -> list[str]:

@@ -20,6 +20,12 @@ class Settings(BaseSettings):
     hash_key_id: str = "alias/kyc-match-local-identifiers"
     # Keys used before the current one: `audit find` hashes with each, so old entries stay findable.
     previous_hash_key_ids: tuple[str, ...] = ()
+    # KMS ECC_NIST_P256 SIGN_VERIFY key (ES256) signing our client assertions; the key never leaves KMS.
+    signing_key_id: str = "alias/kyc-match-local-signing"
+    # Keys that signed before the current one: still published in our JWKS until their assertions expire.
+    previous_signing_key_ids: tuple[str, ...] = ()
+    # CIBA authorizations still waiting for the subscriber (auth_req_id + keyed hash; TTL expiresAt).
+    pending_authorizations_table: str = "kyc-match-local-pending-authorizations"
     audit_retention_days: int = Field(default=1826, ge=1)  # five years, EU AML record keeping
     # Durable fallback when the audit table refuses a write (SQS, drained by the drain job); "" = none.
     audit_fallback_queue_url: str = ""

@@ -38,5 +38,9 @@ AUDIT = TableSchema(
 SUBSCRIBERS = TableSchema(role="subscribers", partition_key="phoneNumber")
 PORTED_NUMBERS = TableSchema(role="ported-numbers", partition_key="numberHash")
 CONFIGURATION = TableSchema(role="configuration", partition_key="pk", sort_key="sk")
+# CIBA authorizations a retry may continue (issue #12): keyed by hash, gone once their auth_req_id expires.
+PENDING_AUTHORIZATIONS = TableSchema(
+    role="pending-authorizations", partition_key="pk", ttl_attribute="expiresAt"
+)
 
-ALL_TABLES = (AUDIT, SUBSCRIBERS, PORTED_NUMBERS, CONFIGURATION)
+ALL_TABLES = (AUDIT, SUBSCRIBERS, PORTED_NUMBERS, CONFIGURATION, PENDING_AUTHORIZATIONS)

@@ -50,6 +50,7 @@ def table_name(settings: Settings, schema: TableSchema) -> str:
         "subscribers": settings.subscribers_table,
         "ported-numbers": settings.ported_numbers_table,
         "configuration": settings.config_table,
+        "pending-authorizations": settings.pending_authorizations_table,
     }
     return names[schema.role]
 

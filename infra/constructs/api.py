@@ -3,7 +3,7 @@ gateway responses, WAF."""
 
 import json
 
-from aws_cdk import CfnOutput
+from aws_cdk import CfnOutput, Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -31,6 +31,9 @@ BASE_PATH = ("kyc-match", "v0.4")
 MATCH_PATH = (*BASE_PATH, "match")
 # Risk decisions (issue #7): the client's policy turns the match verdicts into a level and a decision.
 DECISION_PATH = ("kyc-decision", "v1", "assess")
+# Our public keys (RFC 7517), fetched by operators while they check our client assertions: no API key.
+JWKS_PATH = (".well-known", "jwks.json")
+JWKS_CACHE_TTL = Duration.minutes(5)  # a new key is published well before it signs (docs: rotation)
 CORRELATOR_HEADER = "x-correlator"
 NOT_ALLOWED_METHODS = ("GET", "PUT", "PATCH", "DELETE")
 
@@ -120,6 +123,15 @@ class Api(Construct):
             cloud_watch_role=True,  # API Gateway's account-level role for execution logs
             deploy_options=apigw.StageOptions(
                 stage_name=config.stage,
+                # The smallest cache cluster, for GET /.well-known/jwks.json only (method_options):
+                # operators' key fetches do not reach the function or KMS more than once per TTL.
+                cache_cluster_enabled=True,
+                cache_cluster_size="0.5",
+                method_options={
+                    "/" + "/".join(JWKS_PATH) + "/GET": apigw.MethodDeploymentOptions(
+                        caching_enabled=True, cache_ttl=JWKS_CACHE_TTL, cache_data_encrypted=True
+                    )
+                },
                 tracing_enabled=True,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
                 access_log_format=access_log_format(),
@@ -168,6 +180,7 @@ class Api(Construct):
         self.match_method = post(MATCH_PATH)
         self.decision_method = post(DECISION_PATH)
         self.not_allowed_methods = other_methods(MATCH_PATH) + other_methods(DECISION_PATH)
+        self.jwks_method = self._jwks(handler)
 
         for response_type, error in GATEWAY_RESPONSES.items():
             self.rest_api.add_gateway_response(
@@ -198,6 +211,7 @@ class Api(Construct):
                 self, f"UsagePlan-{tier.name}", value=plan.usage_plan_id, description=f"tier {tier.name}"
             )
         CfnOutput(self, "MatchUrl", value=self.rest_api.url_for_path("/" + "/".join(MATCH_PATH)))
+        CfnOutput(self, "JwksUrl", value=self.rest_api.url_for_path("/" + "/".join(JWKS_PATH)))
         CfnOutput(self, "DecisionUrl", value=self.rest_api.url_for_path("/" + "/".join(DECISION_PATH)))
 
         self.web_acl = self._web_acl(config)
@@ -209,6 +223,15 @@ class Api(Construct):
         )
 
         self._acknowledge_findings()
+
+    def _jwks(self, handler: lambda_.IFunction) -> apigw.Method:
+        """GET our JWKS: public by design (no API key), cached at the stage; WAF still applies."""
+        resource = self.rest_api.root
+        for part in JWKS_PATH:
+            resource = resource.get_resource(part) or resource.add_resource(part)
+        return resource.add_method(
+            "GET", apigw.LambdaIntegration(handler, proxy=True), api_key_required=False
+        )
 
     def _web_acl(self, config: StageConfig) -> wafv2.CfnWebACL:
         name = f"kyc-match-{config.stage}"
@@ -281,3 +304,10 @@ class Api(Construct):
                 "AwsSolutions-COG4",
                 "No Cognito user pool: B2B clients authenticate with API keys attached to usage plans.",
             )
+        public_keys = (
+            "GET /.well-known/jwks.json publishes our public keys (RFC 7517) for operators to verify our "
+            "client assertions (CAMARA ICM private_key_jwt); public by design, like any OpenID JWKS, "
+            "cached at the stage and behind the WAF rate rule."
+        )
+        acknowledge(self.jwks_method, "AwsSolutions-APIG4", public_keys)
+        acknowledge(self.jwks_method, "AwsSolutions-COG4", public_keys)

@@ -41,6 +41,9 @@ def settings_environment(
         "KYC_SUBSCRIBERS_TABLE": tables["subscribers"].table_name,
         "KYC_PORTED_NUMBERS_TABLE": tables["ported-numbers"].table_name,
         "KYC_CONFIG_TABLE": tables["configuration"].table_name,
+        "KYC_PENDING_AUTHORIZATIONS_TABLE": tables["pending-authorizations"].table_name,
+        "KYC_SIGNING_KEY_ID": keys.signing_key.key_arn,
+        "KYC_PREVIOUS_SIGNING_KEY_IDS": config.previous_signing_key_ids_json,
         "KYC_HASH_KEY_ID": keys.hmac_key.key_arn,
         "KYC_PREVIOUS_HASH_KEY_IDS": config.previous_hash_key_ids_json,
         "KYC_AUDIT_RETENTION_DAYS": str(config.audit_retention_days),
@@ -170,19 +173,24 @@ class MatchFunction(ServiceFunction):
             base=base,
             handler=HANDLER,
             description=f"CAMARA KYC Match v0.4 aggregator and risk decisions ({base.config.stage})",
-            role_description="kyc-match function: its logs and tables, GenerateMac, the credentials "
-            "secret, sending to the audit fallback queue",
+            role_description="kyc-match function: its logs and tables, GenerateMac, signing client "
+            "assertions, the credentials secret, sending to the audit fallback queue",
             memory_size=512,
             timeout=Duration.seconds(25),  # below API Gateway's 29 s integration timeout
             extra_environment={"KYC_OPERATORS": base.config.operators_json},
         )
 
         tables["audit"].grant_read_write_data(self.role)
-        # configuration: the client risk policies (decision endpoint), read only.
+        # CIBA authorizations a retry continues: written, read and deleted by this function alone.
+        tables["pending-authorizations"].grant_read_write_data(self.role)
+        # configuration: the client risk policies and onboarding (decision endpoint), read only.
         for role in ("subscribers", "ported-numbers", "configuration"):
             tables[role].grant_read_data(self.role)
         keys.allow_mac(self.role)  # hashes identifiers and seals entries
         keys.allow_verify_mac(self.role)  # checks a policy's seals before it decides with it
+        # It calls operators (signs client assertions) and answers GET /.well-known/jwks.json.
+        keys.allow_sign(self.role)
+        keys.allow_public_keys(self.role, base.config.previous_signing_key_ids)
         keys.operator_credentials.grant_read(self.role)
         fallback_queue.grant_send_messages(self.role)  # send only: the drain function consumes
 

@@ -1,4 +1,5 @@
-"""Key material: the data CMK, the identifier-hashing HMAC key and the operator-credentials secret."""
+"""Key material: the data CMK, the identifier-hashing HMAC key, the signing key of our client assertions
+and the operator-credentials secret."""
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -100,6 +101,31 @@ class Keys(Construct):
             ),
         )
 
+        # Our private_key_jwt key (CAMARA ICM): ES256, the private half never leaves KMS. The account
+        # administers it and may read its public half (it is published anyway, as our JWKS); signing is
+        # granted in the key policy to the functions that talk to operators alone, see allow_sign().
+        self.signing_key = kms.Key(
+            self,
+            "SigningKey",
+            description=f"kyc-match {stage}: ES256 client assertions to operators; never leaves KMS",
+            key_spec=kms.KeySpec.ECC_NIST_P256,
+            key_usage=kms.KeyUsage.SIGN_VERIFY,
+            alias=f"alias/kyc-match-{stage}-signing",
+            removal_policy=RemovalPolicy.RETAIN,
+            pending_window=Duration.days(30),
+            policy=iam.PolicyDocument(
+                statements=[
+                    iam.PolicyStatement(
+                        sid="AccountAdministersButDoesNotSignWithTheKey",
+                        principals=[iam.AccountRootPrincipal()],
+                        actions=[*HMAC_KEY_ADMIN_ACTIONS, "kms:GetPublicKey"],
+                        resources=["*"],
+                    )
+                ]
+            ),
+        )
+        self._sign_statement: iam.PolicyStatement | None = None
+
         self.operator_credentials = secretsmanager.Secret(
             self,
             "OperatorCredentials",
@@ -135,6 +161,24 @@ class Keys(Construct):
             self.hmac_key.add_to_resource_policy(self._mac_statement)
         self._mac_statement.add_principals(iam.ArnPrincipal(role.role_arn))
         self.hmac_key.grant(role, "kms:GenerateMac")
+
+    def allow_sign(self, role: iam.IRole) -> None:
+        """Let `role` sign with our assertion key (key policy + IAM policy): the operator callers."""
+        if self._sign_statement is None:
+            self._sign_statement = iam.PolicyStatement(
+                sid="OnlyOperatorCallersSign", actions=["kms:Sign"], resources=["*"]
+            )
+            self.signing_key.add_to_resource_policy(self._sign_statement)
+        self._sign_statement.add_principals(iam.ArnPrincipal(role.role_arn))
+        self.signing_key.grant(role, "kms:Sign")
+
+    def allow_public_keys(self, role: iam.IRole, previous_key_ids: tuple[str, ...] = ()) -> None:
+        """Let `role` read the public halves it publishes as our JWKS: the current key and those before it."""
+        self.signing_key.grant(role, "kms:GetPublicKey")
+        if previous_key_ids:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["kms:GetPublicKey"], resources=list(previous_key_ids))
+            )
 
     def allow_verify_mac(self, role: iam.IRole) -> None:
         """Let `role` check MACs (kms:VerifyMac) with the identifier key: auditors (`audit verify`), the

@@ -20,6 +20,8 @@ from kyc_match.audit.query import find_by_phone
 from kyc_match.audit.sealing import KmsSealer
 from kyc_match.audit.store import AuditReader
 from kyc_match.audit.trail import DynamoDbAuditTrail
+from kyc_match.clients.store import DynamoDbClientStore
+from kyc_match.domain.clients import ClientProfile
 from kyc_match.domain.model import AuditRecord, CallContext
 from kyc_match.domain.policy import DEFAULT_POLICY
 from kyc_match.matching import AttributeMatch
@@ -35,6 +37,7 @@ ROLES = {
     "Subscribers": "subscribers",
     "PortedNumbers": "ported-numbers",
     "Configuration": "configuration",
+    "PendingAuthorizations": "pending-authorizations",
 }
 CREATE_FIELDS = ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes")
 
@@ -105,3 +108,12 @@ def test_subscribers_and_ported_numbers_are_found_by_their_keys(template_tables,
     )
     ported = DynamoDbPortedNumbers(template_tables["ported-numbers"], hasher)
     assert ported.operator_of("+34600000002") == "op-es"
+
+
+def test_client_onboarding_on_the_template_configuration_table(template_tables):
+    store = DynamoDbClientStore(template_tables["configuration"])
+    profile = ClientProfile.of(["dpv:IdentityVerification", "dpv:FraudPreventionAndDetection"])
+    store.put("client-a", profile)
+    assert DynamoDbClientStore(template_tables["configuration"]).profile("client-a") == profile
+    assert ("client-a", profile) in store.list()
+    assert store.profile("client-b") is None

@@ -25,6 +25,22 @@ from kyc_match import tables as schema
 # --- API --------------------------------------------------------------------------------------------
 
 
+def _all_methods(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(full path, properties) of every method, resolved through the resource tree."""
+    resources = resources_of(template, "AWS::ApiGateway::Resource")
+
+    def path_of(parent: Any) -> str:
+        if isinstance(parent, dict) and "Ref" in parent and parent["Ref"] in resources:
+            props = resources[parent["Ref"]]["Properties"]
+            return f"{path_of(props['ParentId'])}/{props['PathPart']}"
+        return ""
+
+    return [
+        (path_of(method["Properties"]["ResourceId"]), method["Properties"])
+        for method in resources_of(template, "AWS::ApiGateway::Method").values()
+    ]
+
+
 def _methods(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """POST methods by full path (/a/b/c), resolved through the resource tree."""
     resources = resources_of(template, "AWS::ApiGateway::Resource")
@@ -44,7 +60,11 @@ def _methods(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_other_methods_reach_the_function_for_its_camara_405(sandbox_template_dict):
     methods = resources_of(sandbox_template_dict, "AWS::ApiGateway::Method").values()
-    others = [m["Properties"] for m in methods if m["Properties"]["HttpMethod"] != "POST"]
+    others = [
+        m["Properties"]
+        for m in methods
+        if m["Properties"]["HttpMethod"] != "POST" and "jwks" not in dumps(m["Properties"]["ResourceId"])
+    ]
     assert sorted(m["HttpMethod"] for m in others) == sorted(["GET", "PUT", "PATCH", "DELETE"] * 2)
     assert all(m["ApiKeyRequired"] and m["Integration"]["Type"] == "AWS_PROXY" for m in others)
 
@@ -272,7 +292,7 @@ def test_every_table_is_on_demand_pitr_cmk_protected_and_retained(sandbox_templa
         if "KeySpec" not in key["Properties"]
     ]
     tables = _tables(sandbox_template_dict)
-    assert len(tables) == len(schema.ALL_TABLES) == 4
+    assert len(tables) == len(schema.ALL_TABLES) == 5
     for table in tables:
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
@@ -313,6 +333,76 @@ def _hmac_key(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if key["Properties"].get("KeySpec") == "HMAC_256"
     ]
     return found
+
+
+def _signing_key(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    (found,) = [
+        (logical_id, key)
+        for logical_id, key in resources_of(template, "AWS::KMS::Key").items()
+        if key["Properties"].get("KeySpec") == "ECC_NIST_P256"
+    ]
+    return found
+
+
+def test_signing_key_is_p256_sign_verify_and_only_the_match_function_signs(sandbox_template_dict):
+    """ES256 client assertions: the key policy lets the match function (the operator caller) sign and
+    no one else; the account administers the key and may read its public half, never sign."""
+    key_id, key = _signing_key(sandbox_template_dict)
+    assert key["Properties"]["KeyUsage"] == "SIGN_VERIFY"
+    assert key["DeletionPolicy"] == "Retain"
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    signing = [s for s in statements if "kms:Sign" in as_list(s["Action"])]
+    assert len(signing) == 1 and signing[0]["Action"] == "kms:Sign"
+    match_role = role_of(sandbox_template_dict, MATCH_HANDLER)
+    assert as_list(signing[0]["Principal"]["AWS"]) == [arn_of(match_role)]
+    for statement in statements:
+        assert not any(action in ("kms:*", "*") for action in as_list(statement["Action"]))
+    # Identity side: of every role, only the match function's may sign (and read the public key).
+    for policy in resources_of(sandbox_template_dict, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if key_id in dumps(statement):
+                assert policy["Properties"]["Roles"] == [{"Ref": match_role}]
+                assert set(as_list(statement["Action"])) <= {"kms:Sign", "kms:GetPublicKey"}
+    granted = actions_on(role_statements(sandbox_template_dict, match_role), arn_of(key_id))
+    assert {"kms:Sign", "kms:GetPublicKey"} <= granted
+
+
+def test_jwks_route_needs_no_api_key_and_is_cached(sandbox_template_dict):
+    methods = [
+        (path, props)
+        for path, props in _all_methods(sandbox_template_dict)
+        if path == "/.well-known/jwks.json"
+    ]
+    assert [props["HttpMethod"] for _, props in methods] == ["GET"]
+    (_, jwks) = methods[0]
+    assert jwks.get("ApiKeyRequired", False) is False
+    assert jwks["Integration"]["Type"] == "AWS_PROXY"
+    (stage,) = resources_of(sandbox_template_dict, "AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["CacheClusterEnabled"] is True
+    cached = [m for m in stage["Properties"]["MethodSettings"] if m.get("CachingEnabled")]
+    assert cached == [
+        {
+            "HttpMethod": "GET",
+            "ResourcePath": "/~1.well-known~1jwks.json",
+            "CachingEnabled": True,
+            "CacheTtlInSeconds": 300,
+            "CacheDataEncrypted": True,
+            "DataTraceEnabled": False,  # never log bodies, here as elsewhere
+        }
+    ]
+
+
+def test_pending_authorizations_expire_on_the_application_ttl_attribute(sandbox_template: Template):
+    sandbox_template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": _key_schema(schema.PENDING_AUTHORIZATIONS.partition_key, None),
+            "TimeToLiveSpecification": {
+                "AttributeName": schema.PENDING_AUTHORIZATIONS.ttl_attribute,
+                "Enabled": True,
+            },
+        },
+    )
 
 
 def test_hmac_key_is_hmac_256_for_generate_verify_mac(sandbox_template_dict):
@@ -445,21 +535,31 @@ def test_function_log_group_is_explicit_with_retention(sandbox_template_dict):
 
 
 def _table_ids(template: dict[str, Any]) -> dict[str, str]:
-    """Logical id of each table by its partition key (unique across kyc_match.tables)."""
-    return {
-        table["Properties"]["KeySchema"][0]["AttributeName"]: logical_id
-        for logical_id, table in resources_of(template, "AWS::DynamoDB::Table").items()
+    """Logical id of each table by its role in kyc_match.tables (the Storage construct names it)."""
+    tables = resources_of(template, "AWS::DynamoDB::Table")
+    found = {
+        definition.role: logical_id
+        for definition in schema.ALL_TABLES
+        for logical_id in tables
+        if logical_id.startswith(
+            "Storage" + "".join(p.capitalize() for p in definition.role.split("-")) + "Table"
+        )
     }
+    assert len(found) == len(tables) == len(schema.ALL_TABLES)
+    return found
 
 
 def test_function_environment(sandbox_template_dict):
     env = _match_function(sandbox_template_dict)["Properties"]["Environment"]["Variables"]
-    by_partition_key = _table_ids(sandbox_template_dict)
+    by_role = _table_ids(sandbox_template_dict)
     assert env["KYC_STAGE"] == "sandbox"
-    assert env["KYC_AUDIT_TABLE"] == {"Ref": by_partition_key[schema.AUDIT.partition_key]}
-    assert env["KYC_SUBSCRIBERS_TABLE"] == {"Ref": by_partition_key[schema.SUBSCRIBERS.partition_key]}
-    assert env["KYC_PORTED_NUMBERS_TABLE"] == {"Ref": by_partition_key[schema.PORTED_NUMBERS.partition_key]}
-    assert env["KYC_CONFIG_TABLE"] == {"Ref": by_partition_key[schema.CONFIGURATION.partition_key]}
+    assert env["KYC_AUDIT_TABLE"] == {"Ref": by_role["audit"]}
+    assert env["KYC_SUBSCRIBERS_TABLE"] == {"Ref": by_role["subscribers"]}
+    assert env["KYC_PORTED_NUMBERS_TABLE"] == {"Ref": by_role["ported-numbers"]}
+    assert env["KYC_CONFIG_TABLE"] == {"Ref": by_role["configuration"]}
+    assert env["KYC_PENDING_AUTHORIZATIONS_TABLE"] == {"Ref": by_role["pending-authorizations"]}
+    assert env["KYC_SIGNING_KEY_ID"] == arn_of(_signing_key(sandbox_template_dict)[0])
+    assert json.loads(env["KYC_PREVIOUS_SIGNING_KEY_IDS"]) == []
     assert int(env["KYC_AUDIT_RETENTION_DAYS"]) == 30
     assert json.loads(env["KYC_OPERATORS"]) == [
         {
@@ -479,15 +579,16 @@ def test_function_environment(sandbox_template_dict):
 
 def test_function_grants(sandbox_template_dict):
     statements = role_statements(sandbox_template_dict, role_of(sandbox_template_dict, MATCH_HANDLER))
-    by_partition_key = _table_ids(sandbox_template_dict)
-    audit_id = by_partition_key[schema.AUDIT.partition_key]
+    by_role = _table_ids(sandbox_template_dict)
+    audit_id, pending_id = by_role["audit"], by_role["pending-authorizations"]
 
     def on(logical_id: str) -> set[str]:
         return actions_on(statements, arn_of(logical_id)) | actions_on(statements, {"Ref": logical_id})
 
     assert {"dynamodb:PutItem", "dynamodb:Query", "dynamodb:GetItem"} <= on(audit_id)
-    # Subscribers, ported numbers and configuration (client risk policies): read only.
-    for logical_id in set(by_partition_key.values()) - {audit_id}:
+    assert {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"} <= on(pending_id)
+    # Subscribers, ported numbers and configuration (client risk policies, onboarding): read only.
+    for logical_id in set(by_role.values()) - {audit_id, pending_id}:
         assert "dynamodb:GetItem" in on(logical_id)
         assert not on(logical_id) & {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
     (secret_id,) = resources_of(sandbox_template_dict, "AWS::SecretsManager::Secret")

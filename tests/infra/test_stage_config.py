@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from infra.config import (
+    StageConfig,
     StageConfigError,
     available_stages,
     load_stage_config,
@@ -138,4 +139,56 @@ def test_a_previous_hash_key_id_must_name_a_kms_key(tmp_path):
     config = _valid()
     config["previousHashKeyIds"] = ["not a key"]
     with pytest.raises(StageConfigError, match=r"previousHashKeyIds\.0: String should match pattern"):
+        load_stage_config("sandbox", _write(tmp_path, config))
+
+
+@pytest.mark.parametrize(
+    ("field", "url"),
+    [
+        ("baseUrl", "http://127.0.0.1:9001"),  # the application accepts loopback http (local runs)
+        ("tokenUrl", "https://127.0.0.1:9001/oauth2/token"),
+        ("baseUrl", "https://localhost:9001"),
+    ],
+)
+def test_a_deployed_operator_url_must_be_https_on_a_public_host(tmp_path, field, url):
+    config = _valid()
+    operator = _camara_operator(operator_secret_name("sandbox"))
+    operator[field] = url
+    config["operators"].append(operator)
+    with pytest.raises(StageConfigError, match=rf"operator 'op-es': {field} must be an https URL"):
+        load_stage_config("sandbox", _write(tmp_path, config))
+
+
+@pytest.mark.parametrize(
+    ("auth", "refused"),
+    [
+        ({"grant": "ciba", "issuer": "http://auth.operator.example"}, "auth.issuer"),
+        ({"grant": "ciba", "issuer": "https://127.0.0.1:9001"}, "auth.issuer"),
+        (
+            {"grant": "jwt-bearer", "issuer": "https://auth.operator.example", "tokenUrl": "https://[::1]/t"},
+            "auth.tokenUrl",
+        ),
+        ({"grant": "jwt-bearer", "issuer": "https://auth.operator.example"}, None),
+    ],
+)
+def test_operator_auth_issuer_and_endpoint_urls_must_be_public_https(auth, refused):
+    """The stage check on `auth` itself (the operator model validates the rest of `auth`)."""
+    operator = {**_camara_operator(operator_secret_name("sandbox")), "auth": auth}
+    config = StageConfig.model_construct(stage="sandbox", operators=(operator,))
+    if refused is None:
+        assert config._operator_urls_are_https() is config
+    else:
+        with pytest.raises(ValueError, match=rf"operator 'op-es': {refused} must be an https URL"):
+            config._operator_urls_are_https()
+
+
+def test_previous_signing_key_ids_are_key_arns_passed_as_a_json_list(tmp_path):
+    config = _valid()
+    old_key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    config["previousSigningKeyIds"] = [old_key]
+    assert json.loads(
+        load_stage_config("sandbox", _write(tmp_path, config)).previous_signing_key_ids_json
+    ) == [old_key]
+    config["previousSigningKeyIds"] = ["alias/kyc-match-sandbox-signing"]
+    with pytest.raises(StageConfigError, match=r"previousSigningKeyIds\.0: String should match pattern"):
         load_stage_config("sandbox", _write(tmp_path, config))
