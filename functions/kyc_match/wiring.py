@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from kyc_match.audit.sealing import KmsSealer
     from kyc_match.audit.store import AuditReader
     from kyc_match.clients.store import DynamoDbClientStore
+    from kyc_match.domain.clients import ClientProfile
     from kyc_match.domain.model import ServedPolicy
     from kyc_match.operators.secrets import SecretSource
     from kyc_match.policies.lifecycle import PolicyLifecycle
@@ -68,7 +69,7 @@ def build(
         operators=operators if operators is not None else operator_directory(settings),
         audit=audit if audit is not None else audit_trail(settings),
         policies=policies if policies is not None else _PolicyStoreOnFirstUse(settings),
-        clients=clients if clients is not None else client_store(settings),
+        clients=clients if clients is not None else _ClientStoreOnFirstUse(settings),
     )
 
 
@@ -209,6 +210,16 @@ class _PolicyStoreOnFirstUse:
 
     def active(self, client_id: str, policy_id: str) -> "ServedPolicy | None":
         return policy_store(self._settings).active(client_id, policy_id)
+
+
+class _ClientStoreOnFirstUse:
+    """The client store, built at the first request that needs a client's purposes, not by `build`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def profile(self, client_id: str) -> "ClientProfile | None":
+        return client_store(self._settings).profile(client_id)
 
 
 def _adapter(config: OperatorConfig, settings: Settings) -> OperatorAdapter:

@@ -12,7 +12,7 @@ from kyc_match.jobs import drain
 from kyc_match.operators.directory import PrefixDirectory
 from kyc_match.settings import Settings
 from kyc_match_tools.lambda_context import local_context
-from support.doubles import FakeDynamoDb, MemoryPolicies, MemoryTrail
+from support.doubles import FakeDynamoDb, MemoryClients, MemoryPolicies, MemoryTrail
 
 
 @pytest.fixture
@@ -36,6 +36,11 @@ def test_given_fakes_the_root_builds_nothing_real():
     operators, audit, policies = PrefixDirectory({}), MemoryTrail(), MemoryPolicies()
     built = wiring.build(fresh_settings(), operators=operators, audit=audit, policies=policies)
     assert (built.operators, built.audit, built.policies) == (operators, audit, policies)
+    clients = MemoryClients()  # given too, it is used; not given, the real store waits for its first use
+    with_clients = wiring.build(
+        fresh_settings(), operators=operators, audit=audit, policies=policies, clients=clients
+    )
+    assert with_clients.clients is clients
 
 
 def test_the_policy_store_is_built_at_the_first_decision_request(monkeypatch):
