@@ -25,6 +25,7 @@ from kyc_match_tools.events import rest_proxy_event
 from kyc_match_tools.lambda_context import local_context
 from support.audit import audit_item_for
 from support.cli import run_cli
+from support.clients import onboard
 from support.doubles import CountingTable, ManualClock
 from support.people import FULL, ON_FILE
 
@@ -65,7 +66,7 @@ def decide(client: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict
 
 @pytest.fixture
 def client() -> str:
-    return f"bank-{uuid.uuid4().hex[:8]}"
+    return onboard(f"bank-{uuid.uuid4().hex[:8]}")  # for the default purpose, as every client is
 
 
 @pytest.fixture(autouse=True)
