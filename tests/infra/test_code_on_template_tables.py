@@ -22,8 +22,8 @@ from kyc_match.audit.store import AuditReader
 from kyc_match.audit.trail import DynamoDbAuditTrail
 from kyc_match.clients.store import DynamoDbClientStore
 from kyc_match.domain.clients import ClientProfile
+from kyc_match.domain.default_policy import DEFAULT_POLICY
 from kyc_match.domain.model import AuditRecord, CallContext
-from kyc_match.domain.policy import DEFAULT_POLICY
 from kyc_match.matching import AttributeMatch
 from kyc_match.operators.ported import DynamoDbPortedNumbers
 from kyc_match.operators.subscribers import DynamoDbSubscriberStore

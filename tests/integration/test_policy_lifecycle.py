@@ -16,7 +16,8 @@ import boto3
 import pytest
 
 from kyc_match.audit.sealing import KmsSealer
-from kyc_match.domain.policy import DEFAULT_POLICY, parse_policy
+from kyc_match.domain.default_policy import DEFAULT_POLICY
+from kyc_match.domain.policy import parse_policy
 from kyc_match.domain.policy_hash import content_hash
 from kyc_match.handler import lambda_handler
 from kyc_match.policies import store as policy_store_module
@@ -41,10 +42,19 @@ NAME_AND_BIRTHDATE = {
 }
 CLIENT_DEFAULT = {
     "policyId": "default",
+    "format": 2,
     "description": "A client's own default: name and birthdate exact.",
     "levels": {
-        "FULL": {"attributes": ["givenName", "familyName", "birthdate"]},
-        "PARTIAL": {"attributes": ["*"], "accept": ["match", "near"], "minMatched": 1},
+        "FULL": {"groups": [{"attributes": ["givenName", "familyName", "birthdate"]}]},
+        "PARTIAL": {
+            "groups": [
+                {
+                    "attributes": ["givenName", "familyName", "birthdate"],
+                    "accept": ["match", "near"],
+                    "minMatched": 1,
+                }
+            ]
+        },
     },
 }
 

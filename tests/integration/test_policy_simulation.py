@@ -31,12 +31,15 @@ CLIENT = "sim-bank"
 DAY_1 = date(2025, 3, 10)
 DAY_3 = DAY_1 + timedelta(days=2)
 LENIENT = PolicyReference("client", "default", 1, "0" * 64)
-# Everything sent must match for ACCEPT; one exact match for STEP_UP; otherwise REJECT.
+# Two exact matches among given name, family name and birth date for ACCEPT; one for STEP_UP;
+# otherwise REJECT.
+NAMES_AND_BIRTHDATE = ["givenName", "familyName", "birthdate"]
 STRICT = {
     "policyId": "default",
+    "format": 2,
     "levels": {
-        "FULL": {"attributes": ["*"]},
-        "PARTIAL": {"attributes": ["*"], "accept": ["match"], "minMatched": 1},
+        "FULL": {"groups": [{"attributes": NAMES_AND_BIRTHDATE, "minMatched": 2}]},
+        "PARTIAL": {"groups": [{"attributes": NAMES_AND_BIRTHDATE, "minMatched": 1}]},
     },
 }
 TRUE, TYPO = AttributeMatch("true"), AttributeMatch("false", 93, "TYPO")
@@ -123,11 +126,15 @@ def test_simulation_prints_how_many_decisions_change_and_which_way(seeded, tmp_p
 
 def test_simulation_refuses_an_invalid_policy_file_and_says_where(seeded, tmp_path):
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"policyId": "default", "levels": {"FULL": {"attributes": ["nmae"]}}}))
+    bad.write_text(
+        json.dumps(
+            {"policyId": "default", "format": 2, "levels": {"FULL": {"groups": [{"attributes": ["nmae"]}]}}}
+        )
+    )
     period = ["--from", DAY_1.isoformat(), "--to", DAY_3.isoformat()]
     completed = run_cli("policy", "simulate", "--client", CLIENT, "--file", str(bad), *period)
     assert completed.returncode == 2
-    assert "levels.FULL.attributes[0]: 'nmae' is not a KYC Match attribute" in completed.stderr
+    assert "levels.FULL.groups[0].attributes[0]: 'nmae' is not a KYC Match attribute" in completed.stderr
 
 
 def test_csv_export_carries_level_decision_reasons_and_policy(seeded):

@@ -25,6 +25,7 @@ from kyc_match.domain.errors import (
     KycMatchError,
     MethodNotAllowedError,
     NotFoundError,
+    RetiredPolicyError,
     UnauthenticatedError,
     UnknownPolicyError,
 )
@@ -147,10 +148,16 @@ def _with_purpose(context: CallContext, deps: Dependencies, requested: str | Non
 
 def _policy(policies: PolicyStore, client_id: str, policy_id: str | None) -> ServedPolicy:
     """The client's active policy by id; a client without an active "default" gets the built-in one."""
-    from kyc_match.domain.policy_hash import built_in_policy  # noqa: PLC0415 - see assess()
+    from kyc_match.domain.policy import PolicyError  # noqa: PLC0415 - see assess()
+    from kyc_match.domain.policy_hash import built_in_policy  # noqa: PLC0415
 
     built_in = built_in_policy()
-    served = policies.active(client_id, policy_id or built_in.reference.id)
+    try:
+        served = policies.active(client_id, policy_id or built_in.reference.id)
+    except PolicyError:
+        # Stored before format 2: refused rather than migrated, since its levels may accept on thin
+        # evidence and a silent translation would change decisions nobody signed off.
+        raise RetiredPolicyError from None
     if served is not None:
         return served
     if policy_id is None or policy_id == built_in.reference.id:

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kyc_match.domain.assess import assess_risk
+from kyc_match.domain.assess import evaluate
+from kyc_match.domain.model import RequestFacts
 from kyc_match.domain.policy import Policy
 from kyc_match.matching import AttributeMatch
 
@@ -52,14 +53,23 @@ def verdicts_of(entry: dict[str, Any]) -> dict[str, AttributeMatch]:
     }
 
 
+def facts_of(entry: dict[str, Any]) -> RequestFacts:
+    """The request facts a policy may branch on: the idDocumentType sent, the operator's refusal."""
+    document_type, outcome = entry.get("idDocumentType"), entry.get("operatorOutcome")
+    return RequestFacts(
+        id_document_type=document_type if isinstance(document_type, str) else None,
+        operator_outcome=outcome if isinstance(outcome, str) else None,
+    )
+
+
 def replay(entries: Iterable[dict[str, Any]], policy: Policy) -> Replay:
     report = Replay()
     for entry in entries:
         if not decided_under(entry, policy.policy_id):
             continue
-        verdicts = verdicts_of(entry)
-        if not verdicts:
+        verdicts, facts = verdicts_of(entry), facts_of(entry)
+        if not verdicts and facts.operator_outcome is None:
             report.skipped += 1
             continue
-        report.transitions[(str(entry["decision"]), assess_risk(verdicts, policy).decision)] += 1
+        report.transitions[(str(entry["decision"]), evaluate(policy, verdicts, facts).decision)] += 1
     return report

@@ -86,6 +86,8 @@ def audit_item(
         item.update(assessment_document(record.assessment))
     if record.policy:
         item["policy"] = record.policy.document()
+    if record.id_document_type:
+        item["idDocumentType"] = record.id_document_type  # an enum value: what a replay of `when` needs
     return item
 
 

@@ -1,14 +1,28 @@
-"""The risk decision: per-attribute verdicts + a policy -> match level, decision and reasons."""
+"""The risk decision: per-attribute verdicts + request facts + a policy -> level, decision and reasons.
 
-from collections.abc import Iterable
+`evaluate` is pure and needs only what an audit entry holds (attribute names, verdicts, scores,
+partial-match kinds, idDocumentType, the operator's refusal), so past decisions can be replayed.
+"""
+
+from dataclasses import dataclass
 from typing import Any
 
-from kyc_match.domain.model import Assessment, Reason, Verdicts
-from kyc_match.domain.policy import ALL_SENT, LevelRule, Policy
+from kyc_match.domain.model import Assessment, Reason, RequestFacts, Verdicts
+from kyc_match.domain.policy import SEVERITY, Group, Policy
 from kyc_match.matching import AttributeMatch
 
+# The attribute and outcome an operator's refusal is about, for its reason.
+OPERATOR_REASONS = {
+    "ID_DOCUMENT_MISMATCH": ("idDocument", "mismatch"),
+    "ID_DOCUMENT_REQUIRED": ("idDocument", "missing"),
+    "IDENTIFIER_NOT_FOUND": ("phoneNumber", "unavailable"),
+    "SERVICE_NOT_APPLICABLE": ("phoneNumber", "unavailable"),
+}
 
-def outcome_of(attribute: str, verdict: AttributeMatch, policy: Policy) -> str:
+
+def outcome_of(attribute: str, verdict: AttributeMatch | None, policy: Policy) -> str:
+    if verdict is None:
+        return "missing"
     if verdict.result == "true":
         return "match"
     if verdict.result == "not_available":
@@ -23,59 +37,119 @@ def outcome_of(attribute: str, verdict: AttributeMatch, policy: Policy) -> str:
     return "mismatch"
 
 
-def assess_risk(verdicts: Verdicts, policy: Policy) -> Assessment:
-    outcomes = {attribute: outcome_of(attribute, verdict, policy) for attribute, verdict in verdicts.items()}
+def evaluate(policy: Policy, verdicts: Verdicts, facts: RequestFacts | None = None) -> Assessment:
+    facts = facts or RequestFacts()
+    if facts.operator_outcome is not None:
+        return _operator_decision(policy, facts.operator_outcome)
+    floors = _floors(policy, verdicts)
+    level, level_reasons = _level(policy, verdicts, facts.id_document_type)
+    decision = max(
+        [policy.decision_for(level), *(floor for floor, _ in floors)], key=lambda name: SEVERITY[name]
+    )
+    ranked = sorted(floors, key=lambda floor: -SEVERITY[floor[0]])
+    reasons = (*(reason for _, reason in ranked), *level_reasons)
+    return Assessment(level, decision, reasons, policy.policy_id, policy.version)
 
-    def reasons(rule: str, attributes: Iterable[str]) -> tuple[Reason, ...]:
-        return tuple(
-            Reason(rule, name, outcomes.get(name, "missing"), _partial(verdicts, name)) for name in attributes
-        )
 
-    missing = [name for name in policy.required_attributes if name not in verdicts]
-    contradicted = [name for name in policy.reject_on_mismatch if outcomes.get(name) == "mismatch"]
-    if missing:
-        level, why = "NONE", reasons("requiredAttributes", missing)
-    elif contradicted:
-        level, why = "NONE", reasons("rejectOnMismatch", contradicted)
-    elif _met(policy.levels.FULL, outcomes):
-        level, why = "FULL", reasons("levels.FULL", _targets(policy.levels.FULL, outcomes))
-    else:
-        full_gaps = _gaps(policy.levels.FULL, outcomes)
-        if _met(policy.levels.PARTIAL, outcomes):
-            level, why = "PARTIAL", reasons("levels.FULL", full_gaps)
+def _operator_decision(policy: Policy, outcome: str) -> Assessment:
+    attribute, attribute_outcome = OPERATOR_REASONS[outcome]
+    reason = Reason(f"operatorOutcomes.{outcome}", attribute, attribute_outcome)
+    decision: str = getattr(policy.operator_outcomes, outcome)
+    return Assessment("NONE", decision, (reason,), policy.policy_id, policy.version, operator_outcome=outcome)
+
+
+def _floors(policy: Policy, verdicts: Verdicts) -> list[tuple[str, Reason]]:
+    named = policy.named()
+    floors: list[tuple[str, Reason]] = []
+    for attribute, verdict in verdicts.items():
+        outcome = outcome_of(attribute, verdict, policy)
+        rule = policy.rule_for(attribute)
+        if rule is not None:
+            floor = rule.floor_for(outcome)
+            rule_name = f"attributes.{attribute}.on{outcome.capitalize()}"
+        elif attribute not in named and verdict.result == "false":
+            floor, rule_name = policy.on_unlisted_mismatch, "onUnlistedMismatch"
         else:
-            level, why = (
-                "NONE",
-                reasons("levels.PARTIAL", _gaps(policy.levels.PARTIAL, outcomes) or full_gaps),
-            )
-    decision = getattr(policy.decisions, level)
-    return Assessment(level, decision, why, policy.policy_id, policy.version)
+            floor = None
+        if floor is not None:
+            floors.append((floor, Reason(rule_name, attribute, outcome, verdict.reason)))
+    return floors
 
 
-def _targets(rule: LevelRule, outcomes: dict[str, str]) -> list[str]:
-    named = [name for name in rule.attributes if name != ALL_SENT]
-    sent = list(outcomes) if ALL_SENT in rule.attributes else []
-    return list(dict.fromkeys(sent + named))
+@dataclass(frozen=True)
+class _GroupResult:
+    rule: str
+    met: bool
+    counted: tuple[tuple[str, str], ...]  # (attribute, outcome) that count
+    gaps: tuple[tuple[str, str], ...]  # (attribute, outcome) that do not
 
 
-def _met(rule: LevelRule, outcomes: dict[str, str]) -> bool:
-    targets = _targets(rule, outcomes)
-    accepted = sum(outcomes.get(name) in rule.accept for name in targets)
-    return bool(targets) and accepted >= (rule.min_matched or len(targets))
+def _level(
+    policy: Policy, verdicts: Verdicts, id_document_type: str | None
+) -> tuple[str, tuple[Reason, ...]]:
+    full = _groups(policy, "FULL", verdicts, id_document_type)
+    partial = _groups(policy, "PARTIAL", verdicts, id_document_type)
+    if _met(full):
+        return "FULL", _reasons(verdicts, full, counted=True)
+    full_gaps = _reasons(verdicts, [group for group in full if not group.met], counted=False)
+    if _met(partial):
+        return "PARTIAL", full_gaps
+    partial_gaps = _reasons(verdicts, [group for group in partial if not group.met], counted=False)
+    return "NONE", partial_gaps or full_gaps
 
 
-def _gaps(rule: LevelRule, outcomes: dict[str, str]) -> list[str]:
-    return [name for name in _targets(rule, outcomes) if outcomes.get(name) not in rule.accept]
+def _met(groups: list[_GroupResult]) -> bool:
+    # A level whose groups all have conditions that do not apply is not met: no evidence, no level.
+    return bool(groups) and all(group.met for group in groups)
 
 
-def _partial(verdicts: Verdicts, attribute: str) -> str | None:
-    verdict = verdicts.get(attribute)
-    return verdict.reason if verdict is not None else None
+def _groups(
+    policy: Policy, level: str, verdicts: Verdicts, id_document_type: str | None
+) -> list[_GroupResult]:
+    results = []
+    for index, group in enumerate(policy.level_rule(level).groups):
+        if group.applies(id_document_type):
+            results.append(_group(policy, group, f"levels.{level}.groups[{index}]", verdicts))
+    return results
+
+
+def _group(policy: Policy, group: Group, rule: str, verdicts: Verdicts) -> _GroupResult:
+    counted: list[tuple[str, str]] = []
+    gaps: list[tuple[str, str]] = []
+    for attribute in group.attributes:
+        verdict = verdicts.get(attribute)
+        outcome = outcome_of(attribute, verdict, policy)
+        threshold = group.min_score.get(attribute)
+        if outcome in group.accept:
+            counted.append((attribute, outcome))
+        elif _scored_at_least(verdict, threshold):
+            counted.append((attribute, "near"))  # a "false" this group counts at its own threshold
+        else:
+            gaps.append((attribute, outcome))
+    return _GroupResult(rule, len(counted) >= group.required, tuple(counted), tuple(gaps))
+
+
+def _scored_at_least(verdict: AttributeMatch | None, threshold: int | None) -> bool:
+    if threshold is None or verdict is None or verdict.score is None:
+        return False
+    return verdict.result == "false" and verdict.score >= threshold
+
+
+def _reasons(verdicts: Verdicts, groups: list[_GroupResult], *, counted: bool) -> tuple[Reason, ...]:
+    reasons: list[Reason] = []
+    for group in groups:
+        # A met group shows what counted and what it let pass; an unmet one what fell short.
+        pairs = (*group.counted, *group.gaps) if counted else group.gaps
+        sent = [(name, outcome) for name, outcome in pairs if outcome != "missing"]
+        for name, outcome in sent or pairs:  # name what was not sent only when nothing was
+            verdict = verdicts.get(name)
+            reasons.append(Reason(group.rule, name, outcome, verdict.reason if verdict else None))
+    return tuple(reasons)
 
 
 def assessment_document(assessment: Assessment) -> dict[str, Any]:
     """A decision as returned and audited: level, decision, reasons (names and rule ids), policy."""
-    return {
+    document: dict[str, Any] = {
         "matchLevel": assessment.match_level,
         "decision": assessment.decision,
         "reasons": [
@@ -85,3 +159,6 @@ def assessment_document(assessment: Assessment) -> dict[str, Any]:
         ],
         "policy": {"id": assessment.policy_id, "version": assessment.policy_version},
     }
+    if assessment.operator_outcome is not None:
+        document["operatorOutcome"] = assessment.operator_outcome
+    return document

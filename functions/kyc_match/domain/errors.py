@@ -27,6 +27,15 @@ class UnknownPolicyError(InvalidArgumentError):
     default_detail = "Invalid request body: policyId names no policy of this client."
 
 
+class RetiredPolicyError(InvalidArgumentError):
+    """The policy named is stored in format 1, whose levels could accept on thin evidence."""
+
+    default_detail = (
+        "Invalid request body: the policy named is stored in a retired format and must be stored again "
+        "in the current one before it can decide."
+    )
+
+
 class InvalidParamCombinationError(KycMatchError):
     """Nothing to compare: only a phone number was sent."""
 

@@ -3,13 +3,20 @@
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from kyc_match.domain.errors import KycMatchError
+from kyc_match.domain.errors import (
+    IdDocumentMismatchError,
+    IdDocumentRequiredError,
+    IdentifierNotFoundError,
+    KycMatchError,
+    ServiceNotApplicableError,
+)
 from kyc_match.domain.model import (
     Assessment,
     AuditRecord,
     CallContext,
     MatchQuery,
     PolicyReference,
+    RequestFacts,
     ServedPolicy,
     Verdicts,
 )
@@ -17,6 +24,15 @@ from kyc_match.domain.ports import AuditTrail, OperatorDirectory
 
 if TYPE_CHECKING:
     from kyc_match.domain.policy import Policy
+
+# Operator refusals that are answers about the customer: on the decision endpoint the policy decides
+# what they mean; on the CAMARA endpoint they stay the spec's errors.
+OPERATOR_OUTCOMES: dict[type[KycMatchError], str] = {
+    IdDocumentMismatchError: "ID_DOCUMENT_MISMATCH",
+    IdDocumentRequiredError: "ID_DOCUMENT_REQUIRED",
+    IdentifierNotFoundError: "IDENTIFIER_NOT_FOUND",
+    ServiceNotApplicableError: "SERVICE_NOT_APPLICABLE",
+}
 
 
 @dataclass(frozen=True)
@@ -46,7 +62,11 @@ def assess_identity(
     operators: OperatorDirectory,
     audit: AuditTrail,
 ) -> RiskAssessment:
-    """As match_identity, then the client's policy turns the verdicts into a level and a decision."""
+    """As match_identity, then the client's policy turns the verdicts into a level and a decision.
+
+    An operator refusal about the customer (document mismatch or required, unknown number, service not
+    applicable) is a decision too, by the policy's `operatorOutcomes`, audited like any other.
+    """
     verdicts, assessment = _answer(query, context, operators, audit, policy=served)
     # Given a policy, always assessed.
     return RiskAssessment(verdicts, cast(Assessment, assessment), served.reference)
@@ -61,23 +81,20 @@ def _answer(
 ) -> tuple[Verdicts, Assessment | None]:
     operator_id: str | None = None
     attributes = tuple(query.attributes)
+    id_document_type = query.attributes.get("idDocumentType") if policy is not None else None
     try:
         operator = operators.operator_for(query.phone_number)
         operator_id = operator.operator_id
         verdicts = operator.match(query)
-        assessment = _assess(verdicts, policy.policy) if policy is not None else None
+        facts = RequestFacts(id_document_type=id_document_type)
+        assessment = _assess(verdicts, policy.policy, facts) if policy is not None else None
     except Exception as error:
-        failure = error if isinstance(error, KycMatchError) else KycMatchError()
-        audit.record(
-            AuditRecord(
-                context=context,
-                error=failure,
-                phone_number=query.phone_number,
-                operator_id=operator_id,
-                attributes=attributes,
-            )
-        )
-        raise
+        outcome = _operator_outcome(error)
+        if policy is None or outcome is None:
+            _audit_failure(error, context, query, operator_id, audit)
+            raise
+        verdicts = {}
+        assessment = _assess(verdicts, policy.policy, RequestFacts(id_document_type, outcome))
     audit.record(
         AuditRecord(
             context=context,
@@ -87,9 +104,29 @@ def _answer(
             verdicts=verdicts,
             assessment=assessment,
             policy=policy.reference if policy is not None else None,
+            id_document_type=id_document_type,
         )
     )
     return verdicts, assessment
+
+
+def _operator_outcome(error: Exception) -> str | None:
+    return next((name for kind, name in OPERATOR_OUTCOMES.items() if isinstance(error, kind)), None)
+
+
+def _audit_failure(
+    error: Exception, context: CallContext, query: MatchQuery, operator_id: str | None, audit: AuditTrail
+) -> None:
+    failure = error if isinstance(error, KycMatchError) else KycMatchError()
+    audit.record(
+        AuditRecord(
+            context=context,
+            error=failure,
+            phone_number=query.phone_number,
+            operator_id=operator_id,
+            attributes=tuple(query.attributes),
+        )
+    )
 
 
 def reject_request(error: KycMatchError, context: CallContext, *, audit: AuditTrail) -> None:
@@ -97,7 +134,7 @@ def reject_request(error: KycMatchError, context: CallContext, *, audit: AuditTr
     audit.record(AuditRecord(context=context, error=error))
 
 
-def _assess(verdicts: Verdicts, policy: "Policy") -> Assessment:
-    from kyc_match.domain.assess import assess_risk  # noqa: PLC0415 - decision requests only
+def _assess(verdicts: Verdicts, policy: "Policy", facts: RequestFacts) -> Assessment:
+    from kyc_match.domain.assess import evaluate  # noqa: PLC0415 - decision requests only
 
-    return assess_risk(verdicts, policy)
+    return evaluate(policy, verdicts, facts)

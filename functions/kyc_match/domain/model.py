@@ -49,12 +49,21 @@ class Reason:
 
 
 @dataclass(frozen=True)
+class RequestFacts:
+    """What a decision needs besides the verdicts; no personal data, so an audit entry can hold it."""
+
+    id_document_type: str | None = None  # the enum value sent, for groups with `when`
+    operator_outcome: str | None = None  # ID_DOCUMENT_MISMATCH, … when the operator refused to match
+
+
+@dataclass(frozen=True)
 class Assessment:
     match_level: str  # FULL | PARTIAL | NONE
     decision: str  # ACCEPT | STEP_UP | REJECT
     reasons: tuple[Reason, ...]
     policy_id: str
     policy_version: int
+    operator_outcome: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,3 +100,4 @@ class AuditRecord:
     verdicts: Verdicts = field(default_factory=dict)
     assessment: Assessment | None = None
     policy: PolicyReference | None = None  # the policy that made `assessment`
+    id_document_type: str | None = None  # recorded with a decision, so it can be replayed

@@ -31,7 +31,7 @@ def content_hash(document: Mapping[str, Any]) -> str:
 @cache
 def built_in_policy() -> ServedPolicy:
     """The shipped default, labelled as such, so the audit never confuses it with a client's `default`."""
-    from kyc_match.domain.policy import DEFAULT_POLICY  # noqa: PLC0415 - decision requests only
+    from kyc_match.domain.default_policy import DEFAULT_POLICY  # noqa: PLC0415 - decision requests only
 
     document = DEFAULT_POLICY.model_dump(mode="json", by_alias=True)
     reference = PolicyReference(

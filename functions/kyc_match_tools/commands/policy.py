@@ -123,12 +123,16 @@ def _identity(args: argparse.Namespace) -> str:
 
 
 def _refusing(step: Any, args: argparse.Namespace) -> int:
+    from kyc_match.domain.policy import PolicyError  # noqa: PLC0415
     from kyc_match.policies.lifecycle import LifecycleError  # noqa: PLC0415
 
     try:
         return int(step(args))
     except (_Refused, LifecycleError) as error:
         print(f"refused: {error}", file=sys.stderr)
+        return 1
+    except PolicyError as error:  # stored before format 2 (or by hand): it decides nothing until re-put
+        print(f"refused: the stored policy does not load: {'; '.join(error.problems)}", file=sys.stderr)
         return 1
 
 

@@ -1,0 +1,160 @@
+"""The safety rules a policy must pass before it can be stored: one message per rule broken, naming it.
+
+The checks are structural and conservative: where a rule cannot be shown to hold from the groups'
+shapes, the policy is refused with the reason, rather than stored on trust.
+"""
+
+from collections.abc import Iterator
+
+from kyc_match.domain.policy import SEVERITY, Group, Policy
+from kyc_match.matching import SCORABLE_ATTRIBUTES
+from kyc_match.matching.reasons import REASONED_ATTRIBUTES
+
+LEVELS = ("FULL", "PARTIAL")
+
+
+def unsafe(policy: Policy) -> list[str]:
+    return [
+        *_attribute_rules(policy),
+        *_groups(policy),
+        *_decisions(policy),
+        *_accepting_levels(policy),
+        *_level_order(policy),
+        *_dead_rules(policy),
+    ]
+
+
+def _groups_of(policy: Policy) -> Iterator[tuple[str, str, Group]]:
+    for level in LEVELS:
+        for index, group in enumerate(policy.level_rule(level).groups):
+            yield level, f"levels.{level}.groups[{index}]", group
+
+
+def _attribute_rules(policy: Policy) -> Iterator[str]:
+    for attribute, rule in policy.attributes.items():
+        if rule.min_score is not None and attribute not in SCORABLE_ATTRIBUTES:
+            yield f"attributes.{attribute}.minScore: {attribute} has no score in KYC Match"
+        if rule.tolerate and attribute not in REASONED_ATTRIBUTES:
+            yield f"attributes.{attribute}.tolerate: no partial-match reasons for {attribute}"
+
+
+def _groups(policy: Policy) -> Iterator[str]:
+    for level, where, group in _groups_of(policy):
+        if "match" not in group.accept:
+            yield f"{where}.accept: must include 'match' (an exact match always counts)"
+        repeated = sorted({name for name in group.attributes if group.attributes.count(name) > 1})
+        if repeated:
+            yield f"{where}.attributes: {', '.join(repeated)} listed more than once"
+        if group.required > len(group.attributes):
+            yield (
+                f"{where}.minMatched: {group.required} but the group has {len(group.attributes)} "
+                f"attributes: levels.{level} can never be met (unreachable level)"
+            )
+        for attribute in group.min_score:
+            if attribute not in group.attributes:
+                yield f"{where}.minScore.{attribute}: not one of the group's attributes (dead rule)"
+            elif attribute not in SCORABLE_ATTRIBUTES:
+                yield f"{where}.minScore.{attribute}: {attribute} has no score in KYC Match"
+
+
+def _decisions(policy: Policy) -> Iterator[str]:
+    decisions = policy.decisions
+    ordered = [SEVERITY[decisions.FULL], SEVERITY[decisions.PARTIAL], SEVERITY[decisions.NONE]]
+    if ordered != sorted(ordered):
+        yield "decisions: a lower match level may not get a more lenient decision (levels out of order)"
+    if decisions.NONE == "ACCEPT":
+        yield "decisions.NONE: NONE is what a request meeting no level gets: it may not ACCEPT"
+
+
+def _accepting_levels(policy: Policy) -> Iterator[str]:
+    for level in LEVELS:
+        if policy.decision_for(level) != "ACCEPT":
+            continue
+        groups = policy.level_rule(level).groups
+        for index, group in enumerate(groups):
+            for outcome in ("mismatch", "unavailable"):
+                if outcome in group.accept:
+                    yield (
+                        f"levels.{level}.groups[{index}].accept: levels.{level} ACCEPTs, so it may not "
+                        f"count '{outcome}' (a contradicted or unknown attribute is no evidence)"
+                    )
+        if not any(_counts_only_matches(group) for group in groups):
+            yield (
+                f"levels.{level}: ACCEPT is reachable with no attribute matched: the level needs a "
+                "group without 'when' that counts only 'match' (no 'near', no minScore)"
+            )
+
+
+def _counts_only_matches(group: Group) -> bool:
+    return group.when is None and group.accept == ("match",) and not group.min_score
+
+
+def _level_order(policy: Policy) -> Iterator[str]:
+    full, partial = policy.levels.FULL.groups, policy.levels.PARTIAL.groups
+    for index, group in enumerate(partial):
+        if not any(_applies_whenever(f, group) and _implies(f, group) for f in full):
+            yield (
+                f"levels.PARTIAL.groups[{index}]: stricter than levels.FULL: a request can meet "
+                "levels.FULL without meeting it (levels out of order)"
+            )
+    if any(g.when is None for g in full) and all(
+        any(_applies_whenever(p, f) and _implies(p, f) for p in partial) for f in full
+    ):
+        yield (
+            "levels.PARTIAL: never reached: every request that meets it meets levels.FULL too "
+            "(unreachable level)"
+        )
+
+
+def _applies_whenever(first: Group, second: Group) -> bool:
+    """`first` applies in every request `second` applies to."""
+    if first.when is None:
+        return True
+    return second.when is not None and set(second.when.id_document_type) <= set(first.when.id_document_type)
+
+
+def _implies(met: Group, other: Group) -> bool:
+    """Whenever `met` is met, `other` is too, however its counted attributes are chosen."""
+    carried = sum(
+        1 for name in met.attributes if name in other.attributes and _counts_wider(other, met, name)
+    )
+    return met.required - (len(met.attributes) - carried) >= other.required
+
+
+def _counts_wider(wide: Group, narrow: Group, attribute: str) -> bool:
+    """Every verdict `narrow` counts for the attribute, `wide` counts too."""
+    if not set(narrow.accept) <= set(wide.accept):
+        return False
+    threshold = narrow.min_score.get(attribute)
+    if threshold is None:
+        return True
+    wide_threshold = wide.min_score.get(attribute)
+    return (wide_threshold is not None and wide_threshold <= threshold) or {"near", "mismatch"} <= set(
+        wide.accept
+    )
+
+
+def _dead_rules(policy: Policy) -> Iterator[str]:
+    groups = [group for _, _, group in _groups_of(policy)]
+    in_groups = {name for group in groups for name in group.attributes}
+    near_counts = {name for group in groups if "near" in group.accept for name in group.attributes}
+    for attribute, rule in policy.attributes.items():
+        floors = (rule.on_near, rule.on_mismatch, rule.on_unavailable)
+        if attribute not in in_groups and all(floor is None for floor in floors):
+            yield (
+                f"attributes.{attribute}: no level uses {attribute} and the rule sets no onNear, "
+                "onMismatch or onUnavailable: it has no effect (dead rule)"
+            )
+            continue
+        tolerant = rule.min_score is not None or bool(rule.tolerate)
+        if rule.on_near is not None and not tolerant:
+            yield (
+                f"attributes.{attribute}.onNear: {attribute} is never near without minScore or "
+                "tolerate (dead rule)"
+            )
+        near_matters = attribute in near_counts or rule.on_near is not None or rule.on_mismatch is not None
+        if tolerant and not near_matters:
+            yield (
+                f"attributes.{attribute}: minScore and tolerate make {attribute} near, but no group "
+                "counts 'near' for it and it has no onNear or onMismatch (dead rule)"
+            )
