@@ -1,4 +1,5 @@
-"""match_identity with in-memory fakes: routing, verdicts, and the audit of every outcome."""
+"""match_identity and assess_identity with in-memory fakes: routing, verdicts, decisions, and the audit
+of every outcome."""
 
 from datetime import UTC, datetime
 
@@ -6,12 +7,17 @@ import pytest
 
 from kyc_match.domain.errors import (
     AuditUnavailableError,
+    IdDocumentMismatchError,
+    IdDocumentRequiredError,
     IdentifierNotFoundError,
     KycMatchError,
+    OperatorTimeoutError,
     ServiceNotApplicableError,
 )
-from kyc_match.domain.match import match_identity, reject_request
-from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery
+from kyc_match.domain.match import assess_identity, match_identity, reject_request
+from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery, PolicyReference, ServedPolicy
+from kyc_match.domain.policy import parse_policy
+from kyc_match.domain.policy_hash import built_in_policy
 from kyc_match.matching import AttributeMatch
 from kyc_match.operators.directory import PrefixDirectory
 from support.doubles import FakeOperator, MemoryTrail
@@ -85,3 +91,103 @@ def test_longest_prefix_wins():
     assert directory.operator_for("+34910000000") is broad
     with pytest.raises(ServiceNotApplicableError):
         directory.operator_for("+4420000000")
+
+
+# --- assess_identity: the decision use case ---------------------------------------------------------
+
+LICENCE_NEEDS_BIRTHDATE = parse_policy(
+    {
+        "policyId": "licence-needs-birthdate",
+        "format": 2,
+        "levels": {
+            "FULL": {
+                "groups": [
+                    {"attributes": ["givenName"]},
+                    {"attributes": ["birthdate"], "when": {"idDocumentType": ["driver_licence"]}},
+                ]
+            },
+            "PARTIAL": {"groups": [{"attributes": ["givenName"], "accept": ["match", "near"]}]},
+        },
+    }
+)
+
+
+def assess(outcome, query=QUERY, served=None, trail=None):
+    trail = trail if trail is not None else MemoryTrail()
+    served = served or built_in_policy()
+    directory = PrefixDirectory({"+34": FakeOperator("op-es", outcome)})
+    return assess_identity(query, CONTEXT, served, operators=directory, audit=trail), trail
+
+
+def test_a_decision_comes_back_after_its_audit_record_naming_the_policy():
+    verdicts = {"name": AttributeMatch("true"), "birthdate": AttributeMatch("true")}
+    result, trail = assess(verdicts)
+    assert (result.assessment.match_level, result.assessment.decision) == ("FULL", "ACCEPT")
+    assert result.verdicts == verdicts and result.policy == built_in_policy().reference
+    [record] = trail.records
+    assert (record.error, record.assessment, record.policy) == (None, result.assessment, result.policy)
+    assert record.verdicts == verdicts and record.id_document_type is None
+
+
+@pytest.mark.parametrize(
+    ("refusal", "outcome", "decision"),
+    [
+        (IdDocumentMismatchError(), "ID_DOCUMENT_MISMATCH", "REJECT"),
+        (IdDocumentRequiredError(), "ID_DOCUMENT_REQUIRED", "STEP_UP"),
+        (IdentifierNotFoundError(), "IDENTIFIER_NOT_FOUND", "STEP_UP"),
+        (ServiceNotApplicableError(), "SERVICE_NOT_APPLICABLE", "STEP_UP"),
+    ],
+)
+def test_an_operator_refusal_is_a_decision_audited_as_an_answer(refusal, outcome, decision):
+    result, trail = assess(refusal)
+    assert (result.assessment.decision, result.assessment.operator_outcome) == (decision, outcome)
+    assert result.verdicts == {}
+    [record] = trail.records
+    assert (record.error, record.operator_id, record.assessment) == (None, "op-es", result.assessment)
+    assert record.attributes == ("givenName", "birthdate")
+
+
+def test_an_unserved_number_is_a_decision_without_an_operator():
+    trail = MemoryTrail()
+    directory = PrefixDirectory({"+44": FakeOperator("uk", VERDICTS)})
+    result = assess_identity(QUERY, CONTEXT, built_in_policy(), operators=directory, audit=trail)
+    assert result.assessment.operator_outcome == "SERVICE_NOT_APPLICABLE"
+    assert trail.records[0].operator_id is None
+
+
+@pytest.mark.parametrize("failure", [OperatorTimeoutError(), RuntimeError("boom")])
+def test_other_failures_stay_errors_audited_without_a_decision(failure):
+    trail = MemoryTrail()
+    with pytest.raises(type(failure)):
+        assess(failure, trail=trail)
+    [record] = trail.records
+    assert record.assessment is None and record.error is not None
+
+
+def test_no_decision_when_the_audit_fails():
+    with pytest.raises(AuditUnavailableError):
+        assess(VERDICTS, trail=MemoryTrail(fail=True))
+    with pytest.raises(AuditUnavailableError):
+        assess(IdDocumentMismatchError(), trail=MemoryTrail(fail=True))
+
+
+@pytest.mark.parametrize(
+    ("document_type", "decision"), [("passport", "ACCEPT"), ("driver_licence", "STEP_UP")]
+)
+def test_the_id_document_type_sent_reaches_the_policy_and_the_audit(document_type, decision):
+    query = MatchQuery("+34600000001", {"givenName": "Ana", "idDocumentType": document_type}, "corr-1")
+    verdicts = {"givenName": AttributeMatch("true"), "idDocumentType": AttributeMatch("true")}
+    served = ServedPolicy(
+        LICENCE_NEEDS_BIRTHDATE, PolicyReference("client", "licence-needs-birthdate", 1, "0" * 64)
+    )
+    result, trail = assess(verdicts, query=query, served=served)
+    assert result.assessment.decision == decision
+    assert trail.records[0].id_document_type == document_type
+
+
+def test_the_camara_use_case_keeps_operator_refusals_as_errors():
+    trail = MemoryTrail()
+    directory = PrefixDirectory({"+34": FakeOperator("op-es", IdDocumentMismatchError())})
+    with pytest.raises(IdDocumentMismatchError):
+        match_identity(QUERY, CONTEXT, operators=directory, audit=trail)
+    assert trail.records[0].assessment is None
