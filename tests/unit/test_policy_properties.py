@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from kyc_match.domain.assess import evaluate
 from kyc_match.domain.model import RequestFacts
-from kyc_match.domain.policy import SEVERITY, Policy, PolicyError, parse_policy
+from kyc_match.domain.policy import Policy, PolicyError, parse_policy
+from kyc_match.domain.policy_parts import SEVERITY
 from kyc_match.matching import AttributeMatch
 from kyc_match.matching.reasons import PARTIAL_MATCHES
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kyc_match.domain.model import Assessment, Reason, RequestFacts, Verdicts
-from kyc_match.domain.policy import SEVERITY, Group, Policy
+from kyc_match.domain.policy import Policy
+from kyc_match.domain.policy_parts import SEVERITY, Group
 from kyc_match.matching import AttributeMatch
 
 # The attribute and outcome an operator's refusal is about, for its reason.

@@ -10,122 +10,24 @@ policy must pass are in policy_rules.py; docs/decision.md explains the format to
 
 import json
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, ValidationError, model_validator
 
-from kyc_match.matching.reasons import PartialMatch
-
-ATTRIBUTES = (
-    "idDocument", "idDocumentType", "idDocumentExpiryDate", "name", "givenName", "familyName",
-    "nameKanaHankaku", "nameKanaZenkaku", "middleNames", "familyNameAtBirth", "address", "streetName",
-    "streetNumber", "postalCode", "region", "locality", "country", "houseNumberExtension", "birthdate",
-    "email", "gender", "cityOfBirth", "countryOfBirth", "nationality",
-)  # fmt: skip
-FORMAT = 2
-Outcome = Literal["match", "near", "mismatch", "unavailable"]
-Level = Literal["FULL", "PARTIAL", "NONE"]
-Decision = Literal["ACCEPT", "STEP_UP", "REJECT"]
-Floor = Literal["STEP_UP", "REJECT"]  # a floor can only make a decision more severe
-IdDocumentType = Literal[
-    "passport", "national_id_card", "residence_permit", "diplomatic_id", "driver_licence",
-    "social_security_id", "other",
-]  # fmt: skip
-OperatorOutcome = Literal[
-    "ID_DOCUMENT_MISMATCH", "ID_DOCUMENT_REQUIRED", "IDENTIFIER_NOT_FOUND", "SERVICE_NOT_APPLICABLE"
-]
-SEVERITY: Mapping[str, int] = {"ACCEPT": 0, "STEP_UP": 1, "REJECT": 2}
+from kyc_match.domain.policy_parts import (
+    AttributeName,
+    AttributeRule,
+    Decisions,
+    Floor,
+    LevelRule,
+    Levels,
+    OperatorOutcomes,
+    PolicyPart,
+)
+from kyc_match.domain.policy_rules import unsafe
 
 
-def _known_attribute(value: str) -> str:
-    if value not in ATTRIBUTES:
-        raise ValueError(f"{value!r} is not a KYC Match attribute")
-    return value
-
-
-AttributeName = Annotated[str, AfterValidator(_known_attribute)]
-Score = Annotated[int, Field(ge=0, le=99)]
-
-
-class _Data(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, strict=True
-    )
-
-
-class _AsWritten(BaseModel):
-    # Keyed by names as written (FULL, ID_DOCUMENT_MISMATCH…): no camelCase aliases here.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class AttributeRule(_Data):
-    """How one attribute's "false" and "not_available" are read, wherever it appears."""
-
-    min_score: Score | None = None
-    tolerate: tuple[PartialMatch, ...] = ()
-    on_near: Floor | None = None
-    on_mismatch: Floor | None = None
-    on_unavailable: Floor | None = None
-
-    def floor_for(self, outcome: str) -> Floor | None:
-        return {"near": self.on_near, "mismatch": self.on_mismatch, "unavailable": self.on_unavailable}.get(
-            outcome
-        )
-
-
-class Condition(_Data):
-    """The group applies only when the request's idDocumentType is one of these."""
-
-    id_document_type: tuple[IdDocumentType, ...] = Field(min_length=1)
-
-
-class Group(_Data):
-    """Met when at least `minMatched` (default: all) of `attributes` count.
-
-    An attribute counts when its outcome is in `accept`, or when it is a "false" whose score is at
-    least the group's `minScore` for it (then reported as `near`).
-    """
-
-    attributes: tuple[AttributeName, ...] = Field(min_length=1)
-    accept: tuple[Outcome, ...] = ("match",)
-    min_matched: int | None = Field(default=None, ge=1)
-    min_score: dict[AttributeName, Score] = Field(default_factory=dict)
-    when: Condition | None = None
-
-    @property
-    def required(self) -> int:
-        return self.min_matched if self.min_matched is not None else len(self.attributes)
-
-    def applies(self, id_document_type: str | None) -> bool:
-        return self.when is None or id_document_type in self.when.id_document_type
-
-
-class LevelRule(_Data):
-    groups: tuple[Group, ...] = Field(min_length=1)
-
-
-class Levels(_AsWritten):
-    FULL: LevelRule
-    PARTIAL: LevelRule
-
-
-class Decisions(_AsWritten):
-    FULL: Decision = "ACCEPT"
-    PARTIAL: Decision = "STEP_UP"
-    NONE: Decision = "REJECT"
-
-
-class OperatorOutcomes(_AsWritten):
-    """What an operator's refusal means on the decision endpoint (never ACCEPT)."""
-
-    ID_DOCUMENT_MISMATCH: Floor = "REJECT"
-    ID_DOCUMENT_REQUIRED: Floor = "STEP_UP"
-    IDENTIFIER_NOT_FOUND: Floor = "STEP_UP"
-    SERVICE_NOT_APPLICABLE: Floor = "STEP_UP"
-
-
-class Policy(_Data):
+class Policy(PolicyPart):
     policy_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     format: Literal[2]
     version: int = Field(default=0, ge=0)  # assigned when stored; 0 = not stored yet
@@ -138,9 +40,7 @@ class Policy(_Data):
 
     @model_validator(mode="after")
     def _safe(self) -> "Policy":
-        from kyc_match.domain.policy_rules import unsafe  # noqa: PLC0415 - it needs this module's types
-
-        problems = unsafe(self)
+        problems = unsafe(self.attributes, self.levels, self.decisions)
         if problems:
             raise UnsafePolicyError(problems)
         return self

@@ -4,16 +4,35 @@ The checks are structural and conservative: where a rule cannot be shown to hold
 shapes, the policy is refused with the reason, rather than stored on trust.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
-from kyc_match.domain.policy import SEVERITY, Group, Policy
+from kyc_match.domain.policy_parts import SEVERITY, AttributeRule, Decisions, Group, LevelRule, Levels
 from kyc_match.matching import SCORABLE_ATTRIBUTES
 from kyc_match.matching.reasons import REASONED_ATTRIBUTES
 
 LEVELS = ("FULL", "PARTIAL")
 
 
-def unsafe(policy: Policy) -> list[str]:
+@dataclass(frozen=True)
+class _Policy:
+    """What the rules read of a policy, before the Policy model exists."""
+
+    attributes: Mapping[str, AttributeRule]
+    levels: Levels
+    decisions: Decisions
+
+    def level_rule(self, level: str) -> LevelRule:
+        rule: LevelRule = getattr(self.levels, level)
+        return rule
+
+    def decision_for(self, level: str) -> str:
+        decision: str = getattr(self.decisions, level)
+        return decision
+
+
+def unsafe(attributes: Mapping[str, AttributeRule], levels: Levels, decisions: Decisions) -> list[str]:
+    policy = _Policy(attributes, levels, decisions)
     return [
         *_attribute_rules(policy),
         *_groups(policy),
@@ -24,13 +43,13 @@ def unsafe(policy: Policy) -> list[str]:
     ]
 
 
-def _groups_of(policy: Policy) -> Iterator[tuple[str, str, Group]]:
+def _groups_of(policy: _Policy) -> Iterator[tuple[str, str, Group]]:
     for level in LEVELS:
         for index, group in enumerate(policy.level_rule(level).groups):
             yield level, f"levels.{level}.groups[{index}]", group
 
 
-def _attribute_rules(policy: Policy) -> Iterator[str]:
+def _attribute_rules(policy: _Policy) -> Iterator[str]:
     for attribute, rule in policy.attributes.items():
         if rule.min_score is not None and attribute not in SCORABLE_ATTRIBUTES:
             yield f"attributes.{attribute}.minScore: {attribute} has no score in KYC Match"
@@ -38,7 +57,7 @@ def _attribute_rules(policy: Policy) -> Iterator[str]:
             yield f"attributes.{attribute}.tolerate: no partial-match reasons for {attribute}"
 
 
-def _groups(policy: Policy) -> Iterator[str]:
+def _groups(policy: _Policy) -> Iterator[str]:
     for level, where, group in _groups_of(policy):
         if "match" not in group.accept:
             yield f"{where}.accept: must include 'match' (an exact match always counts)"
@@ -57,7 +76,7 @@ def _groups(policy: Policy) -> Iterator[str]:
                 yield f"{where}.minScore.{attribute}: {attribute} has no score in KYC Match"
 
 
-def _decisions(policy: Policy) -> Iterator[str]:
+def _decisions(policy: _Policy) -> Iterator[str]:
     decisions = policy.decisions
     ordered = [SEVERITY[decisions.FULL], SEVERITY[decisions.PARTIAL], SEVERITY[decisions.NONE]]
     if ordered != sorted(ordered):
@@ -66,7 +85,7 @@ def _decisions(policy: Policy) -> Iterator[str]:
         yield "decisions.NONE: NONE is what a request meeting no level gets: it may not ACCEPT"
 
 
-def _accepting_levels(policy: Policy) -> Iterator[str]:
+def _accepting_levels(policy: _Policy) -> Iterator[str]:
     for level in LEVELS:
         if policy.decision_for(level) != "ACCEPT":
             continue
@@ -89,7 +108,7 @@ def _counts_only_matches(group: Group) -> bool:
     return group.when is None and group.accept == ("match",) and not group.min_score
 
 
-def _level_order(policy: Policy) -> Iterator[str]:
+def _level_order(policy: _Policy) -> Iterator[str]:
     full, partial = policy.levels.FULL.groups, policy.levels.PARTIAL.groups
     for index, group in enumerate(partial):
         if not any(_applies_whenever(f, group) and _implies(f, group) for f in full):
@@ -134,7 +153,7 @@ def _counts_wider(wide: Group, narrow: Group, attribute: str) -> bool:
     )
 
 
-def _dead_rules(policy: Policy) -> Iterator[str]:
+def _dead_rules(policy: _Policy) -> Iterator[str]:
     groups = [group for _, _, group in _groups_of(policy)]
     in_groups = {name for group in groups for name in group.attributes}
     near_counts = {name for group in groups if "near" in group.accept for name in group.attributes}
