@@ -18,6 +18,7 @@ from kyc_match_tools.lambda_context import local_context
 from support import contract
 from support.assertions import assert_error
 from support.audit import audit_item_for
+from support.clients import onboard
 from support.people import FULL, ID_DOCUMENT_REQUIRED, JAPANESE, NOT_APPLICABLE, NOT_SERVED, PARTIAL, UNKNOWN
 
 pytestmark = pytest.mark.usefixtures("local_stack")
@@ -168,6 +169,7 @@ BANK_MATRICES = [
 def stored_bank_policies(capsys) -> dict[str, str]:
     """The shipped matrices, put, approved by a second identity and activated, once for the module."""
     if not STORED:
+        onboard(BANK)  # a client without an onboarding record is refused (#12 item 3)
         STORED.update(
             {path.name: put_approve_activate(path, capsys, BANK) for path in sorted(EXAMPLES.glob("*.json"))}
         )
@@ -274,7 +276,7 @@ def test_policy_put_accepts_the_safe_base_of_those_refusals(tmp_path, capsys):
 def test_a_stored_format_1_policy_is_refused_clearly_not_applied(capsys, monkeypatch):
     """Approved and activated before format 2: refused at decision time, never migrated silently."""
     monkeypatch.setattr(policy_store_module, "CACHE_SECONDS", 0.0)
-    client = f"old-{uuid.uuid4().hex[:8]}"
+    client = onboard(f"old-{uuid.uuid4().hex[:8]}")
     old = {
         "policyId": "default",
         "version": 1,
