@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     subscribers_table: str = "kyc-match-local-subscribers"
     ported_numbers_table: str = "kyc-match-local-ported-numbers"
     config_table: str = "kyc-match-local-configuration"
+    # CIBA authorizations still waiting for the subscriber (keyed hashes only), so a retry continues them.
+    pending_authorizations_table: str = "kyc-match-local-pending-authorizations"
     # KMS HMAC_SHA_256 key (id, ARN or alias) used to hash identifiers; the key never leaves KMS.
     hash_key_id: str = "alias/kyc-match-local-identifiers"
     # Keys used before the current one: `audit find` hashes with each, so old entries stay findable.
@@ -24,8 +26,6 @@ class Settings(BaseSettings):
     signing_key_id: str = "alias/kyc-match-local-signing"
     # Keys that signed before the current one: still published in our JWKS until their assertions expire.
     previous_signing_key_ids: tuple[str, ...] = ()
-    # CIBA authorizations still waiting for the subscriber (auth_req_id + keyed hash; TTL expiresAt).
-    pending_authorizations_table: str = "kyc-match-local-pending-authorizations"
     audit_retention_days: int = Field(default=1826, ge=1)  # five years, EU AML record keeping
     # Durable fallback when the audit table refuses a write (SQS, drained by the drain job); "" = none.
     audit_fallback_queue_url: str = ""

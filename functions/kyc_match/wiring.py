@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from kyc_match.domain.clients import ClientProfile
     from kyc_match.domain.model import ServedPolicy
     from kyc_match.operators.secrets import SecretSource
+    from kyc_match.operators.signing import KmsJwtSigner
     from kyc_match.policies.lifecycle import PolicyLifecycle
     from kyc_match.policies.store import DynamoDbPolicyStore
 
@@ -181,6 +182,22 @@ def identifier_hasher(settings: Settings) -> "KmsIdentifierHasher":
     from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
 
     return KmsIdentifierHasher(aws.kms(), settings.hash_key_id)
+
+
+@cache
+def jwt_signers(settings: Settings) -> "tuple[KmsJwtSigner, ...]":
+    """The current signing key first (it signs), then the previous ones (published, never signing)."""
+    from kyc_match.operators.signing import KmsJwtSigner  # noqa: PLC0415
+
+    key_ids = dict.fromkeys((settings.signing_key_id, *settings.previous_signing_key_ids))
+    return tuple(KmsJwtSigner(aws.kms(), key_id) for key_id in key_ids)
+
+
+def public_jwks(settings: Settings) -> dict[str, list[dict[str, str]]]:
+    """Our JWK Set, as `GET /.well-known/jwks.json` and `kyc-match keys jwks` give it."""
+    from kyc_match.operators.signing import jwks  # noqa: PLC0415
+
+    return jwks(jwt_signers(settings))
 
 
 @cache

@@ -1,4 +1,4 @@
-"""Local stand-ins for AWS: an embedded moto server (or any endpoint), tables, the HMAC key, test data."""
+"""Local stand-ins for AWS: an embedded moto server (or any endpoint), tables, the KMS keys, test data."""
 
 import os
 import socket
@@ -105,6 +105,20 @@ def ensure_hash_key(settings: Settings) -> str:
     return key_id
 
 
+def ensure_signing_key(settings: Settings) -> str:
+    """The ECC_NIST_P256 signing key behind `settings.signing_key_id` (an alias), created if absent."""
+    kms = boto3.client("kms")
+    aliases = {alias["AliasName"]: alias.get("TargetKeyId") for alias in kms.list_aliases()["Aliases"]}
+    if settings.signing_key_id in aliases:
+        return str(aliases[settings.signing_key_id])
+    key = kms.create_key(
+        KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY", Description="kyc-match client assertions"
+    )
+    key_id = key["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=settings.signing_key_id, TargetKeyId=key_id)
+    return key_id
+
+
 FALLBACK_QUEUE = "kyc-match-local-audit-fallback"
 
 
@@ -159,6 +173,7 @@ def prepare(settings: Settings, subscribers: Iterable[Mapping[str, Any]] | None 
     """Tables, key and test subscribers (default: the bundled ones): everything the handler needs."""
     create_tables(settings)
     ensure_hash_key(settings)
+    ensure_signing_key(settings)
     ensure_digest_bucket(settings)
     return load_subscribers(
         settings, read_subscribers(DEFAULT_SUBSCRIBERS) if subscribers is None else subscribers

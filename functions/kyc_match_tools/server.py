@@ -2,13 +2,18 @@
 
 Each request becomes an API Gateway REST proxy event. Requests without a known `x-api-key` get
 the CAMARA 401 that the deployed API Gateway returns: both take it from kyc_match/api/errors.py.
+The one route without a key, `GET /.well-known/jwks.json`, is answered beside the handler and its
+one-invocation lock: an operator fetches our keys while our token request to it, inside a match, is
+in flight.
 """
 
+import json
 import threading
 from collections.abc import Callable, Mapping
 from http.server import ThreadingHTTPServer
 from typing import Any
 
+from kyc_match.api.app import JWKS_CACHE_SECONDS, JWKS_PATH
 from kyc_match.api.correlator import read_correlator
 from kyc_match.api.errors import INVALID_ARGUMENT, UNAUTHENTICATED, CamaraError
 from kyc_match_tools.events import rest_proxy_event
@@ -18,11 +23,19 @@ from kyc_match_tools.lambda_context import local_context
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 MAX_BODY_BYTES = 1_048_576  # API Gateway REST's payload limit is 10 MB; nobody needs 1 MB of KYC data
 
+JWKS_HEADERS = {"cache-control": f"public, max-age={JWKS_CACHE_SECONDS}"}
+
 
 def make_server(
-    host: str, port: int, handler: Handler, api_keys: Mapping[str, str], listen: bool = True
+    host: str,
+    port: int,
+    handler: Handler,
+    api_keys: Mapping[str, str],
+    listen: bool = True,
+    jwks: Callable[[], Mapping[str, Any]] | None = None,
 ) -> ThreadingHTTPServer:
-    """`api_keys` maps each accepted key to the key id the handler sees as the client identity.
+    """`api_keys` maps each accepted key to the key id the handler sees as the client identity;
+    `jwks` gives the document served at JWKS_PATH (None: the path is the handler's, behind a key).
 
     With `listen=False` the port is taken (a busy one raises OSError) but connections are refused
     until `server.server_activate()`: a client does not wait on a server that is still starting.
@@ -65,11 +78,14 @@ def make_server(
                 self._send(INVALID_ARGUMENT, headers, close=True)
                 return
             body = self.rfile.read(length).decode("utf-8", errors="replace") if length else None
+            path = self.path.split("?", 1)[0]
+            if jwks is not None and path == JWKS_PATH and self.command in {"GET", "HEAD"}:
+                self._write(200, {"content-type": "application/json", **JWKS_HEADERS}, json.dumps(jwks()))
+                return
             api_key_id = api_keys.get(headers.get("x-api-key", ""))
             if api_key_id is None:
                 self._send(UNAUTHENTICATED, headers)
                 return
-            path = self.path.split("?", 1)[0]
             event = rest_proxy_event(self.command, path, headers, body, api_key_id)
             # One invocation at a time, as in a Lambda execution environment: the Powertools resolver
             # keeps the current request in module state, so concurrent calls would cross answers.

@@ -37,6 +37,8 @@ from kyc_match.wiring import Dependencies, dependencies
 
 MATCH_PATH = "/kyc-match/v0.4/match"
 ASSESS_PATH = "/kyc-decision/v1/assess"
+JWKS_PATH = "/.well-known/jwks.json"
+JWKS_CACHE_SECONDS = 300  # a new key is published longer than this before it signs (docs/operators.md)
 T = TypeVar("T")
 OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 
@@ -87,6 +89,21 @@ def assess() -> Response[str]:
         "policy": result.policy.document(),
     }
     return _json(200, body)
+
+
+@app.get(JWKS_PATH)
+def jwks() -> Response[str]:
+    """Our public signing keys, for operators verifying our client assertions. No API key (in AWS a
+    route of its own without one), no personal data, cacheable."""
+    from kyc_match.settings import get_settings  # noqa: PLC0415
+    from kyc_match.wiring import public_jwks  # noqa: PLC0415
+
+    return _json(200, public_jwks(get_settings()), {"Cache-Control": f"public, max-age={JWKS_CACHE_SECONDS}"})
+
+
+@app.route(JWKS_PATH, method=["POST", *(method for method in OTHER_METHODS if method != "GET")])
+def jwks_method_not_allowed() -> Response[str]:
+    raise MethodNotAllowedError
 
 
 @app.route(MATCH_PATH, method=OTHER_METHODS)
@@ -198,7 +215,8 @@ def _error(error: KycMatchError) -> Response[str]:
     answer = answer_for(error)
     _log_outcome(answer.status, answer.code)
     # A 405 names what the resource does allow (RFC 9110 §15.5.6).
-    extra = {"Allow": "POST"} if isinstance(error, MethodNotAllowedError) else {}
+    allowed = "GET" if app.current_event.path == JWKS_PATH else "POST"
+    extra = {"Allow": allowed} if isinstance(error, MethodNotAllowedError) else {}
     return _json(answer.status, error_body(error), extra)
 
 

@@ -2,6 +2,6 @@
 
 from types import ModuleType
 
-from kyc_match_tools.commands import audit, clients, invoke, operator_sim, policy, ported_numbers, serve
+from kyc_match_tools.commands import audit, clients, invoke, keys, operator_sim, policy, ported_numbers, serve
 
-COMMANDS: tuple[ModuleType, ...] = (serve, invoke, audit, policy, clients, operator_sim, ported_numbers)
+COMMANDS: tuple[ModuleType, ...] = (serve, invoke, audit, policy, clients, operator_sim, ported_numbers, keys)

@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"KYC Match API on http://{args.host}:{server.server_port}/kyc-match/v0.4/match", file=sys.stderr
         )
+        print(f"Our JWKS on http://{args.host}:{server.server_port}/.well-known/jwks.json", file=sys.stderr)
         print(routes, file=sys.stderr)
         print(
             f"AWS stand-in: export AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} "
@@ -108,7 +109,7 @@ def _bind(host: str, port: int, keys: list[str]) -> "ThreadingHTTPServer":
     from kyc_match_tools.server import make_server  # noqa: PLC0415
 
     try:
-        return make_server(host, port, _handler, local_api_keys(keys), listen=False)
+        return make_server(host, port, _handler, local_api_keys(keys), listen=False, jwks=_jwks)
     except OSError as error:
         raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
@@ -129,6 +130,14 @@ def _prepare(args: argparse.Namespace, operators: "LocalOperators | None", subsc
     from kyc_match import handler  # noqa: F401, PLC0415 - settings checked before the first request
 
     return routes
+
+
+def _jwks() -> dict[str, Any]:
+    """Our JWK Set, answered beside the handler (see kyc_match_tools/server.py)."""
+    from kyc_match.settings import get_settings  # noqa: PLC0415 - after the environment is set
+    from kyc_match.wiring import public_jwks  # noqa: PLC0415
+
+    return dict(public_jwks(get_settings()))
 
 
 def _handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
