@@ -160,7 +160,8 @@ class StageConfig(_Model):
         # The function may read one secret only (least privilege): the stack's operator-credentials one.
         expected = operator_secret_name(self.stage)
         for operator in self.operators:
-            secret = operator.get("clientSecretId")
+            auth = operator.get("auth")
+            secret = (auth if isinstance(auth, dict) else operator).get("clientSecretId")
             if secret is not None and secret != expected:
                 raise ValueError(
                     f"operator {operator['id']!r}: clientSecretId must be {expected!r} (the stack's "

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from kyc_match.clients.store import DynamoDbClientStore
     from kyc_match.domain.clients import ClientProfile
     from kyc_match.domain.model import ServedPolicy
+    from kyc_match.operators.ciba import PendingAuthorizations
     from kyc_match.operators.secrets import SecretSource
     from kyc_match.operators.signing import KmsJwtSigner
     from kyc_match.policies.lifecycle import PolicyLifecycle
@@ -244,11 +245,25 @@ def _adapter(config: OperatorConfig, settings: Settings) -> OperatorAdapter:
         # httpx and the Secrets Manager client are imported/created only when such an operator exists.
         from kyc_match.operators.camara import build_camara_operator  # noqa: PLC0415
 
-        return build_camara_operator(config, _operator_secrets())
+        return build_camara_operator(
+            config,
+            _operator_secrets(),
+            jwt_signers(settings)[0],
+            identifier_hasher(settings),
+            pending_authorizations(settings),
+        )
     from kyc_match.operators.sandbox import SandboxOperator  # noqa: PLC0415
     from kyc_match.operators.subscribers import DynamoDbSubscriberStore  # noqa: PLC0415
 
     return SandboxOperator(config, DynamoDbSubscriberStore(aws.dynamodb().Table(settings.subscribers_table)))
+
+
+@cache
+def pending_authorizations(settings: Settings) -> "PendingAuthorizations":
+    """CIBA authorizations waiting for the subscriber (keyed hashes only), continued by a retry."""
+    from kyc_match.operators.ciba import DynamoDbPendingAuthorizations  # noqa: PLC0415
+
+    return DynamoDbPendingAuthorizations(aws.dynamodb().Table(settings.pending_authorizations_table))
 
 
 @cache

@@ -106,13 +106,12 @@ def test_refused_client_credentials_are_unavailable(sim_es):
 
 
 def test_wrong_client_secret_is_unavailable(sim_es):
-    from kyc_match.operators.camara import build_camara_operator
     from kyc_match.operators.config import OperatorConfig
     from kyc_match.operators.secrets import SecretsManagerSecrets
-    from support.operators import put_secret
+    from support.operators import build_adapter, put_secret
 
     entry = camara_entry(sim_es, "op-es", ["+34"], clientSecretId=put_secret("not-the-secret"))
-    operator = build_camara_operator(OperatorConfig.model_validate(entry), SecretsManagerSecrets())
+    operator = build_adapter(OperatorConfig.model_validate(entry), SecretsManagerSecrets())
     with pytest.raises(UnavailableError):
         ask(operator)
     assert sim_es.stats().tokens_issued == 0

@@ -49,7 +49,8 @@ MATRIX = {
     "operator answers": Row(),
     "operator down": Row(operator_down=True, status=502, code="BAD_GATEWAY"),
     "operator slow": Row({"latency_seconds": DEADLINE + 1.5}, status=504, code="TIMEOUT"),
-    "operator flapping": Row({"error_status": 503, "times": 2}),  # retried within the deadline
+    # Not retried: the match reached the operator, which may have done the check.
+    "operator flapping": Row({"error_status": 503, "times": 1}, status=502, code="BAD_GATEWAY"),
     "operator flapping past the retries": Row(
         {"error_status": 503, "times": 3}, status=502, code="BAD_GATEWAY"
     ),

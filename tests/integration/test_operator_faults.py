@@ -62,16 +62,26 @@ def test_slow_token_endpoint_counts_against_the_same_deadline(sim):
     assert elapsed < DEADLINE + SLACK
 
 
-def test_transient_503_is_retried_and_succeeds(sim):
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_gateway_error_after_the_match_reached_the_operator_is_not_retried(sim, status):
+    """The operator may have done the check (and billed it): asking again is not ours to decide."""
     operator = camara_operator(sim)
+    sim.faults.set(error_status=status, times=1)
+    error, _ = timed(operator)
+    assert error is OperatorBadGatewayError
+    assert sim.stats().match_requests == 1
+
+
+def test_transient_503_is_retried_when_the_operator_declares_its_match_idempotent(sim):
+    operator = camara_operator(sim, matchIdempotent=True)
     sim.faults.set(error_status=503, times=2)
     assert ask(operator)["givenName"].result == "false"
     assert sim.stats().match_requests == 3
 
 
 @pytest.mark.parametrize("status", [502, 503, 504])
-def test_persistent_gateway_errors_are_bad_gateway_after_the_attempts(sim, status):
-    operator = camara_operator(sim)
+def test_persistent_gateway_errors_of_an_idempotent_match_are_bad_gateway_after_the_attempts(sim, status):
+    operator = camara_operator(sim, matchIdempotent=True)
     sim.faults.set(error_status=status)
     error, elapsed = timed(operator)
     assert error is OperatorBadGatewayError

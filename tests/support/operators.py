@@ -66,7 +66,19 @@ def camara_entry(
 def camara_operator(sim: SimulatorHandle, **overrides: Any) -> Any:
     """The adapter alone (no handler), reading its secret from moto like the function does."""
     entry = camara_entry(sim, overrides.pop("id", "op-test"), overrides.pop("prefixes", ["+34"]), **overrides)
-    return build_camara_operator(OperatorConfig.model_validate(entry), SecretsManagerSecrets())
+    return build_adapter(OperatorConfig.model_validate(entry))
+
+
+def build_adapter(config: OperatorConfig, secrets: Any = None) -> Any:
+    """The camara adapter as the composition root builds it: KMS signer, keyed hasher, pending store."""
+    settings = get_settings()
+    return build_camara_operator(
+        config,
+        secrets or SecretsManagerSecrets(),
+        wiring.jwt_signers(settings)[0],
+        wiring.identifier_hasher(settings),
+        wiring.pending_authorizations(settings),
+    )
 
 
 def ask(operator: OperatorAdapter, phone: str = FULL, correlator: str = "c-1", **attributes: str) -> Verdicts:

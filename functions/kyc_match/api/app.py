@@ -40,6 +40,7 @@ ASSESS_PATH = "/kyc-decision/v1/assess"
 JWKS_PATH = "/.well-known/jwks.json"
 JWKS_CACHE_SECONDS = 300  # a new key is published longer than this before it signs (docs/operators.md)
 T = TypeVar("T")
+AUDIT_RESERVE_SECONDS = 3.0  # the audit write (DynamoDB, then the SQS fallback) and the answer
 OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 
 app = APIGatewayRestResolver()
@@ -156,7 +157,17 @@ def _request(model: type[Request]) -> Request:
 
 
 def _query(request: KycMatchRequest, context: CallContext, *, explain: bool = False) -> MatchQuery:
-    return build_query(request, _token_phone_number(), context.correlator, explain=explain)
+    query = build_query(request, _token_phone_number(), context.correlator, explain=explain)
+    return replace(query, client_id=context.client_id, answer_by=_answer_by())
+
+
+def _answer_by() -> float | None:
+    """The operator must have answered this long before the function's own timeout: the audit entry
+    of a request whose data reached an operator is written whatever the operator does."""
+    remaining_ms = getattr(app.lambda_context, "get_remaining_time_in_millis", None)
+    if remaining_ms is None:
+        return None
+    return time.monotonic() + float(remaining_ms()) / 1000 - AUDIT_RESERVE_SECONDS
 
 
 def _with_purpose(context: CallContext, deps: Dependencies, requested: str | None) -> CallContext:

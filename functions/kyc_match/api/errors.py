@@ -120,6 +120,7 @@ _ANSWERS: dict[type[errors.KycMatchError], CamaraError] = {
     errors.MissingIdentifierError: MISSING_IDENTIFIER,
     errors.OperatorBadGatewayError: BAD_GATEWAY,
     errors.UnavailableError: UNAVAILABLE,
+    errors.ConsentRefusedError: PERMISSION_DENIED,  # with its own fixed detail
     errors.OperatorTimeoutError: TIMEOUT,
 }
 

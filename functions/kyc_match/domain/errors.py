@@ -112,3 +112,18 @@ class PolicyIntegrityError(KycMatchError):
 
 class OperatorTimeoutError(KycMatchError):
     """The operator did not answer in time."""
+
+
+class ConsentRefusedError(KycMatchError):
+    """The subscriber's operator refused access for the declared purpose (no consent, or withdrawn)."""
+
+    default_detail = "The operator refused access to this subscriber's data for the declared purpose."
+
+
+class AuthorizationPendingError(UnavailableError):
+    """CIBA: the operator still waits for the subscriber. A retry of the same request continues it."""
+
+    default_detail = (
+        "The operator is waiting for the subscriber to authorize this request. "
+        "Retry the same request (same phone number and purpose) later."
+    )

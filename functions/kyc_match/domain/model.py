@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from kyc_match.domain.policy import Policy
 
 Verdicts = Mapping[str, AttributeMatch]
+DEFAULT_PURPOSE = "dpv:FraudPreventionAndDetection"
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,11 @@ class MatchQuery:
     attributes: Mapping[str, str]
     correlator: str
     explain: bool = False  # ask for partial-match reasons where the operator can give them
+    # The client's declared purpose (a W3C DPV purpose, as CAMARA's profile scopes it).
+    purpose: str = DEFAULT_PURPOSE
+    client_id: str = ""  # the API key id asking (a CIBA authorization is continued for the same one)
+    # time.monotonic() by which the operator's answer must be in, leaving the function time to audit.
+    answer_by: float | None = None
 
 
 @dataclass(frozen=True)

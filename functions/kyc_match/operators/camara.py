@@ -1,11 +1,15 @@
 """The `camara` adapter: forwards a match to an operator's own CAMARA KYC Match API over HTTPS.
 
-One call = one deadline (`timeoutSeconds`) covering the token fetch, every attempt and the backoff
-between them. Retried, with full-jitter backoff and only while the deadline allows: connect errors
-(the request never reached the operator), 502/503/504, and a 401 once (token expired or revoked:
-refetch and retry). Anything else is final. A per-operator circuit breaker fails fast while the
-operator keeps failing. Errors are domain errors with fixed messages: the operator's body or error
-text is never passed on, logged or put in an exception.
+One call = one deadline covering everything: discovery, token requests (CIBA polls included),
+Secrets Manager reads, every attempt, headers and bodies, and the backoff between attempts. It is
+the operator's `timeoutSeconds`, cut shorter when the function must keep time to write the audit
+entry (`MatchQuery.answer_by`). Retried, with full-jitter backoff and only while the deadline allows:
+connect errors (the request never reached the operator), a 401 once for a token we can get again
+without the subscriber (not CIBA's), and 502/503/504 only where the request did not carry the
+subscriber's data to a match endpoint that may have done the check (token endpoints; a match
+endpoint declared `matchIdempotent`). A per-operator circuit breaker fails fast while the operator
+keeps failing. Errors are domain errors with fixed messages: the operator's text is never passed on,
+logged or put in an exception. Token and authorization errors: token_errors.py.
 
 | operator outcome                                   | client gets                       | breaker  |
 | -------------------------------------------------- | --------------------------------- | -------- |
@@ -13,17 +17,17 @@ text is never passed on, logged or put in an exception.
 | 404 IDENTIFIER_NOT_FOUND                           | 404 IDENTIFIER_NOT_FOUND          | success  |
 | 403 ID_DOCUMENT_REQUIRED / ID_DOCUMENT_MISMATCH    | the same 403                      | success  |
 | 422 SERVICE_NOT_APPLICABLE                         | 422 SERVICE_NOT_APPLICABLE        | success  |
-| connect error, 502/503/504 after retries, dropped  | 502 BAD_GATEWAY                   | failure  |
-| connection, other status, malformed answer         |                                   |          |
+| connect error, 502/503/504, dropped connection,    | 502 BAD_GATEWAY                   | failure  |
+| other status, malformed or oversized answer        |                                   |          |
 | deadline passed                                    | 504 TIMEOUT                       | failure  |
-| circuit open; token endpoint refuses credentials;  | 503 UNAVAILABLE                   | failure  |
-| 401 after a fresh token; 403 PERMISSION_DENIED; 429|                                   |          |
+| circuit open; 401 after a fresh token;             | 503 UNAVAILABLE                   | failure  |
+| 403 PERMISSION_DENIED / INVALID_TOKEN_CONTEXT; 429 |                                   |          |
 """
 
 import time
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -41,11 +45,29 @@ from kyc_match.domain.errors import (
 from kyc_match.domain.model import MatchQuery, Verdicts
 from kyc_match.matching import AttributeMatch
 from kyc_match.observability import SERVICE, logger, metrics
+from kyc_match.operators.bounded import BodyError, DeadlinePassedError, exchange, operator_http_client
+from kyc_match.operators.ciba import CibaFlow, Hasher, PendingAuthorizations, pending_key
 from kyc_match.operators.config import OperatorConfig
-from kyc_match.operators.oauth import ClientCredentialsTokens, CredentialsRefusedError, TokenEndpointError
+from kyc_match.operators.failures import OperatorFailure
 from kyc_match.operators.resilience import CircuitBreaker, Clock, Deadline, backoff_delay
-from kyc_match.operators.secrets import SecretSource, SecretUnavailableError
-from kyc_match.operators.translation import MalformedAnswerError, error_code, match_url, read_verdicts
+from kyc_match.operators.secrets import SecretSource
+from kyc_match.operators.signing import KmsJwtSigner
+from kyc_match.operators.tokens import (
+    AuthServer,
+    Subject,
+    TokenCache,
+    client_credentials_token,
+    jwt_bearer_token,
+    scope_for,
+    transport_failure,
+)
+from kyc_match.operators.translation import (
+    MalformedAnswerError,
+    error_code,
+    match_url,
+    read_verdicts,
+    request_body,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -65,16 +87,6 @@ _PASSED_ON: dict[tuple[int, str], type[KycMatchError]] = {
 _RETRYABLE_STATUSES = frozenset({502, 503, 504})
 
 
-class OperatorFailure(Exception):
-    """Internal: the operator (or our access to it) failed. `reason` is a fixed, data-free label."""
-
-    def __init__(self, error: KycMatchError, reason: str, *, retryable: bool = False) -> None:
-        super().__init__(reason)
-        self.error = error
-        self.reason = reason
-        self.retryable = retryable
-
-
 class _TokenRejected(Exception):
     """Internal: the API answered 401 to our bearer token."""
 
@@ -82,14 +94,7 @@ class _TokenRejected(Exception):
 @cache
 def shared_http_client() -> "httpx.Client":
     """One pooled client per container, for every operator, reused across invocations."""
-    import httpx  # noqa: PLC0415 - deferred: only containers with a camara operator import httpx
-
-    return httpx.Client(
-        limits=httpx.Limits(max_connections=50, max_keepalive_connections=10, keepalive_expiry=30),
-        follow_redirects=False,
-        trust_env=False,  # no proxy or .netrc from the environment: operators are reached directly
-        headers={"user-agent": "kyc-match-aggregator"},
-    )
+    return operator_http_client()
 
 
 class CamaraOperator:
@@ -97,20 +102,29 @@ class CamaraOperator:
         self,
         config: OperatorConfig,
         http: "httpx.Client",
-        tokens: ClientCredentialsTokens,
+        server: AuthServer,
         breaker: CircuitBreaker,
         *,
+        hasher: Hasher,
+        pending: PendingAuthorizations | None = None,
         clock: Clock = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        if config.base_url is None:
-            raise ValueError("a camara operator needs baseUrl")
+        if config.base_url is None or config.auth is None:
+            raise ValueError("a camara operator needs baseUrl and auth")
+        if config.auth.grant == "ciba" and pending is None:
+            raise ValueError("a ciba operator needs the pending-authorizations store")
         self._config = config
+        self._auth = config.auth
         self._http = http
-        self._tokens = tokens
+        self._server = server
         self._breaker = breaker
+        self._hasher = hasher
         self._clock = clock
         self._sleep = sleep
+        self._tokens = TokenCache(clock)
+        self._ciba = CibaFlow(server, pending, wall_clock=wall_clock, sleep=sleep) if pending else None
         self._url = match_url(config.base_url, config.api_version)
 
     @property
@@ -130,7 +144,10 @@ class CamaraOperator:
         try:
             verdicts = self._call(query)
         except OperatorFailure as failure:
-            self._breaker.record_failure()
+            if failure.breaker:
+                self._breaker.record_failure()
+            else:
+                self._breaker.record_success()  # the operator answered, about the subscriber
             self._report(failure)
             raise failure.error from None
         except KycMatchError:
@@ -142,16 +159,22 @@ class CamaraOperator:
         self._breaker.record_success()
         return verdicts
 
+    def _deadline(self, query: MatchQuery) -> Deadline:
+        budget = self._config.timeout_seconds
+        if query.answer_by is not None:
+            budget = min(budget, query.answer_by - self._clock())
+        return Deadline(max(budget, 0.0), self._clock)
+
     def _call(self, query: MatchQuery) -> Verdicts:
         config = self._config
-        deadline = Deadline(config.timeout_seconds, self._clock)
+        deadline = self._deadline(query)
         attempt, refreshed = 0, False
         while True:
             attempt += 1
             try:
                 return self._attempt(query, deadline)
             except _TokenRejected:
-                if refreshed:
+                if refreshed or self._auth.grant == "ciba":  # a new CIBA token would prompt again
                     raise OperatorFailure(UnavailableError(), "token_rejected") from None
                 refreshed, attempt = True, attempt - 1  # a token refresh is not an attempt
             except OperatorFailure as failure:
@@ -163,58 +186,66 @@ class CamaraOperator:
                 self._sleep(delay)
 
     def _attempt(self, query: MatchQuery, deadline: Deadline) -> Verdicts:
-        token = self._token(deadline)
+        key, token = self._token(query, deadline)
+        body = request_body(query, self._config.api_version, with_identifier=self._config.sends_identifier)
+        headers = {
+            "authorization": f"Bearer {token}",
+            "x-correlator": query.correlator,
+            "accept": "application/json",
+        }
         try:
-            with self._http.stream(
+            reply = exchange(
+                self._http,
                 "POST",
                 self._url,
-                json={"phoneNumber": query.phone_number, **query.attributes},
-                headers={
-                    "authorization": f"Bearer {token}",
-                    "x-correlator": query.correlator,
-                    "accept": "application/json",
-                },
-                timeout=self._timeout(deadline),
-            ) as response:
-                status = response.status_code
-                content = _read_capped(response, deadline)
-        except OperatorFailure:
-            raise
+                deadline,
+                MAX_ANSWER_BYTES,
+                connect_timeout=self._config.connect_timeout_seconds,
+                json=body,
+                headers=headers,
+            )
+        except BodyError:
+            raise OperatorFailure(OperatorBadGatewayError(), "answer_too_large") from None
+        except DeadlinePassedError:
+            raise OperatorFailure(OperatorTimeoutError(), "deadline") from None
         except Exception as error:
-            _transport_failure(error, deadline)
-        return self._interpret(status, content, query, token)
+            transport_failure(error, deadline)
+        if reply.status == 401:
+            self._tokens.drop(key, token)
+            raise _TokenRejected
+        return self._interpret(reply.status, reply.body, query)
 
-    def _token(self, deadline: Deadline) -> str:
-        try:
-            return self._tokens.token(self._timeout(deadline))
-        except CredentialsRefusedError:
-            raise OperatorFailure(UnavailableError(), "credentials_refused") from None
-        except SecretUnavailableError:
-            raise OperatorFailure(UnavailableError(), "secret_unavailable") from None
-        except TokenEndpointError as error:
-            reason = "token_endpoint_unavailable" if error.retryable else "token_endpoint_invalid"
-            raise OperatorFailure(OperatorBadGatewayError(), reason, retryable=error.retryable) from None
-        except OperatorFailure:
-            raise
-        except Exception as error:
-            _transport_failure(error, deadline)
+    def _token(self, query: MatchQuery, deadline: Deadline) -> tuple[tuple[str, str], str]:
+        auth = self._auth
+        subject = None
+        if auth.three_legged:
+            subject = Subject(query.phone_number, self._hasher.hash(query.phone_number))
+        key = (subject.number_hash if subject else "", scope_for(auth, query.purpose))
+        cached = self._tokens.get(key)
+        if cached is not None:
+            return key, cached
+        fetched_at = self._clock()
+        if subject is None:
+            token, lifetime = client_credentials_token(self._server, query.purpose, deadline)
+        elif auth.grant == "jwt-bearer":
+            token, lifetime = jwt_bearer_token(self._server, subject, query.purpose, deadline)
+        else:
+            assert self._ciba is not None  # built with the adapter for a ciba grant
+            ciba_key = pending_key(
+                self._hasher, self.operator_id, query.client_id, query.purpose, subject.phone_number
+            )
+            token, lifetime = self._ciba.token(subject, query.purpose, ciba_key, deadline)
+        self._tokens.put(key, token, lifetime, fetched_at)
+        return key, token
 
-    def _timeout(self, deadline: Deadline) -> "httpx.Timeout":
-        import httpx  # noqa: PLC0415 - already imported by the client factory
-
-        remaining = deadline.remaining()
-        if remaining <= 0:
-            raise OperatorFailure(OperatorTimeoutError(), "deadline")
-        return httpx.Timeout(remaining, connect=min(remaining, self._config.connect_timeout_seconds))
-
-    def _interpret(self, status: int, content: bytes, query: MatchQuery, token: str) -> Verdicts:
+    def _interpret(self, status: int, content: bytes, query: MatchQuery) -> Verdicts:
         if status == 200:
             return self._verdicts(content, query)
-        if status == 401:
-            self._tokens.invalidate(token)
-            raise _TokenRejected
         if status in _RETRYABLE_STATUSES:
-            raise OperatorFailure(OperatorBadGatewayError(), f"status_{status}", retryable=True)
+            # The request reached the operator, which may have done the check: only an operator that
+            # declares its match endpoint idempotent is asked again.
+            retryable = self._config.match_idempotent
+            raise OperatorFailure(OperatorBadGatewayError(), f"status_{status}", retryable=retryable)
         if status == 429:
             raise OperatorFailure(UnavailableError(), "throttled")
         code = error_code(content, status) if status in {403, 404, 422} else None
@@ -223,6 +254,8 @@ class CamaraOperator:
             raise passed_on
         if (status, code) == (403, "PERMISSION_DENIED"):
             raise OperatorFailure(UnavailableError(), "permission_denied")
+        if (status, code) == (403, "INVALID_TOKEN_CONTEXT"):
+            raise OperatorFailure(UnavailableError(), "token_context")
         raise OperatorFailure(OperatorBadGatewayError(), f"status_{status}")
 
     def _verdicts(self, content: bytes, query: MatchQuery) -> Verdicts:
@@ -239,72 +272,59 @@ class CamaraOperator:
         return verdicts
 
     def _report(self, failure: OperatorFailure) -> None:
-        """One metric and one log line per failed call: the operator id and a fixed reason, no data."""
+        """One log line and metrics per failed call: the operator id and a fixed reason, no data."""
         answer = answer_for(failure.error)  # what our client will be answered
         logger.warning(
             "operator call failed",
             extra={
                 "operator": self._config.id,
+                "grant": self._auth.grant,
                 "reason": failure.reason,
                 "status": answer.status,
                 "error_code": answer.code,
             },
         )
-        with single_metric(
-            name=OPERATOR_ERRORS_METRIC,
-            unit=MetricUnit.Count,
-            value=1,
-            namespace=metrics.namespace or METRIC_NAMESPACE,
-            default_dimensions={"service": SERVICE},
-        ) as metric:
-            metric.add_dimension(name="operator", value=self._config.id)
+        names = [OPERATOR_ERRORS_METRIC] if failure.breaker else []
+        if failure.metric is not None:
+            names.append(failure.metric)
+        for name in names:
+            with single_metric(
+                name=name,
+                unit=MetricUnit.Count,
+                value=1,
+                namespace=metrics.namespace or METRIC_NAMESPACE,
+                default_dimensions={"service": SERVICE},
+            ) as metric:
+                metric.add_dimension(name="operator", value=self._config.id)
 
 
-def _read_capped(response: "httpx.Response", deadline: Deadline) -> bytes:
-    """The body, chunk by chunk: stop at the size cap, and when the deadline passes mid-body."""
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise OperatorFailure(OperatorBadGatewayError(), "answer_too_large")
-        if deadline.expired:
-            raise OperatorFailure(OperatorTimeoutError(), "deadline")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _transport_failure(error: Exception, deadline: Deadline) -> NoReturn:
-    """Classify an httpx error. Only connect failures are retryable: the request never left."""
-    import httpx  # noqa: PLC0415
-
-    if isinstance(error, httpx.ConnectTimeout) and not deadline.expired:
-        raise OperatorFailure(OperatorBadGatewayError(), "connect_timeout", retryable=True) from None
-    if isinstance(error, httpx.TimeoutException):
-        raise OperatorFailure(OperatorTimeoutError(), "timeout") from None
-    if isinstance(error, httpx.ConnectError):
-        raise OperatorFailure(OperatorBadGatewayError(), "connect_error", retryable=True) from None
-    if isinstance(error, httpx.TransportError):
-        raise OperatorFailure(OperatorBadGatewayError(), "connection_lost") from None
-    if isinstance(error, httpx.HTTPError):
-        raise OperatorFailure(OperatorBadGatewayError(), "http_error") from None
-    raise error
-
-
-def build_camara_operator(config: OperatorConfig, secrets: SecretSource) -> CamaraOperator:
+def build_camara_operator(
+    config: OperatorConfig,
+    secrets: SecretSource,
+    signer: KmsJwtSigner,
+    hasher: Hasher,
+    pending: PendingAuthorizations | None = None,
+    http: "httpx.Client | None" = None,
+) -> CamaraOperator:
     """The adapter for one `camara` operator, on the container's shared HTTP client."""
-    if config.token_url is None or config.client_id is None or config.client_secret_id is None:
-        raise ValueError("a camara operator needs tokenUrl, clientId and clientSecretId")
-    secret_id, secret_key = config.client_secret_id, config.client_secret_key or config.id
-    http = shared_http_client()
-    tokens = ClientCredentialsTokens(
-        http,
-        config.token_url,
-        config.client_id,
-        lambda: secrets.client_secret(secret_id, secret_key),
-        scope=config.scope,
-        auth_method=config.token_auth_method,
-        on_refused=lambda: secrets.forget(secret_id),  # a rotated secret is read again next time
+    if config.auth is None:
+        raise ValueError("a camara operator needs auth")
+    client = http or shared_http_client()
+    uses_secret = config.auth.client_secret_id is not None
+    server = AuthServer(
+        config.id,
+        config.auth,
+        client,
+        signer,
+        secrets if uses_secret else None,
+        connect_timeout=config.connect_timeout_seconds,
     )
     breaker = CircuitBreaker(config.circuit_failure_threshold, config.circuit_cooldown_seconds)
-    return CamaraOperator(config, http, tokens, breaker)
+    return CamaraOperator(
+        config,
+        client,
+        server,
+        breaker,
+        hasher=hasher,
+        pending=pending if config.auth.grant == "ciba" else None,
+    )

@@ -1,20 +1,32 @@
 """Operator configuration: data, validated once per container.
 
 `KYC_OPERATORS` is a JSON list of operators (camelCase keys). A bad entry fails at start-up with a
-pydantic error naming the operator and the field, e.g. `operator 'op-es'.tokenUrl`. Inputs are
+pydantic error naming the operator and the field, e.g. `operator 'op-es'.auth.issuer`. Inputs are
 never echoed in those errors (`hide_input_in_errors`), so a secret pasted by mistake is not logged.
-Client secrets are never part of this configuration: `clientSecretId` names the AWS Secrets Manager
-secret that holds one.
+
+A `camara` operator has an `auth` object (see `AuthConfig` and docs/operators.md): the grant
+(`jwt-bearer`, `ciba` or `client-credentials`), the operator's `issuer` (OpenID discovery) and our
+`clientId` there. We authenticate with `private_key_jwt` (our KMS key); a client secret is possible
+only for `client-credentials` with `tokenAuthMethod` `client_secret_basic` or `client_secret_post`,
+and is never part of this configuration: `clientSecretId` names the Secrets Manager secret.
+
+Entries written before `auth` existed (`tokenUrl`, `clientId`, `clientSecretId`, `clientSecretKey`,
+`scope`, `tokenAuthMethod` beside `baseUrl`) keep working: they are read as
+`auth: {"grant": "client-credentials", "tokenEndpoint": tokenUrl, ...}` with the secret they name.
 """
 
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 
 E164Prefix = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{0,14}$")]
-ApiVersion = Literal["v0.4", "vwip"]
+ApiVersion = Literal["v0.4", "vwip", "v0.5rc1"]
+Grant = Literal["jwt-bearer", "ciba", "client-credentials"]
+TokenAuthMethod = Literal["private_key_jwt", "client_secret_basic", "client_secret_post"]
+DEFAULT_SCOPE = "kyc-match:match"
+_SCOPE_TOKEN = r"[!#-\[\]-~]+"  # noqa: S105 - RFC 6749 scope-token characters, no secret
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # The adapter's whole budget for one operator call (token, attempts, backoff) must leave room, inside
 # the Lambda timeout (25 s, itself under API Gateway's 29 s), for routing, the audit write and a
@@ -36,7 +48,62 @@ def _operator_url(value: str) -> str:
 
 OperatorUrl = Annotated[str, AfterValidator(_operator_url)]
 
-_CAMARA_FIELDS = ("base_url", "token_url", "client_id", "client_secret_id")
+_LEGACY_FIELDS = ("tokenUrl", "clientId", "clientSecretId", "clientSecretKey", "scope", "tokenAuthMethod")
+_LEGACY_RENAMES = {"tokenUrl": "tokenEndpoint"}
+
+
+class AuthConfig(BaseModel):
+    """How we get an access token from one operator (CAMARA Security and Interoperability Profile)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        hide_input_in_errors=True,
+    )
+
+    grant: Grant
+    client_id: str = Field(min_length=1, max_length=256)  # ours, as the operator registered us
+    issuer: OperatorUrl | None = None  # resolved by OpenID discovery
+    # Explicit endpoints override what discovery finds (and make it unnecessary).
+    token_endpoint: OperatorUrl | None = None
+    backchannel_authentication_endpoint: OperatorUrl | None = None
+    # API scopes; our client's purpose (`dpv:...`) is added per call, so none here.
+    scope: str = Field(default=DEFAULT_SCOPE, pattern=rf"^{_SCOPE_TOKEN}( {_SCOPE_TOKEN})*$", max_length=1024)
+    token_auth_method: TokenAuthMethod = "private_key_jwt"  # noqa: S105 - a method name
+    client_secret_id: str | None = Field(default=None, min_length=1, max_length=2048)  # secret name or ARN
+    client_secret_key: str | None = Field(default=None, min_length=1, max_length=256)  # JSON secret's key
+    dpop: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "AuthConfig":
+        if self.issuer is None and self.token_endpoint is None:
+            raise ValueError("needs issuer (OpenID discovery) or tokenEndpoint")
+        if self.grant == "ciba" and self.issuer is None and self.backchannel_authentication_endpoint is None:
+            raise ValueError("a ciba grant needs issuer or backchannelAuthenticationEndpoint")
+        if any(part.startswith("dpv:") for part in self.scope.split()):
+            raise ValueError("scope holds API scopes only: the purpose (dpv:...) is the client's, per call")
+        uses_secret = self.token_auth_method != "private_key_jwt"  # noqa: S105
+        if uses_secret and self.grant != "client-credentials":
+            raise ValueError(
+                "a client secret is possible only with grant client-credentials; "
+                "jwt-bearer and ciba authenticate with private_key_jwt (remove tokenAuthMethod)"
+            )
+        if uses_secret != (self.client_secret_id is not None):
+            raise ValueError(
+                "clientSecretId goes with tokenAuthMethod client_secret_basic or client_secret_post, "
+                "and only with them"
+            )
+        if self.client_secret_key is not None and self.client_secret_id is None:
+            raise ValueError("clientSecretKey needs clientSecretId")
+        if self.dpop:
+            raise ValueError("dpop is not supported yet: set it to false")
+        return self
+
+    @property
+    def three_legged(self) -> bool:
+        return self.grant != "client-credentials"
 
 
 class OperatorConfig(BaseModel):
@@ -56,14 +123,14 @@ class OperatorConfig(BaseModel):
     id_document_required: bool = False
     returns_scores: bool = True
 
-    # kind "camara": the operator's own CAMARA KYC Match API behind OAuth2 client credentials.
+    # kind "camara": the operator's own CAMARA KYC Match API, with an access token per `auth`.
     base_url: OperatorUrl | None = None  # {apiRoot}: the match path is appended per api_version
-    token_url: OperatorUrl | None = None
-    client_id: str | None = Field(default=None, min_length=1, max_length=256)
-    client_secret_id: str | None = Field(default=None, min_length=1, max_length=2048)  # secret name or ARN
-    client_secret_key: str | None = Field(default=None, min_length=1, max_length=256)  # JSON secret's key
-    scope: str | None = Field(default=None, min_length=1, max_length=1024)
-    token_auth_method: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"  # noqa: S105
+    auth: AuthConfig | None = None
+    # Send phoneNumber in the match body? Default: only with a two-legged token (a three-legged one
+    # already names the subscriber).
+    identifier_in_body: bool | None = None
+    # The operator declares its match endpoint idempotent: a 502/503/504 may then be retried.
+    match_idempotent: bool = False
     api_version: ApiVersion = "v0.4"
     timeout_seconds: float = Field(default=8.0, gt=0, le=MAX_OPERATOR_TIMEOUT_SECONDS)
     connect_timeout_seconds: float = Field(default=2.0, gt=0, le=MAX_OPERATOR_TIMEOUT_SECONDS)
@@ -72,18 +139,42 @@ class OperatorConfig(BaseModel):
     circuit_failure_threshold: int = Field(default=5, ge=1, le=100)
     circuit_cooldown_seconds: float = Field(default=30.0, gt=0, le=600)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_credentials(cls, data: Any) -> Any:
+        """Entries from before `auth`: their client-credentials fields become `auth`."""
+        if not isinstance(data, dict):
+            return data
+        legacy = [name for name in _LEGACY_FIELDS if name in data]
+        if not legacy:
+            return data
+        if "auth" in data:
+            raise ValueError(f"{', '.join(legacy)} belong inside auth (see docs/operators.md)")
+        entry = {name: value for name, value in data.items() if name not in _LEGACY_FIELDS}
+        auth = {_LEGACY_RENAMES.get(name, name): data[name] for name in legacy}
+        auth.setdefault("tokenAuthMethod", "client_secret_basic")
+        entry["auth"] = {"grant": "client-credentials", **auth}
+        return entry
+
     @model_validator(mode="after")
     def _fields_of_the_kind(self) -> "OperatorConfig":
         if self.kind == "camara":
-            missing = [to_camel(name) for name in _CAMARA_FIELDS if getattr(self, name) is None]
+            missing = [name for name in ("baseUrl", "auth") if getattr(self, to_snake(name)) is None]
             if missing:
                 raise ValueError(f"a camara operator requires {', '.join(missing)}")
         else:
-            names = (*_CAMARA_FIELDS, "client_secret_key", "scope")
+            names = ("base_url", "auth", "identifier_in_body")
             present = [to_camel(name) for name in names if getattr(self, name) is not None]
             if present:
                 raise ValueError(f"{', '.join(present)} only apply to camara operators")
         return self
+
+    @property
+    def sends_identifier(self) -> bool:
+        """phoneNumber in the match body: as configured, else only for a two-legged token."""
+        if self.identifier_in_body is not None:
+            return self.identifier_in_body
+        return self.auth is None or not self.auth.three_legged
 
 
 SANDBOX_OPERATORS = (OperatorConfig(id="sandbox", kind="sandbox", prefixes=("+34", "+81")),)

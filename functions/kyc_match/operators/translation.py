@@ -26,11 +26,13 @@ from kyc_match.operators.config import ApiVersion
 MATCH_PATHS: Final[Mapping[ApiVersion, str]] = {
     "v0.4": "/kyc-match/v0.4/match",
     "vwip": "/kyc-match/vwip/match",
+    "v0.5rc1": "/kyc-match/v0.5rc1/match",
 }
 # Response attributes a version defines that our v0.4 contract has not: accepted, then dropped.
 VERSION_ONLY_ATTRIBUTES: Final[Mapping[ApiVersion, frozenset[str]]] = {
     "v0.4": frozenset(),
     "vwip": frozenset({"bankAccountNumber"}),
+    "v0.5rc1": frozenset({"bankAccountNumber"}),
 }
 _RESULTS: Final[tuple[MatchResult, ...]] = ("true", "false", "not_available")
 MAX_SCORE = 99
@@ -44,9 +46,11 @@ def match_url(base_url: str, version: ApiVersion) -> str:
     return base_url.rstrip("/") + MATCH_PATHS[version]
 
 
-def request_body(query: MatchQuery, version: ApiVersion) -> dict[str, str]:
-    """The same body for both versions (see the module docstring)."""
-    return {"phoneNumber": query.phone_number, **query.attributes}
+def request_body(query: MatchQuery, version: ApiVersion, *, with_identifier: bool = True) -> dict[str, str]:
+    """The same body for every version (see the module docstring); without phoneNumber when a
+    three-legged token already names the subscriber."""
+    identifier = {"phoneNumber": query.phone_number} if with_identifier else {}
+    return {**identifier, **query.attributes}
 
 
 def read_verdicts(content: bytes, asked: Collection[str], version: ApiVersion) -> dict[str, AttributeMatch]:

@@ -1,6 +1,7 @@
 """Operator configuration (KYC_OPERATORS): every rule, for both kinds, and errors that name operator and field."""
 
 import json
+import re
 
 import pytest
 from pydantic import ValidationError
@@ -62,7 +63,12 @@ def test_camara_operator_with_defaults():
         3,
         5,
     )
-    assert operator.token_auth_method == "client_secret_basic"
+    # An entry from before `auth`: read as client credentials with the secret it names.
+    assert operator.auth is not None
+    assert operator.auth.grant == "client-credentials"
+    assert operator.auth.token_endpoint == "https://auth.operator.example/oauth2/token"
+    assert operator.auth.token_auth_method == "client_secret_basic"
+    assert operator.auth.scope == "kyc-match:match" and operator.sends_identifier
 
 
 def test_every_field_in_camel_case():
@@ -84,13 +90,22 @@ def test_every_field_in_camel_case():
         }
     )
     assert operator.api_version == "vwip" and operator.id_document_required and not operator.returns_scores
-    assert operator.client_secret_key == "op-es" and operator.scope == "kyc-match:match"
+    assert operator.auth.client_secret_key == "op-es" and operator.auth.scope == "kyc-match:match"
+    assert operator.auth.token_auth_method == "client_secret_post"
 
 
-@pytest.mark.parametrize("missing", ["baseUrl", "tokenUrl", "clientId", "clientSecretId"])
-def test_camara_operator_needs_urls_client_and_secret(missing):
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        ("baseUrl", "requires baseUrl"),
+        ("tokenUrl", "needs issuer \\(OpenID discovery\\) or tokenEndpoint"),
+        ("clientId", "auth.clientId\n  Field required"),
+        ("clientSecretId", "clientSecretId goes with tokenAuthMethod client_secret_basic"),
+    ],
+)
+def test_legacy_camara_operator_needs_urls_client_and_secret(missing, message):
     entry = {name: value for name, value in CAMARA.items() if name != missing}
-    with pytest.raises(ValidationError, match=rf"operator 'op-es'(.|\n)*requires {missing}"):
+    with pytest.raises(ValidationError, match=rf"operator 'op-es'(.|\n)*{message}"):
         parse(entry)
 
 
@@ -98,16 +113,19 @@ def test_camara_operator_needs_urls_client_and_secret(missing):
     ("field", "value", "message"),
     [
         ("baseUrl", "http://api.operator.example", "must use https"),
-        ("tokenUrl", "ftp://auth.operator.example", "absolute https URL"),
+        ("auth.tokenEndpoint", "ftp://auth.operator.example", "absolute https URL"),
         ("baseUrl", "https://user:pw@api.operator.example", "credentials"),
-        ("apiVersion", "v0.3", "Input should be 'v0.4' or 'vwip'"),
+        ("apiVersion", "v0.3", "Input should be 'v0.4', 'vwip' or 'v0.5rc1'"),
         ("timeoutSeconds", 20, "less than or equal to 12"),
         ("maxAttempts", 0, "greater than or equal to 1"),
     ],
 )
 def test_bad_camara_field_is_named_with_its_operator(field, value, message):
-    with pytest.raises(ValidationError, match=rf"operator 'op-es'\.{field}(.|\n)*{message}"):
-        parse(CAMARA | {field: value})
+    entry = CAMARA | {field: value}
+    if field.startswith("auth."):  # the legacy tokenUrl is auth.tokenEndpoint
+        entry = CAMARA | {"tokenUrl": value}
+    with pytest.raises(ValidationError, match=rf"operator 'op-es'\.{re.escape(field)}(.|\n)*{message}"):
+        parse(entry)
 
 
 def test_plain_http_only_to_loopback():
@@ -135,3 +153,89 @@ def test_a_prefix_belongs_to_one_operator():
 def test_entry_without_id_is_named_by_position():
     with pytest.raises(ValidationError, match="operator #1"):
         parse(CAMARA, {"kind": "sandbox", "prefixes": ["+81"]})
+
+
+# --- auth: the CAMARA profile's grants -------------------------------------------------------------
+
+THREE_LEGGED = {
+    "id": "op-de",
+    "kind": "camara",
+    "prefixes": ["+49"],
+    "baseUrl": "https://api.operator.example",
+    "auth": {"grant": "jwt-bearer", "issuer": "https://auth.operator.example", "clientId": "aggregator"},
+}
+
+
+def with_auth(**fields):
+    return THREE_LEGGED | {"auth": THREE_LEGGED["auth"] | fields}
+
+
+def test_jwt_bearer_defaults_private_key_jwt_default_scope_and_no_number_in_the_body():
+    [operator] = parse(THREE_LEGGED)
+    auth = operator.auth
+    assert (auth.grant, auth.token_auth_method, auth.scope, auth.dpop) == (
+        "jwt-bearer",
+        "private_key_jwt",
+        "kyc-match:match",
+        False,
+    )
+    assert auth.three_legged and not operator.sends_identifier
+    assert auth.token_endpoint is None  # found by discovery
+    [explicit] = parse(THREE_LEGGED | {"identifierInBody": True, "matchIdempotent": True})
+    assert explicit.sends_identifier and explicit.match_idempotent
+
+
+def test_ciba_needs_a_backchannel_endpoint_or_an_issuer():
+    [operator] = parse(with_auth(grant="ciba"))
+    assert operator.auth.grant == "ciba"
+    no_issuer = with_auth(grant="ciba", tokenEndpoint="https://auth.operator.example/token")
+    no_issuer["auth"].pop("issuer")
+    with pytest.raises(
+        ValidationError, match="a ciba grant needs issuer or backchannelAuthenticationEndpoint"
+    ):
+        parse(no_issuer)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"tokenAuthMethod": "client_secret_basic", "clientSecretId": "s"},
+            "only with grant client-credentials",
+        ),
+        ({"grant": "client-credentials", "clientSecretId": "s"}, "clientSecretId goes with tokenAuthMethod"),
+        (
+            {"grant": "client-credentials", "tokenAuthMethod": "client_secret_post"},
+            "clientSecretId goes with",
+        ),
+        (
+            {"scope": "dpv:FraudPreventionAndDetection kyc-match:match"},
+            "the purpose \\(dpv:...\\) is the client's",
+        ),
+        ({"scope": "two  spaces"}, "String should match pattern"),
+        ({"issuer": "http://auth.operator.example"}, "must use https"),
+        ({"grant": "password"}, "Input should be 'jwt-bearer', 'ciba' or 'client-credentials'"),
+        ({"dpop": True}, "dpop is not supported yet"),
+        ({"clientSecret": "x"}, "Extra inputs are not permitted"),
+    ],
+)
+def test_bad_auth_is_refused_at_start_up_saying_what_to_change(fields, message):
+    with pytest.raises(ValidationError, match=rf"operator 'op-de'\.auth(.|\n)*{message}"):
+        parse(with_auth(**fields))
+
+
+def test_client_credentials_with_a_secret_is_still_possible():
+    [operator] = parse(
+        with_auth(grant="client-credentials", tokenAuthMethod="client_secret_post", clientSecretId="s")
+    )
+    assert operator.auth.client_secret_id == "s" and operator.sends_identifier
+
+
+def test_legacy_fields_beside_auth_are_refused_naming_the_move():
+    with pytest.raises(ValidationError, match="tokenUrl, clientId belong inside auth"):
+        parse(THREE_LEGGED | {"tokenUrl": "https://auth.operator.example/t", "clientId": "x"})
+
+
+def test_sandbox_takes_no_auth():
+    with pytest.raises(ValidationError, match="auth only apply to camara operators"):
+        parse({"id": "sandbox", "kind": "sandbox", "prefixes": ["+34"], "auth": THREE_LEGGED["auth"]})

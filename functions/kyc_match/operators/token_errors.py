@@ -1,0 +1,74 @@
+"""Appendix A of the CAMARA Security and Interoperability Profile: each error an authorization server
+may answer (bc-authorize or token endpoint) and the one CAMARA answer our client gets for it.
+
+The operator's `error_description` and `error_uri` are never read: only the registered code decides,
+so no operator text reaches our client or our logs. docs/operators.md has the same table for people.
+`authorization_pending` and `slow_down` never get here (the CIBA poll loop handles them), nor do
+`expired_token` and CIBA's `invalid_grant` on a continued authorization (it starts a new one).
+"""
+
+from dataclasses import dataclass
+from typing import Final
+
+from kyc_match.domain.errors import (
+    ConsentRefusedError,
+    IdentifierNotFoundError,
+    KycMatchError,
+    OperatorBadGatewayError,
+    OperatorTimeoutError,
+    UnavailableError,
+)
+from kyc_match.operators.failures import CONSENT_REFUSED_METRIC, CREDENTIALS_REFUSED_METRIC, OperatorFailure
+
+
+@dataclass(frozen=True)
+class Outcome:
+    error: type[KycMatchError]
+    reason: str
+    metric: str | None = None
+    breaker: bool = True  # False: the answer is about the subscriber, not a fault of the operator
+    retryable: bool = False
+
+
+_OURS = CREDENTIALS_REFUSED_METRIC  # our client, credentials or configuration refused: alarm
+AUTH_ERRORS: Final[dict[str, Outcome]] = {
+    "invalid_client": Outcome(UnavailableError, "credentials_refused", _OURS),
+    "unauthorized_client": Outcome(UnavailableError, "client_not_authorized", _OURS),
+    "unsupported_grant_type": Outcome(UnavailableError, "grant_not_supported", _OURS),
+    "invalid_scope": Outcome(UnavailableError, "scope_refused", _OURS),
+    "invalid_request": Outcome(UnavailableError, "request_refused", _OURS),
+    "invalid_request_object": Outcome(UnavailableError, "request_refused", _OURS),
+    "invalid_dpop_proof": Outcome(UnavailableError, "request_refused", _OURS),
+    "unknown_user_id": Outcome(IdentifierNotFoundError, "unknown_user", breaker=False),
+    "access_denied": Outcome(ConsentRefusedError, "consent_refused", CONSENT_REFUSED_METRIC, breaker=False),
+    "consent_required": Outcome(
+        ConsentRefusedError, "consent_refused", CONSENT_REFUSED_METRIC, breaker=False
+    ),
+    "expired_token": Outcome(OperatorTimeoutError, "authorization_expired", breaker=False),
+    "server_error": Outcome(OperatorBadGatewayError, "auth_server_error", retryable=True),
+    "temporarily_unavailable": Outcome(OperatorBadGatewayError, "auth_server_unavailable", retryable=True),
+}
+# JWT Bearer: `invalid_grant` is both "assertion not valid" and "no consent from the user"; with a
+# well-formed assertion of ours the second is what it means. CIBA: the auth_req_id is unknown/revoked.
+JWT_BEARER_INVALID_GRANT: Final = Outcome(
+    ConsentRefusedError, "grant_refused", CONSENT_REFUSED_METRIC, breaker=False
+)
+CIBA_INVALID_GRANT: Final = Outcome(OperatorBadGatewayError, "authorization_unknown")
+UNKNOWN_ERROR: Final = Outcome(OperatorBadGatewayError, "auth_error_unknown")
+
+
+def outcome_for(code: str | None, *, grant: str) -> Outcome:
+    if code == "invalid_grant":
+        return JWT_BEARER_INVALID_GRANT if grant == "jwt-bearer" else CIBA_INVALID_GRANT
+    return AUTH_ERRORS.get(code or "", UNKNOWN_ERROR)
+
+
+def failure_for(code: str | None, *, grant: str) -> OperatorFailure:
+    outcome = outcome_for(code, grant=grant)
+    return OperatorFailure(
+        outcome.error(),
+        outcome.reason,
+        retryable=outcome.retryable,
+        breaker=outcome.breaker,
+        metric=outcome.metric,
+    )

@@ -1,0 +1,302 @@
+"""Access tokens from an operator's authorization server, as the CAMARA profile has them.
+
+- every request to the authorization server is authenticated with a fresh client assertion
+  (`private_key_jwt`, our KMS key), except a `client-credentials` operator configured with a client
+  secret (`client_secret_basic` / `client_secret_post`); for JWT Bearer the grant assertion itself
+  authenticates us;
+- `jwt-bearer`: assertion with `sub=tel:+E164` and `scope` = purpose + API scopes, no scope parameter;
+- `ciba`: see ciba.py; `client-credentials`: a two-legged token, the purpose in its scope;
+- tokens are kept in memory per (keyed hash of the number, scope) until shortly before `expires_in`
+  (finite and positive, or the answer is refused); refresh tokens are never used; nothing here is
+  logged, stored or put in an exception.
+"""
+
+import base64
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, NoReturn
+from urllib.parse import quote_plus
+
+from pydantic import TypeAdapter
+
+from kyc_match.domain.errors import OperatorBadGatewayError, OperatorTimeoutError, UnavailableError
+from kyc_match.operators.bounded import (
+    BodyError,
+    DeadlinePassedError,
+    Reply,
+    exchange,
+    finite_positive,
+    run_within,
+)
+from kyc_match.operators.config import AuthConfig, OperatorUrl
+from kyc_match.operators.failures import CREDENTIALS_REFUSED_METRIC, OperatorFailure
+from kyc_match.operators.resilience import Clock, Deadline
+from kyc_match.operators.secrets import SecretSource, SecretUnavailableError
+from kyc_match.operators.signing import KmsJwtSigner, SigningKeyError
+from kyc_match.operators.token_errors import failure_for
+
+if TYPE_CHECKING:
+    import httpx
+
+MAX_AUTH_RESPONSE_BYTES: Final = 16_384
+DEFAULT_LIFETIME_SECONDS: Final = 300.0  # expires_in is only RECOMMENDED; assume a short life without it
+MAX_REFRESH_MARGIN_SECONDS: Final = 30.0
+MAX_CACHED_TOKENS: Final = 4096
+ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+JWT_BEARER_GRANT: Final = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+_ENDPOINT: TypeAdapter[str] = TypeAdapter(OperatorUrl)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    token: str
+    backchannel: str | None = None
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who a three-legged token is for: the E.164 number (sent to the operator, never kept) and its
+    keyed hash (the cache and pending-state key)."""
+
+    phone_number: str
+    number_hash: str
+
+
+class AuthServer:
+    """One operator's authorization server: endpoints (discovery), authenticated form posts."""
+
+    def __init__(
+        self,
+        operator_id: str,
+        auth: AuthConfig,
+        http: "httpx.Client",
+        signer: KmsJwtSigner,
+        secrets: SecretSource | None = None,
+        *,
+        connect_timeout: float = 2.0,
+    ) -> None:
+        self.operator_id = operator_id
+        self.auth = auth
+        self._http = http
+        self._signer = signer
+        self._secrets = secrets
+        self._connect_timeout = connect_timeout
+        self._endpoints: Endpoints | None = None
+        self._lock = threading.Lock()
+
+    def endpoints(self, deadline: Deadline) -> Endpoints:
+        """Configured endpoints, else OpenID discovery, once per container (a failure is not kept)."""
+        with self._lock:
+            if self._endpoints is None:
+                self._endpoints = self._discover(deadline)
+            return self._endpoints
+
+    def _discover(self, deadline: Deadline) -> Endpoints:
+        auth = self.auth
+        needs_backchannel = auth.grant == "ciba" and auth.backchannel_authentication_endpoint is None
+        if auth.token_endpoint is not None and not needs_backchannel:
+            return Endpoints(auth.token_endpoint, auth.backchannel_authentication_endpoint)
+        assert auth.issuer is not None  # the config requires issuer where an endpoint is missing
+        url = auth.issuer + "/.well-known/openid-configuration"
+        reply = self._exchange("GET", url, deadline, headers={"accept": "application/json"})
+        document = reply.json_object() if reply.status == 200 else None
+        if document is None:
+            raise OperatorFailure(
+                OperatorBadGatewayError(), "discovery_failed", retryable=reply.status >= 500
+            )
+        if document.get("issuer") != auth.issuer:  # OpenID Connect Discovery §4.3
+            raise OperatorFailure(UnavailableError(), "discovery_issuer_mismatch")
+        token = auth.token_endpoint or _endpoint(document.get("token_endpoint"))
+        backchannel = auth.backchannel_authentication_endpoint or _endpoint(
+            document.get("backchannel_authentication_endpoint")
+        )
+        if token is None or (auth.grant == "ciba" and backchannel is None):
+            raise OperatorFailure(UnavailableError(), "discovery_incomplete")
+        return Endpoints(token, backchannel)
+
+    def post_form(
+        self, url: str, form: dict[str, str], deadline: Deadline, *, authenticate: bool = True
+    ) -> Reply:
+        """POST a form to the authorization server, authenticated as configured."""
+        headers = {"accept": "application/json"}
+        if authenticate:
+            method = self.auth.token_auth_method
+            if method == "private_key_jwt":
+                form = {
+                    **form,
+                    "client_assertion_type": ASSERTION_TYPE,
+                    "client_assertion": self.assertion(url),
+                }
+            else:
+                secret = self._secret(deadline)
+                if method == "client_secret_basic":
+                    headers["authorization"] = _basic(self.auth.client_id, secret)
+                else:
+                    form = {**form, "client_id": self.auth.client_id, "client_secret": secret}
+        return self._exchange("POST", url, deadline, data=form, headers=headers)
+
+    def assertion(self, audience: str, *, subject: str | None = None, scope: str | None = None) -> str:
+        extra = {"scope": scope} if scope is not None else None
+        try:
+            return self._signer.client_assertion(self.auth.client_id, audience, subject=subject, extra=extra)
+        except SigningKeyError:
+            raise OperatorFailure(UnavailableError(), "signing_key_unavailable") from None
+
+    def refused(self, reply: Reply) -> OperatorFailure:
+        """The failure for a non-200 answer of the authorization server."""
+        if reply.status in {502, 503, 504}:
+            return OperatorFailure(OperatorBadGatewayError(), f"auth_status_{reply.status}", retryable=True)
+        document = reply.json_object() or {}
+        code = document.get("error")
+        return failure_for(code if isinstance(code, str) else None, grant=self.auth.grant)
+
+    def _secret(self, deadline: Deadline) -> str:
+        secret_id = self.auth.client_secret_id
+        if self._secrets is None or secret_id is None:
+            raise OperatorFailure(UnavailableError(), "secret_unavailable")
+        key = self.auth.client_secret_key or self.operator_id
+        secrets = self._secrets
+        try:
+            return run_within(deadline, lambda: secrets.client_secret(secret_id, key))
+        except SecretUnavailableError:
+            raise OperatorFailure(UnavailableError(), "secret_unavailable") from None
+        except DeadlinePassedError:
+            raise OperatorFailure(OperatorTimeoutError(), "deadline") from None
+
+    def forget_secret(self) -> None:
+        if self._secrets is not None and self.auth.client_secret_id is not None:
+            self._secrets.forget(self.auth.client_secret_id)
+
+    def _exchange(self, method: str, url: str, deadline: Deadline, **request: Any) -> Reply:
+        try:
+            return exchange(
+                self._http,
+                method,
+                url,
+                deadline,
+                MAX_AUTH_RESPONSE_BYTES,
+                connect_timeout=self._connect_timeout,
+                **request,
+            )
+        except BodyError:
+            raise OperatorFailure(OperatorBadGatewayError(), "auth_answer_unreadable") from None
+        except DeadlinePassedError:
+            raise OperatorFailure(OperatorTimeoutError(), "deadline") from None
+        except Exception as error:
+            transport_failure(error, deadline)
+
+
+def _endpoint(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(_ENDPOINT.validate_python(value))
+    except ValueError:
+        return None
+
+
+def _basic(client_id: str, secret: str) -> str:
+    """RFC 6749 §2.3.1: both parts form-urlencoded, then HTTP Basic."""
+    pair = f"{quote_plus(client_id, safe='')}:{quote_plus(secret, safe='')}"
+    return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+
+
+def read_access_token(reply: Reply) -> tuple[str, float]:
+    """(access token, lifetime in seconds) from a 200 token answer; refresh tokens are ignored."""
+    document = reply.json_object()
+    if document is None:
+        raise OperatorFailure(OperatorBadGatewayError(), "token_answer_invalid")
+    token = document.get("access_token")
+    token_type = document.get("token_type", "Bearer")
+    lifetime = finite_positive(document.get("expires_in", DEFAULT_LIFETIME_SECONDS))
+    if not isinstance(token, str) or not token or not token.isprintable():
+        raise OperatorFailure(OperatorBadGatewayError(), "token_answer_invalid")
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+        raise OperatorFailure(OperatorBadGatewayError(), "token_type_unsupported")
+    if lifetime is None:
+        raise OperatorFailure(OperatorBadGatewayError(), "token_lifetime_invalid")
+    return token, lifetime
+
+
+class TokenCache:
+    """Tokens by (subject hash, scope), each until 10 % of its life (at most 30 s) before it ends."""
+
+    def __init__(self, clock: Clock = time.monotonic, size: int = MAX_CACHED_TOKENS) -> None:
+        self._clock = clock
+        self._size = size
+        self._tokens: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> str | None:
+        with self._lock:
+            entry = self._tokens.get(key)
+            if entry is None or self._clock() >= entry[1]:
+                self._tokens.pop(key, None)
+                return None
+            self._tokens.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: tuple[str, str], token: str, lifetime: float, fetched_at: float) -> None:
+        margin = min(MAX_REFRESH_MARGIN_SECONDS, lifetime * 0.1)
+        with self._lock:
+            self._tokens[key] = (token, fetched_at + lifetime - margin)
+            self._tokens.move_to_end(key)
+            while len(self._tokens) > self._size:
+                self._tokens.popitem(last=False)
+
+    def drop(self, key: tuple[str, str], token: str) -> None:
+        with self._lock:
+            entry = self._tokens.get(key)
+            if entry is not None and entry[0] == token:
+                del self._tokens[key]
+
+
+def scope_for(auth: AuthConfig, purpose: str, *, openid: bool = False) -> str:
+    """Exactly one purpose, then the API scopes (`openid` first for CIBA)."""
+    return " ".join((*(("openid",) if openid else ()), purpose, auth.scope))
+
+
+def client_credentials_token(server: AuthServer, purpose: str, deadline: Deadline) -> tuple[str, float]:
+    endpoint = server.endpoints(deadline).token
+    form = {"grant_type": "client_credentials", "scope": scope_for(server.auth, purpose)}
+    reply = server.post_form(endpoint, form, deadline)
+    if reply.status != 200:
+        failure = server.refused(reply)
+        if failure.metric == CREDENTIALS_REFUSED_METRIC:
+            server.forget_secret()  # a rotated secret is read again next time
+        raise failure
+    return read_access_token(reply)
+
+
+def jwt_bearer_token(
+    server: AuthServer, subject: Subject, purpose: str, deadline: Deadline
+) -> tuple[str, float]:
+    """RFC 7523 grant: the assertion (sub = tel:+E164, scope claim) both grants and authenticates."""
+    endpoint = server.endpoints(deadline).token
+    assertion = server.assertion(
+        endpoint, subject=f"tel:{subject.phone_number}", scope=scope_for(server.auth, purpose)
+    )
+    form = {"grant_type": JWT_BEARER_GRANT, "assertion": assertion}
+    reply = server.post_form(endpoint, form, deadline, authenticate=False)
+    if reply.status != 200:
+        raise server.refused(reply)
+    return read_access_token(reply)
+
+
+def transport_failure(error: Exception, deadline: Deadline) -> NoReturn:
+    """Classify an httpx error. Only connect failures are retryable: the request never left."""
+    import httpx  # noqa: PLC0415
+
+    if isinstance(error, httpx.ConnectTimeout) and not deadline.expired:
+        raise OperatorFailure(OperatorBadGatewayError(), "connect_timeout", retryable=True) from None
+    if isinstance(error, httpx.TimeoutException):
+        raise OperatorFailure(OperatorTimeoutError(), "timeout") from None
+    if isinstance(error, httpx.ConnectError):
+        raise OperatorFailure(OperatorBadGatewayError(), "connect_error", retryable=True) from None
+    if isinstance(error, httpx.TransportError):
+        raise OperatorFailure(OperatorBadGatewayError(), "connection_lost") from None
+    if isinstance(error, httpx.HTTPError):
+        raise OperatorFailure(OperatorBadGatewayError(), "http_error") from None
+    raise error

@@ -1,0 +1,333 @@
+"""The camara adapter's side of the CAMARA profile, against an in-process operator (no network):
+discovery, private_key_jwt, JWT Bearer, CIBA (poll, slow_down, pending across requests), client
+credentials with a secret, the token cache, and one CAMARA answer per Appendix A error."""
+
+import base64
+import json
+
+import pytest
+
+from kyc_match.api.errors import error_body
+from kyc_match.domain.errors import (
+    AuthorizationPendingError,
+    ConsentRefusedError,
+    IdentifierNotFoundError,
+    OperatorBadGatewayError,
+    OperatorTimeoutError,
+    UnavailableError,
+)
+from kyc_match.domain.model import MatchQuery
+from kyc_match.operators.token_errors import AUTH_ERRORS, outcome_for
+from support.fake_operator import ISSUER, FakeClock, FakeOperator, adapter, claims_of
+
+NUMBER, OTHER = "+34600000001", "+34600000002"
+PURPOSE = "dpv:FraudPreventionAndDetection"
+
+
+def ask(operator, number=NUMBER, purpose=PURPOSE, client="client-1"):
+    query = MatchQuery(number, {"givenName": "Federica"}, "c-1", purpose=purpose, client_id=client)
+    return operator.match(query)
+
+
+def test_jwt_bearer_discovers_then_asserts_the_subscriber_and_purpose_without_a_scope_parameter():
+    fake = FakeOperator()
+    operator, _, _ = adapter(fake)
+    assert ask(operator)["givenName"].result == "true"
+    assert fake.paths() == ["/.well-known/openid-configuration", "/token", "/kyc-match/v0.4/match"]
+    form = fake.forms["/token"][0]
+    assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    assert "scope" not in form and "client_assertion" not in form  # the grant assertion authenticates
+    claims = claims_of(form["assertion"])
+    assert claims["iss"] == "our-client" and claims["sub"] == f"tel:{NUMBER}"
+    assert claims["aud"] == ISSUER + "/token"
+    assert claims["scope"] == f"{PURPOSE} kyc-match:match"
+    # The three-legged token names the subscriber: no phoneNumber in the match body.
+    assert b"phoneNumber" not in fake.requests[-1].content
+    assert fake.requests[-1].headers["authorization"].startswith("Bearer t-")
+
+
+def test_token_reused_per_number_and_purpose_and_discovery_done_once():
+    fake = FakeOperator()
+    operator, _, _ = adapter(fake)
+    (
+        ask(operator),
+        ask(operator),
+        ask(operator, number=OTHER),
+        ask(operator, purpose="dpv:IdentityVerification"),
+    )
+    assert fake.paths().count("/token") == 3  # NUMBER+fraud reused once; OTHER; NUMBER+identity
+    assert fake.paths().count("/.well-known/openid-configuration") == 1
+
+
+def test_token_fetched_again_shortly_before_expires_in():
+    fake = FakeOperator(token_answers=[(200, {"access_token": "a", "expires_in": 100})])
+    clock = FakeClock()
+    operator, _, _ = adapter(fake, clock=clock)
+    ask(operator)
+    clock.now += 89.9
+    ask(operator)
+    clock.now += 0.1  # 10 % of the lifetime before its end
+    ask(operator)
+    assert fake.paths().count("/token") == 2
+
+
+@pytest.mark.parametrize("lifetime", ["NaN", "Infinity", "-Infinity", "0", "-5", "true", '"300"'])
+def test_expires_in_must_be_a_finite_positive_number(lifetime):
+    body = f'{{"access_token": "a", "token_type": "Bearer", "expires_in": {lifetime}}}'.encode()
+    fake = FakeOperator(token_answers=[(200, body)])
+    operator, _, _ = adapter(fake)
+    with pytest.raises(OperatorBadGatewayError):
+        ask(operator)
+    assert "/kyc-match/v0.4/match" not in fake.paths()
+
+
+def test_a_refused_bearer_token_is_fetched_again_once():
+    fake = FakeOperator(match_answers=[(401, {"status": 401, "code": "UNAUTHENTICATED"})])
+    operator, _, _ = adapter(fake)
+    assert ask(operator)["givenName"].result == "true"
+    assert fake.paths().count("/token") == 2
+
+
+def test_client_credentials_with_private_key_jwt_declares_the_purpose_and_sends_the_number():
+    fake = FakeOperator()
+    operator, _, _ = adapter(fake, "client-credentials")
+    ask(operator), ask(operator, number=OTHER)
+    form = fake.forms["/token"][0]
+    assert form["grant_type"] == "client_credentials" and form["scope"] == f"{PURPOSE} kyc-match:match"
+    assert form["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    claims = claims_of(form["client_assertion"])
+    assert claims["iss"] == claims["sub"] == "our-client" and claims["aud"] == ISSUER + "/token"
+    assert fake.paths().count("/token") == 1  # a two-legged token serves every number
+    assert b"phoneNumber" in fake.requests[-1].content
+
+
+class Secrets:
+    def __init__(self):
+        self.forgotten = []
+
+    def client_secret(self, secret_id, key):
+        return "s:cret"
+
+    def forget(self, secret_id):
+        self.forgotten.append(secret_id)
+
+
+def test_client_secret_basic_for_a_client_credentials_operator_configured_so():
+    fake = FakeOperator()
+    secrets = Secrets()
+    auth = {
+        "tokenAuthMethod": "client_secret_basic",
+        "clientSecretId": "sec",
+        "tokenEndpoint": ISSUER + "/token",
+    }
+    operator, _, _ = adapter(fake, "client-credentials", secrets=secrets, auth=auth)
+    ask(operator)
+    token_request = fake.requests[0]
+    assert fake.paths()[0] == "/token"  # explicit endpoint: no discovery
+    assert (
+        token_request.headers["authorization"] == "Basic " + base64.b64encode(b"our-client:s%3Acret").decode()
+    )
+    assert "client_assertion" not in fake.forms["/token"][0]
+
+
+def test_refused_secret_is_read_again_next_time():
+    fake = FakeOperator(token_answers=[(401, {"error": "invalid_client"})])
+    secrets = Secrets()
+    auth = {"tokenAuthMethod": "client_secret_post", "clientSecretId": "sec"}
+    operator, _, _ = adapter(fake, "client-credentials", secrets=secrets, auth=auth)
+    with pytest.raises(UnavailableError):
+        ask(operator)
+    assert secrets.forgotten == ["sec"]
+
+
+def test_discovery_of_another_issuer_is_refused():
+    fake = FakeOperator(
+        discovery={"issuer": "https://evil.example", "token_endpoint": "https://evil.example/t"}
+    )
+    operator, _, _ = adapter(fake)
+    with pytest.raises(UnavailableError):
+        ask(operator)
+    assert fake.paths() == ["/.well-known/openid-configuration"]
+
+
+# --- CIBA -----------------------------------------------------------------------------------------
+
+
+def test_ciba_asks_with_login_hint_only_then_polls_at_the_interval_with_fresh_assertions():
+    pending_twice = [(400, {"error": "authorization_pending"})] * 2
+    fake = FakeOperator(token_answers=[*pending_twice, (200, {"access_token": "a", "expires_in": 60})])
+    clock = FakeClock()
+    operator, signer, pending = adapter(fake, "ciba", clock=clock)
+    started = clock.now
+    assert ask(operator)["givenName"].result == "true"
+    bc = fake.forms["/bc-authorize"][0]
+    assert bc["login_hint"] == f"tel:{NUMBER}" and bc["scope"] == f"openid {PURPOSE} kyc-match:match"
+    assert not {"login_hint_token", "id_token_hint"} & bc.keys()
+    polls = fake.forms["/token"]
+    assert [poll["grant_type"] for poll in polls] == ["urn:openid:params:grant-type:ciba"] * 3
+    assert {poll["auth_req_id"] for poll in polls} == {"req-1"}
+    audiences = [claims["aud"] for claims in signer.assertions]
+    assert audiences == [ISSUER + "/bc-authorize"] + [ISSUER + "/token"] * 3
+    assert len({claims["jti"] for claims in signer.assertions}) == 4
+    assert clock.now - started == 2.0  # two waits of interval 1 s
+    assert pending.items == {}  # done: nothing kept
+
+
+def test_ciba_slow_down_adds_five_seconds_to_the_interval():
+    fake = FakeOperator(token_answers=[(400, {"error": "slow_down"}), (200, {"access_token": "a"})])
+    clock = FakeClock()
+    operator, _, _ = adapter(fake, "ciba", clock=clock, timeoutSeconds=12)
+    started = clock.now
+    ask(operator)
+    assert clock.now - started == 6.0
+
+
+def test_ciba_outliving_the_request_is_continued_by_the_retry_without_a_second_prompt():
+    fake = FakeOperator(token_answers=[(400, {"error": "authorization_pending"})] * 4)
+    clock = FakeClock()
+    operator, _, pending = adapter(fake, "ciba", clock=clock, timeoutSeconds=2.5)
+    with pytest.raises(AuthorizationPendingError):
+        ask(operator)
+    (key,) = pending.items
+    assert pending.items[key].auth_req_id == "req-1"
+    assert NUMBER not in key and NUMBER not in repr(pending.items)
+    clock.now += 30
+    assert ask(operator)["givenName"].result == "true"  # the fifth poll answers with a token
+    assert fake.paths().count("/bc-authorize") == 1
+    assert pending.items == {}
+
+
+def test_ciba_pending_state_is_per_client_and_purpose():
+    fake = FakeOperator(token_answers=[(400, {"error": "authorization_pending"})] * 6)
+    operator, _, pending = adapter(fake, "ciba", timeoutSeconds=1.5)
+    for client in ("client-1", "client-2"):
+        with pytest.raises(AuthorizationPendingError):
+            ask(operator, client=client)
+    assert len(pending.items) == 2 and fake.paths().count("/bc-authorize") == 2
+
+
+def test_ciba_expired_authorization_is_forgotten_and_a_new_one_started():
+    fake = FakeOperator(
+        bc_answers=[(200, {"auth_req_id": "old", "expires_in": 120, "interval": 1})],
+        token_answers=[(400, {"error": "authorization_pending"})] * 2
+        + [(400, {"error": "expired_token"})]
+        + [(400, {"error": "authorization_pending"})] * 2,
+    )
+    clock = FakeClock()
+    operator, _, pending = adapter(fake, "ciba", clock=clock, timeoutSeconds=1.5)
+    with pytest.raises(AuthorizationPendingError):
+        ask(operator)
+    clock.now += 10
+    with pytest.raises(AuthorizationPendingError):
+        ask(operator)  # expired_token on "old": a new authorization, itself still pending
+    assert [form.get("auth_req_id") for form in fake.forms["/token"]][-1] == "req-1"
+    assert next(iter(pending.items.values())).auth_req_id == "req-1"
+
+
+def test_ciba_state_past_its_expiry_is_not_continued():
+    fake = FakeOperator(token_answers=[(400, {"error": "authorization_pending"})] * 4)
+    clock = FakeClock()
+    operator, _, _ = adapter(fake, "ciba", clock=clock, timeoutSeconds=1.5)
+    with pytest.raises(AuthorizationPendingError):
+        ask(operator)
+    clock.now += 121  # the operator's expires_in passed
+    with pytest.raises(AuthorizationPendingError):
+        ask(operator)
+    assert fake.paths().count("/bc-authorize") == 2
+
+
+def test_ciba_refused_bearer_token_does_not_prompt_the_subscriber_again():
+    fake = FakeOperator(match_answers=[(401, {"status": 401, "code": "UNAUTHENTICATED"})])
+    operator, _, _ = adapter(fake, "ciba")
+    with pytest.raises(UnavailableError):
+        ask(operator)
+    assert fake.paths().count("/bc-authorize") == 1
+
+
+# --- Appendix A: one CAMARA answer per error ------------------------------------------------------
+
+APPENDIX_A = [
+    # (grant, endpoint, status, error, CAMARA answer, metric)
+    ("ciba", "bc", 400, "invalid_request", UnavailableError, "OperatorCredentialsRefused"),
+    ("ciba", "bc", 400, "unauthorized_client", UnavailableError, "OperatorCredentialsRefused"),
+    ("ciba", "bc", 400, "unknown_user_id", IdentifierNotFoundError, None),
+    ("ciba", "bc", 400, "invalid_scope", UnavailableError, "OperatorCredentialsRefused"),
+    ("ciba", "bc", 400, "invalid_request_object", UnavailableError, "OperatorCredentialsRefused"),
+    ("ciba", "bc", 401, "invalid_client", UnavailableError, "OperatorCredentialsRefused"),
+    ("ciba", "bc", 403, "access_denied", ConsentRefusedError, "OperatorConsentRefused"),
+    ("ciba", "token", 400, "access_denied", ConsentRefusedError, "OperatorConsentRefused"),
+    ("ciba", "token", 400, "invalid_grant", OperatorBadGatewayError, None),
+    ("ciba", "token", 400, "expired_token", OperatorBadGatewayError, None),
+    ("ciba", "token", 400, "unsupported_grant_type", UnavailableError, "OperatorCredentialsRefused"),
+    ("ciba", "token", 401, "invalid_client", UnavailableError, "OperatorCredentialsRefused"),
+    ("jwt-bearer", "token", 400, "invalid_grant", ConsentRefusedError, "OperatorConsentRefused"),
+    ("jwt-bearer", "token", 400, "invalid_scope", UnavailableError, "OperatorCredentialsRefused"),
+    ("jwt-bearer", "token", 400, "unauthorized_client", UnavailableError, "OperatorCredentialsRefused"),
+    ("jwt-bearer", "token", 400, "invalid_request", UnavailableError, "OperatorCredentialsRefused"),
+    ("jwt-bearer", "token", 401, "invalid_client", UnavailableError, "OperatorCredentialsRefused"),
+    ("jwt-bearer", "token", 400, "consent_required", ConsentRefusedError, "OperatorConsentRefused"),
+    ("jwt-bearer", "token", 400, "something_new", OperatorBadGatewayError, None),
+    ("client-credentials", "token", 401, "invalid_client", UnavailableError, "OperatorCredentialsRefused"),
+]
+
+
+@pytest.mark.parametrize(("grant", "endpoint", "status", "error", "answer", "metric"), APPENDIX_A)
+def test_each_authorization_error_has_one_camara_answer(
+    grant, endpoint, status, error, answer, metric, monkeypatch
+):
+    leak = "the operator's own words: subscriber +34600000001 said no"
+    body = {"error": error, "error_description": leak}
+    fake = FakeOperator(**{f"{endpoint}_answers": [(status, body)]})
+    operator, _, _ = adapter(fake, grant)
+    reported = []
+    monkeypatch.setattr(operator, "_report", reported.append)
+    with pytest.raises(answer) as raised:
+        ask(operator)
+    assert type(raised.value) is answer
+    assert leak not in str(raised.value) and leak not in json.dumps(error_body(raised.value))
+    assert "/kyc-match/v0.4/match" not in fake.paths()
+    (failure,) = reported
+    assert failure.metric == metric
+
+
+def test_the_table_covers_every_appendix_a_code():
+    codes = {
+        "invalid_request",
+        "unauthorized_client",
+        "unknown_user_id",
+        "invalid_scope",
+        "invalid_request_object",
+        "invalid_client",
+        "access_denied",
+        "unsupported_grant_type",
+        "expired_token",
+        "consent_required",
+    }
+    assert codes <= AUTH_ERRORS.keys()
+    assert outcome_for("invalid_grant", grant="jwt-bearer").error is ConsentRefusedError
+    assert outcome_for("invalid_grant", grant="ciba").error is OperatorBadGatewayError
+
+
+def test_consent_refused_does_not_open_the_breaker():
+    fake = FakeOperator(token_answers=[(400, {"error": "invalid_grant"})] * 10)
+    operator, _, _ = adapter(fake)
+    for _ in range(8):
+        with pytest.raises(ConsentRefusedError):
+            ask(operator)
+    assert operator.breaker.allow()
+
+
+def test_a_token_endpoint_5xx_is_retried_within_the_deadline():
+    fake = FakeOperator(token_answers=[(503, {})])
+    operator, _, _ = adapter(fake)
+    assert ask(operator)["givenName"].result == "true"
+    assert fake.paths().count("/token") == 2
+
+
+def test_no_time_left_is_a_timeout():
+    fake = FakeOperator()
+    operator, _, _ = adapter(fake)
+    query = MatchQuery(NUMBER, {"givenName": "F"}, "c", answer_by=0.0)  # already past (fake clock at 1000)
+    with pytest.raises(OperatorTimeoutError):
+        operator.match(query)
+    assert fake.paths() == []
