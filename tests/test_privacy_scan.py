@@ -38,17 +38,23 @@ def test_no_personal_value_in_audit_items_or_logs(
     assert len(ledger.values) >= 30 and FULL in ledger.values
 
     leaks = _finder(forbidden)
+    # Operator credentials (issue #12): no JWT (our assertions, tokens), no tel: URI (login_hint, sub).
+    credentials = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.|tel:\+[0-9]")
     items = audit_items()
     assert len(items) >= 12
     for item in items:
         leaked = leaks(json.dumps(item, default=str, ensure_ascii=False))
         assert leaked == [], f"audit entry {item['entryKey']} contains personal data"
+        assert not credentials.search(json.dumps(item, default=str)), (
+            f"audit entry {item['entryKey']}: credential"
+        )
 
     for log in (handler_log, served_log):
         lines = log.read_text(encoding="utf-8").splitlines()
         assert any('"request answered"' in line for line in lines), f"{log.name} recorded nothing"
         for number, line in enumerate(lines, start=1):
             assert leaks(line) == [], f"{log.name} line {number} contains personal data"
+            assert not credentials.search(line), f"{log.name} line {number} contains a token or login_hint"
 
 
 def _finder(values: set[str]):

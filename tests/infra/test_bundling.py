@@ -100,11 +100,13 @@ def test_bundled_asset_leaves_out_the_runtime_provided_sdk(bundled_asset: Path):
         assert not list(bundled_asset.glob(f"{name.replace('-', '_')}-*.dist-info"))
 
 
-def test_bundled_asset_zips_below_10_mb(bundled_asset: Path, tmp_path: Path):
+def test_bundled_asset_zips_below_12_mb(bundled_asset: Path, tmp_path: Path):
     archive = tmp_path / "asset.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
         for path in sorted(bundled_asset.rglob("*")):
             zipped.write(path, path.relative_to(bundled_asset))
     size = archive.stat().st_size
     print(f"zipped asset: {size / 1e6:.1f} MB")
-    assert size < 10 * 1024 * 1024
+    # 10 MB until #12: cryptography (KMS's DER signatures and public keys -> JOSE) adds ~2.5 MB zipped.
+    # It is imported only by containers with a camara operator or serving the JWKS, not at cold start.
+    assert size < 12 * 1024 * 1024

@@ -117,3 +117,15 @@ def test_client_onboarding_on_the_template_configuration_table(template_tables):
     assert DynamoDbClientStore(template_tables["configuration"]).profile("client-a") == profile
     assert ("client-a", profile) in store.list()
     assert store.profile("client-b") is None
+
+
+def test_pending_authorizations_are_kept_by_keyed_hash_with_their_ttl(template_tables):
+    from kyc_match.operators.ciba import DynamoDbPendingAuthorizations, PendingAuthorization
+
+    store = DynamoDbPendingAuthorizations(template_tables["pending-authorizations"])
+    store.put("hash-1", PendingAuthorization("req-1", 5.0, 1_900_000_000.5))
+    assert store.get("hash-1") == PendingAuthorization("req-1", 5.0, 1_900_000_001.0)
+    item = template_tables["pending-authorizations"].get_item(Key={"pk": "hash-1"})["Item"]
+    assert set(item) == {"pk", "authReqId", "interval", "expiresAt"}  # no number, token or assertion
+    store.delete("hash-1")
+    assert store.get("hash-1") is None

@@ -111,11 +111,31 @@ def test_camara_operator_must_use_the_stack_operator_secret(tmp_path):
 
 def test_camara_operator_is_passed_through_as_written(tmp_path):
     config = _valid()
-    operator = _camara_operator(operator_secret_name("sandbox"))
+    operator = {
+        "id": "op-de",
+        "kind": "camara",
+        "prefixes": ["+49"],
+        "baseUrl": "https://kyc.operator.example/camara",
+        "auth": {"grant": "jwt-bearer", "issuer": "https://auth.operator.example", "clientId": "aggregator"},
+    }
     config["operators"].append(operator)
     loaded = load_stage_config("sandbox", _write(tmp_path, config))
     assert json.loads(loaded.operators_json) == [SANDBOX_OPERATOR, operator]
-    assert loaded.operator_ids == ("sandbox", "op-es")
+    assert loaded.operator_ids == ("sandbox", "op-de")
+
+
+def test_an_entry_from_before_auth_is_passed_on_in_its_auth_form(tmp_path):
+    config = _valid()
+    config["operators"].append(_camara_operator(operator_secret_name("sandbox")))
+    loaded = load_stage_config("sandbox", _write(tmp_path, config))
+    assert json.loads(loaded.operators_json)[1]["auth"] == {
+        "grant": "client-credentials",
+        "tokenEndpoint": "https://auth.operator.example/oauth2/token",
+        "clientId": "aggregator",
+        "tokenAuthMethod": "client_secret_basic",
+        "clientSecretId": operator_secret_name("sandbox"),
+        "clientSecretKey": "op-es",
+    }
 
 
 def test_previous_hash_key_ids_default_to_an_empty_json_list():

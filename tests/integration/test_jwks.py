@@ -2,6 +2,7 @@
 `kyc-match keys jwks`, and the local server answering it while a match holds the handler."""
 
 import json
+import os
 import threading
 
 import httpx
@@ -41,7 +42,9 @@ def test_served_jwks_needs_no_key_and_equals_the_handlers(served_api, handler_tr
     assert served.status_code == 200 and served.json() == handled.json()
 
 
-def test_cli_prints_the_same_jwks(handler_transport, capsys):
+def test_cli_prints_the_same_jwks(handler_transport, capsys, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+        monkeypatch.setenv(name, os.environ[name])  # the command sets its local credentials: restored after
     assert main(["keys", "jwks"]) == 0
     printed = json.loads(capsys.readouterr().out)
     handled = handler_transport.send(None, method="GET", path=JWKS_PATH, authenticated=False)

@@ -15,7 +15,6 @@ from kyc_match.domain.errors import (
     IdentifierNotFoundError,
     KycMatchError,
     OperatorBadGatewayError,
-    OperatorTimeoutError,
     UnavailableError,
 )
 from kyc_match.operators.failures import CONSENT_REFUSED_METRIC, CREDENTIALS_REFUSED_METRIC, OperatorFailure
@@ -44,7 +43,7 @@ AUTH_ERRORS: Final[dict[str, Outcome]] = {
     "consent_required": Outcome(
         ConsentRefusedError, "consent_refused", CONSENT_REFUSED_METRIC, breaker=False
     ),
-    "expired_token": Outcome(OperatorTimeoutError, "authorization_expired", breaker=False),
+    "expired_token": Outcome(OperatorBadGatewayError, "authorization_expired", breaker=False),
     "server_error": Outcome(OperatorBadGatewayError, "auth_server_error", retryable=True),
     "temporarily_unavailable": Outcome(OperatorBadGatewayError, "auth_server_unavailable", retryable=True),
 }

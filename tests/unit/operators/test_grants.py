@@ -331,3 +331,28 @@ def test_no_time_left_is_a_timeout():
     with pytest.raises(OperatorTimeoutError):
         operator.match(query)
     assert fake.paths() == []
+
+
+def test_the_operators_page_has_the_same_error_table(tmp_path):
+    """docs/operators.md's Appendix A table says what token_errors.py does, code for code."""
+    from pathlib import Path
+
+    from kyc_match.api.errors import answer_for
+
+    page = (Path(__file__).resolve().parents[3] / "docs" / "operators.md").read_text(encoding="utf-8")
+    section = page.split("## Authorization errors (Appendix A)", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| `")]
+    documented = {}
+    for error_cell, where, answer, metric in rows:
+        for code in error_cell.replace("`", "").split(", "):
+            documented.setdefault(code.strip(), []).append((where.strip(), answer.strip(), metric.strip()))
+    for code, outcome in AUTH_ERRORS.items():
+        if outcome.retryable:
+            continue  # documented with the 5xx row
+        answer = answer_for(outcome.error())
+        (where, text, metric) = documented[code][0]
+        assert text.startswith(f"`{answer.status} {answer.code}`") or "restarted" in text, code
+        assert metric == (f"`{outcome.metric}`" if outcome.metric else "—"), code
+    jwt_grant, ciba_grant = documented["invalid_grant"]
+    assert "JWT Bearer" in jwt_grant[0] and jwt_grant[1].startswith("`403 PERMISSION_DENIED`")
+    assert "CIBA" in ciba_grant[0] and "502 BAD_GATEWAY" in ciba_grant[1]

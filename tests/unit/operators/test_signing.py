@@ -1,4 +1,5 @@
-"""Client assertions signed by a KMS key (moto KMS): verifiable with the published JWK, kid = thumbprint."""
+"""Client assertions signed by a KMS key (the suite's moto server; not mock_aws, whose exit would reset
+the backends the in-process server shares): verifiable with the published JWK, kid = thumbprint."""
 
 import base64
 import hashlib
@@ -9,17 +10,13 @@ import pytest
 from joserfc import jwt
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import ECKey, KeySet
-from moto import mock_aws
 
 from kyc_match.operators.signing import KmsJwtSigner, SigningKeyError, jwks
 
 
 @pytest.fixture
-def kms(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        yield boto3.client("kms")
+def kms(moto_endpoint):
+    return boto3.client("kms")
 
 
 def signing_key(kms, spec="ECC_NIST_P256", usage="SIGN_VERIFY") -> str:

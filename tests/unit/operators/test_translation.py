@@ -92,3 +92,24 @@ def test_error_code_only_from_a_consistent_error_info():
     assert error_code(b'{"status": 403, "code": "IDENTIFIER_NOT_FOUND"}', 404) is None
     assert error_code(b"not json", 404) is None
     assert error_code(b'{"code": 7}', 404) is None
+
+
+def test_v05rc1_is_translated_like_vwip_and_our_body_is_valid_against_its_schema():
+    import yaml
+    from openapi_schema_validator import OAS30Validator
+
+    from support.contract import SPEC_DIR
+
+    spec = yaml.safe_load((SPEC_DIR / "kyc-match-v0.5.0-rc.1.yaml").read_text(encoding="utf-8"))
+    assert "/match" in spec["paths"] and spec["servers"][0]["url"].endswith("/kyc-match/v0.5rc1")
+    assert match_url("https://op.example", "v0.5rc1") == "https://op.example/kyc-match/v0.5rc1/match"
+    body = {"nameMatch": "true", "bankAccountNumberMatch": "true"}
+    assert "bankAccountNumber" not in read(body, "v0.5rc1")  # never asked: accepted and dropped
+    query = MatchQuery("+34600000001", {"name": "A B", "country": "ES", "postalCode": "28001"}, "c")
+    schema = spec["paths"]["/match"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    OAS30Validator({**schema, "components": spec["components"]}).validate(request_body(query, "v0.5rc1"))
+    assert request_body(query, "v0.5rc1", with_identifier=False) == {
+        "name": "A B",
+        "country": "ES",
+        "postalCode": "28001",
+    }
