@@ -158,7 +158,7 @@ def _request(model: type[Request]) -> Request:
 
 def _query(request: KycMatchRequest, context: CallContext, *, explain: bool = False) -> MatchQuery:
     query = build_query(request, _token_phone_number(), context.correlator, explain=explain)
-    return replace(query, client_id=context.client_id, answer_by=_answer_by())
+    return replace(query, client_id=context.client_id, purpose=context.purpose, answer_by=_answer_by())
 
 
 def _answer_by() -> float | None:

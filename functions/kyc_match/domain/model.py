@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     from kyc_match.domain.policy import Policy
 
 Verdicts = Mapping[str, AttributeMatch]
-DEFAULT_PURPOSE = "dpv:FraudPreventionAndDetection"
 
 
 @dataclass(frozen=True)
