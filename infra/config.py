@@ -180,7 +180,7 @@ class StageConfig(_Model):
             urls |= {
                 f"auth.{name}": value
                 for name, value in auth.items()
-                if name == "issuer" or name.endswith("Url")
+                if name == "issuer" or name.endswith(("Url", "Endpoint"))
             }
             for name, url in urls.items():
                 if url is not None and not _public_https(url):

@@ -175,7 +175,9 @@ def test_a_deployed_operator_url_must_be_https_on_a_public_host(tmp_path, field,
     operator = _camara_operator(operator_secret_name("sandbox"))
     operator[field] = url
     config["operators"].append(operator)
-    with pytest.raises(StageConfigError, match=rf"operator 'op-es': {field} must be an https URL"):
+    # A legacy top-level tokenUrl is read as auth.tokenEndpoint (operators/config.py), and named so.
+    named = {"tokenUrl": "auth.tokenEndpoint"}.get(field, field)
+    with pytest.raises(StageConfigError, match=rf"operator 'op-es': {named} must be an https URL"):
         load_stage_config("sandbox", _write(tmp_path, config))
 
 
