@@ -49,12 +49,10 @@ class Policy(PolicyPart):
         return self.attributes.get(attribute)
 
     def level_rule(self, level: str) -> LevelRule:
-        rule: LevelRule = getattr(self.levels, level)
-        return rule
+        return self.levels.rule(level)
 
     def decision_for(self, level: str) -> str:
-        decision: str = getattr(self.decisions, level)
-        return decision
+        return self.decisions.at(level)
 
     def named(self) -> frozenset[str]:
         """Attributes the policy says something about: in a group, or with a rule of their own."""

@@ -106,11 +106,19 @@ class Levels(_AsWritten):
     FULL: LevelRule
     PARTIAL: LevelRule
 
+    def rule(self, level: str) -> LevelRule:
+        rule: LevelRule = getattr(self, level)
+        return rule
+
 
 class Decisions(_AsWritten):
     FULL: Decision = "ACCEPT"
     PARTIAL: Decision = "STEP_UP"
     NONE: Decision = "REJECT"
+
+    def at(self, level: str) -> str:
+        decision: str = getattr(self, level)
+        return decision
 
 
 class OperatorOutcomes(_AsWritten):

@@ -23,12 +23,10 @@ class _Policy:
     decisions: Decisions
 
     def level_rule(self, level: str) -> LevelRule:
-        rule: LevelRule = getattr(self.levels, level)
-        return rule
+        return self.levels.rule(level)
 
     def decision_for(self, level: str) -> str:
-        decision: str = getattr(self.decisions, level)
-        return decision
+        return self.decisions.at(level)
 
 
 def unsafe(attributes: Mapping[str, AttributeRule], levels: Levels, decisions: Decisions) -> list[str]:
