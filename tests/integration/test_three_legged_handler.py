@@ -11,7 +11,7 @@ from kyc_match import wiring
 from kyc_match.operators.directory import PrefixDirectory
 from kyc_match.settings import get_settings
 from support.audit import audit_item_for
-from support.fake_operator import FakeOperator, adapter
+from support.operator_server import InProcessOperator, adapter
 from support.people import FULL
 
 pytestmark = pytest.mark.usefixtures("local_stack", "handler_log")
@@ -36,7 +36,7 @@ def send(handler_transport):
 
 
 def test_jwt_bearer_consent_refused_is_a_fixed_403_and_audited(handler_transport, routed):
-    fake = FakeOperator(
+    fake = InProcessOperator(
         token_answers=[(400, {"error": "invalid_grant", "error_description": f"no consent {FULL}"})]
     )
     operator, _, _ = adapter(fake)
@@ -53,7 +53,7 @@ def test_jwt_bearer_consent_refused_is_a_fixed_403_and_audited(handler_transport
 
 
 def test_ciba_unknown_subscriber_is_identifier_not_found(handler_transport, routed):
-    operator, _, _ = adapter(FakeOperator(bc_answers=[(400, {"error": "unknown_user_id"})]), "ciba")
+    operator, _, _ = adapter(InProcessOperator(bc_answers=[(400, {"error": "unknown_user_id"})]), "ciba")
     routed(operator)
     reply, entry = send(handler_transport)
     assert (reply.status, reply.json()["code"]) == (404, "IDENTIFIER_NOT_FOUND")
@@ -61,7 +61,7 @@ def test_ciba_unknown_subscriber_is_identifier_not_found(handler_transport, rout
 
 
 def test_ciba_pending_at_the_deadline_then_completed_by_the_retry(handler_transport, routed):
-    fake = FakeOperator(token_answers=[(400, {"error": "authorization_pending"})] * 3)
+    fake = InProcessOperator(token_answers=[(400, {"error": "authorization_pending"})] * 3)
     operator, _, pending = adapter(fake, "ciba", timeoutSeconds=2.5)
     routed(operator)
     first, first_entry = send(handler_transport)

@@ -49,6 +49,8 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         self.now += seconds
 
+    sleep = advance  # where the code under test sleeps, time passes at once
+
 
 @dataclass
 class MemoryTrail:

@@ -18,7 +18,8 @@ from kyc_match.domain.errors import (
 )
 from kyc_match.domain.model import MatchQuery
 from kyc_match.operators.token_errors import AUTH_ERRORS, outcome_for
-from support.fake_operator import ISSUER, FakeClock, FakeOperator, adapter, claims_of
+from support.doubles import ManualClock
+from support.operator_server import ISSUER, InProcessOperator, adapter, claims_of
 
 NUMBER, OTHER = "+34600000001", "+34600000002"
 PURPOSE = "dpv:FraudPreventionAndDetection"
@@ -30,7 +31,7 @@ def ask(operator, number=NUMBER, purpose=PURPOSE, client="client-1"):
 
 
 def test_jwt_bearer_discovers_then_asserts_the_subscriber_and_purpose_without_a_scope_parameter():
-    fake = FakeOperator()
+    fake = InProcessOperator()
     operator, _, _ = adapter(fake)
     assert ask(operator)["givenName"].result == "true"
     assert fake.paths() == ["/.well-known/openid-configuration", "/token", "/kyc-match/v0.4/match"]
@@ -47,7 +48,7 @@ def test_jwt_bearer_discovers_then_asserts_the_subscriber_and_purpose_without_a_
 
 
 def test_token_reused_per_number_and_purpose_and_discovery_done_once():
-    fake = FakeOperator()
+    fake = InProcessOperator()
     operator, _, _ = adapter(fake)
     (
         ask(operator),
@@ -60,8 +61,8 @@ def test_token_reused_per_number_and_purpose_and_discovery_done_once():
 
 
 def test_token_fetched_again_shortly_before_expires_in():
-    fake = FakeOperator(token_answers=[(200, {"access_token": "a", "expires_in": 100})])
-    clock = FakeClock()
+    fake = InProcessOperator(token_answers=[(200, {"access_token": "a", "expires_in": 100})])
+    clock = ManualClock(1000.0)
     operator, _, _ = adapter(fake, clock=clock)
     ask(operator)
     clock.now += 89.9
@@ -74,7 +75,7 @@ def test_token_fetched_again_shortly_before_expires_in():
 @pytest.mark.parametrize("lifetime", ["NaN", "Infinity", "-Infinity", "0", "-5", "true", '"300"'])
 def test_expires_in_must_be_a_finite_positive_number(lifetime):
     body = f'{{"access_token": "a", "token_type": "Bearer", "expires_in": {lifetime}}}'.encode()
-    fake = FakeOperator(token_answers=[(200, body)])
+    fake = InProcessOperator(token_answers=[(200, body)])
     operator, _, _ = adapter(fake)
     with pytest.raises(OperatorBadGatewayError):
         ask(operator)
@@ -82,14 +83,14 @@ def test_expires_in_must_be_a_finite_positive_number(lifetime):
 
 
 def test_a_refused_bearer_token_is_fetched_again_once():
-    fake = FakeOperator(match_answers=[(401, {"status": 401, "code": "UNAUTHENTICATED"})])
+    fake = InProcessOperator(match_answers=[(401, {"status": 401, "code": "UNAUTHENTICATED"})])
     operator, _, _ = adapter(fake)
     assert ask(operator)["givenName"].result == "true"
     assert fake.paths().count("/token") == 2
 
 
 def test_client_credentials_with_private_key_jwt_declares_the_purpose_and_sends_the_number():
-    fake = FakeOperator()
+    fake = InProcessOperator()
     operator, _, _ = adapter(fake, "client-credentials")
     ask(operator), ask(operator, number=OTHER)
     form = fake.forms["/token"][0]
@@ -113,7 +114,7 @@ class Secrets:
 
 
 def test_client_secret_basic_for_a_client_credentials_operator_configured_so():
-    fake = FakeOperator()
+    fake = InProcessOperator()
     secrets = Secrets()
     auth = {
         "tokenAuthMethod": "client_secret_basic",
@@ -131,7 +132,7 @@ def test_client_secret_basic_for_a_client_credentials_operator_configured_so():
 
 
 def test_refused_secret_is_read_again_next_time():
-    fake = FakeOperator(token_answers=[(401, {"error": "invalid_client"})])
+    fake = InProcessOperator(token_answers=[(401, {"error": "invalid_client"})])
     secrets = Secrets()
     auth = {"tokenAuthMethod": "client_secret_post", "clientSecretId": "sec"}
     operator, _, _ = adapter(fake, "client-credentials", secrets=secrets, auth=auth)
@@ -141,7 +142,7 @@ def test_refused_secret_is_read_again_next_time():
 
 
 def test_discovery_of_another_issuer_is_refused():
-    fake = FakeOperator(
+    fake = InProcessOperator(
         discovery={"issuer": "https://evil.example", "token_endpoint": "https://evil.example/t"}
     )
     operator, _, _ = adapter(fake)
@@ -155,8 +156,8 @@ def test_discovery_of_another_issuer_is_refused():
 
 def test_ciba_asks_with_login_hint_only_then_polls_at_the_interval_with_fresh_assertions():
     pending_twice = [(400, {"error": "authorization_pending"})] * 2
-    fake = FakeOperator(token_answers=[*pending_twice, (200, {"access_token": "a", "expires_in": 60})])
-    clock = FakeClock()
+    fake = InProcessOperator(token_answers=[*pending_twice, (200, {"access_token": "a", "expires_in": 60})])
+    clock = ManualClock(1000.0)
     operator, signer, pending = adapter(fake, "ciba", clock=clock)
     started = clock.now
     assert ask(operator)["givenName"].result == "true"
@@ -174,8 +175,8 @@ def test_ciba_asks_with_login_hint_only_then_polls_at_the_interval_with_fresh_as
 
 
 def test_ciba_slow_down_adds_five_seconds_to_the_interval():
-    fake = FakeOperator(token_answers=[(400, {"error": "slow_down"}), (200, {"access_token": "a"})])
-    clock = FakeClock()
+    fake = InProcessOperator(token_answers=[(400, {"error": "slow_down"}), (200, {"access_token": "a"})])
+    clock = ManualClock(1000.0)
     operator, _, _ = adapter(fake, "ciba", clock=clock, timeoutSeconds=12)
     started = clock.now
     ask(operator)
@@ -183,8 +184,8 @@ def test_ciba_slow_down_adds_five_seconds_to_the_interval():
 
 
 def test_ciba_outliving_the_request_is_continued_by_the_retry_without_a_second_prompt():
-    fake = FakeOperator(token_answers=[(400, {"error": "authorization_pending"})] * 4)
-    clock = FakeClock()
+    fake = InProcessOperator(token_answers=[(400, {"error": "authorization_pending"})] * 4)
+    clock = ManualClock(1000.0)
     operator, _, pending = adapter(fake, "ciba", clock=clock, timeoutSeconds=2.5)
     with pytest.raises(AuthorizationPendingError):
         ask(operator)
@@ -198,7 +199,7 @@ def test_ciba_outliving_the_request_is_continued_by_the_retry_without_a_second_p
 
 
 def test_ciba_pending_state_is_per_client_and_purpose():
-    fake = FakeOperator(token_answers=[(400, {"error": "authorization_pending"})] * 6)
+    fake = InProcessOperator(token_answers=[(400, {"error": "authorization_pending"})] * 6)
     operator, _, pending = adapter(fake, "ciba", timeoutSeconds=1.5)
     for client in ("client-1", "client-2"):
         with pytest.raises(AuthorizationPendingError):
@@ -207,13 +208,13 @@ def test_ciba_pending_state_is_per_client_and_purpose():
 
 
 def test_ciba_expired_authorization_is_forgotten_and_a_new_one_started():
-    fake = FakeOperator(
+    fake = InProcessOperator(
         bc_answers=[(200, {"auth_req_id": "old", "expires_in": 120, "interval": 1})],
         token_answers=[(400, {"error": "authorization_pending"})] * 2
         + [(400, {"error": "expired_token"})]
         + [(400, {"error": "authorization_pending"})] * 2,
     )
-    clock = FakeClock()
+    clock = ManualClock(1000.0)
     operator, _, pending = adapter(fake, "ciba", clock=clock, timeoutSeconds=1.5)
     with pytest.raises(AuthorizationPendingError):
         ask(operator)
@@ -225,8 +226,8 @@ def test_ciba_expired_authorization_is_forgotten_and_a_new_one_started():
 
 
 def test_ciba_state_past_its_expiry_is_not_continued():
-    fake = FakeOperator(token_answers=[(400, {"error": "authorization_pending"})] * 4)
-    clock = FakeClock()
+    fake = InProcessOperator(token_answers=[(400, {"error": "authorization_pending"})] * 4)
+    clock = ManualClock(1000.0)
     operator, _, _ = adapter(fake, "ciba", clock=clock, timeoutSeconds=1.5)
     with pytest.raises(AuthorizationPendingError):
         ask(operator)
@@ -237,7 +238,7 @@ def test_ciba_state_past_its_expiry_is_not_continued():
 
 
 def test_ciba_refused_bearer_token_does_not_prompt_the_subscriber_again():
-    fake = FakeOperator(match_answers=[(401, {"status": 401, "code": "UNAUTHENTICATED"})])
+    fake = InProcessOperator(match_answers=[(401, {"status": 401, "code": "UNAUTHENTICATED"})])
     operator, _, _ = adapter(fake, "ciba")
     with pytest.raises(UnavailableError):
         ask(operator)
@@ -277,7 +278,7 @@ def test_each_authorization_error_has_one_camara_answer(
 ):
     leak = "the operator's own words: subscriber +34600000001 said no"
     body = {"error": error, "error_description": leak}
-    fake = FakeOperator(**{f"{endpoint}_answers": [(status, body)]})
+    fake = InProcessOperator(**{f"{endpoint}_answers": [(status, body)]})
     operator, _, _ = adapter(fake, grant)
     reported = []
     monkeypatch.setattr(operator, "_report", reported.append)
@@ -309,7 +310,7 @@ def test_the_table_covers_every_appendix_a_code():
 
 
 def test_consent_refused_does_not_open_the_breaker():
-    fake = FakeOperator(token_answers=[(400, {"error": "invalid_grant"})] * 10)
+    fake = InProcessOperator(token_answers=[(400, {"error": "invalid_grant"})] * 10)
     operator, _, _ = adapter(fake)
     for _ in range(8):
         with pytest.raises(ConsentRefusedError):
@@ -318,14 +319,14 @@ def test_consent_refused_does_not_open_the_breaker():
 
 
 def test_a_token_endpoint_5xx_is_retried_within_the_deadline():
-    fake = FakeOperator(token_answers=[(503, {})])
+    fake = InProcessOperator(token_answers=[(503, {})])
     operator, _, _ = adapter(fake)
     assert ask(operator)["givenName"].result == "true"
     assert fake.paths().count("/token") == 2
 
 
 def test_no_time_left_is_a_timeout():
-    fake = FakeOperator()
+    fake = InProcessOperator()
     operator, _, _ = adapter(fake)
     query = MatchQuery(NUMBER, {"givenName": "F"}, "c", answer_by=0.0)  # already past (fake clock at 1000)
     with pytest.raises(OperatorTimeoutError):

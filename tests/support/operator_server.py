@@ -16,6 +16,7 @@ from kyc_match.operators.ciba import PendingAuthorization
 from kyc_match.operators.config import OperatorConfig
 from kyc_match.operators.resilience import CircuitBreaker
 from kyc_match.operators.tokens import AuthServer
+from support.doubles import ManualClock
 
 ISSUER = "https://auth.operator.example"
 API = "https://api.operator.example"
@@ -64,19 +65,8 @@ class MemoryPending:
         self.items.pop(key, None)
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @dataclass
-class FakeOperator:
+class InProcessOperator:
     """Answers per endpoint from queues of (status, body); the default answers are the happy path."""
 
     token_answers: list[tuple[int, Any]] = field(default_factory=list)
@@ -146,16 +136,16 @@ def operator_config(grant: str = "jwt-bearer", **fields: Any) -> OperatorConfig:
 
 
 def adapter(
-    fake: FakeOperator,
+    fake: InProcessOperator,
     grant: str = "jwt-bearer",
     *,
     secrets=None,
-    clock: FakeClock | None = None,
+    clock: ManualClock | None = None,
     pending: MemoryPending | None = None,
     **fields: Any,
 ) -> tuple[CamaraOperator, FakeSigner, MemoryPending]:
     config = operator_config(grant, **fields)
-    clock = clock or FakeClock()
+    clock = clock or ManualClock(1000.0)
     signer, pending = FakeSigner(), pending or MemoryPending()
     http = fake.client()
     server = AuthServer(config.id, config.auth, http, signer, secrets)
