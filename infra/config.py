@@ -101,6 +101,27 @@ class Alarms(_Model):
     lambda_errors: int = Field(default=1, ge=1, description="Lambda errors per 5 minutes")
     # Entries wait in the audit fallback queue no longer than this before an alarm: the drain is stuck.
     audit_queue_oldest_message_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # API 4XX answers (401 missing/invalid key, 403 WAF or permission, 429 throttle or quota) as a share
+    # of requests: a spike means a client lost its key, a WAF rule misfires or a tier is too small.
+    api_client_error_rate_percent: float = Field(default=25.0, gt=0, le=100)
+    # M of N: an alarm fires when `datapointsToAlarm` of the last `evaluationPeriods` 5-minute periods
+    # breach, so one bad period at low volume does not page, and a sustained problem does.
+    evaluation_periods: int = Field(default=5, ge=1, le=288)
+    datapoints_to_alarm: int = Field(default=3, ge=1, le=288)
+    # No match request at all for this many minutes is an alarm (missing data counts as breaching);
+    # unset: no such alarm (a sandbox may be idle for days).
+    no_traffic_minutes: int | None = Field(default=None, ge=5, le=24 * 60)
+
+    @model_validator(mode="after")
+    def _m_of_n(self) -> "Alarms":
+        if self.datapoints_to_alarm > self.evaluation_periods:
+            raise ValueError(
+                f"alarms: datapointsToAlarm ({self.datapoints_to_alarm}) > evaluationPeriods "
+                f"({self.evaluation_periods})"
+            )
+        if self.no_traffic_minutes is not None and self.no_traffic_minutes % 5:
+            raise ValueError(f"alarms: noTrafficMinutes ({self.no_traffic_minutes}) must be a multiple of 5")
+        return self
 
 
 class StageConfig(_Model):

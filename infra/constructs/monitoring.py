@@ -12,6 +12,17 @@ from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
 from infra.config import StageConfig
+from kyc_match.api import errors
+
+# Outcomes (the `outcome` dimension of MatchOutcomes: "200" or the CAMARA code) of requests that reached
+# an operator: its answers (match, not found, not applicable, document mismatch) and its failures.
+OPERATOR_FAILURES = (errors.BAD_GATEWAY.code, errors.UNAVAILABLE.code, errors.TIMEOUT.code)
+OPERATOR_ANSWERS = (
+    "200",
+    errors.IDENTIFIER_NOT_FOUND.code,
+    errors.SERVICE_NOT_APPLICABLE.code,
+    errors.ID_DOCUMENT_MISMATCH.code,
+)
 
 # What the function emits with Powertools (namespace, default dimension).
 NAMESPACE = "KycMatch"
@@ -25,6 +36,26 @@ def app_metric(name: str, **dimensions: str) -> cloudwatch.Metric:
         metric_name=name,
         dimensions_map={"service": SERVICE, **dimensions},
         statistic=cloudwatch.Stats.SUM,
+        period=PERIOD,
+    )
+
+
+def operator_failure_rate(operator_id: str) -> cloudwatch.MathExpression:
+    """Failures over the requests this operator was asked (its own traffic, not all traffic), so an
+    operator carrying 1 % of requests alarms when its calls fail. Metric math over MatchOutcomes
+    (one metric per operator and outcome); 7 metrics, within an alarm's limit of 10."""
+    failures = {f"f{index}": outcome for index, outcome in enumerate(OPERATOR_FAILURES)}
+    answers = {f"a{index}": outcome for index, outcome in enumerate(OPERATOR_ANSWERS)}
+    fill = {name: f"FILL({name}, 0)" for name in (*failures, *answers)}
+    failed = " + ".join(fill[name] for name in failures)
+    asked = " + ".join(fill[name] for name in (*answers, *failures))
+    return cloudwatch.MathExpression(
+        expression=f"IF(({asked}) > 0, 100 * ({failed}) / ({asked}), 0)",
+        using_metrics={
+            name: app_metric("MatchOutcomes", operator=operator_id, outcome=outcome)
+            for name, outcome in (*failures.items(), *answers.items())
+        },
+        label=f"{operator_id} failure rate (%)",
         period=PERIOD,
     )
 
@@ -59,16 +90,22 @@ class Monitoring(Construct):
             threshold: float,
             description: str,
             operator: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            *,
+            m_of_n: bool = True,
+            missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
         ) -> cloudwatch.Alarm:
+            # Rates and latencies fire on M of N periods (no page for one bad period at low volume);
+            # events that must never happen (an audit write failing, a DLQ message) fire on the first.
             created = metric.create_alarm(
                 self,
                 construct_id,
                 alarm_name=f"{prefix}-{construct_id}",
                 alarm_description=description,
                 threshold=threshold,
-                evaluation_periods=1,
+                evaluation_periods=thresholds.evaluation_periods if m_of_n else 1,
+                datapoints_to_alarm=thresholds.datapoints_to_alarm if m_of_n else 1,
                 comparison_operator=operator,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                treat_missing_data=missing,
             )
             created.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
             self.alarms.append(created)
@@ -115,26 +152,47 @@ class Monitoring(Construct):
             1,
             "An audit entry could not be written: the audit trail is incomplete",
             cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            m_of_n=False,
+        )
+        client_errors = stage.metric_client_error(period=PERIOD, statistic=cloudwatch.Stats.SUM)
+        # API Gateway counts 4XX as one metric: the 401s (no or bad key), 403s (WAF, permissions) and
+        # 429s (throttle, quota) it answers itself never reach the function, so this rate is where they show.
+        api_4xx_rate = cloudwatch.MathExpression(
+            expression="IF(requests > 0, 100 * FILL(clientErrors, 0) / requests, 0)",
+            using_metrics={"requests": requests, "clientErrors": client_errors},
+            label="API 4xx rate (%)",
+            period=PERIOD,
+        )
+        alarm(
+            "api-4xx-rate",
+            api_4xx_rate,
+            thresholds.api_client_error_rate_percent,
+            f"Over {thresholds.api_client_error_rate_percent}% of API requests answered 4xx (401/403/429 "
+            "spike: lost or revoked keys, a WAF rule, a throttled tier)",
         )
         match_requests = app_metric("MatchRequests")
+        if thresholds.no_traffic_minutes is not None:
+            # Silence is trouble too: no request at all (missing data included) for the whole window.
+            alarm(
+                "no-traffic",
+                app_metric("MatchRequests").with_(period=Duration.minutes(thresholds.no_traffic_minutes)),
+                1,
+                f"No match request in {thresholds.no_traffic_minutes} minutes: the API, DNS, WAF or clients' "
+                "integration may be broken",
+                cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                m_of_n=False,
+                missing=cloudwatch.TreatMissingData.BREACHING,
+            )
         operator_rates: list[cloudwatch.IMetric] = []
         for operator_id in config.operator_ids:
-            # Denominator: all match requests (the function does not count requests per operator).
-            rate = cloudwatch.MathExpression(
-                expression="IF(requests > 0, 100 * FILL(failures, 0) / requests, 0)",
-                using_metrics={
-                    "requests": match_requests,
-                    "failures": app_metric("OperatorErrors", operator=operator_id),
-                },
-                label=f"{operator_id} failure rate (%)",
-                period=PERIOD,
-            )
+            rate = operator_failure_rate(operator_id)
             operator_rates.append(rate)
             alarm(
                 f"operator-{operator_id}-failure-rate",
                 rate,
                 thresholds.operator_failure_rate_percent,
-                f"Operator {operator_id}: errors over {thresholds.operator_failure_rate_percent}% of matches",
+                f"Operator {operator_id}: over {thresholds.operator_failure_rate_percent}% of the requests "
+                "it was asked failed (bad gateway, unavailable, timeout)",
             )
 
         # The audit trail's second chance: entries waiting too long, entries given up on, failing jobs.
@@ -159,6 +217,7 @@ class Monitoring(Construct):
             "Audit entries are in the dead-letter queue: the drain could not store them (conflict or "
             "bug); they leave the trail unless a person stores or redrives them within 14 days",
             cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            m_of_n=False,
         )
         for name, job in (("digest", digest_function), ("drain", drain_function)):
             alarm(
@@ -167,6 +226,7 @@ class Monitoring(Construct):
                 1,
                 f"The audit {name} function failed",
                 cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                m_of_n=False,
             )
         # A digest that silently never runs leaves days without tamper evidence: no invocation in a day
         # (missing data included) is an alarm too.
@@ -194,7 +254,7 @@ class Monitoring(Construct):
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="API requests and errors",
-                left=[requests, server_errors, stage.metric_client_error(period=PERIOD, statistic="Sum")],
+                left=[requests, server_errors, client_errors],
                 width=8,
             ),
             cloudwatch.GraphWidget(
@@ -202,7 +262,7 @@ class Monitoring(Construct):
                 left=[p99, stage.metric_latency(period=PERIOD, statistic=cloudwatch.Stats.percentile(50))],
                 width=8,
             ),
-            cloudwatch.GraphWidget(title="API 5xx rate (%)", left=[api_5xx_rate], width=8),
+            cloudwatch.GraphWidget(title="API error rates (%)", left=[api_5xx_rate, api_4xx_rate], width=8),
         )
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(

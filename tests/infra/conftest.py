@@ -23,3 +23,13 @@ def sandbox_template_dict(sandbox: Synth) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def sandbox_template(sandbox_template_dict: dict[str, Any]) -> Template:
     return Template.from_json(sandbox_template_dict)
+
+
+@pytest.fixture(scope="session")
+def production_template_dict(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The production stage in one region: for what only production configures (no-traffic alarm, ...)."""
+    with without_aws_credentials():
+        synth = synthesize(
+            tmp_path_factory.mktemp("cdk-production"), stage="production", regions="eu-central-1"
+        )
+    return synth.template_dict(stack_name("production", "eu-central-1"))

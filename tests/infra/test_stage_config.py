@@ -64,6 +64,14 @@ def test_sandbox_operator_config_is_passed_as_the_function_expects():
         (lambda c: c["operators"].append(dict(SANDBOX_OPERATOR)), r"operator ids must be unique"),
         (lambda c: c.update(operators=[]), r"operators: .*at least 1 item"),
         (lambda c: c.update(stage="production"), r"declares stage 'production', expected 'sandbox'"),
+        (
+            lambda c: c.update(alarms={"evaluationPeriods": 2, "datapointsToAlarm": 3}),
+            r"alarms: .*datapointsToAlarm \(3\) > evaluationPeriods \(2\)",
+        ),
+        (
+            lambda c: c.update(alarms={"noTrafficMinutes": 42}),
+            r"alarms: .*noTrafficMinutes \(42\) must be a multiple of 5",
+        ),
     ],
 )
 def test_bad_stage_config_is_rejected_with_a_clear_message(tmp_path, change, message):

@@ -1,0 +1,127 @@
+"""Alarms that work at any volume (#17 item 7): per-operator rates over the operator's own requests,
+M of N datapoints, silence as an alarm where it means trouble, 4xx spikes."""
+
+from typing import Any
+
+from cdk_support import resources_of
+
+from kyc_match.api import errors
+
+PERIODS, DATAPOINTS = 5, 3  # the stage default: 3 of the last 5 five-minute periods
+
+
+def _alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in resources_of(template, "AWS::CloudWatch::Alarm").values()
+    }
+
+
+def _evaluate(alarm: dict[str, Any], values: dict[tuple[str, str], float | None]) -> float:
+    """The alarm's expression evaluated as CloudWatch would for one period, with the given MatchOutcomes
+    sums per (operator, outcome) (None: no datapoint, which FILL turns into 0)."""
+    series: dict[str, float | None] = {}
+    expression = ""
+    for query in alarm["Metrics"]:
+        if "Expression" in query:
+            expression = query["Expression"]
+            continue
+        metric = query["MetricStat"]["Metric"]
+        assert metric["Namespace"] == "KycMatch" and metric["MetricName"] == "MatchOutcomes"
+        assert query["MetricStat"]["Stat"] == "Sum"
+        dims = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+        assert dims["service"] == "kyc-match"
+        series[query["Id"]] = values.get((dims["operator"], dims["outcome"]))
+
+    class Value(float):
+        """A datapoint: arithmetic like CloudWatch's, where x / 0 is not an exception (IF picks a branch)."""
+
+        def __add__(self, other: float) -> "Value":
+            return Value(float(self) + float(other))
+
+        def __rmul__(self, other: float) -> "Value":
+            return Value(float(other) * float(self))
+
+        def __truediv__(self, other: float) -> "Value":
+            return Value(float("nan") if other == 0 else float(self) / float(other))
+
+    def fill(value: float | None, default: float) -> Value:
+        return Value(default if value is None else value)
+
+    def if_(condition: bool, then: float, otherwise: float) -> float:
+        return then if condition else otherwise
+
+    python = expression.replace("IF(", "if_(").replace("FILL(", "fill(")
+    result = eval(python, {"fill": fill, "if_": if_}, dict(series))  # the expression is our own template
+    return float(result)
+
+
+def test_operator_failure_rate_is_over_that_operators_own_requests(sandbox_template_dict):
+    alarm = _alarms(sandbox_template_dict)["kyc-match-sandbox-operator-sandbox-failure-rate"]
+    assert len(alarm["Metrics"]) <= 10  # CloudWatch's limit for one alarm
+    # The operator carries 1 request in 100 overall and that one fails: 100 %, not 1 %.
+    rate = _evaluate(alarm, {("sandbox", errors.TIMEOUT.code): 1, ("other", "200"): 99})
+    assert rate == 100.0
+    # 3 failures (of each kind) and 97 answers (matches, not found, not applicable) of its own: 3 %.
+    rate = _evaluate(
+        alarm,
+        {
+            ("sandbox", errors.BAD_GATEWAY.code): 1,
+            ("sandbox", errors.UNAVAILABLE.code): 1,
+            ("sandbox", errors.TIMEOUT.code): 1,
+            ("sandbox", "200"): 90,
+            ("sandbox", errors.IDENTIFIER_NOT_FOUND.code): 5,
+            ("sandbox", errors.SERVICE_NOT_APPLICABLE.code): 2,
+        },
+    )
+    assert rate == 3.0
+    # No request to this operator: 0, never a division by zero.
+    assert _evaluate(alarm, {("other", errors.TIMEOUT.code): 5}) == 0.0
+    assert alarm["Threshold"] == 20  # the sandbox stage's operatorFailureRatePercent
+
+
+def test_rates_and_latency_fire_on_m_of_n_datapoints(sandbox_template_dict):
+    alarms = _alarms(sandbox_template_dict)
+    for name in (
+        "api-5xx-rate",
+        "api-4xx-rate",
+        "api-p99-latency",
+        "lambda-errors",
+        "operator-sandbox-failure-rate",
+    ):
+        alarm = alarms[f"kyc-match-sandbox-{name}"]
+        assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (PERIODS, DATAPOINTS), name
+        assert alarm["TreatMissingData"] == "notBreaching", name
+
+
+def test_events_that_must_never_happen_fire_on_the_first_datapoint(sandbox_template_dict):
+    alarms = _alarms(sandbox_template_dict)
+    for name in ("audit-write-failures", "audit-dlq-messages", "drain-errors", "digest-errors"):
+        alarm = alarms[f"kyc-match-sandbox-{name}"]
+        assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (1, 1), name
+
+
+def test_api_4xx_spike_is_a_rate_of_gateway_client_errors(sandbox_template_dict):
+    alarm = _alarms(sandbox_template_dict)["kyc-match-sandbox-api-4xx-rate"]
+    names = {q["Id"]: q["MetricStat"]["Metric"]["MetricName"] for q in alarm["Metrics"] if "MetricStat" in q}
+    assert names == {"requests": "Count", "clientErrors": "4XXError"}
+    (expression,) = [q["Expression"] for q in alarm["Metrics"] if "Expression" in q]
+    assert "clientErrors" in expression and "/ requests" in expression
+    assert alarm["Threshold"] == 25
+
+
+def test_production_alarms_when_traffic_stops_and_missing_data_breaches(production_template_dict):
+    alarm = _alarms(production_template_dict)["kyc-match-production-no-traffic"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        "KycMatch",
+        "MatchRequests",
+        "Sum",
+    )
+    assert alarm["Period"] == 3600
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", 1)
+    assert alarm["TreatMissingData"] == "breaching"
+
+
+def test_sandbox_has_no_no_traffic_alarm(sandbox_template_dict):
+    # An idle sandbox is normal: the alarm exists only where the stage sets noTrafficMinutes.
+    assert not [name for name in _alarms(sandbox_template_dict) if name.endswith("-no-traffic")]
