@@ -6,6 +6,7 @@ anything reaches CloudFormation.
 """
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -59,6 +60,9 @@ _RETENTION_BY_DAYS = {
 }
 
 
+WAF_WINDOW_SECONDS = 300  # the WAF rate rules' evaluation window
+
+
 def operator_secret_name(stage: str) -> str:
     """Name of the stack's operator-credentials secret: camara operators point `clientSecretId` at it."""
     return f"kyc-match/{stage}/operator-credentials"
@@ -90,8 +94,25 @@ class Tier(_Model):
 
 
 class Waf(_Model):
-    # Requests per source IP per 5-minute window before the WAF rate rule blocks with a 429.
+    # Requests per source IP per 5-minute window before the WAF rate rule blocks with a 429; counts only
+    # requests without an x-api-key header (clients are limited per key: a bank's NAT address is shared).
     rate_limit_per_5_minutes: int = Field(default=1000, ge=10, le=2_000_000_000)
+    # Requests per API key (x-api-key header) per 5-minute window. Unset: 1.5 x the largest tier's
+    # rateLimit x 300 s, so the usage plan answers a client's excess first and the WAF stops only abuse
+    # beyond any tier (a leaked key); set, it must be at least the largest tier's rateLimit x 300 s.
+    rate_limit_per_api_key_per_5_minutes: int | None = Field(default=None, ge=10, le=2_000_000_000)
+
+
+class Concurrency(_Model):
+    """Reserved concurrency per function: the match function is capped (one busy client cannot take the
+    region's whole Lambda concurrency) and the audit jobs are guaranteed theirs (never starved)."""
+
+    # Unset: the floor, ceil(largest tier rateLimit x longest operator timeoutSeconds) (docs/deploy.md).
+    match: int | None = Field(default=None, ge=1, le=100_000)
+    # Also the SQS event source's maximum concurrency (2..): reserved = maximum, so no batch is throttled
+    # back to the queue (throttled receives count towards the dead-letter redrive).
+    drain: int = Field(default=2, ge=2, le=1_000)
+    digest: int = Field(default=1, ge=1, le=10)
 
 
 class Alarms(_Model):
@@ -140,6 +161,7 @@ class StageConfig(_Model):
     tiers: tuple[Tier, ...] = Field(min_length=1)
     waf: Waf = Waf()
     alarms: Alarms = Alarms()
+    concurrency: Concurrency = Concurrency()
 
     @field_validator("regions")
     @classmethod
@@ -210,6 +232,51 @@ class StageConfig(_Model):
                         "deployed stage (http and loopback hosts are for local runs only)"
                     )
         return self
+
+    @model_validator(mode="after")
+    def _match_concurrency_covers_a_client_at_its_rate(self) -> "StageConfig":
+        floor = self.match_concurrency_floor
+        if self.concurrency.match is not None and self.concurrency.match < floor:
+            raise ValueError(
+                f"concurrency.match ({self.concurrency.match}) < {floor}: one client of the largest tier "
+                f"at its rateLimit ({self.largest_tier_rate:g}/s) with operators answering at their "
+                f"deadline ({self.operator_deadline_seconds:g} s) needs {floor} concurrent executions"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _waf_key_limit_above_every_tier(self) -> "StageConfig":
+        limit = self.waf.rate_limit_per_api_key_per_5_minutes
+        needed = math.ceil(self.largest_tier_rate * WAF_WINDOW_SECONDS)
+        if limit is not None and limit < needed:
+            raise ValueError(
+                f"waf.rateLimitPerApiKeyPer5Minutes ({limit}) < {needed}: the WAF would block a client of "
+                f"the largest tier ({self.largest_tier_rate:g}/s) below its usage-plan rate"
+            )
+        return self
+
+    @property
+    def waf_api_key_limit(self) -> int:
+        limit = self.waf.rate_limit_per_api_key_per_5_minutes
+        return limit if limit is not None else math.ceil(1.5 * self.largest_tier_rate * WAF_WINDOW_SECONDS)
+
+    @property
+    def largest_tier_rate(self) -> float:
+        return max(tier.rate_limit for tier in self.tiers)
+
+    @property
+    def operator_deadline_seconds(self) -> float:
+        """The longest operator timeout (timeoutSeconds, the function's default where unset)."""
+        return max(operator.timeout_seconds for operator in parse_operators(self.operators_json))
+
+    @property
+    def match_concurrency_floor(self) -> int:
+        # Little's law: executions in flight = arrival rate x time each one lasts.
+        return math.ceil(self.largest_tier_rate * self.operator_deadline_seconds)
+
+    @property
+    def match_reserved_concurrency(self) -> int:
+        return self.concurrency.match if self.concurrency.match is not None else self.match_concurrency_floor
 
     @property
     def operator_ids(self) -> tuple[str, ...]:

@@ -3,7 +3,7 @@ gateway responses, WAF."""
 
 import json
 
-from aws_cdk import CfnOutput, Duration
+from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -64,6 +64,9 @@ GATEWAY_RESPONSES: dict[str, CamaraError] = {
     "DEFAULT_5XX": INTERNAL,
 }
 
+API_KEY_HEADER = "x-api-key"
+# Credentials never reach the WAF logs (values replaced by REDACTED).
+REDACTED_HEADERS = (API_KEY_HEADER, "authorization")
 # WAF answers rate-limited requests itself (WAF custom responses take precedence over gateway responses).
 WAF_RATE_LIMITED = TOO_MANY_REQUESTS
 
@@ -215,6 +218,7 @@ class Api(Construct):
         CfnOutput(self, "DecisionUrl", value=self.rest_api.url_for_path("/" + "/".join(DECISION_PATH)))
 
         self.web_acl = self._web_acl(config)
+        self.waf_logs = self._waf_logging(config, log_key)
         wafv2.CfnWebACLAssociation(
             self,
             "WebAclAssociation",
@@ -241,6 +245,13 @@ class Api(Construct):
                 cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=False
             )
 
+        rate_limited = wafv2.CfnWebACL.RuleActionProperty(
+            block=wafv2.CfnWebACL.BlockActionProperty(
+                custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                    response_code=WAF_RATE_LIMITED.status, custom_response_body_key="RateLimited"
+                )
+            )
+        )
         return wafv2.CfnWebACL(
             self,
             "WebAcl",
@@ -266,24 +277,90 @@ class Api(Construct):
                     visibility_config=visibility(f"{name}-common"),
                 ),
                 wafv2.CfnWebACL.RuleProperty(
-                    name="RatePerSourceIp",
+                    name="RatePerApiKey",
                     priority=1,
-                    action=wafv2.CfnWebACL.RuleActionProperty(
-                        block=wafv2.CfnWebACL.BlockActionProperty(
-                            custom_response=wafv2.CfnWebACL.CustomResponseProperty(
-                                response_code=WAF_RATE_LIMITED.status, custom_response_body_key="RateLimited"
-                            )
-                        )
-                    ),
+                    action=rate_limited,
                     statement=wafv2.CfnWebACL.StatementProperty(
                         rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                            aggregate_key_type="IP", limit=config.waf.rate_limit_per_5_minutes
+                            aggregate_key_type="CUSTOM_KEYS",
+                            custom_keys=[
+                                wafv2.CfnWebACL.RateBasedStatementCustomKeyProperty(
+                                    header=wafv2.CfnWebACL.RateLimitHeaderProperty(
+                                        name=API_KEY_HEADER,
+                                        text_transformations=[
+                                            wafv2.CfnWebACL.TextTransformationProperty(
+                                                priority=0, type="NONE"
+                                            )
+                                        ],
+                                    )
+                                )
+                            ],
+                            limit=config.waf_api_key_limit,
+                        )
+                    ),
+                    visibility_config=visibility(f"{name}-rate-key"),
+                ),
+                wafv2.CfnWebACL.RuleProperty(
+                    # Only requests without an API key (the JWKS route, scanners): many clients share a
+                    # NAT address, so keyed requests are limited per key above, never per address.
+                    name="RatePerSourceIp",
+                    priority=2,
+                    action=rate_limited,
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            aggregate_key_type="IP",
+                            limit=config.waf.rate_limit_per_5_minutes,
+                            scope_down_statement=wafv2.CfnWebACL.StatementProperty(
+                                not_statement=wafv2.CfnWebACL.NotStatementProperty(
+                                    statement=wafv2.CfnWebACL.StatementProperty(
+                                        size_constraint_statement=wafv2.CfnWebACL.SizeConstraintStatementProperty(
+                                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(
+                                                single_header={"Name": API_KEY_HEADER}
+                                            ),
+                                            comparison_operator="GT",
+                                            size=0,
+                                            text_transformations=[
+                                                wafv2.CfnWebACL.TextTransformationProperty(
+                                                    priority=0, type="NONE"
+                                                )
+                                            ],
+                                        )
+                                    )
+                                )
+                            ),
                         )
                     ),
                     visibility_config=visibility(f"{name}-rate"),
                 ),
             ],
         )
+
+    def _waf_logging(self, config: StageConfig, log_key: kms.IKey) -> logs.LogGroup:
+        """WAF logs (every request's verdict) to a log group WAF accepts (its name starts with
+        aws-waf-logs-), with the credentials headers redacted: WAF never logs bodies."""
+        name = f"aws-waf-logs-kyc-match-{config.stage}"
+        log_group = logs.LogGroup(
+            self, "WafLogs", log_group_name=name, retention=config.log_retention, encryption_key=log_key
+        )
+        wafv2.CfnLoggingConfiguration(
+            self,
+            "WafLogging",
+            resource_arn=self.web_acl.attr_arn,
+            # WAF wants the log group's ARN without the ":*" suffix CDK's log_group_arn carries.
+            log_destination_configs=[
+                Stack.of(self).format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name=name,
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+            redacted_fields=[
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header})
+                for header in REDACTED_HEADERS
+            ],
+        ).node.add_dependency(log_group)
+        return log_group
 
     def _acknowledge_findings(self) -> None:
         acknowledge(

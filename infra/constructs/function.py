@@ -80,6 +80,7 @@ class ServiceFunction(Construct):
         role_description: str,
         memory_size: int,
         timeout: Duration,
+        reserved_concurrency: int,
         extra_environment: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -105,6 +106,7 @@ class ServiceFunction(Construct):
             code=base.code,
             memory_size=memory_size,
             timeout=timeout,
+            reserved_concurrent_executions=reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             role=self.role,
             log_group=self.log_group,
@@ -177,6 +179,8 @@ class MatchFunction(ServiceFunction):
             "assertions, the credentials secret, sending to the audit fallback queue",
             memory_size=512,
             timeout=Duration.seconds(25),  # below API Gateway's 29 s integration timeout
+            # A cap (one busy client cannot exhaust the region) sized in docs/deploy.md (Capacity).
+            reserved_concurrency=base.config.match_reserved_concurrency,
             extra_environment={"KYC_OPERATORS": base.config.operators_json},
         )
 

@@ -22,8 +22,6 @@ DIGEST_HANDLER = "kyc_match.jobs.digest.lambda_handler"
 # A batch of 10 puts with boto3's bounded retries (3 attempts, 5 s read timeout) fits well within this.
 DRAIN_TIMEOUT = Duration.seconds(60)
 DRAIN_BATCH_SIZE = 10
-# Two pollers at most: the queue fills when the table refuses writes, so drain gently.
-DRAIN_MAX_CONCURRENCY = 2
 
 DIGEST_TIMEOUT = Duration.minutes(10)
 # Daily at 01:30 UTC, for yesterday (UTC): 90 minutes for late entries to drain from the fallback queue.
@@ -57,6 +55,8 @@ class DrainFunction(ServiceFunction):
             "entries",
             memory_size=256,
             timeout=DRAIN_TIMEOUT,
+            # Reserved, so a busy match function never starves it; equal to the event source's maximum.
+            reserved_concurrency=base.config.concurrency.drain,
         )
         # Conditional put of a new entry; on a conflict, the stored entry is read back to compare. On
         # the table's ARN alone: table.grant() would add <table>/index/* too, and the drain reads no index.
@@ -72,7 +72,9 @@ class DrainFunction(ServiceFunction):
                 fallback_queue,
                 batch_size=DRAIN_BATCH_SIZE,
                 report_batch_item_failures=True,  # one bad entry does not send its batch back
-                max_concurrency=DRAIN_MAX_CONCURRENCY,
+                # Drain gently (the queue fills when the table refuses writes), and never above the
+                # reserved concurrency: a throttled batch would count towards the dead-letter redrive.
+                max_concurrency=base.config.concurrency.drain,
             )
         )
 
@@ -103,6 +105,7 @@ class DigestFunction(ServiceFunction):
             "GenerateMac",
             memory_size=512,
             timeout=DIGEST_TIMEOUT,
+            reserved_concurrency=base.config.concurrency.digest,  # never starved by the match function
         )
         # byDay (keys only) lists a day's clients, then each client's day is queried on the table: Query
         # on those two ARNs exactly (table.grant() would cover every index, byPhoneHash included).

@@ -209,7 +209,13 @@ def test_waf_acl_has_common_rules_and_rate_rule_and_is_associated_with_the_stage
                         }
                     ),
                     Match.object_like(
-                        {"Statement": {"RateBasedStatement": {"AggregateKeyType": "IP", "Limit": 500}}}
+                        {
+                            "Statement": {
+                                "RateBasedStatement": Match.object_like(
+                                    {"AggregateKeyType": "IP", "Limit": 500}
+                                )
+                            }
+                        }
                     ),
                 ]
             ),
