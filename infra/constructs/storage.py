@@ -8,6 +8,11 @@ import infra  # noqa: F401 - puts functions/ on sys.path for the application pac
 from constructs import Construct
 from kyc_match.tables import ALL_TABLES, TableSchema
 
+# The audit table is written on every request and read rarely (audits, digests, exports), and holds
+# years of entries: storage dominates its cost after a few months, so Standard-IA (storage 60 % cheaper,
+# requests 25 % dearer) is the cheaper class. Arithmetic in docs/deploy.md (Cost).
+TABLE_CLASSES = {"audit": dynamodb.TableClass.STANDARD_INFREQUENT_ACCESS}
+
 
 def _string_key(name: str) -> dynamodb.Attribute:
     # Every key attribute of the service's tables is a string (see kyc_match.tables).
@@ -38,6 +43,7 @@ class Storage(Construct):
                 partition_key=_string_key(schema.partition_key),
                 sort_key=_optional_key(schema.sort_key),
                 billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+                table_class=TABLE_CLASSES.get(schema.role, dynamodb.TableClass.STANDARD),
                 point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                     point_in_time_recovery_enabled=True
                 ),

@@ -129,3 +129,43 @@ def test_pending_authorizations_are_kept_by_keyed_hash_with_their_ttl(template_t
     assert set(item) == {"pk", "authReqId", "interval", "expiresAt"}  # no number, token or assertion
     store.delete("hash-1")
     assert store.get("hash-1") is None
+
+
+def test_phone_index_projects_keys_only_and_the_audit_table_is_standard_ia(sandbox_template_dict):
+    (audit,) = [
+        resource["Properties"]
+        for logical_id, resource in resources_of(sandbox_template_dict, "AWS::DynamoDB::Table").items()
+        if _role(logical_id) == "audit"
+    ]
+    projections = {index["IndexName"]: index["Projection"] for index in audit["GlobalSecondaryIndexes"]}
+    assert projections == {
+        "byPhoneHash": {"ProjectionType": "KEYS_ONLY"},
+        "byDay": {"ProjectionType": "KEYS_ONLY"},
+    }
+    assert audit["TableClass"] == "STANDARD_INFREQUENT_ACCESS"
+
+
+def test_a_numbers_entries_come_whole_from_the_table_past_one_batch_get(template_tables):
+    # More entries than one BatchGetItem takes (100): the keys-only index gives keys, the table the rest.
+    table = template_tables["audit"]
+    phone_hash = f"hash-{uuid.uuid4().hex}"
+    with table.batch_writer() as batch:
+        for number in range(130):
+            batch.put_item(
+                Item={
+                    "clientDay": f"bank-{number % 3}#2026-01-01",
+                    "entryKey": f"2026-01-01T00:00:{number:03d}#req-{number}",
+                    "phoneHash": phone_hash,
+                    "day": "2026-01-01",
+                    "requestId": f"req-{number}",
+                    "status": 200,
+                }
+            )
+    entries = AuditReader(table).entries_for_hash(phone_hash)
+    assert [entry["requestId"] for entry in entries] == [f"req-{number}" for number in range(130)]
+    assert all(entry["status"] == 200 and entry["day"] == "2026-01-01" for entry in entries)
+    # A period is a key range on the index.
+    some = AuditReader(table).entries_for_hash(
+        phone_hash, "2026-01-01T00:00:010", "2026-01-01T00:00:012\uffff"
+    )
+    assert [entry["requestId"] for entry in some] == ["req-10", "req-11", "req-12"]

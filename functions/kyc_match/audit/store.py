@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 ENTRY_KEY = AUDIT.sort_key or "entryKey"
 _END = "\uffff"  # sorts after every entry key
+_BATCH_GET_LIMIT = 100  # keys per BatchGetItem call (DynamoDB's limit)
+_BATCH_GET_ATTEMPTS = 8  # rounds for unprocessed keys (throttling) before giving up loudly
 
 
 class AuditReader:
@@ -32,8 +34,29 @@ class AuditReader:
         return list(self._query(KeyConditionExpression=condition, ConsistentRead=True))
 
     def entries_for_hash(self, phone_hash: str, start: str = "0000", end: str = _END) -> list[dict[str, Any]]:
+        """A number's entries: the keys from byPhoneHash (a keys-only index), the entries from the table."""
         condition = Key("phoneHash").eq(phone_hash) & Key(ENTRY_KEY).between(start, end)
-        return list(self._query(IndexName="byPhoneHash", KeyConditionExpression=condition))
+        keys = [
+            {AUDIT.partition_key: item[AUDIT.partition_key], ENTRY_KEY: item[ENTRY_KEY]}
+            for item in self._query(IndexName="byPhoneHash", KeyConditionExpression=condition)
+        ]
+        entries: list[dict[str, Any]] = []
+        for first in range(0, len(keys), _BATCH_GET_LIMIT):
+            entries.extend(self._get_all(keys[first : first + _BATCH_GET_LIMIT]))
+        return sorted(entries, key=lambda entry: str(entry[ENTRY_KEY]))
+
+    def _get_all(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        client = self._table.meta.client
+        name = self._table.name
+        found: list[dict[str, Any]] = []
+        request: dict[str, Any] = {name: {"Keys": keys, "ConsistentRead": True}}
+        for _ in range(_BATCH_GET_ATTEMPTS):
+            answer = client.batch_get_item(RequestItems=request)
+            found.extend(plain(item) for item in answer["Responses"].get(name, []))
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+        raise RuntimeError("audit table kept throttling BatchGetItem: try again later")
 
     def all_entries(self) -> Iterator[dict[str, Any]]:
         return _pages(self._table.scan, ConsistentRead=True)
