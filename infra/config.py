@@ -148,6 +148,9 @@ class Alarms(_Model):
 class StageConfig(_Model):
     stage: Literal["sandbox", "production"]
     regions: tuple[Region, ...] = Field(min_length=1)
+    # Data residency: when set, the only regions the stage may be deployed to (its file's `regions` and
+    # `-c regions=` alike); synth fails for any other. Unset: no restriction.
+    allowed_regions: tuple[Region, ...] | None = Field(default=None, min_length=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_retention_days: int = 365
     audit_retention_days: int = Field(default=1826, ge=1, le=36_500)  # also the digests' Object Lock
@@ -232,6 +235,20 @@ class StageConfig(_Model):
                         "deployed stage (http and loopback hosts are for local runs only)"
                     )
         return self
+
+    @model_validator(mode="after")
+    def _regions_are_allowed(self) -> "StageConfig":
+        outside = self.regions_outside_residency(self.regions)
+        if outside:
+            allowed = ", ".join(self.allowed_regions or ())
+            raise ValueError(f"regions {', '.join(outside)} not in allowedRegions ({allowed})")
+        return self
+
+    def regions_outside_residency(self, regions: Sequence[str]) -> tuple[str, ...]:
+        """The regions this stage's data may not be in (none when allowedRegions is unset)."""
+        if self.allowed_regions is None:
+            return ()
+        return tuple(region for region in regions if region not in self.allowed_regions)
 
     @model_validator(mode="after")
     def _match_concurrency_covers_a_client_at_its_rate(self) -> "StageConfig":
@@ -361,6 +378,12 @@ def parse_regions(value: object, config: StageConfig) -> tuple[str, ...]:
         raise StageConfigError("context 'regions' is empty")
     if len(set(regions)) != len(regions):
         raise StageConfigError(f"context 'regions' lists a region twice: {value!r}")
+    outside = config.regions_outside_residency(regions)
+    if outside:
+        raise StageConfigError(
+            f"context 'regions': {', '.join(outside)} outside stage {config.stage!r}'s allowedRegions "
+            f"({', '.join(config.allowed_regions or ())}): its data must stay in those regions"
+        )
     return regions
 
 
