@@ -115,6 +115,25 @@ class Concurrency(_Model):
     digest: int = Field(default=1, ge=1, le=10)
 
 
+BACKUP_VAULT_ARN_PATTERN = r"^arn:aws[a-z-]*:backup:([a-z0-9-]+):[0-9]{12}:backup-vault:[A-Za-z0-9_.-]{2,50}$"
+
+
+class Backup(_Model):
+    """AWS Backup of the audit and configuration tables into a locked vault, copied to another region."""
+
+    # Daily recovery points are kept this long; monthly ones as long as the audit entries themselves.
+    daily_retention_days: int = Field(default=35, ge=7, le=36_500)
+    # Per source region: the backup vault (another region) each recovery point is copied to.
+    copy_to: dict[Region, Annotated[str, Field(pattern=BACKUP_VAULT_ARN_PATTERN)]] = Field(min_length=1)
+    # Days the vault lock can still be removed after the first deploy; then it is compliance mode:
+    # no one, root included, can delete a recovery point early or shorten the lock.
+    lock_grace_days: int = Field(default=3, ge=3, le=36_500)
+
+
+def vault_region(arn: str) -> str:
+    return arn.split(":")[3]
+
+
 class Alarms(_Model):
     api_server_error_rate_percent: float = Field(default=1.0, gt=0, le=100)
     api_p99_latency_ms: int = Field(default=5000, ge=100, le=29_000)
@@ -165,6 +184,7 @@ class StageConfig(_Model):
     waf: Waf = Waf()
     alarms: Alarms = Alarms()
     concurrency: Concurrency = Concurrency()
+    backup: Backup | None = None  # unset: no backup plan (a sandbox holds no regulated records)
 
     @field_validator("regions")
     @classmethod
@@ -249,6 +269,23 @@ class StageConfig(_Model):
         if self.allowed_regions is None:
             return ()
         return tuple(region for region in regions if region not in self.allowed_regions)
+
+    @model_validator(mode="after")
+    def _backup_copies_leave_the_region_and_stay_resident(self) -> "StageConfig":
+        if self.backup is None:
+            return self
+        for source, arn in self.backup.copy_to.items():
+            destination = vault_region(arn)
+            if destination == source:
+                raise ValueError(f"backup.copyTo.{source}: the copy must go to another region, not {source}")
+            if self.regions_outside_residency((destination,)):
+                raise ValueError(f"backup.copyTo.{source}: {destination} is outside allowedRegions")
+        missing = [region for region in self.regions if region not in self.backup.copy_to]
+        if missing:
+            raise ValueError(f"backup.copyTo has no destination vault for {', '.join(missing)}")
+        if self.backup.daily_retention_days > self.audit_retention_days:
+            raise ValueError("backup.dailyRetentionDays exceeds auditRetentionDays")
+        return self
 
     @model_validator(mode="after")
     def _match_concurrency_covers_a_client_at_its_rate(self) -> "StageConfig":

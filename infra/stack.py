@@ -14,6 +14,7 @@ from infra.constructs.function import FunctionBase, MatchFunction, settings_envi
 from infra.constructs.jobs import DRAIN_TIMEOUT, DigestFunction, DrainFunction
 from infra.constructs.keys import Keys
 from infra.constructs.monitoring import Monitoring
+from infra.constructs.resilience import TableBackups
 from infra.constructs.storage import Storage
 
 
@@ -87,4 +88,14 @@ class KycMatchStack(Stack):
             fallback_queue=self.audit.fallback_queue,
             dead_letter_queue=self.audit.dead_letter_queue,
             topic_key=self.keys.data_key,
+            watched_keys=[self.keys.data_key, self.keys.hmac_key, self.keys.signing_key],
         )
+        if config.backup is not None:
+            self.backups = TableBackups(
+                self,
+                "Backups",
+                config=config,
+                region=self.region,
+                tables=tables,
+                encryption_key=self.keys.data_key,
+            )

@@ -12,6 +12,7 @@ from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
 from infra.config import StageConfig
+from infra.constructs.resilience import KeyTamperingAlarm
 from kyc_match.api import errors
 
 # Outcomes (the `outcome` dimension of MatchOutcomes: "200" or the CAMARA code) of requests that reached
@@ -74,6 +75,7 @@ class Monitoring(Construct):
         fallback_queue: sqs.IQueue,
         dead_letter_queue: sqs.IQueue,
         topic_key: kms.IKey,
+        watched_keys: list[kms.IKey],
     ) -> None:
         super().__init__(scope, construct_id)
         prefix = f"kyc-match-{config.stage}"
@@ -244,6 +246,12 @@ class Monitoring(Construct):
         )
         digest_missed.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
         self.alarms.append(digest_missed)
+
+        # Someone deleting, disabling or rewriting the policy of one of our keys (CloudTrail events).
+        self.key_tampering = KeyTamperingAlarm(
+            self, "KeyTampering", config=config, keys=watched_keys, topic=self.topic, topic_key=topic_key
+        )
+        self.alarms.append(self.key_tampering.alarm)
 
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=f"{prefix}-{stage.stack.region}"

@@ -26,10 +26,15 @@ def sandbox_template(sandbox_template_dict: dict[str, Any]) -> Template:
 
 
 @pytest.fixture(scope="session")
-def production_template_dict(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The production stage in one region: for what only production configures (no-traffic alarm, ...)."""
+def production(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The production stage in one region: for what only production configures (backups, no-traffic
+    alarm, ...)."""
     with without_aws_credentials():
-        synth = synthesize(
+        return synthesize(
             tmp_path_factory.mktemp("cdk-production"), stage="production", regions="eu-central-1"
         )
-    return synth.template_dict(stack_name("production", "eu-central-1"))
+
+
+@pytest.fixture(scope="session")
+def production_template_dict(production: Synth) -> dict[str, Any]:
+    return production.template_dict(stack_name("production", "eu-central-1"))

@@ -215,7 +215,11 @@ def test_digest_bucket_access_logs_go_to_a_private_log_bucket_by_bucket_policy(s
 
 def test_digest_runs_daily_for_yesterday(sandbox_template_dict):
     digest_id, digest = function_with_handler(sandbox_template_dict, DIGEST_HANDLER)
-    (rule,) = resources_of(sandbox_template_dict, "AWS::Events::Rule").values()
+    (rule,) = [  # the schedule (the other rule matches key-tampering events)
+        r
+        for r in resources_of(sandbox_template_dict, "AWS::Events::Rule").values()
+        if "ScheduleExpression" in r["Properties"]
+    ]
     props = rule["Properties"]
     assert props["ScheduleExpression"] == "cron(30 1 * * ? *)"
     (target,) = props["Targets"]

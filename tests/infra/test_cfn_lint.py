@@ -27,3 +27,10 @@ def test_template_has_no_cfn_lint_errors(sandbox, region):
         if m.rule.id.startswith("W") and m.rule.id not in TOLERATED_WARNINGS
     ]
     assert warnings == []
+
+
+def test_production_template_has_no_cfn_lint_findings(production):
+    # Production adds what sandbox lacks: the backup vault (locked), plan and selection.
+    path = production.outdir / f"{stack_name('production', 'eu-central-1')}.template.json"
+    findings = _findings(path, "eu-central-1")
+    assert [f"{m.rule.id} {m.message}" for m in findings if m.rule.id not in TOLERATED_WARNINGS] == []

@@ -641,6 +641,7 @@ def test_alarms_exist_and_notify_the_topic(sandbox_template_dict):
         "kyc-match-sandbox-digest-errors",
         "kyc-match-sandbox-digest-not-run",
         "kyc-match-sandbox-drain-errors",
+        "kyc-match-sandbox-key-tampering",
     }
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": topic_id}]
