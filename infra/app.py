@@ -58,6 +58,9 @@ def build_app(app: App | None = None) -> App:
             config=config,
             env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=region),
             description=f"CAMARA KYC Match v0.4 aggregator, stage {stage}, {region}",
+            # A production stack holds the regulated records: `cdk destroy` or a console click must
+            # not delete it (its tables and vault are retained anyway; the API and alarms are not).
+            termination_protection=stage == "production",
         )
     # cdk-nag 3: a policy-validation plugin; unacknowledged findings fail synth.
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
