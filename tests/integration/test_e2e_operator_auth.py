@@ -1,0 +1,360 @@
+"""End to end over loopback HTTP (issue #12): a real `kyc-match serve --operators FILE` against two
+`kyc-match operator-sim` processes, one allowing only `jwt-bearer`, the other only `ciba`, both
+verifying our `private_key_jwt` assertions against serve's own `GET /.well-known/jwks.json`.
+
+Every process is started once for the module. Each case uses a number of its own (tokens are cached
+per number, CIBA authorizations pending per number), and sets the simulator's knobs through its admin
+API, clearing them afterwards. serve runs on the suite's shared moto, so its audit entries are in the
+trail the privacy scan reads; its log and the simulators' are scanned here (the scan of
+tests/test_privacy_scan.py only reads the session's own serve log).
+"""
+
+import json
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from support.cli import KYC_MATCH
+from support.loopback import free_port
+
+pytestmark = pytest.mark.usefixtures("local_stack")
+
+API_KEY = "e2e-operator-auth-key"
+CLIENT_ID = "aggregator-e2e"
+PURPOSE = "dpv:FraudPreventionAndDetection"
+MATCH_PATH = "/kyc-match/v0.4/match"
+JWKS_PATH = "/.well-known/jwks.json"
+SIGNING_ALIAS = "alias/kyc-match-e2e-signing-new"
+PREVIOUS_ALIAS = "alias/kyc-match-e2e-signing-old"
+CIBA_TIMEOUT = 2.0  # the CIBA operator's whole budget: a held authorization outlives one request
+START_TIMEOUT = 60
+RECORD = {"givenName": "Erika", "familyName": "Mustermann", "birthdate": "1964-08-12"}
+ON_RECORD = {"givenName": "Erika", "birthdate": "1964-08-12"}
+EXPECTED_MATCH = {"givenNameMatch": "true", "birthdateMatch": "true"}
+CONSENT_MESSAGE = "The operator refused access to this subscriber's data for the declared purpose."
+WAITING_MESSAGE = "The operator is waiting for the subscriber to authorize this request."
+# What would betray a token, an assertion or a login_hint in a log line.
+CREDENTIALS = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.|tel:\+[0-9]")
+
+# Subscribers of both simulators: +34 numbers go to the jwt-bearer operator, +49 to the ciba one.
+JWT_NUMBERS = [f"+3461000{n:04d}" for n in range(60)]
+CIBA_NUMBERS = [f"+4915100{n:04d}" for n in range(60)]
+
+
+@dataclass
+class Sim:
+    base: str
+    log: Path
+    numbers: Iterator[str]
+
+    def faults(self, **knobs: Any) -> None:
+        reply = httpx.post(f"{self.base}/_sim/faults", json=knobs, timeout=5)
+        assert reply.status_code == 200, reply.text
+
+    def reset(self) -> None:
+        assert httpx.post(f"{self.base}/_sim/reset", timeout=5).status_code == 200
+
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = httpx.get(f"{self.base}/_sim/stats", timeout=5).json()["stats"]
+        return stats
+
+
+@dataclass
+class World:
+    api: str
+    serve_log: Path
+    sims: dict[str, Sim]
+    sent: set[str]
+
+    def match(self, number: str, body: dict[str, str] | None = None) -> httpx.Response:
+        payload = {"phoneNumber": number, **(body or ON_RECORD)}
+        self.sent.update(value for value in payload.values() if len(value) >= 5)
+        headers = {"x-api-key": API_KEY, "content-type": "application/json"}
+        return httpx.post(self.api + MATCH_PATH, json=payload, headers=headers, timeout=30)
+
+
+def _wait(process: subprocess.Popen[bytes], log: Path, url: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text(encoding="utf-8")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {START_TIMEOUT} s")
+
+
+def _signing_keys() -> None:
+    """Two ES256 keys in the shared moto: one signs, the previous one is still published (rotation)."""
+    kms = boto3.client("kms")
+    aliases = {alias["AliasName"] for alias in kms.list_aliases()["Aliases"]}
+    for alias in (SIGNING_ALIAS, PREVIOUS_ALIAS):
+        if alias not in aliases:
+            key = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY", Description="e2e")
+            kms.create_alias(AliasName=alias, TargetKeyId=key["KeyMetadata"]["KeyId"])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp("e2e-operator-auth")
+    subscribers = tmp / "subscribers.json"
+    records = [{"phoneNumber": number, **RECORD} for number in JWT_NUMBERS + CIBA_NUMBERS]
+    subscribers.write_text(json.dumps({"subscribers": records}), encoding="utf-8")
+    serve_port, ports = free_port(), {"op-jwt": free_port(), "op-ciba": free_port()}
+    api = f"http://127.0.0.1:{serve_port}"
+    entries = [
+        {
+            "id": operator,
+            "kind": "camara",
+            "prefixes": [prefix],
+            "baseUrl": f"http://127.0.0.1:{ports[operator]}",
+            "auth": {"grant": grant, "issuer": f"http://127.0.0.1:{ports[operator]}", "clientId": CLIENT_ID},
+            "timeoutSeconds": timeout,
+            "circuitFailureThreshold": 100,  # the error table must not open the circuit
+            "retryBaseDelaySeconds": 0.01,
+        }
+        for operator, prefix, grant, timeout in (
+            ("op-jwt", "+34", "jwt-bearer", 5),
+            ("op-ciba", "+49", "ciba", CIBA_TIMEOUT),
+        )
+    ]
+    operators_file = tmp / "operators.json"
+    operators_file.write_text(json.dumps(entries), encoding="utf-8")
+    _signing_keys()
+
+    processes: list[subprocess.Popen[bytes]] = []
+    sims: dict[str, Sim] = {}
+    try:
+        for operator, grant, numbers in (
+            ("op-jwt", "jwt-bearer", JWT_NUMBERS),
+            ("op-ciba", "ciba", CIBA_NUMBERS),
+        ):
+            log = tmp / f"{operator}.log"
+            command = [
+                str(KYC_MATCH), "operator-sim", "--port", str(ports[operator]), "--operator-id", operator,
+                "--client-id", CLIENT_ID, "--client-jwks", api + JWKS_PATH, "--client-secret", "",
+                "--grant", grant, "--purpose", PURPOSE, "--subscribers", str(subscribers),
+                "--ciba-interval", "0.1",
+            ]  # fmt: skip
+            with log.open("wb") as sink:
+                processes.append(subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT))
+            sims[grant] = Sim(f"http://127.0.0.1:{ports[operator]}", log, iter(numbers))
+        environment = {name: value for name, value in os.environ.items() if name != "KYC_OPERATORS"}
+        environment |= {
+            "KYC_SIGNING_KEY_ID": SIGNING_ALIAS,
+            "KYC_PREVIOUS_SIGNING_KEY_IDS": json.dumps([PREVIOUS_ALIAS]),
+        }
+        serve_log = tmp / "serve.log"
+        command = [
+            str(KYC_MATCH), "serve", "--port", str(serve_port), "--api-key", API_KEY,
+            "--operators", str(operators_file),
+        ]  # fmt: skip
+        with serve_log.open("wb") as sink:
+            processes.append(
+                subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=environment)
+            )
+        for process, sim in zip(processes, sims.values(), strict=False):
+            _wait(process, sim.log, sim.base + "/.well-known/openid-configuration")
+        _wait(processes[-1], serve_log, api + JWKS_PATH)
+        yield World(api, serve_log, sims, set())
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def jwt_sim(world: World) -> Iterator[Sim]:
+    sim = world.sims["jwt-bearer"]
+    sim.reset()
+    yield sim
+    sim.reset()
+
+
+@pytest.fixture
+def ciba_sim(world: World) -> Iterator[Sim]:
+    sim = world.sims["ciba"]
+    sim.reset()
+    yield sim
+    sim.reset()
+
+
+# -- (1) happy paths, (4) token reuse
+
+
+def test_jwt_bearer_match_with_a_token_reused_within_expires_in(world, jwt_sim):
+    number = next(jwt_sim.numbers)
+    first, second = world.match(number), world.match(number, {"familyName": "Mustermann"})
+    assert (first.status_code, first.json()) == (200, EXPECTED_MATCH), first.text
+    assert (second.status_code, second.json()) == (200, {"familyNameMatch": "true"}), second.text
+    stats = jwt_sim.stats()
+    assert (stats["token_requests"], stats["tokens_issued"], stats["match_requests"]) == (1, 1, 2), stats
+    assert stats["oauth_errors"] == [] and stats["rejections"] == [], "our assertion was refused"
+    assert stats["bc_authorize_requests"] == 0
+
+
+def test_ciba_match_with_one_authorization_for_two_matches(world, ciba_sim):
+    number = next(ciba_sim.numbers)
+    first, second = world.match(number), world.match(number)
+    assert (first.status_code, first.json()) == (200, EXPECTED_MATCH), first.text
+    assert (second.status_code, second.json()) == (200, EXPECTED_MATCH), second.text
+    stats = ciba_sim.stats()
+    assert (stats["bc_authorize_requests"], stats["auth_requests_started"], stats["tokens_issued"]) == (
+        1,
+        1,
+        1,
+    )
+    assert stats["match_requests"] == 2, stats
+    assert stats["rejections"] == [], "our client assertion was refused"
+
+
+def test_another_subscriber_gets_a_token_of_its_own(world, jwt_sim):
+    first, second = next(jwt_sim.numbers), next(jwt_sim.numbers)
+    assert world.match(first).status_code == 200
+    assert world.match(second).status_code == 200
+    assert jwt_sim.stats()["tokens_issued"] == 2
+
+
+# -- (5) rotation: both keys published, the signing one verified by the operators
+
+
+def test_both_keys_are_published_and_the_operators_verify_the_signing_one(world, jwt_sim, ciba_sim):
+    keys = httpx.get(world.api + JWKS_PATH, timeout=5).json()["keys"]
+    assert len(keys) == 2 and len({key["kid"] for key in keys}) == 2, keys
+    assert all(key["alg"] == "ES256" and "d" not in key for key in keys)
+    for sim in (jwt_sim, ciba_sim):
+        assert world.match(next(sim.numbers)).status_code == 200
+        assert sim.stats()["rejections"] == []
+
+
+# -- (2) every error of item 6, as the simulators produce it
+
+CASES = [
+    # grant, knobs, status, code, metric in serve's log
+    ("jwt-bearer", {"consent_refused": True}, 403, "PERMISSION_DENIED", "OperatorConsentRefused"),
+    ("jwt-bearer", {"unknown_subscriber": True}, 403, "PERMISSION_DENIED", "OperatorConsentRefused"),
+    ("jwt-bearer", {"token_error": "invalid_grant"}, 403, "PERMISSION_DENIED", "OperatorConsentRefused"),
+    ("jwt-bearer", {"token_error": "access_denied"}, 403, "PERMISSION_DENIED", "OperatorConsentRefused"),
+    ("jwt-bearer", {"reject_credentials": True}, 503, "UNAVAILABLE", "OperatorCredentialsRefused"),
+    ("jwt-bearer", {"token_error": "invalid_client"}, 503, "UNAVAILABLE", "OperatorCredentialsRefused"),
+    ("jwt-bearer", {"token_error": "unauthorized_client"}, 503, "UNAVAILABLE", "OperatorCredentialsRefused"),
+    (
+        "jwt-bearer",
+        {"token_error": "unsupported_grant_type"},
+        503,
+        "UNAVAILABLE",
+        "OperatorCredentialsRefused",
+    ),
+    ("jwt-bearer", {"token_error": "invalid_scope"}, 503, "UNAVAILABLE", "OperatorCredentialsRefused"),
+    ("jwt-bearer", {"token_error": "invalid_request"}, 503, "UNAVAILABLE", "OperatorCredentialsRefused"),
+    ("jwt-bearer", {"token_error_status": 503}, 502, "BAD_GATEWAY", None),
+    ("ciba", {"unknown_subscriber": True}, 404, "IDENTIFIER_NOT_FOUND", None),
+    ("ciba", {"authorize_error": "unknown_user_id"}, 404, "IDENTIFIER_NOT_FOUND", None),
+    ("ciba", {"consent_refused": True}, 403, "PERMISSION_DENIED", "OperatorConsentRefused"),
+    ("ciba", {"authorize_error": "access_denied"}, 403, "PERMISSION_DENIED", "OperatorConsentRefused"),
+    ("ciba", {"token_error": "access_denied"}, 403, "PERMISSION_DENIED", "OperatorConsentRefused"),
+    ("ciba", {"reject_credentials": True}, 503, "UNAVAILABLE", "OperatorCredentialsRefused"),
+    ("ciba", {"authorize_error": "invalid_client"}, 503, "UNAVAILABLE", "OperatorCredentialsRefused"),
+    ("ciba", {"authorize_error": "unauthorized_client"}, 503, "UNAVAILABLE", "OperatorCredentialsRefused"),
+    ("ciba", {"authorize_error": "invalid_scope"}, 503, "UNAVAILABLE", "OperatorCredentialsRefused"),
+    ("ciba", {"authorize_error": "invalid_request"}, 503, "UNAVAILABLE", "OperatorCredentialsRefused"),
+    ("ciba", {"authorize_error": "invalid_request_object"}, 503, "UNAVAILABLE", "OperatorCredentialsRefused"),
+    ("ciba", {"token_error": "invalid_client"}, 503, "UNAVAILABLE", "OperatorCredentialsRefused"),
+    ("ciba", {"token_error": "unauthorized_client"}, 503, "UNAVAILABLE", "OperatorCredentialsRefused"),
+    ("ciba", {"token_error": "unsupported_grant_type"}, 503, "UNAVAILABLE", "OperatorCredentialsRefused"),
+    ("ciba", {"token_error": "invalid_scope"}, 503, "UNAVAILABLE", "OperatorCredentialsRefused"),
+    ("ciba", {"expired_request": True}, 502, "BAD_GATEWAY", None),
+    ("ciba", {"token_error": "expired_token"}, 502, "BAD_GATEWAY", None),
+    ("ciba", {"token_error": "invalid_grant"}, 502, "BAD_GATEWAY", None),
+    ("ciba", {"ciba_slow_down_polls": 1}, 503, "UNAVAILABLE", None),  # +5 s: the next poll would not fit
+]
+
+
+@pytest.mark.parametrize(
+    ("grant", "knobs", "status", "code", "metric"),
+    CASES,
+    ids=[f"{grant}-{next(iter(knobs.items()))}" for grant, knobs, *_ in CASES],
+)
+def test_authorization_errors_reach_our_client_as_one_camara_answer(
+    world, grant, knobs, status, code, metric
+):
+    sim = world.sims[grant]
+    sim.reset()
+    sim.faults(**knobs)
+    logged_before = len(world.serve_log.read_bytes())
+    try:
+        answer = world.match(next(sim.numbers))
+    finally:
+        sim.reset()
+    assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
+    if code == "PERMISSION_DENIED":
+        assert answer.json()["message"] == CONSENT_MESSAGE
+    if "ciba_slow_down_polls" in knobs:
+        assert answer.json()["message"].startswith(WAITING_MESSAGE)
+    logged = world.serve_log.read_bytes()[logged_before:].decode("utf-8")
+    for alarm in ("OperatorConsentRefused", "OperatorCredentialsRefused"):
+        assert (alarm in logged) == (alarm == metric), f"{alarm} metric for {knobs}: expected {metric}"
+    assert "Simulated" not in logged and "error_description" not in logged
+
+
+def test_after_the_errors_both_operators_answer_again(world, jwt_sim, ciba_sim):
+    """The error table's refusals of our credentials did not open the circuits (threshold 100 here)."""
+    for sim in (jwt_sim, ciba_sim):
+        answer = world.match(next(sim.numbers))
+        assert (answer.status_code, answer.json()) == (200, EXPECTED_MATCH), answer.text
+
+
+# -- (3) a CIBA authorization that outlives one request, completed by the retry
+
+
+def test_a_pending_ciba_authorization_is_continued_by_the_retry(world, ciba_sim):
+    number = next(ciba_sim.numbers)
+    ciba_sim.faults(ciba_hold=True)  # the subscriber has not answered yet
+    started = time.monotonic()
+    waiting = world.match(number)
+    elapsed = time.monotonic() - started
+    assert (waiting.status_code, waiting.json()["code"]) == (503, "UNAVAILABLE"), waiting.text
+    assert waiting.json()["message"].startswith(WAITING_MESSAGE)
+    assert elapsed < CIBA_TIMEOUT + 5, (
+        f"the held authorization took {elapsed:.1f} s (budget {CIBA_TIMEOUT} s)"
+    )
+    held = ciba_sim.stats()
+    assert (held["bc_authorize_requests"], held["tokens_issued"]) == (1, 0) and held["ciba_polls"] >= 1, held
+
+    ciba_sim.faults(ciba_hold=False)  # the subscriber approves on their device
+    retried = world.match(number)
+    assert (retried.status_code, retried.json()) == (200, EXPECTED_MATCH), retried.text
+    stats = ciba_sim.stats()
+    assert stats["bc_authorize_requests"] == 1, "the subscriber was prompted twice"
+    assert (stats["auth_requests_started"], stats["tokens_issued"]) == (1, 1), stats
+    assert stats["ciba_polls"] > held["ciba_polls"]
+
+
+# -- privacy: nothing personal or credential-like in what serve and the simulators printed
+
+
+def test_no_number_name_token_or_login_hint_in_the_logs(world, jwt_sim, ciba_sim):
+    assert world.match(next(jwt_sim.numbers)).status_code == 200
+    assert world.match(next(ciba_sim.numbers)).status_code == 200
+    assert len(world.sent) >= 5
+    values = sorted(world.sent, key=len, reverse=True)
+    leak = re.compile(rf"(?<![0-9A-Za-z])(?:{'|'.join(re.escape(v) for v in values)})(?![0-9A-Za-z])")
+    served = world.serve_log.read_text(encoding="utf-8").splitlines()
+    assert sum('"request answered"' in line for line in served) >= 2, "serve logged no answers"
+    for log_lines, name in (
+        (served, "serve"),
+        *((sim.log.read_text(encoding="utf-8").splitlines(), sim.base) for sim in world.sims.values()),
+    ):
+        for number, line in enumerate(log_lines, start=1):
+            assert not leak.search(line), f"{name} log line {number} contains personal data"
+            assert not CREDENTIALS.search(line), f"{name} log line {number} contains a token or login_hint"
