@@ -104,73 +104,93 @@ def _signing_keys() -> None:
             kms.create_alias(AliasName=alias, TargetKeyId=key["KeyMetadata"]["KeyId"])
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    tmp = tmp_path_factory.mktemp("e2e-operator-auth")
-    subscribers = tmp / "subscribers.json"
-    records = [{"phoneNumber": number, **RECORD} for number in JWT_NUMBERS + CIBA_NUMBERS]
-    subscribers.write_text(json.dumps({"subscribers": records}), encoding="utf-8")
-    serve_port, ports = free_port(), {"op-jwt": free_port(), "op-ciba": free_port()}
-    api = f"http://127.0.0.1:{serve_port}"
+def _operators_file(path: Path, ports: dict[str, int]) -> Path:
+    grants = {"op-jwt": ("+34", "jwt-bearer", 5), "op-ciba": ("+49", "ciba", CIBA_TIMEOUT)}
     entries = [
         {
             "id": operator,
             "kind": "camara",
-            "prefixes": [prefix],
-            "baseUrl": f"http://127.0.0.1:{ports[operator]}",
-            "auth": {"grant": grant, "issuer": f"http://127.0.0.1:{ports[operator]}", "clientId": CLIENT_ID},
-            "timeoutSeconds": timeout,
+            "prefixes": [grants[operator][0]],
+            "baseUrl": f"http://127.0.0.1:{port}",
+            "auth": {
+                "grant": grants[operator][1],
+                "issuer": f"http://127.0.0.1:{port}",
+                "clientId": CLIENT_ID,
+            },
+            "timeoutSeconds": grants[operator][2],
             "circuitFailureThreshold": 100,  # the error table must not open the circuit
             "retryBaseDelaySeconds": 0.01,
         }
-        for operator, prefix, grant, timeout in (
-            ("op-jwt", "+34", "jwt-bearer", 5),
-            ("op-ciba", "+49", "ciba", CIBA_TIMEOUT),
-        )
+        for operator, port in ports.items()
     ]
-    operators_file = tmp / "operators.json"
-    operators_file.write_text(json.dumps(entries), encoding="utf-8")
-    _signing_keys()
+    path.write_text(json.dumps(entries), encoding="utf-8")
+    return path
 
+
+def _start_sim(
+    port: int, operator: str, grant: str, api: str, subscribers: Path, log: Path
+) -> subprocess.Popen[bytes]:
+    command = [
+        str(KYC_MATCH), "operator-sim", "--port", str(port), "--operator-id", operator,
+        "--client-id", CLIENT_ID, "--client-jwks", api + JWKS_PATH, "--client-secret", "",
+        "--grant", grant, "--purpose", PURPOSE, "--subscribers", str(subscribers), "--ciba-interval", "0.1",
+    ]  # fmt: skip
+    with log.open("ab") as sink:
+        return subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+
+
+def _start_serve(
+    port: int, operators: Path, log: Path, signing: str, previous: list[str]
+) -> subprocess.Popen[bytes]:
+    """`kyc-match serve --operators FILE` on the suite's moto, signing with `signing`, publishing `previous`."""
+    environment = {name: value for name, value in os.environ.items() if name != "KYC_OPERATORS"}
+    environment |= {"KYC_SIGNING_KEY_ID": signing, "KYC_PREVIOUS_SIGNING_KEY_IDS": json.dumps(previous)}
+    command = [
+        str(KYC_MATCH), "serve", "--port", str(port), "--api-key", API_KEY, "--operators", str(operators),
+    ]  # fmt: skip
+    with log.open("ab") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=environment)
+    _wait(process, log, f"http://127.0.0.1:{port}{JWKS_PATH}")
+    return process
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _subscribers(tmp: Path) -> Path:
+    subscribers = tmp / "subscribers.json"
+    records = [{"phoneNumber": number, **RECORD} for number in JWT_NUMBERS + CIBA_NUMBERS]
+    subscribers.write_text(json.dumps({"subscribers": records}), encoding="utf-8")
+    return subscribers
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp("e2e-operator-auth")
+    subscribers = _subscribers(tmp)
+    serve_port, ports = free_port(), {"op-jwt": free_port(), "op-ciba": free_port()}
+    api = f"http://127.0.0.1:{serve_port}"
+    operators_file = _operators_file(tmp / "operators.json", ports)
+    _signing_keys()
     processes: list[subprocess.Popen[bytes]] = []
     sims: dict[str, Sim] = {}
     try:
-        for operator, grant, numbers in (
-            ("op-jwt", "jwt-bearer", JWT_NUMBERS),
-            ("op-ciba", "ciba", CIBA_NUMBERS),
+        for (operator, port), grant, numbers in zip(
+            ports.items(), ("jwt-bearer", "ciba"), (JWT_NUMBERS, CIBA_NUMBERS), strict=True
         ):
             log = tmp / f"{operator}.log"
-            command = [
-                str(KYC_MATCH), "operator-sim", "--port", str(ports[operator]), "--operator-id", operator,
-                "--client-id", CLIENT_ID, "--client-jwks", api + JWKS_PATH, "--client-secret", "",
-                "--grant", grant, "--purpose", PURPOSE, "--subscribers", str(subscribers),
-                "--ciba-interval", "0.1",
-            ]  # fmt: skip
-            with log.open("wb") as sink:
-                processes.append(subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT))
-            sims[grant] = Sim(f"http://127.0.0.1:{ports[operator]}", log, iter(numbers))
-        environment = {name: value for name, value in os.environ.items() if name != "KYC_OPERATORS"}
-        environment |= {
-            "KYC_SIGNING_KEY_ID": SIGNING_ALIAS,
-            "KYC_PREVIOUS_SIGNING_KEY_IDS": json.dumps([PREVIOUS_ALIAS]),
-        }
-        serve_log = tmp / "serve.log"
-        command = [
-            str(KYC_MATCH), "serve", "--port", str(serve_port), "--api-key", API_KEY,
-            "--operators", str(operators_file),
-        ]  # fmt: skip
-        with serve_log.open("wb") as sink:
-            processes.append(
-                subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=environment)
-            )
-        for process, sim in zip(processes, sims.values(), strict=False):
+            processes.append(_start_sim(port, operator, grant, api, subscribers, log))
+            sims[grant] = Sim(f"http://127.0.0.1:{port}", log, iter(numbers))
+        for process, sim in zip(processes, sims.values(), strict=True):
             _wait(process, sim.log, sim.base + "/.well-known/openid-configuration")
-        _wait(processes[-1], serve_log, api + JWKS_PATH)
+        serve_log = tmp / "serve.log"
+        processes.append(_start_serve(serve_port, operators_file, serve_log, SIGNING_ALIAS, [PREVIOUS_ALIAS]))
         yield World(api, serve_log, sims, set())
     finally:
         for process in processes:
-            process.terminate()
-            process.wait(timeout=10)
+            _stop(process)
 
 
 @pytest.fixture
@@ -235,6 +255,49 @@ def test_both_keys_are_published_and_the_operators_verify_the_signing_one(world,
     for sim in (jwt_sim, ciba_sim):
         assert world.match(next(sim.numbers)).status_code == 200
         assert sim.stats()["rejections"] == []
+
+
+def test_a_rotation_signs_only_with_keys_the_operator_already_has(world, tmp_path):
+    """The documented procedure, one serve restart per step, against an operator that caches our JWKS
+    and fetches it again only for a `kid` it does not know: so its fetch count tells which key signed.
+
+    0. the old key signs, alone; 1. the new key is published beside it, the old one still signs;
+    2. the new key signs, the old one still published; 3. the old key is withdrawn.
+    """
+    serve_port, sim_port = free_port(), free_port()
+    api = f"http://127.0.0.1:{serve_port}"
+    operators = _operators_file(tmp_path / "operators.json", {"op-jwt": sim_port})
+    sim_log, serve_log = tmp_path / "sim.log", tmp_path / "serve.log"
+    sim_process = _start_sim(sim_port, "op-jwt", "jwt-bearer", api, _subscribers(tmp_path), sim_log)
+    sim = Sim(f"http://127.0.0.1:{sim_port}", sim_log, iter(JWT_NUMBERS))
+    rotation = World(api, serve_log, {"jwt-bearer": sim}, world.sent)
+    steps = [(PREVIOUS_ALIAS, []), (PREVIOUS_ALIAS, [SIGNING_ALIAS]), (SIGNING_ALIAS, [PREVIOUS_ALIAS])]
+    steps.append((SIGNING_ALIAS, []))
+    published: list[set[str]] = []
+    fetches: list[int] = []
+    try:
+        _wait(sim_process, sim_log, sim.base + "/.well-known/openid-configuration")
+        for signing, previous in steps:
+            serve = _start_serve(serve_port, operators, serve_log, signing, previous)
+            try:
+                published.append({key["kid"] for key in httpx.get(api + JWKS_PATH, timeout=5).json()["keys"]})
+                answer = rotation.match(next(sim.numbers))
+                assert (answer.status_code, answer.json()) == (200, EXPECTED_MATCH), answer.text
+                fetches.append(sim.stats()["jwks_fetches"])
+                assert sim.stats()["rejections"] == [], f"an assertion was refused at step {len(fetches) - 1}"
+            finally:
+                _stop(serve)
+            if len(fetches) == 2:
+                time.sleep(2.1)  # the simulator fetches our JWKS at most every 2 s
+    finally:
+        _stop(sim_process)
+    (old,), (new,) = published[0], published[3]
+    assert old != new and published[1] == published[2] == {old, new}, published
+    # Step 1 signed with a kid the operator had; step 2 with the new one (one fetch); step 3 needed none.
+    assert fetches[1] == fetches[0] >= 1 and fetches[2] == fetches[0] + 1 and fetches[3] == fetches[2], (
+        fetches
+    )
+    _assert_no_leaks(world.sent, {"rotation serve": serve_log, "rotation operator": sim_log})
 
 
 # -- (2) every error of item 6, as the simulators produce it
@@ -346,15 +409,17 @@ def test_a_pending_ciba_authorization_is_continued_by_the_retry(world, ciba_sim)
 def test_no_number_name_token_or_login_hint_in_the_logs(world, jwt_sim, ciba_sim):
     assert world.match(next(jwt_sim.numbers)).status_code == 200
     assert world.match(next(ciba_sim.numbers)).status_code == 200
-    assert len(world.sent) >= 5
-    values = sorted(world.sent, key=len, reverse=True)
-    leak = re.compile(rf"(?<![0-9A-Za-z])(?:{'|'.join(re.escape(v) for v in values)})(?![0-9A-Za-z])")
-    served = world.serve_log.read_text(encoding="utf-8").splitlines()
-    assert sum('"request answered"' in line for line in served) >= 2, "serve logged no answers"
-    for log_lines, name in (
-        (served, "serve"),
-        *((sim.log.read_text(encoding="utf-8").splitlines(), sim.base) for sim in world.sims.values()),
-    ):
-        for number, line in enumerate(log_lines, start=1):
+    served = world.serve_log.read_text(encoding="utf-8")
+    assert served.count('"request answered"') >= 2, "serve logged no answers"
+    logs = {"serve": world.serve_log} | {sim.base: sim.log for sim in world.sims.values()}
+    _assert_no_leaks(world.sent, logs)
+
+
+def _assert_no_leaks(sent: set[str], logs: dict[str, Path]) -> None:
+    assert len(sent) >= 5
+    values = "|".join(re.escape(value) for value in sorted(sent, key=len, reverse=True))
+    leak = re.compile(rf"(?<![0-9A-Za-z])(?:{values})(?![0-9A-Za-z])")
+    for name, log in logs.items():
+        for number, line in enumerate(log.read_text(encoding="utf-8").splitlines(), start=1):
             assert not leak.search(line), f"{name} log line {number} contains personal data"
             assert not CREDENTIALS.search(line), f"{name} log line {number} contains a token or login_hint"
