@@ -4,9 +4,10 @@ verifying our `private_key_jwt` assertions against serve's own `GET /.well-known
 
 Every process is started once for the module. Each case uses a number of its own (tokens are cached
 per number, CIBA authorizations pending per number), and sets the simulator's knobs through its admin
-API, clearing them afterwards. serve runs on the suite's shared moto, so its audit entries are in the
-trail the privacy scan reads; its log and the simulators' are scanned here (the scan of
-tests/test_privacy_scan.py only reads the session's own serve log).
+API, clearing them afterwards. serve runs on the suite's shared moto and the values sent go into the
+suite's ledger, so tests/test_privacy_scan.py checks serve's audit entries for them; that scan reads only
+the session's own serve log, so the logs of these serve and simulator processes are scanned here, for
+the same values and for anything like a JWT or a `tel:` URI.
 """
 
 import json
@@ -14,6 +15,7 @@ import os
 import re
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +25,10 @@ import boto3
 import httpx
 import pytest
 
+from support.audit import audit_item_for
 from support.cli import KYC_MATCH
 from support.loopback import free_port
+from support.transports import Ledger
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
@@ -75,10 +79,14 @@ class World:
     sims: dict[str, Sim]
     sent: set[str]
 
-    def match(self, number: str, body: dict[str, str] | None = None) -> httpx.Response:
+    def match(
+        self, number: str, body: dict[str, str] | None = None, correlator: str | None = None
+    ) -> httpx.Response:
         payload = {"phoneNumber": number, **(body or ON_RECORD)}
         self.sent.update(value for value in payload.values() if len(value) >= 5)
         headers = {"x-api-key": API_KEY, "content-type": "application/json"}
+        if correlator:
+            headers["x-correlator"] = correlator
         return httpx.post(self.api + MATCH_PATH, json=payload, headers=headers, timeout=30)
 
 
@@ -167,7 +175,7 @@ def _subscribers(tmp: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory, ledger: Ledger) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("e2e-operator-auth")
     subscribers = _subscribers(tmp)
     serve_port, ports = free_port(), {"op-jwt": free_port(), "op-ciba": free_port()}
@@ -187,7 +195,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             _wait(process, sim.log, sim.base + "/.well-known/openid-configuration")
         serve_log = tmp / "serve.log"
         processes.append(_start_serve(serve_port, operators_file, serve_log, SIGNING_ALIAS, [PREVIOUS_ALIAS]))
-        yield World(api, serve_log, sims, set())
+        # The suite's ledger: tests/test_privacy_scan.py then looks for these values in every audit entry.
+        yield World(api, serve_log, sims, ledger.values)
     finally:
         for process in processes:
             _stop(process)
@@ -213,19 +222,22 @@ def ciba_sim(world: World) -> Iterator[Sim]:
 
 
 def test_jwt_bearer_match_with_a_token_reused_within_expires_in(world, jwt_sim):
-    number = next(jwt_sim.numbers)
-    first, second = world.match(number), world.match(number, {"familyName": "Mustermann"})
+    number, correlator = next(jwt_sim.numbers), f"e2e-{uuid.uuid4()}"
+    first = world.match(number, correlator=correlator)
+    second = world.match(number, {"familyName": "Mustermann"})
     assert (first.status_code, first.json()) == (200, EXPECTED_MATCH), first.text
     assert (second.status_code, second.json()) == (200, {"familyNameMatch": "true"}), second.text
     stats = jwt_sim.stats()
     assert (stats["token_requests"], stats["tokens_issued"], stats["match_requests"]) == (1, 1, 2), stats
     assert stats["oauth_errors"] == [] and stats["rejections"] == [], "our assertion was refused"
     assert stats["bc_authorize_requests"] == 0
+    entry = audit_item_for(correlator)
+    assert (entry["status"], entry["operatorId"], entry["purpose"]) == (200, "op-jwt", PURPOSE)
 
 
 def test_ciba_match_with_one_authorization_for_two_matches(world, ciba_sim):
-    number = next(ciba_sim.numbers)
-    first, second = world.match(number), world.match(number)
+    number, correlator = next(ciba_sim.numbers), f"e2e-{uuid.uuid4()}"
+    first, second = world.match(number, correlator=correlator), world.match(number)
     assert (first.status_code, first.json()) == (200, EXPECTED_MATCH), first.text
     assert (second.status_code, second.json()) == (200, EXPECTED_MATCH), second.text
     stats = ciba_sim.stats()
@@ -236,6 +248,8 @@ def test_ciba_match_with_one_authorization_for_two_matches(world, ciba_sim):
     )
     assert stats["match_requests"] == 2, stats
     assert stats["rejections"] == [], "our client assertion was refused"
+    entry = audit_item_for(correlator)
+    assert (entry["status"], entry["operatorId"], entry["purpose"]) == (200, "op-ciba", PURPOSE)
 
 
 def test_another_subscriber_gets_a_token_of_its_own(world, jwt_sim):
@@ -401,6 +415,36 @@ def test_a_pending_ciba_authorization_is_continued_by_the_retry(world, ciba_sim)
     assert stats["bc_authorize_requests"] == 1, "the subscriber was prompted twice"
     assert (stats["auth_requests_started"], stats["tokens_issued"]) == (1, 1), stats
     assert stats["ciba_polls"] > held["ciba_polls"]
+
+
+# -- (6) item 7's bounds, end to end: what the handler-level tests (test_operator_bounds.py) do not cover
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [{"token_latency_seconds": 6.0}, {"latency_seconds": 6.0}],
+    ids=["token-endpoint-silent", "match-endpoint-silent"],
+)
+def test_a_silent_operator_is_cut_at_the_deadline_and_the_request_audited(world, jwt_sim, knobs):
+    """op-jwt's budget is 5 s; the simulator would answer after 6 s."""
+    jwt_sim.faults(**knobs)
+    correlator = f"e2e-{uuid.uuid4()}"
+    started = time.monotonic()
+    answer = world.match(next(jwt_sim.numbers), correlator=correlator)
+    elapsed = time.monotonic() - started
+    assert (answer.status_code, answer.json()["code"]) == (504, "TIMEOUT"), answer.text
+    assert 4.0 < elapsed < 5.0 + 2.5, f"answered after {elapsed:.1f} s for a 5 s budget"
+    entry = audit_item_for(correlator)
+    assert (entry["status"], entry["errorCode"], entry["operatorId"]) == (504, "TIMEOUT", "op-jwt")
+
+
+def test_a_gateway_error_after_the_match_reached_the_operator_is_not_retried(world, jwt_sim):
+    number = next(jwt_sim.numbers)
+    assert world.match(number).status_code == 200  # a token in hand: only the match POST is counted
+    jwt_sim.faults(error_status=503)
+    answer = world.match(number)
+    assert (answer.status_code, answer.json()["code"]) == (502, "BAD_GATEWAY"), answer.text
+    assert jwt_sim.stats()["match_requests"] == 2, "the 503 match was sent again"
 
 
 # -- privacy: nothing personal or credential-like in what serve and the simulators printed
