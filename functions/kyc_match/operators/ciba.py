@@ -114,9 +114,11 @@ class CibaFlow:
         endpoint = self._server.endpoints(deadline).token
         interval = pending.interval
         while True:
+            before = deadline.remaining()
             reply = self._server.post_form(
                 endpoint, {"grant_type": CIBA_GRANT, "auth_req_id": pending.auth_req_id}, deadline
             )
+            poll_seconds = max(0.0, before - deadline.remaining())  # the next poll takes as long
             if reply.status == 200:
                 self._pending.delete(key)
                 return read_access_token(reply)
@@ -130,7 +132,9 @@ class CibaFlow:
             elif code != "authorization_pending":
                 self._pending.delete(key)
                 raise self._server.refused(reply)
-            if interval >= deadline.remaining():
+            # The wait and the next poll must both fit: a poll cut by the deadline would be a 504,
+            # where the client is owed the documented "waiting for the subscriber" 503.
+            if interval + poll_seconds >= deadline.remaining():
                 raise OperatorFailure(AuthorizationPendingError(), "authorization_pending", breaker=False)
             self._sleep(interval)
 
