@@ -232,7 +232,12 @@ def test_jwt_bearer_match_with_a_token_reused_within_expires_in(world, jwt_sim):
     assert stats["oauth_errors"] == [] and stats["rejections"] == [], "our assertion was refused"
     assert stats["bc_authorize_requests"] == 0
     entry = audit_item_for(correlator)
-    assert (entry["status"], entry["operatorId"], entry["purpose"]) == (200, "op-jwt", PURPOSE)
+    assert (entry["status"], entry["operatorId"], entry["grant"], entry["purpose"]) == (
+        200,
+        "op-jwt",
+        "jwt-bearer",
+        PURPOSE,
+    )
 
 
 def test_ciba_match_with_one_authorization_for_two_matches(world, ciba_sim):
@@ -249,7 +254,12 @@ def test_ciba_match_with_one_authorization_for_two_matches(world, ciba_sim):
     assert stats["match_requests"] == 2, stats
     assert stats["rejections"] == [], "our client assertion was refused"
     entry = audit_item_for(correlator)
-    assert (entry["status"], entry["operatorId"], entry["purpose"]) == (200, "op-ciba", PURPOSE)
+    assert (entry["status"], entry["operatorId"], entry["grant"], entry["purpose"]) == (
+        200,
+        "op-ciba",
+        "ciba",
+        PURPOSE,
+    )
 
 
 def test_another_subscriber_gets_a_token_of_its_own(world, jwt_sim):
@@ -435,7 +445,12 @@ def test_a_silent_operator_is_cut_at_the_deadline_and_the_request_audited(world,
     assert (answer.status_code, answer.json()["code"]) == (504, "TIMEOUT"), answer.text
     assert 4.0 < elapsed < 5.0 + 2.5, f"answered after {elapsed:.1f} s for a 5 s budget"
     entry = audit_item_for(correlator)
-    assert (entry["status"], entry["errorCode"], entry["operatorId"]) == (504, "TIMEOUT", "op-jwt")
+    assert (entry["status"], entry["errorCode"], entry["operatorId"], entry["grant"]) == (
+        504,
+        "TIMEOUT",
+        "op-jwt",
+        "jwt-bearer",
+    )
 
 
 def test_a_gateway_error_after_the_match_reached_the_operator_is_not_retried(world, jwt_sim):

@@ -74,6 +74,7 @@ class FakeOperator:
 
     def __init__(self, operator_id: str, outcome: Outcome | None = None) -> None:
         self.operator_id = operator_id
+        self.grant: str | None = None
         self._outcome: Outcome = {} if outcome is None else outcome
         self.queries: list[MatchQuery] = []
 

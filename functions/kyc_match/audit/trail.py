@@ -77,6 +77,8 @@ def audit_item(
         item["errorCode"] = error_code
     if record.operator_id:
         item["operatorId"] = record.operator_id
+    if record.grant:
+        item["grant"] = record.grant
     if record.phone_number:
         item["phoneHash"] = hasher.hash(record.phone_number)
         item["hashKeyId"] = hasher.key_id

@@ -20,7 +20,7 @@ from kyc_match.domain.model import (
     ServedPolicy,
     Verdicts,
 )
-from kyc_match.domain.ports import AuditTrail, OperatorDirectory
+from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorDirectory
 
 if TYPE_CHECKING:
     from kyc_match.domain.policy import Policy
@@ -79,19 +79,18 @@ def _answer(
     audit: AuditTrail,
     policy: ServedPolicy | None,
 ) -> tuple[Verdicts, Assessment | None]:
-    operator_id: str | None = None
+    operator: OperatorAdapter | None = None
     attributes = tuple(query.attributes)
     id_document_type = query.attributes.get("idDocumentType") if policy is not None else None
     try:
         operator = operators.operator_for(query.phone_number)
-        operator_id = operator.operator_id
         verdicts = operator.match(query)
         facts = RequestFacts(id_document_type=id_document_type)
         assessment = _assess(verdicts, policy.policy, facts) if policy is not None else None
     except Exception as error:
         outcome = _operator_outcome(error)
         if policy is None or outcome is None:
-            _audit_failure(error, context, query, operator_id, audit)
+            _audit_failure(error, context, query, operator, audit)
             raise
         verdicts = {}
         assessment = _assess(verdicts, policy.policy, RequestFacts(id_document_type, outcome))
@@ -99,7 +98,8 @@ def _answer(
         AuditRecord(
             context=context,
             phone_number=query.phone_number,
-            operator_id=operator_id,
+            operator_id=operator.operator_id if operator else None,
+            grant=operator.grant if operator else None,
             attributes=attributes,
             verdicts=verdicts,
             assessment=assessment,
@@ -115,7 +115,11 @@ def _operator_outcome(error: Exception) -> str | None:
 
 
 def _audit_failure(
-    error: Exception, context: CallContext, query: MatchQuery, operator_id: str | None, audit: AuditTrail
+    error: Exception,
+    context: CallContext,
+    query: MatchQuery,
+    operator: OperatorAdapter | None,
+    audit: AuditTrail,
 ) -> None:
     failure = error if isinstance(error, KycMatchError) else KycMatchError()
     audit.record(
@@ -123,7 +127,8 @@ def _audit_failure(
             context=context,
             error=failure,
             phone_number=query.phone_number,
-            operator_id=operator_id,
+            operator_id=operator.operator_id if operator else None,
+            grant=operator.grant if operator else None,
             attributes=tuple(query.attributes),
         )
     )

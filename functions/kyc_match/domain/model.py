@@ -101,6 +101,7 @@ class AuditRecord:
     error: KycMatchError | None = None
     phone_number: str | None = None
     operator_id: str | None = None
+    grant: str | None = None  # how the operator was authorized (jwt-bearer, ciba, client-credentials)
     attributes: tuple[str, ...] = ()
     verdicts: Verdicts = field(default_factory=dict)
     assessment: Assessment | None = None

@@ -14,6 +14,11 @@ class OperatorAdapter(Protocol):
     @property
     def operator_id(self) -> str: ...
 
+    @property
+    def grant(self) -> str | None:
+        """The OAuth grant the aggregator uses with this operator (None: no authorization)."""
+        ...
+
     def match(self, query: MatchQuery) -> Verdicts:
         """Return a verdict per requested attribute, or raise a KycMatchError (404, 403, 422, 5xx)."""
         ...

@@ -132,6 +132,10 @@ class CamaraOperator:
         return self._config.id
 
     @property
+    def grant(self) -> str | None:
+        return self._auth.grant
+
+    @property
     def breaker(self) -> CircuitBreaker:
         return self._breaker
 

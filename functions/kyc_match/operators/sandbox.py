@@ -35,6 +35,10 @@ class SandboxOperator:
     def operator_id(self) -> str:
         return self._config.id
 
+    @property
+    def grant(self) -> str | None:
+        return None  # in-process test subscribers: no authorization server
+
     def match(self, query: MatchQuery) -> Verdicts:
         record = self._subscribers.find(query.phone_number)
         if record is None:
