@@ -29,8 +29,16 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=1826, ge=1)  # five years, EU AML record keeping
     # Durable fallback when the audit table refuses a write (SQS, drained by the drain job); "" = none.
     audit_fallback_queue_url: str = ""
-    # Write-once (S3 Object Lock) bucket for the signed daily digests of the audit trail.
-    audit_digest_bucket: str = "kyc-match-local-audit-digests"
+    # Write-once (S3 Object Lock) bucket of the audit witness: signed, chained objects recording every
+    # change the audit table's stream shows (issue #13).
+    audit_witness_bucket: str = "kyc-match-local-audit-witness"
+    # KMS ECC_NIST_P256 SIGN_VERIFY key (ES256) that signs witness objects: only the sealer may sign.
+    witness_key_id: str = "alias/kyc-match-local-witness"
+    # Keys that signed witness objects before the current one: `audit verify` still accepts them.
+    previous_witness_key_ids: tuple[str, ...] = ()
+    # KMS HMAC_SHA_256 key sealing policy items (operations seal, the match function verifies): not the
+    # identifier key, which auditors may use to hash a number for `audit find`.
+    policy_seal_key_id: str = "alias/kyc-match-local-policy-seal"
     # Operators as JSON (see operators/config.py); empty means the built-in sandbox operator.
     operators: str = ""
 

@@ -22,6 +22,8 @@ class TableSchema:
     sort_key: str | None = None
     indexes: tuple[IndexSchema, ...] = ()
     ttl_attribute: str | None = None
+    # DynamoDB Streams view, if the table has a stream (the audit table's feeds the witness, #13).
+    stream_view_type: str | None = None
 
 
 AUDIT = TableSchema(
@@ -36,6 +38,7 @@ AUDIT = TableSchema(
         IndexSchema(name="byDay", partition_key="day", sort_key="entryKey", keys_only=True),
     ),
     ttl_attribute="expiresAt",
+    stream_view_type="NEW_AND_OLD_IMAGES",  # the witness records inserts, and old images of changes
 )
 SUBSCRIBERS = TableSchema(role="subscribers", partition_key="phoneNumber")
 PORTED_NUMBERS = TableSchema(role="ported-numbers", partition_key="numberHash")

@@ -144,7 +144,7 @@ def audit_components(settings: Settings) -> AuditComponents:
     return AuditComponents(
         reader=AuditReader(audit_table(settings)),
         sealer=_sealer(settings),
-        digests=S3DigestStore(aws.s3(), settings.audit_digest_bucket, retention),
+        digests=S3DigestStore(aws.s3(), settings.audit_witness_bucket, retention),
         hashers=(identifier_hasher(settings), *(KmsIdentifierHasher(aws.kms(), key) for key in previous)),
         retention=retention,
     )

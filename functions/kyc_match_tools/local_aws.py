@@ -135,11 +135,11 @@ def ensure_audit_fallback_queue() -> str:
 def ensure_digest_bucket(settings: Settings) -> None:
     """The write-once bucket for the audit trail's daily digests (Object Lock, as in the stack)."""
     s3 = boto3.client("s3")
-    if settings.audit_digest_bucket in {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}:
+    if settings.audit_witness_bucket in {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}:
         return
     region = boto3.session.Session().region_name or "eu-west-1"
     s3.create_bucket(
-        Bucket=settings.audit_digest_bucket,
+        Bucket=settings.audit_witness_bucket,
         CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
         ObjectLockEnabledForBucket=True,
     )

@@ -48,7 +48,7 @@ def settings_environment(
         "KYC_PREVIOUS_HASH_KEY_IDS": config.previous_hash_key_ids_json,
         "KYC_AUDIT_RETENTION_DAYS": str(config.audit_retention_days),
         "KYC_AUDIT_FALLBACK_QUEUE_URL": fallback_queue.queue_url,
-        "KYC_AUDIT_DIGEST_BUCKET": digest_bucket.bucket_name,
+        "KYC_AUDIT_WITNESS_BUCKET": digest_bucket.bucket_name,
     }
 
 

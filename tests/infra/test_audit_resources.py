@@ -127,7 +127,7 @@ def test_every_function_gets_the_audit_settings(sandbox_template_dict, handler):
     env = function_with_handler(sandbox_template_dict, handler)[1]["Properties"]["Environment"]["Variables"]
     (digest_id, _), _ = _buckets(sandbox_template_dict)
     (fallback_id, _), _ = _queues(sandbox_template_dict)
-    assert env["KYC_AUDIT_DIGEST_BUCKET"] == {"Ref": digest_id}
+    assert env["KYC_AUDIT_WITNESS_BUCKET"] == {"Ref": digest_id}
     assert env["KYC_AUDIT_FALLBACK_QUEUE_URL"] == {"Ref": fallback_id}
     assert env["KYC_AUDIT_RETENTION_DAYS"] == str(SANDBOX_AUDIT_RETENTION_DAYS)
     assert json.loads(env["KYC_PREVIOUS_HASH_KEY_IDS"]) == []

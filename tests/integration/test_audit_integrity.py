@@ -46,7 +46,7 @@ def trail_settings(monkeypatch) -> Settings:
     suffix = uuid.uuid4().hex[:8]
     names = {
         "KYC_AUDIT_TABLE": f"audit-{suffix}",
-        "KYC_AUDIT_DIGEST_BUCKET": f"digests-{suffix}",
+        "KYC_AUDIT_WITNESS_BUCKET": f"digests-{suffix}",
         "KYC_HASH_KEY_ID": f"alias/key-{suffix}",
     }
     for name, value in names.items():
@@ -166,12 +166,12 @@ def test_digests_are_write_once(trail_settings):
     parts = audit_components(trail_settings)
     [key] = write_daily_digests(TODAY.isoformat(), parts.reader, parts.digests, parts.sealer, parts.retention)
     s3 = boto3.client("s3")
-    version = s3.list_object_versions(Bucket=trail_settings.audit_digest_bucket, Prefix=key)["Versions"][0]
+    version = s3.list_object_versions(Bucket=trail_settings.audit_witness_bucket, Prefix=key)["Versions"][0]
     assert (
-        s3.head_object(Bucket=trail_settings.audit_digest_bucket, Key=key)["ObjectLockMode"] == "COMPLIANCE"
+        s3.head_object(Bucket=trail_settings.audit_witness_bucket, Key=key)["ObjectLockMode"] == "COMPLIANCE"
     )
     with pytest.raises(ClientError):
-        s3.delete_object(Bucket=trail_settings.audit_digest_bucket, Key=key, VersionId=version["VersionId"])
+        s3.delete_object(Bucket=trail_settings.audit_witness_bucket, Key=key, VersionId=version["VersionId"])
 
 
 def test_lookups_work_across_two_key_versions(trail_settings, monkeypatch):
