@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from kyc_match import aws
 from kyc_match.domain.ports import AuditTrail, ClientStore, OperatorAdapter, OperatorDirectory, PolicyStore
+from kyc_match.health import CachedHealth, key_enabled, table_serves
 from kyc_match.observability import logger
 from kyc_match.operators.config import OperatorConfig, parse_operators
 from kyc_match.settings import Settings, get_settings
@@ -45,6 +46,7 @@ class Dependencies:
     audit: AuditTrail
     policies: PolicyStore
     clients: ClientStore  # onboarding: the purposes each client may use
+    health: CachedHealth  # GET /health: the audit table and the identifier key reachable
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ def build(
     audit: AuditTrail | None = None,
     policies: PolicyStore | None = None,
     clients: ClientStore | None = None,
+    health: CachedHealth | None = None,
 ) -> Dependencies:
     """The API's adapters from `settings`; any given one (a fake, in tests) replaces the real one."""
     return Dependencies(
@@ -72,6 +75,18 @@ def build(
         audit=audit if audit is not None else audit_trail(settings),
         policies=policies if policies is not None else _PolicyStoreOnFirstUse(settings),
         clients=clients if clients is not None else _ClientStoreOnFirstUse(settings),
+        health=health if health is not None else health_check(settings),
+    )
+
+
+def health_check(settings: Settings) -> CachedHealth:
+    """Read-only probes of what every match needs: the audit table (DescribeTable) and the identifier
+    key (DescribeKey). Clients are created at the first check, not here."""
+    return CachedHealth(
+        {
+            "table": lambda: table_serves(audit_table(settings).meta.client, settings.audit_table),
+            "kms": lambda: key_enabled(aws.kms(), settings.hash_key_id),
+        }
     )
 
 

@@ -2,9 +2,9 @@
 
 Each request becomes an API Gateway REST proxy event. Requests without a known `x-api-key` get
 the CAMARA 401 that the deployed API Gateway returns: both take it from kyc_match/api/errors.py.
-The one route without a key, `GET /.well-known/jwks.json`, is answered beside the handler and its
-one-invocation lock: an operator fetches our keys while our token request to it, inside a match, is
-in flight.
+Two routes need no key, as in API Gateway: `GET /health` goes to the handler (it proves the function
+answers), and `GET /.well-known/jwks.json` is answered beside the handler and its one-invocation lock:
+an operator fetches our keys while our token request to it, inside a match, is in flight.
 """
 
 import json
@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from kyc_match.api.app import JWKS_CACHE_SECONDS, JWKS_PATH
+from kyc_match.api.app import HEALTH_PATH, JWKS_CACHE_SECONDS, JWKS_PATH
 from kyc_match.api.correlator import read_correlator
 from kyc_match.api.errors import INVALID_ARGUMENT, UNAUTHENTICATED, CamaraError
 from kyc_match_tools.events import rest_proxy_event
@@ -83,7 +83,8 @@ def make_server(
                 self._write(200, {"content-type": "application/json", **JWKS_HEADERS}, json.dumps(jwks()))
                 return
             api_key_id = api_keys.get(headers.get("x-api-key", ""))
-            if api_key_id is None:
+            keyless = path == HEALTH_PATH and self.command == "GET"
+            if api_key_id is None and not keyless:
                 self._send(UNAUTHENTICATED, headers)
                 return
             event = rest_proxy_event(self.command, path, headers, body, api_key_id)

@@ -38,6 +38,8 @@ from kyc_match.wiring import Dependencies, dependencies
 MATCH_PATH = "/kyc-match/v0.4/match"
 ASSESS_PATH = "/kyc-decision/v1/assess"
 JWKS_PATH = "/.well-known/jwks.json"
+# Route 53 health checks (and people) ask whether this region can serve: no API key, no personal data.
+HEALTH_PATH = "/health"
 JWKS_CACHE_SECONDS = 300  # a new key is published longer than this before it signs (docs/operators.md)
 T = TypeVar("T")
 AUDIT_RESERVE_SECONDS = 3.0  # the audit write (DynamoDB, then the SQS fallback) and the answer
@@ -102,8 +104,16 @@ def jwks() -> Response[str]:
     return _json(200, public_jwks(get_settings()), {"Cache-Control": f"public, max-age={JWKS_CACHE_SECONDS}"})
 
 
+@app.get(HEALTH_PATH)
+def health() -> Response[str]:
+    """200 when the audit table and the identifier key answer, else 503; checks cached a few seconds."""
+    report = dependencies().health.report()
+    return _json(report.status, report.body(), {"Cache-Control": "no-store"})
+
+
 @app.route(JWKS_PATH, method=["POST", *(method for method in OTHER_METHODS if method != "GET")])
-def jwks_method_not_allowed() -> Response[str]:
+@app.route(HEALTH_PATH, method=["POST", *(method for method in OTHER_METHODS if method != "GET")])
+def get_only_method_not_allowed() -> Response[str]:
     raise MethodNotAllowedError
 
 
@@ -226,7 +236,7 @@ def _error(error: KycMatchError) -> Response[str]:
     answer = answer_for(error)
     _log_outcome(answer.status, answer.code)
     # A 405 names what the resource does allow (RFC 9110 §15.5.6).
-    allowed = "GET" if app.current_event.path == JWKS_PATH else "POST"
+    allowed = "GET" if app.current_event.path in {JWKS_PATH, HEALTH_PATH} else "POST"
     extra = {"Allow": allowed} if isinstance(error, MethodNotAllowedError) else {}
     return _json(answer.status, error_body(error), extra)
 
