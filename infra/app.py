@@ -14,7 +14,7 @@ from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from infra import REPO_ROOT
-from infra.config import load_stage_config, parse_regions
+from infra.config import StageConfig, load_stage_config, parse_regions
 from infra.stack import KycMatchStack
 
 
@@ -42,15 +42,17 @@ def feature_flags(cdk_json: Path = CDK_JSON) -> dict[str, Any]:
     return {name: value for name, value in context.items() if name.startswith("@")}
 
 
-def build_app(app: App | None = None) -> App:
+def build_app(app: App | None = None, config: StageConfig | None = None) -> App:
+    """The app for `-c stage=` (its file under infra/stages/), or for `config` when given (tests of
+    options no shipped stage file combines)."""
     app = app or App()
     for flag, value in feature_flags().items():
         if app.node.try_get_context(flag) is None:  # a `-c flag=value` on the command line wins...
             app.node.set_context(flag, value)
     for flag, value in REQUIRED_FLAGS.items():  # ...except over what the stacks rely on
         app.node.set_context(flag, value)
-    stage = str(app.node.try_get_context("stage") or "sandbox")
-    config = load_stage_config(stage)
+    stage = config.stage if config else str(app.node.try_get_context("stage") or "sandbox")
+    config = config or load_stage_config(stage)
     for region in parse_regions(app.node.try_get_context("regions"), config):
         KycMatchStack(
             app,

@@ -130,6 +130,65 @@ class Backup(_Model):
     lock_grace_days: int = Field(default=3, ge=3, le=36_500)
 
 
+DNS_NAME_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+
+
+class MutualTls(_Model):
+    """Clients present a certificate issued by a CA of the truststore (a PEM bundle in S3)."""
+
+    truststore_uri: str = Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\s]+$")
+    # The S3 object version: pins the bundle, so a new one is a reviewed deploy, not a silent upload.
+    truststore_version: str | None = Field(default=None, min_length=1, max_length=1024)
+
+    @property
+    def bucket(self) -> str:
+        return self.truststore_uri.removeprefix("s3://").split("/", 1)[0]
+
+    @property
+    def key(self) -> str:
+        return self.truststore_uri.removeprefix("s3://").split("/", 1)[1]
+
+
+class Domain(_Model):
+    """The front door: `name` is the one global hostname (Route 53 latency or failover routing over the
+    regions, each on its health check); `<region>.<name>` reaches one region. The hosted zone is given, not
+    looked up: synth needs no AWS access."""
+
+    hosted_zone_id: str = Field(pattern=r"^Z[A-Z0-9]{1,31}$")
+    zone_name: str = Field(max_length=253, pattern=DNS_NAME_PATTERN)
+    name: str = Field(max_length=200, pattern=DNS_NAME_PATTERN)
+    routing: Literal["latency", "failover"] = "latency"
+    primary_region: Region | None = None  # failover: the region that answers while it is healthy
+    # The API under https://<name>/<basePath>/...; unset: at the root (/kyc-match/v0.4/match).
+    base_path: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9._-]{1,128}$")
+    mutual_tls: MutualTls | None = None
+
+    @model_validator(mode="after")
+    def _name_in_zone(self) -> "Domain":
+        if not self.name.endswith("." + self.zone_name):
+            raise ValueError(f"domain.name {self.name!r} is not inside the hosted zone {self.zone_name!r}")
+        if self.routing == "failover" and self.primary_region is None:
+            raise ValueError("domain.routing failover needs domain.primaryRegion")
+        if self.routing == "latency" and self.primary_region is not None:
+            raise ValueError("domain.primaryRegion is for failover routing only")
+        return self
+
+    def regional_name(self, region: str) -> str:
+        return f"{region}.{self.name}"
+
+    def path(self, path: str) -> str:
+        """`path` of the API (e.g. /health) as it is reached through the custom domain."""
+        return f"/{self.base_path}{path}" if self.base_path else path
+
+
+class Vpc(_Model):
+    """Egress from fixed addresses: private subnets in `availabilityZones` zones, one NAT gateway with an
+    Elastic IP in each (the addresses operators allow-list), VPC endpoints for the AWS services used."""
+
+    cidr: str = Field(default="10.40.0.0/16", pattern=r"^10\.[0-9]{1,3}\.0\.0/16$")
+    availability_zones: int = Field(default=2, ge=2, le=3)
+
+
 def vault_region(arn: str) -> str:
     return arn.split(":")[3]
 
@@ -185,6 +244,8 @@ class StageConfig(_Model):
     alarms: Alarms = Alarms()
     concurrency: Concurrency = Concurrency()
     backup: Backup | None = None  # unset: no backup plan (a sandbox holds no regulated records)
+    domain: Domain | None = None  # unset: clients call the execute-api URL (sandbox)
+    vpc: Vpc | None = None  # unset: functions outside any VPC, no fixed egress addresses (sandbox)
 
     @field_validator("regions")
     @classmethod
@@ -262,6 +323,16 @@ class StageConfig(_Model):
         if outside:
             allowed = ", ".join(self.allowed_regions or ())
             raise ValueError(f"regions {', '.join(outside)} not in allowedRegions ({allowed})")
+        return self
+
+    @model_validator(mode="after")
+    def _failover_has_a_primary_and_one_secondary(self) -> "StageConfig":
+        if self.domain is None or self.domain.routing != "failover":
+            return self
+        if self.domain.primary_region not in self.regions:
+            raise ValueError(f"domain.primaryRegion {self.domain.primary_region} is not one of the regions")
+        if len(self.regions) != 2:
+            raise ValueError("domain.routing failover needs exactly two regions (a primary and a secondary)")
         return self
 
     def regions_outside_residency(self, regions: Sequence[str]) -> tuple[str, ...]:

@@ -10,10 +10,12 @@ from infra.config import StageConfig
 from infra.constructs.access import PeopleAccess
 from infra.constructs.api import Api
 from infra.constructs.audit import AuditStore
+from infra.constructs.front_door import FrontDoor
 from infra.constructs.function import FunctionBase, MatchFunction, settings_environment
 from infra.constructs.jobs import DRAIN_TIMEOUT, DigestFunction, DrainFunction
 from infra.constructs.keys import Keys
 from infra.constructs.monitoring import Monitoring
+from infra.constructs.network import EgressNetwork
 from infra.constructs.resilience import TableBackups
 from infra.constructs.storage import Storage
 
@@ -30,6 +32,12 @@ class KycMatchStack(Stack):
         self.audit = AuditStore(
             self, "Audit", config=config, encryption_key=self.keys.data_key, drain_timeout=DRAIN_TIMEOUT
         )
+        # A stage with a vpc: every function in private subnets, egress through NAT gateways with fixed IPs.
+        self.network = (
+            EgressNetwork(self, "Network", config=config, log_key=self.keys.data_key)
+            if config.vpc is not None
+            else None
+        )
         base = FunctionBase(
             config=config,
             code=code_asset(),
@@ -41,6 +49,7 @@ class KycMatchStack(Stack):
                 digest_bucket=self.audit.digest_bucket,
             ),
             log_key=self.keys.data_key,
+            network=self.network,
         )
         self.match_function = MatchFunction(
             self,
@@ -77,6 +86,10 @@ class KycMatchStack(Stack):
         self.api = Api(
             self, "Api", config=config, handler=self.match_function.function, log_key=self.keys.data_key
         )
+        if config.domain is not None:
+            self.front_door = FrontDoor(
+                self, "FrontDoor", domain=config.domain, region=self.region, rest_api=self.api.rest_api
+            )
         self.monitoring = Monitoring(
             self,
             "Monitoring",

@@ -34,6 +34,8 @@ DECISION_PATH = ("kyc-decision", "v1", "assess")
 # Our public keys (RFC 7517), fetched by operators while they check our client assertions: no API key.
 JWKS_PATH = (".well-known", "jwks.json")
 JWKS_CACHE_TTL = Duration.minutes(5)  # a new key is published well before it signs (docs: rotation)
+# Whether this region can serve (function, audit table, KMS): Route 53 health checks call it. No API key.
+HEALTH_PATH = ("health",)
 CORRELATOR_HEADER = "x-correlator"
 NOT_ALLOWED_METHODS = ("GET", "PUT", "PATCH", "DELETE")
 
@@ -122,6 +124,9 @@ class Api(Construct):
             rest_api_name=f"kyc-match-{config.stage}",
             description="CAMARA KYC Match v0.4",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # With our own hostnames, the execute-api one is off: clients cannot bypass the TLS policy,
+            # mutual TLS or the stable name by calling the default endpoint.
+            disable_execute_api_endpoint=config.domain is not None,
             api_key_source_type=apigw.ApiKeySourceType.HEADER,
             cloud_watch_role=True,  # API Gateway's account-level role for execution logs
             deploy_options=apigw.StageOptions(
@@ -183,7 +188,8 @@ class Api(Construct):
         self.match_method = post(MATCH_PATH)
         self.decision_method = post(DECISION_PATH)
         self.not_allowed_methods = other_methods(MATCH_PATH) + other_methods(DECISION_PATH)
-        self.jwks_method = self._jwks(handler)
+        self.jwks_method = self._keyless_get(JWKS_PATH, handler)
+        self.health_method = self._keyless_get(HEALTH_PATH, handler)
 
         for response_type, error in GATEWAY_RESPONSES.items():
             self.rest_api.add_gateway_response(
@@ -213,9 +219,13 @@ class Api(Construct):
             CfnOutput(
                 self, f"UsagePlan-{tier.name}", value=plan.usage_plan_id, description=f"tier {tier.name}"
             )
-        CfnOutput(self, "MatchUrl", value=self.rest_api.url_for_path("/" + "/".join(MATCH_PATH)))
-        CfnOutput(self, "JwksUrl", value=self.rest_api.url_for_path("/" + "/".join(JWKS_PATH)))
-        CfnOutput(self, "DecisionUrl", value=self.rest_api.url_for_path("/" + "/".join(DECISION_PATH)))
+        for name, path in (
+            ("MatchUrl", MATCH_PATH),
+            ("JwksUrl", JWKS_PATH),
+            ("DecisionUrl", DECISION_PATH),
+            ("HealthUrl", HEALTH_PATH),
+        ):
+            CfnOutput(self, name, value=self._url(config, "/" + "/".join(path)))
 
         self.web_acl = self._web_acl(config)
         self.waf_logs = self._waf_logging(config, log_key)
@@ -228,10 +238,16 @@ class Api(Construct):
 
         self._acknowledge_findings()
 
-    def _jwks(self, handler: lambda_.IFunction) -> apigw.Method:
-        """GET our JWKS: public by design (no API key), cached at the stage; WAF still applies."""
+    def _url(self, config: StageConfig, path: str) -> str:
+        """A route's URL as clients call it: the global hostname when the stage has a domain."""
+        if config.domain is None:
+            return self.rest_api.url_for_path(path)
+        return f"https://{config.domain.name}{config.domain.path(path)}"
+
+    def _keyless_get(self, path: tuple[str, ...], handler: lambda_.IFunction) -> apigw.Method:
+        """GET without an API key (the JWKS, cached at the stage; /health, not cached); WAF applies."""
         resource = self.rest_api.root
-        for part in JWKS_PATH:
+        for part in path:
             resource = resource.get_resource(part) or resource.add_resource(part)
         return resource.add_method(
             "GET", apigw.LambdaIntegration(handler, proxy=True), api_key_required=False
@@ -388,3 +404,10 @@ class Api(Construct):
         )
         acknowledge(self.jwks_method, "AwsSolutions-APIG4", public_keys)
         acknowledge(self.jwks_method, "AwsSolutions-COG4", public_keys)
+        health = (
+            "GET /health is called by Route 53 health checkers, which cannot send an API key; it answers "
+            "only ok/unavailable for the function, the audit table and KMS (no data, no personal data), "
+            "reads nothing but DescribeTable/DescribeKey (cached 5 s), and is behind the WAF rate rule."
+        )
+        acknowledge(self.health_method, "AwsSolutions-APIG4", health)
+        acknowledge(self.health_method, "AwsSolutions-COG4", health)

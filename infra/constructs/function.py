@@ -17,6 +17,7 @@ from constructs import Construct
 from infra.bundling import RUNTIME
 from infra.config import StageConfig
 from infra.constructs.keys import Keys
+from infra.constructs.network import EgressNetwork
 from infra.nag import acknowledge, logical_id
 
 HANDLER = "kyc_match.handler.lambda_handler"
@@ -54,12 +55,14 @@ def settings_environment(
 
 @dataclass(frozen=True)
 class FunctionBase:
-    """What every function of the stack shares: stage, code asset, settings, log encryption key."""
+    """What every function of the stack shares: stage, code asset, settings, log encryption key, and
+    the network (private subnets, egress 443 only) when the stage has a VPC."""
 
     config: StageConfig
     code: lambda_.Code
     environment: Mapping[str, str]
     log_key: kms.IKey
+    network: EgressNetwork | None = None
 
 
 class ServiceFunction(Construct):
@@ -95,6 +98,7 @@ class ServiceFunction(Construct):
             description=role_description,
         )
         self.log_group.grant_write(self.role)
+        network = base.network
 
         self.function = lambda_.Function(
             self,
@@ -110,6 +114,9 @@ class ServiceFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             role=self.role,
             log_group=self.log_group,
+            vpc=network.vpc if network else None,
+            vpc_subnets=network.private_subnets if network else None,
+            security_groups=[network.function_security_group] if network else None,
             environment={
                 **base.environment,
                 **(extra_environment or {}),
@@ -124,6 +131,15 @@ class ServiceFunction(Construct):
         )
         # The role's DefaultPolicy (created by the log-group grant) collects every grant_* statement.
         self.policy = self.role.node.find_child("DefaultPolicy")
+        if network:
+            acknowledge(
+                self.role,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaVPCAccessExecutionRole]",
+                "Added by CDK for a function in a VPC: Lambda creates and deletes the function's network "
+                "interfaces with it (ec2:*NetworkInterface*, which support no resource-level scoping); AWS's "
+                "managed policy for exactly this.",
+            )
 
         acknowledge(
             self.function,

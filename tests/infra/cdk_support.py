@@ -17,6 +17,7 @@ from aws_cdk import App  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 from aws_cdk.cx_api import CloudAssembly  # noqa: E402
 from infra.app import build_app  # noqa: E402
+from infra.config import StageConfig  # noqa: E402
 
 CREDENTIAL_VARIABLES = (
     "AWS_ACCESS_KEY_ID",
@@ -59,13 +60,16 @@ class Synth:
         return Template.from_json(self.template_dict(name))
 
 
-def synthesize(outdir: Path, *, bundle: bool = False, **context: str) -> Synth:
-    """Build and synthesize the app like `cdk synth -c k=v` does, with bundling skipped unless asked."""
+def synthesize(
+    outdir: Path, *, bundle: bool = False, config: StageConfig | None = None, **context: str
+) -> Synth:
+    """Build and synthesize the app like `cdk synth -c k=v` does, with bundling skipped unless asked;
+    `config` replaces the stage file (options no shipped stage combines)."""
     app_context: dict[str, Any] = dict(context)
     if not bundle:
         app_context["aws:cdk:bundling-stacks"] = []  # CDK skips asset bundling for every stack
     app = App(context=app_context, outdir=str(outdir))
-    build_app(app)
+    build_app(app, config)
     return Synth(app.synth(), outdir)
 
 
