@@ -88,7 +88,12 @@ class KycMatchStack(Stack):
         )
         if config.domain is not None:
             self.front_door = FrontDoor(
-                self, "FrontDoor", domain=config.domain, region=self.region, rest_api=self.api.rest_api
+                self,
+                "FrontDoor",
+                domain=config.domain,
+                region=self.region,
+                rest_api=self.api.rest_api,
+                handler=self.match_function.function,
             )
         self.monitoring = Monitoring(
             self,

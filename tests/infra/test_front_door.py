@@ -6,9 +6,17 @@ import json
 from typing import Any
 
 import pytest
-from cdk_support import one_resource, resources_of, synthesize, without_aws_credentials
+from cdk_support import (
+    MATCH_HANDLER,
+    function_with_handler,
+    one_resource,
+    resources_of,
+    synthesize,
+    without_aws_credentials,
+)
 from infra.app import stack_name
 from infra.config import STAGES_DIR, StageConfig, StageConfigError, load_stage_config
+from infra.constructs.front_door import HEALTH_PROBE_EVENT
 
 ZONE_ID = "Z0000000000000000000"
 GLOBAL = "api.kyc.example.com"
@@ -157,7 +165,6 @@ def failover_mtls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[st
     config = _variant(
         routing="failover",
         primaryRegion="eu-west-1",
-        basePath="kyc",
         mutualTls={"truststoreUri": TRUSTSTORE, "truststoreVersion": "v7"},
     )
     with without_aws_credentials():
@@ -184,13 +191,20 @@ def test_mutual_tls_uses_the_configured_truststore_version_on_both_names(failove
             }
 
 
-def test_a_base_path_moves_the_api_and_its_health_check_under_it(failover_mtls):
-    template = failover_mtls["eu-west-1"]
-    for mapping in resources_of(template, "AWS::ApiGateway::BasePathMapping").values():
+@pytest.fixture(scope="module")
+def with_base_path(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    config = _variant(basePath="kyc")
+    with without_aws_credentials():
+        synth = synthesize(tmp_path_factory.mktemp("cdk-base-path"), config=config, regions="eu-west-1")
+    return synth.template_dict(stack_name("production", "eu-west-1"))
+
+
+def test_a_base_path_moves_the_api_and_its_health_check_under_it(with_base_path):
+    for mapping in resources_of(with_base_path, "AWS::ApiGateway::BasePathMapping").values():
         assert mapping["Properties"]["BasePath"] == "kyc"
-    _, check = one_resource(template, "AWS::Route53::HealthCheck")
+    _, check = one_resource(with_base_path, "AWS::Route53::HealthCheck")
     assert check["Properties"]["HealthCheckConfig"]["ResourcePath"] == "/kyc/health"
-    outputs = [value["Value"] for value in template["Outputs"].values()]
+    outputs = [value["Value"] for value in with_base_path["Outputs"].values()]
     assert f"https://{GLOBAL}/kyc/kyc-match/v0.4/match" in outputs
 
 
@@ -228,3 +242,51 @@ def test_failover_needs_exactly_two_regions(tmp_path):
     (tmp_path / "production.json").write_text(json.dumps(raw))
     with pytest.raises(StageConfigError, match="exactly two regions"):
         load_stage_config("production", tmp_path)
+
+
+def test_with_mutual_tls_route53_follows_an_in_region_probe_alarm_not_an_https_check(failover_mtls):
+    template = failover_mtls["eu-central-1"]
+    _, check = one_resource(template, "AWS::Route53::HealthCheck")
+    config = check["Properties"]["HealthCheckConfig"]
+    assert config["Type"] == "CLOUDWATCH_METRIC"  # checkers cannot present a client certificate
+    assert config["InsufficientDataHealthStatus"] == "Unhealthy"
+    alarm_id = config["AlarmIdentifier"]["Name"]["Ref"]
+    assert config["AlarmIdentifier"]["Region"] == "eu-central-1"
+    alarm = template["Resources"][alarm_id]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("KycMatch", "Healthy", "Minimum")
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "kyc-match"}]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "LessThanThreshold")
+    assert alarm["TreatMissingData"] == "breaching" and alarm["Period"] == 60
+    match_id, _ = function_with_handler(template, MATCH_HANDLER)
+    (probe,) = [
+        rule["Properties"]
+        for rule in resources_of(template, "AWS::Events::Rule").values()
+        if rule["Properties"].get("ScheduleExpression") == "rate(1 minute)"
+    ]
+    (target,) = probe["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [match_id, "Arn"]}
+    assert json.loads(target["Input"]) == HEALTH_PROBE_EVENT
+
+
+def test_without_mutual_tls_there_is_no_probe_schedule(production_template_dict):
+    schedules = [
+        rule
+        for rule in resources_of(production_template_dict, "AWS::Events::Rule").values()
+        if rule["Properties"].get("ScheduleExpression") == "rate(1 minute)"
+    ]
+    assert schedules == []
+
+
+@pytest.mark.usefixtures("local_stack")
+def test_the_probe_event_is_answered_by_the_handler_and_records_healthy(capsys):
+    from kyc_match.handler import lambda_handler
+    from kyc_match_tools.lambda_context import local_context
+
+    capsys.readouterr()
+    response = lambda_handler(json.loads(json.dumps(HEALTH_PROBE_EVENT)), local_context())
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["status"] == "ok"
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (metric,) = [line for line in lines if "Healthy" in line]
+    assert metric["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "KycMatch"
+    assert metric["service"] == "kyc-match" and metric["Healthy"] in (1.0, [1.0])

@@ -108,6 +108,9 @@ def jwks() -> Response[str]:
 def health() -> Response[str]:
     """200 when the audit table and the identifier key answer, else 503; checks cached a few seconds."""
     report = dependencies().health.report()
+    # 1 or 0 per check: with mutual TLS, Route 53 (no client certificate) watches this metric instead,
+    # fed by an in-region scheduled probe (infra/constructs/front_door.py).
+    metrics.add_metric(name="Healthy", unit=MetricUnit.Count, value=1 if report.healthy else 0)
     return _json(report.status, report.body(), {"Cache-Control": "no-store"})
 
 
