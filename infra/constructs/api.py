@@ -227,6 +227,9 @@ class Api(Construct):
         ):
             CfnOutput(self, name, value=self._url(config, "/" + "/".join(path)))
 
+        if config.domain is not None:
+            # CDK's own output of the execute-api URL: that endpoint is disabled, so no output names it.
+            self.rest_api.node.try_remove_child("Endpoint")
         self.web_acl = self._web_acl(config)
         self.waf_logs = self._waf_logging(config, log_key)
         wafv2.CfnWebACLAssociation(

@@ -208,6 +208,9 @@ class MatchFunction(ServiceFunction):
             tables[role].grant_read_data(self.role)
         keys.allow_mac(self.role)  # hashes identifiers and seals entries
         keys.allow_verify_mac(self.role)  # checks a policy's seals before it decides with it
+        # GET /health: is the identifier key enabled? (the key policy delegates DescribeKey to IAM).
+        # DescribeTable on the audit table comes with grant_read_write_data.
+        keys.hmac_key.grant(self.role, "kms:DescribeKey")
         # It calls operators (signs client assertions) and answers GET /.well-known/jwks.json.
         keys.allow_sign(self.role)
         keys.allow_public_keys(self.role, base.config.previous_signing_key_ids)

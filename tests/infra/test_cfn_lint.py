@@ -1,14 +1,10 @@
 """The synthesized templates pass cfn-lint (no errors; warnings only where CDK itself causes them)."""
 
 import pytest
-from cdk_support import REGIONS
+from cdk_support import REGIONS, TOLERATED_WARNINGS
 from cfnlint.api import lint
 from cfnlint.match import Match as LintMatch
 from infra.app import stack_name
-
-# W3005: CDK adds an explicit DependsOn from the function to its role although Role is already a
-# GetAtt; redundant, harmless, and not ours to change.
-TOLERATED_WARNINGS = {"W3005"}
 
 
 def _findings(template_path, region: str) -> list[LintMatch]:

@@ -8,12 +8,18 @@ from typing import Any
 import pytest
 from cdk_support import (
     MATCH_HANDLER,
+    TOLERATED_WARNINGS,
+    actions_on,
+    arn_of,
     function_with_handler,
     one_resource,
     resources_of,
+    role_of,
+    role_statements,
     synthesize,
     without_aws_credentials,
 )
+from cfnlint.api import lint
 from infra.app import stack_name
 from infra.config import STAGES_DIR, StageConfig, StageConfigError, load_stage_config
 from infra.constructs.front_door import HEALTH_PROBE_EVENT
@@ -58,6 +64,7 @@ def test_sandbox_has_no_front_door_and_keeps_the_execute_api_endpoint(sandbox_te
 
 def test_production_disables_the_execute_api_endpoint(production_template_dict):
     assert _rest_api(production_template_dict)["DisableExecuteApiEndpoint"] is True
+    assert "execute-api" not in json.dumps(production_template_dict["Outputs"])  # no output names it
 
 
 def test_global_and_regional_names_are_regional_tls12_domains_on_one_dns_validated_certificate(
@@ -172,6 +179,12 @@ def failover_mtls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[st
     report = json.loads((synth.outdir / "validation-report.json").read_text())
     assert [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])] == []
     return {region: synth.template_dict(stack_name("production", region)) for region in config.regions}
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "eu-central-1"])
+def test_failover_and_mutual_tls_templates_pass_cfn_lint(failover_mtls, region):
+    findings = lint(json.dumps(failover_mtls[region]), regions=[region])
+    assert [f"{m.rule.id} {m.message}" for m in findings if m.rule.id not in TOLERATED_WARNINGS] == []
 
 
 def test_failover_makes_the_primary_region_primary_and_the_other_secondary(failover_mtls):
@@ -290,3 +303,24 @@ def test_the_probe_event_is_answered_by_the_handler_and_records_healthy(capsys):
     (metric,) = [line for line in lines if "Healthy" in line]
     assert metric["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "KycMatch"
     assert metric["service"] == "kyc-match" and metric["Healthy"] in (1.0, [1.0])
+
+
+def test_the_match_role_may_make_the_health_checks_calls(sandbox_template_dict):
+    """DescribeTable on the audit table and DescribeKey on the identifier key, or /health is always 503."""
+    role = role_of(sandbox_template_dict, MATCH_HANDLER)
+    statements = role_statements(sandbox_template_dict, role)
+    hmac_key, key = one_resource(sandbox_template_dict, "AWS::KMS::Key", KeySpec="HMAC_256")
+    assert "kms:DescribeKey" in actions_on(statements, arn_of(hmac_key))
+    # The key policy lets IAM grant DescribeKey (the account statement), so the role's grant is enough.
+    (account,) = [
+        statement
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]
+        if "AWS" in statement["Principal"] and "root" in json.dumps(statement["Principal"])
+    ]
+    assert "kms:DescribeKey" in account["Action"]
+    (audit_table,) = [
+        logical_id
+        for logical_id in resources_of(sandbox_template_dict, "AWS::DynamoDB::Table")
+        if logical_id.startswith("StorageAuditTable")
+    ]
+    assert "dynamodb:DescribeTable" in actions_on(statements, arn_of(audit_table))
