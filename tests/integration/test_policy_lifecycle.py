@@ -2,7 +2,9 @@
 activation, rollback; policy items sealed and refused when tampered with; the audit entry naming
 which policy decided (built-in or the client's, id, version, sha256).
 
-Each test uses its own client id, so its policies never reach another test's decisions.
+Each test uses its own client id, so its policies never reach another test's decisions. The commands
+run through the CLI's entry point in this process (`call_cli`), except where the process itself is the
+point: the caller's identity from its own credentials, and `--as` refused without the local endpoint.
 """
 
 import json
@@ -25,7 +27,7 @@ from kyc_match.settings import get_settings
 from kyc_match_tools.events import rest_proxy_event
 from kyc_match_tools.lambda_context import local_context
 from support.audit import audit_item_for
-from support.cli import run_cli
+from support.cli import call_cli, run_cli
 from support.clients import onboard
 from support.doubles import CountingTable, ManualClock
 from support.people import FULL, ON_FILE
@@ -60,7 +62,7 @@ CLIENT_DEFAULT = {
 
 
 def ok(*args: str) -> subprocess.CompletedProcess[str]:
-    completed = run_cli(*args)
+    completed = call_cli(*args)
     assert completed.returncode == 0, completed.stderr
     return completed
 
@@ -177,7 +179,7 @@ def test_a_tampered_policy_item_is_refused_and_the_refusal_audited(client, tmp_p
     assert body["message"] == "The risk policy failed its integrity check; no decision was made."
     assert (entry["status"], entry["errorCode"]) == (500, "INTERNAL")
     assert "decision" not in entry and "policy" not in entry
-    refused = run_cli("policy", "get", "--client", client, "--policy", "default")
+    refused = call_cli("policy", "get", "--client", client, "--policy", "default")
     assert refused.returncode == 1 and "refused:" in refused.stderr
 
 
@@ -206,10 +208,10 @@ def test_draft_approval_activation_and_rollback(client, tmp_path):
     assert f"stored {policy_id} version 1 for {client} as a draft by ana" in put.stderr
     assert decide(client, body)[1]["code"] == "INVALID_ARGUMENT", "a draft is served by nobody"
 
-    own = run_cli("policy", "approve", *v1, "--as", "ana")
+    own = call_cli("policy", "approve", *v1, "--as", "ana")
     assert own.returncode == 1
     assert "refused: an approver must be a different identity from the version's author" in own.stderr
-    early = run_cli("policy", "activate", *v1, "--as", "ana")
+    early = call_cli("policy", "activate", *v1, "--as", "ana")
     assert early.returncode == 1 and "version 1 is a draft" in early.stderr
 
     ok("policy", "approve", *v1, "--as", "bo")
@@ -226,7 +228,7 @@ def test_draft_approval_activation_and_rollback(client, tmp_path):
     rollback = ok("policy", "rollback", "--client", client, "--policy", policy_id, "--to", "1", "--as", "bo")
     assert f"rolled back to {policy_id} version 1" in rollback.stderr
     assert decide(client, body)[1]["policy"]["version"] == 1
-    forward = run_cli(
+    forward = call_cli(
         "policy", "rollback", "--client", client, "--policy", policy_id, "--to", "2", "--as", "bo"
     )
     assert forward.returncode == 1 and "earlier than the active one" in forward.stderr
@@ -248,7 +250,8 @@ def test_draft_approval_activation_and_rollback(client, tmp_path):
 def test_identity_is_the_aws_principal_unless_named_locally(client, tmp_path):
     """Without --as, author and approver are the caller's STS identity: the same person cannot approve."""
     file = policy_file(tmp_path, CLIENT_DEFAULT)
-    put = ok("policy", "put", "--client", client, file)
+    put = run_cli("policy", "put", "--client", client, file)
+    assert put.returncode == 0, put.stderr
     principal = boto3.client("sts").get_caller_identity()["Arn"]
     assert f"as a draft by {principal}" in put.stderr
     same = run_cli("policy", "approve", "--client", client, "--policy", "default", "--version", "1")

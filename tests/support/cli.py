@@ -1,5 +1,8 @@
-"""The installed `kyc-match` command, run as a user runs it."""
+"""The installed `kyc-match` command, run as a user runs it (`run_cli`), or its entry point in this
+process (`call_cli`: same exit status and output, without starting an interpreter each time)."""
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -18,3 +21,24 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         env=env if env is not None else os.environ.copy(),
         check=False,
     )
+
+
+def call_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`kyc-match ARGS` through `main(ARGS)`, the function the installed command calls, with the test
+    environment: its exit status and what it printed. What it changes in the environment (the local
+    stand-in's credentials) is undone, as a subprocess's would be. An exception the command does not
+    turn into an exit status propagates (a subprocess would print it with status 1)."""
+    from kyc_match_tools.cli import main  # the commands import boto3 and moto: only when called
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    environment = dict(os.environ)
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                status = main(list(args))
+            except SystemExit as exit_:  # argparse: --help, --version, a usage mistake
+                status = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)
+    return subprocess.CompletedProcess([str(KYC_MATCH), *args], status, stdout.getvalue(), stderr.getvalue())
