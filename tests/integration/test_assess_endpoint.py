@@ -14,7 +14,7 @@ from kyc_match.settings import get_settings
 from support import contract
 from support.assertions import assert_error
 from support.audit import audit_item_for
-from support.cli import run_cli
+from support.cli import call_cli
 from support.people import FULL, ON_FILE
 from support.transports import API_KEY_ID
 
@@ -84,17 +84,17 @@ def test_the_match_results_are_exactly_the_camara_answer(api):
 
 
 def test_client_policy_stored_with_the_cli_drives_the_decision(handler_transport):
-    put = run_cli("policy", "put", "--client", API_KEY_ID, str(EXAMPLES / "retail-bank.json"), "--as", "ana")
+    put = call_cli("policy", "put", "--client", API_KEY_ID, str(EXAMPLES / "retail-bank.json"), "--as", "ana")
     assert put.returncode == 0, put.stderr
     first = int(put.stderr.split(" version ")[1].split()[0])  # other tests may have stored it before
-    again = run_cli(
+    again = call_cli(
         "policy", "put", "--client", API_KEY_ID, str(EXAMPLES / "retail-bank.json"), "--as", "ana"
     )
     assert f"version {first + 1} " in again.stderr
     version = ["--client", API_KEY_ID, "--policy", "retail-onboarding", "--version", str(first + 1)]
-    assert run_cli("policy", "approve", *version, "--as", "bo").returncode == 0
-    assert run_cli("policy", "activate", *version, "--as", "bo").returncode == 0
-    listing = run_cli("policy", "list", "--client", API_KEY_ID)
+    assert call_cli("policy", "approve", *version, "--as", "bo").returncode == 0
+    assert call_cli("policy", "activate", *version, "--as", "bo").returncode == 0
+    listing = call_cli("policy", "list", "--client", API_KEY_ID)
     assert f"retail-onboarding\tv{first + 1}\t" in listing.stdout
 
     body = {"phoneNumber": FULL, "policyId": "retail-onboarding", "idDocument": ON_FILE["idDocument"],
@@ -121,19 +121,19 @@ def test_policy_cli_refuses_an_invalid_policy_and_says_where(tmp_path):
     bad.write_text(
         json.dumps({"policyId": "x", "format": 2, "levels": {"FULL": {"groups": [{"attributes": ["nmae"]}]}}})
     )
-    completed = run_cli("policy", "put", "--client", API_KEY_ID, str(bad))
+    completed = call_cli("policy", "put", "--client", API_KEY_ID, str(bad))
     assert completed.returncode == 2
     assert "levels.FULL.groups[0].attributes[0]: 'nmae' is not a KYC Match attribute" in completed.stderr
     assert "levels.PARTIAL: Field required" in completed.stderr
 
 
 def test_policy_get_prints_a_stored_version():
-    run_cli("policy", "put", "--client", "get-client", str(EXAMPLES / "neobank-strict.json"))
-    completed = run_cli(
+    call_cli("policy", "put", "--client", "get-client", str(EXAMPLES / "neobank-strict.json"))
+    completed = call_cli(
         "policy", "get", "--client", "get-client", "--policy", "neobank-strict", "--version", "1"
     )
     assert json.loads(completed.stdout)["policyId"] == "neobank-strict"
-    assert run_cli("policy", "get", "--client", "get-client", "--policy", "nope").returncode == 1
+    assert call_cli("policy", "get", "--client", "get-client", "--policy", "nope").returncode == 1
 
 
 # The same error, auth and correlator behaviour as the match endpoint.
@@ -186,7 +186,9 @@ def test_policies_live_in_the_configuration_table():
     import boto3
 
     assert (
-        run_cli("policy", "put", "--client", "table-client", str(EXAMPLES / "neobank-strict.json")).returncode
+        call_cli(
+            "policy", "put", "--client", "table-client", str(EXAMPLES / "neobank-strict.json")
+        ).returncode
         == 0
     )
     items = boto3.resource("dynamodb").Table(get_settings().config_table).scan()["Items"]
