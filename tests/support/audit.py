@@ -3,22 +3,28 @@
 from typing import Any
 
 import boto3
+from boto3.dynamodb.conditions import Attr
 
 from kyc_match.settings import get_settings
 
 
-def audit_items() -> list[dict[str, Any]]:
+def audit_items(correlator: str | None = None) -> list[dict[str, Any]]:
+    """Every entry, or those of one correlator. The table holds the whole suite's entries by the time
+    most tests read it: the filter runs in moto, so only the matching entries are sent and decoded."""
     table = boto3.resource("dynamodb").Table(get_settings().audit_table)
+    scan: dict[str, Any] = (
+        {} if correlator is None else {"FilterExpression": Attr("correlator").eq(correlator)}
+    )
     items: list[dict[str, Any]] = []
-    response = table.scan()
+    response = table.scan(**scan)
     items += response["Items"]
     while "LastEvaluatedKey" in response:
-        response = table.scan(ExclusiveStartKey=response["LastEvaluatedKey"])
+        response = table.scan(ExclusiveStartKey=response["LastEvaluatedKey"], **scan)
         items += response["Items"]
     return items
 
 
 def audit_item_for(correlator: str) -> dict[str, Any]:
-    matches = [item for item in audit_items() if item.get("correlator") == correlator]
+    matches = audit_items(correlator)
     assert len(matches) == 1, f"expected one audit entry for {correlator}, found {len(matches)}"
     return matches[0]
