@@ -5,15 +5,17 @@ import socket
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from kyc_match.settings import Settings
 from kyc_match.tables import ALL_TABLES, TableSchema
 from kyc_match_tools.errors import UsageError
 from kyc_match_tools.files import read_json
+
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
 
 DEFAULT_SUBSCRIBERS = Path(__file__).parent / "data" / "subscribers.json"
 _LOCAL_CREDENTIALS = {
@@ -24,8 +26,12 @@ _LOCAL_CREDENTIALS = {
 }
 
 
-def start_embedded_moto(port: int = 0) -> ThreadedMotoServer:
+def start_embedded_moto(port: int = 0) -> "ThreadedMotoServer":
     """Start moto on a loopback port (0: any free one) and point every AWS call of this process at it."""
+    # Imported here, not at the top: moto brings Flask and its own services (about half of the
+    # command's start-up), and only `serve` and `invoke` start it, never the commands run against AWS.
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415
+
     # Bind here first: moto binds on its own thread and, when the port is taken, waits for ever.
     with socket.socket() as probe:
         try:

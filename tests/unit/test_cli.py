@@ -6,6 +6,8 @@ before the command changes anything, so these run in-process (the autouse fixtur
 import argparse
 import json
 import os
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -285,3 +287,17 @@ def test_a_validation_error_is_said_in_one_line_without_the_input():
     # An entry from before `auth` (clientId beside the operator) is read as auth: told what auth lacks.
     assert text == "operator 'op-es'.auth: Value error, needs issuer (OpenID discovery) or tokenEndpoint"
     assert "secret-ish" not in text
+
+
+def test_the_commands_parser_loads_neither_moto_nor_the_operator_simulator():
+    """Every command builds the whole parser first: what only `serve`, `invoke` and `operator-sim` use
+    (moto and Flask, the simulator with its JOSE and crypto libraries) is imported when they run."""
+    probe = (
+        "import sys; from kyc_match_tools.cli import build_parser; build_parser(); "
+        "print(sorted(name for name in sys.modules if name.split('.')[0] in {'moto', 'flask', 'joserfc'} "
+        "or name.startswith('kyc_match_tools.operator_sim.') and not name.endswith('.faults')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert loaded.stdout.strip() == "[]", loaded.stdout
