@@ -17,9 +17,16 @@ if TYPE_CHECKING:
 @cache
 def _config() -> Any:
     from botocore.config import Config  # noqa: PLC0415
+    from botocore.session import get_session  # noqa: PLC0415
 
-    # Bounded, jittered retries on throttling and transient faults; then the caller decides.
-    return Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+    # Bounded, jittered retries on throttling and transient faults (4 attempts); then the caller decides.
+    # The SDKs' own setting (AWS_MAX_ATTEMPTS, or max_attempts in the AWS config file) changes the count,
+    # as it would for any boto3 client: e.g. 1 for a command that should say at once that it cannot
+    # reach its endpoint.
+    config = Config(retries={"mode": "standard"}, connect_timeout=2, read_timeout=5)
+    if get_session().get_config_variable("max_attempts") is None:  # a count given here would win over it
+        config = config.merge(Config(retries={"mode": "standard", "total_max_attempts": 4}))
+    return config
 
 
 @cache

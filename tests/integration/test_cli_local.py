@@ -166,8 +166,10 @@ def test_serve_with_a_busy_aws_port_is_one_line_not_a_hang():
 
 
 def test_aws_endpoint_that_is_not_there_is_one_line():
-    """E.g. the AWS_ENDPOINT_URL a stopped `kyc-match serve` printed, still exported."""
-    environment = fresh_environment() | {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
+    """E.g. the AWS_ENDPOINT_URL a stopped `kyc-match serve` printed, still exported. A closed local port
+    refuses at once; AWS_MAX_ATTEMPTS=1 (the SDK's own setting) spares the jittered retries' seconds."""
+    closed = f"http://127.0.0.1:{free_port()}"
+    environment = fresh_environment() | {"AWS_ENDPOINT_URL": closed, "AWS_MAX_ATTEMPTS": "1"}
     for argv in (["policy", "list", "--client", "client-1"], ["serve", "--port", "0"]):
         error = assert_one_line_error(run_cli(*argv, env=environment))
         assert error.startswith(

@@ -76,3 +76,21 @@ def test_the_drain_job_builds_its_table_once_per_container(monkeypatch):
         assert drain.lambda_handler(sqs_event(*entries), local_context()) == {"batchItemFailures": []}
     assert len(dynamodb.table.items) == 4
     assert dynamodb.tables == [settings.audit_table]
+
+
+def test_aws_clients_make_four_attempts_unless_the_sdk_setting_says_otherwise(monkeypatch):
+    """AWS_MAX_ATTEMPTS, the SDKs' own setting, is honoured: e.g. 1 to fail at once when unreachable."""
+    import boto3
+
+    def attempts() -> int:
+        aws._config.cache_clear()
+        client = boto3.client("kms", region_name="eu-west-1", config=aws._config())
+        return int(client.meta.config.retries["total_max_attempts"])
+
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
+    try:
+        assert attempts() == 4
+        monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+        assert attempts() == 1
+    finally:
+        aws._config.cache_clear()
