@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from kyc_match import aws, wiring
 from kyc_match.audit.hashing import KmsIdentifierHasher
@@ -81,8 +82,9 @@ def private_queue() -> Iterator[str]:
 def _audit_trail(row: Row, queue_url: str) -> DynamoDbAuditTrail:
     settings = get_settings()
     kms = aws.kms()
-    if row.kms == "down":
-        kms = boto3.client("kms", endpoint_url=f"http://127.0.0.1:{free_port()}", config=aws._config())
+    if row.kms == "down":  # one attempt: the back-off between retries is not what this row is about
+        config = aws._config().merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        kms = boto3.client("kms", endpoint_url=f"http://127.0.0.1:{free_port()}", config=config)
     table = (
         FakeTable(refuse=THROTTLED) if row.table == "refuses" else aws.dynamodb().Table(settings.audit_table)
     )
