@@ -139,7 +139,7 @@ def test_fault_matrix(row: Row, handler_transport, private_queue: str) -> None:
         assert (body["status"], body["code"]) == (row.status, row.code)
         assert set(body) == {"status", "code", "message"}
 
-    stored = audit_items(correlator)
+    stored = audit_items("correlator", correlator)
     queued = [item for item in _queued(private_queue) if item.get("correlator") == correlator]
     if row.audit == "stored":
         assert (len(stored), len(queued)) == (1, 0)

@@ -8,13 +8,12 @@ from boto3.dynamodb.conditions import Attr
 from kyc_match.settings import get_settings
 
 
-def audit_items(correlator: str | None = None) -> list[dict[str, Any]]:
-    """Every entry, or those of one correlator. The table holds the whole suite's entries by the time
-    most tests read it: the filter runs in moto, so only the matching entries are sent and decoded."""
+def audit_items(field: str | None = None, value: str | None = None) -> list[dict[str, Any]]:
+    """Every entry, or those whose `field` holds `value`. By the time most tests read it, the table holds
+    the whole suite's entries: the filter runs in moto, so only matches are sent and decoded (decoding
+    every entry for each lookup cost seconds)."""
     table = boto3.resource("dynamodb").Table(get_settings().audit_table)
-    scan: dict[str, Any] = (
-        {} if correlator is None else {"FilterExpression": Attr("correlator").eq(correlator)}
-    )
+    scan: dict[str, Any] = {} if field is None else {"FilterExpression": Attr(field).eq(value)}
     items: list[dict[str, Any]] = []
     response = table.scan(**scan)
     items += response["Items"]
@@ -25,6 +24,6 @@ def audit_items(correlator: str | None = None) -> list[dict[str, Any]]:
 
 
 def audit_item_for(correlator: str) -> dict[str, Any]:
-    matches = audit_items(correlator)
+    matches = audit_items("correlator", correlator)
     assert len(matches) == 1, f"expected one audit entry for {correlator}, found {len(matches)}"
     return matches[0]
