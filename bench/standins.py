@@ -52,11 +52,12 @@ class MemoryPolicies:
 
 
 class MemoryClients:
-    def profile(self, client_id: str) -> Any:
-        from kyc_match.domain.clients import ClientProfile  # noqa: PLC0415
+    def client_for_key(self, api_key_id: str) -> Any:
+        from kyc_match.domain.clients import Client, ClientProfile  # noqa: PLC0415
         from kyc_match.domain.purposes import DEFAULT_PURPOSE  # noqa: PLC0415
 
-        return ClientProfile.of([DEFAULT_PURPOSE])  # every bench client onboarded for the default purpose
+        # every bench key is a client of its own, onboarded for the default purpose
+        return Client(api_key_id, ClientProfile.of([DEFAULT_PURPOSE]))
 
 
 def install() -> tuple[MemoryTable, MemoryKms]:

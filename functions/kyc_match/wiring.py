@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from kyc_match.audit.sealing import KmsSealer
     from kyc_match.audit.store import AuditReader
     from kyc_match.clients.store import DynamoDbClientStore
-    from kyc_match.domain.clients import ClientProfile
+    from kyc_match.domain.clients import Client
     from kyc_match.domain.model import ServedPolicy
     from kyc_match.operators.ciba import PendingAuthorizations
     from kyc_match.operators.secrets import SecretSource
@@ -45,7 +45,7 @@ class Dependencies:
     operators: OperatorDirectory
     audit: AuditTrail
     policies: PolicyStore
-    clients: ClientStore  # onboarding: the purposes each client may use
+    clients: ClientStore  # onboarding: whose each API key is, the purposes each client may use
     health: CachedHealth  # GET /health: the audit table and the identifier key reachable
 
 
@@ -246,13 +246,13 @@ class _PolicyStoreOnFirstUse:
 
 
 class _ClientStoreOnFirstUse:
-    """The client store, built at the first request that needs a client's purposes, not by `build`."""
+    """The client store, built at the first request that needs a client, not by `build`."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
-    def profile(self, client_id: str) -> "ClientProfile | None":
-        return client_store(self._settings).profile(client_id)
+    def client_for_key(self, api_key_id: str) -> "Client | None":
+        return client_store(self._settings).client_for_key(api_key_id)
 
 
 def _adapter(config: OperatorConfig, settings: Settings) -> OperatorAdapter:

@@ -22,8 +22,8 @@ _LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_SESSION_TOKEN": "local",
-    "AWS_DEFAULT_REGION": "eu-west-1",
 }
+LOCAL_REGION = "eu-west-1"  # unless AWS_DEFAULT_REGION names another: moto keeps regions apart too
 
 
 def start_embedded_moto(port: int = 0) -> "ThreadedMotoServer":
@@ -48,6 +48,7 @@ def start_embedded_moto(port: int = 0) -> "ThreadedMotoServer":
 def use_local_credentials() -> None:
     """Fake credentials for a local endpoint, so no real account can ever be reached by mistake."""
     os.environ.update(_LOCAL_CREDENTIALS)
+    os.environ.setdefault("AWS_DEFAULT_REGION", LOCAL_REGION)
 
 
 def table_name(settings: Settings, schema: TableSchema) -> str:
@@ -186,16 +187,26 @@ def prepare(settings: Settings, subscribers: Iterable[Mapping[str, Any]] | None 
     )
 
 
-def onboard_clients(settings: Settings, client_ids: Iterable[str], purposes: Iterable[str] = ()) -> None:
-    """Local API keys' clients, onboarded for these purposes (default: the service's default purpose).
+def onboard_clients(
+    settings: Settings, api_key_ids: Iterable[str], purposes: Iterable[str] = (), client_id: str | None = None
+) -> None:
+    """Local API keys onboarded for these purposes (default: the service's default purpose): all of
+    them for `client_id` when given, else each a client of its own named after the key id
+    (`local-key-1` is the client `local-key-1`).
 
-    Raises ClientProfileError for a purpose that is not on the DPV list.
+    Raises ClientProfileError for a purpose not on the DPV list, or a client id that is not a slug.
     """
     from kyc_match.clients.store import DynamoDbClientStore  # noqa: PLC0415
-    from kyc_match.domain.clients import ClientProfile  # noqa: PLC0415
+    from kyc_match.domain.clients import ClientProfile, ClientRecord  # noqa: PLC0415
     from kyc_match.domain.purposes import DEFAULT_PURPOSE  # noqa: PLC0415
 
     profile = ClientProfile.of(list(purposes) or [DEFAULT_PURPOSE])
     store = DynamoDbClientStore(boto3.resource("dynamodb").Table(settings.config_table))
-    for client_id in client_ids:
-        store.put(client_id, profile)
+    keys = list(api_key_ids)
+    records = (
+        [ClientRecord.of(client_id, profile, keys)]
+        if client_id
+        else [ClientRecord.of(key, profile, [key]) for key in keys]
+    )
+    for record in records:
+        store.put(record)

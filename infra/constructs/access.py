@@ -15,6 +15,7 @@ from infra.constructs.keys import Keys
 from infra.nag import acknowledge, logical_id
 
 SESSION = Duration.hours(1)
+CLIENT_RECORDS = "CLIENTS"  # the partition of clients' records (kyc_match.clients.store.PARTITION)
 
 
 # What operations may do on the configuration table: read, and add items under `POLICY#…` partitions.
@@ -89,6 +90,15 @@ class PeopleAccess(Construct):
         )
         self.auditor.add_to_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[digest_bucket.arn_for_objects("*")])
+        )
+        # `audit find|export --client ID` reads the client's record for its key and legacy ids: that
+        # one partition of the configuration table, GetItem only.
+        self.auditor.add_to_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem"],
+                resources=[tables["configuration"].table_arn],
+                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [CLIENT_RECORDS]}},
+            )
         )
         keys.data_key.grant_decrypt(self.auditor)
         keys.allow_mac(self.auditor)  # `audit find` hashes the number it is asked about

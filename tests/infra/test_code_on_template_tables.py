@@ -21,7 +21,7 @@ from kyc_match.audit.sealing import KmsSealer
 from kyc_match.audit.store import AuditReader
 from kyc_match.audit.trail import DynamoDbAuditTrail
 from kyc_match.clients.store import DynamoDbClientStore
-from kyc_match.domain.clients import ClientProfile
+from kyc_match.domain.clients import Client, ClientProfile, ClientRecord
 from kyc_match.domain.default_policy import DEFAULT_POLICY
 from kyc_match.domain.model import AuditRecord, CallContext
 from kyc_match.matching import AttributeMatch
@@ -111,12 +111,14 @@ def test_subscribers_and_ported_numbers_are_found_by_their_keys(template_tables,
 
 
 def test_client_onboarding_on_the_template_configuration_table(template_tables):
+    """The record and its key items are written in one transaction; a key resolves to its client."""
     store = DynamoDbClientStore(template_tables["configuration"])
     profile = ClientProfile.of(["dpv:IdentityVerification", "dpv:FraudPreventionAndDetection"])
-    store.put("client-a", profile)
-    assert DynamoDbClientStore(template_tables["configuration"]).profile("client-a") == profile
-    assert ("client-a", profile) in store.list()
-    assert store.profile("client-b") is None
+    record = store.put(ClientRecord.of("client-a", profile, ["key-1", "key-2"]))
+    fresh = DynamoDbClientStore(template_tables["configuration"])
+    assert fresh.client_for_key("key-2") == Client("client-a", profile)
+    assert record in store.list()
+    assert store.client_for_key("key-3") is None
 
 
 def test_pending_authorizations_are_kept_by_keyed_hash_with_their_ttl(template_tables):

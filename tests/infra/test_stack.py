@@ -493,6 +493,27 @@ def test_people_roles_need_mfa_and_cannot_write_the_trail(sandbox_template_dict)
                 assert not any(a.startswith("s3:Put") or a.startswith("s3:Delete") for a in actions)
 
 
+def test_auditors_read_clients_records_and_nothing_else_of_the_configuration(sandbox_template_dict):
+    """`audit export --client ID` reads the client's record (its key and legacy ids): GetItem on the
+    `CLIENTS` partition only, no policy, no key item, no write."""
+    from kyc_match.clients.store import PARTITION
+
+    auditor = _people_roles(sandbox_template_dict)["Auditor"]
+    table = next(
+        k for k in resources_of(sandbox_template_dict, "AWS::DynamoDB::Table") if "Configuration" in k
+    )
+    statements = [
+        statement
+        for policy in resources_of(sandbox_template_dict, "AWS::IAM::Policy").values()
+        if {"Ref": auditor} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if table in dumps(statement["Resource"])
+    ]
+    [statement] = statements
+    assert (statement["Effect"], statement["Action"]) == ("Allow", "dynamodb:GetItem")
+    assert statement["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [PARTITION]}}
+
+
 def test_operations_add_policy_items_and_never_change_one(sandbox_template_dict):
     """On the configuration table, operations read and PutItem under `POLICY#` partitions only; editing
     or deleting an item (UpdateItem, DeleteItem, batch and PartiQL writes) is denied outright."""

@@ -6,11 +6,9 @@ import uuid
 
 import pytest
 
-from kyc_match.handler import lambda_handler
 from kyc_match_tools.cli import main
-from kyc_match_tools.events import rest_proxy_event
-from kyc_match_tools.lambda_context import local_context
 from support.audit import audit_item_for
+from support.clients import call_as
 from support.people import FULL, ON_FILE
 
 pytestmark = pytest.mark.usefixtures("local_stack")
@@ -22,15 +20,12 @@ NOT_ALLOWED = "The purpose is not one this client was onboarded for."
 
 
 def call(client_id: str, path: str, body: dict) -> tuple[dict, str]:
-    """The handler called as `client_id` (its API key id); returns (response, correlator)."""
-    correlator = f"purpose-{uuid.uuid4()}"
-    headers = {"content-type": "application/json", "x-correlator": correlator}
-    event = rest_proxy_event("POST", path, headers, json.dumps(body), client_id)
-    return lambda_handler(event, local_context()), correlator
+    """The handler called with the client's one API key, whose id is the client's (as serve's keys)."""
+    return call_as(client_id, path, body, tag="purpose")
 
 
 def onboard(client_id: str, *purposes: str, default: str | None = None) -> None:
-    args = ["clients", "put", "--client", client_id]
+    args = ["clients", "put", "--client", client_id, "--api-key-id", client_id]
     for purpose in purposes:
         args += ["--purpose", purpose]
     if default:
@@ -109,12 +104,14 @@ def test_clients_cli_put_get_list(capsys):
         "client": client,
         "purposes": ["dpv:IdentityVerification", "dpv:FraudPreventionAndDetection"],
         "defaultPurpose": "dpv:IdentityVerification",
+        "apiKeyIds": [client],
+        "legacyIds": [],
     }
     assert main(["clients", "list"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert (
         f"{client}\tdpv:IdentityVerification\tdpv:IdentityVerification dpv:FraudPreventionAndDetection"
-        in listed
+        f"\t{client}" in listed
     )
     assert main(["clients", "get", "--client", fresh_client()]) == 1
 

@@ -1,11 +1,29 @@
 """Clients onboarded in the local (moto) configuration table, as `kyc-match clients put` does: the
-function refuses a client without a record. (The in-memory double of the port is doubles.MemoryClients.)"""
+function refuses a key of no client. (The in-memory double of the port is doubles.MemoryClients.)"""
 
+import json
+import uuid
+from typing import Any
+
+from kyc_match.handler import lambda_handler
 from kyc_match.settings import get_settings
 from kyc_match_tools import local_aws
+from kyc_match_tools.events import rest_proxy_event
+from kyc_match_tools.lambda_context import local_context
 
 
-def onboard(client_id: str, *purposes: str) -> str:
-    """Onboard `client_id` for these purposes (default: the service's default one); returns the id."""
-    local_aws.onboard_clients(get_settings(), [client_id], purposes)
-    return client_id
+def onboard(api_key_id: str, *purposes: str) -> str:
+    """Onboard `api_key_id` as a client of its own name, for these purposes (default: the service's
+    default one), as `kyc-match serve` does its keys; returns the id."""
+    local_aws.onboard_clients(get_settings(), [api_key_id], purposes)
+    return api_key_id
+
+
+def call_as(
+    api_key_id: str, path: str, body: dict[str, Any], tag: str = "call"
+) -> tuple[dict[str, Any], str]:
+    """The handler called with this API key id, as API Gateway passes it; returns (response, correlator)."""
+    correlator = f"{tag}-{uuid.uuid4()}"
+    headers = {"content-type": "application/json", "x-correlator": correlator}
+    event = rest_proxy_event("POST", path, headers, json.dumps(body), api_key_id)
+    return lambda_handler(event, local_context()), correlator

@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from kyc_match.domain.clients import ClientProfile
+from kyc_match.domain.clients import Client, ClientProfile
 from kyc_match.domain.errors import AuditUnavailableError
 from kyc_match.domain.model import AuditRecord, MatchQuery, ServedPolicy, Verdicts
 from kyc_match.domain.purposes import DEFAULT_PURPOSE
@@ -102,13 +102,16 @@ DEFAULT_PROFILE = ClientProfile.of([DEFAULT_PURPOSE])  # onboarded for the servi
 
 @dataclass
 class MemoryClients:
-    """ClientStore: onboarding records by client id; `everyone` is the record of any client not listed."""
+    """ClientStore: API key id -> its client; with `everyone`, any other key is a client of its own,
+    named after the key and onboarded for that profile."""
 
-    profiles: dict[str, ClientProfile] = field(default_factory=dict)
+    keys: dict[str, Client] = field(default_factory=dict)
     everyone: ClientProfile | None = None
 
-    def profile(self, client_id: str) -> ClientProfile | None:
-        return self.profiles.get(client_id, self.everyone)
+    def client_for_key(self, api_key_id: str) -> Client | None:
+        if api_key_id in self.keys:
+            return self.keys[api_key_id]
+        return Client(api_key_id, self.everyone) if self.everyone else None
 
 
 @dataclass

@@ -18,7 +18,7 @@ from kyc_match.api.correlator import read_correlator
 from kyc_match.api.errors import answer_for, error_body
 from kyc_match.api.models import KycMatchRequest, match_response_body
 from kyc_match.api.parsing import Request, build_query, check_content_type, parse_match_request
-from kyc_match.domain.clients import purpose_for
+from kyc_match.domain.clients import ClientProfile, purpose_for
 from kyc_match.domain.errors import (
     AuditUnavailableError,
     InvalidArgumentError,
@@ -58,8 +58,9 @@ def resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 @app.post(MATCH_PATH)
 def match() -> Response[str]:
     context, deps = _call_context(), dependencies()
+    context, profile = _identified(context, deps)
     # The CAMARA path carries no purpose: the client's default one, from its onboarding.
-    context = _rejecting_audited(context, deps, lambda: _with_purpose(context, deps, None))
+    context = _rejecting_audited(context, deps, lambda: _with_purpose(context, profile, None))
     query = _rejecting_audited(context, deps, lambda: _query(_request(KycMatchRequest), context))
     verdicts = match_identity(query, context, operators=deps.operators, audit=deps.audit)
     _log_outcome(200, None)
@@ -75,9 +76,9 @@ def assess() -> Response[str]:
     from kyc_match.domain.match import assess_identity  # noqa: PLC0415
 
     context, deps = _call_context(), dependencies()
-
+    context, profile = _identified(context, deps)  # first: every refusal is filed under the client
     request = _rejecting_audited(context, deps, lambda: _request(KycAssessRequest))
-    context = _rejecting_audited(context, deps, lambda: _with_purpose(context, deps, request.purpose))
+    context = _rejecting_audited(context, deps, lambda: _with_purpose(context, profile, request.purpose))
 
     def prepare() -> tuple[MatchQuery, ServedPolicy]:
         query = _query(request, context, explain=True)
@@ -183,8 +184,18 @@ def _answer_by() -> float | None:
     return time.monotonic() + float(remaining_ms()) / 1000 - AUDIT_RESERVE_SECONDS
 
 
-def _with_purpose(context: CallContext, deps: Dependencies, requested: str | None) -> CallContext:
-    return replace(context, purpose=purpose_for(deps.clients.profile(context.client_id), requested))
+def _identified(context: CallContext, deps: Dependencies) -> tuple[CallContext, ClientProfile | None]:
+    """The call filed under the stable id of the client its API key belongs to (one cached read).
+
+    A key of no client keeps its key id as client id: refused by `_with_purpose`, audited under it."""
+    client = deps.clients.client_for_key(context.api_key_id)
+    if client is None:
+        return context, None
+    return replace(context, client_id=client.id), client.profile
+
+
+def _with_purpose(context: CallContext, profile: ClientProfile | None, requested: str | None) -> CallContext:
+    return replace(context, purpose=purpose_for(profile, requested))
 
 
 def _policy(policies: PolicyStore, client_id: str, policy_id: str | None) -> ServedPolicy:
@@ -208,12 +219,13 @@ def _policy(policies: PolicyStore, client_id: str, policy_id: str | None) -> Ser
 
 def _call_context() -> CallContext:
     request_context = app.current_event.request_context
-    client_id = request_context.identity.api_key_id
-    if not client_id:
+    api_key_id = request_context.identity.api_key_id
+    if not api_key_id:
         # API Gateway requires the key before the function runs; this guards direct invocations.
         raise UnauthenticatedError
     return CallContext(
-        client_id=client_id,
+        client_id=api_key_id,  # until _identified resolves the key to its client
+        api_key_id=api_key_id,
         request_id=request_context.request_id,
         correlator=app.context["correlator"].value,
         received_at=datetime.now(UTC),

@@ -2,7 +2,7 @@
 
 import csv
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from typing import IO, Any, Protocol
 
@@ -31,6 +31,7 @@ EXPORT_COLUMNS = (
     "entryMac",
     "macKeyId",
     "entryKey",
+    "apiKeyId",  # last: added with stable client ids (#17), columns before it keep their place
 )
 
 
@@ -47,33 +48,35 @@ def find_by_phone(
     reader: AuditReader,
     hashers: Sequence[Hasher],
     phone_number: str,
-    client_id: str | None = None,
+    client_ids: Collection[str] | None = None,
     start: date | None = None,
     end: date | None = None,
 ) -> list[dict[str, Any]]:
-    """Entries for a number, under the current and every previous hashing key."""
+    """Entries for a number, under the current and every previous hashing key; of these clients only,
+    when given (a client's history ids: its stable id, its API key ids and legacy ids)."""
     low, high = entry_key_range(start, end)
     found: dict[str, dict[str, Any]] = {}
     for hasher in hashers:
         for entry in reader.entries_for_hash(hasher.hash(phone_number), low, high):
-            if client_id is None or entry.get("clientId") == client_id:
+            if client_ids is None or entry.get("clientId") in client_ids:
                 found[f"{entry['clientDay']}|{entry[ENTRY_KEY]}"] = entry
     return [found[key] for key in sorted(found, key=lambda k: k.split("|", 1)[1])]
 
 
 def entries_between(
-    reader: AuditReader, start: date | None, end: date | None, client_id: str | None = None
+    reader: AuditReader, start: date | None, end: date | None, client_ids: Collection[str] | None = None
 ) -> Iterator[dict[str, Any]]:
-    """A period through the day index; the whole trail when no period is given."""
+    """A period through the day index; the whole trail when no period is given; of these clients only,
+    when given (as in find_by_phone)."""
     if start is None or end is None:
         for entry in reader.all_entries():
-            if client_id is None or entry.get("clientId") == client_id:
+            if client_ids is None or entry.get("clientId") in client_ids:
                 yield entry
         return
     day = start
     while day <= end:
         for client_day in sorted(reader.client_days(day.isoformat())):
-            if client_id is None or client_day == f"{client_id}#{day.isoformat()}":
+            if client_ids is None or client_day.rsplit("#", 1)[0] in client_ids:
                 yield from reader.entries_of(client_day)
         day += timedelta(days=1)
 

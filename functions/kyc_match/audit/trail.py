@@ -71,6 +71,8 @@ def audit_item(
         },
         EXPIRES_AT: int((context.received_at + retention).timestamp()),
     }
+    if context.api_key_id:  # which of the client's keys: shows when a rotated-out key is no longer used
+        item["apiKeyId"] = context.api_key_id
     if context.purpose:  # empty when the call was refused before its purpose was settled
         item["purpose"] = context.purpose
     if error_code:

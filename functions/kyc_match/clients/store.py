@@ -1,17 +1,28 @@
-"""Clients' onboarding records in the configuration table: one item per client, replaced on put.
+"""Clients' onboarding in the configuration table: one record per client, one item per API key.
 
-Item: pk `CLIENTS`, sk `<client id>`, `document` (purposes JSON), `updatedAt`. One partition holds every
-client, so `list` is a single query (clients number in the hundreds, not millions).
+| item | pk | sk | holds |
+| --- | --- | --- | --- |
+| record | `CLIENTS` | `<client id>` | `document` (purposes, default, apiKeyIds, legacyIds), `revision` |
+| key | `CLIENT_KEYS` | `<API key id>` | `clientId` and a copy of the purposes (`document`) |
+
+A request's key is resolved with one GetItem of its key item, which carries the purposes too: the
+function reads one item per key, as it read one profile per key before clients had stable ids, and
+caches it per container. A put writes the record and its key items in one transaction, conditioned
+on the record's revision and on each key belonging to no other client, so a key never serves two
+clients and a record never loses a concurrent change. Clients number in the hundreds: `list` is a
+single query of one partition.
 """
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
 
-from kyc_match.domain.clients import ClientProfile
+from kyc_match.domain.clients import Client, ClientProfile, ClientProfileError, ClientRecord
 from kyc_match.tables import CONFIGURATION
 
 if TYPE_CHECKING:
@@ -19,51 +30,139 @@ if TYPE_CHECKING:
 
 CACHE_SECONDS = 60.0  # a changed onboarding takes effect within a minute on warm containers
 PARTITION = "CLIENTS"
-SORT_KEY = CONFIGURATION.sort_key or "sk"
+KEYS_PARTITION = "CLIENT_KEYS"
+PK = CONFIGURATION.partition_key
+SK = CONFIGURATION.sort_key or "sk"
+MAX_KEYS = 50  # a transaction holds at most 100 items: the record, new keys and removed ones
 
 
 class DynamoDbClientStore:
     def __init__(self, table: "Table") -> None:
         self._table = table
-        self._cache: dict[str, tuple[float, ClientProfile | None]] = {}
+        self._cache: dict[str, tuple[float, Client | None]] = {}
 
-    def profile(self, client_id: str) -> ClientProfile | None:
-        cached = self._cache.get(client_id)
+    def client_for_key(self, api_key_id: str) -> Client | None:
+        cached = self._cache.get(api_key_id)
         if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
-        item = self._table.get_item(
-            Key={CONFIGURATION.partition_key: PARTITION, SORT_KEY: client_id}, ConsistentRead=True
-        ).get("Item")
-        profile = _profile(str(item["document"])) if item else None
-        self._cache[client_id] = (time.monotonic(), profile)
-        return profile
+        item = self._get(KEYS_PARTITION, api_key_id)
+        client = Client(str(item["clientId"]), _profile(json.loads(str(item["document"])))) if item else None
+        self._cache[api_key_id] = (time.monotonic(), client)
+        return client
 
-    def put(self, client_id: str, profile: ClientProfile) -> None:
-        self._table.put_item(
-            Item={
-                CONFIGURATION.partition_key: PARTITION,
-                SORT_KEY: client_id,
-                "document": json.dumps(profile.document()),
-                "updatedAt": datetime.now(UTC).isoformat(timespec="seconds"),
+    def record(self, client_id: str) -> ClientRecord | None:
+        item = self._get(PARTITION, client_id)
+        return _record(item) if item else None
+
+    def put(self, record: ClientRecord) -> ClientRecord:
+        """Store `record` in place of the client's current one; returns what was stored.
+
+        Keys the new record drops are deleted (they resolve to nobody) and become legacy ids.
+        ClientProfileError if a key belongs to another client, or the record changed meanwhile.
+        """
+        current = self._get(PARTITION, record.id)
+        previous = _record(current) if current else None
+        stored = record.replacing(previous)
+        if len(stored.api_key_ids) > MAX_KEYS:
+            raise ClientProfileError([f"a client has at most {MAX_KEYS} API keys per region"])
+        self._check_keys_free(stored)
+        dropped = tuple(k for k in (previous.api_key_ids if previous else ()) if k not in stored.api_key_ids)
+        writes = [self._record_write(stored, current), *self._key_writes(stored, dropped)]
+        try:
+            self._table.meta.client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            raise ClientProfileError(
+                ["the record or one of its keys changed meanwhile: nothing stored, try again"]
+            ) from None
+        finally:
+            self._cache.clear()
+        return stored
+
+    def list(self) -> list[ClientRecord]:
+        return [_record(item) for item in self._query(PARTITION)]
+
+    def _check_keys_free(self, record: ClientRecord) -> None:
+        for key in record.api_key_ids:
+            item = self._get(KEYS_PARTITION, key)
+            if item and item["clientId"] != record.id:
+                # Key ids and client ids are configuration, not personal data.
+                raise ClientProfileError(
+                    [f"API key id {key} belongs to client {item['clientId']}: remove it there first"]
+                )
+
+    def _record_write(self, record: ClientRecord, current: dict[str, Any] | None) -> dict[str, Any]:
+        """The record's put, if nobody changed it since it was read."""
+        revision = int(current.get("revision", 0)) if current else 0
+        condition: dict[str, Any]
+        if current is None:
+            condition = {
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": PK},
             }
-        )
-        self._cache.pop(client_id, None)
-
-    def list(self) -> list[tuple[str, ClientProfile]]:
-        found: list[tuple[str, ClientProfile]] = []
-        query = {
-            "KeyConditionExpression": Key(CONFIGURATION.partition_key).eq(PARTITION),
-            "ConsistentRead": True,
+        elif "revision" in current:
+            condition = {
+                "ConditionExpression": "revision = :revision",
+                "ExpressionAttributeValues": {":revision": revision},
+            }
+        else:  # stored before records had revisions
+            condition = {"ConditionExpression": "attribute_not_exists(revision)"}
+        item = {
+            PK: PARTITION,
+            SK: record.id,
+            "document": json.dumps(record.document()),
+            "revision": revision + 1,
+            "updatedAt": _now(),
         }
+        return {"Put": {"TableName": self._table.name, "Item": item, **condition}}
+
+    def _key_writes(self, record: ClientRecord, dropped: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+        mine = {
+            "ConditionExpression": "attribute_not_exists(#pk) OR clientId = :client",
+            "ExpressionAttributeNames": {"#pk": PK},
+            "ExpressionAttributeValues": {":client": record.id},
+        }
+        profile = json.dumps(record.profile.document())
+        for key in record.api_key_ids:
+            item = {
+                PK: KEYS_PARTITION,
+                SK: key,
+                "clientId": record.id,
+                "document": profile,
+                "updatedAt": _now(),
+            }
+            yield {"Put": {"TableName": self._table.name, "Item": item, **mine}}
+        for key in dropped:
+            yield {"Delete": {"TableName": self._table.name, "Key": {PK: KEYS_PARTITION, SK: key}, **mine}}
+
+    def _get(self, partition: str, sort_key: str) -> dict[str, Any] | None:
+        return self._table.get_item(Key={PK: partition, SK: sort_key}, ConsistentRead=True).get("Item")
+
+    def _query(self, partition: str) -> Iterator[dict[str, Any]]:
+        query: dict[str, Any] = {"KeyConditionExpression": Key(PK).eq(partition), "ConsistentRead": True}
         while True:
-            response = self._table.query(**query)  # type: ignore[arg-type]
-            found += [(str(item[SORT_KEY]), _profile(str(item["document"]))) for item in response["Items"]]
+            response = self._table.query(**query)
+            yield from response["Items"]
             if "LastEvaluatedKey" not in response:
-                return found
+                return
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
-def _profile(document: str) -> ClientProfile:
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _profile(values: dict[str, Any]) -> ClientProfile:
     """A stored record, validated again: a purpose removed from the DPV list fails loudly here."""
-    values = json.loads(document)
     return ClientProfile.of(list(values["purposes"]), str(values["defaultPurpose"]))
+
+
+def _record(item: dict[str, Any]) -> ClientRecord:
+    values = json.loads(str(item["document"]))
+    return ClientRecord.of(
+        str(item[SK]),
+        _profile(values),
+        [str(key) for key in values.get("apiKeyIds", [])],
+        [str(key) for key in values.get("legacyIds", [])],
+    )

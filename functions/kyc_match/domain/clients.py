@@ -1,10 +1,15 @@
-"""A client's onboarding: the purposes (DPV) it may process personal data for, and its default one.
+"""A client's onboarding: its stable id, its API keys, the purposes (DPV) it may process personal data
+for, and its default one.
 
-The CAMARA path (no purpose in the request) uses the default; the decision endpoint may name any
-purpose of the list. A client with no onboarding record is refused (fail closed): without a declared
-purpose no personal data is processed, and no operator is told a purpose the client never declared.
+The client id is chosen at onboarding and is the same in every region and across key rotations: the
+audit trail, policies and purposes are filed under it. API Gateway only knows the key, so each key id
+maps to one client (several keys per client while one is rotated). The CAMARA path (no purpose in the
+request) uses the default purpose; the decision endpoint may name any purpose of the list. A key with
+no client is refused (fail closed): without a declared purpose no personal data is processed, and no
+operator is told a purpose the client never declared.
 """
 
+import re
 from dataclasses import dataclass
 
 from kyc_match.domain.errors import ClientNotOnboardedError, PurposeNotAllowedError
@@ -42,6 +47,76 @@ class ClientProfile:
 
     def document(self) -> dict[str, object]:
         return {"purposes": list(self.purposes), "defaultPurpose": self.default_purpose}
+
+
+# Lowercase letters, digits and inner dashes, 2 to 64 characters: readable in partition keys
+# (`<client id>#<day>`, `POLICY#<client id>`) and never a `#` that would split them.
+CLIENT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}[a-z0-9]")
+# An API Gateway key id (10 lowercase letters and digits in AWS; `kyc-match serve` uses `local-key-N`).
+API_KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who a request's API key belongs to: what the function needs to serve it."""
+
+    id: str
+    profile: ClientProfile
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    """A client's onboarding record in one region: its keys there and the ids of its older entries."""
+
+    id: str
+    profile: ClientProfile
+    api_key_ids: tuple[str, ...] = ()  # this region's keys; each resolves to this client
+    # Ids its audit entries were filed under before: API key ids of before the stable id, and keys
+    # since removed. Kept for ever, so `audit find|export --client` finds the whole history.
+    legacy_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        client_id: str,
+        profile: ClientProfile,
+        api_key_ids: list[str] | tuple[str, ...] = (),
+        legacy_ids: list[str] | tuple[str, ...] = (),
+    ) -> "ClientRecord":
+        """Validated ids; ClientProfileError names the rule broken (ids are configuration, not data)."""
+        problems = []
+        if not CLIENT_ID.fullmatch(client_id):
+            problems.append(
+                "the client id must be 2 to 64 lowercase letters, digits or inner dashes (e.g. acme-bank)"
+            )
+        keys = tuple(dict.fromkeys(api_key_ids))
+        legacy = tuple(i for i in dict.fromkeys(legacy_ids) if i not in keys and i != client_id)
+        if not all(API_KEY_ID.fullmatch(key) for key in (*keys, *legacy)):
+            problems.append("an API key id or legacy id must be letters, digits, '-' or '_' (max 128)")
+        if problems:
+            raise ClientProfileError(problems)
+        return cls(client_id, profile, keys, legacy)
+
+    def history_ids(self) -> tuple[str, ...]:
+        """Every `clientId` this client's audit entries may carry: its id, its keys, its legacy ids.
+
+        Entries are filed under the client id; under a key id only before the stable id existed, or
+        when the key was refused as belonging to no client yet."""
+        return tuple(dict.fromkeys((self.id, *self.api_key_ids, *self.legacy_ids)))
+
+    def replacing(self, previous: "ClientRecord | None") -> "ClientRecord":
+        """This record as it replaces `previous`: the keys it drops, and its legacy ids, stay legacy ids."""
+        if previous is None:
+            return self
+        kept = (*self.legacy_ids, *previous.legacy_ids, *previous.api_key_ids)
+        return ClientRecord.of(self.id, self.profile, self.api_key_ids, kept)
+
+    def document(self) -> dict[str, object]:
+        return {
+            **self.profile.document(),
+            "apiKeyIds": list(self.api_key_ids),
+            "legacyIds": list(self.legacy_ids),
+        }
 
 
 def purpose_for(profile: ClientProfile | None, requested: str | None) -> str:

@@ -25,7 +25,7 @@ class MatchQuery:
     explain: bool = False  # ask for partial-match reasons where the operator can give them
     # The client's declared purpose (a W3C DPV purpose, as CAMARA's profile scopes it).
     purpose: str = DEFAULT_PURPOSE
-    client_id: str = ""  # the API key id asking (a CIBA authorization is continued for the same one)
+    client_id: str = ""  # the client asking (a CIBA authorization is continued for the same one)
     # time.monotonic() by which the operator's answer must be in, leaving the function time to audit.
     answer_by: float | None = None
 
@@ -34,6 +34,8 @@ class MatchQuery:
 class CallContext:
     """Who called and when; everything the audit entry needs besides the outcome."""
 
+    # The client's stable id, once its API key is resolved (docs/deploy.md#onboarding-a-client); until
+    # then, and for a key that belongs to no client, the API key id.
     client_id: str
     request_id: str
     correlator: str
@@ -41,6 +43,7 @@ class CallContext:
     started_ns: int  # time.monotonic_ns() at arrival, for latency
     # The DPV purpose of this call (`dpv:<term>`), from the client's onboarding; operators are told it.
     purpose: str = DEFAULT_PURPOSE
+    api_key_id: str = ""  # the key it called with: per region, changed at every rotation
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Protocol
 from kyc_match.domain.model import AuditRecord, MatchQuery, ServedPolicy, Verdicts
 
 if TYPE_CHECKING:
-    from kyc_match.domain.clients import ClientProfile
+    from kyc_match.domain.clients import Client
 
 
 class OperatorAdapter(Protocol):
@@ -42,8 +42,8 @@ class PolicyStore(Protocol):
 
 
 class ClientStore(Protocol):
-    def profile(self, client_id: str) -> "ClientProfile | None":
-        """The client's onboarding (purposes), or None if it has none."""
+    def client_for_key(self, api_key_id: str) -> "Client | None":
+        """The client an API key belongs to (its stable id and purposes), or None for a key of nobody."""
         ...
 
 

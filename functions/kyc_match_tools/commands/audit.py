@@ -45,7 +45,9 @@ def register(subcommands: Any) -> None:
 
 
 def _period_and_client(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--client", help="API key id of the client")
+    parser.add_argument(
+        "--client", help="the client's id; its API key ids and legacy ids (clients get) are searched too"
+    )
     parser.add_argument("--from", dest="start", type=day, help="first day, YYYY-MM-DD")
     parser.add_argument("--to", dest="end", type=day, help="last day, YYYY-MM-DD")
 
@@ -63,11 +65,18 @@ def _components() -> Any:
     return audit_components(get_settings())
 
 
+def _history_ids(client_id: str | None) -> tuple[str, ...] | None:
+    from kyc_match_tools.commands.clients import history_ids  # noqa: PLC0415
+
+    return history_ids(client_id) if client_id else None
+
+
 def _find(args: argparse.Namespace) -> int:
     from kyc_match.audit.query import find_by_phone  # noqa: PLC0415
 
     parts = _components()
-    entries = find_by_phone(parts.reader, parts.hashers, args.phone, args.client, args.start, args.end)
+    clients = _history_ids(args.client)
+    entries = find_by_phone(parts.reader, parts.hashers, args.phone, clients, args.start, args.end)
     for entry in entries:
         print(json.dumps(entry, sort_keys=True, ensure_ascii=False))
     print(f"{len(entries)} entries", file=sys.stderr)
@@ -78,7 +87,7 @@ def _export(args: argparse.Namespace) -> int:
     from kyc_match.audit.query import entries_between, write_export  # noqa: PLC0415
 
     parts = _components()
-    entries = entries_between(parts.reader, args.start, args.end, args.client)
+    entries = entries_between(parts.reader, args.start, args.end, _history_ids(args.client))
     if args.output:
         try:
             output = args.output.open("w", encoding="utf-8", newline="")

@@ -1,24 +1,41 @@
-"""`kyc-match clients put|get|list`: clients' onboarding (their DPV purposes) in the configuration table.
+"""`kyc-match clients apply|put|get|list`: clients' onboarding in the configuration table of one region.
 
-With AWS_ENDPOINT_URL set (e.g. the one `kyc-match serve` prints), the local stand-in; otherwise the
-deployment of the ambient AWS credentials (table name from KYC_CONFIG_TABLE).
+A client has a stable id (e.g. `acme-bank`), the same in every region, and in each region the ids of
+its API keys there. `apply FILE` stores every client of a stage's file (clients/<stage>.json) for the
+region it runs in; `put` changes one client. With AWS_ENDPOINT_URL set (e.g. the one `kyc-match serve`
+prints), the local stand-in; otherwise the deployment of the ambient AWS credentials (table name from
+KYC_CONFIG_TABLE, region from AWS_REGION or --region).
 """
 
 import argparse
 import json
 import os
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kyc_match_tools import local_aws
+from kyc_match_tools.errors import UsageError
+from kyc_match_tools.files import read_json
+
+if TYPE_CHECKING:
+    from kyc_match.clients.store import DynamoDbClientStore
+    from kyc_match.domain.clients import ClientRecord
 
 
 def register(subcommands: Any) -> None:
-    parser = subcommands.add_parser("clients", help="manage clients' onboarding: the purposes they may use")
+    parser = subcommands.add_parser(
+        "clients", help="manage clients' onboarding: their id, API keys, purposes"
+    )
     actions = parser.add_subparsers(dest="action", required=True)
 
-    put = actions.add_parser("put", help="set a client's purposes (replaces its record)")
-    put.add_argument("--client", required=True, help="API key id of the client")
+    apply = actions.add_parser("apply", help="store the clients of a stage's file for this region")
+    apply.add_argument("file", type=Path, help="the stage's clients file, e.g. clients/production.json")
+    apply.add_argument("--region", help="whose API key ids to store (default: the AWS region in use)")
+    apply.set_defaults(run=_apply)
+
+    put = actions.add_parser("put", help="set a client's purposes, and its API keys in this region")
+    put.add_argument("--client", required=True, help="the client's stable id, e.g. acme-bank")
     put.add_argument(
         "--purpose",
         action="append",
@@ -27,17 +44,33 @@ def register(subcommands: Any) -> None:
         help="a DPV purpose, e.g. dpv:FraudPreventionAndDetection (repeatable)",
     )
     put.add_argument("--default", help="the purpose of calls that name none (default: the first --purpose)")
+    put.add_argument(
+        "--api-key-id",
+        action="append",
+        dest="api_key_ids",
+        metavar="KEY_ID",
+        help="an API key id of the client in this region (repeatable; replaces the list; "
+        "default: the keys it has)",
+    )
+    put.add_argument(
+        "--legacy-id",
+        action="append",
+        dest="legacy_ids",
+        default=[],
+        metavar="ID",
+        help="an id its audit entries were filed under before it had this one (repeatable; added)",
+    )
     put.set_defaults(run=_put)
 
     get = actions.add_parser("get", help="print a client's onboarding record")
     get.add_argument("--client", required=True)
     get.set_defaults(run=_get)
 
-    listing = actions.add_parser("list", help="every onboarded client and its purposes")
+    listing = actions.add_parser("list", help="every onboarded client: default purpose, purposes, API keys")
     listing.set_defaults(run=_list)
 
 
-def _store() -> Any:
+def _store() -> "DynamoDbClientStore":
     if os.environ.get("AWS_ENDPOINT_URL"):
         local_aws.use_local_credentials()
     from kyc_match.settings import get_settings  # noqa: PLC0415
@@ -46,30 +79,88 @@ def _store() -> Any:
     return client_store(get_settings())
 
 
+def history_ids(client_id: str) -> tuple[str, ...]:
+    """Every `clientId` a client's audit entries may carry (`audit find|export`, `policy simulate`)."""
+    record = _store().record(client_id)
+    return record.history_ids() if record else (client_id,)
+
+
 def _put(args: argparse.Namespace) -> int:
-    from kyc_match.domain.clients import ClientProfile, ClientProfileError  # noqa: PLC0415
+    from kyc_match.domain.clients import ClientProfile, ClientRecord  # noqa: PLC0415
+
+    store = _store()
+    current = store.record(args.client)
+    keys = args.api_key_ids if args.api_key_ids is not None else (current.api_key_ids if current else ())
+    return _stored(
+        "put",
+        store,
+        lambda: ClientRecord.of(
+            args.client, ClientProfile.of(args.purposes, args.default), keys, args.legacy_ids
+        ),
+    )
+
+
+def _apply(args: argparse.Namespace) -> int:
+    from kyc_match.domain.clients import ClientProfileError  # noqa: PLC0415
+    from kyc_match_tools.onboarding import read_clients_file  # noqa: PLC0415
+
+    store = _store()
+    region = args.region or _region()
+    try:
+        records = read_clients_file(read_json(args.file, "clients file"), region)
+    except ClientProfileError as error:
+        raise UsageError(f"{args.file}: {'; '.join(error.problems)}") from None
+    worst = 0
+    for record in records:
+        worst = max(worst, _stored("apply", store, lambda record=record: record, region))
+    return worst
+
+
+def _stored(command: str, store: "DynamoDbClientStore", build: Any, region: str | None = None) -> int:
+    """Validate and store one record, saying what changed; 2 with the problems when refused."""
+    from kyc_match.domain.clients import ClientProfileError  # noqa: PLC0415
 
     try:
-        profile = ClientProfile.of(args.purposes, args.default)
+        record: ClientRecord = build()
+        previous = store.record(record.id)
+        if previous is not None and record.replacing(previous) == previous:
+            print(f"{record.id}: unchanged", file=sys.stderr)
+            return 0
+        stored = store.put(record)
     except ClientProfileError as error:
         for problem in error.problems:
-            print(f"kyc-match clients put: {problem}", file=sys.stderr)
+            print(f"kyc-match clients {command}: {problem}", file=sys.stderr)
         return 2
-    _store().put(args.client, profile)
-    print(f"onboarded {args.client} for {', '.join(profile.purposes)}", file=sys.stderr)
+    where = f" in {region}" if region else ""
+    print(
+        f"onboarded {stored.id} for {', '.join(stored.profile.purposes)}; "
+        f"API keys{where}: {' '.join(stored.api_key_ids) or 'none'}",
+        file=sys.stderr,
+    )
     return 0
 
 
+def _region() -> str:
+    import boto3  # noqa: PLC0415
+
+    region = boto3.session.Session().region_name
+    if not region:
+        raise UsageError("no AWS region: set AWS_REGION or pass --region")
+    return region
+
+
 def _get(args: argparse.Namespace) -> int:
-    profile = _store().profile(args.client)
-    if profile is None:
+    record = _store().record(args.client)
+    if record is None:
         print(f"no onboarding record for {args.client}", file=sys.stderr)
         return 1
-    print(json.dumps({"client": args.client, **profile.document()}, indent=2))
+    print(json.dumps({"client": record.id, **record.document()}, indent=2))
     return 0
 
 
 def _list(_: argparse.Namespace) -> int:
-    for client_id, profile in _store().list():
-        print(f"{client_id}\t{profile.default_purpose}\t{' '.join(profile.purposes)}")
+    for record in _store().list():
+        profile = record.profile
+        keys = " ".join(record.api_key_ids) or "-"
+        print(f"{record.id}\t{profile.default_purpose}\t{' '.join(profile.purposes)}\t{keys}")
     return 0

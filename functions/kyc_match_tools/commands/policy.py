@@ -29,7 +29,7 @@ def register(subcommands: Any) -> None:
     actions = parser.add_subparsers(dest="action", required=True)
 
     put = actions.add_parser("put", help="validate a policy file and store it as the next version, a draft")
-    put.add_argument("--client", required=True, help="API key id of the client")
+    put.add_argument("--client", required=True, help="the client's id (kyc-match clients list)")
     put.add_argument("file", type=Path)
     _identity_option(put)
     put.set_defaults(run=_put)
@@ -236,9 +236,10 @@ def _simulate(args: argparse.Namespace) -> int:
     from kyc_match.audit.query import entries_between  # noqa: PLC0415
     from kyc_match.audit.replay import replay  # noqa: PLC0415
     from kyc_match.wiring import audit_components  # noqa: PLC0415
+    from kyc_match_tools.commands.clients import history_ids  # noqa: PLC0415
 
     reader = audit_components(_settings()).reader
-    report = replay(entries_between(reader, args.start, args.end, args.client), policy)
+    report = replay(entries_between(reader, args.start, args.end, history_ids(args.client)), policy)
     print(f"replayed {report.replayed} decisions of {args.client} under {policy.policy_id}")
     print(f"changed: {sum(report.changed.values())}")
     for (was, would_be), count in report.changed.items():

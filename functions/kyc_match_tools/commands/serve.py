@@ -40,6 +40,12 @@ def register(subcommands: Any) -> None:
         "default: dpv:FraudPreventionAndDetection)",
     )
     parser.add_argument(
+        "--client",
+        metavar="ID",
+        help="one client's stable id for all the local keys, as after a key rotation (default: each key "
+        "is a client of its own, named after its key id: local-key-1, ...)",
+    )
+    parser.add_argument(
         "--aws-port",
         type=port,
         metavar="PORT",
@@ -124,7 +130,7 @@ def _prepare(args: argparse.Namespace, operators: "LocalOperators | None", subsc
     start_local_aws(subscribers, args.aws_port)
     try:
         prepare_local_operators(operators, args.ported_numbers)
-        _onboard(local_api_keys(args.api_keys or [LOCAL_API_KEY]).values(), args.purposes or ())
+        _onboard(local_api_keys(args.api_keys or [LOCAL_API_KEY]).values(), args.purposes or (), args.client)
     except (OSError, ValueError) as error:  # ClientProfileError included: a purpose not on the DPV list
         raise UsageError(one_line(error)) from None
     from kyc_match import handler  # noqa: F401, PLC0415 - settings checked before the first request
@@ -148,9 +154,9 @@ def _handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return response
 
 
-def _onboard(client_ids: Any, purposes: Any) -> None:
-    """The local keys' clients, onboarded as `kyc-match clients put` would (a client without purposes is
+def _onboard(api_key_ids: Any, purposes: Any, client_id: str | None) -> None:
+    """The local keys' clients, onboarded as `kyc-match clients put` would (a key of no client is
     refused by the function)."""
     from kyc_match.settings import get_settings  # noqa: PLC0415 - after the environment is set
 
-    local_aws.onboard_clients(get_settings(), client_ids, purposes)
+    local_aws.onboard_clients(get_settings(), api_key_ids, purposes, client_id)

@@ -1,0 +1,62 @@
+"""A stage's clients file (clients/<stage>.json): every client's stable id, purposes and API keys.
+
+```json
+{"clients": [{"id": "acme-bank",
+              "purposes": ["dpv:FraudPreventionAndDetection"],
+              "defaultPurpose": "dpv:FraudPreventionAndDetection",
+              "apiKeyIds": {"eu-west-1": ["a1b2c3d4e5"], "eu-central-1": ["f6g7h8i9j0"]},
+              "legacyIds": []}]}
+```
+
+API keys are regional, so their ids are listed per region; `kyc-match clients apply` stores the
+records of the region it runs in. A client without keys in that region is stored without keys there.
+"""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kyc_match.domain.clients import ClientProfile, ClientProfileError, ClientRecord
+from kyc_match_tools.errors import one_line
+
+
+class _ClientEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str
+    purposes: list[str] = Field(min_length=1)
+    default_purpose: str | None = Field(default=None, alias="defaultPurpose")
+    api_key_ids: dict[str, list[str]] = Field(default_factory=dict, alias="apiKeyIds")
+    legacy_ids: list[str] = Field(default_factory=list, alias="legacyIds")
+
+
+class _ClientsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    clients: list[_ClientEntry]
+
+
+def read_clients_file(document: Any, region: str) -> list[ClientRecord]:
+    """The records for `region`, every one validated; ClientProfileError names entry and rule."""
+    try:
+        parsed = _ClientsFile.model_validate(document)
+    except ValidationError as error:
+        raise ClientProfileError([one_line(error)]) from None
+    records: list[ClientRecord] = []
+    problems: list[str] = []
+    for number, entry in enumerate(parsed.clients, start=1):
+        try:
+            profile = ClientProfile.of(entry.purposes, entry.default_purpose)
+            keys = entry.api_key_ids.get(region, [])
+            records.append(ClientRecord.of(entry.id, profile, keys, entry.legacy_ids))
+        except ClientProfileError as error:
+            problems += [f"clients[{number}]: {problem}" for problem in error.problems]
+    owners = [key for record in records for key in record.api_key_ids]
+    problems += [
+        f"API key id {key} is listed for two clients" for key in sorted(set(owners)) if owners.count(key) > 1
+    ]
+    if len({record.id for record in records}) != len(records):
+        problems.append("a client id is listed twice")
+    if problems:
+        raise ClientProfileError(problems)
+    return records
