@@ -131,7 +131,9 @@ def test_one_client_in_two_regions_is_one_client_id(tmp_path, capsys):
     assert main(["clients", "apply", str(stage_file)]) == 0
     assert f"{client}: unchanged" in capsys.readouterr().err
     with in_region(OTHER):
-        assert main(["clients", "apply", str(stage_file)]) == 0
+        # (--region wins over the shell's region: the other region's keys go to that region only)
+        applied = run_cli("clients", "apply", str(stage_file), "--region", OTHER, env=region_env(HOME))
+        assert applied.returncode == 0 and f"API keys in {OTHER}: {other_key}" in applied.stderr
         # When the client calls the second region with its key there
         there, in_other = call_as(other_key, MATCH, BODY)
         home_key_there, _ = call_as(home_key, MATCH, BODY)
@@ -143,6 +145,10 @@ def test_one_client_in_two_regions_is_one_client_id(tmp_path, capsys):
     assert (there["statusCode"], here["statusCode"], home_key_there["statusCode"]) == (200, 200, 403)
     assert (entry_there["clientId"], entry_there["apiKeyId"]) == (client, other_key)
     assert audit_item_for(in_home)["clientId"] == client
+    # each region's record holds its own keys (applying one region never touched the other's)
+    capsys.readouterr()
+    assert main(["clients", "get", "--client", client]) == 0
+    assert json.loads(capsys.readouterr().out)["apiKeyIds"] == [home_key]
     # and each region's export by the client id holds that region's history
     assert set(exported(client)) == {in_home}
     assert set(exported(client, region_env(OTHER))) == {in_other}

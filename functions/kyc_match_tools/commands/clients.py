@@ -4,7 +4,7 @@ A client has a stable id (e.g. `acme-bank`), the same in every region, and in ea
 its API keys there. `apply FILE` stores every client of a stage's file (clients/<stage>.json) for the
 region it runs in; `put` changes one client. With AWS_ENDPOINT_URL set (e.g. the one `kyc-match serve`
 prints), the local stand-in; otherwise the deployment of the ambient AWS credentials (table name from
-KYC_CONFIG_TABLE, region from AWS_REGION or --region).
+KYC_CONFIG_TABLE, region from AWS_DEFAULT_REGION or --region).
 """
 
 import argparse
@@ -31,7 +31,9 @@ def register(subcommands: Any) -> None:
 
     apply = actions.add_parser("apply", help="store the clients of a stage's file for this region")
     apply.add_argument("file", type=Path, help="the stage's clients file, e.g. clients/production.json")
-    apply.add_argument("--region", help="whose API key ids to store (default: the AWS region in use)")
+    apply.add_argument(
+        "--region", help="the region to onboard, its API key ids from the file (default: AWS_DEFAULT_REGION)"
+    )
     apply.set_defaults(run=_apply)
 
     put = actions.add_parser("put", help="set a client's purposes, and its API keys in this region")
@@ -104,8 +106,10 @@ def _apply(args: argparse.Namespace) -> int:
     from kyc_match.domain.clients import ClientProfileError  # noqa: PLC0415
     from kyc_match_tools.onboarding import read_clients_file  # noqa: PLC0415
 
+    if args.region:  # the keys of that region go to that region's table, nowhere else
+        os.environ["AWS_DEFAULT_REGION"] = args.region
     store = _store()
-    region = args.region or _region()
+    region = _region()
     try:
         records = read_clients_file(read_json(args.file, "clients file"), region)
     except ClientProfileError as error:
@@ -141,11 +145,12 @@ def _stored(command: str, store: "DynamoDbClientStore", build: Any, region: str 
 
 
 def _region() -> str:
+    """The region the store works in: the file's key ids of that region are the ones stored."""
     import boto3  # noqa: PLC0415
 
     region = boto3.session.Session().region_name
     if not region:
-        raise UsageError("no AWS region: set AWS_REGION or pass --region")
+        raise UsageError("no AWS region: set AWS_DEFAULT_REGION or pass --region")
     return region
 
 
