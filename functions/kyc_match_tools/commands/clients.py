@@ -20,7 +20,7 @@ from kyc_match_tools.files import read_json
 
 if TYPE_CHECKING:
     from kyc_match.clients.store import DynamoDbClientStore
-    from kyc_match.domain.clients import ClientRecord
+    from kyc_match.domain.clients import ClientProfileError, ClientRecord
 
 
 def register(subcommands: Any) -> None:
@@ -31,9 +31,6 @@ def register(subcommands: Any) -> None:
 
     apply = actions.add_parser("apply", help="store the clients of a stage's file for this region")
     apply.add_argument("file", type=Path, help="the stage's clients file, e.g. clients/production.json")
-    apply.add_argument(
-        "--region", help="the region to onboard, its API key ids from the file (default: AWS_DEFAULT_REGION)"
-    )
     apply.set_defaults(run=_apply)
 
     put = actions.add_parser("put", help="set a client's purposes, and its API keys in this region")
@@ -70,9 +67,15 @@ def register(subcommands: Any) -> None:
 
     listing = actions.add_parser("list", help="every onboarded client: default purpose, purposes, API keys")
     listing.set_defaults(run=_list)
+    for action in (apply, put, get, listing):
+        action.add_argument(
+            "--region", help="the region whose configuration table to use (default: AWS_DEFAULT_REGION)"
+        )
 
 
-def _store() -> "DynamoDbClientStore":
+def _store(region: str | None = None) -> "DynamoDbClientStore":
+    if region:  # before any AWS client exists: a region's keys go to that region's table only
+        os.environ["AWS_DEFAULT_REGION"] = region
     if os.environ.get("AWS_ENDPOINT_URL"):
         local_aws.use_local_credentials()
     from kyc_match.settings import get_settings  # noqa: PLC0415
@@ -88,60 +91,55 @@ def history_ids(client_id: str) -> tuple[str, ...]:
 
 
 def _put(args: argparse.Namespace) -> int:
-    from kyc_match.domain.clients import ClientProfile, ClientRecord  # noqa: PLC0415
+    from kyc_match.domain.clients import ClientProfile, ClientProfileError, ClientRecord  # noqa: PLC0415
 
-    store = _store()
+    store = _store(args.region)
     current = store.record(args.client)
     keys = args.api_key_ids if args.api_key_ids is not None else (current.api_key_ids if current else ())
-    return _stored(
-        "put",
-        store,
-        lambda: ClientRecord.of(
-            args.client, ClientProfile.of(args.purposes, args.default), keys, args.legacy_ids
-        ),
-    )
+    try:
+        profile = ClientProfile.of(args.purposes, args.default)
+        record = ClientRecord.of(args.client, profile, keys, args.legacy_ids)
+    except ClientProfileError as error:
+        return _refused("put", error)
+    return _stored("put", store, record)
 
 
 def _apply(args: argparse.Namespace) -> int:
     from kyc_match.domain.clients import ClientProfileError  # noqa: PLC0415
     from kyc_match_tools.onboarding import read_clients_file  # noqa: PLC0415
 
-    if args.region:  # the keys of that region go to that region's table, nowhere else
-        os.environ["AWS_DEFAULT_REGION"] = args.region
-    store = _store()
-    region = _region()
+    store = _store(args.region)
     try:
-        records = read_clients_file(read_json(args.file, "clients file"), region)
+        records = read_clients_file(read_json(args.file, "clients file"), _region())
     except ClientProfileError as error:
         raise UsageError(f"{args.file}: {'; '.join(error.problems)}") from None
-    worst = 0
-    for record in records:
-        worst = max(worst, _stored("apply", store, lambda record=record: record, region))
-    return worst
+    return max((_stored("apply", store, record) for record in records), default=0)
 
 
-def _stored(command: str, store: "DynamoDbClientStore", build: Any, region: str | None = None) -> int:
-    """Validate and store one record, saying what changed; 2 with the problems when refused."""
+def _stored(command: str, store: "DynamoDbClientStore", record: "ClientRecord") -> int:
+    """Store one record, saying what changed; 2 with the problems when refused."""
     from kyc_match.domain.clients import ClientProfileError  # noqa: PLC0415
 
+    previous = store.record(record.id)
+    if previous is not None and record.replacing(previous) == previous:
+        print(f"{record.id}: unchanged", file=sys.stderr)
+        return 0
     try:
-        record: ClientRecord = build()
-        previous = store.record(record.id)
-        if previous is not None and record.replacing(previous) == previous:
-            print(f"{record.id}: unchanged", file=sys.stderr)
-            return 0
         stored = store.put(record)
     except ClientProfileError as error:
-        for problem in error.problems:
-            print(f"kyc-match clients {command}: {problem}", file=sys.stderr)
-        return 2
-    where = f" in {region}" if region else ""
+        return _refused(command, error)
     print(
         f"onboarded {stored.id} for {', '.join(stored.profile.purposes)}; "
-        f"API keys{where}: {' '.join(stored.api_key_ids) or 'none'}",
+        f"API keys in {_region()}: {' '.join(stored.api_key_ids) or 'none'}",
         file=sys.stderr,
     )
     return 0
+
+
+def _refused(command: str, error: "ClientProfileError") -> int:
+    for problem in error.problems:
+        print(f"kyc-match clients {command}: {problem}", file=sys.stderr)
+    return 2
 
 
 def _region() -> str:
@@ -155,7 +153,7 @@ def _region() -> str:
 
 
 def _get(args: argparse.Namespace) -> int:
-    record = _store().record(args.client)
+    record = _store(args.region).record(args.client)
     if record is None:
         print(f"no onboarding record for {args.client}", file=sys.stderr)
         return 1
@@ -163,8 +161,8 @@ def _get(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list(_: argparse.Namespace) -> int:
-    for record in _store().list():
+def _list(args: argparse.Namespace) -> int:
+    for record in _store(args.region).list():
         profile = record.profile
         keys = " ".join(record.api_key_ids) or "-"
         print(f"{record.id}\t{profile.default_purpose}\t{' '.join(profile.purposes)}\t{keys}")

@@ -42,8 +42,8 @@ def register(subcommands: Any) -> None:
     parser.add_argument(
         "--client",
         metavar="ID",
-        help="one client's stable id for all the local keys, as after a key rotation (default: each key "
-        "is a client of its own, named after its key id: local-key-1, ...)",
+        help="the stable id of one client owning all the local keys, as while a key is rotated "
+        "(default: each key is a client named after its key id)",
     )
     parser.add_argument(
         "--aws-port",
