@@ -172,3 +172,16 @@ def test_the_key_lookup_is_one_read_cached_per_container(local_stack):
     assert store.client_for_key(key) == Client(client, profile)
     assert store.client_for_key(unique("unknown")) is None
     assert counting.reads == 2
+
+
+def test_a_clients_file_with_a_mistake_stores_nothing(tmp_path, capsys):
+    good, bad = unique("bank"), "Bad_Bank"
+    stage_file = tmp_path / "clients.json"
+    clients = [
+        {"id": good, "purposes": [FRAUD], "apiKeyIds": {HOME: [unique("key")]}},
+        {"id": bad, "purposes": [FRAUD]},
+    ]
+    stage_file.write_text(json.dumps({"clients": clients}), encoding="utf-8")
+    assert main(["clients", "apply", str(stage_file)]) == 2
+    assert "clients[2]: the client id must be" in capsys.readouterr().err
+    assert main(["clients", "get", "--client", good]) == 1  # not even the valid entry
