@@ -185,3 +185,38 @@ def test_a_clients_file_with_a_mistake_stores_nothing(tmp_path, capsys):
     assert main(["clients", "apply", str(stage_file)]) == 2
     assert "clients[2]: the client id must be" in capsys.readouterr().err
     assert main(["clients", "get", "--client", good]) == 1  # not even the valid entry
+
+
+@pytest.mark.parametrize("concurrent", ["the same client changed", "its new key given to another"])
+def test_a_put_racing_another_stores_nothing(monkeypatch, concurrent):
+    """Between a put's read and its write, another put lands: the transaction's conditions refuse the
+    first one whole, rather than lose the other's change or let one key serve two clients."""
+    import boto3
+
+    from kyc_match.clients.store import DynamoDbClientStore
+    from kyc_match.domain.clients import ClientProfileError
+
+    table = boto3.resource("dynamodb").Table(get_settings().config_table)
+    client, key = unique("bank"), unique("key")
+    profile = ClientProfile.of([FRAUD])
+    DynamoDbClientStore(table).put(ClientRecord.of(client, profile, [unique("first")]))
+    other_put = (
+        ClientRecord.of(client, ClientProfile.of(["dpv:IdentityVerification"]))
+        if concurrent == "the same client changed"
+        else ClientRecord.of(unique("rival"), profile, [key])
+    )
+    checked = DynamoDbClientStore._check_keys_free
+    racing = [other_put]
+
+    def then_another_put_lands(self: DynamoDbClientStore, record: ClientRecord) -> None:
+        checked(self, record)
+        if racing:  # once: the other put checks its keys through here too
+            DynamoDbClientStore(table).put(racing.pop())
+
+    monkeypatch.setattr(DynamoDbClientStore, "_check_keys_free", then_another_put_lands)
+    with pytest.raises(ClientProfileError, match="changed meanwhile"):
+        DynamoDbClientStore(table).put(ClientRecord.of(client, profile, [key]))
+    monkeypatch.undo()
+    assert DynamoDbClientStore(table).client_for_key(key) == (
+        None if concurrent == "the same client changed" else Client(other_put.id, profile)
+    )
