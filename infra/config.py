@@ -232,8 +232,10 @@ class StageConfig(_Model):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_retention_days: int = 365
     audit_retention_days: int = Field(default=1826, ge=1, le=36_500)  # also the digests' Object Lock
-    # HMAC keys used before the current one (KYC_PREVIOUS_HASH_KEY_IDS): `audit find` hashes with each.
-    previous_hash_key_ids: tuple[Annotated[str, Field(pattern=KMS_KEY_PATTERN)], ...] = ()
+    # HMAC keys used before the current one (KYC_PREVIOUS_HASH_KEY_IDS), as key ARNs (the match function
+    # is granted GenerateMac on them: IAM names a key by its ARN, never its alias): `audit find` hashes
+    # with each, and ported numbers loaded under them keep their route.
+    previous_hash_key_ids: tuple[Annotated[str, Field(pattern=KMS_KEY_ARN_PATTERN)], ...] = ()
     # Signing keys used before the current one (KYC_PREVIOUS_SIGNING_KEY_IDS), as key ARNs: still
     # published in our JWKS until every assertion they signed has expired (docs: key rotation).
     previous_signing_key_ids: tuple[Annotated[str, Field(pattern=KMS_KEY_ARN_PATTERN)], ...] = ()

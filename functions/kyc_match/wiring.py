@@ -131,7 +131,7 @@ def operator_directory(settings: Settings) -> OperatorDirectory:
     operators = operator_configs(settings)
     adapters = {config.id: _adapter(config, settings) for config in operators}
     routes = {prefix: adapters[config.id] for config in operators for prefix in config.prefixes}
-    ported = DynamoDbPortedNumbers(ported_numbers_table(settings), identifier_hasher(settings))
+    ported = DynamoDbPortedNumbers(ported_numbers_table(settings), identifier_hashers(settings))
     return PortingDirectory(PrefixDirectory(routes), ported, adapters)
 
 
@@ -151,16 +151,14 @@ def audit_trail(settings: Settings) -> AuditTrail:
 @cache
 def audit_components(settings: Settings) -> AuditComponents:
     from kyc_match.audit.digest import S3DigestStore  # noqa: PLC0415
-    from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
     from kyc_match.audit.store import AuditReader  # noqa: PLC0415
 
     retention = timedelta(days=settings.audit_retention_days)
-    previous = settings.previous_hash_key_ids
     return AuditComponents(
         reader=AuditReader(audit_table(settings)),
         sealer=_sealer(settings),
         digests=S3DigestStore(aws.s3(), settings.audit_witness_bucket, retention),
-        hashers=(identifier_hasher(settings), *(KmsIdentifierHasher(aws.kms(), key) for key in previous)),
+        hashers=identifier_hashers(settings),
         retention=retention,
     )
 
@@ -198,6 +196,16 @@ def identifier_hasher(settings: Settings) -> "KmsIdentifierHasher":
     from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
 
     return KmsIdentifierHasher(aws.kms(), settings.hash_key_id)
+
+
+@cache
+def identifier_hashers(settings: Settings) -> "tuple[KmsIdentifierHasher, ...]":
+    """The current identifier hasher first, then one per previous key (`KYC_PREVIOUS_HASH_KEY_IDS`):
+    ported numbers loaded before a rotation still route, old audit entries stay findable."""
+    from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
+
+    previous = [key for key in dict.fromkeys(settings.previous_hash_key_ids) if key != settings.hash_key_id]
+    return (identifier_hasher(settings), *(KmsIdentifierHasher(aws.kms(), key) for key in previous))
 
 
 @cache

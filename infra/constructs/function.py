@@ -175,6 +175,14 @@ class ServiceFunction(Construct):
 class MatchFunction(ServiceFunction):
     """The API's function: POST /kyc-match/v0.4/match and POST /kyc-decision/v1/assess."""
 
+    def _allow_previous_macs(self, key_arns: tuple[str, ...]) -> None:
+        """kms:GenerateMac on the previous identifier keys (IAM side; each key's policy must still name
+        this role, as a retained key of this stack does)."""
+        if key_arns:
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["kms:GenerateMac"], resources=list(key_arns))
+            )
+
     def __init__(
         self,
         scope: Construct,
@@ -207,6 +215,8 @@ class MatchFunction(ServiceFunction):
         for role in ("subscribers", "ported-numbers", "configuration"):
             tables[role].grant_read_data(self.role)
         keys.allow_mac(self.role)  # hashes identifiers and seals entries
+        # Ported numbers loaded under a previous identifier key still route (docs/operators.md).
+        self._allow_previous_macs(base.config.previous_hash_key_ids)
         keys.allow_verify_mac(self.role)  # checks a policy's seals before it decides with it
         # GET /health: is the identifier key enabled? (the key policy delegates DescribeKey to IAM).
         # DescribeTable on the audit table comes with grant_read_write_data.

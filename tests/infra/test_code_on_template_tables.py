@@ -106,7 +106,7 @@ def test_subscribers_and_ported_numbers_are_found_by_their_keys(template_tables,
     template_tables["ported-numbers"].put_item(
         Item={"numberHash": hasher.hash("+34600000002"), "operatorId": "op-es", "hashKeyId": hash_key}
     )
-    ported = DynamoDbPortedNumbers(template_tables["ported-numbers"], hasher)
+    ported = DynamoDbPortedNumbers(template_tables["ported-numbers"], [hasher])
     assert ported.operator_of("+34600000002") == "op-es"
 
 

@@ -156,16 +156,18 @@ def test_previous_hash_key_ids_are_passed_as_a_json_list(tmp_path):
     config = _valid()
     old_keys = [
         "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-        "alias/kyc-match-sandbox-identifiers-2025",
+        "arn:aws:kms:eu-west-1:123456789012:key/0fedcba9-12ab-34cd-56ef-1234567890ab",
     ]
     config["previousHashKeyIds"] = old_keys
     loaded = load_stage_config("sandbox", _write(tmp_path, config))
     assert json.loads(loaded.previous_hash_key_ids_json) == old_keys
 
 
-def test_a_previous_hash_key_id_must_name_a_kms_key(tmp_path):
+@pytest.mark.parametrize("key", ["not a key", "alias/kyc-match-sandbox-identifiers-2025"])
+def test_a_previous_hash_key_id_must_be_a_kms_key_arn(tmp_path, key):
+    """An ARN: the match function is granted GenerateMac on it, and IAM cannot name a key by alias."""
     config = _valid()
-    config["previousHashKeyIds"] = ["not a key"]
+    config["previousHashKeyIds"] = [key]
     with pytest.raises(StageConfigError, match=r"previousHashKeyIds\.0: String should match pattern"):
         load_stage_config("sandbox", _write(tmp_path, config))
 

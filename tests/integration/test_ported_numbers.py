@@ -143,3 +143,93 @@ def test_routing_table_unavailable_is_unavailable(handler_transport):
             reply = handler_transport.send({"phoneNumber": STAYED, "givenName": "Federica"})
         assert sim.stats().match_requests == 0
     assert (reply.status, reply.json()["code"]) == (503, "UNAVAILABLE")
+
+
+@pytest.fixture
+def rotated_key() -> tuple[str, str]:
+    """A new identifier key, made current the way a rotation does it: `KYC_HASH_KEY_ID` names the new
+    key, `KYC_PREVIOUS_HASH_KEY_IDS` the one the ported numbers were loaded under. (old, new) alias."""
+    from kyc_match_tools import local_aws
+
+    old, new = get_settings().hash_key_id, f"alias/kyc-match-test-rotated-{uuid.uuid4().hex[:8]}"
+    local_aws.ensure_hash_key(get_settings().model_copy(update={"hash_key_id": new}))
+    return old, new
+
+
+def rotate_to(monkeypatch, old: str, new: str) -> None:
+    monkeypatch.setenv("KYC_HASH_KEY_ID", new)
+    monkeypatch.setenv("KYC_PREVIOUS_HASH_KEY_IDS", json.dumps([old]))
+    get_settings.cache_clear()  # read again after the test too (the fixture below)
+
+
+@pytest.fixture(autouse=True)
+def settings_read_again_after_the_test():
+    yield
+    get_settings.cache_clear()
+
+
+def test_a_number_loaded_before_a_key_rotation_still_goes_to_its_new_operator(
+    monkeypatch, tmp_path, operators_file, ported_table, rotated_key, handler_transport
+):
+    """Given a ported number loaded under the identifier key, when the key is rotated, then the
+    number is still routed to the operator it was ported to, not to its prefix's operator."""
+    old, new = rotated_key
+    assert load(tmp_path, operators_file, ported_table, f"{PORTED},op-jp\n") == 0
+    rotate_to(monkeypatch, old, new)
+    entries = json.loads(operators_file.read_text())
+
+    tag = str(uuid.uuid4())
+    with handler_routes(entries, ported_numbers_table=ported_table) as directory:
+        assert directory.operator_for(PORTED).operator_id == "op-jp"
+        assert directory.operator_for(STAYED).operator_id == "op-es"
+        handler_transport.send({"phoneNumber": PORTED, "givenName": "Marta"}, headers={"x-correlator": tag})
+    entry = audit_item_for(tag)  # the request, through the handler, after the rotation
+    assert (entry["operatorId"], entry["hashKeyId"]) == ("op-jp", new)
+    # What the old lookup did (the current key only): the number fell back to its prefix's operator.
+    with handler_routes(entries, ported_numbers_table=ported_table, previous_hash_key_ids=()) as directory:
+        assert directory.operator_for(PORTED).operator_id == "op-es"
+
+
+def test_after_a_rotation_the_newest_load_of_a_number_wins(
+    monkeypatch, tmp_path, operators_file, ported_table, rotated_key
+):
+    """The documented rotation reloads the file under the new key: a number ported again since
+    (op-jp, then back to op-es) follows the new load, not the item left under the old key."""
+    old, new = rotated_key
+    assert load(tmp_path, operators_file, ported_table, f"{PORTED},op-jp\n") == 0
+    rotate_to(monkeypatch, old, new)
+    assert load(tmp_path, operators_file, ported_table, f"{PORTED},op-es\n+34600000202,op-jp\n") == 0
+    key_ids = {item["hashKeyId"] for item in boto3.resource("dynamodb").Table(ported_table).scan()["Items"]}
+    assert key_ids == {old, new}
+    with handler_routes(
+        json.loads(operators_file.read_text()), ported_numbers_table=ported_table
+    ) as directory:
+        assert directory.operator_for(PORTED).operator_id == "op-es"
+        assert directory.operator_for("+34600000202").operator_id == "op-jp"
+
+
+def test_a_repeated_number_costs_one_table_read_and_no_kms_call_under_every_key(
+    monkeypatch, tmp_path, operators_file, ported_table, rotated_key
+):
+    from kyc_match import aws
+
+    old, new = rotated_key
+    assert load(tmp_path, operators_file, ported_table, f"{PORTED},op-jp\n") == 0
+    rotate_to(monkeypatch, old, new)
+    calls: list[str] = []
+
+    def count(event_name: str, **_: object) -> None:
+        calls.append(event_name.split(".")[-1])
+
+    aws.kms().meta.events.register("before-call.kms.GenerateMac", count)
+    aws.dynamodb().meta.client.meta.events.register("before-call.dynamodb", count)
+    try:
+        with handler_routes(json.loads(operators_file.read_text()), ported_numbers_table=ported_table) as d:
+            d.operator_for(PORTED)
+            first, calls[:] = list(calls), []
+            d.operator_for(PORTED)
+    finally:
+        aws.kms().meta.events.unregister("before-call.kms.GenerateMac", count)
+        aws.dynamodb().meta.client.meta.events.unregister("before-call.dynamodb", count)
+    assert sorted(first) == ["BatchGetItem", "GenerateMac", "GenerateMac"]  # one hash per key, one read
+    assert calls == ["BatchGetItem"]

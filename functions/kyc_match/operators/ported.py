@@ -1,10 +1,12 @@
 """Number portability: a number's prefix says who issued it, the ported-numbers table who serves it now.
 
 The table is keyed by the KMS keyed hash of the number (the audit trail's key and hasher), so it
-holds no phone number in clear: item = {numberHash, operatorId, hashKeyId}.
+holds no phone number in clear: item = {numberHash, operatorId, hashKeyId}. After a key rotation the
+items loaded under the previous keys still count: a number is looked up under every key in one
+BatchGetItem, and a hit under a newer key wins (the latest load of that number).
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kyc_match.domain.errors import ServiceNotApplicableError, UnavailableError
@@ -36,26 +38,59 @@ def ported_item(hasher: IdentifierHasher, phone_number: str, operator_id: str) -
     return {NUMBER_HASH: hasher.hash(phone_number), OPERATOR_ID: operator_id, HASH_KEY_ID: hasher.key_id}
 
 
+_READ_ATTEMPTS = 3  # BatchGetItem rounds for keys DynamoDB left unprocessed (throttling)
+
+
 class DynamoDbPortedNumbers:
-    def __init__(self, table: "Table", hasher: IdentifierHasher) -> None:
+    """`hashers`: the current identifier key first, then the previous ones (settings order).
+
+    Each hasher caches its hashes per container, so a repeated number costs no KMS call under any
+    key; every lookup is one DynamoDB call whatever the number of keys.
+    """
+
+    def __init__(self, table: "Table", hashers: Sequence[IdentifierHasher]) -> None:
+        if not hashers:
+            raise ValueError("at least the current identifier hasher is needed")
         self._table = table
-        self._hasher = hasher
+        self._hashers = tuple(hashers)
 
     def operator_of(self, phone_number: str) -> str | None:
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
         try:
-            number_hash = self._hasher.hash(phone_number)
-            response = self._table.get_item(Key={NUMBER_HASH: number_hash})
+            hashes = list(dict.fromkeys(hasher.hash(phone_number) for hasher in self._hashers))
+            found = self._read(hashes)
         except (BotoCoreError, ClientError):
             # Without the table we cannot tell who serves a ported number: asking the issuing
             # operator could match the wrong person's record.
             raise UnavailableError from None
-        item: dict[str, Any] | None = response.get("Item")
-        if item is None:
-            return None
-        operator_id = item.get(OPERATOR_ID)
-        return operator_id if isinstance(operator_id, str) else None
+        for number_hash in hashes:  # newest key first
+            if number_hash in found:
+                return found[number_hash]
+        return None
+
+    def _read(self, hashes: list[str]) -> dict[str, str]:
+        """numberHash -> operatorId of the items found, in one BatchGetItem (a retry if throttled)."""
+        name = self._table.name
+        request: dict[str, Any] = {
+            name: {
+                "Keys": [{NUMBER_HASH: number_hash} for number_hash in hashes],
+                "ProjectionExpression": "#hash, #operator",
+                "ExpressionAttributeNames": {"#hash": NUMBER_HASH, "#operator": OPERATOR_ID},
+            }
+        }
+        found: dict[str, str] = {}
+        for _ in range(_READ_ATTEMPTS):
+            answer = self._table.meta.client.batch_get_item(RequestItems=request)
+            # The resource's client (de)serialises DynamoDB types: plain values in and out.
+            for item in answer["Responses"].get(name, []):
+                operator_id = item.get(OPERATOR_ID)
+                if isinstance(operator_id, str):
+                    found[str(item[NUMBER_HASH])] = operator_id
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+        raise UnavailableError
 
 
 class PortingDirectory:
