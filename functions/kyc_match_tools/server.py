@@ -1,19 +1,25 @@
 """`kyc-match serve`: an HTTP front on the same Lambda handler, acting as API Gateway would.
 
-Each request becomes an API Gateway REST proxy event. Requests without a known `x-api-key` get
-the CAMARA 401 that the deployed API Gateway returns: both take it from kyc_match/api/errors.py.
+Each request becomes an API Gateway REST proxy event. What the deployed front answers itself is
+answered here in the same order, before any body byte is read: a body that cannot be framed
+(`Content-Length` negative, not a number, given twice, or `Transfer-Encoding`) or an invalid
+`x-correlator` (the WAF rule) is a 400, a request without a known `x-api-key` the CAMARA 401, an
+oversized body a 400 — all from kyc_match/api/errors.py, as the gateway responses are. A refused
+request's unread body is never read: the connection is closed instead.
 Two routes need no key, as in API Gateway: `GET /health` goes to the handler (it proves the function
 answers), and `GET /.well-known/jwks.json` is answered beside the handler and its one-invocation lock:
 an operator fetches our keys while our token request to it, inside a match, is in flight.
 """
 
 import json
+import re
 import threading
 from collections.abc import Callable, Mapping
 from http.server import ThreadingHTTPServer
 from typing import Any
 
 from kyc_match.api.app import HEALTH_PATH, JWKS_CACHE_SECONDS, JWKS_PATH
+from kyc_match.api.correlator import INVALID_MESSAGE as INVALID_CORRELATOR_MESSAGE
 from kyc_match.api.correlator import read_correlator
 from kyc_match.api.errors import INVALID_ARGUMENT, UNAUTHENTICATED, CamaraError
 from kyc_match_tools.events import rest_proxy_event
@@ -24,6 +30,7 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 MAX_BODY_BYTES = 1_048_576  # API Gateway REST's payload limit is 10 MB; nobody needs 1 MB of KYC data
 
 JWKS_HEADERS = {"cache-control": f"public, max-age={JWKS_CACHE_SECONDS}"}
+_LENGTH = re.compile(r"[0-9]{1,19}")
 
 
 def make_server(
@@ -72,21 +79,31 @@ def make_server(
 
         def _dispatch(self) -> None:
             headers = {name.lower(): value for name, value in self.headers.items()}
-            length = int(headers.get("content-length") or 0)
+            length = _body_length(self.headers.get_all("content-length") or [], headers)
+            if length is None:
+                self._send(INVALID_ARGUMENT, headers, close=True)  # no framing: nothing more can be read
+                return
+            unread = length > 0  # refused before its body: close rather than read it
+            if not read_correlator(headers).valid:
+                # AWS WAF refuses it before API Gateway (infra): a 400 that echoes no header.
+                refusal = INVALID_ARGUMENT.json(INVALID_CORRELATOR_MESSAGE)
+                self._write(INVALID_ARGUMENT.status, {"content-type": "application/json"}, refusal, unread)
+                return
+            path = self.path.split("?", 1)[0]
+            if jwks is not None and path == JWKS_PATH and self.command in {"GET", "HEAD"}:
+                headers_out = {"content-type": "application/json", **JWKS_HEADERS}
+                self._write(200, headers_out, json.dumps(jwks()), unread)
+                return
+            api_key_id = api_keys.get(headers.get("x-api-key", ""))
+            keyless = path == HEALTH_PATH and self.command == "GET"
+            if api_key_id is None and not keyless:
+                self._send(UNAUTHENTICATED, headers, close=unread)
+                return
             if length > MAX_BODY_BYTES:
                 # CAMARA has no 413: an oversized body is an invalid argument, as API Gateway answers it.
                 self._send(INVALID_ARGUMENT, headers, close=True)
                 return
             body = self.rfile.read(length).decode("utf-8", errors="replace") if length else None
-            path = self.path.split("?", 1)[0]
-            if jwks is not None and path == JWKS_PATH and self.command in {"GET", "HEAD"}:
-                self._write(200, {"content-type": "application/json", **JWKS_HEADERS}, json.dumps(jwks()))
-                return
-            api_key_id = api_keys.get(headers.get("x-api-key", ""))
-            keyless = path == HEALTH_PATH and self.command == "GET"
-            if api_key_id is None and not keyless:
-                self._send(UNAUTHENTICATED, headers)
-                return
             event = rest_proxy_event(self.command, path, headers, body, api_key_id)
             # One invocation at a time, as in a Lambda execution environment: the Powertools resolver
             # keeps the current request in module state, so concurrent calls would cross answers.
@@ -112,6 +129,20 @@ def make_server(
         server.server_close()
         raise
     return server
+
+
+def _body_length(lengths: list[str], headers: Mapping[str, str]) -> int | None:
+    """The body's length in bytes, or None when the request cannot be framed: a chunked body (not
+    decoded here), a `Content-Length` that is not a plain number, or two that differ. No length and
+    no `Transfer-Encoding` is an empty body (RFC 9112 §6.3)."""
+    if "transfer-encoding" in headers:
+        return None
+    values = {value.strip() for value in lengths}
+    if not values:
+        return 0
+    if len(values) > 1 or not _LENGTH.fullmatch(next(iter(values))):
+        return None
+    return int(next(iter(values)))
 
 
 def _response_headers(response: Mapping[str, Any]) -> dict[str, str]:

@@ -13,6 +13,10 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 from infra.config import StageConfig
 from infra.nag import acknowledge
+from kyc_match.api.correlator import FORBIDDEN_CHARACTER
+from kyc_match.api.correlator import HEADER as CORRELATOR_HEADER
+from kyc_match.api.correlator import INVALID_MESSAGE as INVALID_CORRELATOR_MESSAGE
+from kyc_match.api.correlator import MAX_LENGTH as CORRELATOR_MAX_LENGTH
 from kyc_match.api.errors import (
     BAD_GATEWAY,
     INTERNAL,
@@ -36,7 +40,6 @@ JWKS_PATH = (".well-known", "jwks.json")
 JWKS_CACHE_TTL = Duration.minutes(5)  # a new key is published well before it signs (docs: rotation)
 # Whether this region can serve (function, audit table, KMS): Route 53 health checks call it. No API key.
 HEALTH_PATH = ("health",)
-CORRELATOR_HEADER = "x-correlator"
 NOT_ALLOWED_METHODS = ("GET", "PUT", "PATCH", "DELETE")
 
 
@@ -72,6 +75,10 @@ REDACTED_HEADERS = (API_KEY_HEADER, "authorization")
 # WAF answers rate-limited requests itself (WAF custom responses take precedence over gateway responses).
 WAF_RATE_LIMITED = TOO_MANY_REQUESTS
 
+# Gateway responses echo `x-correlator` and cannot validate it: WAF refuses an invalid one before API
+# Gateway (CAMARA: 400 INVALID_ARGUMENT, as the function answers it), so the echo is always a valid one.
+INVALID_CORRELATOR = INVALID_ARGUMENT
+
 # The gateway rejects bodies that are not a JSON object; the function validates the fields.
 MATCH_REQUEST_SCHEMA = apigw.JsonSchema(
     schema=apigw.JsonSchemaVersion.DRAFT4,
@@ -101,6 +108,48 @@ def access_log_format() -> apigw.AccessLogFormat:
         "xrayTraceId": "$context.xrayTraceId",
     }
     return apigw.AccessLogFormat.custom(json.dumps(fields, separators=(",", ":")))
+
+
+def _invalid_correlator_rule(
+    priority: int, visibility: wafv2.CfnWebACL.VisibilityConfigProperty
+) -> wafv2.CfnWebACL.RuleProperty:
+    """Block an `x-correlator` with a character outside CAMARA's set or longer than its maximum (a
+    missing header matches neither): the 400 the function would answer, without echoing the value."""
+    header = wafv2.CfnWebACL.FieldToMatchProperty(single_header={"Name": CORRELATOR_HEADER})
+    as_sent = [wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")]
+    return wafv2.CfnWebACL.RuleProperty(
+        name="InvalidCorrelator",
+        priority=priority,
+        action=wafv2.CfnWebACL.RuleActionProperty(
+            block=wafv2.CfnWebACL.BlockActionProperty(
+                custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                    response_code=INVALID_CORRELATOR.status, custom_response_body_key="InvalidCorrelator"
+                )
+            )
+        ),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            or_statement=wafv2.CfnWebACL.OrStatementProperty(
+                statements=[
+                    wafv2.CfnWebACL.StatementProperty(
+                        regex_match_statement=wafv2.CfnWebACL.RegexMatchStatementProperty(
+                            field_to_match=header,
+                            regex_string=FORBIDDEN_CHARACTER,
+                            text_transformations=as_sent,
+                        )
+                    ),
+                    wafv2.CfnWebACL.StatementProperty(
+                        size_constraint_statement=wafv2.CfnWebACL.SizeConstraintStatementProperty(
+                            field_to_match=header,
+                            comparison_operator="GT",
+                            size=CORRELATOR_MAX_LENGTH,
+                            text_transformations=as_sent,
+                        )
+                    ),
+                ]
+            )
+        ),
+        visibility_config=visibility,
+    )
 
 
 class Api(Construct):
@@ -281,7 +330,11 @@ class Api(Construct):
             custom_response_bodies={
                 "RateLimited": wafv2.CfnWebACL.CustomResponseBodyProperty(
                     content=WAF_RATE_LIMITED.json(), content_type="APPLICATION_JSON"
-                )
+                ),
+                "InvalidCorrelator": wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content=INVALID_CORRELATOR.json(INVALID_CORRELATOR_MESSAGE),
+                    content_type="APPLICATION_JSON",
+                ),
             },
             rules=[
                 wafv2.CfnWebACL.RuleProperty(
@@ -351,6 +404,7 @@ class Api(Construct):
                     ),
                     visibility_config=visibility(f"{name}-rate"),
                 ),
+                _invalid_correlator_rule(priority=3, visibility=visibility(f"{name}-correlator")),
             ],
         )
 

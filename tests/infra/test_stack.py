@@ -1,6 +1,7 @@
 """What matters in the synthesized sandbox stack (eu-west-1), asserted on the CloudFormation template."""
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from infra.constructs.api import GATEWAY_RESPONSES
 from infra.constructs.keys import HMAC_KEY_ADMIN_ACTIONS
 
 from kyc_match import tables as schema
+from kyc_match.api.correlator import INVALID_MESSAGE, read_correlator
 
 # --- API --------------------------------------------------------------------------------------------
 
@@ -139,6 +141,40 @@ def test_gateway_response_is_camara_error(sandbox_template_dict, response_type, 
         "gatewayresponse.header.Content-Type": "'application/json'",
         "gatewayresponse.header.x-correlator": "method.request.header.x-correlator",
     }
+
+
+def _web_acl_rule(template: dict[str, Any], name: str) -> dict[str, Any]:
+    (acl,) = resources_of(template, "AWS::WAFv2::WebACL").values()
+    return next(rule for rule in acl["Properties"]["Rules"] if rule["Name"] == name)
+
+
+def test_gateway_responses_echo_only_correlators_the_waf_let_through(sandbox_template_dict):
+    """Gateway responses echo x-correlator as sent (they cannot validate it), so a WAF rule refuses
+    every value the function refuses, with the function's 400 and without echoing it (#13)."""
+    (acl,) = resources_of(sandbox_template_dict, "AWS::WAFv2::WebACL").values()
+    rule = _web_acl_rule(sandbox_template_dict, "InvalidCorrelator")
+    response = rule["Action"]["Block"]["CustomResponse"]
+    assert response["ResponseCode"] == 400 and "ResponseHeaders" not in response
+    body = json.loads(acl["Properties"]["CustomResponseBodies"][response["CustomResponseBodyKey"]]["Content"])
+    assert body == {"status": 400, "code": "INVALID_ARGUMENT", "message": INVALID_MESSAGE}
+
+    regex, size = (statement for statement in rule["Statement"]["OrStatement"]["Statements"])
+    for statement in (regex["RegexMatchStatement"], size["SizeConstraintStatement"]):
+        assert statement["FieldToMatch"] == {"SingleHeader": {"Name": "x-correlator"}}
+        assert statement["TextTransformations"] == [{"Priority": 0, "Type": "NONE"}]
+    forbidden = re.compile(regex["RegexMatchStatement"]["RegexString"])
+    longest = size["SizeConstraintStatement"]["Size"]
+    assert size["SizeConstraintStatement"]["ComparisonOperator"] == "GT"
+
+    def waf_blocks(value: str) -> bool:  # WAF: a regex match anywhere, or more bytes than `longest`
+        return bool(forbidden.search(value)) or len(value.encode()) > longest
+
+    samples = [
+        "b4333c46-49c0-4f62-80d7-f0ef930f1c46", "a" * 256, "a" * 257, "Federica Sanchez", "+34600000001",
+        "ok:{x}<y>/z;._-", "caf\u00e9", "tab\tbed", "a,b", "x'y", "",
+    ]  # fmt: skip
+    for value in samples:
+        assert waf_blocks(value) is not read_correlator({"x-correlator": value}).valid, value
 
 
 def test_every_gateway_response_has_the_camara_shape_and_status_matches_body(sandbox_template_dict):

@@ -27,9 +27,11 @@ def test_correlator_is_generated_when_absent(api):
 @pytest.mark.parametrize("bad", ["has space", "quote'd", "x" * 257, "percent%20", "comma,value"])
 def test_invalid_correlator_is_rejected_and_not_echoed(api, bad):
     reply = api.send(VALID_BODY, headers={"x-correlator": bad})
-    body = assert_error(reply, 400, "INVALID_ARGUMENT")
+    body = reply.json()
+    assert (reply.status, body["code"]) == (400, "INVALID_ARGUMENT")
     assert "x-correlator" in body["message"]
-    assert reply.headers["x-correlator"] != bad
+    # The function answers with a fresh correlator; in front of it the WAF rule (and `serve`) with none.
+    assert reply.headers.get("x-correlator") != bad
 
 
 def test_correlator_on_errors_too(api):

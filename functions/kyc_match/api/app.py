@@ -14,6 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from kyc_match.api.correlator import HEADER as CORRELATOR_HEADER
+from kyc_match.api.correlator import INVALID_MESSAGE as INVALID_CORRELATOR_MESSAGE
 from kyc_match.api.correlator import read_correlator
 from kyc_match.api.errors import answer_for, error_body
 from kyc_match.api.models import KycMatchRequest, match_response_body
@@ -161,7 +162,7 @@ def _rejecting_audited(context: CallContext, deps: Dependencies, step: Callable[
 def _request(model: type[Request]) -> Request:
     event = app.current_event
     if not app.context["correlator"].valid:
-        raise InvalidArgumentError("The x-correlator header does not match the CAMARA pattern.")
+        raise InvalidArgumentError(INVALID_CORRELATOR_MESSAGE)
     check_content_type(event.headers.get("content-type"))
     try:
         body = event.decoded_body

@@ -1,4 +1,9 @@
-"""The CAMARA `x-correlator` header: validated, echoed on every response, generated when absent."""
+"""The CAMARA `x-correlator` header: validated, echoed on every response, generated when absent.
+
+The pattern is CAMARA's (`^[a-zA-Z0-9-_:;./<>{}]{0,256}$`). In AWS a WAF rule refuses an invalid one
+before API Gateway (infra/constructs/api.py, from FORBIDDEN_CHARACTER and MAX_LENGTH), so API
+Gateway's own answers, which echo the header, only ever echo a valid one.
+"""
 
 import re
 import uuid
@@ -6,7 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 HEADER = "x-correlator"
-_PATTERN = re.compile(r"[a-zA-Z0-9\-_:;./<>{}]{0,256}")
+ALLOWED_CHARACTERS = r"a-zA-Z0-9\-_:;./<>{}"
+MAX_LENGTH = 256
+# Any character outside the set: also a regular expression AWS WAF accepts (it matches invalid values).
+FORBIDDEN_CHARACTER = rf"[^{ALLOWED_CHARACTERS}]"
+INVALID_MESSAGE = "The x-correlator header does not match the CAMARA pattern."
+_PATTERN = re.compile(rf"[{ALLOWED_CHARACTERS}]{{0,{MAX_LENGTH}}}")
 
 
 @dataclass(frozen=True)
