@@ -15,6 +15,8 @@ import pytest
 from support.audit import audit_items
 from support.people import FULL, MISMATCH, NEAR_MISS, ON_FILE, UNKNOWN
 
+CORRELATOR_NUMBER = "0034600000001"  # FULL, as a client might write it in a header
+
 
 def _send_a_sample_of_everything(transports) -> None:
     """Make sure the scan has material even when this file runs alone."""
@@ -25,6 +27,8 @@ def _send_a_sample_of_everything(transports) -> None:
         api.send({"phoneNumber": UNKNOWN, "name": ON_FILE["name"]})
         api.send({"phoneNumber": FULL, "name": ON_FILE["name"], "birthdate": "1978-02-30"})
         api.send({"phoneNumber": FULL, "email": "federica.not-an-email"})
+        # A phone number sent as x-correlator (the pattern allows digits): echoed, never stored or logged.
+        api.send({"phoneNumber": FULL, **ON_FILE}, headers={"x-correlator": CORRELATOR_NUMBER})
 
 
 @pytest.mark.privacy_scan
@@ -35,7 +39,7 @@ def test_no_personal_value_in_audit_items_or_logs(
     served_log: Path = served_api[1]
     phone_numbers = {value for value in ledger.values if value.startswith("+")}
     forbidden = ledger.values | {hashlib.sha256(number.encode()).hexdigest() for number in phone_numbers}
-    assert len(ledger.values) >= 30 and FULL in ledger.values
+    assert len(ledger.values) >= 30 and {FULL, CORRELATOR_NUMBER} <= ledger.values
 
     leaks = _finder(forbidden)
     # Operator credentials (issue #12): no JWT (our assertions, tokens), no tel: URI (login_hint, sub).

@@ -1,9 +1,14 @@
 """What the contract says beyond the test plan: correlator, methods, paths, media types."""
 
+import json
+import uuid
+
 import pytest
 
 from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.settings import get_settings
 from support.assertions import assert_error
+from support.audit import audit_item_for
 from support.doubles import FakeOperator
 from support.people import FULL
 
@@ -70,6 +75,9 @@ def test_error_messages_name_fields_never_values(api):
     assert "'birthdate'" in body["message"] and "'email'" in body["message"]
 
 
+BUG_CORRELATOR = "0c8f3e0a-5b1d-4f8e-9a51-6f2b7d1e4c2a"  # a UUID: logged as sent
+
+
 def explode(query):
     raise RuntimeError(f"bug while comparing {query.attributes}")  # a careless message, with values
 
@@ -82,7 +90,7 @@ def test_a_bug_is_a_camara_500_without_stack_trace_or_values(handler_transport, 
     wiring.use_dependencies(wiring.build(get_settings(), operators=exploding))
     try:
         reply = handler_transport.send(
-            {"phoneNumber": FULL, "givenName": "Bugsy-Malone"}, headers={"x-correlator": "bug-1"}
+            {"phoneNumber": FULL, "givenName": "Bugsy-Malone"}, headers={"x-correlator": BUG_CORRELATOR}
         )
     finally:
         wiring.use_dependencies(None)
@@ -92,7 +100,21 @@ def test_a_bug_is_a_camara_500_without_stack_trace_or_values(handler_transport, 
         "code": "INTERNAL",
         "message": "Unknown server error. Typically a server bug.",
     }
-    assert reply.headers["x-correlator"] == "bug-1"
-    logged = [line for line in handler_log.read_text().splitlines() if '"correlator":"bug-1"' in line]
+    assert reply.headers["x-correlator"] == BUG_CORRELATOR
+    logged = [
+        line for line in handler_log.read_text().splitlines() if f'"correlator":"{BUG_CORRELATOR}"' in line
+    ]
     assert any('"error_type":"RuntimeError"' in line for line in logged)
     assert not any("Bugsy-Malone" in line for line in logged)
+
+
+def test_a_correlator_that_is_not_a_uuid_is_echoed_but_kept_only_as_its_keyed_hash(api, handler_log):
+    """A client may put a phone number in x-correlator (the CAMARA pattern allows digits): it is echoed,
+    as CAMARA requires, but the audit entry holds its keyed hash and no log line holds it (#13)."""
+    sent = f"0034600{uuid.uuid4().int % 10**6:06d}"  # one per transport: each finds its own entry
+    reply = api.send(VALID_BODY, headers={"x-correlator": sent})
+    assert (reply.status, reply.headers["x-correlator"]) == (200, sent)
+    entry = audit_item_for(sent)
+    assert "correlator" not in entry and entry["hashKeyId"] == get_settings().hash_key_id
+    assert sent not in json.dumps(entry, default=str)
+    assert not [line for line in handler_log.read_text().splitlines() if sent in line]

@@ -10,20 +10,13 @@ from kyc_match.operators.ported import ported_item
 from kyc_match.settings import get_settings
 from kyc_match.tables import PORTED_NUMBERS
 from kyc_match_tools.cli import main as cli
-from support.audit import audit_item_for
+from support.audit import audit_item_for, keyed_hash
 from support.operators import camara_entry, handler_routes, simulator
 
 pytestmark = pytest.mark.usefixtures("local_stack", "handler_log")
 
 PORTED = "+34600000101"  # a +34 number (op-es's prefix) now served by op-jp
 STAYED = "+34600000001"  # never ported: still op-es
-
-
-def kms_hash(number: str) -> str:
-    mac = boto3.client("kms").generate_mac(
-        KeyId=get_settings().hash_key_id, MacAlgorithm="HMAC_SHA_256", Message=number.encode()
-    )
-    return mac["Mac"].hex()
 
 
 @pytest.fixture
@@ -66,7 +59,7 @@ def test_load_stores_keyed_hashes_only(tmp_path, operators_file, ported_table):
     items = boto3.resource("dynamodb").Table(ported_table).scan()["Items"]
     assert sorted(item["operatorId"] for item in items) == ["op-es", "op-jp"]
     by_hash = {item["numberHash"]: item for item in items}
-    assert by_hash[kms_hash(PORTED)]["operatorId"] == "op-jp"
+    assert by_hash[keyed_hash(PORTED)]["operatorId"] == "op-jp"
     assert all(item["hashKeyId"] == get_settings().hash_key_id for item in items)
     stored = json.dumps(items)
     assert PORTED not in stored and PORTED.lstrip("+") not in stored

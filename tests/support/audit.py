@@ -5,6 +5,7 @@ from typing import Any
 import boto3
 from boto3.dynamodb.conditions import Attr
 
+from kyc_match.api.correlator import is_uuid
 from kyc_match.settings import get_settings
 
 
@@ -23,7 +24,24 @@ def audit_items(field: str | None = None, value: str | None = None) -> list[dict
     return items
 
 
+def stored_correlator(correlator: str) -> tuple[str, str]:
+    """The field and value an entry holds for a correlator: a UUID as sent, anything else as its keyed
+    hash (KMS GenerateMac with the identifier key, as the auditor computes it)."""
+    if is_uuid(correlator):
+        return "correlator", correlator
+    return "correlatorHash", keyed_hash(correlator)
+
+
+def keyed_hash(value: str) -> str:
+    """HMAC-SHA-256 of `value` by KMS (moto) with the current identifier key, computed independently
+    of the code under test."""
+    mac = boto3.client("kms").generate_mac(
+        KeyId=get_settings().hash_key_id, MacAlgorithm="HMAC_SHA_256", Message=value.encode()
+    )
+    return mac["Mac"].hex()
+
+
 def audit_item_for(correlator: str) -> dict[str, Any]:
-    matches = audit_items("correlator", correlator)
+    matches = audit_items(*stored_correlator(correlator))
     assert len(matches) == 1, f"expected one audit entry for {correlator}, found {len(matches)}"
     return matches[0]

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from kyc_match.api.correlator import is_uuid
 from kyc_match.handler import lambda_handler
 from kyc_match_tools.events import rest_proxy_event
 from kyc_match_tools.lambda_context import local_context
@@ -40,6 +41,12 @@ class Ledger:
     """The personal values the suite sent: none may appear in an audit item or a log line."""
 
     values: set[str] = field(default_factory=set)
+
+    def note_correlator(self, headers: Mapping[str, str]) -> None:
+        """A correlator that is not a UUID may be personal (a phone number): never stored nor logged."""
+        sent = {name.lower(): value for name, value in headers.items()}.get("x-correlator", "")
+        if not is_uuid(sent):
+            self.note({"x-correlator": sent})
 
     def note(self, body: Any) -> None:
         if isinstance(body, Mapping):
@@ -73,6 +80,7 @@ class Transport:
         authorizer: Mapping[str, str] | None = None,
     ) -> Reply:
         self._ledger.note(body)
+        self._ledger.note_correlator(headers or {})
         sent_headers = {"content-type": "application/json", **(headers or {})}
         return self._exchange(method, path, sent_headers, _encode(body), authenticated, authorizer)
 

@@ -27,6 +27,11 @@ class KmsIdentifierHasher:
         """Hex HMAC-SHA-256 of the identifier under the configured KMS key."""
         return self._cached_mac(identifier)
 
+    def hash_uncached(self, identifier: str) -> str:
+        """The same hash, not kept: for one-off values (a request's correlator) that would only push
+        the phone numbers out of the cache."""
+        return self._generate_mac(identifier)
+
     def _generate_mac(self, identifier: str) -> str:
         response = self._kms.generate_mac(
             KeyId=self._key_id, MacAlgorithm=HMAC_ALGORITHM, Message=identifier.encode("utf-8")

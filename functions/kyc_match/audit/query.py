@@ -14,6 +14,7 @@ EXPORT_COLUMNS = (
     "timestamp",
     "requestId",
     "correlator",
+    "correlatorHash",
     "operatorId",
     "status",
     "errorCode",

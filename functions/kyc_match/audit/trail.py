@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import BotoCoreError, ClientError
 
+from kyc_match.api.correlator import is_uuid
 from kyc_match.api.errors import outcome
 from kyc_match.audit.canonical import plain
 from kyc_match.domain.errors import AuditUnavailableError
@@ -36,6 +37,8 @@ class IdentifierHasher(Protocol):
 
     def hash(self, identifier: str) -> str: ...
 
+    def hash_uncached(self, identifier: str) -> str: ...
+
 
 class Sealer(Protocol):
     def seal(self, item: dict[str, Any]) -> dict[str, Any]: ...
@@ -55,7 +58,6 @@ def audit_item(
         "day": day,
         "clientId": context.client_id,
         "requestId": context.request_id,
-        "correlator": context.correlator,
         "timestamp": timestamp,
         "status": status,
         "latencyMs": latency_ms,
@@ -73,6 +75,12 @@ def audit_item(
     }
     if context.api_key_id:  # which of the client's keys: shows when a rotated-out key is no longer used
         item["apiKeyId"] = context.api_key_id
+    # A UUID as sent; any other correlator may be client text (a phone number): its keyed hash only.
+    if is_uuid(context.correlator):
+        item["correlator"] = context.correlator
+    else:
+        item["correlatorHash"] = hasher.hash_uncached(context.correlator)
+        item["hashKeyId"] = hasher.key_id
     if context.purpose:  # empty when the call was refused before its purpose was settled
         item["purpose"] = context.purpose
     if error_code:
