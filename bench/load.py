@@ -87,7 +87,7 @@ async def run_load(
 
         async def one(number: int) -> None:
             body, attributes = request_body(number)
-            correlator = f"load-{run_id}-{number}"
+            correlator = run_correlator(run_id, number)
             async with slots:
                 started = time.perf_counter()
                 try:
@@ -234,11 +234,16 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+def run_correlator(run_id: str, number: int) -> str:
+    """A UUID (the audit keeps only UUID correlators as sent) that starts with the run's 12 hex digits."""
+    return f"{run_id[:8]}-{run_id[8:12]}-4000-8000-{number:012d}"
+
+
 def check_audit(setup: LocalSetup, report: LoadReport, run_id: str, settle: float = 10) -> list[str]:
     """Correlators answered but without exactly one audit entry (the entry is stored before the answer)."""
     deadline = time.monotonic() + settle
     while True:
-        counts = audited_correlators(setup.aws_endpoint, f"load-{run_id}-")
+        counts = audited_correlators(setup.aws_endpoint, run_correlator(run_id, 0)[:14])
         wrong = [correlator for correlator in report.correlators if counts.get(correlator) != 1]
         if not wrong or time.monotonic() > deadline:
             return wrong
