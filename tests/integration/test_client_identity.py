@@ -45,7 +45,7 @@ def put_client(client: str, *keys: str) -> None:
 
 def written_before_stable_ids(api_key_id: str) -> str:
     """An entry as the function wrote it before clients had stable ids: filed under the API key id."""
-    correlator = unique("before")
+    correlator = str(uuid.uuid4())  # a UUID: stored as sent
     context = CallContext(
         client_id=api_key_id,
         request_id=str(uuid.uuid4()),

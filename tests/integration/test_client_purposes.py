@@ -21,7 +21,7 @@ NOT_ALLOWED = "The purpose is not one this client was onboarded for."
 
 def call(client_id: str, path: str, body: dict) -> tuple[dict, str]:
     """The handler called with the client's one API key, whose id is the client's (as serve's keys)."""
-    return call_as(client_id, path, body, tag="purpose")
+    return call_as(client_id, path, body)
 
 
 def onboard(client_id: str, *purposes: str, default: str | None = None) -> None:

@@ -19,11 +19,12 @@ def onboard(api_key_id: str, *purposes: str) -> str:
     return api_key_id
 
 
-def call_as(
-    api_key_id: str, path: str, body: dict[str, Any], tag: str = "call"
-) -> tuple[dict[str, Any], str]:
-    """The handler called with this API key id, as API Gateway passes it; returns (response, correlator)."""
-    correlator = f"{tag}-{uuid.uuid4()}"
+def call_as(api_key_id: str, path: str, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The handler called with this API key id, as API Gateway passes it; returns (response, correlator).
+
+    The correlator is a UUID, which the audit entry stores as sent (any other value only as a keyed hash).
+    """
+    correlator = str(uuid.uuid4())
     headers = {"content-type": "application/json", "x-correlator": correlator}
     event = rest_proxy_event("POST", path, headers, json.dumps(body), api_key_id)
     return lambda_handler(event, local_context()), correlator
