@@ -78,6 +78,7 @@ class World:
     serve_log: Path
     sims: dict[str, Sim]
     sent: set[str]
+    serve_pid: int | None = None
 
     def match(
         self, number: str, body: dict[str, str] | None = None, correlator: str | None = None
@@ -196,7 +197,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, ledger: Ledger) -> Iterator[
         serve_log = tmp / "serve.log"
         processes.append(_start_serve(serve_port, operators_file, serve_log, SIGNING_ALIAS, [PREVIOUS_ALIAS]))
         # The suite's ledger: tests/test_privacy_scan.py then looks for these values in every audit entry.
-        yield World(api, serve_log, sims, ledger.values)
+        yield World(api, serve_log, sims, ledger.values, processes[-1].pid)
     finally:
         for process in processes:
             _stop(process)
@@ -348,7 +349,10 @@ CASES = [
     ),
     ("jwt-bearer", {"token_error": "invalid_scope"}, 503, "UNAVAILABLE", "OperatorCredentialsRefused"),
     ("jwt-bearer", {"token_error": "invalid_request"}, 503, "UNAVAILABLE", "OperatorCredentialsRefused"),
-    ("jwt-bearer", {"token_error_status": 503}, 502, "BAD_GATEWAY", None),
+    ("jwt-bearer", {"token_error_status": 503}, 502, "BAD_GATEWAY", "OperatorErrors"),
+    ("jwt-bearer", {"token_error": "consent_required"}, 403, "PERMISSION_DENIED", "OperatorConsentRefused"),
+    ("jwt-bearer", {"token_error": "server_error"}, 502, "BAD_GATEWAY", "OperatorErrors"),
+    ("jwt-bearer", {"token_error": "temporarily_unavailable"}, 502, "BAD_GATEWAY", "OperatorErrors"),
     ("ciba", {"unknown_subscriber": True}, 404, "IDENTIFIER_NOT_FOUND", None),
     ("ciba", {"authorize_error": "unknown_user_id"}, 404, "IDENTIFIER_NOT_FOUND", None),
     ("ciba", {"consent_refused": True}, 403, "PERMISSION_DENIED", "OperatorConsentRefused"),
@@ -368,13 +372,19 @@ CASES = [
     ("ciba", {"token_error": "expired_token"}, 502, "BAD_GATEWAY", None),
     ("ciba", {"token_error": "invalid_grant"}, 502, "BAD_GATEWAY", None),
     ("ciba", {"ciba_slow_down_polls": 1}, 503, "UNAVAILABLE", None),  # +5 s: the next poll would not fit
+    ("ciba", {"authorize_error": "consent_required"}, 403, "PERMISSION_DENIED", "OperatorConsentRefused"),
+    ("ciba", {"token_error": "consent_required"}, 403, "PERMISSION_DENIED", "OperatorConsentRefused"),
+    ("ciba", {"authorize_error": "server_error"}, 502, "BAD_GATEWAY", "OperatorErrors"),
+    ("ciba", {"token_error": "server_error"}, 502, "BAD_GATEWAY", "OperatorErrors"),
+    ("ciba", {"authorize_error": "temporarily_unavailable"}, 502, "BAD_GATEWAY", "OperatorErrors"),
+    ("ciba", {"token_error": "temporarily_unavailable"}, 502, "BAD_GATEWAY", "OperatorErrors"),
 ]
 
 
 @pytest.mark.parametrize(
     ("grant", "knobs", "status", "code", "metric"),
     CASES,
-    ids=[f"{grant}-{next(iter(knobs.items()))}" for grant, knobs, *_ in CASES],
+    ids=[f"{grant}-{'-'.join(map(str, next(iter(knobs.items()))))}" for grant, knobs, *_ in CASES],
 )
 def test_authorization_errors_reach_our_client_as_one_camara_answer(
     world, grant, knobs, status, code, metric
@@ -395,6 +405,7 @@ def test_authorization_errors_reach_our_client_as_one_camara_answer(
     logged = world.serve_log.read_bytes()[logged_before:].decode("utf-8")
     for alarm in ("OperatorConsentRefused", "OperatorCredentialsRefused"):
         assert (alarm in logged) == (alarm == metric), f"{alarm} metric for {knobs}: expected {metric}"
+    assert metric is None or metric in logged, f"no {metric} metric for {knobs}"
     assert "Simulated" not in logged and "error_description" not in logged
 
 
@@ -455,6 +466,94 @@ def test_a_silent_operator_is_cut_at_the_deadline_and_the_request_audited(world,
         "op-jwt",
         "jwt-bearer",
     )
+
+
+@pytest.mark.parametrize("drip", ["token_body", "match_headers"])
+def test_a_dripping_operator_is_cut_at_the_deadline_and_the_request_audited(world, ciba_sim, drip):
+    """op-ciba's budget is 3 s; its CIBA token answer, or the match answer's headers, a byte every
+    0.2 s would take over 20 s. httpx's per-read timeouts alone would never trip."""
+    ciba_sim.faults(drip=drip, drip_interval_seconds=0.2)
+    correlator = f"e2e-{uuid.uuid4()}"
+    started = time.monotonic()
+    answer = world.match(next(ciba_sim.numbers), correlator=correlator)
+    elapsed = time.monotonic() - started
+    assert (answer.status_code, answer.json()["code"]) == (504, "TIMEOUT"), answer.text
+    assert CIBA_TIMEOUT - 0.5 < elapsed < CIBA_TIMEOUT + 2.5, (
+        f"a {drip} drip answered after {elapsed:.1f} s for a {CIBA_TIMEOUT} s budget"
+    )
+    stats = ciba_sim.stats()
+    assert stats["match_requests"] == (1 if drip == "match_headers" else 0), stats
+    entry = audit_item_for(correlator)
+    assert (entry["status"], entry["errorCode"], entry["operatorId"], entry["grant"]) == (
+        504,
+        "TIMEOUT",
+        "op-ciba",
+        "ciba",
+    )
+
+
+@pytest.mark.parametrize(
+    ("mib", "ceiling_mib"),
+    [(15, 8), (1024, 16)],
+    ids=["15-MiB-in-15-KiB-under-the-wire-cap", "1-GiB-in-1-MiB"],
+)
+def test_a_gzip_bomb_token_answer_is_refused_without_expanding_it(world, jwt_sim, mib, ceiling_mib):
+    """~1 KiB of gzip per MiB of zeros: the small bomb passes the 16 KiB cap on the wire and is cut by
+    the same cap on what it inflates to; the big one is cut on the wire. serve's peak RSS (VmHWM,
+    reset first) shows neither was expanded."""
+    assert world.serve_pid is not None
+    jwt_sim.faults(token_gzip_bomb_mib=mib)
+    correlator = f"e2e-{uuid.uuid4()}"
+    logged_before = len(world.serve_log.read_bytes())
+    before = _reset_peak_rss(world.serve_pid)
+    answer = world.match(next(jwt_sim.numbers), correlator=correlator)
+    grown = (_memory_kib(world.serve_pid, "VmHWM") - before) / 1024
+    assert (answer.status_code, answer.json()["code"]) == (502, "BAD_GATEWAY"), answer.text
+    assert grown < ceiling_mib, f"serve's peak memory grew {grown:.1f} MiB for a {mib} MiB gzip bomb"
+    logged = world.serve_log.read_bytes()[logged_before:].decode("utf-8")
+    assert re.search(r'"reason":\s*"auth_answer_unreadable"', logged), "refused for another reason"
+    assert jwt_sim.stats()["match_requests"] == 0
+    entry = audit_item_for(correlator)
+    assert (entry["status"], entry["errorCode"], entry["grant"]) == (502, "BAD_GATEWAY", "jwt-bearer")
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("NaN", "token_answer_invalid"),  # not JSON: refused with the whole answer
+        ("Infinity", "token_answer_invalid"),
+        ("-60", "token_lifetime_invalid"),
+        ("0", "token_lifetime_invalid"),
+        ('"3600"', "token_lifetime_invalid"),
+    ],
+)
+def test_a_token_whose_expires_in_is_no_lifetime_is_refused(world, jwt_sim, raw, reason):
+    """A token kept for NaN or Infinity seconds would be used forever; 0, negative or a string is
+    no lifetime either. The token is never used, the request is audited."""
+    jwt_sim.faults(token_expires_in_json=raw)
+    correlator = f"e2e-{uuid.uuid4()}"
+    logged_before = len(world.serve_log.read_bytes())
+    answer = world.match(next(jwt_sim.numbers), correlator=correlator)
+    assert (answer.status_code, answer.json()["code"]) == (502, "BAD_GATEWAY"), answer.text
+    logged = world.serve_log.read_bytes()[logged_before:].decode("utf-8")
+    assert re.search(rf'"reason":\s*"{reason}"', logged), f"expires_in {raw} not refused as {reason}"
+    stats = jwt_sim.stats()
+    assert (stats["tokens_issued"], stats["match_requests"]) == (1, 0), stats
+    entry = audit_item_for(correlator)
+    assert (entry["status"], entry["errorCode"], entry["grant"]) == (502, "BAD_GATEWAY", "jwt-bearer")
+
+
+def _memory_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} for process {pid}")
+
+
+def _reset_peak_rss(pid: int) -> int:
+    """Reset the process's peak RSS to its current RSS (Linux: clear_refs 5); the RSS in KiB."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5", encoding="ascii")
+    return _memory_kib(pid, "VmRSS")
 
 
 def test_a_gateway_error_after_the_match_reached_the_operator_is_not_retried(world, jwt_sim):

@@ -310,6 +310,9 @@ def test_bc_authorize_refuses_a_client_secret(jwks, signer):
         ("invalid_client", 401),
         ("unauthorized_client", 400),
         ("invalid_request_object", 400),
+        ("consent_required", 400),
+        ("server_error", 400),
+        ("temporarily_unavailable", 400),
     ],
 )
 def test_authorize_error_knob_answers_with_the_appendix_a_status(sim, client, code, status):
@@ -404,6 +407,9 @@ def test_client_credentials_with_a_secret_still_works_where_one_is_configured(jw
         ("invalid_grant", 400),
         ("unsupported_grant_type", 400),
         ("invalid_scope", 400),
+        ("consent_required", 400),
+        ("server_error", 400),
+        ("temporarily_unavailable", 400),
     ],
 )
 def test_token_error_knob_answers_with_the_appendix_a_status(sim, client, code, status):
@@ -423,6 +429,10 @@ def test_knobs_refuse_unknown_error_codes():
 
     with pytest.raises(ValueError, match="token_error"):
         FaultSettings(token_error="nonsense")
+    with pytest.raises(ValueError, match="drip"):
+        FaultSettings(drip="everything")
+    with pytest.raises(ValueError, match="token_gzip_bomb_mib"):
+        FaultSettings(token_gzip_bomb_mib=10_000)
     with pytest.raises(ValueError, match="DPV"):
         start_simulator([], allowed_purposes=("dpv:Nonsense",))
 

@@ -3,7 +3,6 @@ byte at a time, or answers with a gzip bomb. Raw sockets, so nothing in between 
 Every loop is bounded (a drip stops after `max_seconds`), and the server stops with its block."""
 
 import contextlib
-import gzip
 import json
 import socket
 import socketserver
@@ -11,6 +10,8 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from kyc_match_tools.operator_sim.hostile import gzip_bomb
 
 TOKEN = json.dumps({"access_token": "tok", "token_type": "Bearer", "expires_in": 300}).encode()
 MATCH = json.dumps({"givenNameMatch": "true"}).encode()
@@ -22,33 +23,12 @@ class Behaviour:
     match: str = "ok"  # ok | drip_headers | drip_body | silent
     drip_interval: float = 0.2
     max_seconds: float = 20.0
-    bomb_bytes: int = 200 * 1024 * 1024  # 200 MiB of zeros once decompressed
-
-
-def _gzip_bomb(size: int) -> bytes:
-    buffer = bytearray()
-    with gzip.GzipFile(fileobj=_Sink(buffer), mode="wb", compresslevel=9) as zipped:
-        block = b"\0" * (1024 * 1024)
-        for _ in range(size // len(block)):
-            zipped.write(block)
-    return bytes(buffer)
-
-
-class _Sink:
-    def __init__(self, buffer: bytearray) -> None:
-        self.buffer = buffer
-
-    def write(self, data: bytes) -> int:
-        self.buffer.extend(data)
-        return len(data)
-
-    def flush(self) -> None:
-        pass
+    bomb_mib: int = 200  # MiB of zeros once decompressed
 
 
 @contextlib.contextmanager
 def hostile_operator(behaviour: Behaviour) -> Iterator[str]:
-    bomb = _gzip_bomb(behaviour.bomb_bytes) if behaviour.token == "gzip_bomb" else b""
+    bomb = gzip_bomb(behaviour.bomb_mib) if behaviour.token == "gzip_bomb" else b""
     stop = threading.Event()
 
     class Handler(socketserver.BaseRequestHandler):

@@ -1,6 +1,7 @@
 """The simulator's knobs: latency, error statuses, malformed bodies, dropped connections, token trouble,
-and the authorization server's answers (CIBA pending / slow_down, consent refused, expired request,
-unknown subscriber, any Appendix A error).
+the authorization server's answers (CIBA pending / slow_down, consent refused, expired request,
+unknown subscriber, any Appendix A error), and hostile answers for the bounds of the operator call
+(headers or bodies dripped a byte at a time, a gzip bomb, an `expires_in` that is no lifetime).
 
 Set them from the CLI, from tests (`handle.faults.set(...)`), or over HTTP (`POST /_sim/faults`).
 """
@@ -18,7 +19,17 @@ Malformed = Literal[
     "score_out_of_range",  # a score of 100
 ]
 MALFORMED_KINDS: tuple[str, ...] = get_args(Malformed)
-# The error codes of the profile's Appendix A (ICM r4.2): CIBA authentication errors, token errors.
+Drip = Literal[
+    "token_headers",  # the token endpoint's status line and headers, a byte at a time
+    "token_body",  # the token endpoint's headers at once, its body a byte at a time
+    "match_headers",
+    "match_body",
+]
+DRIP_KINDS: tuple[str, ...] = get_args(Drip)
+MAX_GZIP_BOMB_MIB = 4096
+# The error codes of the profile's Appendix A (ICM r4.2): CIBA authentication errors, token errors,
+# and the errors it lists for authentication in general, which a server may answer at either endpoint.
+GENERAL_ERROR_CODES = ("consent_required", "server_error", "temporarily_unavailable")
 AUTHORIZE_ERROR_CODES = (
     "invalid_request",
     "unauthorized_client",
@@ -27,6 +38,7 @@ AUTHORIZE_ERROR_CODES = (
     "invalid_request_object",
     "invalid_client",
     "access_denied",
+    *GENERAL_ERROR_CODES,
 )
 TOKEN_ERROR_CODES = (
     "invalid_request",
@@ -39,6 +51,7 @@ TOKEN_ERROR_CODES = (
     "authorization_pending",
     "slow_down",
     "expired_token",
+    *GENERAL_ERROR_CODES,
 )
 
 
@@ -63,6 +76,10 @@ class FaultSettings:
     unknown_subscriber: bool = False  # every number is unknown (bc-authorize: unknown_user_id)
     authorize_error: str | None = None  # bc-authorize answers this Appendix A error code
     token_error: str | None = None  # the token endpoint answers this Appendix A error code
+    drip: Drip | None = None  # that part of every token or match answer is sent a byte at a time
+    drip_interval_seconds: float = 0.2  # between two dripped bytes
+    token_gzip_bomb_mib: int = 0  # token answers: a gzip body that inflates to this many MiB (0: off)
+    token_expires_in_json: str | None = None  # token answers: this JSON text as `expires_in`, e.g. NaN
 
     def __post_init__(self) -> None:
         if self.malformed is not None and self.malformed not in MALFORMED_KINDS:
@@ -71,6 +88,14 @@ class FaultSettings:
             raise ValueError(f"authorize_error must be one of {', '.join(AUTHORIZE_ERROR_CODES)}")
         if self.token_error is not None and self.token_error not in TOKEN_ERROR_CODES:
             raise ValueError(f"token_error must be one of {', '.join(TOKEN_ERROR_CODES)}")
+        if self.drip is not None and self.drip not in DRIP_KINDS:
+            raise ValueError(f"drip must be one of {', '.join(DRIP_KINDS)}")
+        if not 0 < self.drip_interval_seconds <= 5:
+            raise ValueError("drip_interval_seconds must be in (0, 5]")
+        if not 0 <= self.token_gzip_bomb_mib <= MAX_GZIP_BOMB_MIB:
+            raise ValueError(f"token_gzip_bomb_mib must be in [0, {MAX_GZIP_BOMB_MIB}]")
+        if self.token_expires_in_json is not None and not 0 < len(self.token_expires_in_json) <= 32:
+            raise ValueError("token_expires_in_json must be 1 to 32 characters of JSON")
         if self.ciba_pending_polls < 0 or self.ciba_slow_down_polls < 0:
             raise ValueError("poll counts must not be negative")
         for status in (self.error_status, self.token_error_status):

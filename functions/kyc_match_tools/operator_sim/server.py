@@ -8,6 +8,8 @@ Endpoints:
 - `POST /kyc-match/{v0.4|vwip|v0.5rc1}/match`: `401 UNAUTHENTICATED` without a valid token;
 - `GET /_sim/stats`, `POST /_sim/faults` (JSON knobs, see faults.py), `POST /_sim/reset`,
   `POST /_sim/revoke-tokens`: the admin side, for tests and demos.
+
+The hostile knobs (a drip, a gzip bomb, a raw `expires_in`) act here, on the bytes sent: hostile.py.
 """
 
 import contextlib
@@ -29,6 +31,7 @@ from kyc_match_tools.operator_sim.authorization import (
     TOKEN_PATH,
 )
 from kyc_match_tools.operator_sim.faults import Faults, FaultSettings
+from kyc_match_tools.operator_sim.hostile import drip, gzip_bomb, with_raw_expires_in
 from kyc_match_tools.operator_sim.simulator import (
     OperatorSimulator,
     SimulatorOptions,
@@ -52,6 +55,7 @@ _DEFAULT_CODES = {
 }
 _NOT_FOUND = error_body(404, "NOT_FOUND", "The specified resource is not found.")
 _OAUTH_PATHS = frozenset({TOKEN_PATH, BC_AUTHORIZE_PATH})
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def make_server(simulator: OperatorSimulator, port: int = 0) -> ThreadingHTTPServer:
@@ -87,7 +91,7 @@ def make_server(simulator: OperatorSimulator, port: int = 0) -> ThreadingHTTPSer
             body = self.rfile.read(length) if length else b""
             path = self.path.split("?", 1)[0]
             if path == TOKEN_PATH:
-                self._oauth(*simulator.authorization.token_response(headers, body))
+                self._token(*simulator.authorization.token_response(headers, body))
             elif path == BC_AUTHORIZE_PATH:
                 self._oauth(*simulator.authorization.bc_authorize_response(headers, body))
             elif path == simulator.match_path:
@@ -99,7 +103,18 @@ def make_server(simulator: OperatorSimulator, port: int = 0) -> ThreadingHTTPSer
 
         def _oauth(self, status: int, answer: Mapping[str, Any]) -> None:
             # RFC 6749 §5.1: token answers are never cached.
-            self._json(status, answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+            self._json(status, answer, headers=_NO_STORE)
+
+        def _token(self, status: int, answer: Mapping[str, Any]) -> None:
+            knobs = simulator.faults.settings
+            payload = json.dumps(answer).encode("utf-8")
+            headers = dict(_NO_STORE)
+            if status == 200 and knobs.token_expires_in_json is not None:
+                payload = with_raw_expires_in(answer, knobs.token_expires_in_json)
+            if knobs.token_gzip_bomb_mib:
+                payload = gzip_bomb(knobs.token_gzip_bomb_mib)
+                headers["Content-Encoding"] = "gzip"
+            self._send(status, payload, headers)
 
         def _match(self, headers: Mapping[str, str], body: bytes) -> None:
             correlator = headers.get("x-correlator")
@@ -157,9 +172,27 @@ def make_server(simulator: OperatorSimulator, port: int = 0) -> ThreadingHTTPSer
 
         def _send(self, status: int, payload: bytes, headers: Mapping[str, str], close: bool = False) -> None:
             reply = {"Content-Type": "application/json", **headers}
-            if status == 401 and self.path.split("?", 1)[0] not in _OAUTH_PATHS:
+            path = self.path.split("?", 1)[0]
+            if status == 401 and path not in _OAUTH_PATHS:
                 reply["WWW-Authenticate"] = 'Bearer realm="kyc-match"'
-            self.respond(status, reply, payload, close)
+            knobs = simulator.faults.settings
+            endpoint = {TOKEN_PATH: "token", simulator.match_path: "match"}.get(path)
+            if knobs.drip is None or endpoint is None or not knobs.drip.startswith(endpoint + "_"):
+                self.respond(status, reply, payload, close)
+                return
+            self.close_connection = True
+            head = self._head(status, reply, len(payload))
+            if knobs.drip.endswith("_headers"):
+                drip(self.wfile.write, head, knobs.drip_interval_seconds)
+                return
+            self.wfile.write(head)
+            drip(self.wfile.write, payload, knobs.drip_interval_seconds)
+
+        def _head(self, status: int, headers: Mapping[str, str], length: int) -> bytes:
+            lines = [f"{self.protocol_version} {status} {self.responses.get(status, ('Error',))[0]}"]
+            lines += [f"{name}: {value}" for name, value in headers.items()]
+            lines += [f"Content-Length: {length}", "Connection: close"]
+            return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
     server = QuietServer(("127.0.0.1", port), SimulatorRequestHandler)
     server.daemon_threads = True
