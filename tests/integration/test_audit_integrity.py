@@ -4,9 +4,11 @@ Each test works on its own tables, bucket and queue (made like `kyc-match serve`
 tampering never touches the suite's shared trail.
 """
 
+import csv
 import hashlib
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -218,6 +220,31 @@ def test_export_jsonl_and_csv(trail_settings, tmp_path):
     assert sorted(line["status"] for line in lines) == [200, 404]
     rows = csv_file.read_text().splitlines()
     assert rows[0].startswith("clientId,day,timestamp,requestId") and len(rows) == 3
+
+
+def test_csv_export_carries_purpose_and_grant_as_jsonl_does(trail_settings, tmp_path):
+    """#12: the purpose declared to the operator and the grant used are in both export formats."""
+    trail = trail_for(trail_settings)
+    base = record("via-ciba")
+    via_ciba = replace(base, context=replace(base.context, purpose="dpv:IdentityVerification"), grant="ciba")
+    trail.record(via_ciba)
+    trail.record(record("via-sandbox"))  # the sandbox needs no grant
+    jsonl, csv_file = tmp_path / "trail.jsonl", tmp_path / "trail.csv"
+    for fmt, output in (("jsonl", jsonl), ("csv", csv_file)):
+        completed = run_cli("audit", "export", "--format", fmt, "--output", str(output), "--client", "bank-1")
+        assert completed.returncode == 0, completed.stderr
+    lines = {line["requestId"]: line for line in map(json.loads, jsonl.read_text().splitlines())}
+    with csv_file.open(newline="", encoding="utf-8") as source:
+        reader = csv.DictReader(source)
+        assert reader.fieldnames is not None
+        assert reader.fieldnames[5:8] == ["operatorId", "purpose", "grant"], reader.fieldnames
+        rows = {row["requestId"]: row for row in reader}
+    assert (rows["via-ciba"]["purpose"], rows["via-ciba"]["grant"]) == ("dpv:IdentityVerification", "ciba")
+    assert (lines["via-ciba"]["purpose"], lines["via-ciba"]["grant"]) == ("dpv:IdentityVerification", "ciba")
+    assert (
+        rows["via-sandbox"]["purpose"] == lines["via-sandbox"]["purpose"] == "dpv:FraudPreventionAndDetection"
+    )
+    assert rows["via-sandbox"]["grant"] == "" and "grant" not in lines["via-sandbox"]
 
 
 def fallback_queue() -> SqsFallback:

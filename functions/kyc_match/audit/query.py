@@ -16,6 +16,8 @@ EXPORT_COLUMNS = (
     "correlator",
     "correlatorHash",
     "operatorId",
+    "purpose",
+    "grant",
     "status",
     "errorCode",
     "latencyMs",
