@@ -1,6 +1,7 @@
 """End to end over loopback HTTP (issue #12): a real `kyc-match serve --operators FILE` against two
 `kyc-match operator-sim` processes, one allowing only `jwt-bearer`, the other only `ciba`, both
-verifying our `private_key_jwt` assertions against serve's own `GET /.well-known/jwks.json`.
+verifying our `private_key_jwt` assertions against serve's own `GET /.well-known/jwks.json`. serve
+also knows the jwt-bearer simulator as a second operator, `op-dpop` (+33 numbers), with `"dpop": true`.
 
 Every process is started once for the module. Each case uses a number of its own (tokens are cached
 per number, CIBA authorizations pending per number), and sets the simulator's knobs through its admin
@@ -17,7 +18,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ CREDENTIALS = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.|tel:\+[0-9]")
 # Subscribers of both simulators: +34 numbers go to the jwt-bearer operator, +49 to the ciba one.
 JWT_NUMBERS = [f"+3461000{n:04d}" for n in range(60)]
 CIBA_NUMBERS = [f"+4915100{n:04d}" for n in range(60)]
+DPOP_NUMBERS = [f"+3361000{n:04d}" for n in range(10)]  # op-dpop: the jwt-bearer simulator, with DPoP
 
 
 @dataclass
@@ -79,6 +81,7 @@ class World:
     sims: dict[str, Sim]
     sent: set[str]
     serve_pid: int | None = None
+    dpop_numbers: Iterator[str] = field(default_factory=lambda: iter(DPOP_NUMBERS))
 
     def match(
         self, number: str, body: dict[str, str] | None = None, correlator: str | None = None
@@ -114,7 +117,11 @@ def _signing_keys() -> None:
 
 
 def _operators_file(path: Path, ports: dict[str, int]) -> Path:
-    grants = {"op-jwt": ("+34", "jwt-bearer", 5), "op-ciba": ("+49", "ciba", CIBA_TIMEOUT)}
+    grants = {
+        "op-jwt": ("+34", "jwt-bearer", 5),
+        "op-ciba": ("+49", "ciba", CIBA_TIMEOUT),
+        "op-dpop": ("+33", "jwt-bearer", 5),
+    }
     entries = [
         {
             "id": operator,
@@ -125,6 +132,7 @@ def _operators_file(path: Path, ports: dict[str, int]) -> Path:
                 "grant": grants[operator][1],
                 "issuer": f"http://127.0.0.1:{port}",
                 "clientId": CLIENT_ID,
+                "dpop": operator == "op-dpop",
             },
             "timeoutSeconds": grants[operator][2],
             "circuitFailureThreshold": 100,  # the error table must not open the circuit
@@ -170,7 +178,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 def _subscribers(tmp: Path) -> Path:
     subscribers = tmp / "subscribers.json"
-    records = [{"phoneNumber": number, **RECORD} for number in JWT_NUMBERS + CIBA_NUMBERS]
+    records = [{"phoneNumber": number, **RECORD} for number in JWT_NUMBERS + CIBA_NUMBERS + DPOP_NUMBERS]
     subscribers.write_text(json.dumps({"subscribers": records}), encoding="utf-8")
     return subscribers
 
@@ -181,7 +189,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, ledger: Ledger) -> Iterator[
     subscribers = _subscribers(tmp)
     serve_port, ports = free_port(), {"op-jwt": free_port(), "op-ciba": free_port()}
     api = f"http://127.0.0.1:{serve_port}"
-    operators_file = _operators_file(tmp / "operators.json", ports)
+    operators_file = _operators_file(tmp / "operators.json", ports | {"op-dpop": ports["op-jwt"]})
     _signing_keys()
     processes: list[subprocess.Popen[bytes]] = []
     sims: dict[str, Sim] = {}
@@ -563,6 +571,36 @@ def test_a_gateway_error_after_the_match_reached_the_operator_is_not_retried(wor
     answer = world.match(number)
     assert (answer.status_code, answer.json()["code"]) == (502, "BAD_GATEWAY"), answer.text
     assert jwt_sim.stats()["match_requests"] == 2, "the 503 match was sent again"
+
+
+# -- DPoP (RFC 9449): op-dpop is the jwt-bearer simulator, told to require proofs
+
+
+def test_dpop_a_sender_constrained_token_after_the_operators_nonce_challenges(world, jwt_sim):
+    jwt_sim.faults(dpop=True, dpop_nonce=True)
+    correlator = f"e2e-{uuid.uuid4()}"
+    answer = world.match(next(world.dpop_numbers), correlator=correlator)
+    assert (answer.status_code, answer.json()) == (200, EXPECTED_MATCH), answer.text
+    stats = jwt_sim.stats()
+    assert stats["oauth_errors"] == ["use_dpop_nonce", "use_dpop_nonce"], stats  # token endpoint, API
+    assert (stats["tokens_issued"], stats["match_requests"]) == (1, 2), stats
+    assert stats["rejections"] == ["proof_without_nonce", "proof_without_nonce"], stats
+    entry = audit_item_for(correlator)
+    assert (entry["status"], entry["operatorId"], entry["grant"]) == (200, "op-dpop", "jwt-bearer")
+
+
+def test_dpop_a_proof_the_operator_refuses_is_our_fault_and_alarmed(world, jwt_sim):
+    """The operator's clock is 10 minutes ahead: every proof's iat is out of its window."""
+    jwt_sim.faults(dpop=True, dpop_clock_offset_seconds=600)
+    correlator = f"e2e-{uuid.uuid4()}"
+    logged_before = len(world.serve_log.read_bytes())
+    answer = world.match(next(world.dpop_numbers), correlator=correlator)
+    assert (answer.status_code, answer.json()["code"]) == (503, "UNAVAILABLE"), answer.text
+    assert jwt_sim.stats()["rejections"] == ["proof_iat_outside_window"]
+    logged = world.serve_log.read_bytes()[logged_before:].decode("utf-8")
+    assert "OperatorCredentialsRefused" in logged, "no alarm metric for a refused proof"
+    entry = audit_item_for(correlator)
+    assert (entry["status"], entry["errorCode"], entry["operatorId"]) == (503, "UNAVAILABLE", "op-dpop")
 
 
 # -- privacy: nothing personal or credential-like in what serve and the simulators printed

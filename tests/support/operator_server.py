@@ -14,6 +14,7 @@ import httpx
 from kyc_match.operators.camara import CamaraOperator
 from kyc_match.operators.ciba import PendingAuthorization
 from kyc_match.operators.config import OperatorConfig
+from kyc_match.operators.dpop import DpopProver
 from kyc_match.operators.resilience import CircuitBreaker
 from kyc_match.operators.tokens import AuthServer
 from support.doubles import ManualClock
@@ -32,6 +33,7 @@ class FakeSigner:
 
     def __init__(self) -> None:
         self.assertions: list[dict[str, Any]] = []
+        self.proofs: list[dict[str, Any]] = []
 
     def client_assertion(self, issuer, audience, *, subject=None, extra=None):
         claims = {
@@ -42,8 +44,17 @@ class FakeSigner:
             "jti": uuid.uuid4().hex,
         }
         self.assertions.append(claims)
-        encoded = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-        return f"eyJhbGciOiJFUzI1NiJ9.{encoded}.sig"
+        return _unsigned(claims)
+
+    def sign(self, claims, *, typ="JWT", embed_key=False):
+        """A DPoP proof's shape (the claims readable), for the adapter's DPoP flow."""
+        self.proofs.append(dict(claims))
+        return _unsigned(claims)
+
+
+def _unsigned(claims: dict[str, Any]) -> str:
+    encoded = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"eyJhbGciOiJFUzI1NiJ9.{encoded}.sig"
 
 
 class FakeHasher:
@@ -69,9 +80,9 @@ class MemoryPending:
 class InProcessOperator:
     """Answers per endpoint from queues of (status, body); the default answers are the happy path."""
 
-    token_answers: list[tuple[int, Any]] = field(default_factory=list)
-    bc_answers: list[tuple[int, Any]] = field(default_factory=list)
-    match_answers: list[tuple[int, Any]] = field(default_factory=list)
+    token_answers: list[tuple[Any, ...]] = field(default_factory=list)
+    bc_answers: list[tuple[Any, ...]] = field(default_factory=list)
+    match_answers: list[tuple[Any, ...]] = field(default_factory=list)
     discovery: dict[str, Any] | None = None
     requests: list[httpx.Request] = field(default_factory=list)
     forms: dict[str, list[dict[str, str]]] = field(default_factory=dict)
@@ -114,11 +125,13 @@ class InProcessOperator:
         return httpx.Client(transport=httpx.MockTransport(self.handle))
 
 
-def _answer(queue: list[tuple[int, Any]], default: tuple[int, Any]) -> httpx.Response:
-    status, body = queue.pop(0) if queue else default
+def _answer(queue: list[tuple[Any, ...]], default: tuple[int, Any]) -> httpx.Response:
+    """(status, body) or (status, body, extra headers)."""
+    status, body, *extra = queue.pop(0) if queue else default
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"content-type": "application/json", **(extra[0] if extra else {})}
     # A streamed body, as from a socket (a Response built with content= is read already).
-    return httpx.Response(status, headers={"content-type": "application/json"}, stream=httpx.ByteStream(data))
+    return httpx.Response(status, headers=headers, stream=httpx.ByteStream(data))
 
 
 def operator_config(grant: str = "jwt-bearer", **fields: Any) -> OperatorConfig:
@@ -148,7 +161,10 @@ def adapter(
     clock = clock or ManualClock(1000.0)
     signer, pending = FakeSigner(), pending or MemoryPending()
     http = fake.client()
-    server = AuthServer(config.id, config.auth, http, signer, secrets)
+    dpop = config.auth.dpop
+    server = AuthServer(
+        config.id, config.auth, http, signer, secrets, dpop=DpopProver(signer) if dpop else None
+    )
     operator = CamaraOperator(
         config,
         http,
@@ -159,5 +175,6 @@ def adapter(
         clock=clock,
         sleep=clock.sleep,
         wall_clock=clock,
+        dpop=DpopProver(signer) if dpop else None,
     )
     return operator, signer, pending

@@ -9,7 +9,8 @@ without the subscriber (not CIBA's), and 502/503/504 only where the request did 
 subscriber's data to a match endpoint that may have done the check (token endpoints; a match
 endpoint declared `matchIdempotent`). A per-operator circuit breaker fails fast while the operator
 keeps failing. Errors are domain errors with fixed messages: the operator's text is never passed on,
-logged or put in an exception. Token and authorization errors: token_errors.py.
+logged or put in an exception. Token and authorization errors: token_errors.py. With `"dpop": true`
+the match call is `Authorization: DPoP` with a proof (dpop.py); a nonce challenge is answered once.
 
 | operator outcome                                   | client gets                       | breaker  |
 | -------------------------------------------------- | --------------------------------- | -------- |
@@ -45,9 +46,11 @@ from kyc_match.domain.errors import (
 from kyc_match.domain.model import MatchQuery, Verdicts
 from kyc_match.matching import AttributeMatch
 from kyc_match.observability import SERVICE, logger, metrics
-from kyc_match.operators.bounded import BodyError, DeadlinePassedError, exchange, operator_http_client
+from kyc_match.operators.bounded import BodyError, DeadlinePassedError, Reply, exchange, operator_http_client
 from kyc_match.operators.ciba import CibaFlow, Hasher, PendingAuthorizations, pending_key
 from kyc_match.operators.config import OperatorConfig
+from kyc_match.operators.dpop import TOKEN_TYPE as DPOP_SCHEME
+from kyc_match.operators.dpop import DpopProver, nonce_challenged
 from kyc_match.operators.failures import OperatorFailure
 from kyc_match.operators.resilience import CircuitBreaker, Clock, Deadline, backoff_delay
 from kyc_match.operators.secrets import SecretSource
@@ -110,6 +113,7 @@ class CamaraOperator:
         clock: Clock = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         wall_clock: Callable[[], float] = time.time,
+        dpop: DpopProver | None = None,
     ) -> None:
         if config.base_url is None or config.auth is None:
             raise ValueError("a camara operator needs baseUrl and auth")
@@ -124,6 +128,7 @@ class CamaraOperator:
         self._clock = clock
         self._sleep = sleep
         self._tokens = TokenCache(clock)
+        self._dpop = dpop  # the API's own prover (its nonce is not the authorization server's)
         self._ciba = CibaFlow(server, pending, wall_clock=wall_clock, sleep=sleep) if pending else None
         self._url = match_url(config.base_url, config.api_version)
 
@@ -192,13 +197,32 @@ class CamaraOperator:
     def _attempt(self, query: MatchQuery, deadline: Deadline) -> Verdicts:
         key, token = self._token(query, deadline)
         body = request_body(query, self._config.api_version, with_identifier=self._config.sends_identifier)
+        reply = self._post_match(body, token, query.correlator, deadline)
+        # RFC 9449 §9: a resource server may ask for a nonce; the same request once more with it.
+        dpop = self._dpop
+        if (
+            reply.status == 401
+            and dpop
+            and dpop.learn_nonce(reply.headers)
+            and nonce_challenged(reply.headers)
+        ):
+            reply = self._post_match(body, token, query.correlator, deadline)
+        if reply.status == 401:
+            self._tokens.drop(key, token)
+            raise _TokenRejected
+        return self._interpret(reply.status, reply.body, query)
+
+    def _post_match(self, body: object, token: str, correlator: str, deadline: Deadline) -> Reply:
         headers = {
             "authorization": f"Bearer {token}",
-            "x-correlator": query.correlator,
+            "x-correlator": correlator,
             "accept": "application/json",
         }
+        if self._dpop is not None:
+            headers["authorization"] = f"{DPOP_SCHEME} {token}"
+            headers["dpop"] = self._dpop.proof("POST", self._url, access_token=token)
         try:
-            reply = exchange(
+            return exchange(
                 self._http,
                 "POST",
                 self._url,
@@ -214,10 +238,6 @@ class CamaraOperator:
             raise OperatorFailure(OperatorTimeoutError(), "deadline") from None
         except Exception as error:
             transport_failure(error, deadline)
-        if reply.status == 401:
-            self._tokens.drop(key, token)
-            raise _TokenRejected
-        return self._interpret(reply.status, reply.body, query)
 
     def _token(self, query: MatchQuery, deadline: Deadline) -> tuple[tuple[str, str], str]:
         auth = self._auth
@@ -322,6 +342,7 @@ def build_camara_operator(
         signer,
         secrets if uses_secret else None,
         connect_timeout=config.connect_timeout_seconds,
+        dpop=DpopProver(signer) if config.auth.dpop else None,
     )
     breaker = CircuitBreaker(config.circuit_failure_threshold, config.circuit_cooldown_seconds)
     return CamaraOperator(
@@ -331,4 +352,5 @@ def build_camara_operator(
         breaker,
         hasher=hasher,
         pending=pending if config.auth.grant == "ciba" else None,
+        dpop=DpopProver(signer) if config.auth.dpop else None,
     )

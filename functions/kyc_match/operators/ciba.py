@@ -13,6 +13,7 @@ authorization forgets it and starts a new one.
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final, Protocol
 
 from kyc_match.domain.errors import AuthorizationPendingError, OperatorBadGatewayError
@@ -115,13 +116,14 @@ class CibaFlow:
         interval = pending.interval
         while True:
             before = deadline.remaining()
-            reply = self._server.post_form(
-                endpoint, {"grant_type": CIBA_GRANT, "auth_req_id": pending.auth_req_id}, deadline
+            form: Callable[[], dict[str, str]] = partial(
+                dict, grant_type=CIBA_GRANT, auth_req_id=pending.auth_req_id
             )
+            reply = self._server.token_request(endpoint, form, deadline)
             poll_seconds = max(0.0, before - deadline.remaining())  # the next poll takes as long
             if reply.status == 200:
                 self._pending.delete(key)
-                return read_access_token(reply)
+                return read_access_token(reply, self._server.token_type)
             code = _error_code(reply.json_object())
             if code == "slow_down":
                 interval += SLOW_DOWN_SECONDS

@@ -74,7 +74,7 @@ class AuthConfig(BaseModel):
     token_auth_method: TokenAuthMethod = "private_key_jwt"  # noqa: S105 - a method name
     client_secret_id: str | None = Field(default=None, min_length=1, max_length=2048)  # secret name or ARN
     client_secret_key: str | None = Field(default=None, min_length=1, max_length=256)  # JSON secret's key
-    dpop: bool = False
+    dpop: bool = False  # RFC 9449 proofs on token requests and match calls; DPoP tokens only
 
     @model_validator(mode="after")
     def _consistent(self) -> "AuthConfig":
@@ -97,8 +97,6 @@ class AuthConfig(BaseModel):
             )
         if self.client_secret_key is not None and self.client_secret_id is None:
             raise ValueError("clientSecretKey needs clientSecretId")
-        if self.dpop:
-            raise ValueError("dpop is not supported yet: set it to false")
         return self
 
     @property

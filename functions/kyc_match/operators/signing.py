@@ -108,8 +108,13 @@ class KmsJwtSigner:
         jwk = {name: str(value) for name, value in key.as_dict(private=False).items()}
         return {**jwk, "kid": self.kid, "use": "sig", "alg": ALGORITHM}
 
-    def sign(self, claims: Mapping[str, Any], *, typ: str = "JWT") -> str:
-        header = {"alg": ALGORITHM, "kid": self.kid, "typ": typ}
+    def sign(self, claims: Mapping[str, Any], *, typ: str = "JWT", embed_key: bool = False) -> str:
+        """A JWT naming its key by `kid`, or (`embed_key`, as DPoP proofs need) carrying it as `jwk`."""
+        header: dict[str, Any] = {"alg": ALGORITHM, "typ": typ}
+        if embed_key:
+            header["jwk"] = self.public_key().as_dict(private=False)
+        else:
+            header["kid"] = self.kid
         return jwt.encode(header, dict(claims), self.public_key(), registry=self._registry)
 
     def client_assertion(

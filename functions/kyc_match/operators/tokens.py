@@ -8,13 +8,16 @@
 - `ciba`: see ciba.py; `client-credentials`: a two-legged token, the purpose in its scope;
 - tokens are kept in memory per (keyed hash of the number, scope) until shortly before `expires_in`
   (finite and positive, or the answer is refused); refresh tokens are never used; nothing here is
-  logged, stored or put in an exception.
+  logged, stored or put in an exception;
+- `"dpop": true`: every token request carries a DPoP proof (dpop.py), a `use_dpop_nonce` answer is
+  retried once with the server's nonce, and only a `DPoP` token is accepted.
 """
 
 import base64
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 from urllib.parse import quote_plus
@@ -31,6 +34,7 @@ from kyc_match.operators.bounded import (
     run_within,
 )
 from kyc_match.operators.config import AuthConfig, OperatorUrl
+from kyc_match.operators.dpop import NONCE_ERROR, TOKEN_TYPE, DpopProver
 from kyc_match.operators.failures import CREDENTIALS_REFUSED_METRIC, OperatorFailure
 from kyc_match.operators.resilience import Clock, Deadline
 from kyc_match.operators.secrets import SecretSource, SecretUnavailableError
@@ -76,8 +80,10 @@ class AuthServer:
         secrets: SecretSource | None = None,
         *,
         connect_timeout: float = 2.0,
+        dpop: DpopProver | None = None,
     ) -> None:
         self.operator_id = operator_id
+        self.dpop = dpop
         self.auth = auth
         self._http = http
         self._signer = signer
@@ -116,11 +122,46 @@ class AuthServer:
             raise OperatorFailure(UnavailableError(), "discovery_incomplete")
         return Endpoints(token, backchannel)
 
+    @property
+    def token_type(self) -> str:
+        return TOKEN_TYPE if self.dpop is not None else "Bearer"
+
+    def token_request(
+        self,
+        url: str,
+        make_form: Callable[[], dict[str, str]],
+        deadline: Deadline,
+        *,
+        authenticate: bool = True,
+    ) -> Reply:
+        """POST to the token endpoint: with a DPoP proof when configured, once more with the nonce the
+        server asks for. The form is made afresh for each try: a server may have recorded the `jti` of
+        an assertion it saw before it looked at the proof."""
+        dpop = self.dpop
+        if dpop is None:
+            return self.post_form(url, make_form(), deadline, authenticate=authenticate)
+
+        def send() -> Reply:
+            proof = {"dpop": dpop.proof("POST", url)}
+            return self.post_form(url, make_form(), deadline, authenticate=authenticate, headers=proof)
+
+        reply = send()
+        if dpop.learn_nonce(reply.headers) and reply.status == 400 and _error_of(reply) == NONCE_ERROR:
+            reply = send()
+            dpop.learn_nonce(reply.headers)
+        return reply
+
     def post_form(
-        self, url: str, form: dict[str, str], deadline: Deadline, *, authenticate: bool = True
+        self,
+        url: str,
+        form: dict[str, str],
+        deadline: Deadline,
+        *,
+        authenticate: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> Reply:
         """POST a form to the authorization server, authenticated as configured."""
-        headers = {"accept": "application/json"}
+        headers = {"accept": "application/json", **(headers or {})}
         if authenticate:
             method = self.auth.token_auth_method
             if method == "private_key_jwt":
@@ -148,9 +189,7 @@ class AuthServer:
         """The failure for a non-200 answer of the authorization server."""
         if reply.status in {502, 503, 504}:
             return OperatorFailure(OperatorBadGatewayError(), f"auth_status_{reply.status}", retryable=True)
-        document = reply.json_object() or {}
-        code = document.get("error")
-        return failure_for(code if isinstance(code, str) else None, grant=self.auth.grant)
+        return failure_for(_error_of(reply), grant=self.auth.grant)
 
     def _secret(self, deadline: Deadline) -> str:
         secret_id = self.auth.client_secret_id
@@ -188,6 +227,11 @@ class AuthServer:
             transport_failure(error, deadline)
 
 
+def _error_of(reply: Reply) -> str | None:
+    code = (reply.json_object() or {}).get("error")
+    return code if isinstance(code, str) else None
+
+
 def _endpoint(value: object) -> str | None:
     if not isinstance(value, str):
         return None
@@ -203,17 +247,18 @@ def _basic(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
 
-def read_access_token(reply: Reply) -> tuple[str, float]:
-    """(access token, lifetime in seconds) from a 200 token answer; refresh tokens are ignored."""
+def read_access_token(reply: Reply, token_type: str = "Bearer") -> tuple[str, float]:  # noqa: S107
+    """(access token, lifetime in seconds) from a 200 token answer of `token_type` (Bearer, or DPoP
+    where we sent a proof and want a sender-constrained token); refresh tokens are ignored."""
     document = reply.json_object()
     if document is None:
         raise OperatorFailure(OperatorBadGatewayError(), "token_answer_invalid")
     token = document.get("access_token")
-    token_type = document.get("token_type", "Bearer")
+    answered_type = document.get("token_type", "Bearer")
     lifetime = finite_positive(document.get("expires_in", DEFAULT_LIFETIME_SECONDS))
     if not isinstance(token, str) or not token or not token.isprintable():
         raise OperatorFailure(OperatorBadGatewayError(), "token_answer_invalid")
-    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+    if not isinstance(answered_type, str) or answered_type.lower() != token_type.lower():
         raise OperatorFailure(OperatorBadGatewayError(), "token_type_unsupported")
     if lifetime is None:
         raise OperatorFailure(OperatorBadGatewayError(), "token_lifetime_invalid")
@@ -261,13 +306,13 @@ def scope_for(auth: AuthConfig, purpose: str, *, openid: bool = False) -> str:
 def client_credentials_token(server: AuthServer, purpose: str, deadline: Deadline) -> tuple[str, float]:
     endpoint = server.endpoints(deadline).token
     form = {"grant_type": "client_credentials", "scope": scope_for(server.auth, purpose)}
-    reply = server.post_form(endpoint, form, deadline)
+    reply = server.token_request(endpoint, lambda: form, deadline)
     if reply.status != 200:
         failure = server.refused(reply)
         if failure.metric == CREDENTIALS_REFUSED_METRIC:
             server.forget_secret()  # a rotated secret is read again next time
         raise failure
-    return read_access_token(reply)
+    return read_access_token(reply, server.token_type)
 
 
 def jwt_bearer_token(
@@ -275,14 +320,16 @@ def jwt_bearer_token(
 ) -> tuple[str, float]:
     """RFC 7523 grant: the assertion (sub = tel:+E164, scope claim) both grants and authenticates."""
     endpoint = server.endpoints(deadline).token
-    assertion = server.assertion(
-        endpoint, subject=f"tel:{subject.phone_number}", scope=scope_for(server.auth, purpose)
-    )
-    form = {"grant_type": JWT_BEARER_GRANT, "assertion": assertion}
-    reply = server.post_form(endpoint, form, deadline, authenticate=False)
+    scope = scope_for(server.auth, purpose)
+
+    def form() -> dict[str, str]:
+        assertion = server.assertion(endpoint, subject=f"tel:{subject.phone_number}", scope=scope)
+        return {"grant_type": JWT_BEARER_GRANT, "assertion": assertion}
+
+    reply = server.token_request(endpoint, form, deadline, authenticate=False)
     if reply.status != 200:
         raise server.refused(reply)
-    return read_access_token(reply)
+    return read_access_token(reply, server.token_type)
 
 
 def transport_failure(error: Exception, deadline: Deadline) -> NoReturn:

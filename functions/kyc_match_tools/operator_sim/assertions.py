@@ -150,7 +150,7 @@ class AssertionVerifier:
             raise AssertionRejectedError("lifetime_too_long")
 
 
-def _segment(assertion: str, index: int) -> dict[str, Any] | None:
+def jwt_segment(assertion: str, index: int) -> dict[str, Any] | None:
     parts = assertion.split(".")
     if len(parts) != 3:
         return None
@@ -163,12 +163,12 @@ def _segment(assertion: str, index: int) -> dict[str, Any] | None:
 
 
 def _peek_issuer(assertion: str) -> str | None:
-    claims = _segment(assertion, 1)
+    claims = jwt_segment(assertion, 1)
     issuer = claims.get("iss") if claims else None
     return issuer if isinstance(issuer, str) else None
 
 
 def _peek_kid(assertion: str) -> str | None:
-    header = _segment(assertion, 0)
+    header = jwt_segment(assertion, 0)
     kid = header.get("kid") if header else None
     return kid if isinstance(kid, str) else None

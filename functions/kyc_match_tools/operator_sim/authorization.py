@@ -7,6 +7,9 @@
   kyc-match:match`;
 - client authentication by `private_key_jwt`, checked against the consumer's JWKS (assertions.py); a
   client secret only for client credentials, and only when the simulator has one;
+- DPoP (RFC 9449, dpop.py): a token request with a valid proof gets a `DPoP` token bound to the
+  proof's key (`cnf.jkt`), which the API then accepts only with a proof by that key; with the `dpop`
+  knob, proofs are required, and with `dpop_nonce` they must carry the server's nonce;
 - errors as the profile's Appendix A: `{"error": code}` with the status its tables give.
 
 Access tokens are opaque; each remembers its client, its scopes and (three-legged) its subscriber.
@@ -30,6 +33,7 @@ from kyc_match.domain.purposes import PREFIX as PURPOSE_PREFIX
 from kyc_match.domain.purposes import is_purpose
 from kyc_match_tools.operator_sim.assertions import AssertionRejectedError, AssertionVerifier, ClientKeys
 from kyc_match_tools.operator_sim.credentials import client_secret_of
+from kyc_match_tools.operator_sim.dpop import DpopRejectedError, DpopVerifier
 from kyc_match_tools.operator_sim.faults import Faults
 
 GrantName = Literal["jwt-bearer", "ciba", "client-credentials"]
@@ -69,6 +73,8 @@ TOKEN_ERRORS = {
     "slow_down": 400,
     "expired_token": 400,
     "invalid_client": 401,
+    "invalid_dpop_proof": 400,
+    "use_dpop_nonce": 400,
 }
 
 
@@ -87,6 +93,7 @@ class Grant:
     phone_number: str | None  # the subscriber of a three-legged token; None for client credentials
     scopes: frozenset[str]
     expires_at: float  # time.monotonic()
+    jkt: str | None = None  # DPoP: the thumbprint of the key the token is bound to (cnf.jkt)
 
 
 @dataclass
@@ -152,6 +159,7 @@ class AuthorizationServer:
         self._ciba: dict[str, _CibaRequest] = {}
         self._signing_key = ECKey.generate_key("P-256", parameters={"use": "sig", "alg": "ES256"})
         self._signing_key.ensure_kid()
+        self.dpop = DpopVerifier()
         self._pairwise_secret = secrets.token_bytes(32)
         self.issuer = ""
 
@@ -181,6 +189,7 @@ class AuthorizationServer:
             "grant_types_supported": [grant_types[name] for name in self.options.grants],
             "token_endpoint_auth_methods_supported": auth_methods,
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256"],
+            "dpop_signing_alg_values_supported": ["ES256", "RS256", "PS256"],
             "scopes_supported": ["openid", API_SCOPE],
             "response_types_supported": ["code"],
             "subject_types_supported": ["pairwise"],
@@ -210,13 +219,14 @@ class AuthorizationServer:
             if knobs.token_error is not None:
                 raise OAuthError(knobs.token_error, "knob")
             form = _form(body)
+            jkt = self._token_request_proof(headers)
             grant_type = form.get("grant_type")
             if grant_type == JWT_BEARER:
-                answer = self._jwt_bearer(form)
+                answer = self._jwt_bearer(form, jkt)
             elif grant_type == CIBA:
-                answer = self._ciba_poll(form)
+                answer = self._ciba_poll(form, jkt)
             elif grant_type == CLIENT_CREDENTIALS:
-                answer = self._client_credentials(form, headers)
+                answer = self._client_credentials(form, headers, jkt)
             else:
                 raise OAuthError("unsupported_grant_type")
         except OAuthError as error:
@@ -263,16 +273,60 @@ class AuthorizationServer:
             "interval": _number(self.options.ciba_interval_seconds),
         }
 
-    def grant_of(self, authorization: str) -> Grant | None:
-        """The grant behind an `Authorization: Bearer` header, or None."""
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip() or self.faults.settings.reject_tokens:
+    def grant_of(self, headers: Mapping[str, str], method: str, url: str) -> Grant | None:
+        """The grant behind an `Authorization: Bearer` header, or a `DPoP` one with its proof, or None;
+        DpopRejectedError for a DPoP token whose proof does not hold (RFC 9449 §7)."""
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        scheme, token = scheme.lower(), token.strip()
+        knobs = self.faults.settings
+        if scheme not in {"bearer", "dpop"} or not token or knobs.reject_tokens:
             return None
-        return self.tokens.grant(token.strip())
+        grant = self.tokens.grant(token)
+        if grant is None:
+            return None
+        if scheme == "bearer":
+            return grant if grant.jkt is None and not knobs.dpop else None  # a bound token is no bearer's
+        proof = headers.get("dpop")
+        try:
+            if proof is None or grant.jkt is None:
+                raise DpopRejectedError("invalid_dpop_proof", "dpop_token_without_proof_or_binding")
+            jkt = self.dpop.verify(
+                proof,
+                method,
+                url,
+                access_token=token,
+                nonce_required=knobs.dpop_nonce,
+                clock_offset=knobs.dpop_clock_offset_seconds,
+            )
+            if jkt != grant.jkt:
+                raise DpopRejectedError("invalid_dpop_proof", "proof_key_not_the_tokens")
+        except DpopRejectedError as rejected:
+            self.faults.note_oauth_error(rejected.error, rejected.reason)
+            raise
+        return grant
+
+    def _token_request_proof(self, headers: Mapping[str, str]) -> str | None:
+        """The thumbprint to bind the token to, when the request carries a valid DPoP proof."""
+        knobs = self.faults.settings
+        proof = headers.get("dpop")
+        if proof is None:
+            if knobs.dpop:
+                raise OAuthError("invalid_dpop_proof", "proof_missing")
+            return None
+        try:
+            return self.dpop.verify(
+                proof,
+                "POST",
+                self.token_url,
+                nonce_required=knobs.dpop_nonce,
+                clock_offset=knobs.dpop_clock_offset_seconds,
+            )
+        except DpopRejectedError as rejected:
+            raise OAuthError(rejected.error, rejected.reason) from None
 
     # --- grants ---------------------------------------------------------------------------------
 
-    def _jwt_bearer(self, form: Mapping[str, str]) -> dict[str, Any]:
+    def _jwt_bearer(self, form: Mapping[str, str], jkt: str | None) -> dict[str, Any]:
         if "scope" in form:
             raise OAuthError("invalid_request", "scope_parameter_with_jwt_bearer")
         assertion = form.get("assertion")
@@ -295,9 +349,9 @@ class AuthorizationServer:
             raise OAuthError("invalid_grant", "unknown_subscriber")
         if knobs.consent_refused:
             raise OAuthError("invalid_grant", "consent_refused")
-        return self._token(Grant(str(claims["iss"]), phone_number, scopes, self._expiry()))
+        return self._token(Grant(str(claims["iss"]), phone_number, scopes, self._expiry(), jkt))
 
-    def _ciba_poll(self, form: Mapping[str, str]) -> dict[str, Any]:
+    def _ciba_poll(self, form: Mapping[str, str], jkt: str | None) -> dict[str, Any]:
         client_id = self._authenticate(form, {}, self.token_url, secret_allowed=False)
         self._require_grant("ciba")
         auth_req_id = form.get("auth_req_id")
@@ -329,16 +383,18 @@ class AuthorizationServer:
             del self._ciba[auth_req_id]
         if knobs.consent_refused:
             raise OAuthError("access_denied", "consent_refused")
-        grant = Grant(client_id, request.phone_number, request.scopes, self._expiry())
+        grant = Grant(client_id, request.phone_number, request.scopes, self._expiry(), jkt)
         return {**self._token(grant), "id_token": self._id_token(client_id, request.phone_number)}
 
-    def _client_credentials(self, form: Mapping[str, str], headers: Mapping[str, str]) -> dict[str, Any]:
+    def _client_credentials(
+        self, form: Mapping[str, str], headers: Mapping[str, str], jkt: str | None
+    ) -> dict[str, Any]:
         client_id = self._authenticate(form, headers, self.token_url, secret_allowed=True)
         self._require_grant("client-credentials")
         # RFC 6749 §3.3: without `scope`, a pre-defined default (the API scope, no purpose).
         scope = form.get("scope")
         scopes = self._scopes(scope, openid=False) if scope is not None else frozenset({API_SCOPE})
-        return self._token(Grant(client_id, None, scopes, self._expiry()))
+        return self._token(Grant(client_id, None, scopes, self._expiry(), jkt))
 
     # --- helpers --------------------------------------------------------------------------------
 
@@ -405,7 +461,7 @@ class AuthorizationServer:
     def _token(self, grant: Grant) -> dict[str, Any]:
         return {
             "access_token": self.tokens.issue(grant),
-            "token_type": "Bearer",
+            "token_type": "DPoP" if grant.jkt is not None else "Bearer",
             "expires_in": _number(self.options.token_ttl_seconds),
             "scope": " ".join(sorted(grant.scopes)),
         }

@@ -80,6 +80,9 @@ class FaultSettings:
     drip_interval_seconds: float = 0.2  # between two dripped bytes
     token_gzip_bomb_mib: int = 0  # token answers: a gzip body that inflates to this many MiB (0: off)
     token_expires_in_json: str | None = None  # token answers: this JSON text as `expires_in`, e.g. NaN
+    dpop: bool = False  # DPoP required: token requests and API calls need a valid proof (dpop.py)
+    dpop_nonce: bool = False  # DPoP proofs must carry the server's nonce (use_dpop_nonce until they do)
+    dpop_clock_offset_seconds: float = 0.0  # the server's clock for DPoP `iat` checks, this far ahead
 
     def __post_init__(self) -> None:
         if self.malformed is not None and self.malformed not in MALFORMED_KINDS:

@@ -30,6 +30,7 @@ from kyc_match_tools.operator_sim.authorization import (
     JWKS_PATH,
     TOKEN_PATH,
 )
+from kyc_match_tools.operator_sim.dpop import DpopRejectedError
 from kyc_match_tools.operator_sim.faults import Faults, FaultSettings
 from kyc_match_tools.operator_sim.hostile import drip, gzip_bomb, with_raw_expires_in
 from kyc_match_tools.operator_sim.simulator import (
@@ -129,7 +130,14 @@ def make_server(simulator: OperatorSimulator, port: int = 0) -> ThreadingHTTPSer
                 code = knobs.error_code or _DEFAULT_CODES.get(knobs.error_status, "INTERNAL")
                 self._json(*error_body(knobs.error_status, code, "Simulated failure."), headers=reply_headers)
                 return
-            grant = simulator.grant(headers)
+            try:
+                grant = simulator.grant(headers)
+            except DpopRejectedError as rejected:
+                challenge = {"WWW-Authenticate": f'DPoP error="{rejected.error}"', **reply_headers}
+                self._json(
+                    *error_body(401, "UNAUTHENTICATED", "Request not authenticated."), headers=challenge
+                )
+                return
             if grant is None:
                 unauthenticated = error_body(401, "UNAUTHENTICATED", "Request not authenticated.")
                 self._json(*unauthenticated, headers=reply_headers)
@@ -173,9 +181,11 @@ def make_server(simulator: OperatorSimulator, port: int = 0) -> ThreadingHTTPSer
         def _send(self, status: int, payload: bytes, headers: Mapping[str, str], close: bool = False) -> None:
             reply = {"Content-Type": "application/json", **headers}
             path = self.path.split("?", 1)[0]
-            if status == 401 and path not in _OAUTH_PATHS:
-                reply["WWW-Authenticate"] = 'Bearer realm="kyc-match"'
             knobs = simulator.faults.settings
+            if status == 401 and path not in _OAUTH_PATHS:
+                reply.setdefault("WWW-Authenticate", 'Bearer realm="kyc-match"')
+            if knobs.dpop_nonce and path in {TOKEN_PATH, simulator.match_path}:
+                reply["DPoP-Nonce"] = simulator.authorization.dpop.nonce
             endpoint = {TOKEN_PATH: "token", simulator.match_path: "match"}.get(path)
             if knobs.drip is None or endpoint is None or not knobs.drip.startswith(endpoint + "_"):
                 self.respond(status, reply, payload, close)

@@ -116,7 +116,8 @@ class OperatorSimulator:
         return f"/kyc-match/{self.options.version}/match"
 
     def grant(self, headers: Mapping[str, str]) -> Grant | None:
-        return self.authorization.grant_of(headers.get("authorization", ""))
+        """The token's grant (None: no valid token); DpopRejectedError: a DPoP proof does not hold."""
+        return self.authorization.grant_of(headers, "POST", self.authorization.issuer + self.match_path)
 
     def match_response(self, body: bytes, correlator: str, grant: Grant) -> tuple[int, Any]:  # noqa: PLR0911
         """The CAMARA answer to a match body under an access token: (status, JSON value)."""

@@ -185,6 +185,12 @@ def test_jwt_bearer_defaults_private_key_jwt_default_scope_and_no_number_in_the_
     assert explicit.sends_identifier and explicit.match_idempotent
 
 
+def test_dpop_is_accepted_for_every_grant():
+    for grant in ("jwt-bearer", "ciba"):
+        [operator] = parse(with_auth(grant=grant, dpop=True))
+        assert operator.auth.dpop
+
+
 def test_ciba_needs_a_backchannel_endpoint_or_an_issuer():
     [operator] = parse(with_auth(grant="ciba"))
     assert operator.auth.grant == "ciba"
@@ -215,7 +221,6 @@ def test_ciba_needs_a_backchannel_endpoint_or_an_issuer():
         ({"scope": "two  spaces"}, "String should match pattern"),
         ({"issuer": "http://auth.operator.example"}, "must use https"),
         ({"grant": "password"}, "Input should be 'jwt-bearer', 'ciba' or 'client-credentials'"),
-        ({"dpop": True}, "dpop is not supported yet"),
         ({"clientSecret": "x"}, "Extra inputs are not permitted"),
     ],
 )

@@ -357,3 +357,53 @@ def test_the_operators_page_has_the_same_error_table(tmp_path):
     jwt_grant, ciba_grant = documented["invalid_grant"]
     assert "JWT Bearer" in jwt_grant[0] and jwt_grant[1].startswith("`403 PERMISSION_DENIED`")
     assert "CIBA" in ciba_grant[0] and "502 BAD_GATEWAY" in ciba_grant[1]
+
+
+# --- DPoP (RFC 9449): the adapter's side; proofs themselves: test_dpop.py ------------------------
+
+NONCE_CHALLENGE = (400, {"error": "use_dpop_nonce"}, {"DPoP-Nonce": "n-1"})
+DPOP_TOKEN = (200, {"access_token": "t-dpop", "token_type": "DPoP", "expires_in": 300})
+
+
+def test_dpop_nonce_retry_sends_a_fresh_grant_assertion_and_a_proof_with_the_nonce():
+    """A server may record the assertion's jti before it looks at the proof: the retry needs a new one."""
+    fake = InProcessOperator(token_answers=[NONCE_CHALLENGE, DPOP_TOKEN])
+    operator, _, _ = adapter(fake, auth={"dpop": True})
+    assert ask(operator)["givenName"].result == "true"
+    first, second = (claims_of(form["assertion"])["jti"] for form in fake.forms["/token"])
+    assert first != second
+    token_proofs = [request.headers["dpop"] for request in fake.requests if request.url.path == "/token"]
+    assert [claims_of(proof).get("nonce") for proof in token_proofs] == [None, "n-1"]
+    match = fake.requests[-1]
+    assert match.headers["authorization"] == "DPoP t-dpop"
+    assert claims_of(match.headers["dpop"])["htm"] == "POST" and "ath" in claims_of(match.headers["dpop"])
+
+
+def test_dpop_a_bearer_token_answer_is_refused_when_we_asked_for_a_bound_one():
+    fake = InProcessOperator()  # the default answer: token_type Bearer
+    operator, _, _ = adapter(fake, auth={"dpop": True})
+    with pytest.raises(OperatorBadGatewayError):
+        ask(operator)
+    assert "/kyc-match/v0.4/match" not in fake.paths()
+
+
+def test_dpop_a_second_nonce_challenge_is_not_followed():
+    fake = InProcessOperator(token_answers=[NONCE_CHALLENGE, (*NONCE_CHALLENGE[:2], {"DPoP-Nonce": "n-2"})])
+    operator, _, _ = adapter(fake, auth={"dpop": True})
+    with pytest.raises(OperatorBadGatewayError):
+        ask(operator)
+    assert fake.paths().count("/token") == 2
+
+
+def test_dpop_the_api_nonce_challenge_is_answered_once_with_the_same_token():
+    challenge = (
+        401,
+        {"status": 401, "code": "UNAUTHENTICATED"},
+        {"WWW-Authenticate": 'DPoP error="use_dpop_nonce"', "DPoP-Nonce": "api-1"},
+    )
+    fake = InProcessOperator(token_answers=[DPOP_TOKEN], match_answers=[challenge])
+    operator, _, _ = adapter(fake, auth={"dpop": True})
+    assert ask(operator)["givenName"].result == "true"
+    matches = [request for request in fake.requests if request.url.path == "/kyc-match/v0.4/match"]
+    assert [claims_of(request.headers["dpop"]).get("nonce") for request in matches] == [None, "api-1"]
+    assert fake.paths().count("/token") == 1

@@ -1,0 +1,103 @@
+"""The simulator's side of DPoP (RFC 9449): checking proofs at the token endpoint and the API.
+
+A proof is a JWT with `typ` `dpop+jwt`, an asymmetric `alg`, the public key in its `jwk` header
+(never a private one), signed by that key (joserfc verifies it), with `htm` and `htu` naming this
+request, `iat` within a minute of the server's clock, a `jti` never seen before, the server's nonce
+when it demands one, and on an API call `ath` = the hash of the access token, whose `cnf.jkt` (the
+key's RFC 7638 thumbprint, kept with the token) must be the proof's key.
+"""
+
+import base64
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, RSAKey
+
+from kyc_match_tools.operator_sim.assertions import ReplayCache, jwt_segment
+
+PROOF_TYPE: Final = "dpop+jwt"
+ALGORITHMS: Final = ("ES256", "RS256", "PS256")
+IAT_WINDOW_SECONDS: Final = 60
+REPLAY_SECONDS: Final = 300
+
+
+class DpopRejectedError(Exception):
+    """`error` is `invalid_dpop_proof` or `use_dpop_nonce`; `reason` a fixed label for the stats."""
+
+    def __init__(self, error: str, reason: str) -> None:
+        super().__init__(reason)
+        self.error = error
+        self.reason = reason
+
+
+class DpopVerifier:
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._replays = ReplayCache(clock)
+        self.nonce = secrets.token_urlsafe(16)  # demanded only while the dpop_nonce knob is set
+
+    def verify(
+        self,
+        proof: str,
+        method: str,
+        url: str,
+        *,
+        access_token: str | None = None,
+        nonce_required: bool = False,
+        clock_offset: float = 0.0,
+    ) -> str:
+        """The thumbprint (`jkt`) of the proof's key, or DpopRejectedError."""
+        header = jwt_segment(proof, 0) or {}
+        if header.get("typ") != PROOF_TYPE or header.get("alg") not in ALGORITHMS:
+            raise _invalid("proof_type_or_alg")
+        key = _public_key(header.get("jwk"))
+        try:
+            claims = dict(jwt.decode(proof, key, algorithms=[str(header["alg"])]).claims)
+        except (JoseError, ValueError):
+            raise _invalid("proof_signature") from None
+        now = self._clock() + clock_offset
+        issued = claims.get("iat")
+        if claims.get("htm") != method or claims.get("htu") != url:
+            raise _invalid("proof_htm_or_htu")
+        if not isinstance(issued, int | float) or isinstance(issued, bool):
+            raise _invalid("proof_without_iat")
+        if abs(now - issued) > IAT_WINDOW_SECONDS:
+            raise _invalid("proof_iat_outside_window")
+        jti = claims.get("jti")
+        if not isinstance(jti, str) or not jti:
+            raise _invalid("proof_without_jti")
+        if nonce_required and claims.get("nonce") != self.nonce:
+            raise DpopRejectedError("use_dpop_nonce", "proof_without_nonce")
+        if access_token is not None and claims.get("ath") != token_hash(access_token):
+            raise _invalid("proof_ath_mismatch")
+        thumbprint = str(key.thumbprint())
+        if not self._replays.first_use(thumbprint, jti, float(issued) + REPLAY_SECONDS):
+            raise _invalid("proof_replayed_jti")
+        return thumbprint
+
+
+def token_hash(access_token: str) -> str:
+    digest = hashlib.sha256(access_token.encode("utf-8")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _public_key(jwk: Any) -> ECKey | RSAKey:
+    if not isinstance(jwk, dict) or "d" in jwk:
+        raise _invalid("proof_jwk_missing_or_private")
+    try:
+        if jwk.get("kty") == "EC":
+            return ECKey.import_key(jwk)
+        if jwk.get("kty") == "RSA":
+            return RSAKey.import_key(jwk)
+    except (JoseError, ValueError, TypeError):
+        pass
+    raise _invalid("proof_jwk_unusable")
+
+
+def _invalid(reason: str) -> DpopRejectedError:
+    return DpopRejectedError("invalid_dpop_proof", reason)
