@@ -237,7 +237,7 @@ def test_csv_export_carries_purpose_and_grant_as_jsonl_does(trail_settings, tmp_
     with csv_file.open(newline="", encoding="utf-8") as source:
         reader = csv.DictReader(source)
         assert reader.fieldnames is not None
-        assert reader.fieldnames[5:8] == ["operatorId", "purpose", "grant"], reader.fieldnames
+        assert reader.fieldnames[6:9] == ["operatorId", "purpose", "grant"], reader.fieldnames
         rows = {row["requestId"]: row for row in reader}
     assert (rows["via-ciba"]["purpose"], rows["via-ciba"]["grant"]) == ("dpv:IdentityVerification", "ciba")
     assert (lines["via-ciba"]["purpose"], lines["via-ciba"]["grant"]) == ("dpv:IdentityVerification", "ciba")
