@@ -55,6 +55,7 @@ from kyc_match.operators.failures import OperatorFailure
 from kyc_match.operators.resilience import CircuitBreaker, Clock, Deadline, backoff_delay
 from kyc_match.operators.secrets import SecretSource
 from kyc_match.operators.signing import KmsJwtSigner
+from kyc_match.operators.timing import operator_call
 from kyc_match.operators.tokens import (
     AuthServer,
     Subject,
@@ -151,7 +152,8 @@ class CamaraOperator:
             self._report(OperatorFailure(UnavailableError(), "circuit_open"))
             raise UnavailableError
         try:
-            verdicts = self._call(query)
+            with operator_call(self._config.id, self._clock):  # the call only: not the breaker's fast fail
+                verdicts = self._call(query)
         except OperatorFailure as failure:
             if failure.breaker:
                 self._breaker.record_failure()

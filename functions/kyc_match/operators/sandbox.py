@@ -12,6 +12,7 @@ from kyc_match.domain.errors import (
 from kyc_match.domain.model import MatchQuery, Verdicts
 from kyc_match.matching import AttributeMatch, match_attributes
 from kyc_match.operators.config import OperatorConfig
+from kyc_match.operators.timing import operator_call
 
 SubscriberRecord = Mapping[str, Any]
 
@@ -40,6 +41,12 @@ class SandboxOperator:
         return None  # in-process test subscribers: no authorization server
 
     def match(self, query: MatchQuery) -> Verdicts:
+        """The adapter port: the answer, timed as this operator's call (OperatorLatency)."""
+        with operator_call(self._config.id):  # the sandbox stands in for the operator's whole answer
+            return self.answer(query)
+
+    def answer(self, query: MatchQuery) -> Verdicts:
+        """The answer alone, untimed: what the operator simulator serves, being the operator itself."""
         record = self._subscribers.find(query.phone_number)
         if record is None:
             raise IdentifierNotFoundError

@@ -151,7 +151,7 @@ class OperatorSimulator:
             return error_body(422, "MISSING_IDENTIFIER", "No phone number has been provided")
         query = MatchQuery(phone_number, request.attributes(), correlator)
         try:
-            verdicts = self.operator.match(query) if query.attributes else {}
+            verdicts = self.operator.answer(query) if query.attributes else {}
         except KycMatchError as error:
             refusal = answer_for(error)
             return error_body(refusal.status, refusal.code, refusal.message)

@@ -1,0 +1,36 @@
+"""How long each operator takes to answer: one `OperatorLatency` metric (milliseconds) per operator call.
+
+Emitted as CloudWatch embedded metric format on stdout (like every metric of the function: no extra
+AWS call), with the operator id as the only dimension besides the service: never request data. The
+per-operator p99 alarm (infra/constructs/monitoring.py) reads it.
+"""
+
+import contextlib
+import time
+from collections.abc import Iterator
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from kyc_match.observability import NAMESPACE, SERVICE
+from kyc_match.operators.resilience import Clock
+
+OPERATOR_LATENCY_METRIC = "OperatorLatency"
+
+
+@contextlib.contextmanager
+def operator_call(operator_id: str, clock: Clock = time.monotonic) -> Iterator[None]:
+    """Time the block (the call to the operator); the metric is emitted whether it answers or fails,
+    so timeouts show in the percentile as what they cost."""
+    started = clock()
+    try:
+        yield
+    finally:
+        elapsed_ms = max(0.0, (clock() - started) * 1000.0)
+        with single_metric(
+            name=OPERATOR_LATENCY_METRIC,
+            unit=MetricUnit.Milliseconds,
+            value=round(elapsed_ms, 3),
+            namespace=NAMESPACE,
+            default_dimensions={"service": SERVICE},
+        ) as metric:
+            metric.add_dimension(name="operator", value=operator_id)
