@@ -196,6 +196,8 @@ def vault_region(arn: str) -> str:
 class Alarms(_Model):
     api_server_error_rate_percent: float = Field(default=1.0, gt=0, le=100)
     api_p99_latency_ms: int = Field(default=5000, ge=100, le=29_000)
+    # Each operator's p99 call time (OperatorLatency, the function's metric): one alarm per operator.
+    operator_p99_latency_ms: int = Field(default=3000, ge=50, le=29_000)
     operator_failure_rate_percent: float = Field(default=5.0, gt=0, le=100)
     lambda_errors: int = Field(default=1, ge=1, description="Lambda errors per 5 minutes")
     # Entries wait in the audit fallback queue no longer than this before an alarm: the drain is stuck.
@@ -223,6 +225,30 @@ class Alarms(_Model):
         return self
 
 
+# CodeDeploy's predefined Lambda configurations: how traffic moves from the `live` alias's current
+# version to the new one (all at once; 10 % for N minutes then the rest; 10 % more every N minutes).
+DeploymentStrategy = Literal[
+    "ALL_AT_ONCE",
+    "CANARY_10PERCENT_5MINUTES",
+    "CANARY_10PERCENT_10MINUTES",
+    "CANARY_10PERCENT_15MINUTES",
+    "CANARY_10PERCENT_30MINUTES",
+    "LINEAR_10PERCENT_EVERY_1MINUTE",
+    "LINEAR_10PERCENT_EVERY_2MINUTES",
+    "LINEAR_10PERCENT_EVERY_3MINUTES",
+    "LINEAR_10PERCENT_EVERY_10MINUTES",
+]
+
+
+class Deployment(_Model):
+    """How a new version of the match function takes the API's traffic (CodeDeploy, `live` alias)."""
+
+    strategy: DeploymentStrategy = "ALL_AT_ONCE"
+    # The canary's own alarm: errors of the `live` alias in 1-minute periods, so a bad version is rolled
+    # back while it serves its 10 %, not after the 5-minute M-of-N alarms have caught up.
+    canary_errors_per_minute: int = Field(default=1, ge=1)
+
+
 class StageConfig(_Model):
     stage: Literal["sandbox", "production"]
     regions: tuple[Region, ...] = Field(min_length=1)
@@ -248,6 +274,7 @@ class StageConfig(_Model):
     backup: Backup | None = None  # unset: no backup plan (a sandbox holds no regulated records)
     domain: Domain | None = None  # unset: clients call the execute-api URL (sandbox)
     vpc: Vpc | None = None  # unset: functions outside any VPC, no fixed egress addresses (sandbox)
+    deployment: Deployment = Deployment()
 
     @field_validator("regions")
     @classmethod

@@ -2,7 +2,7 @@
 
 from aws_cdk import Acknowledgment, Stack, Validations
 
-from constructs import Construct, IConstruct
+from constructs import IConstruct
 
 
 def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
@@ -13,7 +13,7 @@ def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
 
 
-def logical_id(construct: Construct) -> str:
+def logical_id(construct: IConstruct) -> str:
     """The CloudFormation logical id of an L2's resource, as cdk-nag writes it in finding ids."""
     stack = Stack.of(construct)
     return str(stack.resolve(stack.get_logical_id(construct.node.default_child)))  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from aws_cdk import Stack, Tags
+from aws_cdk import Environment, Stack, Tags
 
 from constructs import Construct
 from infra.bundling import code_asset
@@ -10,6 +10,7 @@ from infra.config import StageConfig
 from infra.constructs.access import PeopleAccess
 from infra.constructs.api import Api
 from infra.constructs.audit import AuditStore
+from infra.constructs.deployment import CanaryDeployment
 from infra.constructs.front_door import FrontDoor
 from infra.constructs.function import FunctionBase, MatchFunction, settings_environment
 from infra.constructs.jobs import DRAIN_TIMEOUT, DigestFunction, DrainFunction
@@ -84,7 +85,7 @@ class KycMatchStack(Stack):
             digest_bucket=self.audit.digest_bucket,
         )
         self.api = Api(
-            self, "Api", config=config, handler=self.match_function.function, log_key=self.keys.data_key
+            self, "Api", config=config, handler=self.match_function.alias, log_key=self.keys.data_key
         )
         if config.domain is not None:
             self.front_door = FrontDoor(
@@ -93,7 +94,7 @@ class KycMatchStack(Stack):
                 domain=config.domain,
                 region=self.region,
                 rest_api=self.api.rest_api,
-                handler=self.match_function.function,
+                handler=self.match_function.alias,  # the probe proves the version that serves
             )
         self.monitoring = Monitoring(
             self,
@@ -108,6 +109,13 @@ class KycMatchStack(Stack):
             topic_key=self.keys.data_key,
             watched_keys=[self.keys.data_key, self.keys.hmac_key, self.keys.signing_key],
         )
+        self.deployment = CanaryDeployment(
+            self,
+            "Deployment",
+            config=config,
+            alias=self.match_function.alias,
+            monitoring=self.monitoring,
+        )
         if config.backup is not None:
             self.backups = TableBackups(
                 self,
@@ -117,3 +125,23 @@ class KycMatchStack(Stack):
                 tables=tables,
                 encryption_key=self.keys.data_key,
             )
+
+
+def stack_name(stage: str, region: str) -> str:
+    return f"KycMatch-{stage}-{region}"
+
+
+def service_stack(scope: Construct, config: StageConfig, region: str, account: str | None) -> KycMatchStack:
+    """The stack of one stage in one region: the same for `cdk deploy` and inside the pipeline."""
+    name = stack_name(config.stage, region)
+    return KycMatchStack(
+        scope,
+        name,
+        config=config,
+        stack_name=name,  # in a pipeline Stage too: the pipeline updates the stack `cdk deploy` made
+        env=Environment(account=account, region=region),
+        description=f"CAMARA KYC Match v0.4 aggregator, stage {config.stage}, {region}",
+        # A production stack holds the regulated records: `cdk destroy` or a console click must
+        # not delete it (its tables and vault are retained anyway; the API and alarms are not).
+        termination_protection=config.stage == "production",
+    )

@@ -21,6 +21,7 @@ from infra.constructs.network import EgressNetwork
 from infra.nag import acknowledge, logical_id
 
 HANDLER = "kyc_match.handler.lambda_handler"
+LIVE_ALIAS = "live"
 
 
 def settings_environment(
@@ -226,6 +227,11 @@ class MatchFunction(ServiceFunction):
         keys.allow_public_keys(self.role, base.config.previous_signing_key_ids)
         keys.operator_credentials.grant_read(self.role)
         fallback_queue.grant_send_messages(self.role)  # send only: the drain function consumes
+
+        # What API Gateway invokes: the `live` alias, which CodeDeploy moves from version to version
+        # (infra/constructs/deployment.py). The reserved concurrency stays on the function: it caps
+        # every version together, so a canary and its predecessor share the one cap.
+        self.alias = lambda_.Alias(self, "Live", alias_name=LIVE_ALIAS, version=self.function.current_version)
 
         self.acknowledge_table_indexes(tables["audit"], "byPhoneHash, byDay")
         self.acknowledge_key_wildcards(

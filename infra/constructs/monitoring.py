@@ -41,12 +41,26 @@ def app_metric(name: str, **dimensions: str) -> cloudwatch.Metric:
     )
 
 
-def operator_failure_rate(operator_id: str) -> cloudwatch.MathExpression:
+def api_metric(stage: apigw.Stage, stage_name: str, name: str, statistic: str) -> cloudwatch.Metric:
+    """An API Gateway metric of the stage with literal dimensions (API and stage names), not the Stage
+    resource's Ref: the alias's CodeDeploy group watches these alarms, and the alias is what the API's
+    methods invoke, so a Ref here would close a dependency cycle (alias -> group -> alarm -> stage)."""
+    return cloudwatch.Metric(
+        namespace="AWS/ApiGateway",
+        metric_name=name,
+        dimensions_map={"ApiName": stage.rest_api.rest_api_name, "Stage": stage_name},
+        statistic=statistic,
+        period=PERIOD,
+    )
+
+
+def operator_failure_rate(operator_id: str, position: int = 0) -> cloudwatch.MathExpression:
     """Failures over the requests this operator was asked (its own traffic, not all traffic), so an
     operator carrying 1 % of requests alarms when its calls fail. Metric math over MatchOutcomes
-    (one metric per operator and outcome); 7 metrics, within an alarm's limit of 10."""
-    failures = {f"f{index}": outcome for index, outcome in enumerate(OPERATOR_FAILURES)}
-    answers = {f"a{index}": outcome for index, outcome in enumerate(OPERATOR_ANSWERS)}
+    (one metric per operator and outcome); 7 metrics, within an alarm's limit of 10. `position` (the
+    operator's in the stage file) keeps the metric ids apart when the dashboard graphs every operator."""
+    failures = {f"o{position}f{index}": outcome for index, outcome in enumerate(OPERATOR_FAILURES)}
+    answers = {f"o{position}a{index}": outcome for index, outcome in enumerate(OPERATOR_ANSWERS)}
     fill = {name: f"FILL({name}, 0)" for name in (*failures, *answers)}
     failed = " + ".join(fill[name] for name in failures)
     asked = " + ".join(fill[name] for name in (*answers, *failures))
@@ -113,8 +127,8 @@ class Monitoring(Construct):
             self.alarms.append(created)
             return created
 
-        requests = stage.metric_count(period=PERIOD, statistic=cloudwatch.Stats.SUM)
-        server_errors = stage.metric_server_error(period=PERIOD, statistic=cloudwatch.Stats.SUM)
+        requests = api_metric(stage, config.stage, "Count", cloudwatch.Stats.SUM)
+        server_errors = api_metric(stage, config.stage, "5XXError", cloudwatch.Stats.SUM)
         api_5xx_rate = cloudwatch.MathExpression(
             expression="IF(requests > 0, 100 * errors / requests, 0)",
             using_metrics={"requests": requests, "errors": server_errors},
@@ -127,7 +141,7 @@ class Monitoring(Construct):
             thresholds.api_server_error_rate_percent,
             f"Over {thresholds.api_server_error_rate_percent}% of API requests answered 5xx in 5 minutes",
         )
-        p99 = stage.metric_latency(period=PERIOD, statistic=cloudwatch.Stats.percentile(99))
+        p99 = api_metric(stage, config.stage, "Latency", cloudwatch.Stats.percentile(99))
         alarm(
             "api-p99-latency",
             p99,
@@ -156,7 +170,7 @@ class Monitoring(Construct):
             cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             m_of_n=False,
         )
-        client_errors = stage.metric_client_error(period=PERIOD, statistic=cloudwatch.Stats.SUM)
+        client_errors = api_metric(stage, config.stage, "4XXError", cloudwatch.Stats.SUM)
         # API Gateway counts 4XX as one metric: the 401s (no or bad key), 403s (WAF, permissions) and
         # 429s (throttle, quota) it answers itself never reach the function, so this rate is where they show.
         api_4xx_rate = cloudwatch.MathExpression(
@@ -186,8 +200,20 @@ class Monitoring(Construct):
                 missing=cloudwatch.TreatMissingData.BREACHING,
             )
         operator_rates: list[cloudwatch.IMetric] = []
-        for operator_id in config.operator_ids:
-            rate = operator_failure_rate(operator_id)
+        operator_latencies: list[cloudwatch.IMetric] = []
+        for position, operator_id in enumerate(config.operator_ids):
+            # OperatorLatency: the function's per-call time of this operator alone (operators/timing.py).
+            latency = app_metric("OperatorLatency", operator=operator_id).with_(
+                statistic=cloudwatch.Stats.percentile(99)
+            )
+            operator_latencies.append(latency)
+            alarm(
+                f"operator-{operator_id}-p99-latency",
+                latency,
+                thresholds.operator_p99_latency_ms,
+                f"Operator {operator_id}: p99 of its call time above {thresholds.operator_p99_latency_ms} ms",
+            )
+            rate = operator_failure_rate(operator_id, position)
             operator_rates.append(rate)
             alarm(
                 f"operator-{operator_id}-failure-rate",
@@ -267,7 +293,7 @@ class Monitoring(Construct):
             ),
             cloudwatch.GraphWidget(
                 title="API latency",
-                left=[p99, stage.metric_latency(period=PERIOD, statistic=cloudwatch.Stats.percentile(50))],
+                left=[p99, api_metric(stage, config.stage, "Latency", cloudwatch.Stats.percentile(50))],
                 width=8,
             ),
             cloudwatch.GraphWidget(title="API error rates (%)", left=[api_5xx_rate, api_4xx_rate], width=8),
@@ -289,7 +315,12 @@ class Monitoring(Construct):
                 right=[app_metric("AuditWriteFailures")],
                 width=8,
             ),
-            cloudwatch.GraphWidget(title="Operator failure rate (%)", left=operator_rates, width=8),
+            cloudwatch.GraphWidget(
+                title="Operators: failure rate (%), p99 latency (ms)",
+                left=operator_rates,
+                right=operator_latencies,
+                width=8,
+            ),
         )
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(

@@ -1,9 +1,15 @@
 """Alarms that work at any volume (#17 item 7): per-operator rates over the operator's own requests,
 M of N datapoints, silence as an alarm where it means trouble, 4xx spikes."""
 
+import json
 from typing import Any
 
-from cdk_support import resources_of
+from aws_cdk import App
+from aws_cdk.assertions import Template
+from cdk_support import resources_of, without_aws_credentials
+from infra.app import REQUIRED_FLAGS, feature_flags
+from infra.config import STAGES_DIR, StageConfig
+from infra.stack import service_stack
 
 from kyc_match.api import errors
 
@@ -125,3 +131,36 @@ def test_production_alarms_when_traffic_stops_and_missing_data_breaches(producti
 def test_sandbox_has_no_no_traffic_alarm(sandbox_template_dict):
     # An idle sandbox is normal: the alarm exists only where the stage sets noTrafficMinutes.
     assert not [name for name in _alarms(sandbox_template_dict) if name.endswith("-no-traffic")]
+
+
+def test_each_operator_has_a_p99_latency_alarm_on_its_own_calls(sandbox_template_dict):
+    alarm = _alarms(sandbox_template_dict)["kyc-match-sandbox-operator-sandbox-p99-latency"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["ExtendedStatistic"]) == (
+        "KycMatch",
+        "OperatorLatency",
+        "p99",
+    )
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
+        "service": "kyc-match",
+        "operator": "sandbox",
+    }
+    assert alarm["Period"] == 300
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 4000)  # sandbox.json
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (PERIODS, DATAPOINTS)
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"]  # to the alarm topic, as every alarm
+
+
+def test_every_configured_operator_gets_its_own_latency_alarm():
+    """Two operators in the stage file: two alarms, each on its operator's dimension."""
+    raw = json.loads((STAGES_DIR / "production.json").read_text())
+    raw["operators"].append({"id": "op-two", "kind": "sandbox", "prefixes": ["+49"]})
+    config = StageConfig.model_validate(raw)
+    context = {**feature_flags(), **REQUIRED_FLAGS, "aws:cdk:bundling-stacks": []}
+    with without_aws_credentials():
+        stack = service_stack(App(context=context), config, "eu-west-1", None)
+        alarms = _alarms(Template.from_stack(stack).to_json())
+    for operator_id in ("sandbox", "op-two"):
+        alarm = alarms[f"kyc-match-production-operator-{operator_id}-p99-latency"]
+        assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]}["operator"] == operator_id
+        assert alarm["Threshold"] == 2500  # production.json's operatorP99LatencyMs

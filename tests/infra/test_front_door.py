@@ -277,7 +277,12 @@ def test_with_mutual_tls_route53_follows_an_in_region_probe_alarm_not_an_https_c
         if rule["Properties"].get("ScheduleExpression") == "rate(1 minute)"
     ]
     (target,) = probe["Targets"]
-    assert target["Arn"] == {"Fn::GetAtt": [match_id, "Arn"]}
+    (live,) = [
+        alias_id
+        for alias_id, alias in resources_of(template, "AWS::Lambda::Alias").items()
+        if alias["Properties"]["FunctionName"] == {"Ref": match_id}
+    ]
+    assert target["Arn"] == {"Ref": live}  # the `live` alias: the version that serves clients
     assert json.loads(target["Input"]) == HEALTH_PROBE_EVENT
 
 

@@ -75,7 +75,13 @@ def test_other_methods_reach_the_function_for_its_camara_405(sandbox_template_di
 @pytest.mark.parametrize("path", ["/kyc-match/v0.4/match", "/kyc-decision/v1/assess"])
 def test_post_method_requires_an_api_key_and_proxies_to_the_match_function(sandbox_template_dict, path):
     method = _methods(sandbox_template_dict)[path]
-    match_function, _ = function_with_handler(sandbox_template_dict, MATCH_HANDLER)
+    # Through its `live` alias (CodeDeploy's traffic shifting, tests/infra/test_release.py).
+    (match_function,) = [
+        alias_id
+        for alias_id, alias in resources_of(sandbox_template_dict, "AWS::Lambda::Alias").items()
+        if alias["Properties"]["FunctionName"]
+        == {"Ref": function_with_handler(sandbox_template_dict, MATCH_HANDLER)[0]}
+    ]
     assert method["HttpMethod"] == "POST"
     assert method["ApiKeyRequired"] is True
     assert method["Integration"]["Type"] == "AWS_PROXY"
@@ -699,6 +705,8 @@ def test_alarms_exist_and_notify_the_topic(sandbox_template_dict):
         "kyc-match-sandbox-lambda-throttles",
         "kyc-match-sandbox-audit-write-failures",
         "kyc-match-sandbox-operator-sandbox-failure-rate",
+        "kyc-match-sandbox-operator-sandbox-p99-latency",
+        "kyc-match-sandbox-canary-errors",
         "kyc-match-sandbox-audit-queue-oldest-message",
         "kyc-match-sandbox-audit-dlq-messages",
         "kyc-match-sandbox-digest-errors",
