@@ -1,5 +1,6 @@
 """CDK app: `-c stage=<sandbox|production>` (default sandbox), `-c regions=eu-west-1,eu-central-1`
-(default: the stage file's regions). One KycMatch-<stage>-<region> stack per region.
+(default: the stage file's regions). One KycMatch-<stage>-<region> stack per region. `-c pipeline=true`
+synthesizes the delivery pipeline (infra/pipeline.py) instead, which deploys those same stacks.
 
 Synth needs no AWS credentials: the account is CDK_DEFAULT_ACCOUNT when the CLI found one, otherwise an
 unresolved token, and every region is explicit.
@@ -15,12 +16,10 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra import REPO_ROOT
 from infra.config import StageConfig, load_stage_config, parse_regions
-from infra.stack import KycMatchStack
+from infra.pipeline import PIPELINE_STACK, PipelineStack, load_pipeline_config
+from infra.stack import service_stack, stack_name
 
-
-def stack_name(stage: str, region: str) -> str:
-    return f"KycMatch-{stage}-{region}"
-
+__all__ = ["build_app", "feature_flags", "main", "stack_name"]  # stack_name: where tests and docs expect it
 
 CDK_JSON = REPO_ROOT / "cdk.json"
 # Feature flags the stacks rely on: set whatever the context says (cdk.json sets them as well).
@@ -51,22 +50,29 @@ def build_app(app: App | None = None, config: StageConfig | None = None) -> App:
             app.node.set_context(flag, value)
     for flag, value in REQUIRED_FLAGS.items():  # ...except over what the stacks rely on
         app.node.set_context(flag, value)
-    stage = config.stage if config else str(app.node.try_get_context("stage") or "sandbox")
-    config = config or load_stage_config(stage)
-    for region in parse_regions(app.node.try_get_context("regions"), config):
-        KycMatchStack(
+    if _flag(app.node.try_get_context("pipeline")):
+        # The delivery pipeline instead of the service stacks (docs/deploy.md, The pipeline).
+        pipeline = load_pipeline_config()
+        PipelineStack(
             app,
-            stack_name(stage, region),
-            config=config,
-            env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=region),
-            description=f"CAMARA KYC Match v0.4 aggregator, stage {stage}, {region}",
-            # A production stack holds the regulated records: `cdk destroy` or a console click must
-            # not delete it (its tables and vault are retained anyway; the API and alarms are not).
-            termination_protection=stage == "production",
+            PIPELINE_STACK,
+            config=pipeline,
+            env=Environment(account=pipeline.account, region=pipeline.region),
+            description="CAMARA KYC Match delivery: sandbox, approval, production, one region at a time",
+            termination_protection=True,
         )
+    else:
+        stage = config.stage if config else str(app.node.try_get_context("stage") or "sandbox")
+        config = config or load_stage_config(stage)
+        for region in parse_regions(app.node.try_get_context("regions"), config):
+            service_stack(app, config, region, os.environ.get("CDK_DEFAULT_ACCOUNT"))
     # cdk-nag 3: a policy-validation plugin; unacknowledged findings fail synth.
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
+
+
+def _flag(value: object) -> bool:
+    return value is True or str(value).lower() in {"true", "1", "yes"}
 
 
 def main() -> None:

@@ -38,3 +38,10 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 @pytest.fixture(scope="session")
 def production_template_dict(production: Synth) -> dict[str, Any]:
     return production.template_dict(stack_name("production", "eu-central-1"))
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """`cdk synth -c pipeline=true`: the delivery pipeline and the stages it deploys, no credentials."""
+    with without_aws_credentials():
+        return synthesize(tmp_path_factory.mktemp("cdk-pipeline"), pipeline="true")

@@ -1,0 +1,188 @@
+"""The delivery pipeline (#17 item 6): source from a CodeStar connection, the repository's test command
+in the synth step, then one stage and region at a time, sandbox first, a manual approval before
+production; each deploys the very stack `cdk deploy` makes."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cdk_support import REPO_ROOT, resources_of
+from cfnlint.api import lint
+from infra.app import stack_name
+from infra.config import StageConfigError, load_stage_config
+from infra.pipeline import PIPELINE_STACK, load_pipeline_config
+
+CONFIG = load_pipeline_config()
+
+
+def _pipeline_stages(synth) -> list[dict[str, Any]]:
+    (pipeline,) = resources_of(synth.template_dict(PIPELINE_STACK), "AWS::CodePipeline::Pipeline").values()
+    return pipeline["Properties"]["Stages"]
+
+
+def _expected_rollout() -> list[tuple[str, str, str]]:
+    """(stage, region, account) in the order they must deploy: the stage files' regions, sandbox first."""
+    return [
+        (target.stage, region, target.account)
+        for target in CONFIG.stages
+        for region in load_stage_config(target.stage).regions
+    ]
+
+
+def test_source_is_the_configured_connection_and_branch(pipeline):
+    (source,) = _pipeline_stages(pipeline)[0]["Actions"]
+    assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
+    assert source["Configuration"] == {
+        "ConnectionArn": CONFIG.connection_arn,
+        "FullRepositoryId": CONFIG.repository,
+        "BranchName": CONFIG.branch,
+    }
+
+
+def test_synth_step_runs_the_repository_test_command_then_synthesizes_the_pipeline(pipeline):
+    template = pipeline.template_dict(PIPELINE_STACK)
+    specs = [
+        json.loads(project["Properties"]["Source"]["BuildSpec"])
+        for project in resources_of(template, "AWS::CodeBuild::Project").values()
+    ]
+    (synth,) = [spec for spec in specs if spec.get("artifacts", {}).get("base-directory") == "cdk.out"]
+    assert synth["phases"]["install"]["commands"] == ["npm ci"]  # the pinned CLI of package-lock.json
+    commands = synth["phases"]["build"]["commands"]
+    assert commands[0] == "scripts/check"  # tests, lint and types fail the build before any deploy
+    assert commands[-1].endswith("npx cdk synth -c pipeline=true")
+    assert (REPO_ROOT / "scripts" / "check").is_file()
+
+
+def test_generated_steps_use_the_versions_pinned_in_package_json(pipeline):
+    pins = json.loads((REPO_ROOT / "package.json").read_text())["devDependencies"]
+    installs = [
+        command
+        for project in resources_of(
+            pipeline.template_dict(PIPELINE_STACK), "AWS::CodeBuild::Project"
+        ).values()
+        for command in json.loads(project["Properties"]["Source"]["BuildSpec"])["phases"]["install"][
+            "commands"
+        ]
+    ]
+    assert f"npm install -g aws-cdk@{pins['aws-cdk']}" in installs  # self-mutation
+    assert f"npm install -g cdk-assets@{pins['cdk-assets']}" in installs  # asset publishing
+    assert not [command for command in installs if "@latest" in command]
+    lock = json.loads((REPO_ROOT / "package-lock.json").read_text())["packages"]
+    assert lock["node_modules/cdk-assets"]["version"] == pins["cdk-assets"]
+    assert lock["node_modules/cdk-assets"]["integrity"].startswith("sha512-")
+
+
+def test_stages_deploy_one_region_at_a_time_sandbox_first(pipeline):
+    deploys = [
+        stage
+        for stage in _pipeline_stages(pipeline)
+        if stage["Name"] not in {"Source", "Build", "UpdatePipeline", "Assets"}
+    ]
+    rollout = _expected_rollout()
+    assert [stage["Name"] for stage in deploys] == [f"{name}-{region}" for name, region, _ in rollout]
+    for stage, (name, region, account) in zip(deploys, rollout, strict=True):
+        stacks = {
+            a["Configuration"]["StackName"]
+            for a in stage["Actions"]
+            if a["ActionTypeId"]["Category"] == "Deploy"
+        }
+        assert stacks == {stack_name(name, region)}  # one stack, the name `cdk deploy` gives it
+        for action in stage["Actions"]:
+            if action["ActionTypeId"]["Category"] == "Deploy":
+                assert action.get("Region", CONFIG.region) == region
+                assert f":iam::{account}:role/cdk-" in json.dumps(action["RoleArn"])  # the stage's account
+
+
+def test_a_manual_approval_comes_before_the_first_production_region_only(pipeline):
+    approvals = {
+        stage["Name"]: [a for a in stage["Actions"] if a["ActionTypeId"]["Category"] == "Approval"]
+        for stage in _pipeline_stages(pipeline)
+    }
+    first_production = next(
+        f"production-{region}" for name, region, _ in _expected_rollout() if name == "production"
+    )
+    assert [name for name, found in approvals.items() if found] == [first_production]
+    (approval,) = approvals[first_production]
+    deploy_orders = [
+        a["RunOrder"]
+        for stage in _pipeline_stages(pipeline)
+        if stage["Name"] == first_production
+        for a in stage["Actions"]
+        if a["ActionTypeId"]["Category"] == "Deploy"
+    ]
+    assert approval["ActionTypeId"]["Provider"] == "Manual"
+    assert approval["RunOrder"] < min(deploy_orders)
+
+
+def test_the_pipeline_deploys_the_service_stacks_as_cdk_deploy_makes_them(pipeline, production):
+    by_name = {
+        stack.stack_name: stack
+        for nested in pipeline.assembly.nested_assemblies
+        for stack in nested.nested_assembly.stacks
+    }
+    assert set(by_name) == {stack_name(name, region) for name, region, _ in _expected_rollout()}
+    production_stack = by_name[stack_name("production", "eu-central-1")]
+    assert production_stack.termination_protection is True
+    assert by_name[stack_name("sandbox", "eu-west-1")].termination_protection is False
+    # Same resources as the stand-alone synth of that stack: same logical ids and types, except those
+    # whose ids CDK derives from the construct path (the pipeline's stage is part of it: the API's invoke
+    # permissions, the drain's SQS event source) or from the function's code location (its version, in
+    # the stage's own account): taking over a hand-deployed stack replaces those, create before delete.
+    alone = production.template_dict(stack_name("production", "eu-central-1"))
+    renamed = {"AWS::Lambda::Permission", "AWS::Lambda::EventSourceMapping", "AWS::Lambda::Version"}
+
+    def kinds(template: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+        resources = template["Resources"].items()
+        return (
+            {k: v["Type"] for k, v in resources if v["Type"] not in renamed},
+            sorted(v["Type"] for v in template["Resources"].values() if v["Type"] in renamed),
+        )
+
+    assert kinds(production_stack.template) == kinds(alone)
+
+
+def test_pipeline_stack_is_termination_protected_and_keys_rotate(pipeline):
+    assert pipeline.assembly.get_stack_by_name(PIPELINE_STACK).termination_protection is True
+    keys = resources_of(pipeline.template_dict(PIPELINE_STACK), "AWS::KMS::Key").values()
+    assert keys and all(key["Properties"]["EnableKeyRotation"] is True for key in keys)
+
+
+def test_pipeline_synth_passes_cdk_nag(pipeline):
+    report = json.loads((pipeline.outdir / "validation-report.json").read_text())
+    assert [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])] == []
+
+
+# cfn-lint checks a CloudFormation action's RoleArn as an ARN format and reports the Fn::Join CDK
+# Pipelines writes for the bootstrap role's ARN as "prefer Fn::Sub": a style note on generated code.
+TOLERATED = {("E3703", "Prefer using Fn::Sub over Fn::Join with an empty delimiter")}
+
+
+def test_pipeline_templates_pass_cfn_lint(pipeline):
+    for stack in pipeline.assembly.stacks:
+        findings = lint(json.dumps(stack.template), regions=[stack.environment.region])
+        errors = [(m.rule.id, m.message) for m in findings if m.rule.id.startswith("E")]
+        assert [error for error in errors if error not in TOLERATED] == [], stack.stack_name
+
+
+def test_the_service_synth_has_no_pipeline(sandbox):
+    assert {stack.stack_name for stack in sandbox.assembly.stacks} == {
+        stack_name("sandbox", region) for region in ("eu-west-1", "eu-central-1")
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda c: c.update(connectionArn="arn:aws:iam::111111111111:user/deployer"), "connectionArn"),
+        (lambda c: c.update(stages=list(reversed(c["stages"]))), "sandbox must come before production"),
+        (lambda c: c.update(account="12345"), "account"),
+    ],
+)
+def test_a_bad_pipeline_config_fails_synth_with_the_field_named(tmp_path: Path, change, problem):
+    raw = json.loads((REPO_ROOT / "infra" / "pipeline.json").read_text())
+    change(raw)
+    path = tmp_path / "pipeline.json"
+    path.write_text(json.dumps(raw))
+    with pytest.raises(StageConfigError, match=problem):
+        load_pipeline_config(path)
