@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from kyc_match.observability import NAMESPACE, SERVICE
 from kyc_match.operators.resilience import Clock
 
 OPERATOR_LATENCY_METRIC = "OperatorLatency"
@@ -25,6 +24,11 @@ def operator_call(operator_id: str, clock: Clock = time.monotonic) -> Iterator[N
     try:
         yield
     finally:
+        # Imported here, not with the module: the local tools import the sandbox adapter at start-up
+        # (the operator simulator), and creating the function's Logger then would bind it to the
+        # terminal's stdout before `kyc-match invoke` points stdout at stderr.
+        from kyc_match.observability import NAMESPACE, SERVICE  # noqa: PLC0415
+
         elapsed_ms = max(0.0, (clock() - started) * 1000.0)
         with single_metric(
             name=OPERATOR_LATENCY_METRIC,
