@@ -6,12 +6,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import infra.pipeline
 import pytest
-from cdk_support import REPO_ROOT, resources_of
+from aws_cdk import App
+from aws_cdk import aws_sns as sns
+from cdk_support import REPO_ROOT, resources_of, without_aws_credentials
 from cfnlint.api import lint
-from infra.app import stack_name
+from infra.app import build_app, stack_name
 from infra.config import StageConfigError, load_stage_config
 from infra.pipeline import PIPELINE_STACK, load_pipeline_config
+from infra.stack import service_stack
 
 CONFIG = load_pipeline_config()
 
@@ -149,8 +153,39 @@ def test_pipeline_stack_is_termination_protected_and_keys_rotate(pipeline):
 
 
 def test_pipeline_synth_passes_cdk_nag(pipeline):
+    # The fixture's synth succeeded: an open finding would have raised (negative control below).
     report = json.loads((pipeline.outdir / "validation-report.json").read_text())
     assert [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])] == []
+
+
+def test_cdk_nag_checks_the_pipeline_and_the_stacks_it_deploys(tmp_path, monkeypatch):
+    """Negative control: a finding in the pipeline stack and one in a deployed stage's stack fail synth."""
+
+    def stack_with_a_finding(scope, config, region, account):
+        stack = service_stack(scope, config, region, account)
+        sns.Topic(stack, "StageTopicWithoutSsl")  # AwsSolutions-SNS3
+        return stack
+
+    # The pipeline synthesizes its stages while it is built: the finding goes in as the stack is made.
+    monkeypatch.setattr(infra.pipeline, "service_stack", stack_with_a_finding)
+    with without_aws_credentials():
+        app = App(context={"aws:cdk:bundling-stacks": [], "pipeline": "true"}, outdir=str(tmp_path))
+        build_app(app)
+        sns.Topic(app.node.find_child(PIPELINE_STACK), "PipelineTopicWithoutSsl")
+        with pytest.raises(RuntimeError, match="ValidationFailed"):
+            app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    paths = {
+        construct["constructPath"]
+        for plugin in report["pluginReports"]
+        for violation in plugin["violations"]
+        if violation["ruleName"] == "AwsSolutions-SNS3"
+        for construct in violation["violatingConstructs"]
+    }
+    assert {path.split("/")[1] for path in paths if "StageTopicWithoutSsl" in path} == {
+        f"{name}-{region}" for name, region, _ in _expected_rollout()
+    }
+    assert any("PipelineTopicWithoutSsl" in path for path in paths)
 
 
 # cfn-lint checks a CloudFormation action's RoleArn as an ARN format and reports the Fn::Join CDK
