@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/bench_cold_start.py [--runs 15] [--event events/matc
 
 Each run starts a new interpreter (`python -S`-free, the venv's own, bytecode already cached) that
 - "ours": imports `kyc_match.handler`, gives it in-memory stand-ins for AWS (bench/standins.py: the
-  real sandbox operator, audit trail, keyed hasher and sealer over fake DynamoDB/KMS objects) and
+  real sandbox operator, audit trail and keyed hasher over fake DynamoDB/KMS objects) and
   answers the event once;
 - "floor": imports boto3 and Powertools' `APIGatewayRestResolver`, registers one route and answers
   the same event with a constant.

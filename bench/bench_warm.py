@@ -4,8 +4,9 @@ Run: .venv/bin/python bench/bench_warm.py [--iterations 2000] [--warmup 200] [--
 
 "ours": `kyc_match.handler.lambda_handler` on events/match-full.json (sandbox operator, subscriber
 +34600000001 with all 24 attributes on file), with in-memory stand-ins for the AWS calls only
-(bench/standins.py: the real subscriber store, audit trail, keyed hasher and sealer run over fake
-DynamoDB/KMS objects). Logging and EMF metrics are written as in Lambda (to /dev/null here).
+(bench/standins.py: the real subscriber store, audit trail and keyed hasher run over fake
+DynamoDB/KMS objects; no per-entry seal since #13: the witness seals the table's stream instead).
+Logging and EMF metrics are written as in Lambda (to /dev/null here).
 "floor": a Powertools `APIGatewayRestResolver` route that parses the same body with a pydantic model
 of 25 optional str fields (extra="forbid") and returns a constant.
 Both run in this process, interleaved in blocks so noise hits both alike; median and p99 per call.

@@ -67,7 +67,6 @@ def install() -> tuple[MemoryTable, MemoryKms]:
     """
     from kyc_match import wiring  # noqa: PLC0415 - timed by the caller
     from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
-    from kyc_match.audit.sealing import KmsSealer  # noqa: PLC0415
     from kyc_match.audit.trail import DynamoDbAuditTrail  # noqa: PLC0415
     from kyc_match.operators.config import OperatorConfig  # noqa: PLC0415
     from kyc_match.operators.directory import PrefixDirectory  # noqa: PLC0415
@@ -82,7 +81,6 @@ def install() -> tuple[MemoryTable, MemoryKms]:
     trail = DynamoDbAuditTrail(
         audit_table,  # type: ignore[arg-type]
         KmsIdentifierHasher(kms, BENCH_KEY_ID),  # type: ignore[arg-type]
-        KmsSealer(kms, BENCH_KEY_ID),  # type: ignore[arg-type]
         timedelta(days=1826),
     )
     wiring.use_dependencies(

@@ -37,6 +37,14 @@ def dynamodb() -> "DynamoDBServiceResource":
 
 
 @cache
+def dynamodb_streams() -> Any:  # no stubs pinned: four calls, by the local sealer only
+    """The audit table's stream, read directly by the local sealer (in AWS, Lambda reads it)."""
+    import boto3  # noqa: PLC0415
+
+    return boto3.client("dynamodbstreams", config=_config())
+
+
+@cache
 def kms() -> "KMSClient":
     import boto3  # noqa: PLC0415
 
@@ -67,5 +75,5 @@ def sts() -> Any:  # no STS stubs pinned: one call, GetCallerIdentity
 
 def reset() -> None:
     """Forget the clients (tests that change AWS_ENDPOINT_URL or credentials)."""
-    for factory in (_config, dynamodb, kms, sqs, s3, sts):
+    for factory in (_config, dynamodb, dynamodb_streams, kms, sqs, s3, sts):
         factory.cache_clear()

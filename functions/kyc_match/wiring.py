@@ -1,7 +1,7 @@
 """Composition root: every adapter, built from the one Settings object, and nowhere else.
 
 The API handler takes its adapters from `dependencies()`, the jobs and the `kyc-match` commands from
-`audit_components`, `audit_table`, `policy_store`, `client_store`, `identifier_hasher`,
+`audit_components`, `witness_sealer`, `audit_table`, `policy_store`, `client_store`, `identifier_hasher`,
 `ported_numbers_table`. Tests
 build the API's set with fakes (`build(settings, operators=...)`) and install it with
 `use_dependencies`. Each builder runs once per container and settings (cached): AWS clients come from
@@ -22,12 +22,14 @@ from kyc_match.operators.config import OperatorConfig, parse_operators
 from kyc_match.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from joserfc.jwk import ECKey
     from mypy_boto3_dynamodb.service_resource import Table
 
-    from kyc_match.audit.digest import S3DigestStore
     from kyc_match.audit.hashing import KmsIdentifierHasher
     from kyc_match.audit.sealing import KmsSealer
     from kyc_match.audit.store import AuditReader
+    from kyc_match.audit.witness_sealer import WitnessSealer
+    from kyc_match.audit.witness_store import S3WitnessStore
     from kyc_match.clients.store import DynamoDbClientStore
     from kyc_match.domain.clients import Client
     from kyc_match.domain.model import ServedPolicy
@@ -51,11 +53,10 @@ class Dependencies:
 
 @dataclass(frozen=True)
 class AuditComponents:
-    """The audit trail's readers and keys: the digest job and the `kyc-match audit` commands."""
+    """The audit trail's readers and keys: the `kyc-match audit` commands."""
 
     reader: "AuditReader"
-    sealer: "KmsSealer"
-    digests: "S3DigestStore"
+    witness: "S3WitnessStore"
     hashers: "tuple[KmsIdentifierHasher, ...]"  # current key first, then the previous ones
     retention: timedelta
 
@@ -142,7 +143,6 @@ def audit_trail(settings: Settings) -> AuditTrail:
     return DynamoDbAuditTrail(
         audit_table(settings),
         identifier_hasher(settings),
-        _sealer(settings),
         timedelta(days=settings.audit_retention_days),
         fallback=SqsFallback(aws.sqs(), queue_url) if queue_url else None,
     )
@@ -150,16 +150,49 @@ def audit_trail(settings: Settings) -> AuditTrail:
 
 @cache
 def audit_components(settings: Settings) -> AuditComponents:
-    from kyc_match.audit.digest import S3DigestStore  # noqa: PLC0415
     from kyc_match.audit.store import AuditReader  # noqa: PLC0415
 
-    retention = timedelta(days=settings.audit_retention_days)
     return AuditComponents(
         reader=AuditReader(audit_table(settings)),
-        sealer=_sealer(settings),
-        digests=S3DigestStore(aws.s3(), settings.audit_witness_bucket, retention),
+        witness=witness_store(settings),
         hashers=identifier_hashers(settings),
-        retention=retention,
+        retention=timedelta(days=settings.audit_retention_days),
+    )
+
+
+@cache
+def witness_store(settings: Settings) -> "S3WitnessStore":
+    from kyc_match.audit.witness_store import S3WitnessStore  # noqa: PLC0415
+
+    return S3WitnessStore(
+        aws.s3(), settings.audit_witness_bucket, timedelta(days=settings.audit_retention_days)
+    )
+
+
+@cache
+def witness_signers(settings: Settings) -> "tuple[KmsJwtSigner, ...]":
+    """The witness key first (the sealer signs with it), then the keys that signed before a rotation."""
+    from kyc_match.operators.signing import KmsJwtSigner  # noqa: PLC0415
+
+    key_ids = dict.fromkeys((settings.witness_key_id, *settings.previous_witness_key_ids))
+    return tuple(KmsJwtSigner(aws.kms(), key_id) for key_id in key_ids)
+
+
+def witness_public_keys(settings: Settings) -> "dict[str, ECKey]":
+    """The witness keys' public halves by `kid` (KMS GetPublicKey, read once per signer)."""
+    from kyc_match.audit.witness_signature import key_ring  # noqa: PLC0415
+
+    return key_ring(signer.public_key() for signer in witness_signers(settings))
+
+
+@cache
+def witness_sealer(settings: Settings) -> "WitnessSealer":
+    """The sealer of the audit table's stream: the sealer function, `kyc-match audit flush`, `serve`."""
+    from kyc_match.audit.witness_sealer import WitnessSealer  # noqa: PLC0415
+
+    region = aws.s3().meta.region_name
+    return WitnessSealer(
+        witness_store(settings), witness_signers(settings)[0], lambda: witness_public_keys(settings), region
     )
 
 
@@ -167,14 +200,14 @@ def audit_components(settings: Settings) -> AuditComponents:
 def policy_store(settings: Settings) -> "DynamoDbPolicyStore":
     from kyc_match.policies.store import DynamoDbPolicyStore  # noqa: PLC0415
 
-    return DynamoDbPolicyStore(config_table(settings), _sealer(settings))
+    return DynamoDbPolicyStore(config_table(settings), _policy_sealer(settings))
 
 
 def policy_lifecycle(settings: Settings) -> "PolicyLifecycle":
     """Drafts, approvals, activations: for `kyc-match policy`, never the decision endpoint."""
     from kyc_match.policies.lifecycle import PolicyLifecycle  # noqa: PLC0415
 
-    return PolicyLifecycle(config_table(settings), _sealer(settings))
+    return PolicyLifecycle(config_table(settings), _policy_sealer(settings))
 
 
 @cache
@@ -236,10 +269,11 @@ def ported_numbers_table(settings: Settings) -> "Table":
 
 
 @cache
-def _sealer(settings: Settings) -> "KmsSealer":
+def _policy_sealer(settings: Settings) -> "KmsSealer":
+    """Policy items' MAC key: operations seal, the match function verifies; auditors cannot use it."""
     from kyc_match.audit.sealing import KmsSealer  # noqa: PLC0415
 
-    return KmsSealer(aws.kms(), settings.hash_key_id)
+    return KmsSealer(aws.kms(), settings.policy_seal_key_id)
 
 
 class _PolicyStoreOnFirstUse:

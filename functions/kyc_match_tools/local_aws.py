@@ -1,4 +1,5 @@
-"""Local stand-ins for AWS: an embedded moto server (or any endpoint), tables, the KMS keys, test data."""
+"""Local stand-ins for AWS: an embedded moto server (or any endpoint), tables (the audit table with its
+stream), the KMS keys, the witness bucket, test data."""
 
 import os
 import socket
@@ -86,6 +87,8 @@ def _key_schema(schema: TableSchema) -> dict[str, Any]:
             {"AttributeName": name, "AttributeType": "S"} for name in sorted(a for a in attributes if a)
         ],
     }
+    if schema.stream_view_type:
+        definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": schema.stream_view_type}
     if schema.indexes:
         definition["GlobalSecondaryIndexes"] = [
             {
@@ -100,29 +103,33 @@ def _key_schema(schema: TableSchema) -> dict[str, Any]:
 
 def ensure_hash_key(settings: Settings) -> str:
     """The HMAC_256 KMS key behind `settings.hash_key_id` (an alias), created if absent."""
-    kms = boto3.client("kms")
-    aliases = {alias["AliasName"]: alias.get("TargetKeyId") for alias in kms.list_aliases()["Aliases"]}
-    if settings.hash_key_id in aliases:
-        return str(aliases[settings.hash_key_id])
-    key = kms.create_key(
-        KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC", Description="kyc-match identifiers"
-    )
-    key_id = key["KeyMetadata"]["KeyId"]
-    kms.create_alias(AliasName=settings.hash_key_id, TargetKeyId=key_id)
-    return key_id
+    return _ensure_key(settings.hash_key_id, "HMAC_256", "GENERATE_VERIFY_MAC", "kyc-match identifiers")
 
 
 def ensure_signing_key(settings: Settings) -> str:
     """The ECC_NIST_P256 signing key behind `settings.signing_key_id` (an alias), created if absent."""
-    kms = boto3.client("kms")
-    aliases = {alias["AliasName"]: alias.get("TargetKeyId") for alias in kms.list_aliases()["Aliases"]}
-    if settings.signing_key_id in aliases:
-        return str(aliases[settings.signing_key_id])
-    key = kms.create_key(
-        KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY", Description="kyc-match client assertions"
+    return _ensure_key(settings.signing_key_id, "ECC_NIST_P256", "SIGN_VERIFY", "kyc-match client assertions")
+
+
+def ensure_witness_key(settings: Settings) -> str:
+    """The ECC_NIST_P256 key that signs witness objects (`settings.witness_key_id`), created if absent."""
+    return _ensure_key(settings.witness_key_id, "ECC_NIST_P256", "SIGN_VERIFY", "kyc-match audit witness")
+
+
+def ensure_policy_seal_key(settings: Settings) -> str:
+    """The HMAC_256 key that seals policy items (`settings.policy_seal_key_id`), created if absent."""
+    return _ensure_key(
+        settings.policy_seal_key_id, "HMAC_256", "GENERATE_VERIFY_MAC", "kyc-match policy seals"
     )
-    key_id = key["KeyMetadata"]["KeyId"]
-    kms.create_alias(AliasName=settings.signing_key_id, TargetKeyId=key_id)
+
+
+def _ensure_key(alias: str, spec: Any, usage: Any, description: str) -> str:
+    kms = boto3.client("kms")
+    aliases = {found["AliasName"]: found.get("TargetKeyId") for found in kms.list_aliases()["Aliases"]}
+    if alias in aliases:
+        return str(aliases[alias])
+    key_id = kms.create_key(KeySpec=spec, KeyUsage=usage, Description=description)["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=alias, TargetKeyId=key_id)
     return key_id
 
 
@@ -139,8 +146,8 @@ def ensure_audit_fallback_queue() -> str:
     return url
 
 
-def ensure_digest_bucket(settings: Settings) -> None:
-    """The write-once bucket for the audit trail's daily digests (Object Lock, as in the stack)."""
+def ensure_witness_bucket(settings: Settings) -> None:
+    """The write-once bucket of the audit witness (Object Lock, hence versioned, as in the stack)."""
     s3 = boto3.client("s3")
     if settings.audit_witness_bucket in {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}:
         return
@@ -181,7 +188,9 @@ def prepare(settings: Settings, subscribers: Iterable[Mapping[str, Any]] | None 
     create_tables(settings)
     ensure_hash_key(settings)
     ensure_signing_key(settings)
-    ensure_digest_bucket(settings)
+    ensure_witness_key(settings)
+    ensure_policy_seal_key(settings)
+    ensure_witness_bucket(settings)
     return load_subscribers(
         settings, read_subscribers(DEFAULT_SUBSCRIBERS) if subscribers is None else subscribers
     )

@@ -82,7 +82,7 @@ def bundled_asset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_bundled_asset_has_the_package_and_arm64_wheels(bundled_asset: Path):
-    for module in ("handler.py", "jobs/drain.py", "jobs/digest.py"):  # the three functions' handlers
+    for module in ("handler.py", "jobs/drain.py", "jobs/witness.py"):  # the functions' handlers
         assert (bundled_asset / "kyc_match" / module).is_file()
     assert not list(bundled_asset.rglob("__pycache__"))
     assert not (bundled_asset / "kyc_match_tools").exists()

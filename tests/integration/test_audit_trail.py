@@ -11,7 +11,6 @@ import pytest
 
 from kyc_match import wiring
 from kyc_match.audit.hashing import KmsIdentifierHasher
-from kyc_match.audit.sealing import KmsSealer
 from kyc_match.audit.trail import DynamoDbAuditTrail
 from kyc_match.settings import get_settings
 from support.audit import audit_item_for
@@ -81,7 +80,6 @@ def test_no_result_without_its_audit_entry(handler_transport):
     broken_trail = DynamoDbAuditTrail(
         dynamodb.Table("no-such-audit-table"),
         KmsIdentifierHasher(boto3.client("kms"), settings.hash_key_id),
-        KmsSealer(boto3.client("kms"), settings.hash_key_id),
         timedelta(days=1),
     )
     wiring.use_dependencies(wiring.build(settings, audit=broken_trail))
@@ -103,7 +101,6 @@ def test_an_entry_is_never_overwritten(handler_transport):
     trail = DynamoDbAuditTrail(
         boto3.resource("dynamodb").Table(settings.audit_table),
         KmsIdentifierHasher(boto3.client("kms"), settings.hash_key_id),
-        KmsSealer(boto3.client("kms"), settings.hash_key_id),
         timedelta(days=1),
     )
     context = CallContext("replay-client", "fixed-request", "replay", datetime(2026, 1, 1, tzinfo=UTC), 0)

@@ -276,7 +276,7 @@ def test_a_served_policy_is_cached_a_minute_at_most_and_for_a_bounded_number_of_
     put_approve_activate(client, policy_file(tmp_path, CLIENT_DEFAULT), "default", 1)
     clock = ManualClock(1000.0)
     table = CountingTable(config_table())
-    sealer = KmsSealer(boto3.client("kms"), get_settings().hash_key_id)
+    sealer = KmsSealer(boto3.client("kms"), get_settings().policy_seal_key_id)
     store = policy_store_module.DynamoDbPolicyStore(table, sealer, clock=clock)  # type: ignore[arg-type]
 
     def reads_for(policy_id: str) -> int:

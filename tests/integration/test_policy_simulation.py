@@ -16,7 +16,6 @@ import pytest
 
 from kyc_match import aws
 from kyc_match.audit.hashing import KmsIdentifierHasher
-from kyc_match.audit.sealing import KmsSealer
 from kyc_match.audit.trail import DynamoDbAuditTrail
 from kyc_match.domain.model import Assessment, AuditRecord, CallContext, PolicyReference, Reason
 from kyc_match.matching import AttributeMatch
@@ -68,7 +67,6 @@ def seed(
     trail = DynamoDbAuditTrail(
         aws.dynamodb().Table(settings.audit_table),
         KmsIdentifierHasher(aws.kms(), key),
-        KmsSealer(aws.kms(), key),
         timedelta(days=settings.audit_retention_days),
     )
     at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)

@@ -1,12 +1,26 @@
-"""Reading the audit trail the suite produced (moto's DynamoDB)."""
+"""Reading the audit trail the suite produced (moto's DynamoDB), and private trails for one test."""
 
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import pytest
 from boto3.dynamodb.conditions import Attr
 
+from kyc_match import aws
 from kyc_match.api.correlator import is_uuid
-from kyc_match.settings import get_settings
+from kyc_match.audit.hashing import KmsIdentifierHasher
+from kyc_match.audit.trail import DynamoDbAuditTrail, SqsFallback
+from kyc_match.domain.errors import KycMatchError
+from kyc_match.domain.model import AuditRecord, CallContext
+from kyc_match.matching import AttributeMatch
+from kyc_match.settings import Settings, get_settings
+from kyc_match.tables import AUDIT
+from kyc_match.wiring import audit_components
+from kyc_match_tools import local_aws
+
+PHONE = "+34600000001"
 
 
 def audit_items(field: str | None = None, value: str | None = None) -> list[dict[str, Any]]:
@@ -45,3 +59,52 @@ def audit_item_for(correlator: str) -> dict[str, Any]:
     matches = audit_items(*stored_correlator(correlator))
     assert len(matches) == 1, f"expected one audit entry for {correlator}, found {len(matches)}"
     return matches[0]
+
+
+def private_trail_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A private audit table (with its stream), witness bucket and hash key, made as `kyc-match serve`
+    makes them, and set in the environment so CLI subprocesses see them too."""
+    suffix = uuid.uuid4().hex[:8]
+    names = {
+        "KYC_AUDIT_TABLE": f"audit-{suffix}",
+        "KYC_AUDIT_WITNESS_BUCKET": f"witness-{suffix}",
+        "KYC_HASH_KEY_ID": f"alias/key-{suffix}",
+    }
+    for name, value in names.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    boto3.client("dynamodb").create_table(
+        TableName=settings.audit_table, BillingMode="PAY_PER_REQUEST", **local_aws._key_schema(AUDIT)
+    )
+    local_aws.ensure_hash_key(settings)
+    local_aws.ensure_witness_key(settings)
+    local_aws.ensure_witness_bucket(settings)
+    return settings
+
+
+def trail_for(
+    settings: Settings, key_id: str | None = None, fallback: SqsFallback | None = None
+) -> DynamoDbAuditTrail:
+    return DynamoDbAuditTrail(
+        aws.dynamodb().Table(settings.audit_table),
+        KmsIdentifierHasher(aws.kms(), key_id or settings.hash_key_id),
+        timedelta(days=settings.audit_retention_days),
+        fallback=fallback,
+    )
+
+
+def record(request_id: str, *, phone: str | None = PHONE, error: KycMatchError | None = None) -> AuditRecord:
+    context = CallContext("bank-1", request_id, f"c-{request_id}", datetime.now(UTC), 0)
+    verdicts = {"givenName": AttributeMatch("false", 93)} if error is None else {}
+    return AuditRecord(
+        context=context,
+        error=error,
+        phone_number=phone,
+        operator_id="sandbox",
+        attributes=("givenName",),
+        verdicts=verdicts,
+    )
+
+
+def table_items(settings: Settings) -> list[dict[str, Any]]:
+    return list(audit_components(settings).reader.all_entries())

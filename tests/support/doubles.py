@@ -15,6 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from kyc_match.audit.witness import WitnessObject, object_name
 from kyc_match.domain.clients import Client, ClientProfile
 from kyc_match.domain.errors import AuditUnavailableError
 from kyc_match.domain.model import AuditRecord, MatchQuery, ServedPolicy, Verdicts
@@ -34,6 +35,7 @@ __all__ = [
     "MemoryPortedNumbers",
     "MemorySubscribers",
     "MemoryTrail",
+    "MemoryWitnessStore",
 ]
 
 
@@ -178,3 +180,46 @@ class FakeSecretsManager:
         if SecretId not in self.values:
             raise ClientError({"Error": {"Code": "ResourceNotFoundException"}}, "GetSecretValue")
         return {"SecretString": self.values[SecretId]}
+
+
+class MemoryWitnessStore:
+    """The witness bucket (S3WitnessStore's port): write-once names, every version kept, in order.
+
+    `overwrite` and `hide` are what an attacker with bucket rights could do without the conditional
+    write: a second version of a name, a delete marker.
+    """
+
+    def __init__(self) -> None:
+        self.versions: dict[str, list[bytes]] = {}
+
+    def put_new(self, name: str, body: bytes) -> bool:
+        if self.versions.get(name):
+            return False
+        self.versions[name] = [body]
+        return True
+
+    def read(self, name: str) -> bytes | None:
+        found = self.versions.get(name)
+        return found[-1] if found and found[-1] else None
+
+    def exists(self, name: str) -> bool:
+        return self.read(name) is not None
+
+    def head(self, region: str, known: int = 0) -> int:
+        sequence = known
+        while self.exists(object_name(region, sequence + 1)):
+            sequence += 1
+        return sequence
+
+    def all_versions(self) -> list[WitnessObject]:
+        return [
+            WitnessObject(name, number, body)
+            for name in sorted(self.versions)
+            for number, body in enumerate(self.versions[name])
+        ]
+
+    def overwrite(self, name: str, body: bytes) -> None:
+        self.versions.setdefault(name, []).append(body)
+
+    def hide(self, name: str) -> None:
+        self.overwrite(name, b"")

@@ -194,8 +194,8 @@ def test_simulated_operator_id_that_is_not_an_id(capsys):
     [
         ([], "kyc-match: the following arguments are required: command (see kyc-match --help)"),
         (
-            ["audit", "digest", "--day", "2026-02-30"],
-            "kyc-match audit digest: argument --day: '2026-02-30' is not a day (YYYY-MM-DD) (see kyc-match audit digest --help)",
+            ["audit", "find", "--phone", "+34600000001", "--from", "2026-02-30"],
+            "kyc-match audit find: argument --from: '2026-02-30' is not a day (YYYY-MM-DD) (see kyc-match audit find --help)",
         ),
         (
             [

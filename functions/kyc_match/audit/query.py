@@ -31,8 +31,6 @@ EXPORT_COLUMNS = (
     "policy",
     "phoneHash",
     "hashKeyId",
-    "entryMac",
-    "macKeyId",
     "entryKey",
     "apiKeyId",  # last: added with stable client ids (#17), columns before it keep their place
 )

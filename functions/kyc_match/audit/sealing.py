@@ -1,4 +1,6 @@
-"""Tamper evidence: a KMS MAC over each entry's canonical form, checked again by `audit verify`."""
+"""A KMS MAC over an item's canonical form: policy items are sealed by operations and checked by the
+match function before a policy is served. Audit entries are not sealed one by one any more: the
+witness (audit/witness.py) records each entry's hash from the table's stream, signed by the sealer."""
 
 from typing import TYPE_CHECKING, Any
 
@@ -10,9 +12,6 @@ from kyc_match.audit.hashing import HMAC_ALGORITHM
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
 
-ENTRY_DOMAIN = "kyc-match/audit-entry/v1"
-DIGEST_DOMAIN = "kyc-match/audit-digest/v1"
-
 
 class KmsSealer:
     """Seals with the current key; verifies with whichever key the sealed item names."""
@@ -21,13 +20,13 @@ class KmsSealer:
         self._kms = kms
         self._key_id = key_id
 
-    def seal(self, item: dict[str, Any], domain: str = ENTRY_DOMAIN) -> dict[str, Any]:
+    def seal(self, item: dict[str, Any], domain: str) -> dict[str, Any]:
         response = self._kms.generate_mac(
             KeyId=self._key_id, MacAlgorithm=HMAC_ALGORITHM, Message=canonical_bytes(item, domain)
         )
         return {**item, "entryMac": response["Mac"].hex(), "macKeyId": self._key_id}
 
-    def is_intact(self, item: dict[str, Any], domain: str = ENTRY_DOMAIN) -> bool:
+    def is_intact(self, item: dict[str, Any], domain: str) -> bool:
         mac, key_id = item.get("entryMac"), item.get("macKeyId")
         if not isinstance(mac, str) or not isinstance(key_id, str):
             return False

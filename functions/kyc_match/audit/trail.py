@@ -1,4 +1,8 @@
-"""The audit trail in DynamoDB: one sealed item per answered request, no personal data in it.
+"""The audit trail in DynamoDB: one item per answered request, no personal data in it.
+
+Written once (conditional put) and never sealed here: the table's stream feeds the witness
+(jobs/witness.py), which records each entry's hash in a signed, chained object within minutes, so the
+writer needs no key and makes no KMS call beyond hashing the phone number (cached).
 
 Nothing is lost: the item goes to the table (with boto3's bounded retries); if the table refuses
 it, to a durable SQS queue that the drain job empties into the table; if both fail, the caller
@@ -38,10 +42,6 @@ class IdentifierHasher(Protocol):
     def hash(self, identifier: str) -> str: ...
 
     def hash_uncached(self, identifier: str) -> str: ...
-
-
-class Sealer(Protocol):
-    def seal(self, item: dict[str, Any]) -> dict[str, Any]: ...
 
 
 def audit_item(
@@ -113,7 +113,7 @@ def put_new_entry(table: "Table", item: dict[str, Any]) -> None:
 
 
 class SqsFallback:
-    """The durable second chance: sealed entries wait in SQS until the drain job stores them."""
+    """The durable second chance: entries wait in SQS until the drain job stores them."""
 
     def __init__(self, sqs: "SQSClient", queue_url: str) -> None:
         self._sqs = sqs
@@ -137,21 +137,19 @@ class DynamoDbAuditTrail:
         self,
         table: "Table",
         hasher: IdentifierHasher,
-        sealer: Sealer,
         retention: timedelta,
         fallback: SqsFallback | None = None,
     ) -> None:
         self._table = table
         self._hasher = hasher
-        self._sealer = sealer
         self._retention = retention
         self._fallback = fallback
 
     def record(self, record: AuditRecord) -> None:
         latency_ms = (time.monotonic_ns() - record.context.started_ns) // 1_000_000
         try:
-            item = self._sealer.seal(audit_item(record, self._hasher, self._retention, latency_ms))
-        except AWS_ERRORS as error:  # KMS unreachable: the entry cannot be hashed or sealed
+            item = audit_item(record, self._hasher, self._retention, latency_ms)
+        except AWS_ERRORS as error:  # KMS unreachable: the number cannot be hashed
             raise AuditUnavailableError from error
         _count_outcome(record)
         try:

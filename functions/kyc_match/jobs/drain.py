@@ -14,8 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from kyc_match import wiring
-from kyc_match.audit.canonical import canonical_bytes, plain
-from kyc_match.audit.sealing import ENTRY_DOMAIN
+from kyc_match.audit.canonical import entry_hash, plain
 from kyc_match.audit.trail import ENTRY_KEY, put_new_entry
 from kyc_match.observability import logger
 from kyc_match.settings import get_settings
@@ -39,7 +38,7 @@ def store_entry(table: "Table", item: dict[str, Any]) -> None:
             raise
         key = {AUDIT.partition_key: item[AUDIT.partition_key], ENTRY_KEY: item[ENTRY_KEY]}
         stored = table.get_item(Key=key, ConsistentRead=True).get("Item", {})
-        if canonical_bytes(plain(stored), ENTRY_DOMAIN) != canonical_bytes(item, ENTRY_DOMAIN):
+        if entry_hash(plain(stored)) != entry_hash(item):
             raise ConflictingEntryError(item[ENTRY_KEY]) from None
 
 

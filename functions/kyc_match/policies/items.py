@@ -1,7 +1,7 @@
 """Policy items in the configuration table: key layout, sealing and the checks made when one is read.
 
 Everything is append-only, one item per fact, each written once (conditional put) and sealed with a
-KMS MAC over its canonical form, keys included, as audit entries are:
+KMS MAC over its canonical form, keys included, with the policy-seal key (`policy_seal_key_id`):
 
 | item | sort key | holds |
 | --- | --- | --- |

@@ -1,21 +1,20 @@
-"""`kyc-match audit find|export|verify|digest|drain`: the trail of the current deployment or local store.
+"""`kyc-match audit find|export|verify|flush|drain`: the trail of the current deployment or local store.
 
 With AWS_ENDPOINT_URL set (e.g. the one `kyc-match serve` prints), the commands read that local
 stand-in; otherwise the AWS account and region of the ambient credentials, with table, bucket and
-key names from the same KYC_* variables the function uses.
+key names from the same KYC_* variables the function uses. `verify --offline` reads a directory only.
 """
 
 import argparse
 import json
 import os
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from kyc_match_tools import local_aws
 from kyc_match_tools.commands.arguments import day
-from kyc_match_tools.errors import UsageError
+from kyc_match_tools.errors import UsageError, one_line
 
 
 def register(subcommands: Any) -> None:
@@ -27,18 +26,37 @@ def register(subcommands: Any) -> None:
     _period_and_client(find)
     find.set_defaults(run=_find)
 
-    export = actions.add_parser("export", help="entries as JSON Lines or CSV, for a regulator")
+    export = actions.add_parser("export", help="entries as JSON Lines or CSV, or a bundle for a regulator")
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="file format")
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    export.add_argument(
+        "--bundle",
+        type=Path,
+        metavar="DIR",
+        help="write the whole trail, every witness object and the witness public keys to a new directory, "
+        "for `audit verify --offline`",
+    )
     _period_and_client(export)
     export.set_defaults(run=_export)
 
-    verify = actions.add_parser("verify", help="check every entry and digest; exit 1 on any finding")
+    verify = actions.add_parser(
+        "verify", help="check the witness chain and the table against it; exit 1 on any finding"
+    )
+    verify.add_argument(
+        "--offline", type=Path, metavar="DIR", help="check an export bundle, with no AWS access"
+    )
+    verify.add_argument(
+        "--public-key",
+        action="append",
+        type=Path,
+        dest="public_keys",
+        metavar="FILE",
+        help="witness public key, PEM (repeatable; with --offline)",
+    )
     verify.set_defaults(run=_verify)
 
-    digest = actions.add_parser("digest", help="seal and store the digests of a day (default: yesterday)")
-    digest.add_argument("--day", type=day)
-    digest.set_defaults(run=_digest)
+    flush = actions.add_parser("flush", help="seal what the audit table's stream holds now (local sealer)")
+    flush.set_defaults(run=_flush)
 
     drain = actions.add_parser("drain", help="store the entries waiting in the fallback queue")
     drain.set_defaults(run=_drain)
@@ -86,6 +104,8 @@ def _find(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from kyc_match.audit.query import entries_between, write_export  # noqa: PLC0415
 
+    if args.bundle:
+        return _export_bundle(args)
     parts = _components()
     entries = entries_between(parts.reader, args.start, args.end, _history_ids(args.client))
     if args.output:
@@ -101,30 +121,97 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify(_: argparse.Namespace) -> int:
-    from kyc_match.audit.verify import verify_trail  # noqa: PLC0415
+def _export_bundle(args: argparse.Namespace) -> int:
+    if args.client or args.start or args.end or args.output or args.format != "jsonl":
+        raise UsageError(
+            "--bundle exports the whole trail as JSON Lines: no --client, --from, --to, --output, --format"
+        )
+    from kyc_match.audit.witness_signature import public_key_pem  # noqa: PLC0415
+    from kyc_match.wiring import witness_public_keys  # noqa: PLC0415
+    from kyc_match_tools.witness_bundle import write_bundle  # noqa: PLC0415
 
     parts = _components()
-    report = verify_trail(parts.reader.all_entries(), parts.digests.all(), parts.sealer)
-    for finding in report.findings:
-        print(f"{finding.kind}\t{finding.client_day}\t{finding.entry_key}")
-    verdict = "OK" if report.ok else f"FAILED: {len(report.findings)} findings"
+    pems = {kid: public_key_pem(key) for kid, key in witness_public_keys(_settings()).items()}
+    try:
+        entries, objects = write_bundle(
+            args.bundle, parts.reader.all_entries(), parts.witness.all_versions(), pems
+        )
+    except FileExistsError:
+        raise UsageError(f"{args.bundle} holds an export already: give a new directory") from None
+    except OSError as error:
+        raise UsageError(f"cannot write {args.bundle}: {error.strerror or error}") from None
     print(
-        f"{verdict} — {report.entries} entries, {report.digests} digests, "
-        f"{report.undigested} entries not digested yet",
+        f"{entries} entries, {objects} witness objects, {len(pems)} public keys in {args.bundle}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from kyc_match.audit.witness_check import check_witness  # noqa: PLC0415
+
+    if args.offline:
+        entries, objects, keys = _offline(args.offline, args.public_keys or [])
+    elif args.public_keys:
+        raise UsageError("--public-key goes with --offline (online, the keys come from KMS)")
+    else:
+        from kyc_match.wiring import witness_public_keys  # noqa: PLC0415
+
+        parts = _components()
+        entries, objects = list(parts.reader.all_entries()), list(parts.witness.all_versions())
+        keys = witness_public_keys(_settings())
+    report = check_witness(objects, entries, keys)
+    for finding in report.findings:
+        print(finding.line())
+    verdict = "OK" if report.ok else f"FAILED: {len(report.findings)} findings"
+    older = f", {report.before_witness} entries older than the witness" if report.before_witness else ""
+    print(
+        f"{verdict} — {report.entries} entries, {report.objects} witness objects, "
+        f"{report.pending} entries not witnessed yet{older}",
         file=sys.stderr,
     )
     return 0 if report.ok else 1
 
 
-def _digest(args: argparse.Namespace) -> int:
-    from kyc_match.audit.digest import write_daily_digests  # noqa: PLC0415
+def _offline(directory: Path, key_files: list[Path]) -> tuple[Any, Any, Any]:
+    """A bundle and PEM keys, read with no AWS client ever created."""
+    from kyc_match.audit.witness_signature import key_ring, public_key_from_pem  # noqa: PLC0415
+    from kyc_match_tools.witness_bundle import read_bundle  # noqa: PLC0415
 
-    parts = _components()
-    day = args.day or datetime.now(UTC).date() - timedelta(days=1)
-    keys = write_daily_digests(day.isoformat(), parts.reader, parts.digests, parts.sealer, parts.retention)
-    print(f"{len(keys)} digests written for {day.isoformat()}", file=sys.stderr)
+    if not key_files:
+        raise UsageError("--offline needs the witness public key: --public-key FILE (repeatable)")
+    try:
+        keys = key_ring(public_key_from_pem(path.read_bytes()) for path in key_files)
+        entries, objects = read_bundle(directory)
+    except OSError as error:
+        raise UsageError(f"cannot read {error.filename or directory}: {error.strerror or error}") from None
+    except ValueError as error:  # not PEM, a private key, a line that is not JSON
+        raise UsageError(f"{one_line(error)}") from None
+    return entries, objects, keys
+
+
+def _flush(_: argparse.Namespace) -> int:
+    from kyc_match.audit.witness import object_name  # noqa: PLC0415
+    from kyc_match_tools.witness_local import flush  # noqa: PLC0415
+
+    _use_local_stand_in_if_set()
+    settings = _settings()
+    flush(settings)
+    from kyc_match.wiring import witness_sealer  # noqa: PLC0415
+
+    sealer = witness_sealer(settings)
+    sequence, _head = sealer.head()
+    head = (
+        object_name(sealer.region, sequence) if sequence else "none (nothing written to the audit table yet)"
+    )
+    print(f"witness up to date: head {head}", file=sys.stderr)
     return 0
+
+
+def _settings() -> Any:
+    from kyc_match.settings import get_settings  # noqa: PLC0415 - after the environment
+
+    return get_settings()
 
 
 def _drain(_: argparse.Namespace) -> int:

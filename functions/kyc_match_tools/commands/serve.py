@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from http.server import ThreadingHTTPServer
 
     from kyc_match_tools.operator_sim.local_operators import LocalOperators
+    from kyc_match_tools.witness_local import BackgroundSealer
 
 LOCAL_API_KEY = "local-dev-key"
 
@@ -71,8 +72,10 @@ def run(args: argparse.Namespace) -> int:
     operators = _read_operators(args.operators)
     subscribers = local_aws.read_subscribers(args.subscribers)
     server = _bind(args.host, args.port, args.api_keys or [LOCAL_API_KEY])  # a busy port: said at once
+    sealer = None
     try:
         routes = _prepare(args, operators, subscribers)
+        sealer = _start_sealer()
         server.server_activate()
         print(
             f"KYC Match API on http://{args.host}:{server.server_port}/kyc-match/v0.4/match", file=sys.stderr
@@ -90,7 +93,19 @@ def run(args: argparse.Namespace) -> int:
         pass
     finally:
         server.server_close()
+        if sealer is not None:
+            sealer.stop()
     return 0
+
+
+def _start_sealer() -> "BackgroundSealer":
+    """The audit witness's sealer on the local stream, every WINDOW_SECONDS (`audit flush`: now)."""
+    from kyc_match.settings import get_settings  # noqa: PLC0415 - after the environment is set
+    from kyc_match_tools.witness_local import BackgroundSealer  # noqa: PLC0415
+
+    sealer = BackgroundSealer(get_settings())
+    sealer.start()
+    return sealer
 
 
 def _read_operators(path: Path | None) -> "LocalOperators | None":

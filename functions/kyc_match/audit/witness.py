@@ -1,0 +1,125 @@
+"""The witness: what the audit table's stream showed, as signed, chained objects (issue #13).
+
+Each object is a compact JWS (ES256, signed in KMS by the witness key, `kid` = RFC 7638 thumbprint)
+whose payload lists the stream records of one batch, hashes only:
+
+    {"version": 1, "region": "eu-west-1", "sequence": 7, "previous": "<sha256 hex of object 6's bytes>",
+     "sealedAt": "...", "records": [{"event": "INSERT", "key": {"clientDay": ..., "entryKey": ...},
+     "newHash": "...", "by": "writer", "at": "...", "seq": "...", "expiresAt": 1700000000}, ...]}
+
+`previous` chains the objects of a region (null for sequence 1), so a missing or replaced object
+breaks the chain. Objects are named `witness/<region>/<sequence, 12 digits>.jws` and written once.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from kyc_match.audit.canonical import entry_hash, plain
+from kyc_match.tables import AUDIT
+
+PREFIX: Final = "witness/"
+WITNESS_TYPE: Final = "kyc-match-witness+jws"
+VERSION: Final = 1
+ENTRY_KEY: Final = AUDIT.sort_key or "entryKey"
+EXPIRES_AT: Final = AUDIT.ttl_attribute or "expiresAt"
+# DynamoDB's TTL deletions carry this identity in the stream: legitimate expiry, not tampering.
+TTL_IDENTITY: Final = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+
+
+def object_name(region: str, sequence: int) -> str:
+    return f"{PREFIX}{region}/{sequence:012d}.jws"
+
+
+def parse_name(name: str) -> tuple[str, int] | None:
+    """(region, sequence) of a witness object's name; None for anything else in the prefix."""
+    parts = name.removeprefix(PREFIX).split("/")
+    if not name.startswith(PREFIX) or len(parts) != 2 or not parts[1].endswith(".jws"):
+        return None
+    digits = parts[1].removesuffix(".jws")
+    return (parts[0], int(digits)) if digits.isdigit() and len(digits) == 12 else None
+
+
+def object_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def witness_records(stream_records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The witness form of DynamoDB stream records (Lambda's event records or GetRecords' records)."""
+    return [witness_record(record) for record in stream_records]
+
+
+def witness_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    change = record["dynamodb"]
+    keys = _image(change["Keys"])
+    witnessed: dict[str, Any] = {
+        "event": record["eventName"],
+        "key": {AUDIT.partition_key: str(keys.get(AUDIT.partition_key)), ENTRY_KEY: str(keys.get(ENTRY_KEY))},
+        "by": "ttl" if dict(record.get("userIdentity") or {}) == TTL_IDENTITY else "writer",
+        "at": _instant(change.get("ApproximateCreationDateTime")),
+        "seq": str(change.get("SequenceNumber", "")),
+    }
+    if "NewImage" in change:
+        new = _image(change["NewImage"])
+        witnessed["newHash"] = entry_hash(new)
+        if isinstance(new.get(EXPIRES_AT), int):
+            witnessed[EXPIRES_AT] = new[EXPIRES_AT]
+    if "OldImage" in change:
+        witnessed["oldHash"] = entry_hash(_image(change["OldImage"]))
+    return witnessed
+
+
+def payload(
+    region: str, sequence: int, previous: str | None, records: list[dict[str, Any]], sealed_at: datetime
+) -> dict[str, Any]:
+    return {
+        "version": VERSION,
+        "region": region,
+        "sequence": sequence,
+        "previous": previous,
+        "sealedAt": sealed_at.astimezone(UTC).isoformat(timespec="seconds"),
+        "records": records,
+    }
+
+
+def changes(records: Iterable[Mapping[str, Any]]) -> list[str]:
+    """`modified` / `deleted` for each record that changed or removed an entry (TTL expiry excepted)."""
+    found = []
+    for record in records:
+        if record["event"] == "MODIFY":
+            found.append("modified")
+        elif record["event"] == "REMOVE" and record.get("by") != "ttl":
+            found.append("deleted")
+    return found
+
+
+@dataclass(frozen=True)
+class WitnessObject:
+    """One stored version of a witness object: its name, its place among the name's versions, its bytes."""
+
+    name: str
+    version: int  # 0 for the first write of the name; any other is a rewrite
+    body: bytes
+
+
+def _image(image: Mapping[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeDeserializer  # noqa: PLC0415 - the sealer and verify only
+
+    deserializer = TypeDeserializer()
+    return {name: plain(deserializer.deserialize(value)) for name, value in image.items()}
+
+
+def _instant(value: Any) -> str:
+    """Lambda's events give epoch seconds, boto3's GetRecords a datetime."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="seconds")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC).isoformat(timespec="seconds")
+    return ""
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,94 @@
+"""The witness objects in the Object Lock bucket: written once per name, read back with every version."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from kyc_match.audit.witness import PREFIX, WitnessObject, object_name
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+# S3's answers to a conditional write that lost: the name exists (412), or a write to it is in flight (409).
+_LOST = {"PreconditionFailed", "ConditionalRequestConflict"}
+_ABSENT = {"404", "NoSuchKey", "NotFound"}
+
+
+class S3WitnessStore:
+    def __init__(self, s3: "S3Client", bucket: str, retention: timedelta) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+        self._retention = retention
+
+    def put_new(self, name: str, body: bytes) -> bool:
+        """Write `name` only if no object has that name yet (S3 conditional write); False if one has."""
+        try:
+            self._s3.put_object(
+                Bucket=self._bucket,
+                Key=name,
+                Body=body,
+                ContentType="application/jose",
+                IfNoneMatch="*",
+                ObjectLockMode="COMPLIANCE",
+                ObjectLockRetainUntilDate=datetime.now(UTC) + self._retention,
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _LOST:
+                return False
+            raise
+        return True
+
+    def read(self, name: str) -> bytes | None:
+        try:
+            return self._s3.get_object(Bucket=self._bucket, Key=name)["Body"].read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _ABSENT:
+                return None
+            raise
+
+    def exists(self, name: str) -> bool:
+        try:
+            self._s3.head_object(Bucket=self._bucket, Key=name)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _ABSENT:
+                return False
+            raise
+        return True
+
+    def head(self, region: str, known: int = 0) -> int:
+        """The highest sequence of a region's chain (0: none yet), from a known one: doubling, then
+        halving, so a cold start costs about 2·log2(n) HEAD requests, not a listing of the chain."""
+        low = known
+        step = 1
+        while self.exists(object_name(region, low + step)):
+            low += step
+            step *= 2
+        high = low + step  # absent; everything up to low is present
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if self.exists(object_name(region, middle)) else (low, middle)
+        return low
+
+    def all_versions(self) -> Iterator[WitnessObject]:
+        """Every version of every object under the witness prefix, oldest version of a name first.
+
+        A delete marker counts as a version (empty): it hides the object from a plain GET.
+        """
+        paginator = self._s3.get_paginator("list_object_versions")
+        versions: dict[str, list[str | None]] = {}  # per name, newest first (S3's order); None: a marker
+        markers: dict[str, list[None]] = {}
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=PREFIX):
+            for version in page.get("Versions", []):
+                versions.setdefault(version["Key"], []).append(version["VersionId"])
+            for marker in page.get("DeleteMarkers", []):
+                markers.setdefault(marker["Key"], []).append(None)
+        for name in sorted(versions.keys() | markers.keys()):
+            for number, version_id in enumerate([*reversed(versions.get(name, [])), *markers.get(name, [])]):
+                body = b""
+                if version_id is not None:
+                    body = self._s3.get_object(Bucket=self._bucket, Key=name, VersionId=version_id)[
+                        "Body"
+                    ].read()
+                yield WitnessObject(name, number, body)

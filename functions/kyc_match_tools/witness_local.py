@@ -1,0 +1,113 @@
+"""The sealer on a laptop: read the audit table's stream (moto) and seal what it holds.
+
+In AWS, Lambda's event source mapping reads the stream and remembers where it stopped. Here the
+chain is the bookmark: the head object lists the stream sequence numbers it sealed, and the next
+flush reads the stream after the highest. `kyc-match serve` flushes every WINDOW_SECONDS in a
+background thread; `kyc-match audit flush` flushes once, now. Both may run at once: each try is a
+single conditional write, and a loser reads the stream again, so no record is sealed twice.
+"""
+
+import json
+import threading
+from typing import Any
+
+from joserfc import jws
+
+from kyc_match import aws
+from kyc_match.audit.witness_sealer import SealResult, WitnessConflictError, WitnessSealer
+from kyc_match.settings import Settings
+
+WINDOW_SECONDS = 10.0  # the local batch window: a change is witnessed within this (AWS: see docs/audit.md)
+_MAX_ROUNDS = 32  # flush rounds (lost races included) before giving up until the next window
+_MAX_PAGES = 10_000  # GetRecords pages per shard and flush: a bound, never reached locally
+
+
+def flush(settings: Settings, *, metrics: bool = False) -> list[SealResult]:
+    """Seal every stream record not sealed yet; the objects written, oldest first. With `metrics`, as
+    the sealer function does it (EMF metrics and log lines on standard output)."""
+    from kyc_match.jobs.witness import seal  # noqa: PLC0415
+    from kyc_match.wiring import witness_sealer  # noqa: PLC0415
+
+    sealer = witness_sealer(settings)
+    written: list[SealResult] = []
+    for _ in range(_MAX_ROUNDS):
+        _, head = sealer.head()
+        records = stream_records(settings.audit_table, _checkpoint(head))
+        if not records:
+            return written
+        try:
+            result = seal(sealer, records, attempts=1) if metrics else _quietly(sealer, records)
+        except WitnessConflictError:
+            continue  # another sealer wrote first: read the stream again after its records
+        if result is not None:
+            written.append(result)
+    return written
+
+
+def stream_records(table: str, after: int | None) -> list[dict[str, Any]]:
+    """The table's stream records after a sequence number (all of them for None), in order."""
+    streams = aws.dynamodb_streams()
+    arn = aws.dynamodb().meta.client.describe_table(TableName=table)["Table"].get("LatestStreamArn")
+    if not arn:
+        return []
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"].get("Shards", []):
+        start = {"ShardIteratorType": "TRIM_HORIZON"}
+        if after is not None and int(shard["SequenceNumberRange"]["StartingSequenceNumber"]) <= after:
+            start = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": str(after)}
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], **start)[
+            "ShardIterator"
+        ]
+        for _ in range(_MAX_PAGES):
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            if not page["Records"]:
+                break
+            records.extend(page["Records"])
+            iterator = page["NextShardIterator"]
+    return sorted(records, key=lambda record: int(record["dynamodb"]["SequenceNumber"]))
+
+
+def _quietly(sealer: WitnessSealer, records: list[dict[str, Any]]) -> SealResult | None:
+    from kyc_match.audit.witness import witness_records  # noqa: PLC0415
+
+    return sealer.seal(witness_records(records), attempts=1)
+
+
+def _checkpoint(head: bytes | None) -> int | None:
+    """The highest stream sequence number the head object sealed (the bookmark; unverified here)."""
+    if head is None:
+        return None
+    try:
+        records = json.loads(jws.extract_compact(head).payload)["records"]
+        return max(int(record["seq"]) for record in records)
+    except (ValueError, KeyError, TypeError):
+        return None  # not readable as ours: `audit verify` says so; read the stream from its start
+
+
+class BackgroundSealer:
+    """`kyc-match serve`'s sealer: flushes every WINDOW_SECONDS until stopped (a daemon thread)."""
+
+    def __init__(self, settings: Settings, window: float = WINDOW_SECONDS) -> None:
+        self._settings = settings
+        self._window = window
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="witness-sealer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._window + 5)
+
+    def _run(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+        from kyc_match.audit.witness_sealer import WitnessChainBrokenError  # noqa: PLC0415
+
+        while not self._stop.wait(self._window):
+            try:
+                flush(self._settings, metrics=True)
+            except (BotoCoreError, ClientError, WitnessChainBrokenError) as error:
+                # The stand-in stopped, or the chain is broken (counted as a metric): try next window.
+                print(f"witness sealer: {type(error).__name__}", flush=True)

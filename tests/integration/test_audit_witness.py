@@ -1,0 +1,324 @@
+"""The witness against the attacks of issue #13, through the sealer's handler and the `kyc-match` CLI.
+
+Each test has its own audit table (with its stream), witness bucket and hash key, made as
+`kyc-match serve` makes them; the witness key is the local one. Given entries written by the trail and
+witnessed, when someone with table or bucket rights changes what is there, then `audit verify` names
+the entry (or object) and what happened, and exits 1; the sealer counts each change as a metric.
+"""
+
+import json
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from joserfc import jws
+
+from kyc_match.audit.canonical import entry_hash, plain
+from kyc_match.audit.witness import object_name
+from kyc_match.jobs import witness as witness_job
+from kyc_match.settings import Settings, get_settings
+from kyc_match.wiring import audit_components, witness_sealer
+from kyc_match_tools.lambda_context import local_context
+from kyc_match_tools.witness_local import WINDOW_SECONDS, stream_records
+from kyc_match_tools.witness_local import flush as local_flush
+from support.audit import audit_item_for, private_trail_settings, record, table_items, trail_for
+from support.cli import run_cli
+from support.loopback import free_port
+from support.witness import STREAM_ARN, stream_event, stream_record
+
+pytestmark = pytest.mark.usefixtures("local_stack")
+
+REGION = "eu-west-1"
+
+
+@pytest.fixture
+def trail_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    settings = private_trail_settings(monkeypatch)
+    monkeypatch.setattr(witness_job, "get_settings", lambda: settings)
+    return settings
+
+
+def flush(settings: Settings) -> None:
+    """What `kyc-match audit flush` does, in this process (the CLI itself: the first test)."""
+    local_flush(settings)
+
+
+def verify(*args: str) -> tuple[int, list[list[str]], str]:
+    completed = run_cli("audit", "verify", *args)
+    return (
+        completed.returncode,
+        [line.split("\t") for line in completed.stdout.splitlines()],
+        completed.stderr,
+    )
+
+
+def entries_by_request(settings: Settings) -> dict[str, dict[str, Any]]:
+    return {item["requestId"]: item for item in table_items(settings)}
+
+
+def key_of(entry: dict[str, Any]) -> dict[str, str]:
+    return {"clientDay": entry["clientDay"], "entryKey": entry["entryKey"]}
+
+
+def written(settings: Settings, *request_ids: str) -> dict[str, dict[str, Any]]:
+    trail = trail_for(settings)
+    for request_id in request_ids:
+        trail.record(record(request_id))
+    return entries_by_request(settings)
+
+
+def lambda_event_from_stream(settings: Settings, after: int | None) -> dict[str, Any]:
+    """What Lambda's event source mapping would deliver: the stream's records after `after`."""
+    records = []
+    for found in stream_records(settings.audit_table, after):
+        change = dict(found["dynamodb"])
+        change["ApproximateCreationDateTime"] = int(change["ApproximateCreationDateTime"].timestamp())
+        records.append({**found, "dynamodb": change, "eventSourceARN": STREAM_ARN})
+    return {"Records": records}
+
+
+def emitted(capsys: pytest.CaptureFixture[str], name: str) -> list[dict[str, Any]]:
+    lines = capsys.readouterr().out.splitlines()
+    return [
+        metric for metric in (json.loads(line) for line in lines if line.startswith("{")) if name in metric
+    ]
+
+
+def test_an_untouched_trail_is_witnessed_and_verifies(trail_settings):
+    written(trail_settings, "r1", "r2", "r3")
+    code, findings, summary = verify()
+    assert (code, findings) == (0, []), summary
+    assert "3 entries not witnessed yet" in summary  # the sealer has not run: pending, not a finding
+    completed = run_cli("audit", "flush")
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr.strip() == f"witness up to date: head {object_name(REGION, 1)}"
+    code, findings, summary = verify()
+    assert (code, findings) == (0, []), summary
+    assert summary.strip() == "OK — 3 entries, 1 witness objects, 0 entries not witnessed yet"
+
+
+def test_a_deleted_entry_is_named_and_no_rerun_or_rewrite_hides_it(trail_settings):
+    """Issue #13 attack 1: delete an entry, then re-run what seals (here: flush, twice), and even put
+    an old, validly signed object over the one that witnessed the removal."""
+    entries = written(trail_settings, "r1", "r2", "r3")
+    flush(trail_settings)
+    victim = entries["r2"]
+    table = boto3.resource("dynamodb").Table(trail_settings.audit_table)
+    table.delete_item(Key=key_of(victim))
+    code, findings, _ = verify()  # before the sealer ran: the table no longer holds a witnessed entry
+    assert (code, findings) == (1, [["deleted", victim["clientDay"], victim["entryKey"]]])
+
+    flush(trail_settings)
+    flush(trail_settings)  # a re-run seals nothing new and erases nothing
+    bucket = trail_settings.audit_witness_bucket
+    s3 = boto3.client("s3")
+    first = s3.get_object(Bucket=bucket, Key=object_name(REGION, 1))["Body"].read()
+    s3.put_object(Bucket=bucket, Key=object_name(REGION, 2), Body=first)  # no conditional: a new version
+    table.put_item(Item=victim)  # and the entry put back, identical
+    flush(trail_settings)
+    code, findings, summary = verify()
+    assert code == 1, summary
+    assert ["deleted", victim["clientDay"], victim["entryKey"]] in findings
+    assert ["rewritten", object_name(REGION, 2)] in findings
+
+
+def test_an_entry_rewritten_by_a_table_writer_is_witnessed_counted_and_named(trail_settings, capsys):
+    """Issue #13 attack 2: results flipped by UpdateItem, another entry replaced by PutItem; the sealer's
+    handler sees both as MODIFY (old and new hash), counts them, and verify names them."""
+    entries = written(trail_settings, "r1", "r2", "r3")
+    witness_job.lambda_handler(lambda_event_from_stream(trail_settings, None), local_context())
+    checkpoint = max(
+        int(found["dynamodb"]["SequenceNumber"]) for found in stream_records(trail_settings.audit_table, None)
+    )
+    table = boto3.resource("dynamodb").Table(trail_settings.audit_table)
+    table.update_item(
+        Key=key_of(entries["r1"]),
+        UpdateExpression="SET #r = :r",
+        ExpressionAttributeNames={"#r": "results"},
+        ExpressionAttributeValues={":r": {"givenName": "true"}},
+    )
+    table.put_item(Item={**entries["r3"], "status": 404})
+    capsys.readouterr()
+
+    answer = witness_job.lambda_handler(lambda_event_from_stream(trail_settings, checkpoint), local_context())
+
+    assert answer == {"records": 2, "object": object_name(REGION, 2)}
+    changed = emitted(capsys, "AuditEntryChanged")
+    assert [(metric["change"], metric["AuditEntryChanged"]) for metric in changed] == [
+        ("modified", [1.0])
+    ] * 2
+    assert all(metric["service"] == "kyc-match" for metric in changed)
+    code, findings, _ = verify()
+    assert code == 1
+    assert sorted(findings) == sorted(
+        ["modified", entries[request_id]["clientDay"], entries[request_id]["entryKey"]]
+        for request_id in ("r1", "r3")
+    )
+
+
+def test_ttl_expiry_is_witnessed_as_such_and_not_a_finding(trail_settings, capsys):
+    """DynamoDB's TTL deletes as the service principal: recorded `by: ttl`, no metric, no finding;
+    the same removal by anyone else is a deletion."""
+    entries = written(trail_settings, "expiring", "removed")
+    flush(trail_settings)
+    table = boto3.resource("dynamodb").Table(trail_settings.audit_table)
+    for entry in entries.values():
+        table.delete_item(Key=key_of(entry))
+    capsys.readouterr()
+    event = stream_event(
+        stream_record("REMOVE", old=entries["expiring"], by_ttl=True, seq=10**30),
+        stream_record("REMOVE", old=entries["removed"], seq=10**30 + 1),
+    )
+
+    witness_job.lambda_handler(event, local_context())
+
+    assert [metric["change"] for metric in emitted(capsys, "AuditEntryChanged")] == ["deleted"]
+    code, findings, _ = verify()
+    assert (code, findings) == (
+        1,
+        [["deleted", entries["removed"]["clientDay"], entries["removed"]["entryKey"]]],
+    )
+
+
+def test_a_broken_chain_is_counted_and_the_sealer_goes_on(trail_settings, capsys):
+    """Someone writes the next witness name first: the sealer chains past it, counts WitnessChainBroken,
+    and verify names the impostor."""
+    written(trail_settings, "r1")
+    flush(trail_settings)
+    boto3.client("s3").put_object(
+        Bucket=trail_settings.audit_witness_bucket, Key=object_name(REGION, 2), Body=b"{}"
+    )
+    trail_for(trail_settings).record(record("r2"))
+    capsys.readouterr()
+    witness_sealer.cache_clear()  # a cold container: finds the head by looking
+    witness_job.lambda_handler(lambda_event_from_stream(trail_settings, None), local_context())
+    assert len(emitted(capsys, "WitnessChainBroken")) == 1
+    code, findings, _ = verify()
+    assert (code, findings) == (1, [["forged", object_name(REGION, 2)]])
+
+
+def export_bundle(tmp_path: Path) -> Path:
+    directory = tmp_path / "export"
+    completed = run_cli("audit", "export", "--bundle", str(directory))
+    assert completed.returncode == 0, completed.stderr
+    return directory
+
+
+def offline(directory: Path, key: Path) -> tuple[int, list[list[str]], str]:
+    """`verify --offline` with AWS out of reach: a closed port and no credentials at all."""
+    import os
+
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
+    completed = run_cli("audit", "verify", "--offline", str(directory), "--public-key", str(key), env=env)
+    return (
+        completed.returncode,
+        [line.split("\t") for line in completed.stdout.splitlines()],
+        completed.stderr,
+    )
+
+
+def test_an_export_verifies_offline_and_each_tampering_of_it_is_named(trail_settings, tmp_path):
+    for request_id in ("r1", "r2", "r3"):  # three objects
+        written(trail_settings, request_id)
+        flush(trail_settings)
+    directory = export_bundle(tmp_path)
+    [key] = list((directory / "keys").glob("*.pem"))
+    public_key = tmp_path / "witness.pem"  # what the regulator got from the operator, separately
+    shutil.copy(key, public_key)
+    assert offline(directory, public_key)[:2] == (0, [])
+
+    changed = tmp_path / "changed"
+    shutil.copytree(directory, changed)
+    lines = (changed / "entries.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    lines[0] = json.dumps({**first, "results": {"givenName": "true"}})
+    (changed / "entries.jsonl").write_text("\n".join(lines) + "\n")
+    assert offline(changed, public_key)[:2] == (1, [["modified", first["clientDay"], first["entryKey"]]])
+
+    altered = tmp_path / "altered"
+    shutil.copytree(directory, altered)
+    second = altered / object_name(REGION, 2)
+    header, payload, signature = second.read_bytes().split(b".")
+    second.write_bytes(b".".join((header, payload[:-4] + b"AAAA", signature)))
+    code, findings, _ = offline(altered, public_key)
+    assert code == 1 and ["forged", object_name(REGION, 2)] in findings
+
+    removed = tmp_path / "removed"
+    shutil.copytree(directory, removed)
+    (removed / object_name(REGION, 2)).unlink()
+    code, findings, _ = offline(removed, public_key)
+    assert code == 1 and ["gap", object_name(REGION, 2)] in findings
+
+    stranger = tmp_path / "stranger.pem"
+    stranger.write_bytes(_other_public_key())
+    code, findings, _ = offline(directory, stranger)
+    assert code == 1 and {kind for kind, *_ in findings} == {"forged"}
+
+
+def _other_public_key() -> bytes:
+    from joserfc.jwk import ECKey
+
+    return ECKey.generate_key("P-256").as_pem(private=False)
+
+
+def test_offline_verification_refuses_a_private_key_and_a_missing_export(tmp_path):
+    from joserfc.jwk import ECKey
+
+    private = tmp_path / "private.pem"
+    private.write_bytes(ECKey.generate_key("P-256").as_pem(private=True))
+    completed = run_cli("audit", "verify", "--offline", str(tmp_path), "--public-key", str(private))
+    assert completed.returncode == 2 and "public keys only" in completed.stderr
+    public = tmp_path / "public.pem"
+    public.write_bytes(_other_public_key())
+    completed = run_cli(
+        "audit", "verify", "--offline", str(tmp_path / "nothing"), "--public-key", str(public)
+    )
+    assert completed.returncode == 2 and "not an audit export" in completed.stderr
+
+
+def test_the_export_holds_what_the_witness_and_the_table_hold(trail_settings, tmp_path):
+    written(trail_settings, "r1", "r2")
+    flush(trail_settings)
+    directory = export_bundle(tmp_path)
+    exported = [json.loads(line) for line in (directory / "entries.jsonl").read_text().splitlines()]
+    assert sorted(entry["requestId"] for entry in exported) == ["r1", "r2"]
+    assert (directory / object_name(REGION, 1)).read_bytes() == boto3.client("s3").get_object(
+        Bucket=trail_settings.audit_witness_bucket, Key=object_name(REGION, 1)
+    )["Body"].read()
+    assert run_cli("audit", "export", "--bundle", str(directory)).returncode == 2  # never over an export
+    assert audit_components(trail_settings).witness.exists(object_name(REGION, 1))
+
+
+def test_serve_seals_the_stream_by_itself_within_its_window(http_transport):
+    """`kyc-match serve` runs the sealer every WINDOW_SECONDS: an answered request is witnessed
+    without anyone flushing (bounded wait: the window plus a margin for a loaded machine)."""
+    correlator = f"witness-{uuid.uuid4().hex[:12]}"
+    reply = http_transport.send(
+        {"phoneNumber": "+34600000001", "givenName": "Federica"}, headers={"x-correlator": correlator}
+    )
+    assert reply.status == 200
+    wanted = entry_hash(plain(audit_item_for(correlator)))
+    bucket = get_settings().audit_witness_bucket
+    deadline = time.monotonic() + WINDOW_SECONDS + 30
+    while time.monotonic() < deadline:
+        if wanted in witnessed_hashes(bucket):
+            return
+        time.sleep(1)
+    raise AssertionError(f"not witnessed within {WINDOW_SECONDS + 30:.0f} s")
+
+
+def witnessed_hashes(bucket: str) -> set[str]:
+    s3 = boto3.client("s3")
+    hashes = set()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="witness/"):
+        for summary in page.get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=summary["Key"])["Body"].read()
+            hashes |= {
+                record.get("newHash") for record in json.loads(jws.extract_compact(body).payload)["records"]
+            }
+    return hashes

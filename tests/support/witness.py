@@ -1,0 +1,87 @@
+"""DynamoDB stream records as Lambda delivers them, and a witness signer that holds its own key."""
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeSerializer
+from joserfc.jwk import ECKey
+
+from kyc_match.audit.witness import TTL_IDENTITY
+from support.signing import LocalSigner
+
+STREAM_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/audit/stream/2026-01-01T00:00:00.000"
+ENTRY_KEYS = ("clientDay", "entryKey")
+
+
+def stream_record(
+    event: str,
+    *,
+    new: Mapping[str, Any] | None = None,
+    old: Mapping[str, Any] | None = None,
+    by_ttl: bool = False,
+    seq: int = 1,
+    at: int = 1_767_225_600,
+) -> dict[str, Any]:
+    """One record of a DynamoDB Streams event for the audit table (NEW_AND_OLD_IMAGES)."""
+    image = new if new is not None else old
+    assert image is not None, "a record has an old or a new image"
+    change: dict[str, Any] = {
+        "ApproximateCreationDateTime": at,
+        "Keys": _dynamodb_json({name: image[name] for name in ENTRY_KEYS}),
+        "SequenceNumber": str(seq),
+        "SizeBytes": 100,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if new is not None:
+        change["NewImage"] = _dynamodb_json(new)
+    if old is not None:
+        change["OldImage"] = _dynamodb_json(old)
+    record: dict[str, Any] = {
+        "eventID": f"event-{seq}",
+        "eventName": event,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "eu-west-1",
+        "dynamodb": change,
+        "eventSourceARN": STREAM_ARN,
+    }
+    if by_ttl:
+        record["userIdentity"] = dict(TTL_IDENTITY)
+    return record
+
+
+def stream_event(*records: dict[str, Any]) -> dict[str, Any]:
+    return {"Records": list(records)}
+
+
+def _dynamodb_json(item: Mapping[str, Any]) -> dict[str, Any]:
+    serializer = TypeSerializer()
+    return {name: serializer.serialize(_decimals(value)) for name, value in item.items()}
+
+
+def _decimals(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: _decimals(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_decimals(inner) for inner in value]
+    return value
+
+
+class LocalWitnessSigner:
+    """The sealer's signer with a key in memory (KmsJwtSigner holds it in KMS): sign and public key."""
+
+    def __init__(self) -> None:
+        self._signer = LocalSigner()
+
+    def sign(self, claims: Mapping[str, Any], *, typ: str = "JWT") -> str:
+        return self._signer.sign(claims, {"typ": typ})
+
+    def public_key(self) -> ECKey:
+        return ECKey.import_key(self._signer.public_jwk)
+
+    @property
+    def kid(self) -> str:
+        return self._signer.kid

@@ -1,0 +1,241 @@
+"""The witness without AWS: sealing stream records into a chain, and checking chain and table against it.
+
+Given stream records (as Lambda delivers them), when the sealer seals them into the memory bucket and
+`check_witness` reads every version back, then each kind of tampering is named with its subject.
+"""
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from joserfc import jws
+
+from kyc_match.audit.canonical import entry_hash, plain
+from kyc_match.audit.witness import object_name, witness_records
+from kyc_match.audit.witness_check import Finding, WitnessReport, check_witness
+from kyc_match.audit.witness_sealer import WitnessConflictError, WitnessSealer
+from kyc_match.audit.witness_signature import key_ring
+from support.doubles import MemoryWitnessStore
+from support.witness import LocalWitnessSigner, stream_record
+
+REGION = "eu-west-1"
+SEALED_AT = datetime(2026, 1, 1, 0, 5, tzinfo=UTC)
+NOW = SEALED_AT + timedelta(minutes=1)
+
+
+def entry(number: int, **changes: Any) -> dict[str, Any]:
+    return {
+        "clientDay": "bank-1#2026-01-01",
+        "entryKey": f"2026-01-01T00:00:0{number}.000+00:00#r{number}",
+        "results": {"givenName": "true"},
+        "scores": {"givenName": 100},
+        "status": 200,
+        "expiresAt": 1_900_000_000,
+        **changes,
+    }
+
+
+def key(item: dict[str, Any]) -> tuple[str, str]:
+    return (item["clientDay"], item["entryKey"])
+
+
+class Witness:
+    """A sealer over a memory bucket, with its key, and the check of a table against what it sealed."""
+
+    def __init__(
+        self, signer: LocalWitnessSigner | None = None, store: MemoryWitnessStore | None = None
+    ) -> None:
+        self.signer = signer or LocalWitnessSigner()
+        self.store = store or MemoryWitnessStore()
+        self.sealed_at = SEALED_AT
+        self.sealer = self.new_sealer()
+        self._seq = 0
+
+    def new_sealer(self) -> WitnessSealer:
+        return WitnessSealer(
+            self.store,
+            self.signer,
+            lambda: key_ring([self.signer.public_key()]),
+            REGION,
+            lambda: self.sealed_at,
+        )
+
+    def seal(self, *records: dict[str, Any]) -> str:
+        numbered = []
+        for record in records:
+            self._seq += 1
+            record["dynamodb"]["SequenceNumber"] = str(self._seq)
+            numbered.append(record)
+        result = self.sealer.seal(witness_records(numbered))
+        assert result is not None
+        return result.name
+
+    def check(self, *table: dict[str, Any], now: datetime = NOW) -> WitnessReport:
+        keys = key_ring([self.signer.public_key()])
+        return check_witness(self.store.all_versions(), table, keys, now)
+
+
+def kinds(report: WitnessReport) -> set[tuple[str, tuple[str, ...]]]:
+    return {(finding.kind, finding.subject) for finding in report.findings}
+
+
+def test_an_untouched_trail_verifies():
+    witness = Witness()
+    first, second = entry(1), entry(2)
+    witness.seal(stream_record("INSERT", new=first))
+    witness.seal(stream_record("INSERT", new=second))
+    report = witness.check(first, second)
+    assert report.ok, report.findings
+    assert (report.entries, report.objects, report.pending) == (2, 2, 0)
+
+
+def test_the_hash_of_a_stream_image_is_the_hash_of_the_table_item():
+    """Decimals and sets come back from DynamoDB; the canonical form makes both sides agree."""
+    item = entry(1, latencyMs=Decimal(12), ratio=Decimal("0.5"), attributes=["givenName", "familyName"])
+    [record] = witness_records([stream_record("INSERT", new=item)])
+    assert record["newHash"] == entry_hash(plain(item))
+    assert plain({"tags": {"b", "a"}}) == {"tags": ["a", "b"]}
+
+
+def test_a_modify_in_the_stream_is_named_modified_even_if_changed_back():
+    witness = Witness()
+    original = entry(1)
+    flipped = entry(1, results={"givenName": "false"})
+    witness.seal(stream_record("INSERT", new=original))
+    witness.seal(
+        stream_record("MODIFY", old=original, new=flipped), stream_record("MODIFY", old=flipped, new=original)
+    )
+    assert kinds(witness.check(original)) == {("modified", key(original))}
+
+
+def test_a_removal_by_a_writer_is_named_deleted_and_putting_it_back_does_not_hide_it():
+    witness = Witness()
+    gone, kept = entry(1), entry(2)
+    witness.seal(stream_record("INSERT", new=gone), stream_record("INSERT", new=kept))
+    witness.seal(stream_record("REMOVE", old=gone))
+    assert kinds(witness.check(kept)) == {("deleted", key(gone))}
+    witness.seal(stream_record("INSERT", new=gone))  # the same content, put back
+    assert kinds(witness.check(gone, kept)) == {("deleted", key(gone))}
+
+
+def test_ttl_expiry_is_recorded_and_not_a_finding():
+    witness = Witness()
+    expired = entry(1, expiresAt=1_700_000_000)
+    witness.seal(stream_record("INSERT", new=expired))
+    witness.seal(stream_record("REMOVE", old=expired, by_ttl=True))
+    [_, removal] = witness.store.all_versions()
+    [record] = json.loads(jws.extract_compact(removal.body).payload)["records"]
+    assert (record["event"], record["by"]) == ("REMOVE", "ttl")
+    report = witness.check()
+    assert report.ok, report.findings
+
+
+def test_changes_the_sealer_has_not_seen_yet_are_found_in_the_table():
+    witness = Witness()
+    changed, removed, expired = entry(1), entry(2), entry(3, expiresAt=int(NOW.timestamp()) - 1)
+    witness.seal(*(stream_record("INSERT", new=item) for item in (changed, removed, expired)))
+    report = witness.check(entry(1, status=500))
+    assert kinds(report) == {("modified", key(changed)), ("deleted", key(removed))}
+
+
+def test_an_entry_never_witnessed_is_pending_then_inserted_once_the_stream_is_past():
+    witness = Witness()
+    witness.sealed_at = datetime(2025, 12, 1, tzinfo=UTC)
+    witness.seal(stream_record("INSERT", new=entry(1, entryKey="2025-12-01T00:00:00.000+00:00#first")))
+    old_unwitnessed = entry(2, entryKey="2025-11-01T00:00:00.000+00:00#before")
+    lost = entry(3, entryKey="2025-12-20T00:00:00.000+00:00#lost")
+    recent = entry(4, entryKey="2026-01-02T00:00:00.000+00:00#recent")
+    witness.sealed_at = datetime(2026, 1, 2, 12, tzinfo=UTC)
+    witness.seal(stream_record("INSERT", new=entry(5)))
+    table = [
+        entry(1, entryKey="2025-12-01T00:00:00.000+00:00#first"),
+        entry(5),
+        old_unwitnessed,
+        lost,
+        recent,
+    ]
+    report = witness.check(*table)
+    assert kinds(report) == {("inserted", key(lost))}
+    assert (report.pending, report.before_witness) == (1, 1)
+
+
+def test_a_second_version_of_an_object_is_named_and_the_first_one_still_counts():
+    witness = Witness()
+    gone = entry(1)
+    first = witness.seal(stream_record("INSERT", new=gone))
+    second = witness.seal(stream_record("REMOVE", old=gone))
+    witness.store.overwrite(second, witness.store.versions[first][0])  # an old, validly signed object
+    witness.store.hide(first)  # a delete marker over the first
+    assert kinds(witness.check()) == {
+        ("rewritten", (second,)),
+        ("rewritten", (first,)),
+        ("deleted", key(gone)),
+    }
+
+
+def test_a_missing_object_is_a_gap_and_a_foreign_or_altered_one_is_forged():
+    witness = Witness()
+    names = [witness.seal(stream_record("INSERT", new=entry(number))) for number in (1, 2, 3)]
+    body = witness.store.versions[names[2]][0]
+    del witness.store.versions[names[1]]
+    header, payload, signature = body.split(b".")
+    witness.store.versions[names[2]] = [b".".join((header, payload[:-4] + b"AAAA", signature))]
+    witness.store.versions["witness/eu-west-1/notes.txt"] = [b"hello"]
+    report = witness.check(entry(1))
+    assert set(report.findings) >= {
+        Finding("gap", (names[1],)),
+        Finding("forged", (names[2],)),
+        Finding("forged", ("witness/eu-west-1/notes.txt",)),
+    }
+
+
+def test_an_object_signed_by_another_key_is_forged_and_its_records_do_not_count():
+    witness = Witness()
+    witness.seal(stream_record("INSERT", new=entry(1)))
+    impostor = Witness(LocalWitnessSigner(), witness.store)
+    name = impostor.seal(stream_record("REMOVE", old=entry(1)))
+    assert kinds(witness.check(entry(1))) == {("forged", (name,))}
+
+
+def test_concurrent_sealers_never_fork_the_chain():
+    witness = Witness()
+    other = witness.new_sealer()
+    witness.seal(stream_record("INSERT", new=entry(1)))
+    assert other.seal(witness_records([stream_record("INSERT", new=entry(2))])).sequence == 2  # type: ignore[union-attr]
+    assert witness.seal(stream_record("INSERT", new=entry(3))) == object_name(REGION, 3)  # its head was stale
+    report = witness.check(entry(1), entry(2), entry(3))
+    assert report.ok, report.findings
+
+
+def test_a_sealer_that_loses_every_race_gives_the_batch_back():
+    witness = Witness()
+
+    class AlwaysTaken(MemoryWitnessStore):
+        def put_new(self, name: str, body: bytes) -> bool:
+            return False
+
+    sealer = WitnessSealer(AlwaysTaken(), witness.signer, dict, REGION)
+    with pytest.raises(WitnessConflictError):
+        sealer.seal(witness_records([stream_record("INSERT", new=entry(1))]), attempts=3)
+
+
+def test_a_forged_head_does_not_stop_the_sealer_it_is_linked_by_its_bytes_and_named():
+    witness = Witness()
+    witness.seal(stream_record("INSERT", new=entry(1)))
+    forged = object_name(REGION, 2)
+    witness.store.put_new(forged, b"not a witness object")  # written first, by someone else
+    result = witness.new_sealer().seal(witness_records([stream_record("INSERT", new=entry(2))]))
+    assert result is not None and result.head_unverified and result.sequence == 3
+    assert kinds(witness.check(entry(1), entry(2))) == {("forged", (forged,))}
+
+
+def test_an_object_whose_previous_hash_is_wrong_breaks_the_chain():
+    witness = Witness()
+    witness.seal(stream_record("INSERT", new=entry(1)))
+    lying = WitnessSealer(witness.store, witness.signer, dict, REGION, lambda: SEALED_AT)
+    lying._last = (1, "0" * 64)
+    name = lying.seal(witness_records([stream_record("INSERT", new=entry(2))]))
+    assert name is not None
+    assert kinds(witness.check(entry(1), entry(2))) == {("chain", (name.name,))}
