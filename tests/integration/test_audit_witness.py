@@ -322,3 +322,17 @@ def witnessed_hashes(bucket: str) -> set[str]:
                 record.get("newHash") for record in json.loads(jws.extract_compact(body).payload)["records"]
             }
     return hashes
+
+
+def test_the_head_of_a_long_chain_is_found_by_searching_not_listing(trail_settings):
+    """Doubling then halving over one-key listings: any length, any starting point, junk ignored."""
+    store = audit_components(trail_settings).witness
+    assert store.head(REGION) == 0
+    for sequence in range(1, 14):
+        assert store.put_new(object_name(REGION, sequence), b"x")
+    assert not store.put_new(object_name(REGION, 13), b"again")  # write-once: the conditional write
+    boto3.client("s3").put_object(
+        Bucket=trail_settings.audit_witness_bucket, Key="witness/eu-west-1/zz", Body=b""
+    )
+    assert [store.head(REGION, known) for known in (0, 1, 5, 12, 13)] == [13] * 5
+    assert store.head("ap-northeast-1") == 0

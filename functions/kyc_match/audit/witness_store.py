@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from kyc_match.audit.witness import PREFIX, WitnessObject, object_name
+from kyc_match.audit.witness import PREFIX, WitnessObject, object_name, parse_name
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -59,17 +59,31 @@ class S3WitnessStore:
 
     def head(self, region: str, known: int = 0) -> int:
         """The highest sequence of a region's chain (0: none yet), from a known one: doubling, then
-        halving, so a cold start costs about 2·log2(n) HEAD requests, not a listing of the chain."""
+        halving, so a cold start costs about 2·log2(n) one-key listings, not a listing of the chain.
+        Listing (not HEAD) because S3 answers a HEAD of a missing key 403 to a role whose ListBucket
+        is limited to the witness prefix."""
         low = known
         step = 1
-        while self.exists(object_name(region, low + step)):
+        while self._reaches(region, low + step):
             low += step
             step *= 2
-        high = low + step  # absent; everything up to low is present
+        high = low + step  # not reached; everything up to low is
         while high - low > 1:
             middle = (low + high) // 2
-            low, high = (middle, high) if self.exists(object_name(region, middle)) else (low, middle)
+            low, high = (middle, high) if self._reaches(region, middle) else (low, middle)
         return low
+
+    def _reaches(self, region: str, sequence: int) -> bool:
+        """Whether the chain holds `sequence` or a later one (the first name listed after sequence - 1)."""
+        listed = self._s3.list_objects_v2(
+            Bucket=self._bucket,
+            Prefix=f"{PREFIX}{region}/",
+            StartAfter=object_name(region, sequence - 1),
+            MaxKeys=1,
+        )
+        names = [summary["Key"] for summary in listed.get("Contents", [])]
+        place = parse_name(names[0]) if names else None
+        return place is not None and place[1] >= sequence
 
     def all_versions(self) -> Iterator[WitnessObject]:
         """Every version of every object under the witness prefix, oldest version of a name first.
