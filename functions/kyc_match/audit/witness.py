@@ -12,7 +12,6 @@ breaks the chain. Objects are named `witness/<region>/<sequence, 12 digits>.jws`
 """
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -119,7 +118,3 @@ def _instant(value: Any) -> str:
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value, UTC).isoformat(timespec="seconds")
     return ""
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -50,6 +50,6 @@ def _count(name: str, **dimensions: str) -> None:
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    records = event.get("Records") or [] if isinstance(event, dict) else []
+    records = (event.get("Records") or []) if isinstance(event, dict) else []
     result = seal(wiring.witness_sealer(get_settings()), records)  # one sealer per container
     return {"records": len(records), "object": result.name if result else None}
