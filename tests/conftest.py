@@ -66,6 +66,9 @@ def moto_endpoint() -> Iterator[str]:
     """A moto server shared by the handler under test and `kyc-match serve`, so one trail holds all."""
     from moto.server import ThreadedMotoServer
 
+    from kyc_match_tools import moto_fixes
+
+    moto_fixes.apply()  # KMS Sign with a DIGEST, as AWS does it
     os.environ.update(AWS_TEST_ENV)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

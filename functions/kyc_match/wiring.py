@@ -58,7 +58,6 @@ class AuditComponents:
     reader: "AuditReader"
     witness: "S3WitnessStore"
     hashers: "tuple[KmsIdentifierHasher, ...]"  # current key first, then the previous ones
-    retention: timedelta
 
 
 def build(
@@ -156,7 +155,6 @@ def audit_components(settings: Settings) -> AuditComponents:
         reader=AuditReader(audit_table(settings)),
         witness=witness_store(settings),
         hashers=identifier_hashers(settings),
-        retention=timedelta(days=settings.audit_retention_days),
     )
 
 

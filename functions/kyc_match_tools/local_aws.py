@@ -12,6 +12,7 @@ import boto3
 
 from kyc_match.settings import Settings
 from kyc_match.tables import ALL_TABLES, TableSchema
+from kyc_match_tools import moto_fixes
 from kyc_match_tools.errors import UsageError
 from kyc_match_tools.files import read_json
 
@@ -40,6 +41,7 @@ def start_embedded_moto(port: int = 0) -> "ThreadedMotoServer":
         except OSError as error:
             raise UsageError(f"cannot start the AWS stand-in on 127.0.0.1:{port}: {error.strerror}") from None
         port = probe.getsockname()[1]
+    moto_fixes.apply()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"

@@ -336,3 +336,16 @@ def test_the_head_of_a_long_chain_is_found_by_searching_not_listing(trail_settin
     )
     assert [store.head(REGION, known) for known in (0, 1, 5, 12, 13)] == [13] * 5
     assert store.head("ap-northeast-1") == 0
+
+
+def test_a_batch_past_kms_raw_limit_is_signed_as_a_digest_and_verifies(trail_settings):
+    """KMS signs at most 4096 bytes as a RAW message; a busy batch is signed as its SHA-256 (DIGEST)."""
+    written(trail_settings, *(f"busy-{number}" for number in range(30)))
+    flush(trail_settings)
+    body = boto3.client("s3").get_object(
+        Bucket=trail_settings.audit_witness_bucket, Key=object_name(REGION, 1)
+    )
+    assert len(body["Body"].read().rsplit(b".", 1)[0]) > 4096
+    code, findings, summary = verify()
+    assert (code, findings) == (0, []), summary
+    assert "30 entries, 1 witness objects" in summary

@@ -9,6 +9,7 @@ The public half is published as a JWKS (`GET /.well-known/jwks.json`, `kyc-match
 the current key and, during a rotation, the keys in `previous_signing_key_ids`.
 """
 
+import hashlib
 import threading
 import time
 import uuid
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 ALGORITHM: Final = "ES256"
 MAX_ASSERTION_LIFETIME_SECONDS: Final = 300  # the profile's ceiling for client assertions
 ASSERTION_LIFETIME_SECONDS: Final = 60
+KMS_RAW_LIMIT: Final = 4096  # bytes KMS Sign takes as a RAW message
 
 
 class SigningKeyError(Exception):
@@ -49,9 +51,7 @@ class KmsES256(JWSAlgModel):
         from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature  # noqa: PLC0415
 
         try:
-            response = self._kms.sign(
-                KeyId=self._key_id, Message=msg, MessageType="RAW", SigningAlgorithm="ECDSA_SHA_256"
-            )
+            response = self._kms.sign(KeyId=self._key_id, SigningAlgorithm="ECDSA_SHA_256", **_message(msg))
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "unknown")
             raise SigningKeyError(f"Sign failed: {code}") from None
@@ -62,6 +62,14 @@ class KmsES256(JWSAlgModel):
 
     def verify(self, msg: bytes, sig: bytes, key: Any) -> bool:
         raise NotImplementedError("verification is the operator's side")
+
+
+def _message(signing_input: bytes) -> dict[str, Any]:
+    """KMS signs at most 4096 bytes as given (RAW); a longer signing input (a witness object) is sent
+    as its SHA-256 (DIGEST): the same ECDSA_SHA_256 signature either way."""
+    if len(signing_input) <= KMS_RAW_LIMIT:
+        return {"Message": signing_input, "MessageType": "RAW"}
+    return {"Message": hashlib.sha256(signing_input).digest(), "MessageType": "DIGEST"}
 
 
 class _KmsRegistry(JWSRegistry):
