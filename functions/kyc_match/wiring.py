@@ -162,9 +162,7 @@ def audit_components(settings: Settings) -> AuditComponents:
 def witness_store(settings: Settings) -> "S3WitnessStore":
     from kyc_match.audit.witness_store import S3WitnessStore  # noqa: PLC0415
 
-    return S3WitnessStore(
-        aws.s3(), settings.audit_witness_bucket, timedelta(days=settings.audit_retention_days)
-    )
+    return S3WitnessStore(aws.s3(), settings.audit_witness_bucket)
 
 
 @cache

@@ -149,7 +149,8 @@ def ensure_audit_fallback_queue() -> str:
 
 
 def ensure_witness_bucket(settings: Settings) -> None:
-    """The write-once bucket of the audit witness (Object Lock, hence versioned, as in the stack)."""
+    """The write-once bucket of the audit witness: Object Lock (hence versioned), every object locked in
+    compliance mode for the audit retention by default, as in the stack."""
     s3 = boto3.client("s3")
     if settings.audit_witness_bucket in {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}:
         return
@@ -158,6 +159,13 @@ def ensure_witness_bucket(settings: Settings) -> None:
         Bucket=settings.audit_witness_bucket,
         CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
         ObjectLockEnabledForBucket=True,
+    )
+    s3.put_object_lock_configuration(
+        Bucket=settings.audit_witness_bucket,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": settings.audit_retention_days}},
+        },
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from joserfc import jws
 
 from kyc_match.audit.canonical import entry_hash, plain
@@ -292,6 +293,17 @@ def test_the_export_holds_what_the_witness_and_the_table_hold(trail_settings, tm
     )["Body"].read()
     assert run_cli("audit", "export", "--bundle", str(directory)).returncode == 2  # never over an export
     assert audit_components(trail_settings).witness.exists(object_name(REGION, 1))
+
+
+def test_witness_objects_are_locked_and_cannot_be_deleted(trail_settings):
+    """The bucket's default retention locks each object in compliance mode: no version can be removed."""
+    written(trail_settings, "r1")
+    flush(trail_settings)
+    s3, bucket, name = boto3.client("s3"), trail_settings.audit_witness_bucket, object_name(REGION, 1)
+    assert s3.head_object(Bucket=bucket, Key=name)["ObjectLockMode"] == "COMPLIANCE"
+    [version] = s3.list_object_versions(Bucket=bucket, Prefix=name)["Versions"]
+    with pytest.raises(ClientError):
+        s3.delete_object(Bucket=bucket, Key=name, VersionId=version["VersionId"])
 
 
 def test_serve_seals_the_stream_by_itself_within_its_window(http_transport):

@@ -1,7 +1,10 @@
-"""The witness objects in the Object Lock bucket: written once per name, read back with every version."""
+"""The witness objects in the Object Lock bucket: written once per name, read back with every version.
+
+Each object is locked by the bucket's default retention (compliance mode, the audit retention), as
+the stack and `kyc-match serve` configure it, so the sealer needs no s3:PutObjectRetention.
+"""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -17,10 +20,9 @@ _ABSENT = {"404", "NoSuchKey", "NotFound"}
 
 
 class S3WitnessStore:
-    def __init__(self, s3: "S3Client", bucket: str, retention: timedelta) -> None:
+    def __init__(self, s3: "S3Client", bucket: str) -> None:
         self._s3 = s3
         self._bucket = bucket
-        self._retention = retention
 
     def put_new(self, name: str, body: bytes) -> bool:
         """Write `name` only if no object has that name yet (S3 conditional write); False if one has."""
@@ -31,8 +33,6 @@ class S3WitnessStore:
                 Body=body,
                 ContentType="application/jose",
                 IfNoneMatch="*",
-                ObjectLockMode="COMPLIANCE",
-                ObjectLockRetainUntilDate=datetime.now(UTC) + self._retention,
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in _LOST:
