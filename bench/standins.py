@@ -68,6 +68,7 @@ def install() -> tuple[MemoryTable, MemoryKms]:
     from kyc_match import wiring  # noqa: PLC0415 - timed by the caller
     from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
     from kyc_match.audit.trail import DynamoDbAuditTrail  # noqa: PLC0415
+    from kyc_match.health import CachedHealth  # noqa: PLC0415
     from kyc_match.operators.config import OperatorConfig  # noqa: PLC0415
     from kyc_match.operators.directory import PrefixDirectory  # noqa: PLC0415
     from kyc_match.operators.sandbox import SandboxOperator  # noqa: PLC0415
@@ -89,6 +90,7 @@ def install() -> tuple[MemoryTable, MemoryKms]:
             audit=trail,
             policies=MemoryPolicies(),
             clients=MemoryClients(),
+            health=CachedHealth({}),  # GET /health is not what is measured here
         )
     )
     return audit_table, kms
