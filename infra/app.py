@@ -17,9 +17,10 @@ from cdk_nag import AwsSolutionsChecks
 from infra import REPO_ROOT
 from infra.config import StageConfig, load_stage_config, parse_regions
 from infra.pipeline import PIPELINE_STACK, PipelineStack, load_pipeline_config
-from infra.stack import service_stack, stack_name
+from infra.stack import replica_stack_name, service_stack, stack_name
 
-__all__ = ["build_app", "feature_flags", "main", "stack_name"]  # stack_name: where tests and docs expect it
+# stack_name, replica_stack_name: where tests and docs expect them
+__all__ = ["build_app", "feature_flags", "main", "replica_stack_name", "stack_name"]
 
 CDK_JSON = REPO_ROOT / "cdk.json"
 # Feature flags the stacks rely on: set whatever the context says (cdk.json sets them as well).

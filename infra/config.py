@@ -112,7 +112,8 @@ class Concurrency(_Model):
     # Also the SQS event source's maximum concurrency (2..): reserved = maximum, so no batch is throttled
     # back to the queue (throttled receives count towards the dead-letter redrive).
     drain: int = Field(default=2, ge=2, le=1_000)
-    digest: int = Field(default=1, ge=1, le=10)
+    # The witness sealer: one batch per stream shard at a time; a busier table has more shards.
+    witness: int = Field(default=2, ge=1, le=100)
 
 
 BACKUP_VAULT_ARN_PATTERN = r"^arn:aws[a-z-]*:backup:([a-z0-9-]+):[0-9]{12}:backup-vault:[A-Za-z0-9_.-]{2,50}$"
@@ -191,6 +192,14 @@ class Vpc(_Model):
 
 def vault_region(arn: str) -> str:
     return arn.split(":")[3]
+
+
+class WitnessReplication(_Model):
+    """S3 Replication of the witness bucket into an Object Lock bucket in another region."""
+
+    # Per source region: the region holding its replica (a bucket and key the app creates there, in a
+    # stack of its own deployed before the source region's).
+    replica_regions: dict[Region, Region] = Field(min_length=1)
 
 
 class Alarms(_Model):
@@ -275,6 +284,11 @@ class StageConfig(_Model):
     domain: Domain | None = None  # unset: clients call the execute-api URL (sandbox)
     vpc: Vpc | None = None  # unset: functions outside any VPC, no fixed egress addresses (sandbox)
     deployment: Deployment = Deployment()
+    # Unset: the witness stays in its region only (a sandbox).
+    witness_replication: WitnessReplication | None = None
+    # Witness keys that signed before the current one (KYC_PREVIOUS_WITNESS_KEY_IDS), as key ARNs:
+    # `audit verify` still accepts their signatures, auditors may read their public halves.
+    previous_witness_key_ids: tuple[Annotated[str, Field(pattern=KMS_KEY_ARN_PATTERN)], ...] = ()
 
     @field_validator("regions")
     @classmethod
@@ -388,6 +402,40 @@ class StageConfig(_Model):
         return self
 
     @model_validator(mode="after")
+    def _witness_replicas_leave_the_region_and_stay_resident(self) -> "StageConfig":
+        if self.witness_replication is None:
+            return self
+        for source, replica in self.witness_replication.replica_regions.items():
+            if replica == source:
+                raise ValueError(
+                    f"witnessReplication.replicaRegions.{source}: the replica must be in another region"
+                )
+            if self.regions_outside_residency((replica,)):
+                raise ValueError(
+                    f"witnessReplication.replicaRegions.{source}: {replica} is outside allowedRegions"
+                )
+        missing = [
+            region for region in self.regions if region not in self.witness_replication.replica_regions
+        ]
+        if missing:
+            raise ValueError(
+                f"witnessReplication.replicaRegions has no replica region for {', '.join(missing)}"
+            )
+        return self
+
+    def witness_replica_region(self, region: str) -> str | None:
+        """Where `region`'s witness is replicated to (None: not replicated); StageConfigError if the
+        stage replicates but names no replica for this region (a `-c regions=` outside the file's)."""
+        if self.witness_replication is None:
+            return None
+        replica = self.witness_replication.replica_regions.get(region)
+        if replica is None:
+            raise StageConfigError(
+                f"stage {self.stage!r}: witnessReplication.replicaRegions has no replica region for {region}"
+            )
+        return replica
+
+    @model_validator(mode="after")
     def _match_concurrency_covers_a_client_at_its_rate(self) -> "StageConfig":
         floor = self.match_concurrency_floor
         if self.concurrency.match is not None and self.concurrency.match < floor:
@@ -445,6 +493,11 @@ class StageConfig(_Model):
     def previous_hash_key_ids_json(self) -> str:
         """The KYC_PREVIOUS_HASH_KEY_IDS value (a JSON list, as pydantic-settings reads a tuple)."""
         return json.dumps(list(self.previous_hash_key_ids), separators=(",", ":"))
+
+    @property
+    def previous_witness_key_ids_json(self) -> str:
+        """The KYC_PREVIOUS_WITNESS_KEY_IDS value (a JSON list)."""
+        return json.dumps(list(self.previous_witness_key_ids), separators=(",", ":"))
 
     @property
     def previous_signing_key_ids_json(self) -> str:

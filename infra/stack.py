@@ -1,4 +1,5 @@
-"""One stack per region and stage: wires the capability constructs together, nothing more."""
+"""One stack per region and stage: wires the capability constructs together, nothing more. Where the
+stage replicates the audit witness, a small stack in the replica region holds the replica."""
 
 from typing import Any
 
@@ -9,11 +10,11 @@ from infra.bundling import code_asset
 from infra.config import StageConfig
 from infra.constructs.access import PeopleAccess
 from infra.constructs.api import Api
-from infra.constructs.audit import AuditStore
+from infra.constructs.audit import AuditStore, WitnessReplica
 from infra.constructs.deployment import CanaryDeployment
 from infra.constructs.front_door import FrontDoor
 from infra.constructs.function import FunctionBase, MatchFunction, settings_environment
-from infra.constructs.jobs import DRAIN_TIMEOUT, DigestFunction, DrainFunction
+from infra.constructs.jobs import DRAIN_TIMEOUT, DrainFunction, WitnessSealerFunction
 from infra.constructs.keys import Keys
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.network import EgressNetwork
@@ -21,17 +22,34 @@ from infra.constructs.resilience import TableBackups
 from infra.constructs.storage import Storage
 
 
+def _tag(stack: Stack, config: StageConfig) -> None:
+    Tags.of(stack).add("service", "kyc-match")
+    Tags.of(stack).add("stage", config.stage)
+
+
 class KycMatchStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        witness_replica_region: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        Tags.of(self).add("service", "kyc-match")
-        Tags.of(self).add("stage", config.stage)
+        _tag(self, config)
 
         self.keys = Keys(self, "Keys", stage=config.stage)
         self.storage = Storage(self, "Storage", encryption_key=self.keys.data_key)
         tables = self.storage.tables
         self.audit = AuditStore(
-            self, "Audit", config=config, encryption_key=self.keys.data_key, drain_timeout=DRAIN_TIMEOUT
+            self,
+            "Audit",
+            config=config,
+            encryption_key=self.keys.data_key,
+            drain_timeout=DRAIN_TIMEOUT,
+            replica_region=witness_replica_region,
         )
         # A stage with a vpc: every function in private subnets, egress through NAT gateways with fixed IPs.
         self.network = (
@@ -47,7 +65,7 @@ class KycMatchStack(Stack):
                 tables=tables,
                 keys=self.keys,
                 fallback_queue=self.audit.fallback_queue,
-                digest_bucket=self.audit.digest_bucket,
+                witness_bucket=self.audit.witness_bucket,
             ),
             log_key=self.keys.data_key,
             network=self.network,
@@ -67,13 +85,14 @@ class KycMatchStack(Stack):
             audit_table=tables["audit"],
             fallback_queue=self.audit.fallback_queue,
         )
-        self.digest_function = DigestFunction(
+        self.sealer = WitnessSealerFunction(
             self,
-            "Digest",
+            "Witness",
             base=base,
             audit_table=tables["audit"],
-            digest_bucket=self.audit.digest_bucket,
-            digest_key_pattern=self.audit.digest_key_pattern,
+            witness_bucket=self.audit.witness_bucket,
+            witness_prefix=self.audit.witness_prefix,
+            failure_queue=self.audit.witness_failure_queue,
             keys=self.keys,
         )
         self.people = PeopleAccess(
@@ -82,7 +101,8 @@ class KycMatchStack(Stack):
             stage=config.stage,
             tables=tables,
             keys=self.keys,
-            digest_bucket=self.audit.digest_bucket,
+            witness_bucket=self.audit.witness_bucket,
+            previous_witness_key_ids=config.previous_witness_key_ids,
         )
         self.api = Api(
             self, "Api", config=config, handler=self.match_function.alias, log_key=self.keys.data_key
@@ -103,11 +123,19 @@ class KycMatchStack(Stack):
             stage=self.api.rest_api.deployment_stage,
             function=self.match_function.function,
             drain_function=self.drain_function.function,
-            digest_function=self.digest_function.function,
+            sealer_function=self.sealer.function,
             fallback_queue=self.audit.fallback_queue,
             dead_letter_queue=self.audit.dead_letter_queue,
+            witness_failure_queue=self.audit.witness_failure_queue,
             topic_key=self.keys.data_key,
-            watched_keys=[self.keys.data_key, self.keys.hmac_key, self.keys.signing_key],
+            watched_keys=[
+                self.keys.data_key,
+                self.keys.hmac_key,
+                self.keys.signing_key,
+                self.keys.witness_key,
+                self.keys.policy_seal_key,
+            ],
+            replication=self.audit.replication_watch,
         )
         self.deployment = CanaryDeployment(
             self,
@@ -131,17 +159,52 @@ def stack_name(stage: str, region: str) -> str:
     return f"KycMatch-{stage}-{region}"
 
 
+def replica_stack_name(stage: str, source_region: str) -> str:
+    """The stack (in the replica region) holding `source_region`'s witness replica."""
+    return f"KycMatch-{stage}-{source_region}-witness-replica"
+
+
+class WitnessReplicaStack(Stack):
+    """In the replica region: the Object Lock bucket (and its key) that one source region's witness
+    bucket replicates into. Deployed before that region's KycMatchStack (a stack dependency)."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, source_region: str, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        _tag(self, config)
+        self.replica = WitnessReplica(self, "WitnessReplica", config=config, source_region=source_region)
+
+
 def service_stack(scope: Construct, config: StageConfig, region: str, account: str | None) -> KycMatchStack:
-    """The stack of one stage in one region: the same for `cdk deploy` and inside the pipeline."""
+    """The stack of one stage in one region, and its witness replica's stack where the stage replicates:
+    the same for `cdk deploy` and inside the pipeline."""
     name = stack_name(config.stage, region)
-    return KycMatchStack(
+    # A production stack holds the regulated records: `cdk destroy` or a console click must not delete
+    # it (its tables, vault and buckets are retained anyway; the API and alarms are not).
+    protected = config.stage == "production"
+    replica_region = config.witness_replica_region(region)
+    stack = KycMatchStack(
         scope,
         name,
         config=config,
+        witness_replica_region=replica_region,
         stack_name=name,  # in a pipeline Stage too: the pipeline updates the stack `cdk deploy` made
         env=Environment(account=account, region=region),
         description=f"CAMARA KYC Match v0.4 aggregator, stage {config.stage}, {region}",
-        # A production stack holds the regulated records: `cdk destroy` or a console click must
-        # not delete it (its tables and vault are retained anyway; the API and alarms are not).
-        termination_protection=config.stage == "production",
+        termination_protection=protected,
     )
+    if replica_region is not None:
+        replica_name = replica_stack_name(config.stage, region)
+        replica = WitnessReplicaStack(
+            scope,
+            replica_name,
+            config=config,
+            source_region=region,
+            stack_name=replica_name,
+            env=Environment(account=account, region=replica_region),
+            description=f"kyc-match {config.stage}: replica of the {region} audit witness",
+            termination_protection=protected,
+        )
+        stack.add_stack_dependency(replica, "replication needs the replica bucket and key to exist")
+    return stack

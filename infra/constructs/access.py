@@ -1,4 +1,5 @@
-"""Roles for people: auditors read and verify the trail; operations manage policies and ported numbers.
+"""Roles for people: auditors read and verify the trail and its witness; operations manage policies and
+ported numbers.
 
 Both are assumed by identities of this account (with MFA), never used by the service itself. They are
 what `kyc-match audit find|export|verify`, `kyc-match policy put` and `kyc-match ported-numbers load`
@@ -12,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 
 from constructs import Construct
 from infra.constructs.keys import Keys
+from infra.constructs.storage import grant_append_only
 from infra.nag import acknowledge, logical_id
 
 SESSION = Duration.hours(1)
@@ -19,44 +21,8 @@ CLIENT_RECORDS = "CLIENTS"  # the partition of clients' records (kyc_match.clien
 
 
 # What operations may do on the configuration table: read, and add items under `POLICY#…` partitions.
-# Never UpdateItem or DeleteItem (denied outright, so no later grant reopens them): a policy version,
-# its approval and its activations are written once and never changed in place.
+# A policy version, its approval and its activations are written once and never changed in place.
 POLICY_READS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:DescribeTable")
-POLICY_WRITES = ("dynamodb:PutItem",)
-NEVER_ON_POLICIES = (
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:PartiQLUpdate",
-    "dynamodb:PartiQLDelete",
-    "dynamodb:PartiQLInsert",
-    "dynamodb:DeleteTable",
-    "dynamodb:UpdateTable",
-    "dynamodb:RestoreTableFromBackup",
-    "dynamodb:ImportTable",
-)
-
-
-def _append_only_policies(role: iam.Role, table: dynamodb.Table) -> None:
-    """Read policies; add new policy items only (the CLI's puts are conditional: attribute_not_exists).
-
-    IAM has no condition key on a put's ConditionExpression, so an unconditional PutItem by this role
-    could still replace an item, and this role may seal (GenerateMac, for ported numbers and policy
-    items). What it cannot rewrite is the audit trail, where every decision records the sha256 of the
-    policy it was made with: a replaced version shows there as a second hash under one version number.
-    """
-    partitions = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["POLICY#*"]}}
-    role.add_to_policy(iam.PolicyStatement(actions=list(POLICY_READS), resources=[table.table_arn]))
-    role.add_to_policy(
-        iam.PolicyStatement(actions=list(POLICY_WRITES), resources=[table.table_arn], conditions=partitions)
-    )
-    role.add_to_policy(
-        iam.PolicyStatement(
-            effect=iam.Effect.DENY, actions=list(NEVER_ON_POLICIES), resources=[table.table_arn]
-        )
-    )
-    if table.encryption_key is not None:
-        table.encryption_key.grant_encrypt_decrypt(role)
 
 
 def _people_of_this_account() -> iam.IPrincipal:
@@ -72,7 +38,8 @@ class PeopleAccess(Construct):
         stage: str,
         tables: dict[str, dynamodb.Table],
         keys: Keys,
-        digest_bucket: s3.Bucket,
+        witness_bucket: s3.Bucket,
+        previous_witness_key_ids: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -84,12 +51,18 @@ class PeopleAccess(Construct):
             description=f"kyc-match {stage}: read, export and verify the audit trail (no write)",
         )
         tables["audit"].grant_read_data(self.auditor)
-        # Read-only on the digests: list and get, nothing of grant_read's GetObject*/GetBucket* wildcards.
+        # Read-only on the witness, every version of every object (a re-written object name cannot hide
+        # its first version from `audit verify`); nothing of grant_read's GetObject*/GetBucket* wildcards.
         self.auditor.add_to_policy(
-            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[digest_bucket.bucket_arn])
+            iam.PolicyStatement(
+                actions=["s3:ListBucket", "s3:ListBucketVersions"], resources=[witness_bucket.bucket_arn]
+            )
         )
         self.auditor.add_to_policy(
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[digest_bucket.arn_for_objects("*")])
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[witness_bucket.arn_for_objects("*")],
+            )
         )
         # `audit find|export --client ID` reads the client's record for its key and legacy ids: that
         # one partition of the configuration table, GetItem only.
@@ -101,8 +74,17 @@ class PeopleAccess(Construct):
             )
         )
         keys.data_key.grant_decrypt(self.auditor)
-        keys.allow_mac(self.auditor)  # `audit find` hashes the number it is asked about
-        keys.allow_verify_mac(self.auditor)  # `audit verify` checks entry and digest MACs
+        keys.identifiers.allow(self.auditor, "kms:GenerateMac")  # `audit find` hashes the number asked about
+        # `audit verify` and `audit export`: the witness's public key (handed to regulators) and KMS's
+        # own check of a signature, for the current key and those that signed before it.
+        keys.witness.allow(self.auditor, "kms:GetPublicKey", "kms:Verify")
+        if previous_witness_key_ids:
+            self.auditor.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kms:GetPublicKey", "kms:Verify"], resources=list(previous_witness_key_ids)
+                )
+            )
+        keys.policy_seals.allow(self.auditor, "kms:VerifyMac")  # checks the seals of policies decided with
 
         self.operations = iam.Role(
             self,
@@ -111,10 +93,20 @@ class PeopleAccess(Construct):
             max_session_duration=SESSION,
             description=f"kyc-match {stage}: manage client risk policies and ported numbers",
         )
-        _append_only_policies(self.operations, tables["configuration"])
+        # Every decision records the sha256 of the policy it was made with: a replaced version (an
+        # unconditional put) shows in the audit trail as a second hash under one version number.
+        grant_append_only(
+            self.operations,
+            tables["configuration"],
+            reads=POLICY_READS,
+            put_conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["POLICY#*"]}},
+        )
         tables["ported-numbers"].grant_read_write_data(self.operations)
-        keys.allow_mac(self.operations)  # ported numbers are hashed, policy items sealed
-        keys.allow_verify_mac(self.operations)  # a draft's seal is checked before it is approved
+        keys.identifiers.allow(self.operations, "kms:GenerateMac")  # ported numbers are stored hashed
+        # Policy items are sealed, and a draft's seal is checked before it is approved.
+        keys.policy_seals.allow(self.operations, "kms:GenerateMac", "kms:VerifyMac")
+        CfnOutput(self, "WitnessBucketName", value=witness_bucket.bucket_name)
+        CfnOutput(self, "WitnessKeyId", value=keys.witness_key.key_arn)
 
         CfnOutput(self, "AuditorRoleArn", value=self.auditor.role_arn)
         CfnOutput(self, "OperationsRoleArn", value=self.operations.role_arn)
@@ -128,8 +120,9 @@ class PeopleAccess(Construct):
         auditor_policy = self.auditor.node.find_child("DefaultPolicy")
         acknowledge(
             auditor_policy,
-            f"AwsSolutions-IAM5[Resource::<{logical_id(digest_bucket)}.Arn>/*]",
-            "Auditors read every digest object of the one digest bucket (GetObject only).",
+            f"AwsSolutions-IAM5[Resource::<{logical_id(witness_bucket)}.Arn>/*]",
+            "Auditors read every witness object, every version, of the one witness bucket (GetObject and "
+            "GetObjectVersion only).",
         )
         acknowledge(
             auditor_policy,

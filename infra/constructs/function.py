@@ -18,6 +18,7 @@ from infra.bundling import RUNTIME
 from infra.config import StageConfig
 from infra.constructs.keys import Keys
 from infra.constructs.network import EgressNetwork
+from infra.constructs.storage import grant_append_only
 from infra.nag import acknowledge, logical_id
 
 HANDLER = "kyc_match.handler.lambda_handler"
@@ -30,12 +31,13 @@ def settings_environment(
     tables: Mapping[str, dynamodb.ITable],
     keys: Keys,
     fallback_queue: sqs.IQueue,
-    digest_bucket: s3.IBucket,
+    witness_bucket: s3.IBucket,
 ) -> dict[str, str]:
     """The KYC_* settings (kyc_match.settings) every function of the stack reads: names, not rights.
 
-    All three functions get the same values, so the jobs and the match function cannot disagree on
-    a table, key or retention; what each may do with them is its role's business.
+    Every function gets the same values, so the jobs and the match function cannot disagree on a
+    table, key or retention; what each may do with them is its role's business (the sealer alone may
+    sign with KYC_WITNESS_KEY_ID, the match function only verifies with KYC_POLICY_SEAL_KEY_ID).
     """
     return {
         "KYC_STAGE": config.stage,
@@ -50,7 +52,10 @@ def settings_environment(
         "KYC_PREVIOUS_HASH_KEY_IDS": config.previous_hash_key_ids_json,
         "KYC_AUDIT_RETENTION_DAYS": str(config.audit_retention_days),
         "KYC_AUDIT_FALLBACK_QUEUE_URL": fallback_queue.queue_url,
-        "KYC_AUDIT_WITNESS_BUCKET": digest_bucket.bucket_name,
+        "KYC_AUDIT_WITNESS_BUCKET": witness_bucket.bucket_name,
+        "KYC_WITNESS_KEY_ID": keys.witness_key.key_arn,
+        "KYC_PREVIOUS_WITNESS_KEY_IDS": config.previous_witness_key_ids_json,
+        "KYC_POLICY_SEAL_KEY_ID": keys.policy_seal_key.key_arn,
     }
 
 
@@ -86,6 +91,7 @@ class ServiceFunction(Construct):
         timeout: Duration,
         reserved_concurrency: int,
         extra_environment: Mapping[str, str] | None = None,
+        any_resource_also: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
         config = base.config
@@ -152,7 +158,11 @@ class ServiceFunction(Construct):
             self.policy,
             "AwsSolutions-IAM5[Resource::*]",
             "xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level "
-            "permissions; this is the only statement on Resource::*.",
+            + (
+                f"permissions; {any_resource_also}."
+                if any_resource_also
+                else "permissions; this is the only statement on Resource::*."
+            ),
         )
 
     def acknowledge_table_indexes(self, table: dynamodb.Table, index_names: str) -> None:
@@ -200,8 +210,8 @@ class MatchFunction(ServiceFunction):
             base=base,
             handler=HANDLER,
             description=f"CAMARA KYC Match v0.4 aggregator and risk decisions ({base.config.stage})",
-            role_description="kyc-match function: its logs and tables, GenerateMac, signing client "
-            "assertions, the credentials secret, sending to the audit fallback queue",
+            role_description="kyc-match function: its logs and tables, add audit entries, hash identifiers, "
+            "check policy seals, sign client assertions, the credentials secret, the audit fallback queue",
             memory_size=512,
             timeout=Duration.seconds(25),  # below API Gateway's 29 s integration timeout
             # A cap (one busy client cannot exhaust the region) sized in docs/deploy.md (Capacity).
@@ -209,21 +219,22 @@ class MatchFunction(ServiceFunction):
             extra_environment={"KYC_OPERATORS": base.config.operators_json},
         )
 
-        tables["audit"].grant_read_write_data(self.role)
+        # The writer cannot rewrite (#13): it adds entries (conditional puts) and reads none back;
+        # changing or deleting one is denied, and would be witnessed anyway. DescribeTable: GET /health.
+        grant_append_only(self.role, tables["audit"], reads=["dynamodb:DescribeTable"])
         # CIBA authorizations a retry continues: written, read and deleted by this function alone.
         tables["pending-authorizations"].grant_read_write_data(self.role)
         # configuration: the client risk policies and onboarding (decision endpoint), read only.
         for role in ("subscribers", "ported-numbers", "configuration"):
             tables[role].grant_read_data(self.role)
-        keys.allow_mac(self.role)  # hashes identifiers and seals entries
+        keys.identifiers.allow(self.role, "kms:GenerateMac")  # hashes identifiers, seals nothing
         # Ported numbers loaded under a previous identifier key still route (docs/operators.md).
         self._allow_previous_macs(base.config.previous_hash_key_ids)
-        keys.allow_verify_mac(self.role)  # checks a policy's seals before it decides with it
+        keys.policy_seals.allow(self.role, "kms:VerifyMac")  # checks a policy's seals before deciding
         # GET /health: is the identifier key enabled? (the key policy delegates DescribeKey to IAM).
-        # DescribeTable on the audit table comes with grant_read_write_data.
         keys.hmac_key.grant(self.role, "kms:DescribeKey")
         # It calls operators (signs client assertions) and answers GET /.well-known/jwks.json.
-        keys.allow_sign(self.role)
+        keys.assertions.allow(self.role, "kms:Sign")
         keys.allow_public_keys(self.role, base.config.previous_signing_key_ids)
         keys.operator_credentials.grant_read(self.role)
         fallback_queue.grant_send_messages(self.role)  # send only: the drain function consumes
@@ -233,7 +244,6 @@ class MatchFunction(ServiceFunction):
         # every version together, so a canary and its predecessor share the one cap.
         self.alias = lambda_.Alias(self, "Live", alias_name=LIVE_ALIAS, version=self.function.current_version)
 
-        self.acknowledge_table_indexes(tables["audit"], "byPhoneHash, byDay")
         self.acknowledge_key_wildcards(
             "DynamoDB and SQS need these on the data CMK to write encrypted items and messages"
         )

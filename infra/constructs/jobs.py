@@ -1,10 +1,9 @@
-"""The audit trail's background functions: the SQS drain and the daily digest (EventBridge schedule)."""
+"""The audit trail's background functions: the SQS drain and the witness sealer (DynamoDB Streams)."""
 
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
@@ -12,25 +11,32 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from infra.constructs.function import FunctionBase, ServiceFunction
 from infra.constructs.keys import Keys
+from infra.constructs.storage import grant_append_only
 from infra.nag import acknowledge, logical_id
 
 DRAIN_HANDLER = "kyc_match.jobs.drain.lambda_handler"
-# The audit table's index the digest job queries (kyc_match.audit.store.AuditReader.client_days).
-DIGEST_INDEX = "byDay"
-DIGEST_HANDLER = "kyc_match.jobs.digest.lambda_handler"
+# The sealer (issue #13; the handler is the application's pinned name): reads the audit table's
+# stream, writes one signed, chained object per batch under WITNESS_PREFIX of the witness bucket.
+WITNESS_HANDLER = "kyc_match.jobs.witness.lambda_handler"
 
 # A batch of 10 puts with boto3's bounded retries (3 attempts, 5 s read timeout) fits well within this.
 DRAIN_TIMEOUT = Duration.seconds(60)
 DRAIN_BATCH_SIZE = 10
 
-DIGEST_TIMEOUT = Duration.minutes(10)
-# Daily at 01:30 UTC, for yesterday (UTC): 90 minutes for late entries to drain from the fallback queue.
-DIGEST_SCHEDULE = events.Schedule.cron(minute="30", hour="1")
-
-# DynamoDB's key actions for reading and for writing items of a CMK-encrypted table, as CDK's own
-# grant_read_data / grant_write_data pair them with table actions.
-TABLE_KEY_READ_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
-TABLE_KEY_WRITE_ACTIONS = ("kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
+# Every change to an audit entry is witnessed (signed into the bucket) within the batch window plus one
+# invocation: 2 minutes gathers a busy minute's entries into one object (one Sign, one PutObject) and
+# keeps tamper evidence minutes old. Lambda's ceiling is 300 s (docs/deploy.md, Audit witness).
+WITNESS_BATCH_WINDOW = Duration.minutes(2)
+# Records per object at most (DynamoDB Streams allows 10,000): ~1,000 entries' images stay well under
+# Lambda's 6 MB invocation payload.
+WITNESS_BATCH_SIZE = 1000
+WITNESS_TIMEOUT = Duration.minutes(2)
+# A batch that fails this often (KMS or S3 refusing for ~20 minutes with Lambda's backoff) goes to the
+# on-failure queue (its shard and sequence numbers, not the records) and is alarmed; the records after
+# it are sealed, and the missed range shows as a gap in the chain.
+WITNESS_RETRY_ATTEMPTS = 10
+# Within the stream's 24 hours: a record older than this is given up on (to the on-failure queue).
+WITNESS_MAX_RECORD_AGE = Duration.hours(6)
 
 
 class DrainFunction(ServiceFunction):
@@ -58,14 +64,9 @@ class DrainFunction(ServiceFunction):
             # Reserved, so a busy match function never starves it; equal to the event source's maximum.
             reserved_concurrency=base.config.concurrency.drain,
         )
-        # Conditional put of a new entry; on a conflict, the stored entry is read back to compare. On
-        # the table's ARN alone: table.grant() would add <table>/index/* too, and the drain reads no index.
-        iam.Grant.add_to_principal(
-            grantee=self.role,
-            actions=["dynamodb:PutItem", "dynamodb:GetItem"],
-            resource_arns=[audit_table.table_arn],
-        )
-        audit_table.grant_on_key(self.role, *TABLE_KEY_READ_ACTIONS, *TABLE_KEY_WRITE_ACTIONS)
+        # Conditional put of a new entry; on a conflict, the stored entry is read back to compare. Never
+        # a change or a deletion (denied): the drain adds to the trail like the match function.
+        grant_append_only(self.role, audit_table, reads=["dynamodb:GetItem"])
         # Adds the consume grant (receive, delete, change visibility; kms:Decrypt) on the queue.
         self.function.add_event_source(
             event_sources.SqsEventSource(
@@ -81,8 +82,8 @@ class DrainFunction(ServiceFunction):
         self.acknowledge_key_wildcards("DynamoDB needs these on the table's CMK to write encrypted items")
 
 
-class DigestFunction(ServiceFunction):
-    """Seals yesterday's (or a requested day's) per-client digests into the Object Lock bucket."""
+class WitnessSealerFunction(ServiceFunction):
+    """Witnesses every change of the audit table: its stream -> signed, chained objects (write-once)."""
 
     def __init__(
         self,
@@ -91,51 +92,73 @@ class DigestFunction(ServiceFunction):
         *,
         base: FunctionBase,
         audit_table: dynamodb.Table,
-        digest_bucket: s3.Bucket,
-        digest_key_pattern: str,
+        witness_bucket: s3.Bucket,
+        witness_prefix: str,
+        failure_queue: sqs.IQueue,
         keys: Keys,
     ) -> None:
         super().__init__(
             scope,
             construct_id,
             base=base,
-            handler=DIGEST_HANDLER,
-            description=f"kyc-match daily audit digests ({base.config.stage})",
-            role_description="kyc-match audit digest: its logs, query the audit table, write digests, "
-            "GenerateMac",
+            handler=WITNESS_HANDLER,
+            description=f"kyc-match audit witness sealer ({base.config.stage})",
+            role_description="kyc-match witness sealer: its logs, read the audit stream, write and read "
+            "witness objects, sign with the witness key",
             memory_size=512,
-            timeout=DIGEST_TIMEOUT,
-            reserved_concurrency=base.config.concurrency.digest,  # never starved by the match function
+            timeout=WITNESS_TIMEOUT,
+            # Reserved: a busy match function can never starve the witness.
+            reserved_concurrency=base.config.concurrency.witness,
+            any_resource_also="dynamodb:ListStreams (the stream event source's grant) supports no "
+            "resource-level permissions either",
         )
-        # byDay (keys only) lists a day's clients, then each client's day is queried on the table: Query
-        # on those two ARNs exactly (table.grant() would cover every index, byPhoneHash included).
+        objects = f"{witness_prefix}*"
+        # Write-once objects (PutObject with IfNoneMatch, and the object's compliance retain-until date:
+        # s3:PutObjectRetention, which can lengthen a retention, never shorten it), read back the previous
+        # ones and their versions to chain and to detect a gap; listing limited to the witness prefix.
+        witness_bucket.grants.actions_on_object_keys(
+            self.role,
+            objects,
+            "s3:PutObject",
+            "s3:PutObjectRetention",
+            "s3:GetObject",
+            "s3:GetObjectVersion",
+        )
         iam.Grant.add_to_principal(
             grantee=self.role,
-            actions=["dynamodb:Query"],
-            resource_arns=[audit_table.table_arn, f"{audit_table.table_arn}/index/{DIGEST_INDEX}"],
+            actions=["s3:ListBucket", "s3:ListBucketVersions"],
+            resource_arns=[witness_bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [objects]}},
         )
-        audit_table.grant_on_key(self.role, *TABLE_KEY_READ_ACTIONS)
-        # Write-once digests: PutObject with a compliance-mode retain-until date (s3:PutObjectRetention),
-        # under the application's key prefix only; SSE-KMS needs a data key from the bucket's CMK.
-        digest_bucket.grants.actions_on_object_keys(
-            self.role, digest_key_pattern, "s3:PutObject", "s3:PutObjectRetention"
-        )
-        digest_bucket.grant_on_key(self.role, "kms:GenerateDataKey")
-        keys.allow_mac(self.role)  # seals the digests
+        witness_bucket.grant_on_key(self.role, "kms:GenerateDataKey", "kms:Decrypt")
+        keys.witness.allow(self.role, "kms:Sign", "kms:GetPublicKey")  # the sealer alone signs
+        # It verifies the chain's head before extending it: the public halves of the keys that signed
+        # before a rotation too (read only; signing with them is not granted anywhere).
+        previous = base.config.previous_witness_key_ids
+        if previous:
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["kms:GetPublicKey"], resources=list(previous))
+            )
 
-        self.rule = events.Rule(
-            self,
-            "DailySchedule",
-            description="kyc-match: seal yesterday's audit digests",
-            schedule=DIGEST_SCHEDULE,
-            targets=[
-                targets.LambdaFunction(self.function, retry_attempts=2, max_event_age=Duration.hours(6))
-            ],
+        # Adds the stream read grant (and the table key's kms:Decrypt) and the on-failure send grant.
+        self.event_source = event_sources.DynamoEventSource(
+            audit_table,
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,  # from the oldest unsealed record
+            batch_size=WITNESS_BATCH_SIZE,
+            max_batching_window=WITNESS_BATCH_WINDOW,
+            parallelization_factor=1,  # one batch per shard at a time: the chain is written in order
+            retry_attempts=WITNESS_RETRY_ATTEMPTS,
+            max_record_age=WITNESS_MAX_RECORD_AGE,
+            on_failure=event_sources.SqsDlq(failure_queue),
         )
+        self.function.add_event_source(self.event_source)
 
         acknowledge(
             self.policy,
-            f"AwsSolutions-IAM5[Resource::<{logical_id(digest_bucket)}.Arn>/{digest_key_pattern}]",
-            "Digest objects are named per client and day (digests/<client>/<day>.json) when the job "
-            "runs; the grant is limited to that prefix, and to PutObject and PutObjectRetention.",
+            f"AwsSolutions-IAM5[Resource::<{logical_id(witness_bucket)}.Arn>/{objects}]",
+            "Witness objects are named by region and sequence when the sealer runs "
+            f"({witness_prefix}<region>/<sequence>.jws); the grant is limited to that prefix.",
+        )
+        self.acknowledge_key_wildcards(
+            "SQS needs these on the data CMK to send to the encrypted on-failure queue"
         )

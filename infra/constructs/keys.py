@@ -1,5 +1,8 @@
-"""Key material: the data CMK, the identifier-hashing HMAC key, the signing key of our client assertions
-and the operator-credentials secret."""
+"""Key material: the data CMK, the three keys only named roles may use (identifier hashing, policy
+seals, witness signatures), the signing key of our client assertions and the operator-credentials
+secret."""
+
+from typing import Literal
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -10,11 +13,11 @@ from constructs import Construct
 from infra.config import operator_secret_name
 from infra.nag import acknowledge
 
-# What the account root (and so the account's administrators through IAM) may do with the HMAC key:
-# manage it, never use it. KMS requires the key policy to keep an administrator so the key stays
-# manageable; using the key (kms:GenerateMac) is granted to the sealing functions' roles alone, see
-# allow_mac().
-HMAC_KEY_ADMIN_ACTIONS = (
+# What the account root (and so the account's administrators through IAM) may do with a key that only
+# named roles use: manage it, never use it. KMS requires the key policy to keep an administrator so the
+# key stays manageable; each use (kms:GenerateMac, kms:Sign, ...) is a key-policy statement naming the
+# roles allowed, see NamedUseKey.allow().
+KEY_ADMIN_ACTIONS = (
     "kms:CancelKeyDeletion",
     "kms:CreateAlias",
     "kms:DeleteAlias",
@@ -34,6 +37,69 @@ HMAC_KEY_ADMIN_ACTIONS = (
     "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
 )
+
+_KINDS = {
+    "hmac": (kms.KeySpec.HMAC_256, kms.KeyUsage.GENERATE_VERIFY_MAC),
+    "es256": (kms.KeySpec.ECC_NIST_P256, kms.KeyUsage.SIGN_VERIFY),
+}
+
+
+class NamedUseKey:
+    """A KMS key (HMAC or asymmetric) the account administers but does not use.
+
+    The key policy does not delegate usage to IAM (the root statement has no usage action), so an IAM
+    policy elsewhere in the account cannot grant it: every use is one key-policy statement per action
+    whose principals are exactly the roles passed to allow(), plus the matching identity policy. Not a
+    construct of its own: the key sits directly under `scope`, so its logical id (and the key) stays
+    what it was before the three similar keys shared this definition.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        name: str,
+        kind: Literal["hmac", "es256"],
+        purpose: str,
+        account_may_also: tuple[str, ...] = (),
+    ) -> None:
+        key_spec, key_usage = _KINDS[kind]
+        self.key = kms.Key(
+            scope,
+            construct_id,
+            description=f"kyc-match {stage}: {purpose}; never leaves KMS",
+            key_spec=key_spec,
+            key_usage=key_usage,
+            alias=f"alias/kyc-match-{stage}-{name}",
+            removal_policy=RemovalPolicy.RETAIN,
+            pending_window=Duration.days(30),
+            policy=iam.PolicyDocument(
+                statements=[
+                    iam.PolicyStatement(
+                        sid="AccountAdministersButDoesNotUseTheKey",
+                        principals=[iam.AccountRootPrincipal()],
+                        actions=[*KEY_ADMIN_ACTIONS, *account_may_also],
+                        resources=["*"],
+                    )
+                ]
+            ),
+        )
+        self._statements: dict[str, iam.PolicyStatement] = {}
+
+    def allow(self, role: iam.IRole, *actions: str) -> None:
+        """Let `role` perform `actions` with this key (key policy + IAM policy); no one else may."""
+        for action in actions:
+            statement = self._statements.get(action)
+            if statement is None:
+                statement = iam.PolicyStatement(
+                    sid=f"OnlyNamedRoles{action.removeprefix('kms:')}", actions=[action], resources=["*"]
+                )
+                self.key.add_to_resource_policy(statement)
+                self._statements[action] = statement
+            statement.add_principals(iam.ArnPrincipal(role.role_arn))
+        self.key.grant(role, *actions)
 
 
 class Keys(Construct):
@@ -80,51 +146,48 @@ class Keys(Construct):
             )
         )
 
-        self.hmac_key = kms.Key(
+        # Hashes identifiers (phone numbers) and nothing else: the match function, auditors (`audit
+        # find` hashes the number it is asked about) and operations (ported numbers) use it. Since
+        # auditors and operations hold it, it must never seal anything (#13): a seal they could forge.
+        self.identifiers = NamedUseKey(
             self,
             "IdentifierHashKey",
-            description=f"kyc-match {stage}: HMAC-SHA-256 of audit-trail identifiers; never leaves KMS",
-            key_spec=kms.KeySpec.HMAC_256,
-            key_usage=kms.KeyUsage.GENERATE_VERIFY_MAC,
-            alias=f"alias/kyc-match-{stage}-identifiers",
-            removal_policy=RemovalPolicy.RETAIN,
-            pending_window=Duration.days(30),
-            policy=iam.PolicyDocument(
-                statements=[
-                    iam.PolicyStatement(
-                        sid="AccountAdministersButDoesNotUseTheKey",
-                        principals=[iam.AccountRootPrincipal()],
-                        actions=list(HMAC_KEY_ADMIN_ACTIONS),
-                        resources=["*"],
-                    )
-                ]
-            ),
+            stage=stage,
+            name="identifiers",
+            kind="hmac",
+            purpose="HMAC-SHA-256 of identifiers (hashing only)",
         )
-
-        # Our private_key_jwt key (CAMARA ICM): ES256, the private half never leaves KMS. The account
-        # administers it and may read its public half (it is published anyway, as our JWKS); signing is
-        # granted in the key policy to the functions that talk to operators alone, see allow_sign().
-        self.signing_key = kms.Key(
+        # Seals client risk policy items: operations seal (and check a draft's seal before approving),
+        # the match function checks a policy's seals before deciding with it, auditors check them.
+        self.policy_seals = NamedUseKey(
+            self,
+            "PolicySealKey",
+            stage=stage,
+            name="policy-seal",
+            kind="hmac",
+            purpose="HMAC-SHA-256 seals of client risk policies",
+        )
+        # Signs the audit witness objects (ES256): the sealer function alone; auditors read the public
+        # half (exported to regulators) and may ask KMS to verify.
+        self.witness = NamedUseKey(
+            self,
+            "WitnessKey",
+            stage=stage,
+            name="witness",
+            kind="es256",
+            purpose="ES256 signatures of the audit witness",
+        )
+        # Our private_key_jwt key (CAMARA ICM): ES256, signed by the functions that talk to operators.
+        # The account may read its public half (it is published anyway, as our JWKS).
+        self.assertions = NamedUseKey(
             self,
             "SigningKey",
-            description=f"kyc-match {stage}: ES256 client assertions to operators; never leaves KMS",
-            key_spec=kms.KeySpec.ECC_NIST_P256,
-            key_usage=kms.KeyUsage.SIGN_VERIFY,
-            alias=f"alias/kyc-match-{stage}-signing",
-            removal_policy=RemovalPolicy.RETAIN,
-            pending_window=Duration.days(30),
-            policy=iam.PolicyDocument(
-                statements=[
-                    iam.PolicyStatement(
-                        sid="AccountAdministersButDoesNotSignWithTheKey",
-                        principals=[iam.AccountRootPrincipal()],
-                        actions=[*HMAC_KEY_ADMIN_ACTIONS, "kms:GetPublicKey"],
-                        resources=["*"],
-                    )
-                ]
-            ),
+            stage=stage,
+            name="signing",
+            kind="es256",
+            purpose="ES256 client assertions to operators",
+            account_may_also=("kms:GetPublicKey",),
         )
-        self._sign_statement: iam.PolicyStatement | None = None
 
         self.operator_credentials = secretsmanager.Secret(
             self,
@@ -134,8 +197,6 @@ class Keys(Construct):
             encryption_key=self.data_key,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self._mac_statement: iam.PolicyStatement | None = None
-        self._verify_statement: iam.PolicyStatement | None = None
         acknowledge(
             self.operator_credentials,
             "AwsSolutions-SMG4",
@@ -144,33 +205,21 @@ class Keys(Construct):
             "Lambda to attach.",
         )
 
-    def allow_mac(self, role: iam.IRole) -> None:
-        """Let `role` compute HMACs with the identifier key (key policy + IAM policy); no one else may.
+    @property
+    def hmac_key(self) -> kms.IKey:
+        return self.identifiers.key
 
-        The key policy does not delegate usage to IAM (the root statement has no kms:GenerateMac), so
-        an IAM policy elsewhere in the account cannot grant it; the key policy statement is required,
-        and the grant adds the matching identity policy on the role. Every role allowed here is a
-        principal of one key-policy statement: the functions that seal audit entries and digests.
-        """
-        if self._mac_statement is None:
-            self._mac_statement = iam.PolicyStatement(
-                sid="OnlyTheAuditSealersComputeMacs",
-                actions=["kms:GenerateMac"],
-                resources=["*"],
-            )
-            self.hmac_key.add_to_resource_policy(self._mac_statement)
-        self._mac_statement.add_principals(iam.ArnPrincipal(role.role_arn))
-        self.hmac_key.grant(role, "kms:GenerateMac")
+    @property
+    def signing_key(self) -> kms.IKey:
+        return self.assertions.key
 
-    def allow_sign(self, role: iam.IRole) -> None:
-        """Let `role` sign with our assertion key (key policy + IAM policy): the operator callers."""
-        if self._sign_statement is None:
-            self._sign_statement = iam.PolicyStatement(
-                sid="OnlyOperatorCallersSign", actions=["kms:Sign"], resources=["*"]
-            )
-            self.signing_key.add_to_resource_policy(self._sign_statement)
-        self._sign_statement.add_principals(iam.ArnPrincipal(role.role_arn))
-        self.signing_key.grant(role, "kms:Sign")
+    @property
+    def witness_key(self) -> kms.IKey:
+        return self.witness.key
+
+    @property
+    def policy_seal_key(self) -> kms.IKey:
+        return self.policy_seals.key
 
     def allow_public_keys(self, role: iam.IRole, previous_key_ids: tuple[str, ...] = ()) -> None:
         """Let `role` read the public halves it publishes as our JWKS: the current key and those before it."""
@@ -179,14 +228,3 @@ class Keys(Construct):
             role.add_to_principal_policy(
                 iam.PolicyStatement(actions=["kms:GetPublicKey"], resources=list(previous_key_ids))
             )
-
-    def allow_verify_mac(self, role: iam.IRole) -> None:
-        """Let `role` check MACs (kms:VerifyMac) with the identifier key: auditors (`audit verify`), the
-        match function and operations (a policy's seals are checked before it is used)."""
-        if self._verify_statement is None:
-            self._verify_statement = iam.PolicyStatement(
-                sid="OnlyNamedRolesVerifyMacs", actions=["kms:VerifyMac"], resources=["*"]
-            )
-            self.hmac_key.add_to_resource_policy(self._verify_statement)
-        self._verify_statement.add_principals(iam.ArnPrincipal(role.role_arn))
-        self.hmac_key.grant(role, "kms:VerifyMac")

@@ -1,5 +1,5 @@
-"""Alarms (all to one encrypted SNS topic) and a dashboard for the API, the functions, the operators and
-the audit trail's fallback queue and jobs."""
+"""Alarms (all to one encrypted SNS topic) and a dashboard for the API, the functions, the operators, the
+audit trail's fallback queue and drain, and its witness (tampering, chain gaps, the sealer)."""
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
@@ -7,12 +7,14 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
 from infra.config import StageConfig
 from infra.constructs.resilience import KeyTamperingAlarm
+from kyc_match import observability
 from kyc_match.api import errors
 
 # Outcomes (the `outcome` dimension of MatchOutcomes: "200" or the CAMARA code) of requests that reached
@@ -25,10 +27,29 @@ OPERATOR_ANSWERS = (
     errors.ID_DOCUMENT_MISMATCH.code,
 )
 
-# What the function emits with Powertools (namespace, default dimension).
-NAMESPACE = "KycMatch"
-SERVICE = "kyc-match"
+# What the functions emit with Powertools (namespace, default dimension): the application's own names.
+NAMESPACE = observability.NAMESPACE
+SERVICE = observability.SERVICE
 PERIOD = Duration.minutes(5)
+# The witness lags when the sealer's stream iterator is older than this: changes are not yet evidence.
+WITNESS_LAG = Duration.minutes(15)
+WITNESS_SILENCE_PERIOD_MINUTES = 30
+# The sealer's `change` dimension of AuditEntryChanged: an entry rewritten or removed by someone (expiry
+# by TTL, the DynamoDB service itself, is recorded but is no change).
+TAMPERING_CHANGES = ("modified", "deleted")
+
+
+def tampering() -> cloudwatch.MathExpression:
+    """Audit entries modified or deleted (not expired), as the witness saw them in the stream."""
+    names = {f"c{index}": change for index, change in enumerate(TAMPERING_CHANGES)}
+    return cloudwatch.MathExpression(
+        expression=" + ".join(f"FILL({name}, 0)" for name in names),
+        using_metrics={
+            name: app_metric("AuditEntryChanged", change=change) for name, change in names.items()
+        },
+        label="Audit entries modified or deleted",
+        period=PERIOD,
+    )
 
 
 def app_metric(name: str, **dimensions: str) -> cloudwatch.Metric:
@@ -85,47 +106,22 @@ class Monitoring(Construct):
         stage: apigw.Stage,
         function: lambda_.Function,
         drain_function: lambda_.Function,
-        digest_function: lambda_.Function,
+        sealer_function: lambda_.Function,
         fallback_queue: sqs.IQueue,
         dead_letter_queue: sqs.IQueue,
+        witness_failure_queue: sqs.IQueue,
         topic_key: kms.IKey,
         watched_keys: list[kms.IKey],
+        replication: tuple[s3.IBucket, str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        prefix = f"kyc-match-{config.stage}"
-        thresholds = config.alarms
+        prefix = self._prefix = f"kyc-match-{config.stage}"
+        thresholds = self._thresholds = config.alarms
 
         self.topic = sns.Topic(
             self, "AlarmTopic", display_name=f"{prefix} alarms", master_key=topic_key, enforce_ssl=True
         )
         self.alarms: list[cloudwatch.Alarm] = []
-
-        def alarm(
-            construct_id: str,
-            metric: cloudwatch.Metric | cloudwatch.MathExpression,
-            threshold: float,
-            description: str,
-            operator: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            *,
-            m_of_n: bool = True,
-            missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
-        ) -> cloudwatch.Alarm:
-            # Rates and latencies fire on M of N periods (no page for one bad period at low volume);
-            # events that must never happen (an audit write failing, a DLQ message) fire on the first.
-            created = metric.create_alarm(
-                self,
-                construct_id,
-                alarm_name=f"{prefix}-{construct_id}",
-                alarm_description=description,
-                threshold=threshold,
-                evaluation_periods=thresholds.evaluation_periods if m_of_n else 1,
-                datapoints_to_alarm=thresholds.datapoints_to_alarm if m_of_n else 1,
-                comparison_operator=operator,
-                treat_missing_data=missing,
-            )
-            created.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
-            self.alarms.append(created)
-            return created
 
         requests = api_metric(stage, config.stage, "Count", cloudwatch.Stats.SUM)
         server_errors = api_metric(stage, config.stage, "5XXError", cloudwatch.Stats.SUM)
@@ -135,40 +131,37 @@ class Monitoring(Construct):
             label="API 5xx rate (%)",
             period=PERIOD,
         )
-        alarm(
+        self._alarm(
             "api-5xx-rate",
             api_5xx_rate,
             thresholds.api_server_error_rate_percent,
             f"Over {thresholds.api_server_error_rate_percent}% of API requests answered 5xx in 5 minutes",
         )
         p99 = api_metric(stage, config.stage, "Latency", cloudwatch.Stats.percentile(99))
-        alarm(
+        self._alarm(
             "api-p99-latency",
             p99,
             thresholds.api_p99_latency_ms,
             f"API p99 latency above {thresholds.api_p99_latency_ms} ms over 5 minutes",
         )
-        alarm(
+        self._alarm(
             "lambda-errors",
             function.metric_errors(period=PERIOD, statistic=cloudwatch.Stats.SUM),
             thresholds.lambda_errors,
             f"At least {thresholds.lambda_errors} function errors in 5 minutes",
             cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         )
-        alarm(
+        self._alarm(
             "lambda-throttles",
             function.metric_throttles(period=PERIOD, statistic=cloudwatch.Stats.SUM),
             1,
             "The function was throttled (concurrency limit reached)",
             cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         )
-        alarm(
+        self._never_happens(
             "audit-write-failures",
             app_metric("AuditWriteFailures"),
-            1,
             "An audit entry could not be written: the audit trail is incomplete",
-            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            m_of_n=False,
         )
         client_errors = api_metric(stage, config.stage, "4XXError", cloudwatch.Stats.SUM)
         # API Gateway counts 4XX as one metric: the 401s (no or bad key), 403s (WAF, permissions) and
@@ -179,7 +172,7 @@ class Monitoring(Construct):
             label="API 4xx rate (%)",
             period=PERIOD,
         )
-        alarm(
+        self._alarm(
             "api-4xx-rate",
             api_4xx_rate,
             thresholds.api_client_error_rate_percent,
@@ -189,7 +182,7 @@ class Monitoring(Construct):
         match_requests = app_metric("MatchRequests")
         if thresholds.no_traffic_minutes is not None:
             # Silence is trouble too: no request at all (missing data included) for the whole window.
-            alarm(
+            self._alarm(
                 "no-traffic",
                 app_metric("MatchRequests").with_(period=Duration.minutes(thresholds.no_traffic_minutes)),
                 1,
@@ -207,7 +200,7 @@ class Monitoring(Construct):
                 statistic=cloudwatch.Stats.percentile(99)
             )
             operator_latencies.append(latency)
-            alarm(
+            self._alarm(
                 f"operator-{operator_id}-p99-latency",
                 latency,
                 thresholds.operator_p99_latency_ms,
@@ -215,7 +208,7 @@ class Monitoring(Construct):
             )
             rate = operator_failure_rate(operator_id, position)
             operator_rates.append(rate)
-            alarm(
+            self._alarm(
                 f"operator-{operator_id}-failure-rate",
                 rate,
                 thresholds.operator_failure_rate_percent,
@@ -228,7 +221,7 @@ class Monitoring(Construct):
         queue_age = fallback_queue.metric_approximate_age_of_oldest_message(
             period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
         )
-        alarm(
+        self._alarm(
             "audit-queue-oldest-message",
             queue_age,
             oldest_minutes * 60,
@@ -238,40 +231,22 @@ class Monitoring(Construct):
         dlq_visible = dead_letter_queue.metric_approximate_number_of_messages_visible(
             period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
         )
-        alarm(
+        self._never_happens(
             "audit-dlq-messages",
             dlq_visible,
-            1,
             "Audit entries are in the dead-letter queue: the drain could not store them (conflict or "
             "bug); they leave the trail unless a person stores or redrives them within 14 days",
-            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            m_of_n=False,
         )
-        for name, job in (("digest", digest_function), ("drain", drain_function)):
-            alarm(
+        for name, job in (("witness", sealer_function), ("drain", drain_function)):
+            self._never_happens(
                 f"{name}-errors",
                 job.metric_errors(period=PERIOD, statistic=cloudwatch.Stats.SUM),
-                1,
                 f"The audit {name} function failed",
-                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                m_of_n=False,
             )
-        # A digest that silently never runs leaves days without tamper evidence: no invocation in a day
-        # (missing data included) is an alarm too.
-        digest_missed = digest_function.metric_invocations(
-            period=Duration.days(1), statistic=cloudwatch.Stats.SUM
-        ).create_alarm(
-            self,
-            "digest-not-run",
-            alarm_name=f"{prefix}-digest-not-run",
-            alarm_description="The daily audit digest has not run in the last 24 hours",
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+
+        changed, iterator_age, witness_failures = self._witness_alarms(
+            sealer_function, witness_failure_queue, replication
         )
-        digest_missed.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
-        self.alarms.append(digest_missed)
 
         # Someone deleting, disabling or rewriting the policy of one of our keys (CloudTrail events).
         self.key_tampering = KeyTamperingAlarm(
@@ -339,10 +314,142 @@ class Monitoring(Construct):
                 left=[
                     drain_function.metric_invocations(period=PERIOD),
                     drain_function.metric_errors(period=PERIOD),
-                    digest_function.metric_invocations(period=PERIOD),
-                    digest_function.metric_errors(period=PERIOD),
+                    sealer_function.metric_invocations(period=PERIOD),
+                    sealer_function.metric_errors(period=PERIOD),
                 ],
-                right=[digest_function.metric_duration(period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM)],
+                right=[sealer_function.metric_duration(period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM)],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Audit witness",
+                left=[changed, app_metric("WitnessChainBroken"), witness_failures],
+                right=[iterator_age],
                 width=8,
             ),
         )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        threshold: float,
+        description: str,
+        operator: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        *,
+        m_of_n: bool = True,
+        missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+        periods: int = 1,
+    ) -> cloudwatch.Alarm:
+        # Rates and latencies fire on M of N periods (no page for one bad period at low volume); events
+        # that must never happen (an audit write failing, a DLQ message, tampering) fire on the first.
+        thresholds = self._thresholds
+        created = cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            alarm_name=f"{self._prefix}-{construct_id}",
+            alarm_description=description,
+            threshold=threshold,
+            # Without M of N: `periods` consecutive breaching periods (1: the first datapoint).
+            evaluation_periods=thresholds.evaluation_periods if m_of_n else periods,
+            datapoints_to_alarm=thresholds.datapoints_to_alarm if m_of_n else periods,
+            comparison_operator=operator,
+            treat_missing_data=missing,
+        )
+        created.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
+        self.alarms.append(created)
+        return created
+
+    def _never_happens(self, construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:
+        """At least one in a period, on the first datapoint; no data is fine."""
+        self._alarm(
+            construct_id,
+            metric,
+            1,
+            description,
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            m_of_n=False,
+        )
+
+    def _witness_alarms(
+        self,
+        sealer_function: lambda_.Function,
+        failure_queue: sqs.IQueue,
+        replication: tuple[s3.IBucket, str, str] | None,
+    ) -> tuple[cloudwatch.IMetric, cloudwatch.IMetric, cloudwatch.IMetric]:
+        """The witness (#13): tampering evidence, a broken chain, a lagging sealer, batches it gave up on,
+        a replica falling behind. Returns (changes, iterator age, failures) for the dashboard."""
+        changed = tampering()
+        self._never_happens(
+            "audit-tampering",
+            changed,
+            "An audit entry was modified or deleted (not expired): the witness holds its old image's hash",
+        )
+        self._never_happens(
+            "witness-gap",
+            app_metric("WitnessChainBroken"),
+            "The witness chain is broken: an object is missing or re-written, or does not follow the last",
+        )
+        iterator_age = sealer_function.metric(
+            "IteratorAge", period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+        )
+        self._alarm(
+            "witness-lagging",
+            iterator_age,
+            WITNESS_LAG.to_milliseconds(),
+            f"The witness is over {WITNESS_LAG.to_minutes():g} minutes behind the audit table's stream: "
+            "recent changes are not yet evidence (the sealer fails, is throttled or is disabled)",
+            m_of_n=False,
+        )
+        # Silence: audit entries written (match requests) for an hour, and not one sealer invocation. The
+        # lag alarm cannot see a mapping that was disabled or deleted (no iterator, no metric); this can.
+        # Two 30-minute periods, so entries of a period's last minutes sealed in the next do not count.
+        half_hour = Duration.minutes(WITNESS_SILENCE_PERIOD_MINUTES)
+        self._alarm(
+            "witness-silent",
+            cloudwatch.MathExpression(
+                expression="IF(FILL(requests, 0) > 0 AND FILL(sealed, 0) == 0, 1, 0)",
+                using_metrics={
+                    "requests": app_metric("MatchRequests").with_(period=half_hour),
+                    "sealed": sealer_function.metric_invocations(
+                        period=half_hour, statistic=cloudwatch.Stats.SUM
+                    ),
+                },
+                label="Requests with no sealer invocation",
+                period=half_hour,
+            ),
+            1,
+            "Match requests wrote audit entries for an hour and the sealer never ran: the witness is off "
+            "(event source mapping disabled or deleted, or the function broken)",
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            m_of_n=False,
+            periods=2,
+        )
+        failures = failure_queue.metric_approximate_number_of_messages_visible(
+            period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+        )
+        self._never_happens(
+            "witness-failures",
+            failures,
+            "The sealer gave up on stream records (on-failure queue not empty): the entries of that "
+            "range are in the table but no witness object holds them",
+        )
+        if replication is not None:
+            source, destination, rule_id = replication
+            failed = cloudwatch.Metric(
+                namespace="AWS/S3",
+                metric_name="OperationsFailedReplication",
+                dimensions_map={
+                    "SourceBucket": source.bucket_name,
+                    "DestinationBucket": destination,
+                    "RuleId": rule_id,
+                },
+                statistic=cloudwatch.Stats.SUM,
+                period=PERIOD,
+            )
+            self._never_happens(
+                "witness-replication-failed",
+                failed,
+                "Witness objects failed to replicate to the replica region: the copy is behind",
+            )
+        return changed, iterator_age, failures

@@ -21,7 +21,7 @@ from infra.nag import acknowledge
 KEY_TAMPERING_EVENTS = ("ScheduleKeyDeletion", "DisableKey", "PutKeyPolicy")
 BACKED_UP_TABLES = ("audit", "configuration")
 MONTHLY_SCHEDULE = events.Schedule.cron(day="1", hour="3", minute="0")
-DAILY_SCHEDULE = events.Schedule.cron(hour="2", minute="30")  # after the 01:30 digest
+DAILY_SCHEDULE = events.Schedule.cron(hour="2", minute="30")
 
 
 class KeyTamperingAlarm(Construct):
@@ -85,7 +85,7 @@ class KeyTamperingAlarm(Construct):
             "Alarm",
             alarm_name=f"kyc-match-{config.stage}-key-tampering",
             alarm_description="Someone scheduled deletion of, disabled or rewrote the policy of a project "
-            "KMS key: without it the tables, the trail's seals or client assertions are lost",
+            "KMS key: without it the tables, the witness signatures or client assertions are lost",
             threshold=1,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -90,7 +90,7 @@ def dumps(value: Any) -> str:
 
 MATCH_HANDLER = "kyc_match.handler.lambda_handler"
 DRAIN_HANDLER = "kyc_match.jobs.drain.lambda_handler"
-DIGEST_HANDLER = "kyc_match.jobs.digest.lambda_handler"
+WITNESS_HANDLER = "kyc_match.jobs.witness.lambda_handler"
 
 
 def as_list(value: Any) -> list[Any]:
@@ -147,3 +147,31 @@ def one_resource(
         if all(resource["Properties"].get(key) == value for key, value in properties.items())
     ]
     return found
+
+
+def key_with_alias(template: dict[str, Any], alias_suffix: str) -> tuple[str, dict[str, Any]]:
+    """The KMS key behind alias `alias/kyc-match-<stage>-<alias_suffix>`: (logical id, resource)."""
+    (target,) = [
+        alias["Properties"]["TargetKeyId"]["Fn::GetAtt"][0]
+        for alias in resources_of(template, "AWS::KMS::Alias").values()
+        if alias["Properties"]["AliasName"].endswith(f"-{alias_suffix}")
+    ]
+    return target, template["Resources"][target]
+
+
+def allows(statements: list[dict[str, Any]], action: str, resource: Any) -> bool:
+    """What IAM decides for `action` on `resource` (a template expression) given these identity
+    statements: an explicit Deny wins, then an Allow, else the implicit deny. Actions match exactly or by
+    a trailing `*`; resources match exactly, or as `*`. Erring towards "allowed": an Allow counts whatever
+    its Condition, a Deny only without one."""
+
+    def matches(statement: dict[str, Any]) -> bool:
+        assert "NotAction" not in statement and "NotResource" not in statement  # not modelled here
+        actions = as_list(statement["Action"])
+        named = any(a == action or (a.endswith("*") and action.startswith(a[:-1])) for a in actions)
+        return named and any(r == resource or r == "*" for r in as_list(statement["Resource"]))
+
+    applicable = [s for s in statements if matches(s)]
+    if any(s["Effect"] == "Deny" and "Condition" not in s for s in applicable):
+        return False
+    return any(s["Effect"] == "Allow" for s in applicable)

@@ -102,7 +102,7 @@ def test_rates_and_latency_fire_on_m_of_n_datapoints(sandbox_template_dict):
 
 def test_events_that_must_never_happen_fire_on_the_first_datapoint(sandbox_template_dict):
     alarms = _alarms(sandbox_template_dict)
-    for name in ("audit-write-failures", "audit-dlq-messages", "drain-errors", "digest-errors"):
+    for name in ("audit-write-failures", "audit-dlq-messages", "drain-errors", "witness-errors"):
         alarm = alarms[f"kyc-match-sandbox-{name}"]
         assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (1, 1), name
 

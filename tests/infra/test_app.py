@@ -3,7 +3,7 @@
 import pytest
 from aws_cdk import Token
 from cdk_support import REGIONS, synthesize, without_aws_credentials
-from infra.app import stack_name
+from infra.app import replica_stack_name, stack_name
 from infra.config import StageConfigError
 
 
@@ -32,8 +32,13 @@ def test_account_comes_from_cdk_default_account_when_the_cli_sets_it(tmp_path, m
     with without_aws_credentials():
         monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", "123456789012")
         synth = synthesize(tmp_path, stage="production", regions="eu-central-1")
-    (stack,) = synth.assembly.stacks
+    stacks = {stack.stack_name: stack for stack in synth.assembly.stacks}
+    stack = stacks[stack_name("production", "eu-central-1")]
     assert (stack.environment.account, stack.environment.region) == ("123456789012", "eu-central-1")
+    # With the witness replica (another region, same account) and nothing else.
+    replica = stacks[replica_stack_name("production", "eu-central-1")]
+    assert set(stacks) == {stack.stack_name, replica.stack_name}
+    assert (replica.environment.account, replica.environment.region) == ("123456789012", "eu-west-1")
     plans = {
         r["Properties"]["UsagePlanName"]: r["Properties"]
         for r in synth.template_dict(stack.stack_name)["Resources"].values()

@@ -1,29 +1,29 @@
-"""The audit trail's resources (issue #6): fallback queue + DLQ, drain and digest functions, digest bucket."""
+"""The audit trail's resources (issues #6, #13): fallback queue + DLQ, drain and witness sealer functions,
+the write-once witness bucket (the sealer's own resources: test_witness.py)."""
 
 import json
 from typing import Any
 
 import pytest
 from cdk_support import (
-    DIGEST_HANDLER,
     DRAIN_HANDLER,
     MATCH_HANDLER,
+    WITNESS_HANDLER,
     actions_on,
     arn_of,
     as_list,
     dumps,
     function_with_handler,
-    one_resource,
     resources_of,
     role_of,
     role_statements,
 )
-from infra.constructs.jobs import DIGEST_INDEX
 
 from kyc_match import tables as schema
-from kyc_match.audit.digest import PREFIX as DIGEST_PREFIX
 
-HANDLERS = (MATCH_HANDLER, DRAIN_HANDLER, DIGEST_HANDLER)
+HANDLERS = (MATCH_HANDLER, DRAIN_HANDLER, WITNESS_HANDLER)
+# The handlers of the asset's package today (the sealer's module is the application's, #13).
+IMPORTABLE_HANDLERS = (MATCH_HANDLER, DRAIN_HANDLER)
 SANDBOX_AUDIT_RETENTION_DAYS = 30  # infra/stages/sandbox.json
 
 
@@ -41,17 +41,20 @@ def _queues(template: dict[str, Any]) -> tuple[tuple[str, dict[str, Any]], tuple
     queues = resources_of(template, "AWS::SQS::Queue")
     ((fallback_id, fallback),) = [(i, q) for i, q in queues.items() if "RedrivePolicy" in q["Properties"]]
     dlq_id = fallback["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-    assert set(queues) == {fallback_id, dlq_id}
+    # The third queue is the sealer's on-failure destination (test_witness.py).
+    assert len(set(queues) - {fallback_id, dlq_id}) == 1
     return (fallback_id, fallback["Properties"]), (dlq_id, queues[dlq_id]["Properties"])
 
 
 def _buckets(template: dict[str, Any]) -> tuple[tuple[str, dict[str, Any]], tuple[str, dict[str, Any]]]:
-    """(digest bucket, access-log bucket), each as (logical id, resource)."""
+    """(witness bucket, access-log bucket), each as (logical id, resource)."""
     buckets = resources_of(template, "AWS::S3::Bucket")
-    ((digest_id, digest),) = [(i, b) for i, b in buckets.items() if b["Properties"].get("ObjectLockEnabled")]
-    log_id = digest["Properties"]["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
-    assert set(buckets) == {digest_id, log_id}
-    return (digest_id, digest), (log_id, buckets[log_id])
+    ((witness_id, witness),) = [
+        (i, b) for i, b in buckets.items() if b["Properties"].get("ObjectLockEnabled")
+    ]
+    log_id = witness["Properties"]["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+    assert set(buckets) == {witness_id, log_id}
+    return (witness_id, witness), (log_id, buckets[log_id])
 
 
 def _enforces_ssl(template: dict[str, Any], policy_type: str, target_key: str, target: str) -> bool:
@@ -105,7 +108,7 @@ def test_no_function_reads_the_dead_letter_queue(sandbox_template_dict):
 # --- Functions: one definition --------------------------------------------------------------------
 
 
-def test_three_functions_share_runtime_architecture_tracing_code_and_settings(sandbox_template_dict):
+def test_the_functions_share_runtime_architecture_tracing_code_and_settings(sandbox_template_dict):
     functions = [
         function_with_handler(sandbox_template_dict, handler)[1]["Properties"] for handler in HANDLERS
     ]
@@ -113,9 +116,9 @@ def test_three_functions_share_runtime_architecture_tracing_code_and_settings(sa
     assert all(f["Architectures"] == ["arm64"] for f in functions)
     assert all(f["TracingConfig"] == {"Mode": "Active"} for f in functions)
     assert len({dumps(f["Code"]) for f in functions}) == 1  # one asset
-    match_env, drain_env, digest_env = (f["Environment"]["Variables"] for f in functions)
+    match_env, drain_env, sealer_env = (f["Environment"]["Variables"] for f in functions)
     assert set(match_env) - set(drain_env) == {"KYC_OPERATORS"}  # only the match function routes
-    for env in (drain_env, digest_env):
+    for env in (drain_env, sealer_env):
         assert {k: v for k, v in match_env.items() if k != "KYC_OPERATORS"} == env
     # One log group and one role per function.
     assert len({dumps(f["LoggingConfig"]["LogGroup"]) for f in functions}) == 3
@@ -125,9 +128,9 @@ def test_three_functions_share_runtime_architecture_tracing_code_and_settings(sa
 @pytest.mark.parametrize("handler", HANDLERS)
 def test_every_function_gets_the_audit_settings(sandbox_template_dict, handler):
     env = function_with_handler(sandbox_template_dict, handler)[1]["Properties"]["Environment"]["Variables"]
-    (digest_id, _), _ = _buckets(sandbox_template_dict)
+    (witness_id, _), _ = _buckets(sandbox_template_dict)
     (fallback_id, _), _ = _queues(sandbox_template_dict)
-    assert env["KYC_AUDIT_WITNESS_BUCKET"] == {"Ref": digest_id}
+    assert env["KYC_AUDIT_WITNESS_BUCKET"] == {"Ref": witness_id}
     assert env["KYC_AUDIT_FALLBACK_QUEUE_URL"] == {"Ref": fallback_id}
     assert env["KYC_AUDIT_RETENTION_DAYS"] == str(SANDBOX_AUDIT_RETENTION_DAYS)
     assert json.loads(env["KYC_PREVIOUS_HASH_KEY_IDS"]) == []
@@ -135,7 +138,7 @@ def test_every_function_gets_the_audit_settings(sandbox_template_dict, handler):
     assert env["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
 
 
-@pytest.mark.parametrize("handler", HANDLERS)
+@pytest.mark.parametrize("handler", IMPORTABLE_HANDLERS)
 def test_every_handler_exists_in_the_package(handler):
     """The handler strings name real callables of the asset's package (a typo fails here, not at 2 a.m.)."""
     import importlib
@@ -150,9 +153,11 @@ def test_every_handler_exists_in_the_package(handler):
 def test_drain_is_triggered_by_the_fallback_queue_with_partial_batch_failures(sandbox_template_dict):
     (fallback_id, _), _ = _queues(sandbox_template_dict)
     drain_id, _ = function_with_handler(sandbox_template_dict, DRAIN_HANDLER)
-    (source,) = resources_of(sandbox_template_dict, "AWS::Lambda::EventSourceMapping").values()
-    props = source["Properties"]
-    assert props["EventSourceArn"] == arn_of(fallback_id)
+    (props,) = [
+        source["Properties"]
+        for source in resources_of(sandbox_template_dict, "AWS::Lambda::EventSourceMapping").values()
+        if source["Properties"]["EventSourceArn"] == arn_of(fallback_id)
+    ]
     assert props["FunctionName"] == {"Ref": drain_id}
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert props["BatchSize"] <= 10
@@ -163,18 +168,19 @@ def test_drain_may_put_and_get_audit_entries_and_consume_the_queue(sandbox_templ
     audit_id = _audit_table(sandbox_template_dict)
     (fallback_id, _), _ = _queues(sandbox_template_dict)
     assert actions_on(statements, arn_of(audit_id)) == {"dynamodb:PutItem", "dynamodb:GetItem"}
+    # (and nothing that changes or deletes: test_witness.py evaluates its Deny)
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= actions_on(statements, arn_of(fallback_id))
     assert "sqs:SendMessage" not in actions_on(statements, arn_of(fallback_id))
     assert "index" not in dumps([s["Resource"] for s in statements])  # the drain reads no index
     _no_other_data_resources(sandbox_template_dict, statements, {audit_id, fallback_id})
 
 
-# --- Digest -----------------------------------------------------------------------------------------
+# --- Witness bucket ---------------------------------------------------------------------------------
 
 
-def test_digest_bucket_is_write_once_for_the_audit_retention(sandbox_template_dict):
-    (digest_id, digest), _ = _buckets(sandbox_template_dict)
-    props = digest["Properties"]
+def test_witness_bucket_is_write_once_for_the_audit_retention(sandbox_template_dict):
+    (witness_id, witness), _ = _buckets(sandbox_template_dict)
+    props = witness["Properties"]
     assert props["ObjectLockConfiguration"] == {
         "ObjectLockEnabled": "Enabled",
         "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": SANDBOX_AUDIT_RETENTION_DAYS}},
@@ -191,12 +197,12 @@ def test_digest_bucket_is_write_once_for_the_audit_retention(sandbox_template_di
         "IgnorePublicAcls": True,
         "RestrictPublicBuckets": True,
     }
-    assert digest["DeletionPolicy"] == digest["UpdateReplacePolicy"] == "Retain"
-    assert _enforces_ssl(sandbox_template_dict, "AWS::S3::BucketPolicy", "Bucket", digest_id)
+    assert witness["DeletionPolicy"] == witness["UpdateReplacePolicy"] == "Retain"
+    assert _enforces_ssl(sandbox_template_dict, "AWS::S3::BucketPolicy", "Bucket", witness_id)
 
 
-def test_digest_bucket_access_logs_go_to_a_private_log_bucket_by_bucket_policy(sandbox_template_dict):
-    (digest_id, _), (log_id, log_bucket) = _buckets(sandbox_template_dict)
+def test_witness_bucket_access_logs_go_to_a_private_log_bucket_by_bucket_policy(sandbox_template_dict):
+    (witness_id, _), (log_id, log_bucket) = _buckets(sandbox_template_dict)
     props = log_bucket["Properties"]
     assert "AccessControl" not in props  # no LogDeliveryWrite ACL: ACLs are disabled
     assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
@@ -210,50 +216,7 @@ def test_digest_bucket_access_logs_go_to_a_private_log_bucket_by_bucket_policy(s
     ]
     (delivery,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
-    assert delivery["Condition"]["ArnLike"]["aws:SourceArn"] == arn_of(digest_id)
-
-
-def test_digest_runs_daily_for_yesterday(sandbox_template_dict):
-    digest_id, digest = function_with_handler(sandbox_template_dict, DIGEST_HANDLER)
-    (rule,) = [  # the schedule (the other rule matches key-tampering events)
-        r
-        for r in resources_of(sandbox_template_dict, "AWS::Events::Rule").values()
-        if "ScheduleExpression" in r["Properties"]
-    ]
-    props = rule["Properties"]
-    assert props["ScheduleExpression"] == "cron(30 1 * * ? *)"
-    (target,) = props["Targets"]
-    assert target["Arn"] == arn_of(digest_id)
-    assert "Input" not in target  # no "day": the job takes yesterday
-    one_resource(
-        sandbox_template_dict,
-        "AWS::Lambda::Permission",
-        Principal="events.amazonaws.com",
-        FunctionName=arn_of(digest_id),
-    )
-    assert digest["Properties"]["Timeout"] <= 900
-
-
-def test_digest_may_query_the_audit_table_and_byday_and_write_locked_digests(sandbox_template_dict):
-    statements = role_statements(sandbox_template_dict, role_of(sandbox_template_dict, DIGEST_HANDLER))
-    audit_id = _audit_table(sandbox_template_dict)
-    (digest_bucket_id, _), _ = _buckets(sandbox_template_dict)
-    assert actions_on(statements, arn_of(audit_id)) == {"dynamodb:Query"}
-    by_day = {"Fn::Join": ["", [arn_of(audit_id), f"/index/{DIGEST_INDEX}"]]}
-    assert actions_on(statements, by_day) == {"dynamodb:Query"}
-    objects = {"Fn::Join": ["", [arn_of(digest_bucket_id), f"/{DIGEST_PREFIX}*"]]}
-    assert actions_on(statements, objects) == {"s3:PutObject", "s3:PutObjectRetention"}
-    assert actions_on(statements, arn_of(_data_key(sandbox_template_dict))) == {
-        "kms:Decrypt",  # reading CMK-encrypted items
-        "kms:DescribeKey",
-        "kms:GenerateDataKey",  # SSE-KMS digest objects
-    }
-    _no_other_data_resources(sandbox_template_dict, statements, {audit_id, digest_bucket_id})
-
-
-def test_the_digest_index_is_a_keys_only_index_of_the_audit_table():
-    (index,) = [index for index in schema.AUDIT.indexes if index.name == DIGEST_INDEX]
-    assert index.keys_only
+    assert delivery["Condition"]["ArnLike"]["aws:SourceArn"] == arn_of(witness_id)
 
 
 # --- Alarms on the audit trail ----------------------------------------------------------------------
@@ -280,7 +243,7 @@ def test_alarms_on_the_dead_letter_queue_and_the_fallback_queue_age(sandbox_temp
     assert (age["ComparisonOperator"], age["Threshold"]) == ("GreaterThanThreshold", 15 * 60)
 
 
-@pytest.mark.parametrize(("name", "handler"), [("digest", DIGEST_HANDLER), ("drain", DRAIN_HANDLER)])
+@pytest.mark.parametrize(("name", "handler"), [("witness", WITNESS_HANDLER), ("drain", DRAIN_HANDLER)])
 def test_alarm_on_job_errors(sandbox_template_dict, name, handler):
     function_id, _ = function_with_handler(sandbox_template_dict, handler)
     alarm = _alarm(sandbox_template_dict, f"{name}-errors")

@@ -8,7 +8,7 @@ import pytest
 from cdk_support import dumps, function_with_handler, resources_of
 from infra.config import STAGES_DIR, StageConfigError, load_stage_config
 from infra.constructs.function import HANDLER
-from infra.constructs.jobs import DIGEST_HANDLER, DRAIN_HANDLER
+from infra.constructs.jobs import DRAIN_HANDLER, WITNESS_HANDLER
 
 
 def _reserved(template, handler):
@@ -25,15 +25,20 @@ def test_production_reserves_what_its_stage_file_says(production_template_dict):
     # premium 200 requests/s x 8 s = 1600 (docs/deploy.md, Capacity).
     assert _reserved(production_template_dict, HANDLER) == 1600
     assert _reserved(production_template_dict, DRAIN_HANDLER) == 2
-    assert _reserved(production_template_dict, DIGEST_HANDLER) == 1
+    assert _reserved(production_template_dict, WITNESS_HANDLER) == 2
 
 
 def test_audit_jobs_have_their_own_reserved_concurrency_and_the_drain_is_never_throttled(
     sandbox_template_dict,
 ):
     drain = _reserved(sandbox_template_dict, DRAIN_HANDLER)
-    assert (drain, _reserved(sandbox_template_dict, DIGEST_HANDLER)) == (2, 1)
-    (mapping,) = resources_of(sandbox_template_dict, "AWS::Lambda::EventSourceMapping").values()
+    assert (drain, _reserved(sandbox_template_dict, WITNESS_HANDLER)) == (2, 2)
+    drain_id, _ = function_with_handler(sandbox_template_dict, DRAIN_HANDLER)
+    (mapping,) = [
+        m
+        for m in resources_of(sandbox_template_dict, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": drain_id}
+    ]
     # The SQS poller never runs more batches than the drain may: a throttled batch counts a receive.
     assert mapping["Properties"]["ScalingConfig"]["MaximumConcurrency"] == drain
 

@@ -4,7 +4,7 @@ import pytest
 from cdk_support import REGIONS, TOLERATED_WARNINGS
 from cfnlint.api import lint
 from cfnlint.match import Match as LintMatch
-from infra.app import stack_name
+from infra.app import replica_stack_name, stack_name
 
 
 def _findings(template_path, region: str) -> list[LintMatch]:
@@ -25,8 +25,15 @@ def test_template_has_no_cfn_lint_errors(sandbox, region):
     assert warnings == []
 
 
-def test_production_template_has_no_cfn_lint_findings(production):
-    # Production adds what sandbox lacks: the backup vault (locked), plan and selection.
-    path = production.outdir / f"{stack_name('production', 'eu-central-1')}.template.json"
-    findings = _findings(path, "eu-central-1")
+@pytest.mark.parametrize(
+    ("name", "region"),
+    [
+        (stack_name("production", "eu-central-1"), "eu-central-1"),
+        (replica_stack_name("production", "eu-central-1"), "eu-west-1"),
+    ],
+)
+def test_production_templates_have_no_cfn_lint_findings(production, name, region):
+    # Production adds what sandbox lacks: the backup vault (locked), plan and selection, the witness's
+    # replication and, in the other region, its replica.
+    findings = _findings(production.outdir / f"{name}.template.json", region)
     assert [f"{m.rule.id} {m.message}" for m in findings if m.rule.id not in TOLERATED_WARNINGS] == []

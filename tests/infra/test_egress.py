@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 from cdk_support import (
-    DIGEST_HANDLER,
     DRAIN_HANDLER,
     MATCH_HANDLER,
+    WITNESS_HANDLER,
     function_with_handler,
     one_resource,
     resources_of,
 )
 from infra.config import STAGES_DIR, StageConfigError, load_stage_config
 
-HANDLERS = (MATCH_HANDLER, DRAIN_HANDLER, DIGEST_HANDLER)
+HANDLERS = (MATCH_HANDLER, DRAIN_HANDLER, WITNESS_HANDLER)
 
 
 def _private_subnets(template: dict[str, Any]) -> dict[str, dict[str, Any]]:

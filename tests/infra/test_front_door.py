@@ -12,6 +12,7 @@ from cdk_support import (
     actions_on,
     arn_of,
     function_with_handler,
+    key_with_alias,
     one_resource,
     resources_of,
     role_of,
@@ -314,7 +315,7 @@ def test_the_match_role_may_make_the_health_checks_calls(sandbox_template_dict):
     """DescribeTable on the audit table and DescribeKey on the identifier key, or /health is always 503."""
     role = role_of(sandbox_template_dict, MATCH_HANDLER)
     statements = role_statements(sandbox_template_dict, role)
-    hmac_key, key = one_resource(sandbox_template_dict, "AWS::KMS::Key", KeySpec="HMAC_256")
+    hmac_key, key = key_with_alias(sandbox_template_dict, "identifiers")  # (the policy-seal key is HMAC too)
     assert "kms:DescribeKey" in actions_on(statements, arn_of(hmac_key))
     # The key policy lets IAM grant DescribeKey (the account statement), so the role's grant is enough.
     (account,) = [

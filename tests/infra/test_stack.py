@@ -7,19 +7,19 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 from cdk_support import (
-    DIGEST_HANDLER,
     MATCH_HANDLER,
     actions_on,
     arn_of,
     as_list,
     dumps,
     function_with_handler,
+    key_with_alias,
     resources_of,
     role_of,
     role_statements,
 )
 from infra.constructs.api import GATEWAY_RESPONSES
-from infra.constructs.keys import HMAC_KEY_ADMIN_ACTIONS
+from infra.constructs.keys import KEY_ADMIN_ACTIONS
 
 from kyc_match import tables as schema
 from kyc_match.api.correlator import INVALID_MESSAGE, read_correlator
@@ -376,21 +376,13 @@ def test_operator_secret_is_cmk_encrypted_under_the_name_operators_reference(san
 
 
 def _hmac_key(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    (found,) = [
-        (logical_id, key)
-        for logical_id, key in resources_of(template, "AWS::KMS::Key").items()
-        if key["Properties"].get("KeySpec") == "HMAC_256"
-    ]
-    return found
+    """The identifier-hashing key (the policy-seal key is the other HMAC key, see test_witness.py)."""
+    return key_with_alias(template, "identifiers")
 
 
 def _signing_key(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    (found,) = [
-        (logical_id, key)
-        for logical_id, key in resources_of(template, "AWS::KMS::Key").items()
-        if key["Properties"].get("KeySpec") == "ECC_NIST_P256"
-    ]
-    return found
+    """Our client-assertion key (the witness key is the other P-256 key, see test_witness.py)."""
+    return key_with_alias(template, "signing")
 
 
 def test_signing_key_is_p256_sign_verify_and_only_the_match_function_signs(sandbox_template_dict):
@@ -470,45 +462,37 @@ def _people_roles(template: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def test_only_the_sealers_and_the_people_roles_may_use_the_hmac_key(sandbox_template_dict):
-    """GenerateMac: the match function (hashes, seals entries), the digest function (seals digests),
-    auditors (`audit find` hashes the number) and operations (ported numbers are hashed, policy items
-    sealed). VerifyMac: auditors (`audit verify`), the match function and operations (a policy's seals
-    are checked before it is used). The account root administers the key but cannot use it, so no IAM
-    policy elsewhere can grant a MAC to anyone else."""
+def test_only_the_hashing_roles_may_use_the_identifier_key_and_only_to_hash(sandbox_template_dict):
+    """GenerateMac: the match function (hashes identifiers), auditors (`audit find` hashes the number)
+    and operations (ported numbers are stored hashed). Nothing is sealed or verified with this key any
+    more (#13: the roles that may hash must not be able to seal), so no role has VerifyMac on it. The
+    account root administers the key but cannot use it, so no IAM policy elsewhere can grant a MAC."""
     key_id, key = _hmac_key(sandbox_template_dict)
     people = _people_roles(sandbox_template_dict)
-    functions = {role_of(sandbox_template_dict, handler) for handler in (MATCH_HANDLER, DIGEST_HANDLER)}
-    verifiers = {people["Auditor"], people["Operations"], role_of(sandbox_template_dict, MATCH_HANDLER)}
-    expected = {"kms:GenerateMac": functions | set(people.values()), "kms:VerifyMac": verifiers}
+    hashers = {role_of(sandbox_template_dict, MATCH_HANDLER), *people.values()}
     statements = key["Properties"]["KeyPolicy"]["Statement"]
-    for action, roles in expected.items():
-        allowing = [s for s in statements if s["Effect"] == "Allow" and action in as_list(s["Action"])]
-        assert len(allowing) == 1 and allowing[0]["Action"] == action
-        principals = as_list(allowing[0]["Principal"]["AWS"])
-        assert sorted(principals, key=dumps) == sorted((arn_of(role) for role in roles), key=dumps)
+    allowing = [s for s in statements if s["Effect"] == "Allow" and "kms:GenerateMac" in as_list(s["Action"])]
+    assert len(allowing) == 1 and allowing[0]["Action"] == "kms:GenerateMac"
+    principals = as_list(allowing[0]["Principal"]["AWS"])
+    assert sorted(principals, key=dumps) == sorted((arn_of(role) for role in hashers), key=dumps)
     for statement in statements:
-        if not any("Mac" in action for action in as_list(statement["Action"])):
-            assert sorted(as_list(statement["Action"])) == sorted(HMAC_KEY_ADMIN_ACTIONS)
-            assert not any(a in ("kms:*", "*") for a in as_list(statement["Action"]))
+        if statement is not allowing[0]:
+            assert sorted(as_list(statement["Action"])) == sorted(KEY_ADMIN_ACTIONS)
 
-    # Identity side: the IAM policies mentioning the HMAC key are those of these roles, MAC actions only.
+    # Identity side: the IAM policies mentioning the key are those of these roles, GenerateMac only.
     granting = [
         policy["Properties"]
         for policy in resources_of(sandbox_template_dict, "AWS::IAM::Policy").values()
         if key_id in dumps(policy["Properties"]["PolicyDocument"])
     ]
-    all_roles = expected["kms:GenerateMac"]
-    assert sorted(dumps(p["Roles"]) for p in granting) == sorted(dumps([{"Ref": r}]) for r in all_roles)
+    assert sorted(dumps(p["Roles"]) for p in granting) == sorted(dumps([{"Ref": r}]) for r in hashers)
     match_role = [{"Ref": role_of(sandbox_template_dict, MATCH_HANDLER)}]
     for policy in granting:
+        on_key = [st for st in policy["PolicyDocument"]["Statement"] if key_id in dumps(st)]
+        assert all(st["Resource"] == arn_of(key_id) for st in on_key)
         # DescribeKey (metadata, not use) for the match function's GET /health only.
-        allowed = {"kms:GenerateMac", "kms:VerifyMac"} | (
-            {"kms:DescribeKey"} if policy["Roles"] == match_role else set()
-        )
-        for statement in (s for s in policy["PolicyDocument"]["Statement"] if key_id in dumps(s)):
-            assert set(as_list(statement["Action"])) <= allowed
-            assert statement["Resource"] == arn_of(key_id)
+        health = {"kms:DescribeKey"} if policy["Roles"] == match_role else set()
+        assert {a for st in on_key for a in as_list(st["Action"])} == {"kms:GenerateMac", *health}
 
 
 def test_people_roles_need_mfa_and_cannot_write_the_trail(sandbox_template_dict):
@@ -660,7 +644,8 @@ def test_function_grants(sandbox_template_dict):
     def on(logical_id: str) -> set[str]:
         return actions_on(statements, arn_of(logical_id)) | actions_on(statements, {"Ref": logical_id})
 
-    assert {"dynamodb:PutItem", "dynamodb:Query", "dynamodb:GetItem"} <= on(audit_id)
+    # Adds entries, reads none (DescribeTable: GET /health); no change, test_witness.py evaluates it.
+    assert on(audit_id) == {"dynamodb:PutItem", "dynamodb:DescribeTable"}
     assert {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"} <= on(pending_id)
     # Subscribers, ported numbers and configuration (client risk policies, onboarding): read only.
     for logical_id in set(by_role.values()) - {audit_id, pending_id}:
@@ -709,9 +694,13 @@ def test_alarms_exist_and_notify_the_topic(sandbox_template_dict):
         "kyc-match-sandbox-canary-errors",
         "kyc-match-sandbox-audit-queue-oldest-message",
         "kyc-match-sandbox-audit-dlq-messages",
-        "kyc-match-sandbox-digest-errors",
-        "kyc-match-sandbox-digest-not-run",
+        "kyc-match-sandbox-witness-errors",
         "kyc-match-sandbox-drain-errors",
+        "kyc-match-sandbox-audit-tampering",
+        "kyc-match-sandbox-witness-gap",
+        "kyc-match-sandbox-witness-lagging",
+        "kyc-match-sandbox-witness-failures",
+        "kyc-match-sandbox-witness-silent",
         "kyc-match-sandbox-key-tampering",
     }
     for alarm in alarms.values():
@@ -750,18 +739,4 @@ def test_alarm_topic_is_encrypted_and_enforces_ssl(sandbox_template: Template):
 def test_dashboard_exists(sandbox_template: Template):
     sandbox_template.has_resource_properties(
         "AWS::CloudWatch::Dashboard", {"DashboardName": "kyc-match-sandbox-eu-west-1"}
-    )
-
-
-def test_a_digest_that_never_runs_is_an_alarm(sandbox_template: Template):
-    sandbox_template.has_resource_properties(
-        "AWS::CloudWatch::Alarm",
-        {
-            "AlarmName": "kyc-match-sandbox-digest-not-run",
-            "MetricName": "Invocations",
-            "Period": 86400,
-            "ComparisonOperator": "LessThanThreshold",
-            "Threshold": 1,
-            "TreatMissingData": "breaching",
-        },
     )
