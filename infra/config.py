@@ -266,7 +266,7 @@ class StageConfig(_Model):
     allowed_regions: tuple[Region, ...] | None = Field(default=None, min_length=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_retention_days: int = 365
-    audit_retention_days: int = Field(default=1826, ge=1, le=36_500)  # also the digests' Object Lock
+    audit_retention_days: int = Field(default=1826, ge=1, le=36_500)  # also the witness objects' Object Lock
     # HMAC keys used before the current one (KYC_PREVIOUS_HASH_KEY_IDS), as key ARNs (the match function
     # is granted GenerateMac on them: IAM names a key by its ARN, never its alias): `audit find` hashes
     # with each, and ported numbers loaded under them keep their route.

@@ -12,7 +12,7 @@ import infra  # noqa: F401 - puts functions/ on sys.path for the application pac
 from constructs import Construct
 from kyc_match.tables import ALL_TABLES, TableSchema
 
-# The audit table is written on every request and read rarely (audits, digests, exports), and holds
+# The audit table is written on every request and read rarely (audits, exports), and holds
 # years of entries: storage dominates its cost after a few months, so Standard-IA (storage 60 % cheaper,
 # requests 25 % dearer) is the cheaper class. Arithmetic in docs/deploy.md (Cost).
 TABLE_CLASSES = {"audit": dynamodb.TableClass.STANDARD_INFREQUENT_ACCESS}

@@ -22,8 +22,6 @@ from cdk_support import (
 from kyc_match import tables as schema
 
 HANDLERS = (MATCH_HANDLER, DRAIN_HANDLER, WITNESS_HANDLER)
-# The handlers of the asset's package today (the sealer's module is the application's, #13).
-IMPORTABLE_HANDLERS = (MATCH_HANDLER, DRAIN_HANDLER)
 SANDBOX_AUDIT_RETENTION_DAYS = 30  # infra/stages/sandbox.json
 
 
@@ -138,7 +136,7 @@ def test_every_function_gets_the_audit_settings(sandbox_template_dict, handler):
     assert env["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
 
 
-@pytest.mark.parametrize("handler", IMPORTABLE_HANDLERS)
+@pytest.mark.parametrize("handler", HANDLERS)
 def test_every_handler_exists_in_the_package(handler):
     """The handler strings name real callables of the asset's package (a typo fails here, not at 2 a.m.)."""
     import importlib

@@ -12,7 +12,7 @@ from aws_cdk import App
 from aws_cdk import aws_sns as sns
 from cdk_support import REPO_ROOT, resources_of, without_aws_credentials
 from cfnlint.api import lint
-from infra.app import build_app, stack_name
+from infra.app import build_app, replica_stack_name, stack_name
 from infra.config import StageConfigError, load_stage_config
 from infra.pipeline import PIPELINE_STACK, load_pipeline_config
 from infra.stack import service_stack
@@ -32,6 +32,16 @@ def _expected_rollout() -> list[tuple[str, str, str]]:
         for target in CONFIG.stages
         for region in load_stage_config(target.stage).regions
     ]
+
+
+def _expected_stacks(stage: str, region: str) -> dict[str, str]:
+    """Stack name -> the region it deploys to: the region's service stack and, where the stage replicates
+    the audit witness, the replica's stack in the other region (deployed first: a stack dependency)."""
+    stacks = {stack_name(stage, region): region}
+    replica_region = load_stage_config(stage).witness_replica_region(region)
+    if replica_region is not None:
+        stacks[replica_stack_name(stage, region)] = replica_region
+    return stacks
 
 
 def test_source_is_the_configured_connection_and_branch(pipeline):
@@ -86,16 +96,12 @@ def test_stages_deploy_one_region_at_a_time_sandbox_first(pipeline):
     rollout = _expected_rollout()
     assert [stage["Name"] for stage in deploys] == [f"{name}-{region}" for name, region, _ in rollout]
     for stage, (name, region, account) in zip(deploys, rollout, strict=True):
-        stacks = {
-            a["Configuration"]["StackName"]
-            for a in stage["Actions"]
-            if a["ActionTypeId"]["Category"] == "Deploy"
-        }
-        assert stacks == {stack_name(name, region)}  # one stack, the name `cdk deploy` gives it
-        for action in stage["Actions"]:
-            if action["ActionTypeId"]["Category"] == "Deploy":
-                assert action.get("Region", CONFIG.region) == region
-                assert f":iam::{account}:role/cdk-" in json.dumps(action["RoleArn"])  # the stage's account
+        deploy_actions = [a for a in stage["Actions"] if a["ActionTypeId"]["Category"] == "Deploy"]
+        expected = _expected_stacks(name, region)  # the names `cdk deploy` gives them
+        assert {a["Configuration"]["StackName"] for a in deploy_actions} == set(expected)
+        for action in deploy_actions:
+            assert action.get("Region", CONFIG.region) == expected[action["Configuration"]["StackName"]]
+            assert f":iam::{account}:role/cdk-" in json.dumps(action["RoleArn"])  # the stage's account
 
 
 def test_a_manual_approval_comes_before_the_first_production_region_only(pipeline):
@@ -125,7 +131,9 @@ def test_the_pipeline_deploys_the_service_stacks_as_cdk_deploy_makes_them(pipeli
         for nested in pipeline.assembly.nested_assemblies
         for stack in nested.nested_assembly.stacks
     }
-    assert set(by_name) == {stack_name(name, region) for name, region, _ in _expected_rollout()}
+    assert set(by_name) == {
+        stack for name, region, _ in _expected_rollout() for stack in _expected_stacks(name, region)
+    }
     production_stack = by_name[stack_name("production", "eu-central-1")]
     assert production_stack.termination_protection is True
     assert by_name[stack_name("sandbox", "eu-west-1")].termination_protection is False
