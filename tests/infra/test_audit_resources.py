@@ -1,5 +1,5 @@
 """The audit trail's resources (issues #6, #13): fallback queue + DLQ, drain and witness sealer functions,
-the write-once witness bucket (the sealer's own resources: test_witness.py)."""
+the write-once witness bucket (the sealer's own resources: test_witness_resources.py)."""
 
 import json
 from typing import Any
@@ -39,7 +39,7 @@ def _queues(template: dict[str, Any]) -> tuple[tuple[str, dict[str, Any]], tuple
     queues = resources_of(template, "AWS::SQS::Queue")
     ((fallback_id, fallback),) = [(i, q) for i, q in queues.items() if "RedrivePolicy" in q["Properties"]]
     dlq_id = fallback["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-    # The third queue is the sealer's on-failure destination (test_witness.py).
+    # The third queue is the sealer's on-failure destination (test_witness_resources.py).
     assert len(set(queues) - {fallback_id, dlq_id}) == 1
     return (fallback_id, fallback["Properties"]), (dlq_id, queues[dlq_id]["Properties"])
 
@@ -166,7 +166,7 @@ def test_drain_may_put_and_get_audit_entries_and_consume_the_queue(sandbox_templ
     audit_id = _audit_table(sandbox_template_dict)
     (fallback_id, _), _ = _queues(sandbox_template_dict)
     assert actions_on(statements, arn_of(audit_id)) == {"dynamodb:PutItem", "dynamodb:GetItem"}
-    # (and nothing that changes or deletes: test_witness.py evaluates its Deny)
+    # (and nothing that changes or deletes: test_witness_resources.py evaluates its Deny)
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= actions_on(statements, arn_of(fallback_id))
     assert "sqs:SendMessage" not in actions_on(statements, arn_of(fallback_id))
     assert "index" not in dumps([s["Resource"] for s in statements])  # the drain reads no index

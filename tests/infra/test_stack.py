@@ -376,12 +376,12 @@ def test_operator_secret_is_cmk_encrypted_under_the_name_operators_reference(san
 
 
 def _hmac_key(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The identifier-hashing key (the policy-seal key is the other HMAC key, see test_witness.py)."""
+    """The identifier-hashing key (the policy-seal key is the other HMAC key, see test_witness_resources.py)."""
     return key_with_alias(template, "identifiers")
 
 
 def _signing_key(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Our client-assertion key (the witness key is the other P-256 key, see test_witness.py)."""
+    """Our client-assertion key (the witness key is the other P-256 key, see test_witness_resources.py)."""
     return key_with_alias(template, "signing")
 
 
@@ -644,7 +644,7 @@ def test_function_grants(sandbox_template_dict):
     def on(logical_id: str) -> set[str]:
         return actions_on(statements, arn_of(logical_id)) | actions_on(statements, {"Ref": logical_id})
 
-    # Adds entries, reads none (DescribeTable: GET /health); no change, test_witness.py evaluates it.
+    # Adds entries, reads none (DescribeTable: GET /health); no change, test_witness_resources.py evaluates it.
     assert on(audit_id) == {"dynamodb:PutItem", "dynamodb:DescribeTable"}
     assert {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"} <= on(pending_id)
     # Subscribers, ported numbers and configuration (client risk policies, onboarding): read only.
