@@ -14,6 +14,7 @@ from typing import Any
 from joserfc import jws
 
 from kyc_match import aws
+from kyc_match.audit.witness import MAX_RECORDS_PER_OBJECT
 from kyc_match.audit.witness_sealer import SealResult, WitnessConflictError, WitnessSealer
 from kyc_match.settings import Settings
 
@@ -36,11 +37,13 @@ def flush(settings: Settings, *, metrics: bool = False) -> list[SealResult]:
         if not records:
             return written
         try:
-            result = seal(sealer, records, attempts=1) if metrics else _quietly(sealer, records)
+            for first in range(0, len(records), MAX_RECORDS_PER_OBJECT):  # objects verify can open
+                chunk = records[first : first + MAX_RECORDS_PER_OBJECT]
+                result = seal(sealer, chunk, attempts=1) if metrics else _quietly(sealer, chunk)
+                if result is not None:
+                    written.append(result)
         except WitnessConflictError:
             continue  # another sealer wrote first: read the stream again after its records
-        if result is not None:
-            written.append(result)
     return written
 
 

@@ -13,6 +13,7 @@ from infra.constructs.function import FunctionBase, ServiceFunction
 from infra.constructs.keys import Keys
 from infra.constructs.storage import grant_append_only
 from infra.nag import acknowledge, logical_id
+from kyc_match.audit.witness import MAX_RECORDS_PER_OBJECT
 
 DRAIN_HANDLER = "kyc_match.jobs.drain.lambda_handler"
 # The sealer (issue #13; the handler is the application's pinned name): reads the audit table's
@@ -27,9 +28,10 @@ DRAIN_BATCH_SIZE = 10
 # invocation: 2 minutes gathers a busy minute's entries into one object (one Sign, one PutObject) and
 # keeps tamper evidence minutes old. Lambda's ceiling is 300 s (docs/deploy.md, Audit witness).
 WITNESS_BATCH_WINDOW = Duration.minutes(2)
-# Records per object at most (DynamoDB Streams allows 10,000): ~1,000 entries' images stay well under
-# Lambda's 6 MB invocation payload.
-WITNESS_BATCH_SIZE = 1000
+# Records per batch, and so per object, at most: what a witness object may hold and `audit verify` still
+# open (kyc_match.audit.witness.MAX_RECORDS_PER_OBJECT explains the figure). A busy window is sealed in
+# several invocations, one after another (parallelization 1), each batch whole or not at all.
+WITNESS_BATCH_SIZE = MAX_RECORDS_PER_OBJECT
 WITNESS_TIMEOUT = Duration.minutes(2)
 # A batch that fails this often (KMS or S3 refusing for ~20 minutes with Lambda's backoff) goes to the
 # on-failure queue (its shard and sequence numbers, not the records) and is alarmed; the records after

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from joserfc import jws
 
 from kyc_match.audit.canonical import entry_hash, plain
-from kyc_match.audit.witness import object_name
+from kyc_match.audit.witness import MAX_RECORDS_PER_OBJECT, object_name
 from kyc_match.jobs import witness as witness_job
 from kyc_match.settings import Settings, get_settings
 from kyc_match.wiring import audit_components, witness_sealer
@@ -361,3 +361,15 @@ def test_a_batch_past_kms_raw_limit_is_signed_as_a_digest_and_verifies(trail_set
     code, findings, summary = verify()
     assert (code, findings) == (0, []), summary
     assert "30 entries, 1 witness objects" in summary
+
+
+def test_a_flush_past_what_one_object_holds_writes_several_that_verify(trail_settings):
+    """More records than an object holds (joserfc, and so verify, opens at most 128,000 bytes of payload):
+    the flush seals them in chunks, chained, and each object opens."""
+    count = MAX_RECORDS_PER_OBJECT + 30
+    written(trail_settings, *(f"many-{number}" for number in range(count)))
+    results = local_flush(trail_settings)
+    assert [result.records for result in results] == [MAX_RECORDS_PER_OBJECT, 30]
+    code, findings, summary = verify()
+    assert (code, findings) == (0, []), summary
+    assert f"{count} entries, 2 witness objects" in summary

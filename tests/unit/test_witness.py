@@ -13,10 +13,10 @@ import pytest
 from joserfc import jws
 
 from kyc_match.audit.canonical import entry_hash, plain
-from kyc_match.audit.witness import object_name, witness_records
+from kyc_match.audit.witness import MAX_RECORDS_PER_OBJECT, object_name, witness_records
 from kyc_match.audit.witness_check import Finding, WitnessReport, check_witness
 from kyc_match.audit.witness_sealer import WitnessConflictError, WitnessSealer
-from kyc_match.audit.witness_signature import key_ring
+from kyc_match.audit.witness_signature import key_ring, open_object
 from support.doubles import MemoryWitnessStore
 from support.witness import LocalWitnessSigner, stream_record
 
@@ -239,3 +239,34 @@ def test_an_object_whose_previous_hash_is_wrong_breaks_the_chain():
     name = lying.seal(witness_records([stream_record("INSERT", new=entry(2))]))
     assert name is not None
     assert kinds(witness.check(entry(1), entry(2))) == {("chain", (name.name,))}
+
+
+def longest_modify(number: int) -> dict[str, Any]:
+    """A MODIFY record as long as one gets: a 64-character client id, a 40-digit stream sequence number."""
+    client = "c" * 64
+    old = entry(
+        number, clientDay=f"{client}#2026-01-01", entryKey=f"2026-01-01T00:00:00.000+00:00#{'r' * 36}"
+    )
+    record = stream_record("MODIFY", new={**old, "status": 500}, old=old)
+    record["dynamodb"]["SequenceNumber"] = str(10**39 + number)
+    return record
+
+
+def test_a_full_object_of_the_longest_records_still_opens_with_the_public_key():
+    """MAX_RECORDS_PER_OBJECT records of the longest kind make an object `audit verify` can open (joserfc
+    refuses a JWS payload over 128,000 bytes: an object past it would read as forged)."""
+    witness = Witness()
+    result = witness.sealer.seal(witness_records([longest_modify(n) for n in range(MAX_RECORDS_PER_OBJECT)]))
+    assert result is not None
+    body = witness.store.read(result.name)
+    assert body is not None
+    opened = open_object(body, key_ring([witness.signer.public_key()]))
+    assert len(opened["records"]) == MAX_RECORDS_PER_OBJECT
+    assert len(body) < 128_000 * 0.75, f"{len(body)} bytes: too little headroom under joserfc's limit"
+
+
+def test_a_batch_past_what_an_object_holds_is_refused_not_written():
+    witness = Witness()
+    with pytest.raises(ValueError, match="at most"):
+        witness.sealer.seal(witness_records([longest_modify(n) for n in range(MAX_RECORDS_PER_OBJECT + 1)]))
+    assert witness.store.head(REGION) == 0  # nothing written

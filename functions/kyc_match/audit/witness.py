@@ -25,6 +25,11 @@ WITNESS_TYPE: Final = "kyc-match-witness+jws"
 VERSION: Final = 1
 ENTRY_KEY: Final = AUDIT.sort_key or "entryKey"
 EXPIRES_AT: Final = AUDIT.ttl_attribute or "expiresAt"
+# Records per object at most. A record is ~450 bytes of JSON at the longest (a 64-character client id,
+# both hashes, a 40-digit stream sequence number), ~600 once base64url-encoded in the JWS; 100 of them
+# are ~60 KB, half of the 128,000-byte payload that joserfc (and so `audit verify`, online and offline)
+# accepts. The sealer function's batch size is this, and the local flush seals in chunks of it.
+MAX_RECORDS_PER_OBJECT: Final = 100
 # DynamoDB's TTL deletions carry this identity in the stream: legitimate expiry, not tampering.
 TTL_IDENTITY: Final = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from kyc_match.audit.witness import changes, object_hash, object_name, payload
+from kyc_match.audit.witness import MAX_RECORDS_PER_OBJECT, changes, object_hash, object_name, payload
 from kyc_match.audit.witness_signature import ObjectSigner, UnverifiedObjectError, open_object, sign_object
 
 if TYPE_CHECKING:
@@ -74,6 +74,8 @@ class WitnessSealer:
         races (the local sealer tries once, then reads the stream again: no record sealed twice)."""
         if not records:
             return None
+        if len(records) > MAX_RECORDS_PER_OBJECT:  # an object `audit verify` could not open: never write it
+            raise ValueError(f"a witness object holds at most {MAX_RECORDS_PER_OBJECT} records")
         for _ in range(attempts):
             sequence, previous, unverified = self._continue_from()
             name = object_name(self._region, sequence + 1)
