@@ -1,5 +1,7 @@
 """Then-steps of the CAMARA test plan, checked against the spec's own schemas."""
 
+from pathlib import Path
+
 from support import contract
 from support.transports import Reply
 
@@ -16,12 +18,12 @@ def assert_success(reply: Reply, correlator: str) -> dict[str, object]:
     return body
 
 
-def assert_error(reply: Reply, status: int, code: str) -> dict[str, object]:
+def assert_error(reply: Reply, status: int, code: str, spec: Path = contract.SPEC_FILE) -> dict[str, object]:
     assert reply.status == status, reply.text
     assert reply.headers["content-type"].startswith("application/json")
     assert reply.headers.get("x-correlator"), "every response carries an x-correlator"
     body = reply.json()
-    contract.validate(body, contract.error_schema(status))
+    contract.validate(body, contract.error_schema(status, spec))
     assert body["status"] == status
     assert body["code"] == code
     assert isinstance(body["message"], str) and len(body["message"]) > 10, "a user friendly text"

@@ -14,6 +14,8 @@ SPEC_FILE = SPEC_DIR / "kyc-match-v0.4.0.yaml"
 COMMON_FILE = SPEC_DIR / "CAMARA_common.yaml"
 FEATURE_FILE = SPEC_DIR / "kyc-match-v0.4.0.feature"
 DECISION_FILE = SPEC_DIR.parent / "openapi" / "kyc-decision-v1.yaml"
+SIM_SWAP_FILE = SPEC_DIR / "signals" / "sim-swap.yaml"
+SIM_SWAP_FEATURES = tuple(sorted((SPEC_DIR / "signals").glob("sim-swap-*.feature")))
 
 
 @cache
@@ -39,13 +41,14 @@ def _inline(node: Any, document: Mapping[str, Any], base: Path = SPEC_FILE) -> A
     return node
 
 
-def schema(pointer: str, *, common: bool = False) -> dict[str, Any]:
-    """A schema of the spec by JSON pointer, e.g. '/components/schemas/KYC_MatchResponse'."""
-    document = _document(COMMON_FILE if common else SPEC_FILE)
+def schema(pointer: str, *, common: bool = False, spec: Path = SPEC_FILE) -> dict[str, Any]:
+    """A schema of the spec (default KYC Match) by JSON pointer, e.g. '/components/schemas/KYC_MatchResponse'."""
+    source = COMMON_FILE if common else spec
+    document = _document(source)
     node: Any = document
     for part in pointer.strip("/").split("/"):
         node = node[part.replace("~1", "/").replace("~0", "~")]
-    resolved: dict[str, Any] = _inline(node, document)
+    resolved: dict[str, Any] = _inline(node, document, source)
     return resolved
 
 
@@ -61,12 +64,12 @@ def scored_attributes() -> frozenset[str]:
     return frozenset(name.removesuffix("MatchScore") for name in properties if name.endswith("MatchScore"))
 
 
-def error_schema(status: int) -> dict[str, Any]:
+def error_schema(status: int, spec: Path = SPEC_FILE) -> dict[str, Any]:
     """The spec's response schema for an error status; statuses the API file lacks come from Commonalities."""
-    responses = _document(SPEC_FILE)["components"]["responses"]
+    responses = _document(spec)["components"]["responses"]
     name = f"Generic{status}"
     pointer = f"/components/responses/{name}/content/application~1json/schema"
-    return schema(pointer, common=name not in responses)
+    return schema(pointer, common=name not in responses, spec=spec)
 
 
 def decision_schema(pointer: str) -> dict[str, Any]:
@@ -92,9 +95,9 @@ def validate(instance: Any, schema_: Mapping[str, Any]) -> None:
 
 
 @cache
-def scenarios() -> dict[str, dict[str, Any]]:
-    """Every scenario of the test plan, by tag (without '@'), with its example rows."""
-    feature = Parser().parse(FEATURE_FILE.read_text(encoding="utf-8"))["feature"]
+def scenarios(feature_file: Path = FEATURE_FILE) -> dict[str, dict[str, Any]]:
+    """Every scenario of a test plan (default KYC Match's), by tag (without '@'), with its example rows."""
+    feature = Parser().parse(feature_file.read_text(encoding="utf-8"))["feature"]
     found: dict[str, dict[str, Any]] = {}
     for child in feature["children"]:
         scenario = child.get("scenario")

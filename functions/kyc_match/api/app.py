@@ -6,7 +6,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as PowertoolsNotFound
@@ -36,11 +36,19 @@ from kyc_match.domain.ports import PolicyStore
 from kyc_match.observability import logger, metrics
 from kyc_match.wiring import Dependencies, dependencies
 
+if TYPE_CHECKING:
+    from kyc_match.domain.line_history import LineApi
+
 MATCH_PATH = "/kyc-match/v0.4/match"
 ASSESS_PATH = "/kyc-decision/v1/assess"
 JWKS_PATH = "/.well-known/jwks.json"
 # Route 53 health checks (and people) ask whether this region can serve: no API key, no personal data.
 HEALTH_PATH = "/health"
+# Line history (issue #14): CAMARA SIM Swap v2.1.0 and Device Swap v1.0.0, at their own paths.
+SIM_SWAP_CHECK_PATH = "/sim-swap/v2/check"
+SIM_SWAP_DATE_PATH = "/sim-swap/v2/retrieve-date"
+DEVICE_SWAP_CHECK_PATH = "/device-swap/v1/check"
+DEVICE_SWAP_DATE_PATH = "/device-swap/v1/retrieve-date"
 JWKS_CACHE_SECONDS = 300  # a new key is published longer than this before it signs (docs/operators.md)
 T = TypeVar("T")
 AUDIT_RESERVE_SECONDS = 3.0  # the audit write (DynamoDB, then the SQS fallback) and the answer
@@ -96,6 +104,55 @@ def assess() -> Response[str]:
     return _json(200, body)
 
 
+@app.post(SIM_SWAP_CHECK_PATH)
+def sim_swap_check() -> Response[str]:
+    from kyc_match.domain.line_history import SIM_SWAP  # noqa: PLC0415 - line checks only
+
+    return _line_history(SIM_SWAP, check=True)
+
+
+@app.post(SIM_SWAP_DATE_PATH)
+def sim_swap_retrieve_date() -> Response[str]:
+    from kyc_match.domain.line_history import SIM_SWAP  # noqa: PLC0415
+
+    return _line_history(SIM_SWAP, check=False)
+
+
+@app.post(DEVICE_SWAP_CHECK_PATH)
+def device_swap_check() -> Response[str]:
+    from kyc_match.domain.line_history import DEVICE_SWAP  # noqa: PLC0415
+
+    return _line_history(DEVICE_SWAP, check=True)
+
+
+@app.post(DEVICE_SWAP_DATE_PATH)
+def device_swap_retrieve_date() -> Response[str]:
+    from kyc_match.domain.line_history import DEVICE_SWAP  # noqa: PLC0415
+
+    return _line_history(DEVICE_SWAP, check=False)
+
+
+def _line_history(api: "LineApi", *, check: bool) -> Response[str]:
+    """Same keys, purpose, x-correlator rules, routing and audit as a match; the spec's own body."""
+    from kyc_match.api import line_models as models  # noqa: PLC0415
+    from kyc_match.domain import line_history  # noqa: PLC0415
+
+    context, deps = _call_context(), dependencies()
+    context = _rejecting_audited(context, deps, lambda: _with_purpose(context, deps, None))
+    model = models.SwapCheckRequest if check else models.SwapDateRequest
+    request = _rejecting_audited(context, deps, lambda: _request(model))
+    query = _rejecting_audited(context, deps, lambda: models.line_query(request, _token_phone_number(), api))
+    if isinstance(request, models.SwapCheckRequest):
+        max_age = _rejecting_audited(context, deps, request.max_age_hours)
+        swapped = line_history.check_swap(query, max_age, context, operators=deps.operators, audit=deps.audit)
+        body: dict[str, Any] = {"swapped": swapped}
+    else:
+        change = line_history.retrieve_swap_date(query, context, operators=deps.operators, audit=deps.audit)
+        body = models.swap_date_body(api, change)
+    _log_outcome(200, None)
+    return _json(200, body)
+
+
 @app.get(JWKS_PATH)
 def jwks() -> Response[str]:
     """Our public signing keys, for operators verifying our client assertions. No API key (in AWS a
@@ -124,6 +181,10 @@ def get_only_method_not_allowed() -> Response[str]:
 
 @app.route(MATCH_PATH, method=OTHER_METHODS)
 @app.route(ASSESS_PATH, method=OTHER_METHODS)
+@app.route(SIM_SWAP_CHECK_PATH, method=OTHER_METHODS)
+@app.route(SIM_SWAP_DATE_PATH, method=OTHER_METHODS)
+@app.route(DEVICE_SWAP_CHECK_PATH, method=OTHER_METHODS)
+@app.route(DEVICE_SWAP_DATE_PATH, method=OTHER_METHODS)
 def method_not_allowed() -> Response[str]:
     raise MethodNotAllowedError
 

@@ -29,6 +29,7 @@ class CamaraError:
 INVALID_ARGUMENT = CamaraError(
     400, "INVALID_ARGUMENT", "Client specified an invalid argument, request body or query param."
 )
+OUT_OF_RANGE = CamaraError(400, "OUT_OF_RANGE", "Client specified an invalid range.")
 INVALID_PARAM_COMBINATION = CamaraError(
     400,
     "KNOW_YOUR_CUSTOMER.INVALID_PARAM_COMBINATION",
@@ -72,6 +73,9 @@ SERVICE_NOT_APPLICABLE = CamaraError(
     422, "SERVICE_NOT_APPLICABLE", "The service is not applicable for the provided phone number"
 )
 MISSING_IDENTIFIER = CamaraError(422, "MISSING_IDENTIFIER", "No phone number has been provided")
+UNNECESSARY_IDENTIFIER = CamaraError(
+    422, "UNNECESSARY_IDENTIFIER", "The phone number is already identified by the access token."
+)
 TOO_MANY_REQUESTS = CamaraError(429, "TOO_MANY_REQUESTS", "Rate limit reached.")
 QUOTA_EXCEEDED = CamaraError(429, "QUOTA_EXCEEDED", "Out of resource quota.")
 INTERNAL = CamaraError(500, "INTERNAL", "Unknown server error. Typically a server bug.")
@@ -81,6 +85,7 @@ TIMEOUT = CamaraError(504, "TIMEOUT", "Request timeout exceeded.")
 
 CATALOGUE = (
     INVALID_ARGUMENT,
+    OUT_OF_RANGE,
     INVALID_PARAM_COMBINATION,
     UNAUTHENTICATED,
     PERMISSION_DENIED,
@@ -93,6 +98,7 @@ CATALOGUE = (
     UNSUPPORTED_MEDIA_TYPE,
     SERVICE_NOT_APPLICABLE,
     MISSING_IDENTIFIER,
+    UNNECESSARY_IDENTIFIER,
     TOO_MANY_REQUESTS,
     QUOTA_EXCEEDED,
     INTERNAL,
@@ -118,6 +124,8 @@ _ANSWERS: dict[type[errors.KycMatchError], CamaraError] = {
     errors.UnsupportedMediaTypeError: UNSUPPORTED_MEDIA_TYPE,
     errors.ServiceNotApplicableError: SERVICE_NOT_APPLICABLE,
     errors.MissingIdentifierError: MISSING_IDENTIFIER,
+    errors.UnnecessaryIdentifierError: UNNECESSARY_IDENTIFIER,
+    errors.OutOfRangeError: OUT_OF_RANGE,
     errors.OperatorBadGatewayError: BAD_GATEWAY,
     errors.UnavailableError: UNAVAILABLE,
     errors.ConsentRefusedError: PERMISSION_DENIED,  # with its own fixed detail

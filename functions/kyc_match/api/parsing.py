@@ -2,7 +2,7 @@
 
 from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from kyc_match.api.models import KycMatchRequest
@@ -15,7 +15,7 @@ from kyc_match.domain.errors import (
 )
 from kyc_match.domain.model import MatchQuery
 
-Request = TypeVar("Request", bound=KycMatchRequest)
+Request = TypeVar("Request", bound=BaseModel)
 
 _FIELD_RULES = {
     "birthdate": "must be a calendar date formatted YYYY-MM-DD",
@@ -26,6 +26,7 @@ _FIELD_RULES = {
     "countryOfBirth": "must be an ISO 3166-1 alpha-2 code",
     "nationality": "must be an ISO 3166-1 alpha-2 code",
     "policyId": "must be a policy id: lowercase letters, digits and dashes",
+    "maxAge": "must be an integer from 1 to 2400",
 }
 _MAX_DESCRIBED_ERRORS = 3
 
@@ -95,8 +96,8 @@ def _describe_one(detail: ErrorDetails) -> str:
         return _BODY_TEXTS[kind]
     context = detail.get("ctx", {})
     field = _field_name(detail["loc"] or (context.get("field", ""),))
-    if kind.endswith("_type"):
-        kind = "string_type"  # every property of the body is a string
+    if kind.endswith("_type") and field != "'maxAge'":
+        kind = "string_type"  # every property of a match body is a string
     if kind in _KIND_TEXTS:
         return _KIND_TEXTS[kind].format(field=field, **{k: v for k, v in context.items() if k != "field"})
     return f"{field} {_FIELD_RULES.get(field.strip(chr(39)), 'is not valid')}"

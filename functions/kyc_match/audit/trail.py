@@ -100,6 +100,9 @@ def audit_item(
         item["policy"] = record.policy.document()
     if record.id_document_type:
         item["idDocumentType"] = record.id_document_type  # an enum value: what a replay of `when` needs
+    if record.api:
+        item["api"] = record.api  # SIM/Device Swap: which operation, and `swapped`/`maxAge`, no date
+        item["answer"] = dict(record.answer)
     return item
 
 

@@ -92,6 +92,14 @@ class MissingIdentifierError(KycMatchError):
     """No phone number, neither in the body nor from the access token."""
 
 
+class UnnecessaryIdentifierError(KycMatchError):
+    """phoneNumber in the body although the access token already names the subscriber."""
+
+
+class OutOfRangeError(KycMatchError):
+    """A value of the request is beyond the range the spec allows (e.g. SIM Swap's maxAge)."""
+
+
 class OperatorBadGatewayError(KycMatchError):
     """The operator answered, but not with a usable answer."""
 

@@ -110,3 +110,5 @@ class AuditRecord:
     assessment: Assessment | None = None
     policy: PolicyReference | None = None  # the policy that made `assessment`
     id_document_type: str | None = None  # recorded with a decision, so it can be replayed
+    api: str | None = None  # a line-history call (e.g. "sim-swap/v2/check"); None for match/decision
+    answer: Mapping[str, bool | int] = field(default_factory=dict)  # its answer's shape, never a date

@@ -104,6 +104,21 @@ class AuthConfig(BaseModel):
         return self.grant != "client-credentials"
 
 
+class OfferedApis(BaseModel):
+    """The line-history APIs (and their versions) an operator offers besides KYC Match."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+    sim_swap: tuple[Literal["v2"], ...] = ()
+    device_swap: tuple[Literal["v1"], ...] = ()
+
+    def offers(self, api: str, version: str) -> bool:
+        return version in getattr(self, to_snake(api), ())
+
+
+ALL_LINE_APIS = OfferedApis(sim_swap=("v2",), device_swap=("v1",))
+
+
 class OperatorConfig(BaseModel):
     """One operator the aggregator can ask, and the number ranges it serves."""
 
@@ -120,6 +135,9 @@ class OperatorConfig(BaseModel):
     prefixes: tuple[E164Prefix, ...] = Field(min_length=1)
     id_document_required: bool = False
     returns_scores: bool = True
+    # SIM Swap, Device Swap: a sandbox operator offers all unless told otherwise; the camara adapter
+    # does not call them yet, so a camara operator offers none (docs/operators.md).
+    apis: OfferedApis | None = None
 
     # kind "camara": the operator's own CAMARA KYC Match API, with an access token per `auth`.
     base_url: OperatorUrl | None = None  # {apiRoot}: the match path is appended per api_version
@@ -160,12 +178,20 @@ class OperatorConfig(BaseModel):
             missing = [name for name in ("baseUrl", "auth") if getattr(self, to_snake(name)) is None]
             if missing:
                 raise ValueError(f"a camara operator requires {', '.join(missing)}")
+            if self.apis is not None and self.apis != OfferedApis():
+                raise ValueError("apis: a camara operator cannot offer line-history APIs yet")
         else:
             names = ("base_url", "auth", "identifier_in_body")
             present = [to_camel(name) for name in names if getattr(self, name) is not None]
             if present:
                 raise ValueError(f"{', '.join(present)} only apply to camara operators")
         return self
+
+    @property
+    def offered_apis(self) -> OfferedApis:
+        if self.apis is not None:
+            return self.apis
+        return ALL_LINE_APIS if self.kind == "sandbox" else OfferedApis()
 
     @property
     def sends_identifier(self) -> bool:

@@ -1,12 +1,14 @@
 """The sandbox operator: test subscribers in a table, answered the way a real operator would."""
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from kyc_match.domain.errors import (
     IdDocumentMismatchError,
     IdDocumentRequiredError,
     IdentifierNotFoundError,
+    OperatorBadGatewayError,
     ServiceNotApplicableError,
 )
 from kyc_match.domain.model import MatchQuery, Verdicts
@@ -15,6 +17,8 @@ from kyc_match.operators.config import OperatorConfig
 from kyc_match.operators.timing import operator_call
 
 SubscriberRecord = Mapping[str, Any]
+# Line history per subscriber (RFC 3339 date-times); a key absent means the operator has no record.
+CHANGE_KEYS = {"simSwap": "simSwapDate", "deviceSwap": "deviceSwapDate"}
 
 
 class SubscriberStore(Protocol):
@@ -47,11 +51,7 @@ class SandboxOperator:
 
     def answer(self, query: MatchQuery) -> Verdicts:
         """The answer alone, untimed: what the operator simulator serves, being the operator itself."""
-        record = self._subscribers.find(query.phone_number)
-        if record is None:
-            raise IdentifierNotFoundError
-        if record.get("serviceApplicable") is False:
-            raise ServiceNotApplicableError
+        record = self._record(query.phone_number)
         stored = {name: value for name, value in record.items() if isinstance(value, str)}
         if self._config.id_document_required or record.get("idDocumentRequired") is True:
             _validate_id_document(query, stored)
@@ -59,6 +59,38 @@ class SandboxOperator:
         if not self._config.returns_scores:
             return {name: AttributeMatch(verdict.result) for name, verdict in verdicts.items()}
         return verdicts
+
+    def offers(self, api: str, version: str) -> bool:
+        return self._config.offered_apis.offers(api, version)
+
+    def latest_change(self, api: str, phone_number: str) -> datetime | None:
+        with operator_call(self._config.id):
+            stored = self._record(phone_number).get(CHANGE_KEYS[api])
+        if stored is None:
+            return None
+        change = parse_change_date(stored)
+        if change is None:  # the loaders refuse such a value; a hand-edited table is the operator's fault
+            raise OperatorBadGatewayError
+        return change
+
+    def _record(self, phone_number: str) -> SubscriberRecord:
+        record = self._subscribers.find(phone_number)
+        if record is None:
+            raise IdentifierNotFoundError
+        if record.get("serviceApplicable") is False:
+            raise ServiceNotApplicableError
+        return record
+
+
+def parse_change_date(value: object) -> datetime | None:
+    """An RFC 3339 date-time with its offset (the specs require one), else None."""
+    if not isinstance(value, str) or "T" not in value.upper():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 def _validate_id_document(query: MatchQuery, stored: Mapping[str, str]) -> None:
