@@ -48,5 +48,5 @@ def check_change_dates(subscribers: Iterable[Mapping[str, Any]], source: Path) -
             if key in subscriber and parse_change_date(subscriber[key]) is None:
                 raise UsageError(
                     f"{source}: subscriber #{position}: {key} must be an RFC 3339 date-time with "
-                    "a time zone, e.g. 2024-09-18T07:37:53Z"
+                    "a time zone, e.g. 2023-07-03T14:27:08.312+02:00"
                 )

@@ -244,3 +244,24 @@ def test_legacy_fields_beside_auth_are_refused_naming_the_move():
 def test_sandbox_takes_no_auth():
     with pytest.raises(ValidationError, match="auth only apply to camara operators"):
         parse({"id": "sandbox", "kind": "sandbox", "prefixes": ["+34"], "auth": THREE_LEGGED["auth"]})
+
+
+def test_line_history_apis_are_camel_case_and_validated():
+    (operator,) = parse({"id": "sb", "kind": "sandbox", "prefixes": ["+34"], "apis": {"simSwap": ["v2"]}})
+    assert operator.offered_apis.offers("simSwap", "v2")
+    assert not operator.offered_apis.offers("deviceSwap", "v1")
+    for apis, message in (
+        ({"simSwap": ["v1"]}, "apis.simSwap.0"),
+        ({"numberRecycling": ["v0.2"]}, "apis.numberRecycling"),
+    ):
+        with pytest.raises(ValidationError, match=re.escape(message)):
+            parse({"id": "sb", "kind": "sandbox", "prefixes": ["+34"], "apis": apis})
+
+
+def test_sandbox_offers_every_line_api_by_default_and_camara_none_yet():
+    (sandbox,) = SANDBOX_OPERATORS
+    assert sandbox.offered_apis.offers("simSwap", "v2") and sandbox.offered_apis.offers("deviceSwap", "v1")
+    (operator,) = parse(CAMARA)
+    assert not operator.offered_apis.offers("simSwap", "v2")
+    with pytest.raises(ValidationError, match="cannot offer line-history APIs yet"):
+        parse({**CAMARA, "apis": {"simSwap": ["v2"]}})
