@@ -35,6 +35,12 @@ BASE_PATH = ("kyc-match", "v0.4")
 MATCH_PATH = (*BASE_PATH, "match")
 # Risk decisions (issue #7): the client's policy turns the match verdicts into a level and a decision.
 DECISION_PATH = ("kyc-decision", "v1", "assess")
+# Line history (issue #14): CAMARA SIM Swap v2 and Device Swap v1, served by the same function.
+LINE_PATHS = tuple(
+    (api, version, operation)
+    for api, version in (("sim-swap", "v2"), ("device-swap", "v1"))
+    for operation in ("check", "retrieve-date")
+)
 # Our public keys (RFC 7517), fetched by operators while they check our client assertions: no API key.
 JWKS_PATH = (".well-known", "jwks.json")
 JWKS_CACHE_TTL = Duration.minutes(5)  # a new key is published well before it signs (docs: rotation)
@@ -236,7 +242,10 @@ class Api(Construct):
         # Both on the one stage, so every usage plan (tier) covers both; one function serves both.
         self.match_method = post(MATCH_PATH)
         self.decision_method = post(DECISION_PATH)
-        self.not_allowed_methods = other_methods(MATCH_PATH) + other_methods(DECISION_PATH)
+        self.line_methods = [post(path) for path in LINE_PATHS]
+        self.not_allowed_methods = [
+            method for path in (MATCH_PATH, DECISION_PATH, *LINE_PATHS) for method in other_methods(path)
+        ]
         self.jwks_method = self._keyless_get(JWKS_PATH, handler)
         self.health_method = self._keyless_get(HEALTH_PATH, handler)
 

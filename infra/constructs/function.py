@@ -184,7 +184,7 @@ class ServiceFunction(Construct):
 
 
 class MatchFunction(ServiceFunction):
-    """The API's function: POST /kyc-match/v0.4/match and POST /kyc-decision/v1/assess."""
+    """The API's function: POST on the match, decision, SIM Swap and Device Swap paths."""
 
     def _allow_previous_macs(self, key_arns: tuple[str, ...]) -> None:
         """kms:GenerateMac on the previous identifier keys (IAM side; each key's policy must still name

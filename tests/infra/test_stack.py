@@ -68,11 +68,19 @@ def test_other_methods_reach_the_function_for_its_camara_405(sandbox_template_di
         if m["Properties"]["HttpMethod"] != "POST"
         and not any(keyless in dumps(m["Properties"]["ResourceId"]) for keyless in ("jwks", "health"))
     ]
-    assert sorted(m["HttpMethod"] for m in others) == sorted(["GET", "PUT", "PATCH", "DELETE"] * 2)
+    assert sorted(m["HttpMethod"] for m in others) == sorted(["GET", "PUT", "PATCH", "DELETE"] * 6)
     assert all(m["ApiKeyRequired"] and m["Integration"]["Type"] == "AWS_PROXY" for m in others)
 
 
-@pytest.mark.parametrize("path", ["/kyc-match/v0.4/match", "/kyc-decision/v1/assess"])
+LINE_PATHS = [
+    "/sim-swap/v2/check",
+    "/sim-swap/v2/retrieve-date",
+    "/device-swap/v1/check",
+    "/device-swap/v1/retrieve-date",
+]
+
+
+@pytest.mark.parametrize("path", ["/kyc-match/v0.4/match", "/kyc-decision/v1/assess", *LINE_PATHS])
 def test_post_method_requires_an_api_key_and_proxies_to_the_match_function(sandbox_template_dict, path):
     method = _methods(sandbox_template_dict)[path]
     # Through its `live` alias (CodeDeploy's traffic shifting, tests/infra/test_release.py).
@@ -91,8 +99,12 @@ def test_post_method_requires_an_api_key_and_proxies_to_the_match_function(sandb
     assert set(method["RequestModels"]) == {"application/json"}
 
 
-def test_the_api_has_the_match_and_decision_methods_only(sandbox_template_dict):
-    assert set(_methods(sandbox_template_dict)) == {"/kyc-match/v0.4/match", "/kyc-decision/v1/assess"}
+def test_the_api_has_the_match_decision_and_line_history_methods_only(sandbox_template_dict):
+    assert set(_methods(sandbox_template_dict)) == {
+        "/kyc-match/v0.4/match",
+        "/kyc-decision/v1/assess",
+        *LINE_PATHS,
+    }
     match, decision = (
         _methods(sandbox_template_dict)[p] for p in ("/kyc-match/v0.4/match", "/kyc-decision/v1/assess")
     )
