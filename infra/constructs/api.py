@@ -451,7 +451,8 @@ class Api(Construct):
             "API Gateway's account-level logging role (needed for execution logs, APIG6) uses the AWS "
             "managed policy AWS documents for exactly this role; it writes API Gateway's own log groups.",
         )
-        for method in (self.match_method, self.decision_method, *self.not_allowed_methods):
+        keyed = (self.match_method, self.decision_method, *self.line_methods, *self.not_allowed_methods)
+        for method in keyed:
             acknowledge(
                 method,
                 "AwsSolutions-APIG4",
