@@ -138,7 +138,8 @@ def _line_history(api: "LineApi", *, check: bool) -> Response[str]:
     from kyc_match.domain import line_history  # noqa: PLC0415
 
     context, deps = _call_context(), dependencies()
-    context = _rejecting_audited(context, deps, lambda: _with_purpose(context, deps, None))
+    context, profile = _identified(context, deps)
+    context = _rejecting_audited(context, deps, lambda: _with_purpose(context, profile, None))
     model = models.SwapCheckRequest if check else models.SwapDateRequest
     request = _rejecting_audited(context, deps, lambda: _request(model))
     query = _rejecting_audited(context, deps, lambda: models.line_query(request, _token_phone_number(), api))
