@@ -127,6 +127,46 @@ def test_a_deleted_entry_is_named_and_no_rerun_or_rewrite_hides_it(trail_setting
     assert ["rewritten", object_name(REGION, 2)] in findings
 
 
+def test_a_deleted_entry_restored_from_a_backup_verifies_against_the_witness(trail_settings, monkeypatch):
+    """The restore runbook of docs/deploy.md (issue #17), on the local stand-in: an entry deleted after
+    a backup is named, the backup restored into a new table holds it with the content the witness
+    hashed, and copied back it verifies. (moto's point-in-time restore copies the table as it is now,
+    whatever the time asked: it cannot bring a deletion back, so the on-demand backup stands in.)"""
+    entries = written(trail_settings, "r1", "r2")
+    flush(trail_settings)
+    dynamodb = boto3.client("dynamodb")
+    live = trail_settings.audit_table
+    backup = dynamodb.create_backup(TableName=live, BackupName=f"{live}-before")["BackupDetails"]["BackupArn"]
+    after_backup = written(trail_settings, "r3")["r3"]
+    flush(trail_settings)
+    victim = entries["r2"]
+    table = boto3.resource("dynamodb").Table(live)
+    table.delete_item(Key=key_of(victim))
+    flush(trail_settings)  # the sealer has seen the removal: it stays named, as evidence
+    deleted = ["deleted", victim["clientDay"], victim["entryKey"]]
+    assert verify()[:2] == (1, [deleted])  # step 1: verify names what changed
+
+    restored = f"{live}-restored"  # step 2: restore into a new table
+    dynamodb.restore_table_from_backup(TargetTableName=restored, BackupArn=backup)
+    monkeypatch.setenv("KYC_AUDIT_TABLE", restored)  # step 3: verify the restored table
+    code, findings, summary = verify()
+    # The victim is back with what the witness hashed (other content would be `modified`, below);
+    # its witnessed removal stays named; the entry written after the backup is not in the restore.
+    later = ["deleted", after_backup["clientDay"], after_backup["entryKey"]]
+    assert (code, sorted(findings)) == (1, sorted([deleted, later])), summary
+    assert "2 entries" in summary
+    back = boto3.resource("dynamodb").Table(restored).get_item(Key=key_of(victim))["Item"]
+    assert entry_hash(plain(back)) in witnessed_hashes(trail_settings.audit_witness_bucket)
+
+    monkeypatch.setenv("KYC_AUDIT_TABLE", live)  # step 4: copy the named entry back into the live table
+    table.put_item(Item=back)
+    flush(trail_settings)
+    assert verify()[:2] == (1, [deleted])  # back, as it was: only the removal, which happened, is named
+    table.put_item(Item={**back, "status": 500})  # a put-back with other content is named
+    code, findings, _ = verify()
+    assert (code, sorted(findings)) == (1, sorted([deleted, ["modified", *deleted[1:]]]))
+
+
 def test_an_entry_rewritten_by_a_table_writer_is_witnessed_counted_and_named(trail_settings, capsys):
     """Issue #13 attack 2: results flipped by UpdateItem, another entry replaced by PutItem; the sealer's
     handler sees both as MODIFY (old and new hash), counts them, and verify names them."""

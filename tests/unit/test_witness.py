@@ -120,6 +120,20 @@ def test_a_removal_by_a_writer_is_named_deleted_and_putting_it_back_does_not_hid
     assert kinds(witness.check(gone, kept)) == {("deleted", key(gone))}
 
 
+def test_an_entry_back_after_a_witnessed_removal_must_hold_what_was_removed():
+    """A restored table (or a put-back): the removal stays named; other content than was removed is
+    `modified`, whether the sealer has seen the put-back yet or not."""
+    witness = Witness()
+    gone = entry(1)
+    witness.seal(stream_record("INSERT", new=gone))
+    witness.seal(stream_record("REMOVE", old=gone))
+    altered = entry(1, status=500)
+    assert kinds(witness.check(gone)) == {("deleted", key(gone))}
+    assert kinds(witness.check(altered)) == {("deleted", key(gone)), ("modified", key(gone))}
+    witness.seal(stream_record("INSERT", new=altered))
+    assert kinds(witness.check(altered)) == {("deleted", key(gone)), ("modified", key(gone))}
+
+
 def test_ttl_expiry_is_recorded_and_not_a_finding():
     witness = Witness()
     expired = entry(1, expiresAt=1_700_000_000)

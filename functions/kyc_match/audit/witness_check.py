@@ -6,6 +6,7 @@ The same code checks the live trail (objects and entries read from AWS) and a re
 | finding | subject | meaning |
 | --- | --- | --- |
 | `modified` | entry | the stream showed the entry changed, or the table holds other content than witnessed |
+|  |  | (an entry back after a witnessed removal, restored or put back, must hold what was removed) |
 | `deleted` | entry | the stream showed the entry removed (not by TTL), or it is gone before it expired |
 | `inserted` | entry | in the table, never witnessed, although the stream's 24 hours are long past |
 | `rewritten` | object | a second version of a witness object name (the first version is the one checked) |
@@ -153,14 +154,19 @@ def _history_findings(records: list[dict[str, Any]]) -> set[str]:
     """What the stream itself showed: any change, any removal that was not TTL's, any unseen change."""
     kinds: set[str] = set()
     state: str | None = None
+    removed: str | None = None  # the hash of what the last removal took away
     for record in records:
-        if record.get("event") == "MODIFY":
+        event = record.get("event")
+        if event == "MODIFY":
             kinds.add("modified")
-        if record.get("event") == "REMOVE" and record.get("by") != "ttl":
+        if event == "REMOVE" and record.get("by") != "ttl":
             kinds.add("deleted")
         old = record.get("oldHash")
         if old is not None and state is not None and old != state:
             kinds.add("modified")  # the item changed between two records the witness saw
+        if event == "INSERT" and removed is not None and record.get("newHash") != removed:
+            kinds.add("modified")  # put back after a removal, with other content than was removed
+        removed = old if event == "REMOVE" else removed
         state = record.get("newHash")
     return kinds
 
@@ -168,7 +174,9 @@ def _history_findings(records: list[dict[str, Any]]) -> set[str]:
 def _table_findings(last: dict[str, Any], entry: Mapping[str, Any] | None, now: datetime) -> set[str]:
     """The table against the last thing witnessed: a change or removal the sealer has not seen yet."""
     if last.get("event") == "REMOVE":
-        return set()  # a present entry again is a new INSERT the sealer has yet to see, or was seen
+        # Present again (a restored table, or put back and not sealed yet): it must be what was removed.
+        restored = entry is None or entry_hash(dict(entry)) == last.get("oldHash")
+        return set() if restored else {"modified"}
     if entry is None:
         expires = last.get("expiresAt")
         expired = isinstance(expires, int) and expires <= now.timestamp()
