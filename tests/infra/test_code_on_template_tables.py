@@ -127,7 +127,13 @@ def test_pending_authorizations_are_kept_by_keyed_hash_with_their_ttl(template_t
     store.put("hash-1", PendingAuthorization("req-1", 5.0, 1_900_000_000.5))
     assert store.get("hash-1") == PendingAuthorization("req-1", 5.0, 1_900_000_001.0)
     item = template_tables["pending-authorizations"].get_item(Key={"pk": "hash-1"})["Item"]
-    assert set(item) == {"pk", "authReqId", "interval", "expiresAt"}  # no number, token or assertion
+    assert set(item) == {
+        "pk",
+        "authReqId",
+        "interval",
+        "nextPollAt",
+        "expiresAt",
+    }  # no number, token or assertion
     store.delete("hash-1")
     assert store.get("hash-1") is None
 

@@ -6,13 +6,15 @@ within the call's deadline. When the deadline would pass before the next poll, t
 left pending: its `auth_req_id` is stored under a keyed hash of (operator, client, purpose, number),
 never the number, a token or an assertion, until the operator's `expires_in`; the client gets
 AuthorizationPendingError, and the same request retried later continues the same authorization, so
-the subscriber is not prompted twice. `expired_token` or `invalid_grant` on a continued
-authorization forgets it and starts a new one.
+the subscriber is not prompted twice. The wait between two polls holds across that retry too: the
+stored authorization says when it may next be polled, so a quick retry does not poll early (which an
+operator answers with `slow_down`, adding 5 s for good). `expired_token` or `invalid_grant` on a
+continued authorization forgets it and starts a new one.
 """
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Final, Protocol
 
@@ -34,6 +36,7 @@ class PendingAuthorization:
     auth_req_id: str
     interval: float
     expires_at: float  # epoch seconds
+    next_poll_at: float = 0.0  # epoch seconds: not before (the interval after the last poll)
 
 
 class PendingAuthorizations(Protocol):
@@ -114,6 +117,11 @@ class CibaFlow:
     ) -> tuple[str, float]:
         endpoint = self._server.endpoints(deadline).token
         interval = pending.interval
+        wait = max(0.0, pending.next_poll_at - self._wall_clock())  # a retry soon after the last poll
+        if wait:
+            if wait >= deadline.remaining():
+                raise OperatorFailure(AuthorizationPendingError(), "authorization_pending", breaker=False)
+            self._sleep(wait)
         while True:
             before = deadline.remaining()
             form: Callable[[], dict[str, str]] = partial(
@@ -137,6 +145,10 @@ class CibaFlow:
             # The wait and the next poll must both fit: a poll cut by the deadline would be a 504,
             # where the client is owed the documented "waiting for the subscriber" 503.
             if interval + poll_seconds >= deadline.remaining():
+                # Kept for the retry: when the operator allows the next poll.
+                self._pending.put(
+                    key, replace(pending, interval=interval, next_poll_at=self._wall_clock() + interval)
+                )
                 raise OperatorFailure(AuthorizationPendingError(), "authorization_pending", breaker=False)
             self._sleep(interval)
 
@@ -151,7 +163,7 @@ def _error_code(document: dict[str, Any] | None) -> str | None:
 
 
 class DynamoDbPendingAuthorizations:
-    """The pending-authorizations table: pk (keyed hash), authReqId, interval, expiresAt (TTL)."""
+    """The pending-authorizations table: pk (keyed hash), authReqId, interval, nextPollAt, expiresAt (TTL)."""
 
     def __init__(self, table: Any) -> None:
         self._table = table
@@ -160,7 +172,12 @@ class DynamoDbPendingAuthorizations:
         item = self._table.get_item(Key={"pk": key}, ConsistentRead=True).get("Item")
         if item is None:
             return None
-        return PendingAuthorization(str(item["authReqId"]), float(item["interval"]), float(item["expiresAt"]))
+        return PendingAuthorization(
+            str(item["authReqId"]),
+            float(item["interval"]),
+            float(item["expiresAt"]),
+            float(item.get("nextPollAt", 0)),
+        )
 
     def put(self, key: str, pending: PendingAuthorization) -> None:
         from decimal import Decimal  # noqa: PLC0415
@@ -170,6 +187,7 @@ class DynamoDbPendingAuthorizations:
                 "pk": key,
                 "authReqId": pending.auth_req_id,
                 "interval": Decimal(str(pending.interval)),
+                "nextPollAt": Decimal(str(round(pending.next_poll_at, 3))),
                 "expiresAt": int(pending.expires_at) + 1,
             }
         )

@@ -198,6 +198,24 @@ def test_ciba_outliving_the_request_is_continued_by_the_retry_without_a_second_p
     assert pending.items == {}
 
 
+def test_ciba_retry_right_after_giving_up_waits_out_the_interval_before_polling():
+    """A client retrying at once must not poll early: an operator would answer slow_down, adding 5 s to
+    every later wait (found in CI, where the retry came within 90 ms of the last poll)."""
+    still_waiting = [(400, {"error": "authorization_pending"})] * 3  # the first request's three polls
+    fake = InProcessOperator(token_answers=[*still_waiting, (200, {"access_token": "a", "expires_in": 60})])
+    clock = ManualClock(1000.0)
+    operator, _, pending = adapter(fake, "ciba", clock=clock, timeoutSeconds=2.5)
+    with pytest.raises(AuthorizationPendingError):
+        ask(operator)
+    assert fake.paths().count("/token") == 3
+    (stored,) = pending.items.values()
+    gave_up = clock.now
+    assert stored.next_poll_at == gave_up + 1.0  # the interval after the last poll
+    assert ask(operator)["givenName"].result == "true"  # retried at once
+    assert clock.now - gave_up == 1.0  # the retry's first poll waited out the interval
+    assert fake.paths().count("/bc-authorize") == 1
+
+
 def test_ciba_pending_state_is_per_client_and_purpose():
     fake = InProcessOperator(token_answers=[(400, {"error": "authorization_pending"})] * 6)
     operator, _, pending = adapter(fake, "ciba", timeoutSeconds=1.5)
