@@ -48,6 +48,12 @@ def _operator_url(value: str) -> str:
 
 OperatorUrl = Annotated[str, AfterValidator(_operator_url)]
 
+# One model configuration for every part of an operator entry: camelCase keys, nothing unknown,
+# immutable, and no submitted value echoed in a validation error.
+CAMEL_CASE_CONFIG = ConfigDict(
+    extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, hide_input_in_errors=True
+)
+
 _LEGACY_FIELDS = ("tokenUrl", "clientId", "clientSecretId", "clientSecretKey", "scope", "tokenAuthMethod")
 _LEGACY_RENAMES = {"tokenUrl": "tokenEndpoint"}
 
@@ -55,13 +61,7 @@ _LEGACY_RENAMES = {"tokenUrl": "tokenEndpoint"}
 class AuthConfig(BaseModel):
     """How we get an access token from one operator (CAMARA Security and Interoperability Profile)."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        alias_generator=to_camel,
-        populate_by_name=True,
-        hide_input_in_errors=True,
-    )
+    model_config = CAMEL_CASE_CONFIG
 
     grant: Grant
     client_id: str = Field(min_length=1, max_length=256)  # ours, as the operator registered us
@@ -122,13 +122,7 @@ ALL_LINE_APIS = OfferedApis(sim_swap=("v2",), device_swap=("v1",))
 class OperatorConfig(BaseModel):
     """One operator the aggregator can ask, and the number ranges it serves."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        alias_generator=to_camel,
-        populate_by_name=True,
-        hide_input_in_errors=True,
-    )
+    model_config = CAMEL_CASE_CONFIG
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     kind: Literal["sandbox", "camara"]
