@@ -142,7 +142,19 @@ def _line_history(api: "LineApi", *, check: bool) -> Response[str]:
     context = _rejecting_audited(context, deps, lambda: _with_purpose(context, profile, None))
     model = models.SwapCheckRequest if check else models.SwapDateRequest
     request = _rejecting_audited(context, deps, lambda: _request(model))
-    query = _rejecting_audited(context, deps, lambda: models.line_query(request, _token_phone_number(), api))
+    subject = _rejecting_audited(
+        context, deps, lambda: models.line_query(request, _token_phone_number(), api)
+    )
+    operation = "check" if check else "retrieve-date"
+    query = replace(
+        subject,
+        asked_at=context.received_at,
+        correlator=context.correlator,
+        purpose=context.purpose,
+        client_id=context.client_id,
+        answer_by=_answer_by(),
+        scopes=frozenset({api.scope(operation)}),
+    )
     if isinstance(request, models.SwapCheckRequest):
         max_age = _rejecting_audited(context, deps, request.max_age_hours)
         swapped = line_history.check_swap(query, max_age, context, operators=deps.operators, audit=deps.audit)

@@ -111,12 +111,16 @@ class OfferedApis(BaseModel):
 
     sim_swap: tuple[Literal["v2"], ...] = ()
     device_swap: tuple[Literal["v1"], ...] = ()
+    number_recycling: tuple[Literal["v0.2"], ...] = ()
+    kyc_tenure: tuple[Literal["v0.2"], ...] = ()
 
     def offers(self, api: str, version: str) -> bool:
         return version in getattr(self, to_snake(api), ())
 
 
-ALL_LINE_APIS = OfferedApis(sim_swap=("v2",), device_swap=("v1",))
+ALL_LINE_APIS = OfferedApis(
+    sim_swap=("v2",), device_swap=("v1",), number_recycling=("v0.2",), kyc_tenure=("v0.2",)
+)
 
 
 class OperatorConfig(BaseModel):

@@ -1,7 +1,7 @@
 """The sandbox operator: test subscribers in a table, answered the way a real operator would."""
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from kyc_match.domain.errors import (
@@ -11,6 +11,7 @@ from kyc_match.domain.errors import (
     OperatorBadGatewayError,
     ServiceNotApplicableError,
 )
+from kyc_match.domain.line_history import LineQuery, Tenure
 from kyc_match.domain.model import MatchQuery, Verdicts
 from kyc_match.matching import AttributeMatch, match_attributes
 from kyc_match.operators.config import OperatorConfig
@@ -18,7 +19,11 @@ from kyc_match.operators.timing import operator_call
 
 SubscriberRecord = Mapping[str, Any]
 # Line history per subscriber (RFC 3339 date-times); a key absent means the operator has no record.
-CHANGE_KEYS = {"simSwap": "simSwapDate", "deviceSwap": "deviceSwapDate"}
+CHANGE_KEYS = {
+    "simSwap": "simSwapDate",
+    "deviceSwap": "deviceSwapDate",
+    "numberRecycling": "recycledDate",
+}
 
 
 class SubscriberStore(Protocol):
@@ -63,7 +68,29 @@ class SandboxOperator:
     def offers(self, api: str, version: str) -> bool:
         return self._config.offered_apis.offers(api, version)
 
-    def latest_change(self, api: str, phone_number: str) -> datetime | None:
+    def check_swap(self, query: LineQuery, max_age_hours: int) -> bool:
+        change = self.swap_date(query)
+        if change is None and query.api.check_needs_record:
+            raise ServiceNotApplicableError
+        asked_at = query.asked_at or datetime.now(UTC)
+        return change is not None and change >= asked_at - timedelta(hours=max_age_hours)
+
+    def swap_date(self, query: LineQuery) -> datetime | None:
+        return self._change(query.api.name, query.phone_number)
+
+    def check_recycled(self, query: LineQuery, specified_date: date) -> bool:
+        change = self._change(query.api.name, query.phone_number)
+        return change is not None and change >= datetime.combine(specified_date, time(), UTC)
+
+    def check_tenure(self, query: LineQuery, tenure_date: date) -> Tenure:
+        with operator_call(self._config.id):
+            record = self._record(query.phone_number)
+        start = record.get("tenureDate")
+        contract = record.get("contractType")
+        held = isinstance(start, str) and date.fromisoformat(start) <= tenure_date
+        return Tenure(since_date=held, contract_type=contract if isinstance(contract, str) else None)
+
+    def _change(self, api: str, phone_number: str) -> datetime | None:
         with operator_call(self._config.id):
             stored = self._record(phone_number).get(CHANGE_KEYS[api])
         if stored is None:

@@ -252,7 +252,9 @@ def test_line_history_apis_are_camel_case_and_validated():
     assert not operator.offered_apis.offers("deviceSwap", "v1")
     for apis, message in (
         ({"simSwap": ["v1"]}, "apis.simSwap.0"),
-        ({"numberRecycling": ["v0.2"]}, "apis.numberRecycling"),
+        ({"numberRecycling": ["v0.3"]}, "apis.numberRecycling.0"),
+        ({"kycTenure": ["v0.1"]}, "apis.kycTenure.0"),
+        ({"locationVerification": ["v1"]}, "apis.locationVerification"),
     ):
         with pytest.raises(ValidationError, match=re.escape(message)):
             parse({"id": "sb", "kind": "sandbox", "prefixes": ["+34"], "apis": apis})
