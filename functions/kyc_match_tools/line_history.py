@@ -1,28 +1,59 @@
-"""Line history in the sandbox: `simSwapDate` / `deviceSwapDate` of test subscribers.
+"""Line history in the sandbox: what test subscribers' records say about their lines.
+
+Per subscriber, each key optional (absent: the operator has no such record): `simSwapDate`,
+`deviceSwapDate`, `recycledDate` (RFC 3339 date-times with an offset: the latest SIM change, device
+change, and change of subscriber on the number), `tenureDate` (`YYYY-MM-DD`, the start of the current
+subscription) and `contractType` (`PAYG`, `PAYM` or `Business`).
 
 The bundled set's dates are relative ("swapped an hour ago") so they are made when the subscribers
-are read, not stored in the file; a subscribers file of one's own states them as RFC 3339 date-times.
+are read, not stored in the file; a subscribers file of one's own states them as dates.
 """
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kyc_match.operators.sandbox import CHANGE_KEYS, parse_change_date
+from kyc_match.domain.line_history import CONTRACT_TYPES
+from kyc_match.operators.sandbox import (
+    CHANGE_KEYS,
+    CONTRACT_TYPE_KEY,
+    TENURE_KEY,
+    parse_change_date,
+    parse_tenure_date,
+)
 from kyc_match_tools.errors import UsageError
 
 SWAPPED_AN_HOUR_AGO = "+34600000005"
 SWAPPED_A_MONTH_AGO = "+34600000006"
-NEVER_SWAPPED = "+34600000007"
+NEVER_SWAPPED = "+34600000007"  # no line-history record at all
+RECYCLED_10_DAYS_AGO = "+34600000008"  # a new subscriber took the number 10 days ago
+NEW_LINE = "+34600000009"  # subscription started 7 days ago, prepaid
+LONG_STANDING = "+34600000010"  # subscription since 2012-03-15, contract (PAYM)
+# Served by the sandbox operator that offers KYC Match only (operators/config.py SANDBOX_OPERATORS):
+# every line-history API answers 422 SERVICE_NOT_APPLICABLE for it.
+NO_LINE_APIS = "+34699000001"
+LONG_STANDING_SINCE = "2012-03-15"
+_RULES = {
+    **{
+        key: "an RFC 3339 date-time with a time zone, e.g. 2023-07-03T14:27:08.312+02:00"
+        for key in CHANGE_KEYS.values()
+    },
+    TENURE_KEY: "a calendar date formatted YYYY-MM-DD, e.g. 2023-07-03",
+    CONTRACT_TYPE_KEY: f"one of {', '.join(CONTRACT_TYPES)}",
+}
 
 
 def bundled_line_history(now: datetime | None = None) -> list[dict[str, Any]]:
-    """Three lines: SIM and device changed an hour ago, a month (30 days) ago, never (no record)."""
+    """The line-history scenarios: SIM and device changed an hour ago, a month (30 days) ago, never (no
+    record); number recycled 10 days ago; a new line; a long-standing one; an operator offering none."""
     now = now or datetime.now(UTC)
 
     def at(ago: timedelta) -> str:
         return (now - ago).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+    def day(ago: timedelta) -> str:
+        return (now - ago).date().isoformat()
 
     return [
         {
@@ -38,15 +69,47 @@ def bundled_line_history(now: datetime | None = None) -> list[dict[str, Any]]:
             "deviceSwapDate": at(timedelta(days=30)),
         },
         {"phoneNumber": NEVER_SWAPPED, "name": "Elena Costa Vila"},
+        {
+            "phoneNumber": RECYCLED_10_DAYS_AGO,
+            "name": "Iker Soler Prat",
+            # The new subscriber's subscription began when the number changed hands.
+            "recycledDate": at(timedelta(days=10)),
+            "tenureDate": day(timedelta(days=10)),
+            "contractType": "PAYG",
+        },
+        {
+            "phoneNumber": NEW_LINE,
+            "name": "Nuria Blanco Sanz",
+            "tenureDate": day(timedelta(days=7)),
+            "contractType": "PAYG",
+        },
+        {
+            "phoneNumber": LONG_STANDING,
+            "name": "Tomas Rey Navarro",
+            "tenureDate": LONG_STANDING_SINCE,
+            "contractType": "PAYM",
+        },
+        {
+            "phoneNumber": NO_LINE_APIS,
+            "name": "Clara Gil Mora",
+            "simSwapDate": at(timedelta(hours=1)),
+            "recycledDate": at(timedelta(days=10)),
+            "tenureDate": day(timedelta(days=7)),
+        },
     ]
 
 
-def check_change_dates(subscribers: Iterable[Mapping[str, Any]], source: Path) -> None:
-    """Refuse a file whose line-history dates are not RFC 3339 date-times with an offset (no value quoted)."""
+def check_line_history(subscribers: Iterable[Mapping[str, Any]], source: Path) -> None:
+    """Refuse a file whose line-history values are not of their kind, naming the entry (never the value)."""
     for position, subscriber in enumerate(subscribers, start=1):
-        for key in CHANGE_KEYS.values():
-            if key in subscriber and parse_change_date(subscriber[key]) is None:
-                raise UsageError(
-                    f"{source}: subscriber #{position}: {key} must be an RFC 3339 date-time with "
-                    "a time zone, e.g. 2023-07-03T14:27:08.312+02:00"
-                )
+        for key, rule in _RULES.items():
+            if key in subscriber and not _valid(key, subscriber[key]):
+                raise UsageError(f"{source}: subscriber #{position}: {key} must be {rule}")
+
+
+def _valid(key: str, value: object) -> bool:
+    if key == TENURE_KEY:
+        return isinstance(parse_tenure_date(value), date)
+    if key == CONTRACT_TYPE_KEY:
+        return value in CONTRACT_TYPES
+    return parse_change_date(value) is not None

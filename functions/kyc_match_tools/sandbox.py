@@ -13,6 +13,7 @@ from typing import Any
 
 import phonenumbers
 
+from kyc_match.operators.config import SANDBOX_OPERATORS
 from kyc_match_tools.errors import UsageError
 
 E164 = re.compile(r"^\+[1-9][0-9]{4,14}$")  # the API's phoneNumber pattern (kyc_match/api/models.py)
@@ -40,6 +41,13 @@ def _country_code(number: str) -> int | None:
         return None
 
 
-def sandbox_operators_json(prefixes: Iterable[str]) -> str:
-    """The KYC_OPERATORS value for one sandbox operator serving `prefixes`."""
-    return json.dumps([{"id": "sandbox", "kind": "sandbox", "prefixes": list(prefixes)}])
+def sandbox_operators_json(prefixes: Iterable[str], *, bundled: bool = False) -> str:
+    """The KYC_OPERATORS value for one sandbox operator serving `prefixes`; with the bundled subscribers,
+    also the built-in ones on prefixes of their own (the operator that offers no line-history API)."""
+    operators: list[dict[str, Any]] = [{"id": "sandbox", "kind": "sandbox", "prefixes": list(prefixes)}]
+    if bundled:
+        operators += [
+            operator.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+            for operator in SANDBOX_OPERATORS[1:]
+        ]
+    return json.dumps(operators)

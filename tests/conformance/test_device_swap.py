@@ -1,13 +1,12 @@
 """CAMARA Device Swap v1.0.0 (spec/signals/device-swap.yaml; no test plan is published with it), through
 handler and HTTP: the same shape as SIM Swap, except that a check on a line without a record is 422."""
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from kyc_match_tools.line_history import NEVER_SWAPPED, SWAPPED_A_MONTH_AGO, SWAPPED_AN_HOUR_AGO
-from support import contract
+from support import contract, lines
 from support.assertions import assert_error
 from support.audit import audit_item_for
 
@@ -19,13 +18,7 @@ RETRIEVE = "/device-swap/v1/retrieve-date"
 
 
 def answer(api, path, body, schema_name):  # type: ignore[no-untyped-def]
-    correlator = f"device-swap-{uuid.uuid4()}"
-    reply = api.send(body, path=path, headers={"x-correlator": correlator})
-    assert reply.status == 200, reply.text
-    assert reply.headers["x-correlator"] == correlator
-    document = reply.json()
-    contract.validate(document, contract.schema(f"/components/schemas/{schema_name}", spec=SPEC))
-    return document, correlator
+    return lines.answer(api, path, body, schema_name, SPEC)
 
 
 @pytest.mark.parametrize(

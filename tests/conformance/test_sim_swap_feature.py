@@ -4,17 +4,16 @@ Subjects are the bundled sandbox lines (kyc_match_tools/line_history.py): SIM ch
 month ago, or never (no record). Scenario outlines take their Examples rows from the feature files.
 """
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from kyc_match_tools.line_history import NEVER_SWAPPED, SWAPPED_A_MONTH_AGO, SWAPPED_AN_HOUR_AGO
-from support import contract
+from support import contract, lines
 from support.assertions import assert_error
 from support.audit import audit_item_for
+from support.lines import send
 from support.people import NOT_APPLICABLE, NOT_SERVED, UNKNOWN
-from support.transports import Reply
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
@@ -37,19 +36,8 @@ NOT_APPLICABLE_HERE = {
 }
 
 
-def send(api, path, body, **kwargs) -> tuple[Reply, str]:  # type: ignore[no-untyped-def]
-    headers = kwargs.pop("headers", {"x-correlator": f"sim-swap-{uuid.uuid4()}"})
-    return api.send(body, path=path, headers=headers, **kwargs), headers.get("x-correlator", "")
-
-
 def answer(api, path, body, schema_name):  # type: ignore[no-untyped-def]
-    reply, correlator = send(api, path, body)
-    assert reply.status == 200, reply.text
-    assert reply.headers["content-type"].startswith("application/json")
-    assert reply.headers["x-correlator"] == correlator
-    document = reply.json()
-    contract.validate(document, contract.schema(f"/components/schemas/{schema_name}", spec=SPEC))
-    return document, correlator
+    return lines.answer(api, path, body, schema_name, SPEC)
 
 
 def swapped(api, number: str, max_age: int | None = None) -> bool:  # type: ignore[no-untyped-def]
@@ -183,7 +171,7 @@ def test_revoked_or_invalid_key(http_transport, path):
 @pytest.mark.scenario("check_sim_swap_C02.01_phone_number_not_schema_compliant")
 @pytest.mark.scenario("retrieve_sim_swap_date_C02.01_phone_number_not_schema_compliant")
 @BOTH
-@pytest.mark.parametrize("number", ["34600000005", "+0600000005", "+34 600 000 005", "+1234", 34600000005])
+@pytest.mark.parametrize("number", lines.INVALID_NUMBERS)
 def test_phone_number_not_schema_compliant(api, path, number):
     reply, _ = send(api, path, {"phoneNumber": number})
     assert_error(reply, 400, "INVALID_ARGUMENT", SPEC)
@@ -234,7 +222,4 @@ def test_service_not_applicable(api, path, number):
 
 
 def test_every_applicable_scenario_of_both_plans_has_a_test(request):
-    covered = {marker.args[0] for item in request.session.items for marker in item.iter_markers("scenario")}
-    planned = {tag for plan in PLANS.values() for tag in plan}
-    assert planned - NOT_APPLICABLE_HERE - covered == set()
-    assert planned >= NOT_APPLICABLE_HERE, "a scenario set aside must exist in the plans"
+    lines.assert_every_scenario_tested(request, PLANS.values(), NOT_APPLICABLE_HERE)

@@ -17,6 +17,10 @@ DECISION_FILE = SPEC_DIR.parent / "openapi" / "kyc-decision-v1.yaml"
 SIM_SWAP_FILE = SPEC_DIR / "signals" / "sim-swap.yaml"
 DEVICE_SWAP_FILE = SPEC_DIR / "signals" / "device-swap.yaml"
 SIM_SWAP_FEATURES = tuple(sorted((SPEC_DIR / "signals").glob("sim-swap-*.feature")))
+NUMBER_RECYCLING_FILE = SPEC_DIR / "signals" / "number-recycling.yaml"
+NUMBER_RECYCLING_FEATURE = SPEC_DIR / "signals" / "number-recycling.feature"
+KYC_TENURE_FILE = SPEC_DIR / "signals" / "kyc-tenure.yaml"
+KYC_TENURE_FEATURE = SPEC_DIR / "signals" / "kyc-tenure.feature"
 
 
 @cache

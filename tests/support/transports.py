@@ -35,6 +35,14 @@ class Reply:
     def json(self) -> Any:
         return json.loads(self.text)
 
+    @classmethod
+    def of(cls, response: Mapping[str, Any]) -> "Reply":
+        """The reply in a Lambda proxy response, as API Gateway would send it."""
+        headers = {name.lower(): str(value) for name, value in (response.get("headers") or {}).items()}
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            headers[name.lower()] = ", ".join(values)
+        return cls(response["statusCode"], headers, response.get("body") or "")
+
 
 @dataclass
 class Ledger:
@@ -103,11 +111,7 @@ class HandlerTransport(Transport):
         event = rest_proxy_event(method, path, headers, body, API_KEY_ID if authenticated else None)
         if authorizer is not None:
             event["requestContext"]["authorizer"] = dict(authorizer)
-        response = lambda_handler(event, local_context())
-        reply_headers = {name.lower(): str(value) for name, value in (response.get("headers") or {}).items()}
-        for name, values in (response.get("multiValueHeaders") or {}).items():
-            reply_headers[name.lower()] = ", ".join(values)
-        return Reply(response["statusCode"], reply_headers, response.get("body") or "")
+        return Reply.of(lambda_handler(event, local_context()))
 
 
 class HttpTransport(Transport):

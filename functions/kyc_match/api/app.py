@@ -6,7 +6,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as PowertoolsNotFound
@@ -30,25 +30,22 @@ from kyc_match.domain.errors import (
     UnauthenticatedError,
     UnknownPolicyError,
 )
+from kyc_match.domain.line_history import LINE_APIS, LineApi
 from kyc_match.domain.match import match_identity, reject_request
 from kyc_match.domain.model import CallContext, MatchQuery, ServedPolicy
 from kyc_match.domain.ports import PolicyStore
 from kyc_match.observability import logger, metrics
 from kyc_match.wiring import Dependencies, dependencies
 
-if TYPE_CHECKING:
-    from kyc_match.domain.line_history import LineApi
-
 MATCH_PATH = "/kyc-match/v0.4/match"
 ASSESS_PATH = "/kyc-decision/v1/assess"
 JWKS_PATH = "/.well-known/jwks.json"
 # Route 53 health checks (and people) ask whether this region can serve: no API key, no personal data.
 HEALTH_PATH = "/health"
-# Line history (issue #14): CAMARA SIM Swap v2.1.0 and Device Swap v1.0.0, at their own paths.
-SIM_SWAP_CHECK_PATH = "/sim-swap/v2/check"
-SIM_SWAP_DATE_PATH = "/sim-swap/v2/retrieve-date"
-DEVICE_SWAP_CHECK_PATH = "/device-swap/v1/check"
-DEVICE_SWAP_DATE_PATH = "/device-swap/v1/retrieve-date"
+# Line history (issue #14): CAMARA SIM Swap v2.1.0, Device Swap v1.0.0, Number Recycling v0.2.0 and
+# KYC Tenure v0.2.0, each operation at its own path (`/sim-swap/v2/check`, `/kyc-tenure/v0.2/check-tenure`).
+LINE_OPERATIONS = tuple((api, operation) for api in LINE_APIS for operation in api.operations)
+LINE_PATHS = tuple(f"/{api.path}/{operation}" for api, operation in LINE_OPERATIONS)
 JWKS_CACHE_SECONDS = 300  # a new key is published longer than this before it signs (docs/operators.md)
 T = TypeVar("T")
 AUDIT_RESERVE_SECONDS = 3.0  # the audit write (DynamoDB, then the SQS fallback) and the answer
@@ -104,48 +101,21 @@ def assess() -> Response[str]:
     return _json(200, body)
 
 
-@app.post(SIM_SWAP_CHECK_PATH)
-def sim_swap_check() -> Response[str]:
-    from kyc_match.domain.line_history import SIM_SWAP  # noqa: PLC0415 - line checks only
-
-    return _line_history(SIM_SWAP, check=True)
-
-
-@app.post(SIM_SWAP_DATE_PATH)
-def sim_swap_retrieve_date() -> Response[str]:
-    from kyc_match.domain.line_history import SIM_SWAP  # noqa: PLC0415
-
-    return _line_history(SIM_SWAP, check=False)
-
-
-@app.post(DEVICE_SWAP_CHECK_PATH)
-def device_swap_check() -> Response[str]:
-    from kyc_match.domain.line_history import DEVICE_SWAP  # noqa: PLC0415
-
-    return _line_history(DEVICE_SWAP, check=True)
-
-
-@app.post(DEVICE_SWAP_DATE_PATH)
-def device_swap_retrieve_date() -> Response[str]:
-    from kyc_match.domain.line_history import DEVICE_SWAP  # noqa: PLC0415
-
-    return _line_history(DEVICE_SWAP, check=False)
-
-
-def _line_history(api: "LineApi", *, check: bool) -> Response[str]:
+def _line_history(api: LineApi, operation: str) -> Response[str]:
     """Same keys, purpose, x-correlator rules, routing and audit as a match; the spec's own body."""
-    from kyc_match.api import line_models as models  # noqa: PLC0415
-    from kyc_match.domain import line_history  # noqa: PLC0415
+    from kyc_match.api import line_models as models  # noqa: PLC0415 - line-history calls only
 
     context, deps = _call_context(), dependencies()
     context, profile = _identified(context, deps)
-    context = _rejecting_audited(context, deps, lambda: _with_purpose(context, profile, None))
-    model = models.SwapCheckRequest if check else models.SwapDateRequest
-    request = _rejecting_audited(context, deps, lambda: _request(model))
-    subject = _rejecting_audited(
-        context, deps, lambda: models.line_query(request, _token_phone_number(), api)
-    )
-    operation = "check" if check else "retrieve-date"
+    asked = f"{api.path}/{operation}"  # a refusal is filed under the API asked too
+
+    def refused_or(step: Callable[[], T]) -> T:
+        return _rejecting_audited(context, deps, step, api=asked)
+
+    context = refused_or(lambda: _with_purpose(context, profile, None))
+    request = refused_or(lambda: _request(models.REQUEST_MODELS[api.scope(operation)]))
+    refused_or(lambda: request.check_bounds(context.received_at.date()))
+    subject = refused_or(lambda: models.line_query(request, _token_phone_number(), api))
     query = replace(
         subject,
         asked_at=context.received_at,
@@ -155,15 +125,21 @@ def _line_history(api: "LineApi", *, check: bool) -> Response[str]:
         answer_by=_answer_by(),
         scopes=frozenset({api.scope(operation)}),
     )
-    if isinstance(request, models.SwapCheckRequest):
-        max_age = _rejecting_audited(context, deps, request.max_age_hours)
-        swapped = line_history.check_swap(query, max_age, context, operators=deps.operators, audit=deps.audit)
-        body: dict[str, Any] = {"swapped": swapped}
-    else:
-        change = line_history.retrieve_swap_date(query, context, operators=deps.operators, audit=deps.audit)
-        body = models.swap_date_body(api, change)
+    body = models.answer(request, query, context, operators=deps.operators, audit=deps.audit)
     _log_outcome(200, None)
     return _json(200, body)
+
+
+def _line_route(api: LineApi, operation: str) -> Callable[[], Response[str]]:
+    def route() -> Response[str]:
+        return _line_history(api, operation)
+
+    route.__name__ = f"{api.name}_{operation.replace('-', '_')}"
+    return route
+
+
+for _api, _operation in LINE_OPERATIONS:
+    app.post(f"/{_api.path}/{_operation}")(_line_route(_api, _operation))
 
 
 @app.get(JWKS_PATH)
@@ -194,12 +170,12 @@ def get_only_method_not_allowed() -> Response[str]:
 
 @app.route(MATCH_PATH, method=OTHER_METHODS)
 @app.route(ASSESS_PATH, method=OTHER_METHODS)
-@app.route(SIM_SWAP_CHECK_PATH, method=OTHER_METHODS)
-@app.route(SIM_SWAP_DATE_PATH, method=OTHER_METHODS)
-@app.route(DEVICE_SWAP_CHECK_PATH, method=OTHER_METHODS)
-@app.route(DEVICE_SWAP_DATE_PATH, method=OTHER_METHODS)
 def method_not_allowed() -> Response[str]:
     raise MethodNotAllowedError
+
+
+for _path in LINE_PATHS:
+    app.route(_path, method=OTHER_METHODS)(method_not_allowed)
 
 
 @app.not_found
@@ -224,12 +200,15 @@ def unexpected_error(error: Exception) -> Response[str]:
     return _error(KycMatchError())
 
 
-def _rejecting_audited(context: CallContext, deps: Dependencies, step: Callable[[], T]) -> T:
-    """Run the request checks; a refusal is audited like any other outcome, then answered."""
+def _rejecting_audited(
+    context: CallContext, deps: Dependencies, step: Callable[[], T], *, api: str | None = None
+) -> T:
+    """Run the request checks; a refusal is audited like any other outcome (under the line-history
+    operation asked, if one was), then answered."""
     try:
         return step()
     except KycMatchError as error:
-        reject_request(error, context, audit=deps.audit)
+        reject_request(error, context, audit=deps.audit, api=api)
         raise
 
 

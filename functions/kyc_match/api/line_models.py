@@ -1,47 +1,111 @@
-"""The contract of CAMARA SIM Swap v2.1.0 and Device Swap v1.0.0: request bodies and the subject rules.
+"""The contract of the line-history APIs: CAMARA SIM Swap v2.1.0, Device Swap v1.0.0, Number Recycling
+v0.2.0 and KYC Tenure v0.2.0. Request bodies, their bounds, the subject rules and the response bodies.
 
-Both APIs have the same shape: `check` takes `phoneNumber` and `maxAge` (hours, 1 to 2400, default
-240); `retrieve-date` takes `phoneNumber`. With a three-legged token the number comes from the token
-and must not be sent; with our API keys (two-legged) it must be.
+Every body may carry `phoneNumber`: with a three-legged token the number comes from the token and must
+not be sent; with our API keys (two-legged) it must be. Swap `check` takes `maxAge` (hours, 1 to 2400,
+default 240); Number Recycling takes `specifiedDate`, KYC Tenure `tenureDate` (both `YYYY-MM-DD`, not
+after the day the request arrived, UTC).
 """
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, StrictInt
 
-from kyc_match.api.models import PhoneNumber
+from kyc_match.api.models import CalendarDate, PhoneNumber
 from kyc_match.domain.errors import (
     InvalidArgumentError,
     MissingIdentifierError,
     OutOfRangeError,
     UnnecessaryIdentifierError,
 )
-from kyc_match.domain.line_history import DEFAULT_MAX_AGE_HOURS, MAX_AGE_RANGE, LineApi, LineQuery
+from kyc_match.domain.line_history import (
+    DEFAULT_MAX_AGE_HOURS,
+    MAX_AGE_RANGE,
+    LineApi,
+    LineQuery,
+    Tenure,
+    check_recycling,
+    check_swap,
+    check_tenure,
+    retrieve_swap_date,
+)
+from kyc_match.domain.model import CallContext
+from kyc_match.domain.ports import AuditTrail, OperatorDirectory
 
 
-class SwapDateRequest(BaseModel):
-    """CreateSimSwapDate / CreateDeviceSwapDate."""
+class LineRequest(BaseModel):
+    """What every line-history request body has: the optional subject. Also CreateSimSwapDate and
+    CreateDeviceSwapDate (`retrieve-date`), which have nothing else."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     phoneNumber: PhoneNumber | None = None
 
+    def check_bounds(self, today: date) -> None:
+        """The spec's ranges, beyond the schema: 400 OUT_OF_RANGE (or INVALID_ARGUMENT) when broken."""
 
-class SwapCheckRequest(SwapDateRequest):
+
+SwapDateRequest = LineRequest
+
+
+class SwapCheckRequest(LineRequest):
     """CreateCheckSimSwap / CreateCheckDeviceSwap."""
 
     maxAge: StrictInt = DEFAULT_MAX_AGE_HOURS
 
-    def max_age_hours(self) -> int:
-        """The spec's range: below 1 is not a period (400 INVALID_ARGUMENT); above 2400 is OUT_OF_RANGE."""
+    def check_bounds(self, today: date) -> None:
+        """Below 1 is not a period (400 INVALID_ARGUMENT); above 2400 is OUT_OF_RANGE."""
         if self.maxAge < MAX_AGE_RANGE.start:
             raise InvalidArgumentError("Invalid request body: 'maxAge' must be an integer from 1 to 2400.")
         if self.maxAge not in MAX_AGE_RANGE:
             raise OutOfRangeError("'maxAge' must not exceed 2400 hours.")
-        return self.maxAge
 
 
-def line_query(request: SwapDateRequest, token_phone_number: str | None, api: LineApi) -> LineQuery:
+class RecyclingCheckRequest(LineRequest):
+    """CreateCheckNumRecycling."""
+
+    specifiedDate: CalendarDate
+
+    @property
+    def specified_date(self) -> date:
+        return date.fromisoformat(self.specifiedDate)
+
+    def check_bounds(self, today: date) -> None:
+        _not_in_the_future("specifiedDate", self.specified_date, today)
+
+
+class TenureCheckRequest(LineRequest):
+    """Tenure (the KYC Tenure request body)."""
+
+    tenureDate: CalendarDate
+
+    @property
+    def tenure_date(self) -> date:
+        return date.fromisoformat(self.tenureDate)
+
+    def check_bounds(self, today: date) -> None:
+        _not_in_the_future("tenureDate", self.tenure_date, today)
+
+
+def _not_in_the_future(name: str, asked: date, today: date) -> None:
+    """Both test plans: a date in the future is 400 OUT_OF_RANGE. Days are UTC days."""
+    if asked > today:
+        raise OutOfRangeError(f"'{name}' must not be a date in the future.")
+
+
+# Each operation by its CAMARA scope (`<api>:<operation>`), which names it uniquely.
+REQUEST_MODELS: dict[str, type[LineRequest]] = {
+    "sim-swap:check": SwapCheckRequest,
+    "sim-swap:retrieve-date": SwapDateRequest,
+    "device-swap:check": SwapCheckRequest,
+    "device-swap:retrieve-date": SwapDateRequest,
+    "number-recycling:check": RecyclingCheckRequest,
+    "kyc-tenure:check-tenure": TenureCheckRequest,
+}
+
+
+def line_query(request: LineRequest, token_phone_number: str | None, api: LineApi) -> LineQuery:
     """The subject of the call: the body's number (two-legged) or the token's (three-legged), not both."""
     if token_phone_number is not None and request.phoneNumber is not None:
         raise UnnecessaryIdentifierError
@@ -54,3 +118,33 @@ def line_query(request: SwapDateRequest, token_phone_number: str | None, api: Li
 def swap_date_body(api: LineApi, change: datetime | None) -> dict[str, str | None]:
     """RFC 3339 with its offset, as the spec requires; null where the operator has no record."""
     return {api.date_property: change.isoformat().replace("+00:00", "Z") if change else None}
+
+
+def tenure_body(tenure: Tenure) -> dict[str, Any]:
+    """TenureInfo: `contractType` only when the operator knows it (the spec: omitted otherwise)."""
+    body: dict[str, Any] = {"tenureDateCheck": tenure.since_date}
+    if tenure.contract_type is not None:
+        body["contractType"] = tenure.contract_type
+    return body
+
+
+def answer(
+    request: LineRequest,
+    query: LineQuery,
+    context: CallContext,
+    *,
+    operators: OperatorDirectory,
+    audit: AuditTrail,
+) -> dict[str, Any]:
+    """Ask the serving operator through the operation's use case (audited there); the spec's body."""
+    if isinstance(request, SwapCheckRequest):
+        swapped = check_swap(query, request.maxAge, context, operators=operators, audit=audit)
+        return {"swapped": swapped}
+    if isinstance(request, RecyclingCheckRequest):
+        recycled = check_recycling(query, request.specified_date, context, operators=operators, audit=audit)
+        return {"phoneNumberRecycled": recycled}
+    if isinstance(request, TenureCheckRequest):
+        tenure = check_tenure(query, request.tenure_date, context, operators=operators, audit=audit)
+        return tenure_body(tenure)
+    change = retrieve_swap_date(query, context, operators=operators, audit=audit)
+    return swap_date_body(query.api, change)

@@ -27,6 +27,8 @@ _FIELD_RULES = {
     "nationality": "must be an ISO 3166-1 alpha-2 code",
     "policyId": "must be a policy id: lowercase letters, digits and dashes",
     "maxAge": "must be an integer from 1 to 2400",
+    "specifiedDate": "must be a calendar date formatted YYYY-MM-DD",
+    "tenureDate": "must be a calendar date formatted YYYY-MM-DD",
 }
 _MAX_DESCRIBED_ERRORS = 3
 
@@ -78,6 +80,7 @@ def _describe(error: ValidationError) -> str:
 
 _KIND_TEXTS = {
     "extra_forbidden": "{field} is not a property of the request body",
+    "missing": "{field} is required",
     "null_forbidden": "{field} must not be null",
     "string_too_long": "{field} is longer than {max_length} characters",
     "literal_error": "{field} must be one of {expected}",

@@ -74,6 +74,10 @@ class LineQuery:
     scopes: frozenset[str] = frozenset()
 
 
+# KYC Tenure's `contractType`: prepaid, contract, business account.
+CONTRACT_TYPES = ("PAYG", "PAYM", "Business")
+
+
 @dataclass(frozen=True)
 class Tenure:
     """KYC Tenure's answer: continuous tenure since the date asked, and the contract type if known."""
@@ -137,6 +141,46 @@ def retrieve_swap_date(
         return change, {"dateReturned": change is not None}
 
     return _ask(query, f"{query.api.path}/retrieve-date", context, operators, audit, answer)
+
+
+def check_recycling(
+    query: LineQuery,
+    specified_date: date,
+    context: CallContext,
+    *,
+    operators: OperatorDirectory,
+    audit: AuditTrail,
+) -> bool:
+    """Has the number changed subscriber after `specified_date`? (Number Recycling `check`)"""
+
+    def answer(history: LineHistory) -> tuple[bool, Mapping[str, bool | int]]:
+        recycled = history.check_recycled(query, specified_date)
+        return recycled, {"phoneNumberRecycled": recycled}
+
+    return _ask(query, f"{query.api.path}/check", context, operators, audit, answer)
+
+
+def check_tenure(
+    query: LineQuery,
+    tenure_date: date,
+    context: CallContext,
+    *,
+    operators: OperatorDirectory,
+    audit: AuditTrail,
+) -> Tenure:
+    """Has the subscription had continuous tenure since `tenure_date`? (KYC Tenure `check-tenure`)
+
+    The audit entry records the answer and whether a contract type came with it, not which one."""
+
+    def answer(history: LineHistory) -> tuple[Tenure, Mapping[str, bool | int]]:
+        tenure = history.check_tenure(query, tenure_date)
+        shape = {
+            "tenureDateCheck": tenure.since_date,
+            "contractTypeReturned": tenure.contract_type is not None,
+        }
+        return tenure, shape
+
+    return _ask(query, f"{query.api.path}/check-tenure", context, operators, audit, answer)
 
 
 def _ask(

@@ -134,9 +134,12 @@ def _audit_failure(
     )
 
 
-def reject_request(error: KycMatchError, context: CallContext, *, audit: AuditTrail) -> None:
-    """Audit a request refused before it reached an operator (invalid body, missing identifier…)."""
-    audit.record(AuditRecord(context=context, error=error))
+def reject_request(
+    error: KycMatchError, context: CallContext, *, audit: AuditTrail, api: str | None = None
+) -> None:
+    """Audit a request refused before it reached an operator (invalid body, missing identifier…);
+    `api`: the line-history operation it asked (e.g. "sim-swap/v2/check")."""
+    audit.record(AuditRecord(context=context, error=error, api=api))
 
 
 def _assess(verdicts: Verdicts, policy: "Policy", facts: RequestFacts) -> Assessment:

@@ -199,7 +199,12 @@ class OperatorConfig(BaseModel):
         return self.auth is None or not self.auth.three_legged
 
 
-SANDBOX_OPERATORS = (OperatorConfig(id="sandbox", kind="sandbox", prefixes=("+34", "+81")),)
+SANDBOX_OPERATORS = (
+    OperatorConfig(id="sandbox", kind="sandbox", prefixes=("+34", "+81")),
+    # Offers KYC Match only: its numbers (the longer prefix wins) get 422 SERVICE_NOT_APPLICABLE from
+    # every line-history API, as from an operator that does not offer them.
+    OperatorConfig(id="sandbox-match-only", kind="sandbox", prefixes=("+34699",), apis=OfferedApis()),
+)
 
 _HIDDEN = ConfigDict(hide_input_in_errors=True)
 _RAW_LIST: TypeAdapter[list[Any]] = TypeAdapter(list[Any], config=_HIDDEN)

@@ -1,7 +1,8 @@
 """The sandbox operator: test subscribers in a table, answered the way a real operator would."""
 
+import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from kyc_match.domain.errors import (
@@ -11,19 +12,24 @@ from kyc_match.domain.errors import (
     OperatorBadGatewayError,
     ServiceNotApplicableError,
 )
-from kyc_match.domain.line_history import LineQuery, Tenure
+from kyc_match.domain.line_history import CONTRACT_TYPES, LineQuery, Tenure
 from kyc_match.domain.model import MatchQuery, Verdicts
 from kyc_match.matching import AttributeMatch, match_attributes
 from kyc_match.operators.config import OperatorConfig
 from kyc_match.operators.timing import operator_call
 
 SubscriberRecord = Mapping[str, Any]
-# Line history per subscriber (RFC 3339 date-times); a key absent means the operator has no record.
+# Line history per subscriber; a key absent means the operator has no record. The latest SIM change,
+# device change and change of subscriber on the number: RFC 3339 date-times with an offset.
 CHANGE_KEYS = {
     "simSwap": "simSwapDate",
     "deviceSwap": "deviceSwapDate",
     "numberRecycling": "recycledDate",
 }
+# The start of the current subscription (YYYY-MM-DD) and its contract type (CONTRACT_TYPES).
+TENURE_KEY = "tenureDate"
+CONTRACT_TYPE_KEY = "contractType"
+TENURE_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 class SubscriberStore(Protocol):
@@ -79,16 +85,23 @@ class SandboxOperator:
         return self._change(query.api.name, query.phone_number)
 
     def check_recycled(self, query: LineQuery, specified_date: date) -> bool:
+        """Recycled when the current subscriber took the number on a later day than `specified_date`
+        (the record's own calendar day: a contract signed on the specified date is not a change)."""
         change = self._change(query.api.name, query.phone_number)
-        return change is not None and change >= datetime.combine(specified_date, time(), UTC)
+        return change is not None and change.date() > specified_date
 
     def check_tenure(self, query: LineQuery, tenure_date: date) -> Tenure:
+        """Tenure held when the subscription started on or before `tenure_date`; without a start date
+        on record the operator cannot confirm it (`false`), and the contract type is sent if known."""
         with operator_call(self._config.id):
             record = self._record(query.phone_number)
-        start = record.get("tenureDate")
-        contract = record.get("contractType")
-        held = isinstance(start, str) and date.fromisoformat(start) <= tenure_date
-        return Tenure(since_date=held, contract_type=contract if isinstance(contract, str) else None)
+        start, contract = record.get(TENURE_KEY), record.get(CONTRACT_TYPE_KEY)
+        started = parse_tenure_date(start)
+        # The loaders refuse such values: a hand-edited table is the operator's fault.
+        if (start is not None and started is None) or contract not in (None, *CONTRACT_TYPES):
+            raise OperatorBadGatewayError
+        held = started is not None and started <= tenure_date
+        return Tenure(since_date=held, contract_type=contract)
 
     def _change(self, api: str, phone_number: str) -> datetime | None:
         with operator_call(self._config.id):
@@ -118,6 +131,16 @@ def parse_change_date(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else None
+
+
+def parse_tenure_date(value: object) -> date | None:
+    """A calendar date `YYYY-MM-DD` (the Tenure spec's format), else None."""
+    if not isinstance(value, str) or not TENURE_DATE.fullmatch(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _validate_id_document(query: MatchQuery, stored: Mapping[str, str]) -> None:

@@ -17,6 +17,7 @@ def route_sandbox_to(subscribers: Subscribers, source: Path, operators_file: Pat
 
     Call before the settings are first read. Returns the start-up line (prefixes, never numbers).
     """
+    from kyc_match.operators.config import SANDBOX_OPERATORS  # noqa: PLC0415
     from kyc_match_tools.sandbox import country_code_prefixes, sandbox_operators_json  # noqa: PLC0415
 
     prefixes = country_code_prefixes(subscribers, source.name)
@@ -25,8 +26,12 @@ def route_sandbox_to(subscribers: Subscribers, source: Path, operators_file: Pat
         return f"operators from {origin}: {_operators_summary(os.environ['KYC_OPERATORS'])}"
     if not prefixes:
         return f"operators: {_operators_summary('')} (the built-in default: {source.name} has no subscribers)"
-    os.environ["KYC_OPERATORS"] = sandbox_operators_json(prefixes)
-    return f"operators: sandbox serves {', '.join(prefixes)} (the country codes in {source.name})"
+    bundled = source == local_aws.DEFAULT_SUBSCRIBERS
+    os.environ["KYC_OPERATORS"] = sandbox_operators_json(prefixes, bundled=bundled)
+    routes = f"operators: sandbox serves {', '.join(prefixes)} (the country codes in {source.name})"
+    for operator in SANDBOX_OPERATORS[1:] if bundled else ():  # for numbers of the bundled set
+        routes += f"; {operator.id} serves {', '.join(operator.prefixes)} (no line-history API)"
+    return routes
 
 
 def _operators_summary(operators_json: str) -> str:

@@ -261,8 +261,12 @@ def test_line_history_apis_are_camel_case_and_validated():
 
 
 def test_sandbox_offers_every_line_api_by_default_and_camara_none_yet():
-    (sandbox,) = SANDBOX_OPERATORS
-    assert sandbox.offered_apis.offers("simSwap", "v2") and sandbox.offered_apis.offers("deviceSwap", "v1")
+    sandbox, match_only = SANDBOX_OPERATORS
+    every_api = [("simSwap", "v2"), ("deviceSwap", "v1"), ("numberRecycling", "v0.2"), ("kycTenure", "v0.2")]
+    assert all(sandbox.offered_apis.offers(*api) for api in every_api)
+    # The built-in sandbox's second operator, for the numbers of an operator offering none of them.
+    assert not any(match_only.offered_apis.offers(*api) for api in every_api)
+    assert (sandbox.kind, match_only.kind) == ("sandbox", "sandbox")
     (operator,) = parse(CAMARA)
     assert not operator.offered_apis.offers("simSwap", "v2")
     with pytest.raises(ValidationError, match="cannot offer line-history APIs yet"):
