@@ -22,6 +22,7 @@ from infra.constructs.api import GATEWAY_RESPONSES
 from infra.constructs.keys import KEY_ADMIN_ACTIONS
 
 from kyc_match import tables as schema
+from kyc_match.api import app
 from kyc_match.api.correlator import INVALID_MESSAGE, read_correlator
 
 # --- API --------------------------------------------------------------------------------------------
@@ -68,7 +69,7 @@ def test_other_methods_reach_the_function_for_its_camara_405(sandbox_template_di
         if m["Properties"]["HttpMethod"] != "POST"
         and not any(keyless in dumps(m["Properties"]["ResourceId"]) for keyless in ("jwks", "health"))
     ]
-    assert sorted(m["HttpMethod"] for m in others) == sorted(["GET", "PUT", "PATCH", "DELETE"] * 6)
+    assert sorted(m["HttpMethod"] for m in others) == sorted(["GET", "PUT", "PATCH", "DELETE"] * 8)
     assert all(m["ApiKeyRequired"] and m["Integration"]["Type"] == "AWS_PROXY" for m in others)
 
 
@@ -77,6 +78,8 @@ LINE_PATHS = [
     "/sim-swap/v2/retrieve-date",
     "/device-swap/v1/check",
     "/device-swap/v1/retrieve-date",
+    "/number-recycling/v0.2/check",
+    "/kyc-tenure/v0.2/check-tenure",
 ]
 
 
@@ -100,6 +103,7 @@ def test_post_method_requires_an_api_key_and_proxies_to_the_match_function(sandb
 
 
 def test_the_api_has_the_match_decision_and_line_history_methods_only(sandbox_template_dict):
+    assert set(LINE_PATHS) == set(app.LINE_PATHS), "the gateway routes what the function serves"
     assert set(_methods(sandbox_template_dict)) == {
         "/kyc-match/v0.4/match",
         "/kyc-decision/v1/assess",
