@@ -1,7 +1,8 @@
-"""SIM Swap / Device Swap use cases with in-memory fakes: the window, missing records, operator
-capabilities (422, never 5xx) and the audit record of every outcome (an answer's shape, never a date)."""
+"""Line-history use cases with in-memory fakes: the swap window, recycling after a date, tenure since a
+date, missing records, operator capabilities (422, never 5xx) and the audit record of every outcome
+(an answer's shape, never a date)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -11,7 +12,18 @@ from kyc_match.domain.errors import (
     OperatorBadGatewayError,
     ServiceNotApplicableError,
 )
-from kyc_match.domain.line_history import DEVICE_SWAP, SIM_SWAP, LineQuery, check_swap, retrieve_swap_date
+from kyc_match.domain.line_history import (
+    DEVICE_SWAP,
+    KYC_TENURE,
+    NUMBER_RECYCLING,
+    SIM_SWAP,
+    LineQuery,
+    Tenure,
+    check_recycling,
+    check_swap,
+    check_tenure,
+    retrieve_swap_date,
+)
 from kyc_match.domain.model import CallContext
 from kyc_match.operators.config import OfferedApis, OperatorConfig
 from kyc_match.operators.directory import PrefixDirectory
@@ -22,6 +34,7 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 CONTEXT = CallContext("client-1", "req-1", "corr-1", NOW, 0)
 SWAPPED = "+34600000005"
 NEVER = "+34600000007"
+RECYCLED = "+34600000009"
 RECORDS = [
     {
         "phoneNumber": SWAPPED,
@@ -31,6 +44,16 @@ RECORDS = [
     {"phoneNumber": NEVER},
     {"phoneNumber": "+34600000008", "simSwapDate": "yesterday"},
     {"phoneNumber": "+34600000004", "serviceApplicable": False},
+    # Recycled: the new subscriber signed on 2026-11-20 (their own day; 2026-11-19 in UTC).
+    {
+        "phoneNumber": RECYCLED,
+        "recycledDate": "2026-11-20T00:30:00+02:00",
+        "tenureDate": "2026-11-20",
+        "contractType": "Business",
+    },
+    {"phoneNumber": "+34600000010", "tenureDate": "2012-03-15"},
+    {"phoneNumber": "+34600000011", "tenureDate": "15/03/2012"},
+    {"phoneNumber": "+34600000012", "tenureDate": "2012-03-15", "contractType": "contract"},
 ]
 
 
@@ -117,3 +140,96 @@ def test_refusals_are_audited_then_raised(number, error):
 def test_no_answer_without_its_audit_entry():
     with pytest.raises(AuditUnavailableError):
         check(SWAPPED, 24, trail=MemoryTrail(fail=True))
+
+
+def recycled(number: str, specified: date, apis=None, trail=None) -> bool:  # type: ignore[no-untyped-def]
+    trail = trail if trail is not None else MemoryTrail()
+    query = LineQuery(number, NUMBER_RECYCLING)
+    return check_recycling(query, specified, CONTEXT, operators=directory(apis), audit=trail)
+
+
+def tenure(number: str, since: date, apis=None, trail=None) -> Tenure:  # type: ignore[no-untyped-def]
+    trail = trail if trail is not None else MemoryTrail()
+    return check_tenure(LineQuery(number, KYC_TENURE), since, CONTEXT, operators=directory(apis), audit=trail)
+
+
+def test_recycled_only_after_the_day_the_current_subscriber_signed():
+    assert recycled(RECYCLED, date(2026, 11, 19)) is True
+    assert recycled(RECYCLED, date(2020, 1, 1)) is True
+    # The spec's note: the day the user signed is not a change (that day as the record states it).
+    assert recycled(RECYCLED, date(2026, 11, 20)) is False
+    assert recycled(RECYCLED, date(2026, 11, 29)) is False
+
+
+def test_a_number_without_a_recycling_record_is_not_recycled():
+    assert recycled(NEVER, date(1990, 1, 1)) is False
+    assert recycled("+34600000010", date(1990, 1, 1)) is False
+
+
+def test_tenure_since_the_start_of_the_subscription_inclusive():
+    assert tenure("+34600000010", date(2012, 3, 15)) == Tenure(since_date=True)
+    assert tenure("+34600000010", date(2020, 1, 1)) == Tenure(since_date=True)
+    assert tenure("+34600000010", date(2012, 3, 14)) == Tenure(since_date=False)
+    assert tenure(RECYCLED, date(2026, 11, 1)) == Tenure(since_date=False, contract_type="Business")
+
+
+def test_without_a_start_date_tenure_is_not_confirmed():
+    assert tenure(NEVER, date(2026, 11, 29)) == Tenure(since_date=False, contract_type=None)
+
+
+@pytest.mark.parametrize("number", ["+34600000011", "+34600000012"], ids=["bad date", "bad contract type"])
+def test_a_stored_value_outside_the_spec_is_the_operators_fault_not_a_crash(number):
+    trail = MemoryTrail()
+    with pytest.raises(OperatorBadGatewayError):
+        tenure(number, date(2020, 1, 1), trail=trail)
+    assert isinstance(trail.records[0].error, OperatorBadGatewayError)
+
+
+def test_recycling_and_tenure_are_audited_with_the_answers_shape_never_a_date():
+    trail = MemoryTrail()
+    recycled(RECYCLED, date(2026, 11, 1), trail=trail)
+    tenure(RECYCLED, date(2026, 11, 25), trail=trail)
+    tenure(NEVER, date(2026, 11, 25), trail=trail)
+    assert [(r.api, dict(r.answer), r.phone_number) for r in trail.records] == [
+        ("number-recycling/v0.2/check", {"phoneNumberRecycled": True}, RECYCLED),
+        ("kyc-tenure/v0.2/check-tenure", {"tenureDateCheck": True, "contractTypeReturned": True}, RECYCLED),
+        ("kyc-tenure/v0.2/check-tenure", {"tenureDateCheck": False, "contractTypeReturned": False}, NEVER),
+    ]
+    assert all(r.operator_id == "sandbox" and r.error is None for r in trail.records)
+
+
+def test_recycling_and_tenure_not_offered_are_422_and_audited():
+    trail = MemoryTrail()
+    only_swaps = OfferedApis(sim_swap=("v2",), device_swap=("v1",))
+    with pytest.raises(ServiceNotApplicableError):
+        recycled(RECYCLED, date(2026, 11, 1), apis=only_swaps, trail=trail)
+    with pytest.raises(ServiceNotApplicableError):
+        tenure(RECYCLED, date(2026, 11, 1), apis=OfferedApis(number_recycling=("v0.2",)), trail=trail)
+    assert [(r.api, type(r.error)) for r in trail.records] == [
+        ("number-recycling/v0.2/check", ServiceNotApplicableError),
+        ("kyc-tenure/v0.2/check-tenure", ServiceNotApplicableError),
+    ]
+    assert recycled(RECYCLED, date(2026, 11, 1), apis=OfferedApis(number_recycling=("v0.2",))) is True
+    assert tenure(RECYCLED, date(2026, 11, 25), apis=OfferedApis(kyc_tenure=("v0.2",))).since_date is True
+
+
+def test_an_operator_without_line_history_answers_neither_recycling_nor_tenure():
+    operators = PrefixDirectory({"+34": FakeOperator("op-es")})
+    for ask in (
+        lambda: check_recycling(
+            LineQuery(RECYCLED, NUMBER_RECYCLING),
+            date(2020, 1, 1),
+            CONTEXT,
+            operators=operators,
+            audit=MemoryTrail(),
+        ),
+        lambda: check_tenure(
+            LineQuery(RECYCLED, KYC_TENURE),
+            date(2020, 1, 1),
+            CONTEXT,
+            operators=operators,
+            audit=MemoryTrail(),
+        ),
+    ):
+        with pytest.raises(ServiceNotApplicableError):
+            ask()

@@ -46,3 +46,10 @@ def test_a_number_without_a_country_code_is_refused_by_position(number):
 def test_the_operators_value_is_one_valid_sandbox_operator():
     (operator,) = parse_operators(sandbox_operators_json(("+34", "+49")))
     assert (operator.id, operator.kind, operator.prefixes) == ("sandbox", "sandbox", ("+34", "+49"))
+
+
+def test_with_the_bundled_subscribers_serve_routes_as_the_built_in_operators():
+    """Including the operator without line-history APIs, whose number is in the bundled set."""
+    derived = country_code_prefixes(read_subscribers(DEFAULT_SUBSCRIBERS), DEFAULT_SUBSCRIBERS.name)
+    assert parse_operators(sandbox_operators_json(derived, bundled=True)) == SANDBOX_OPERATORS
+    assert len(SANDBOX_OPERATORS) == 2
