@@ -91,6 +91,23 @@ def test_decision_contract(case: Any, served_api: tuple[str, Path]) -> None:
     case.call_and_validate(base_url=served_api[0] + "/kyc-decision/v1")
 
 
+# Line history (#14): Number Recycling and KYC Tenure, fuzzed against their own CAMARA documents.
+recycling_schema = schemathesis.openapi.from_path(contract.NUMBER_RECYCLING_FILE, config=_config())
+tenure_schema = schemathesis.openapi.from_path(contract.KYC_TENURE_FILE, config=_config())
+
+
+@recycling_schema.parametrize()
+@FUZZ_SETTINGS
+def test_number_recycling_contract(case: Any, served_api: tuple[str, Path]) -> None:
+    case.call_and_validate(base_url=served_api[0] + "/number-recycling/v0.2")
+
+
+@tenure_schema.parametrize()
+@FUZZ_SETTINGS
+def test_kyc_tenure_contract(case: Any, served_api: tuple[str, Path]) -> None:
+    case.call_and_validate(base_url=served_api[0] + "/kyc-tenure/v0.2")
+
+
 PATHS = ["/kyc-match/v0.4/match", "/kyc-decision/v1/assess"]
 
 
