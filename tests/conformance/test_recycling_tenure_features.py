@@ -263,8 +263,9 @@ def test_post_only(api, line_api, method):
 @pytest.mark.scenario("checkTenure_401.3_no_header_authorization")
 @BOTH
 def test_no_credentials(api, line_api):
-    reply, _ = send(api, line_api.path, line_api.body("2024-10-31", LONG_STANDING), authenticated=False)
-    assert_error(reply, 401, "UNAUTHENTICATED", line_api.spec)
+    lines.assert_unauthenticated(
+        api, line_api.path, line_api.body("2024-10-31", LONG_STANDING), line_api.spec
+    )
 
 
 @pytest.mark.scenario("checkNumberRecycling_401.1_expired_access_token")
@@ -273,11 +274,8 @@ def test_no_credentials(api, line_api):
 @pytest.mark.scenario("checkTenure_401.2_invalid_access_token")
 @BOTH
 def test_revoked_or_invalid_key(http_transport, line_api):
-    headers = {"x-api-key": "revoked-or-invalid", "x-correlator": "line-bad-key"}
-    reply, _ = send(
-        http_transport, line_api.path, line_api.body("2024-10-31", LONG_STANDING), headers=headers
-    )
-    assert_error(reply, 401, "UNAUTHENTICATED", line_api.spec)
+    body = line_api.body("2024-10-31", LONG_STANDING)
+    lines.assert_unauthenticated(http_transport, line_api.path, body, line_api.spec, key="revoked")
 
 
 @pytest.mark.scenario("checkNumberRecycling_403.1_invalid_token_permissions")

@@ -153,8 +153,7 @@ BOTH = pytest.mark.parametrize("path", [CHECK, RETRIEVE], ids=["check", "retriev
 @pytest.mark.scenario("retrieve_sim_swap_date_401.1_no_authorization_header")
 @BOTH
 def test_no_credentials(api, path):
-    reply, _ = send(api, path, {"phoneNumber": NEVER_SWAPPED}, authenticated=False)
-    assert_error(reply, 401, "UNAUTHENTICATED", SPEC)
+    lines.assert_unauthenticated(api, path, {"phoneNumber": NEVER_SWAPPED}, SPEC)
 
 
 @pytest.mark.scenario("check_sim_swap_401.2_expired_access_token")
@@ -163,9 +162,7 @@ def test_no_credentials(api, path):
 @pytest.mark.scenario("retrieve_sim_swap_date_401.3_invalid_access_token")
 @BOTH
 def test_revoked_or_invalid_key(http_transport, path):
-    headers = {"x-api-key": "revoked-or-invalid", "x-correlator": "sim-swap-bad-key"}
-    reply, _ = send(http_transport, path, {"phoneNumber": NEVER_SWAPPED}, headers=headers)
-    assert_error(reply, 401, "UNAUTHENTICATED", SPEC)
+    lines.assert_unauthenticated(http_transport, path, {"phoneNumber": NEVER_SWAPPED}, SPEC, key="revoked")
 
 
 @pytest.mark.scenario("check_sim_swap_C02.01_phone_number_not_schema_compliant")

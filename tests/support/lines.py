@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from support import contract
+from support.assertions import assert_error
 from support.transports import Reply, Transport
 
 # phoneNumber values the specs' PhoneNumber pattern refuses (C02.01 of every plan).
@@ -44,3 +45,15 @@ def assert_every_scenario_tested(
     planned = {tag for plan in plans for tag in plan}
     assert planned - set_aside - covered == set()
     assert planned >= set_aside, "a scenario set aside must exist in the plans"
+
+
+def assert_unauthenticated(
+    api: Transport, path: str, body: Any, spec: Path, *, key: str | None = None
+) -> None:
+    """401 UNAUTHENTICATED without an API key or (over HTTP, where keys are checked) with `key`, one no
+    client holds: the plans' expired and invalid tokens."""
+    if key is None:
+        reply, _ = send(api, path, body, authenticated=False)
+    else:
+        reply, _ = send(api, path, body, headers={"x-api-key": key, "x-correlator": "line-bad-key"})
+    assert_error(reply, 401, "UNAUTHENTICATED", spec)

@@ -213,23 +213,12 @@ def test_recycling_and_tenure_not_offered_are_422_and_audited():
     assert tenure(RECYCLED, date(2026, 11, 25), apis=OfferedApis(kyc_tenure=("v0.2",))).since_date is True
 
 
-def test_an_operator_without_line_history_answers_neither_recycling_nor_tenure():
-    operators = PrefixDirectory({"+34": FakeOperator("op-es")})
-    for ask in (
-        lambda: check_recycling(
-            LineQuery(RECYCLED, NUMBER_RECYCLING),
-            date(2020, 1, 1),
-            CONTEXT,
-            operators=operators,
-            audit=MemoryTrail(),
-        ),
-        lambda: check_tenure(
-            LineQuery(RECYCLED, KYC_TENURE),
-            date(2020, 1, 1),
-            CONTEXT,
-            operators=operators,
-            audit=MemoryTrail(),
-        ),
-    ):
-        with pytest.raises(ServiceNotApplicableError):
-            ask()
+@pytest.mark.parametrize(("ask", "api"), [(check_recycling, NUMBER_RECYCLING), (check_tenure, KYC_TENURE)])
+def test_an_operator_without_line_history_answers_neither_recycling_nor_tenure(ask, api):
+    trail, operators = MemoryTrail(), PrefixDirectory({"+34": FakeOperator("op-es")})
+    with pytest.raises(ServiceNotApplicableError):
+        ask(LineQuery(RECYCLED, api), date(2020, 1, 1), CONTEXT, operators=operators, audit=trail)
+    assert (trail.records[0].operator_id, trail.records[0].api) == (
+        "op-es",
+        f"{api.path}/{api.operations[0]}",
+    )

@@ -8,7 +8,7 @@ after the day the request arrived, UTC).
 """
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, StrictInt
 
@@ -62,36 +62,33 @@ class SwapCheckRequest(LineRequest):
             raise OutOfRangeError("'maxAge' must not exceed 2400 hours.")
 
 
-class RecyclingCheckRequest(LineRequest):
+class DatedRequest(LineRequest):
+    """A request asking about the line since a calendar date (its DATE_PROPERTY)."""
+
+    DATE_PROPERTY: ClassVar[str]
+
+    @property
+    def asked_date(self) -> date:
+        return date.fromisoformat(getattr(self, self.DATE_PROPERTY))
+
+    def check_bounds(self, today: date) -> None:
+        """Both test plans: a date in the future is 400 OUT_OF_RANGE. Days are UTC days."""
+        if self.asked_date > today:
+            raise OutOfRangeError(f"'{self.DATE_PROPERTY}' must not be a date in the future.")
+
+
+class RecyclingCheckRequest(DatedRequest):
     """CreateCheckNumRecycling."""
 
+    DATE_PROPERTY: ClassVar[str] = "specifiedDate"
     specifiedDate: CalendarDate
 
-    @property
-    def specified_date(self) -> date:
-        return date.fromisoformat(self.specifiedDate)
 
-    def check_bounds(self, today: date) -> None:
-        _not_in_the_future("specifiedDate", self.specified_date, today)
-
-
-class TenureCheckRequest(LineRequest):
+class TenureCheckRequest(DatedRequest):
     """Tenure (the KYC Tenure request body)."""
 
+    DATE_PROPERTY: ClassVar[str] = "tenureDate"
     tenureDate: CalendarDate
-
-    @property
-    def tenure_date(self) -> date:
-        return date.fromisoformat(self.tenureDate)
-
-    def check_bounds(self, today: date) -> None:
-        _not_in_the_future("tenureDate", self.tenure_date, today)
-
-
-def _not_in_the_future(name: str, asked: date, today: date) -> None:
-    """Both test plans: a date in the future is 400 OUT_OF_RANGE. Days are UTC days."""
-    if asked > today:
-        raise OutOfRangeError(f"'{name}' must not be a date in the future.")
 
 
 # Each operation by its CAMARA scope (`<api>:<operation>`), which names it uniquely.
@@ -141,10 +138,10 @@ def answer(
         swapped = check_swap(query, request.maxAge, context, operators=operators, audit=audit)
         return {"swapped": swapped}
     if isinstance(request, RecyclingCheckRequest):
-        recycled = check_recycling(query, request.specified_date, context, operators=operators, audit=audit)
+        recycled = check_recycling(query, request.asked_date, context, operators=operators, audit=audit)
         return {"phoneNumberRecycled": recycled}
     if isinstance(request, TenureCheckRequest):
-        tenure = check_tenure(query, request.tenure_date, context, operators=operators, audit=audit)
+        tenure = check_tenure(query, request.asked_date, context, operators=operators, audit=audit)
         return tenure_body(tenure)
     change = retrieve_swap_date(query, context, operators=operators, audit=audit)
     return swap_date_body(query.api, change)
