@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Protocol, TypeVar, runtime_checkable
 
-from kyc_match.domain.errors import KycMatchError, ServiceNotApplicableError
+from kyc_match.domain.errors import KycMatchError, OperatorBadGatewayError, ServiceNotApplicableError
 from kyc_match.domain.model import AuditRecord, CallContext
 from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorDirectory
 from kyc_match.domain.purposes import DEFAULT_PURPOSE
@@ -170,10 +170,13 @@ def check_tenure(
 ) -> Tenure:
     """Has the subscription had continuous tenure since `tenure_date`? (KYC Tenure `check-tenure`)
 
-    The audit entry records the answer and whether a contract type came with it, not which one."""
+    A contract type outside the spec's values is the operator's fault (502), whichever adapter passed
+    it on. The audit entry records the answer and whether a contract type came with it, not which one."""
 
     def answer(history: LineHistory) -> tuple[Tenure, Mapping[str, bool | int]]:
         tenure = history.check_tenure(query, tenure_date)
+        if tenure.contract_type not in (None, *CONTRACT_TYPES):
+            raise OperatorBadGatewayError
         shape = {
             "tenureDateCheck": tenure.since_date,
             "contractTypeReturned": tenure.contract_type is not None,
