@@ -10,7 +10,7 @@ are read, not stored in the file; a subscribers file of one's own states them as
 """
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,7 @@ def check_line_history(subscribers: Iterable[Mapping[str, Any]], source: Path) -
 
 def _valid(key: str, value: object) -> bool:
     if key == TENURE_KEY:
-        return isinstance(parse_tenure_date(value), date)
+        return parse_tenure_date(value) is not None
     if key == CONTRACT_TYPE_KEY:
         return value in CONTRACT_TYPES
     return parse_change_date(value) is not None
