@@ -105,11 +105,12 @@ def test_recycling_is_audited_with_its_answer_and_no_date(api):
         api, RECYCLING.path, RECYCLING.body(specified, RECYCLED_10_DAYS_AGO), RECYCLING.schema, RECYCLING.spec
     )
     entry = audit_item_for(correlator)
-    assert (entry["api"], entry["answer"], entry["status"], entry["operatorId"]) == (
+    assert (entry["api"], entry["answer"], entry["status"], entry["operatorId"], entry["purpose"]) == (
         "number-recycling/v0.2/check",
         {"phoneNumberRecycled": True},
         200,
         "sandbox",
+        "dpv:FraudPreventionAndDetection",  # the client's default purpose, from its onboarding
     )
     assert specified.isoformat() not in str(entry)
 
