@@ -491,7 +491,7 @@ class StageConfig(_Model):
 
     @property
     def previous_hash_key_ids_json(self) -> str:
-        """The KYC_PREVIOUS_HASH_KEY_IDS value (a JSON list, as pydantic-settings reads a tuple)."""
+        """The KYC_PREVIOUS_HASH_KEY_IDS value (a JSON list, as kyc_match.settings reads a tuple)."""
         return json.dumps(list(self.previous_hash_key_ids), separators=(",", ":"))
 
     @property
