@@ -8,10 +8,10 @@ enforce, so an over-long or malformed value fails here with a 400 rather than at
 from datetime import date
 from typing import Annotated, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
+from kyc_match.api.email_syntax import is_email_address
 from kyc_match.matching import AttributeMatch
 
 
@@ -21,10 +21,8 @@ def _calendar_date(value: str) -> str:
 
 
 def _email_address(value: str) -> str:
-    try:
-        validate_email(value, check_deliverability=False)
-    except EmailNotValidError as error:
-        raise ValueError("not a valid email address") from error
+    if not is_email_address(value):
+        raise ValueError("not a valid email address")
     return value  # the client's spelling is compared, not a normalised copy
 
 
