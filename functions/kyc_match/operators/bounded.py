@@ -142,6 +142,9 @@ def operator_http_client() -> "httpx.Client":
     """A pooled client whose connections obey the deadline of the call in progress (see `within`)."""
     import httpx  # noqa: PLC0415
 
+    from kyc_match.observability import trace_operator_http  # noqa: PLC0415
+
+    trace_operator_http()  # before httpx.Client is looked up: the patch replaces the class
     transport = httpx.HTTPTransport(
         limits=httpx.Limits(max_connections=50, max_keepalive_connections=10, keepalive_expiry=30)
     )
