@@ -650,6 +650,8 @@ def test_function_environment(sandbox_template_dict):
     assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
     # Event logging would put personal data in the logs: absent, or explicitly off.
     assert str(env.get("POWERTOOLS_LOGGER_LOG_EVENT", "false")).lower() == "false"
+    # No pydantic plugin ships in the asset: pydantic need not search for one at start.
+    assert env["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
 
 
 def test_function_grants(sandbox_template_dict):
