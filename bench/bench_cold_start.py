@@ -1,198 +1,334 @@
-"""Cold start: a fresh Python process imports the handler and answers one event, beside a floor.
+"""Cold start as deployed: a fresh runtime-only process imports the handler, beside a floor process.
 
-Run: .venv/bin/python bench/bench_cold_start.py [--runs 15] [--event events/match-full.json] [--importtime]
+Run: .venv/bin/python bench/bench_cold_start.py [--runs 15] [--python python3.12] [--importtime]
 
-Each run starts a new interpreter (`python -S`-free, the venv's own, bytecode already cached) that
-- "ours": imports `kyc_match.handler`, gives it in-memory stand-ins for AWS (bench/standins.py: the
-  real sandbox operator, audit trail and keyed hasher over fake DynamoDB/KMS objects) and
-  answers the event once;
-- "floor": imports boto3 and Powertools' `APIGatewayRestResolver`, registers one route and answers
-  the same event with a constant.
-Neither reaches AWS. Two figures per process, medians over the runs (floor and ours alternate, so
-machine noise hits both alike):
-- init+first: from the first line of the child to the first response (imports + first invocation);
-- process: wall time of the whole process as the parent sees it (interpreter start-up included).
-`--importtime` also prints the heaviest modules under `kyc_match.handler` (python -X importtime).
+The environment is the Lambda function's, rebuilt on this machine:
+- packages: requirements/lambda.txt installed with pip `--no-deps --only-binary=:all: --target` as
+  infra/bundling.py builds the asset (for this machine's platform), the runtime-provided ones (boto3
+  and its dependencies) into a directory of their own as Lambda's runtime holds them; built once per
+  lock and interpreter under the temp directory, then reused;
+- code: a copy of functions/kyc_match, as the asset holds it;
+- interpreter: `-I -S` (no site-packages, user site or PYTHON* variables), sys.path = code, asset,
+  runtime: no development package is visible; Python `infra.bundling.PYTHON_VERSION` when found;
+- variables: those the stack gives every function (infra.constructs.function.runtime_environment),
+  KYC_STAGE and KYC_OPERATORS of the stage (infra/stages), and those Lambda sets (function name, task
+  root, X-Ray context-missing and daemon address). Tracing active: POWERTOOLS_TRACE_DISABLED and
+  AWS_XRAY_SDK_ENABLED unset, as in Lambda; the daemon address is 127.0.0.1 (nothing is sent at init).
+
+Timed, alternating, each in a fresh process:
+- "ours": import kyc_match.handler (its module-level work included: settings, operator config), then
+  the modules the first request imports beyond it, found once by an untimed process that answers
+  `--event` with in-memory AWS stand-ins (bench/standins.py), so imports deferred to the first request
+  are still counted;
+- "floor": boto3, Powertools' APIGatewayRestResolver and pydantic's BaseModel, imported (FLOOR_MODULES);
+- "bare floor": the same with `import pydantic` only, printed for comparison.
+Figures: start to ready as the parent sees it (interpreter start-up and imports; the target), the
+CPU time of the process (steadier on a shared machine), and the imports alone as the child times them.
 A measurement, not a test: nothing here asserts a time.
 """
 
+import argparse
+import hashlib
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
-
-_STARTED = time.perf_counter()
-
-import argparse  # noqa: E402 - the child's clock starts before any import
-import json  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
+sys.path.insert(0, str(REPO))
+
+from infra.bundling import (  # noqa: E402 - after the repository is on sys.path
+    PACKAGE_DIR,
+    PYTHON_VERSION,
+    REQUIREMENTS,
+    asset_requirements,
+)
+from infra.config import load_stage_config  # noqa: E402
+from infra.constructs.function import runtime_environment  # noqa: E402
+
 TARGET = 1.3
-MARK = "BENCH-RESULT "
+PIP_QUIET = ("--disable-pip-version-check",)
+# What any such function loads, imported as code that uses them does: `module:name` is `from module
+# import name`. pydantic's top level is lazy (`import pydantic` alone loads ~nothing of it; its BaseModel
+# brings in the model machinery): the bare floor with `import pydantic` is printed as well.
+FLOOR_MODULES = ("boto3", "aws_lambda_powertools.event_handler:APIGatewayRestResolver", "pydantic:BaseModel")
+BARE_FLOOR_MODULES = ("boto3", "aws_lambda_powertools.event_handler:APIGatewayRestResolver", "pydantic")
+HANDLER_MODULE = "kyc_match.handler"
+LAMBDA_CONTEXT = REPO / "functions" / "kyc_match_tools" / "lambda_context.py"
+
+# The timed child: put the as-deployed directories first, import the given modules, report the time.
+# It leaves with os._exit once ready: Lambda keeps an initialised process for the requests, it does
+# not tear one down, so the interpreter's teardown (longer with more modules) is no part of a cold start.
+TIMED_CHILD = """
+import os, sys, time
+started = time.perf_counter()
+sys.path[:0] = sys.argv[1].split({sep!r})
+for name in sys.argv[2].split(","):
+    module, _, attribute = name.partition(":")
+    imported = __import__(module, fromlist=[attribute] if attribute else [])
+    if attribute:
+        getattr(imported, attribute)
+print(time.perf_counter() - started, flush=True)
+os._exit(0)
+"""
+
+# The untimed child: which modules does the first request import beyond the handler module?
+DISCOVERY_CHILD = """
+import importlib.util, json, os, sys
+sys.path[:0] = sys.argv[1].split({sep!r})
+import kyc_match.handler, standins
+spec = importlib.util.spec_from_file_location("lambda_context", sys.argv[3])
+context = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(context)
+before = set(sys.modules)
+standins.install()
+with open(os.devnull, "w") as devnull:
+    saved, sys.stdout = sys.stdout, devnull
+    response = kyc_match.handler.lambda_handler(json.loads(open(sys.argv[2]).read()), context.local_context())
+    sys.stdout = saved
+assert response["statusCode"] == 200, response["statusCode"]
+print(json.dumps([name for name in sys.modules if name not in before]))
+"""
 
 
-def _child_ours(event: dict[str, Any]) -> int:
-    import kyc_match.handler  # noqa: PLC0415
-    import standins  # noqa: PLC0415
-    from kyc_match_tools.lambda_context import local_context  # noqa: PLC0415
-
-    standins.install()
-    response = kyc_match.handler.lambda_handler(event, local_context())
-    return int(response["statusCode"])
-
-
-def _child_floor(event: dict[str, Any]) -> int:
-    import boto3  # noqa: F401, PLC0415
-    from aws_lambda_powertools.event_handler import APIGatewayRestResolver  # noqa: PLC0415
-
-    from kyc_match_tools.lambda_context import local_context  # noqa: PLC0415
-
-    app = APIGatewayRestResolver()
-
-    @app.post("/kyc-match/v0.4/match")
-    def match() -> dict[str, str]:
-        return {"nameMatch": "true"}
-
-    response = app.resolve(event, local_context())
-    return int(response["statusCode"])
-
-
-def child(kind: str, event_path: Path) -> None:
-    event = json.loads(event_path.read_text(encoding="utf-8"))
-    sys.stdout.flush()
-    # Keep the function's own stdout (logs, EMF metrics) out of the result line.
-    saved = os.dup(1)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 1)
-        status = _child_ours(event) if kind == "ours" else _child_floor(event)
-        sys.stdout.flush()
-        elapsed = time.perf_counter() - _STARTED
-        os.dup2(saved, 1)
-    print(MARK + json.dumps({"status": status, "seconds": elapsed}), flush=True)
-
-
-def _environment(tracing: str = "off") -> dict[str, str]:
-    """As in Lambda (LAMBDA_TASK_ROOT set: the X-Ray SDK takes its Lambda path, as deployed), no AWS.
-
-    Outside Lambda the X-Ray recorder builds two botocore X-Ray clients at import (~170 ms) that it
-    never builds in Lambda, so measuring without LAMBDA_TASK_ROOT would blame us for a local artefact.
-    `tracing="active"`: a sampled trace header and a loopback daemon address, so the Tracer patches
-    and emits (UDP to 127.0.0.1) as with active tracing; "off": POWERTOOLS_TRACE_DISABLED.
-    """
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "KYC_", "POWERTOOLS_", "_X_AMZN", "LAMBDA_"))
-    }
-    env.update(
-        PYTHONPATH=os.pathsep.join([str(BENCH), str(REPO / "functions")]),
-        AWS_DEFAULT_REGION="eu-west-1",  # no credentials and no endpoint: nothing can reach AWS
-        AWS_LAMBDA_FUNCTION_NAME="kyc-match-bench",
-        LAMBDA_TASK_ROOT=str(REPO / "functions"),
-        POWERTOOLS_SERVICE_NAME="kyc-match",
-        POWERTOOLS_METRICS_NAMESPACE="KycMatch",
-    )
-    if tracing == "active":
-        env.update(
-            _X_AMZN_TRACE_ID="Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=1",
-            AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:2000",
-            AWS_XRAY_CONTEXT_MISSING="LOG_ERROR",
+def find_python(requested: str | None) -> str:
+    """The Lambda runtime's Python version if this machine has it, else the one running the bench."""
+    home = Path.home()
+    candidates = [requested] if requested else []
+    candidates += [shutil.which(f"python{PYTHON_VERSION}") or ""]
+    candidates += [str(path) for path in sorted(home.glob(f".pyenv/versions/{PYTHON_VERSION}*/bin/python3"))]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.version)"], capture_output=True, check=False
         )
-    else:
-        env["POWERTOOLS_TRACE_DISABLED"] = "true"
-    return env
+        if probe.returncode == 0:
+            return candidate
+    if requested:
+        raise SystemExit(f"cannot run {requested}")
+    return sys.executable
 
 
-def run_once(kind: str, event_path: Path, tracing: str) -> tuple[float, float]:
-    started = time.perf_counter()
-    completed = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--event", str(event_path)],
+def build_environment(python: str) -> tuple[Path, Path]:
+    """The asset's and the runtime's packages for `python`, built once per lock and interpreter."""
+    version = subprocess.run(
+        [python, "-c", "import sys, sysconfig; print(sys.version, sysconfig.get_platform())"],
         capture_output=True,
         text=True,
-        env=_environment(tracing),
-        check=False,
-    )
-    wall = time.perf_counter() - started
-    lines = [line for line in completed.stdout.splitlines() if line.startswith(MARK)]
-    if completed.returncode != 0 or not lines:
-        raise RuntimeError(f"{kind} child failed ({completed.returncode}): {completed.stderr[-2000:]}")
-    result = json.loads(lines[-1][len(MARK) :])
-    if result["status"] != 200:
-        raise RuntimeError(f"{kind} child answered {result['status']}, expected 200")
-    return float(result["seconds"]), wall
-
-
-def import_profile(tracing: str, top: int = 15) -> list[tuple[int, str]]:
-    """The heaviest modules (cumulative µs) when a fresh process imports kyc_match.handler."""
-    completed = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import kyc_match.handler"],
-        capture_output=True,
-        text=True,
-        env=_environment(tracing),
         check=True,
-    )
-    rows = []
-    for line in completed.stderr.splitlines():
-        if not line.startswith("import time:") or "cumulative" in line:
-            continue
-        _, cumulative, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
-        rows.append((int(cumulative), name))
-    return sorted(rows, reverse=True)[:top]
+    ).stdout
+    lock = REQUIREMENTS.read_text(encoding="utf-8")
+    key = hashlib.sha256((lock + version).encode()).hexdigest()[:16]
+    root = Path(tempfile.gettempdir()) / f"kyc-match-cold-start-{key}"
+    asset, runtime = root / "asset", root / "runtime"
+    if (root / "complete").exists():
+        return asset, runtime
+    shutil.rmtree(root, ignore_errors=True)
+    asset_lines = asset_requirements(lock)
+    runtime_lines = [line for line in asset_requirements(lock, frozenset()) if line not in asset_lines]
+    for target, lines in ((asset, asset_lines), (runtime, runtime_lines)):
+        requirements = root / f"{target.name}.txt"
+        target.mkdir(parents=True)
+        requirements.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        print(f"building {target} from {REQUIREMENTS.name} ({len(lines)} packages)...", flush=True)
+        subprocess.run(
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--quiet",
+                *PIP_QUIET,
+                "--target",
+                str(target),
+                "-r",
+                str(requirements),
+            ],
+            check=True,
+        )
+        shutil.rmtree(target / "bin", ignore_errors=True)
+    (root / "complete").write_text(version, encoding="utf-8")
+    return asset, runtime
+
+
+def lambda_environment(task_root: Path, runtime: Path, stage: str) -> dict[str, str]:
+    """The function's variables (those the stack sets, then those Lambda sets), nothing from here."""
+    config = load_stage_config(stage)
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        **runtime_environment(config),
+        "KYC_STAGE": config.stage,
+        "KYC_OPERATORS": config.operators_json,
+        "AWS_REGION": "eu-west-1",  # no credentials and no endpoint: nothing can reach AWS
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{PYTHON_VERSION}",
+        "AWS_LAMBDA_FUNCTION_NAME": "kyc-match-bench-Match",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "LAMBDA_RUNTIME_DIR": str(runtime),
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "_AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1",
+        "_AWS_XRAY_DAEMON_PORT": "2000",
+    }
+
+
+class Deployed:
+    """Fresh processes in the as-deployed environment."""
+
+    def __init__(self, python: str, stage: str, work: Path) -> None:
+        self.python = python
+        asset, runtime = build_environment(python)
+        code = work / "task"
+        shutil.copytree(PACKAGE_DIR, code / PACKAGE_DIR.name, ignore=shutil.ignore_patterns("__pycache__"))
+        self.path = [str(code), str(asset), str(runtime)]
+        self.environment = lambda_environment(code, runtime, stage)
+
+    def run(self, code: str, *arguments: str, extra_path: tuple[str, ...] = ()) -> str:
+        sys_path = os.pathsep.join([*self.path, *extra_path])
+        completed = subprocess.run(
+            [self.python, "-I", "-S", "-c", code.format(sep=os.pathsep), sys_path, *arguments],
+            capture_output=True,
+            text=True,
+            env=self.environment,
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"child failed ({completed.returncode}): {completed.stderr[-3000:]}")
+        return completed.stdout
+
+    def first_request_modules(self, event: Path) -> list[str]:
+        output = self.run(DISCOVERY_CHILD, str(event), str(LAMBDA_CONTEXT), extra_path=(str(BENCH),))
+        return [name for name in json.loads(output.splitlines()[-1]) if name not in {"lambda_context"}]
+
+    def timed(self, modules: list[str]) -> tuple[float, float, float]:
+        """(start to ready, CPU time of the process, imports as the child times them), in seconds."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        output = self.run(TIMED_CHILD, ",".join(modules))
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        return wall, cpu, float(output.splitlines()[-1])
+
+    def self_times(self, modules: list[str]) -> dict[str, int]:
+        """Each module's own import time in µs (python -X importtime, one process)."""
+        child = TIMED_CHILD.format(sep=os.pathsep)
+        completed = subprocess.run(
+            [
+                self.python,
+                "-I",
+                "-S",
+                "-X",
+                "importtime",
+                "-c",
+                child,
+                os.pathsep.join(self.path),
+                ",".join(modules),
+            ],
+            capture_output=True,
+            text=True,
+            env=self.environment,
+            check=True,
+        )
+        times = {}
+        for line in completed.stderr.splitlines():
+            if line.startswith("import time:") and "cumulative" not in line:
+                own, _, name = line.removeprefix("import time:").split("|")
+                times[name.strip()] = int(own)
+        return times
+
+    def beyond_floor(self, ours: list[str], floor: list[str], top: int = 20) -> list[tuple[int, str]]:
+        """The modules ours loads and the floor does not, heaviest first by self time (µs)."""
+        loaded_by_floor = set(self.self_times(floor))
+        extra = {name: own for name, own in self.self_times(ours).items() if name not in loaded_by_floor}
+        rows = sorted(((own, name) for name, own in extra.items()), reverse=True)
+        return [(sum(extra.values()), f"all {len(extra)} modules"), *rows[:top]]
+
+
+def spread(values: list[float]) -> str:
+    quartiles = statistics.quantiles(values, n=4)
+    return f"IQR {quartiles[0] * 1000:.0f}-{quartiles[2] * 1000:.0f}, min {min(values) * 1000:.0f}"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15, help="timed processes of each kind (>= 11)")
+    parser.add_argument("--python", help=f"interpreter (default: Python {PYTHON_VERSION} if found)")
+    parser.add_argument("--stage", default="production", help="stage file under infra/stages")
     parser.add_argument("--event", type=Path, default=REPO / "events" / "match-full.json")
-    parser.add_argument("--importtime", action="store_true")
-    parser.add_argument(
-        "--tracing", choices=["off", "active"], default="off", help="X-Ray tracing of our handler"
-    )
-    parser.add_argument("--child", choices=["ours", "floor"], help=argparse.SUPPRESS)
+    parser.add_argument("--importtime", action="store_true", help="print the heaviest imports of ours")
     args = parser.parse_args()
-    if args.child:
-        child(args.child, args.event)
-        return
 
-    for kind in ("floor", "ours"):  # warm the bytecode caches and the page cache, untimed
-        run_once(kind, args.event, args.tracing)
-    samples: dict[str, list[tuple[float, float]]] = {"floor": [], "ours": []}
-    for _ in range(args.runs):
-        for kind in ("floor", "ours"):
-            samples[kind].append(run_once(kind, args.event, args.tracing))
+    python = find_python(args.python)
+    with tempfile.TemporaryDirectory(prefix="kyc-match-cold-") as work:
+        deployed = Deployed(python, args.stage, Path(work))
+        first_request = deployed.first_request_modules(args.event.resolve())
+        kinds = {
+            "floor": list(FLOOR_MODULES),
+            "ours": [HANDLER_MODULE, *first_request],
+            "bare floor": list(BARE_FLOOR_MODULES),
+        }
+        for modules in kinds.values():  # bytecode caches and page cache, untimed
+            deployed.timed(modules)
+        samples: dict[str, list[tuple[float, float, float]]] = {kind: [] for kind in kinds}
+        for _ in range(args.runs):
+            for kind, modules in kinds.items():
+                samples[kind].append(deployed.timed(modules))
+        profile = deployed.beyond_floor(kinds["ours"], kinds["floor"]) if args.importtime else []
 
-    def medians(kind: str) -> tuple[float, float]:
-        inits, walls = zip(*samples[kind], strict=True)
-        return statistics.median(inits) * 1000, statistics.median(walls) * 1000
-
-    floor_init, floor_wall = medians("floor")
-    ours_init, ours_wall = medians("ours")
+    version = subprocess.run(
+        [python, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     print(
-        f"cold start, {args.event.name}, median of {args.runs} fresh processes each, "
-        f"Lambda-like environment, tracing {args.tracing}"
+        f"cold start as deployed ({REQUIREMENTS.relative_to(REPO)}, stage {args.stage}, tracing active), "
+        f"medians of {args.runs} alternating fresh processes each"
     )
     print(
-        f"machine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
-        f"Python {platform.python_version()}"
+        f"machine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, Python {version} "
+        f"(-I -S), load average {os.getloadavg()[0]:.1f}"
     )
-    print(f"{'':24}{'ours':>10}{'floor':>10}{'ratio':>8}")
     print(
-        f"{'init + first response':24}{ours_init:>8.0f}ms{floor_init:>8.0f}ms{ours_init / floor_init:>7.2f}x"
+        f"ours: {HANDLER_MODULE} + {len(first_request)} modules the first request imports ({args.event.name})"
     )
-    print(f"{'whole process':24}{ours_wall:>8.0f}ms{floor_wall:>8.0f}ms{ours_wall / floor_wall:>7.2f}x")
-    print(
-        f"target: whole process <= {TARGET}x the floor -> "
-        f"{'met' if ours_wall / floor_wall <= TARGET else 'NOT met'}"
-    )
-    if args.importtime:
-        print("\nheaviest imports under kyc_match.handler (cumulative, one process):")
-        for cumulative, name in import_profile(args.tracing):
-            print(f"{cumulative / 1000:>9.1f} ms  {name}")
+    print(f"floor: {', '.join(FLOOR_MODULES)}; bare floor: {', '.join(BARE_FLOOR_MODULES)}")
+    print(f"{'':16}{'ours':>9}{'floor':>9}{'ratio':>8}   spread ours | floor (ms)")
+    figures = {
+        label: {kind: [sample[column] for sample in values] for kind, values in samples.items()}
+        for column, label in enumerate(("start to ready", "CPU time", "imports"))
+    }
+    for label, by_kind in figures.items():
+        ours, floor = statistics.median(by_kind["ours"]), statistics.median(by_kind["floor"])
+        print(
+            f"{label:16}{ours * 1000:>7.0f}ms{floor * 1000:>7.0f}ms{ours / floor:>7.2f}x   "
+            f"{spread(by_kind['ours'])} | {spread(by_kind['floor'])}"
+        )
+    bare = {
+        label: statistics.median(ours["ours"]) / statistics.median(ours["bare floor"])
+        for label, ours in figures.items()
+    }
+    print("against the bare floor: " + ", ".join(f"{label} {ratio:.2f}x" for label, ratio in bare.items()))
+    walls = figures["start to ready"]
+    ratio = statistics.median(walls["ours"]) / statistics.median(walls["floor"])
+    print(f"target: start to ready <= {TARGET}x the floor -> {'met' if ratio <= TARGET else 'NOT met'}")
+    if profile:
+        print("\nimported by ours beyond the floor (python -X importtime, self time, one process each):")
+        for own, name in profile:
+            print(f"{own / 1000:>9.1f} ms  {name}")
 
 
 if __name__ == "__main__":
