@@ -11,10 +11,13 @@ if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
 
 HMAC_ALGORITHM: Final[Literal["HMAC_SHA_256"]] = "HMAC_SHA_256"
+# Numbers whose hash a container keeps, least recently used dropped first (a repeated number costs
+# no KMS call; bench/memory.py shows the heap flat once it is full).
+CACHE_ENTRIES = 4096
 
 
 class KmsIdentifierHasher:
-    def __init__(self, kms: "KMSClient", key_id: str, cache_size: int = 4096) -> None:
+    def __init__(self, kms: "KMSClient", key_id: str, cache_size: int = CACHE_ENTRIES) -> None:
         self._kms = kms
         self._key_id = key_id
         self._cached_mac = lru_cache(maxsize=cache_size)(self._generate_mac)
@@ -22,6 +25,11 @@ class KmsIdentifierHasher:
     @property
     def key_id(self) -> str:
         return self._key_id
+
+    @property
+    def cached(self) -> int:
+        """How many identifiers' hashes the cache holds now (at most its size)."""
+        return self._cached_mac.cache_info().currsize
 
     def hash(self, identifier: str) -> str:
         """Hex HMAC-SHA-256 of the identifier under the configured KMS key."""

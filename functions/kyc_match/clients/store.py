@@ -15,6 +15,7 @@ single query of one partition.
 
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 CACHE_SECONDS = 60.0  # a changed onboarding takes effect within a minute on warm containers
+# Keys resolved per container, least recently used dropped first: every key in use (clients number in
+# the hundreds) stays cached, while keys of no client (each cached as None) cannot grow the heap.
+CACHE_ENTRIES = 1024
 PARTITION = "CLIENTS"
 KEYS_PARTITION = "CLIENT_KEYS"
 PK = CONFIGURATION.partition_key
@@ -39,15 +43,24 @@ MAX_KEYS = 50  # a transaction holds at most 100 items: the record, new keys and
 class DynamoDbClientStore:
     def __init__(self, table: "Table") -> None:
         self._table = table
-        self._cache: dict[str, tuple[float, Client | None]] = {}
+        self._cache: OrderedDict[str, tuple[float, Client | None]] = OrderedDict()
+
+    @property
+    def cached(self) -> int:
+        """How many keys the cache holds now (at most CACHE_ENTRIES)."""
+        return len(self._cache)
 
     def client_for_key(self, api_key_id: str) -> Client | None:
         cached = self._cache.get(api_key_id)
         if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
+            self._cache.move_to_end(api_key_id)
             return cached[1]
         item = self._get(KEYS_PARTITION, api_key_id)
         client = Client(str(item["clientId"]), _profile(json.loads(str(item["document"])))) if item else None
         self._cache[api_key_id] = (time.monotonic(), client)
+        self._cache.move_to_end(api_key_id)
+        while len(self._cache) > CACHE_ENTRIES:
+            self._cache.popitem(last=False)
         return client
 
     def record(self, client_id: str) -> ClientRecord | None:

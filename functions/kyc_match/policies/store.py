@@ -39,6 +39,11 @@ class DynamoDbPolicyStore:
         self._clock = clock
         self._cache: OrderedDict[tuple[str, str], tuple[float, ServedPolicy | None]] = OrderedDict()
 
+    @property
+    def cached(self) -> int:
+        """How many (client, policy) answers the cache holds now (at most CACHE_ENTRIES)."""
+        return len(self._cache)
+
     def active(self, client_id: str, policy_id: str) -> ServedPolicy | None:
         key = (client_id, policy_id)
         cached = self._cache.get(key)
