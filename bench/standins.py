@@ -8,14 +8,24 @@ not a network. The "KMS" MACs are computed locally with HMAC-SHA-256 under a fix
 import hashlib
 import hmac
 import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 SUBSCRIBERS_FILE = REPO / "functions" / "kyc_match_tools" / "data" / "subscribers.json"
 BENCH_KEY_ID = "alias/bench-only"
 _BENCH_MAC_KEY = b"bench-only-not-a-secret"
+
+
+def subscribers() -> list[dict[str, Any]]:
+    """The bundled sandbox subscribers (the local tooling's file)."""
+    return list(json.loads(SUBSCRIBERS_FILE.read_text(encoding="utf-8"))["subscribers"])
 
 
 class MemoryKms:
@@ -30,20 +40,67 @@ class MemoryKms:
 
 
 class MemoryTable:
-    """The two DynamoDB Table calls the request path makes: get_item (subscribers), put_item (audit)."""
+    """The DynamoDB Table calls the request path makes: get_item (subscribers, onboarding), put_item
+    (audit), BatchGetItem through `meta.client` (ported numbers) and query (policies: none stored)."""
 
-    def __init__(self, key: str, items: list[dict[str, Any]] | None = None) -> None:
-        self._key = key
-        self.items: dict[str, dict[str, Any]] = {str(item[key]): item for item in items or []}
+    def __init__(
+        self, key: str | tuple[str, ...], items: list[dict[str, Any]] | None = None, name: str = ""
+    ) -> None:
+        self._key = (key,) if isinstance(key, str) else key
+        self.name = name
+        self.items: dict[tuple[str, ...], dict[str, Any]] = {self._key_of(item): item for item in items or []}
         self.puts = 0
+        self.reads = 0
+        self.last_put: dict[str, Any] | None = None  # the newest entry only: the heap must not grow
+        self.meta = SimpleNamespace(client=SimpleNamespace(batch_get_item=self._batch_get_item))
+
+    def _key_of(self, item: dict[str, Any]) -> tuple[str, ...]:
+        return tuple(str(item[name]) for name in self._key)
 
     def get_item(self, *, Key: dict[str, Any], **_: Any) -> dict[str, Any]:
-        item = self.items.get(str(Key[self._key]))
+        self.reads += 1
+        item = self.items.get(self._key_of(Key))
         return {"Item": item} if item is not None else {}
 
     def put_item(self, *, Item: dict[str, Any], **_: Any) -> dict[str, Any]:
-        self.puts += 1  # not kept: thousands of iterations must not grow the heap
+        self.puts += 1
+        self.last_put = Item
         return {}
+
+    def query(self, **_: Any) -> dict[str, Any]:
+        self.reads += 1
+        return {"Items": []}
+
+    def _batch_get_item(self, *, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        self.reads += 1
+        keys = RequestItems[self.name]["Keys"]
+        found = [self.items[k] for k in (self._key_of(key) for key in keys) if k in self.items]
+        return {"Responses": {self.name: found}, "UnprocessedKeys": {}}
+
+
+class MemoryDynamoDb:
+    """`boto3.resource("dynamodb")` as far as the composition root uses it: one MemoryTable per name."""
+
+    def __init__(self, tables: dict[str, MemoryTable]) -> None:
+        self.tables = tables
+
+    def Table(self, name: str) -> MemoryTable:  # boto3 spells it so
+        return self.tables[name]
+
+
+@contextmanager
+def stdout_to(path: str = os.devnull) -> Iterator[None]:
+    """The function's log lines and EMF metrics are written, as in Lambda, to `path` (not the terminal)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(path, "w") as target:
+        os.dup2(target.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 class MemoryPolicies:
@@ -74,11 +131,10 @@ def install() -> tuple[MemoryTable, MemoryKms]:
     from kyc_match.operators.sandbox import SandboxOperator  # noqa: PLC0415
     from kyc_match.operators.subscribers import DynamoDbSubscriberStore  # noqa: PLC0415
 
-    subscribers = json.loads(SUBSCRIBERS_FILE.read_text(encoding="utf-8"))["subscribers"]
     kms = MemoryKms()
     audit_table = MemoryTable("clientDay")
     config = OperatorConfig(id="sandbox", kind="sandbox", prefixes=("+34", "+81"))
-    sandbox = SandboxOperator(config, DynamoDbSubscriberStore(MemoryTable("phoneNumber", subscribers)))  # type: ignore[arg-type]
+    sandbox = SandboxOperator(config, DynamoDbSubscriberStore(MemoryTable("phoneNumber", subscribers())))  # type: ignore[arg-type]
     trail = DynamoDbAuditTrail(
         audit_table,  # type: ignore[arg-type]
         KmsIdentifierHasher(kms, BENCH_KEY_ID),  # type: ignore[arg-type]
@@ -94,3 +150,39 @@ def install() -> tuple[MemoryTable, MemoryKms]:
         )
     )
     return audit_table, kms
+
+
+def install_aws(
+    subscribers: Sequence[dict[str, Any]],
+    clients: Sequence[dict[str, Any]] = (),
+    ported: Sequence[dict[str, Any]] = (),
+) -> tuple[MemoryDynamoDb, MemoryKms]:
+    """Stand-ins one level lower than `install`: `kyc_match.aws` hands out an in-memory DynamoDB
+    resource and KMS client, so the composition root (`wiring`) builds every real adapter from the
+    settings, as in Lambda: ported-number routing, client onboarding, policy store, audit trail.
+
+    `clients`: configuration-table items (onboarding); `ported`: ported-numbers items. Call before the
+    first request, with the KYC_* environment already set.
+    """
+    from kyc_match import aws  # noqa: PLC0415
+    from kyc_match.settings import get_settings  # noqa: PLC0415
+    from kyc_match.tables import AUDIT, CONFIGURATION, PORTED_NUMBERS, SUBSCRIBERS  # noqa: PLC0415
+
+    settings = get_settings()
+
+    def table(schema: Any, name: str, items: list[dict[str, Any]]) -> MemoryTable:
+        key = (schema.partition_key,) + ((schema.sort_key,) if schema.sort_key else ())
+        return MemoryTable(key, list(items), name=name)
+
+    dynamodb = MemoryDynamoDb(
+        {
+            settings.subscribers_table: table(SUBSCRIBERS, settings.subscribers_table, list(subscribers)),
+            settings.audit_table: table(AUDIT, settings.audit_table, []),
+            settings.config_table: table(CONFIGURATION, settings.config_table, list(clients)),
+            settings.ported_numbers_table: table(PORTED_NUMBERS, settings.ported_numbers_table, list(ported)),
+        }
+    )
+    kms = MemoryKms()
+    aws.dynamodb = lambda: dynamodb  # type: ignore[assignment,return-value]
+    aws.kms = lambda: kms  # type: ignore[assignment,return-value]
+    return dynamodb, kms
