@@ -26,7 +26,6 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -89,21 +88,6 @@ def floor_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return floor_app.resolve(event, context)
 
 
-@contextmanager
-def stdout_to_devnull() -> Any:
-    """The function's log lines and EMF metrics are written, as in Lambda, but not to the terminal."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 1)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            os.dup2(saved, 1)
-            os.close(saved)
-
-
 def call(handler: Callable[[dict[str, Any], Any], dict[str, Any]], event: dict[str, Any]) -> int:
     started = time.perf_counter_ns()
     response = handler(event, local_context())
@@ -129,7 +113,7 @@ def main() -> None:
     event = json.loads(EVENT.read_text(encoding="utf-8"))
     handlers = {"ours": lambda_handler, "floor": floor_handler}
     samples: dict[str, list[int]] = {"ours": [], "floor": []}
-    with stdout_to_devnull():
+    with standins.stdout_to():
         for _ in range(args.warmup):
             for handler in handlers.values():
                 call(handler, event)
@@ -161,7 +145,7 @@ def main() -> None:
 
     if args.profile:
         profiler = cProfile.Profile()
-        with stdout_to_devnull():
+        with standins.stdout_to():
             profiler.enable()
             for _ in range(500):
                 lambda_handler(event, local_context())
