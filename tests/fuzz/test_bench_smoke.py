@@ -1,0 +1,67 @@
+"""The memory and cost benches start and print, with tiny counts (#15): not timed, no bound asserted.
+
+Each runs in a subprocess: both set KYC_* variables and replace `kyc_match.aws` with in-memory
+stand-ins, which must not leak into this test session.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def _run(script: str, *arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
+    for name in [name for name in environment if name.startswith("KYC_")]:
+        del environment[name]
+    return subprocess.run(
+        [sys.executable, str(BENCH / script), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+        env=environment,
+        check=False,
+    )
+
+
+def test_memory_bench_serves_the_mix_and_prints_its_curve(tmp_path):
+    plot = tmp_path / "memory.png"
+    result = _run(
+        "memory.py",
+        "--requests",
+        "200",
+        "--warmup",
+        "100",
+        "--every",
+        "100",
+        "--plot",
+        str(plot),
+        cwd=tmp_path,
+    )
+    # Too few requests for the caches to fill: the bound may not be met (exit 1); never a crash.
+    assert result.returncode in (0, 1), result.stderr
+    out = result.stdout
+    assert "audit entries written:" in out
+    assert "(end of warm-up)" in out
+    assert "slopes: RSS" in out and "allocated blocks" in out
+    assert "caches at the end: identifier hashes" in out
+    for kind in ("match", "bad-body", "unknown-key", "assess"):
+        assert f"{kind} " in out.split("mix: ", 1)[1].splitlines()[0]
+    assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_cost_bench_prices_every_part_at_three_volumes(tmp_path):
+    result = _run("cost.py", "--requests", "150", "--warmup", "20", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "as published on" in out and "eu-west-1" in out
+    for part in ("API Gateway REST requests", "Lambda duration", "DynamoDB audit writes", "KMS GenerateMac"):
+        assert part in out
+    assert "1M/month" in out and "100M/month" in out
+    assert "per million requests, all in" in out
+    sweep = out.split("by memory size", 1)[1]
+    for memory in ("256", "512", "1024", "1769"):
+        assert f"\n{memory} " in sweep
