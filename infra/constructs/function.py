@@ -24,6 +24,10 @@ from kyc_match.telemetry import powertools_environment
 
 HANDLER = "kyc_match.handler.lambda_handler"
 LIVE_ALIAS = "live"
+# Chosen with bench/cost.py (docs/performance.md, Cost of a million requests): Lambda's CPU share grows
+# with memory, and at 512 MB our own p99 compute alone (~16 ms) broke the 15 ms added-latency budget;
+# 1,024 MB halves it and the cold start for ~2 % more on the bill per request.
+MATCH_MEMORY_MB = 1024
 
 
 def settings_environment(
@@ -214,7 +218,7 @@ class MatchFunction(ServiceFunction):
             description=f"CAMARA KYC Match v0.4 aggregator and risk decisions ({base.config.stage})",
             role_description="kyc-match function: its logs and tables, add audit entries, hash identifiers, "
             "check policy seals, sign client assertions, the credentials secret, the audit fallback queue",
-            memory_size=512,
+            memory_size=MATCH_MEMORY_MB,
             timeout=Duration.seconds(25),  # below API Gateway's 29 s integration timeout
             # A cap (one busy client cannot exhaust the region) sized in docs/deploy.md (Capacity).
             reserved_concurrency=base.config.match_reserved_concurrency,
