@@ -24,10 +24,10 @@ from kyc_match.telemetry import powertools_environment
 
 HANDLER = "kyc_match.handler.lambda_handler"
 LIVE_ALIAS = "live"
-# Chosen with bench/cost.py (docs/performance.md, Cost of a million requests): Lambda's CPU share grows
-# with memory, and at 512 MB our own p99 compute alone (~16 ms) broke the 15 ms added-latency budget;
-# 1,024 MB halves it and the cold start for ~2 % more on the bill per request.
-MATCH_MEMORY_MB = 1024
+# Chosen with bench/cost.py (docs/performance.md, Cost of a million requests): the cheapest size at which
+# our own p99 compute leaves room for the audit write in the 15 ms added-latency budget (≤ 10 ms) and the
+# modelled cold start stays ≤ 1.5 s (Lambda's CPU share grows with memory). 256 MB misses the latter.
+MATCH_MEMORY_MB = 512
 
 
 def settings_environment(

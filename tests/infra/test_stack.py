@@ -597,7 +597,7 @@ def test_function_runtime_architecture_timeout_and_tracing(sandbox_template_dict
     assert props["Architectures"] == ["arm64"]
     assert props["Handler"] == "kyc_match.handler.lambda_handler"
     assert props["Timeout"] < 29  # API Gateway's integration timeout
-    assert props["MemorySize"] == 1024  # chosen in docs/performance.md (Cost of a million requests)
+    assert props["MemorySize"] == 512  # chosen in docs/performance.md (Cost of a million requests)
     assert props["TracingConfig"] == {"Mode": "Active"}
 
 
