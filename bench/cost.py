@@ -17,6 +17,7 @@ A measurement and a model, not a test.
 """
 
 import argparse
+import json
 import math
 import os
 import re
@@ -58,6 +59,10 @@ PRICE = {
     "waf_rule_month": 1.00,
     "xray_trace_per_million": 5.00,  # traces recorded
     "data_out_gb": 0.09,  # to the internet, first 10 TB
+    "kms_key_month": 1.00,
+    "nat_gateway_hour": 0.048,
+    "nat_gateway_gb": 0.048,
+    "interface_endpoint_hour": 0.011,  # per zone
 }
 # Modelled, not measured (no AWS here): typical in-region latency of one call, for Lambda's duration.
 AWS_CALL_MS = {"dynamodb": 5.0, "kms": 5.0}
@@ -71,6 +76,12 @@ WITNESS_SEALER_MS, WITNESS_SEALER_MB = 300.0, 512  # assumed per batch: read, si
 MONTH_SECONDS = 30 * 24 * 3600
 XRAY_RESERVOIR_PER_SECOND, XRAY_RATE = 1, 0.05  # X-Ray's default sampling rule
 MEMORY_SIZES = (256, 512, 1024, 1769)
+KMS_KEYS = 5  # infra/constructs/keys.py: data (logs, tables), identifiers, policy seals, witness, assertions
+INTERFACE_ENDPOINTS = (
+    3  # infra/constructs/network.py: KMS, SQS, Secrets Manager (DynamoDB, S3: gateway, free)
+)
+OPERATOR_BYTES = 4000  # assumed per request through the NAT gateway to a real operator (TLS, token, answer)
+PRODUCTION_STAGE = Path(__file__).resolve().parent.parent / "infra" / "stages" / "production.json"
 _ACCESS_LOG_SAMPLES = {  # $context values of their real length
     "requestId": "c0a5ec1d-7d3a-4f7e-9c55-2a3b8d7e6f10",
     "extendedRequestId": "XyZ1aBcDeFgHiJk=",
@@ -201,8 +212,6 @@ def boto3_clients_ms() -> float:
 
 def emf_series(lines: list[str]) -> set[tuple[str, ...]]:
     """Distinct (metric, dimension values) series in the EMF lines: CloudWatch bills each a month."""
-    import json  # noqa: PLC0415
-
     series: set[tuple[str, ...]] = set()
     for line in lines:
         if '"_aws"' not in line:
@@ -245,7 +254,9 @@ def xray_traces(monthly: float) -> float:
     return reservoir + XRAY_RATE * (monthly - reservoir)
 
 
-def parts(measured: Measured, monthly: float, memory_mb: int, operator_ms: float) -> dict[str, float]:
+def parts(
+    measured: Measured, monthly: float, memory_mb: int, operator_ms: float, zones: int
+) -> dict[str, float]:
     """Each AWS part's cost (USD) for `monthly` requests in one month."""
     m, p = monthly / 1e6, PRICE
     per = measured.per_request
@@ -274,26 +285,38 @@ def parts(measured: Measured, monthly: float, memory_mb: int, operator_ms: float
         "CloudWatch Logs ingestion (function, access, WAF)": monthly * log_bytes / 1e9 * p["logs_ingest_gb"],
         "X-Ray traces (default sampling)": xray_traces(monthly) / 1e6 * p["xray_trace_per_million"],
         "Data transfer out (responses)": monthly * per(measured.response_bytes) / 1e9 * p["data_out_gb"],
+        "NAT gateway data (operator calls, assumed 4 KB)": monthly
+        * OPERATOR_BYTES
+        / 1e9
+        * p["nat_gateway_gb"]
+        if zones
+        else 0.0,
         "Secrets Manager (read once per container)": 0.0,
     }
 
 
-def fixed_monthly(measured: Measured) -> dict[str, float]:
+def fixed_monthly(measured: Measured, zones: int) -> dict[str, float]:
+    hours = MONTH_SECONDS / 3600
     return {
         "EMF metric series seen in this run": len(measured.metric_series) * PRICE["metric_month"],
         f"WAF web ACL + {WAF_RULES} rules": PRICE["waf_acl_month"] + WAF_RULES * PRICE["waf_rule_month"],
+        f"KMS keys ({KMS_KEYS})": KMS_KEYS * PRICE["kms_key_month"],
+        f"VPC: {zones} NAT gateways, {INTERFACE_ENDPOINTS} endpoints x {zones} zones": zones
+        * hours
+        * (PRICE["nat_gateway_hour"] + INTERFACE_ENDPOINTS * PRICE["interface_endpoint_hour"]),
     }
 
 
-def report(measured: Measured, memory_mb: int, operator_ms: float) -> None:
+def report(measured: Measured, memory_mb: int, operator_ms: float, zones: int) -> None:
     per = measured.per_request
-    sandbox = population.settings().subscribers_table
     reads = ", ".join(
-        f"{name.rsplit('-', 1)[-1]} {per(count):.2f}" for name, count in measured.reads.items() if count
+        f"{name.removeprefix('kyc-match-local-')} {per(count):.2f}"
+        for name, count in measured.reads.items()
+        if count
     )
     print(f"per request (mean of {measured.requests}, mix of bench/population.py):")
     print(f"  KMS GenerateMac {per(measured.kms_calls):.2f}; DynamoDB reads by table: {reads}")
-    print(f"  ({sandbox}: the sandbox operator's reads; a real operator is called instead: not priced)")
+    print("  (subscribers: the sandbox operator's reads; a real operator is called instead, not priced)")
     entries = max(measured.audit_puts, 1)
     print(
         f"  audit entries {per(measured.audit_puts):.2f}, {measured.audit_bytes / entries:.0f} bytes each, "
@@ -317,12 +340,12 @@ def report(measured: Measured, memory_mb: int, operator_ms: float) -> None:
         f"{operator_ms:.0f} ms:"
     )
     print(f"{'part':<52}" + "".join(f"{f'{v / 1e6:.0f}M/month':>14}" for v in volumes))
-    tables = [parts(measured, volume, memory_mb, operator_ms) for volume in volumes]
+    tables = [parts(measured, volume, memory_mb, operator_ms, zones) for volume in volumes]
     for name in tables[0]:
         print(f"{name:<52}" + "".join(f"{table[name]:>14.2f}" for table in tables))
     totals = [sum(table.values()) for table in tables]
     print(f"{'total of the per-request parts':<52}" + "".join(f"{total:>14.2f}" for total in totals))
-    fixed = fixed_monthly(measured)
+    fixed = fixed_monthly(measured, zones)
     for name, cost in fixed.items():
         print(f"{'+ fixed: ' + name:<52}" + "".join(f"{cost:>14.2f}" for _ in volumes))
     print(
@@ -365,6 +388,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--memory", type=int, help="Lambda memory (MB); default: the stack's MATCH_MEMORY_MB")
     parser.add_argument("--operator-ms", type=float, nargs="+", default=[20.0, 50.0, 200.0])
+    parser.add_argument("--zones", type=int, help="VPC zones (0: no VPC); default: the production stage's")
     args = parser.parse_args()
     if args.memory is None:
         from infra.constructs.function import MATCH_MEMORY_MB  # noqa: PLC0415
@@ -375,7 +399,10 @@ def main() -> None:
     print(
         f"modelled: each AWS call {AWS_CALL_MS} ms in-region; no free tier; traffic even over a 30-day month"
     )
-    report(measured, args.memory, args.operator_ms[len(args.operator_ms) // 2])
+    if args.zones is None:
+        stage = json.loads(PRODUCTION_STAGE.read_text(encoding="utf-8"))
+        args.zones = int(stage.get("vpc", {}).get("availabilityZones", 0))
+    report(measured, args.memory, args.operator_ms[len(args.operator_ms) // 2], args.zones)
     memory_sweep(measured, args.operator_ms)
 
 
