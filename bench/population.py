@@ -9,6 +9,7 @@ API keys; requests drawn with a fixed seed, so two runs send the same sequence. 
 import json
 import os
 import random
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,10 @@ MIX: dict[str, int] = {
     "unknown-key": 3,  # an API key of no client: 403, each a different key id
     "wrong-method": 2,  # GET on the match path: 405
 }
+
+
+# x-correlator as clients send it: a UUID (stored as is), other text (a KMS keyed hash), none (we make one).
+CORRELATORS = {"uuid": 0.7, "text": 0.2, "none": 0.1}
 
 
 def operators_json() -> str:
@@ -167,7 +172,12 @@ class Population:
     def _event(self, path: str, body: str) -> dict[str, Any]:
         from kyc_match_tools.events import rest_proxy_event  # noqa: PLC0415
 
-        headers = {"content-type": "application/json", "x-correlator": f"bench-{self._sequence}"}
+        headers = {"content-type": "application/json"}
+        draw = self.rng.random()
+        if draw < CORRELATORS["uuid"]:
+            headers["x-correlator"] = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        elif draw < CORRELATORS["uuid"] + CORRELATORS["text"]:  # client text: only its keyed hash is kept
+            headers["x-correlator"] = f"order-{self._sequence}"
         return rest_proxy_event("POST", path, headers, body, self.rng.choice(self.keys))
 
     @staticmethod
