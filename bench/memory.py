@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import population
 import standins
 
-# Chosen from measurement (docs/performance.md, Memory). Three runs after warm-up: RSS flat (+0.000
-# MiB/10k), allocated blocks +77..+81 per 10k requests. RSS hides small leaks behind pymalloc's free
+# Chosen from measurement (docs/performance.md, Memory). Six runs after warm-up: RSS flat (+0.000
+# MiB/10k), allocated blocks +77..+83 per 10k requests. RSS hides small leaks behind pymalloc's free
 # pools (a deliberate 100-byte leak per request showed +0.34 MiB/10k, an unbounded client-key cache
 # +0.00), so allocated blocks are the sharp check: the same leak showed +10,032 blocks/10k, the
 # unbounded client-key cache alone +1,172/10k. Bounds: under one leaked object per ten requests.
