@@ -59,16 +59,18 @@ def bundled_line_history(now: datetime | None = None) -> list[dict[str, Any]]:
         {
             "phoneNumber": SWAPPED_AN_HOUR_AGO,
             "name": "Marta Vidal Roca",
+            "birthdate": "1990-04-12",
             "simSwapDate": at(timedelta(hours=1)),
             "deviceSwapDate": at(timedelta(hours=1)),
         },
         {
             "phoneNumber": SWAPPED_A_MONTH_AGO,
             "name": "Pablo Ortega Ruiz",
+            "birthdate": "1985-11-03",
             "simSwapDate": at(timedelta(days=30)),
             "deviceSwapDate": at(timedelta(days=30)),
         },
-        {"phoneNumber": NEVER_SWAPPED, "name": "Elena Costa Vila"},
+        {"phoneNumber": NEVER_SWAPPED, "name": "Elena Costa Vila", "birthdate": "1979-02-17"},
         {
             "phoneNumber": RECYCLED_10_DAYS_AGO,
             "name": "Iker Soler Prat",

@@ -26,7 +26,7 @@ SUCCESS = contract.decision_response_schema(200)
 BUILT_IN = {
     "source": "built-in",
     "id": "default",
-    "version": 1,
+    "version": DEFAULT_POLICY.version,
     "sha256": content_hash(DEFAULT_POLICY.model_dump(mode="json", by_alias=True)),
 }
 CONFORMANCE = {**ON_FILE}

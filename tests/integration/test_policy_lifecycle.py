@@ -117,7 +117,12 @@ def test_the_built_in_default_and_a_client_default_are_told_apart_in_the_audit_e
     assert status == 200
     expected_hash = content_hash(DEFAULT_POLICY.model_dump(mode="json", by_alias=True))
     assert entry["policy"] == built_in["policy"]
-    assert entry["policy"] == {"source": "built-in", "id": "default", "version": 1, "sha256": expected_hash}
+    assert entry["policy"] == {
+        "source": "built-in",
+        "id": "default",
+        "version": DEFAULT_POLICY.version,
+        "sha256": expected_hash,
+    }
 
     put_approve_activate(client, policy_file(tmp_path, CLIENT_DEFAULT), "default", 1)
     status, own, entry = decide(client, NAME_AND_BIRTHDATE)

@@ -1,7 +1,7 @@
 """In-memory test doubles, one per port: every test that needs one imports it from here.
 
 Ports are the Protocols of kyc_match.domain.ports (OperatorAdapter, OperatorDirectory, PolicyStore,
-ClientStore, AuditTrail) and the adapters' own (the `clock` of resilience/oauth/camara/policy store,
+ClientStore, AuditTrail), the line-history port (LineHistory, FakeLineOperator) and the adapters' own (the `clock` of resilience/oauth/camara/policy store,
 PortedNumbers, SecretsManagerClient, SubscriberStore). Besides: the DynamoDB resource where a test
 runs without moto (counting the tables built, or refusing writes), and a spy counting the reads
 made of a moto table. A directory needs no double: PrefixDirectory over FakeOperators is the real
@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from kyc_match.audit.witness import WitnessObject, object_name
 from kyc_match.domain.clients import Client, ClientProfile
 from kyc_match.domain.errors import AuditUnavailableError
+from kyc_match.domain.line_history import LineQuery, Tenure
 from kyc_match.domain.model import AuditRecord, MatchQuery, ServedPolicy, Verdicts
 from kyc_match.domain.purposes import DEFAULT_PURPOSE
 from kyc_match_tools.operator_sim.simulator import MemorySubscribers
@@ -26,6 +27,7 @@ __all__ = [
     "DEFAULT_PROFILE",
     "CountingTable",
     "FakeDynamoDb",
+    "FakeLineOperator",
     "FakeOperator",
     "FakeSecretsManager",
     "FakeTable",
@@ -87,6 +89,49 @@ class FakeOperator:
         if callable(self._outcome):
             return self._outcome(query)
         return self._outcome
+
+
+LineAnswer = bool | Tenure | BaseException | Callable[[LineQuery, Any], Any]
+
+
+class FakeLineOperator(FakeOperator):
+    """OperatorAdapter and LineHistory: offers the APIs of `answers` (by name: simSwap, deviceSwap,
+    numberRecycling, kycTenure) and answers each with its value, raises it (an exception), or calls it
+    with the query and the question's argument (maxAge hours, the date asked); remembers every query."""
+
+    def __init__(
+        self,
+        operator_id: str,
+        outcome: Outcome | None = None,
+        answers: Mapping[str, LineAnswer] | None = None,
+    ) -> None:
+        super().__init__(operator_id, outcome)
+        self.answers = dict(answers or {})
+        self.line_queries: list[LineQuery] = []
+
+    def offers(self, api: str, version: str) -> bool:
+        return api in self.answers
+
+    def check_swap(self, query: LineQuery, max_age_hours: int) -> Any:
+        return self._answer(query, max_age_hours)
+
+    def swap_date(self, query: LineQuery) -> Any:
+        return self._answer(query, None)
+
+    def check_recycled(self, query: LineQuery, specified_date: Any) -> Any:
+        return self._answer(query, specified_date)
+
+    def check_tenure(self, query: LineQuery, tenure_date: Any) -> Any:
+        return self._answer(query, tenure_date)
+
+    def _answer(self, query: LineQuery, argument: Any) -> Any:
+        self.line_queries.append(query)
+        answer = self.answers[query.api.name]
+        if isinstance(answer, BaseException):
+            raise answer
+        if callable(answer):
+            return answer(query, argument)
+        return answer
 
 
 @dataclass

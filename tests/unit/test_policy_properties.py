@@ -1,8 +1,9 @@
 """Properties of every policy the validator lets through, over policies hypothesis writes.
 
 No valid policy ACCEPTs a request whose verdicts are all "false" / "not_available" (whatever the
-scores, partial-match kinds and idDocumentType), nor on an operator's refusal; every decision is at
-least as severe as the floors the verdicts trip.
+scores, partial-match kinds and idDocumentType), nor on an operator's refusal, nor on a line check
+answered adversely or not at all (whatever the verdicts); every decision is at least as severe as
+the floors the verdicts trip.
 """
 
 from typing import Any
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from kyc_match.domain.assess import evaluate
-from kyc_match.domain.model import RequestFacts
+from kyc_match.domain.model import RequestFacts, Signal
 from kyc_match.domain.policy import Policy, PolicyError, parse_policy
 from kyc_match.domain.policy_parts import SEVERITY
 from kyc_match.matching import AttributeMatch
@@ -74,6 +75,23 @@ def rules(draw: st.DrawFn, name: str) -> dict[str, Any]:
     return rule
 
 
+@st.composite
+def line_checks(draw: st.DrawFn) -> dict[str, Any]:
+    """Any lineChecks section, ACCEPT included where a policy might try it (the validator refuses it)."""
+    section: dict[str, Any] = {}
+    for signal in ("simSwap", "deviceSwap", "numberRecycling", "tenure"):
+        if draw(COIN):
+            rule: dict[str, Any] = {"decision": draw(ANY_DECISION)}
+            if signal.endswith("Swap") and draw(COIN):
+                rule["withinHours"] = draw(HOURS)
+            section[signal] = rule
+    if draw(COIN):
+        section["signalUnavailable"] = draw(ANY_DECISION)
+    return section
+
+
+ANY_DECISION = st.sampled_from(["ACCEPT", "STEP_UP", "REJECT", "REJECT"])
+HOURS = st.sampled_from([1, 24, 72, 2400])
 GROUPS = st.lists(groups(), min_size=1, max_size=3)
 RULED = st.lists(st.sampled_from(NAMES), max_size=3, unique=True)
 DECISION_TRIPLE = st.lists(st.sampled_from(DECISIONS), min_size=3, max_size=3).map(
@@ -100,6 +118,8 @@ def policies(draw: st.DrawFn) -> Policy:
         "decisions": dict(zip(["FULL", "PARTIAL", "NONE"], decisions, strict=True)),
         "onUnlistedMismatch": draw(st.sampled_from(["STEP_UP", "REJECT"])),
     }
+    if draw(COIN):
+        document["lineChecks"] = draw(line_checks())
     try:
         return parse_policy(document)
     except PolicyError:
@@ -164,3 +184,31 @@ def test_decisions_honour_every_floor_tripped(policy, data, document_type):
         assert SEVERITY[assessment.decision] >= SEVERITY[floor]
     unlisted = [n for n, v in verdicts.items() if v.result == "false" and n not in policy.named()]
     assert {r.attribute for r in floors if r.rule == "onUnlistedMismatch"} == set(unlisted)
+
+
+ADVERSE = st.one_of(
+    st.builds(
+        Signal, st.sampled_from(["simSwap", "deviceSwap"]), st.sampled_from(["swapped", "unavailable"]), HOURS
+    ),
+    st.builds(Signal, st.just("numberRecycling"), st.sampled_from(["recycled", "unavailable"])),
+    st.builds(Signal, st.just("tenure"), st.sampled_from(["notHeld", "unavailable"])),
+)
+REASSURING = st.one_of(
+    st.builds(Signal, st.sampled_from(["simSwap", "deviceSwap"]), st.just("notSwapped"), HOURS),
+    st.builds(Signal, st.just("numberRecycling"), st.just("notRecycled")),
+    st.builds(Signal, st.just("tenure"), st.just("held")),
+)
+
+
+@PROPERTY
+@given(policy=policies(), adverse=ADVERSE, others=st.lists(REASSURING, max_size=3), matched=COIN)
+def test_no_valid_policy_accepts_an_adverse_or_unanswered_line_check(policy, adverse, others, matched):
+    """Even with every attribute the policy names matched: a swap within the window asked, a recycled
+    number, a subscription not held, or a check the operator could not answer is never ACCEPT."""
+    verdicts = {name: AttributeMatch("true") for name in policy.named()}
+    facts = RequestFacts(
+        signals=(*others, adverse), operator_outcome=None if matched else "IDENTIFIER_NOT_FOUND"
+    )
+    assessment = evaluate(policy, verdicts if matched else {}, facts)
+    assert assessment.decision != "ACCEPT", (policy.model_dump(by_alias=True), adverse)
+    assert any(reason.signal == adverse.name for reason in assessment.reasons)

@@ -6,7 +6,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as PowertoolsNotFound
@@ -36,6 +36,9 @@ from kyc_match.domain.model import CallContext, MatchQuery, ServedPolicy
 from kyc_match.domain.ports import PolicyStore
 from kyc_match.observability import logger, metrics
 from kyc_match.wiring import Dependencies, dependencies
+
+if TYPE_CHECKING:
+    from kyc_match.domain.line_checks import LineCheck
 
 MATCH_PATH = "/kyc-match/v0.4/match"
 ASSESS_PATH = "/kyc-decision/v1/assess"
@@ -86,12 +89,15 @@ def assess() -> Response[str]:
     request = _rejecting_audited(context, deps, lambda: _request(KycAssessRequest))
     context = _rejecting_audited(context, deps, lambda: _with_purpose(context, profile, request.purpose))
 
-    def prepare() -> tuple[MatchQuery, ServedPolicy]:
+    def prepare() -> tuple[MatchQuery, ServedPolicy, "tuple[LineCheck, ...]"]:
         query = _query(request, context, explain=True)
-        return query, _policy(deps.policies, context.client_id, request.policyId)
+        checks = request.line_checks(context.received_at.date())
+        return query, _policy(deps.policies, context.client_id, request.policyId), checks
 
-    query, policy = _rejecting_audited(context, deps, prepare)
-    result = assess_identity(query, context, policy, operators=deps.operators, audit=deps.audit)
+    query, policy, checks = _rejecting_audited(context, deps, prepare)
+    result = assess_identity(
+        query, context, policy, operators=deps.operators, audit=deps.audit, line_checks=checks
+    )
     _log_outcome(200, None)
     body = {
         "matchResults": match_response_body(dict(result.verdicts)),

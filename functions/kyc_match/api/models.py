@@ -44,6 +44,15 @@ IdDocumentType = Literal[
 Gender = Literal["MALE", "FEMALE", "OTHER"]
 
 
+def no_nulls(cls: type[BaseModel], data: object) -> object:
+    """The spec declares no property nullable: `"name": null` is an invalid argument, not an absence."""
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if value is None:
+                raise PydanticCustomError("null_forbidden", "property must not be null", {"field": name})
+    return data
+
+
 class KycMatchRequest(BaseModel):
     """`KYC_MatchRequestBody`: unknown properties and wrong JSON types are rejected."""
 
@@ -75,15 +84,7 @@ class KycMatchRequest(BaseModel):
     countryOfBirth: CountryCode | None = None
     nationality: CountryCode | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: object) -> object:
-        """The spec declares no property nullable: `"name": null` is an invalid argument, not an absence."""
-        if isinstance(data, dict):
-            for name, value in data.items():
-                if value is None:
-                    raise PydanticCustomError("null_forbidden", "property must not be null", {"field": name})
-        return data
+    _no_nulls = model_validator(mode="before")(no_nulls)
 
     def attributes(self) -> dict[str, str]:
         """The attributes to compare: every property sent except the phone number (and options)."""
@@ -91,7 +92,7 @@ class KycMatchRequest(BaseModel):
         return {name: str(value) for name, value in sent.items()}
 
 
-NOT_ATTRIBUTES = {"phoneNumber", "policyId"}
+NOT_ATTRIBUTES = {"phoneNumber", "policyId", "purpose", "lineChecks"}  # options of the decision request
 
 
 def match_response_body(verdicts: dict[str, AttributeMatch]) -> dict[str, str | int]:

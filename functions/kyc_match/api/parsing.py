@@ -29,7 +29,14 @@ _FIELD_RULES = {
     "maxAge": "must be an integer from 1 to 2400",
     "specifiedDate": "must be a calendar date formatted YYYY-MM-DD",
     "tenureDate": "must be a calendar date formatted YYYY-MM-DD",
+    "lineChecks.simSwap.maxAgeHours": "must be an integer from 1 to 2400",
+    "lineChecks.deviceSwap.maxAgeHours": "must be an integer from 1 to 2400",
+    "lineChecks.numberRecycling.since": "must be a calendar date formatted YYYY-MM-DD",
+    "lineChecks.tenure.since": "must be a calendar date formatted YYYY-MM-DD",
 }
+_CHECKS = ("simSwap", "deviceSwap", "numberRecycling", "tenure")
+_OBJECTS = {"lineChecks", *(f"lineChecks.{check}" for check in _CHECKS)}
+_INTEGERS = {"'maxAge'", "'lineChecks.simSwap.maxAgeHours'", "'lineChecks.deviceSwap.maxAgeHours'"}
 _MAX_DESCRIBED_ERRORS = 3
 
 
@@ -85,6 +92,7 @@ _KIND_TEXTS = {
     "string_too_long": "{field} is longer than {max_length} characters",
     "literal_error": "{field} must be one of {expected}",
     "string_type": "{field} must be a string",
+    "object_type": "{field} must be a JSON object",
 }
 _BODY_TEXTS = {
     "json_invalid": "the body is not valid JSON",
@@ -95,20 +103,27 @@ _BODY_TEXTS = {
 
 def _describe_one(detail: ErrorDetails) -> str:
     kind = detail["type"]
-    if kind in _BODY_TEXTS:
-        return _BODY_TEXTS[kind]
     context = detail.get("ctx", {})
-    field = _field_name(detail["loc"] or (context.get("field", ""),))
-    if kind.endswith("_type") and field != "'maxAge'":
-        kind = "string_type"  # every property of a match body is a string
+    location = detail["loc"] if "field" not in context else (*detail["loc"], context["field"])
+    field = _field_name(location)
+    if kind in _BODY_TEXTS:
+        return f"{field} must be a JSON object" if location else _BODY_TEXTS[kind]
+    if kind.endswith("_type") and field not in _INTEGERS:
+        # Every property of a match body is a string; the decision's lineChecks are objects.
+        kind = "object_type" if field.strip("'") in _OBJECTS else "string_type"
     if kind in _KIND_TEXTS:
         return _KIND_TEXTS[kind].format(field=field, **{k: v for k, v in context.items() if k != "field"})
     return f"{field} {_FIELD_RULES.get(field.strip(chr(39)), 'is not valid')}"
 
 
 def _field_name(location: tuple[int | str, ...]) -> str:
-    name = str(location[0]) if location else ""
+    """The property's path (`'name'`, `'lineChecks.simSwap.maxAgeHours'`)."""
+    names = [str(part) for part in location]
     # An unknown property's name is client text: only echo it when it looks like an identifier.
-    if name.isascii() and name.replace("_", "").isalnum() and len(name) <= 40:
-        return f"'{name}'"
+    if names and all(_identifier(name) for name in names):
+        return "'" + ".".join(names) + "'"
     return "an unknown property"
+
+
+def _identifier(name: str) -> bool:
+    return name.isascii() and name.replace("_", "").isalnum() and len(name) <= 40

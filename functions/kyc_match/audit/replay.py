@@ -1,7 +1,8 @@
 """Deciding past requests again under another policy, from their audit entries alone.
 
 An entry of the decision endpoint holds what a policy decides on: per-attribute results, scores and
-the kinds of near misses (`partialMatches`), never a value. Replaying it under a new policy tells a
+the kinds of near misses (`partialMatches`), the line checks' outcomes and windows (`lineChecks`),
+never a value or a date. Replaying it under a new policy tells a
 risk officer, before approval, how many decisions the change would have turned and which way.
 """
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kyc_match.domain.assess import evaluate
-from kyc_match.domain.model import RequestFacts
+from kyc_match.domain.model import RequestFacts, Signal
 from kyc_match.domain.policy import Policy
 from kyc_match.matching import AttributeMatch
 
@@ -45,7 +46,7 @@ def verdicts_of(entry: dict[str, Any]) -> dict[str, AttributeMatch]:
     scores: dict[str, int] = entry.get("scores") or {}
     kinds: dict[str, str] = dict(entry.get("partialMatches") or {})
     for reason in entry.get("reasons") or []:  # entries written before partialMatches was recorded
-        if reason.get("partialMatch"):
+        if reason.get("partialMatch") and reason.get("attribute"):
             kinds.setdefault(reason["attribute"], reason["partialMatch"])
     return {
         name: AttributeMatch(result, scores.get(name), kinds.get(name))  # type: ignore[arg-type]
@@ -54,12 +55,29 @@ def verdicts_of(entry: dict[str, Any]) -> dict[str, AttributeMatch]:
 
 
 def facts_of(entry: dict[str, Any]) -> RequestFacts:
-    """The request facts a policy may branch on: the idDocumentType sent, the operator's refusal."""
+    """The request facts a policy may branch on: the idDocumentType sent, the operator's refusal, the
+    line checks' answers."""
     document_type, outcome = entry.get("idDocumentType"), entry.get("operatorOutcome")
     return RequestFacts(
         id_document_type=document_type if isinstance(document_type, str) else None,
         operator_outcome=outcome if isinstance(outcome, str) else None,
+        signals=signals_of(entry),
     )
+
+
+def signals_of(entry: dict[str, Any]) -> tuple[Signal, ...]:
+    recorded = entry.get("lineChecks")
+    if not isinstance(recorded, dict):
+        return ()
+    return tuple(
+        Signal(name, str(answer["outcome"]), _hours(answer.get("maxAgeHours")))
+        for name, answer in recorded.items()
+        if isinstance(answer, dict) and "outcome" in answer
+    )
+
+
+def _hours(value: object) -> int | None:
+    return value if isinstance(value, int) else None
 
 
 def replay(entries: Iterable[dict[str, Any]], policy: Policy) -> Replay:

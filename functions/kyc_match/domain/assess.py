@@ -1,13 +1,14 @@
 """The risk decision: per-attribute verdicts + request facts + a policy -> level, decision and reasons.
 
 `evaluate` is pure and needs only what an audit entry holds (attribute names, verdicts, scores,
-partial-match kinds, idDocumentType, the operator's refusal), so past decisions can be replayed.
+partial-match kinds, idDocumentType, the operator's refusal, the line checks' outcomes and windows),
+so past decisions can be replayed.
 """
 
 from dataclasses import dataclass
 from typing import Any
 
-from kyc_match.domain.model import Assessment, Reason, RequestFacts, Verdicts
+from kyc_match.domain.model import Assessment, Reason, RequestFacts, Signal, Verdicts
 from kyc_match.domain.policy import Policy
 from kyc_match.domain.policy_parts import SEVERITY, Group
 from kyc_match.matching import AttributeMatch
@@ -40,23 +41,44 @@ def outcome_of(attribute: str, verdict: AttributeMatch | None, policy: Policy) -
 
 def evaluate(policy: Policy, verdicts: Verdicts, facts: RequestFacts | None = None) -> Assessment:
     facts = facts or RequestFacts()
+    signal_floors = _signal_floors(policy, facts.signals)
+    level_reasons: tuple[Reason, ...] = ()
     if facts.operator_outcome is not None:
-        return _operator_decision(policy, facts.operator_outcome)
-    floors = _floors(policy, verdicts)
-    level, level_reasons = _level(policy, verdicts, facts.id_document_type)
-    decision = max(
-        [policy.decision_for(level), *(floor for floor, _ in floors)], key=lambda name: SEVERITY[name]
-    )
-    ranked = sorted(floors, key=lambda floor: -SEVERITY[floor[0]])
+        level, floors = "NONE", [_operator_floor(policy, facts.operator_outcome), *signal_floors]
+        level_decision = floors[0][0]
+    else:
+        floors = [*_floors(policy, verdicts), *signal_floors]
+        level, level_reasons = _level(policy, verdicts, facts.id_document_type)
+        level_decision = policy.decision_for(level)
+    decision = max([level_decision, *(floor for floor, _ in floors)], key=lambda name: SEVERITY[name])
+    ranked = sorted(floors, key=lambda floor: -SEVERITY[floor[0]])  # stable: the operator's first
     reasons = (*(reason for _, reason in ranked), *level_reasons)
-    return Assessment(level, decision, reasons, policy.policy_id, policy.version)
+    return Assessment(
+        level,
+        decision,
+        reasons,
+        policy.policy_id,
+        policy.version,
+        operator_outcome=facts.operator_outcome,
+        signals=facts.signals,
+    )
 
 
-def _operator_decision(policy: Policy, outcome: str) -> Assessment:
+def _operator_floor(policy: Policy, outcome: str) -> tuple[str, Reason]:
     attribute, attribute_outcome = OPERATOR_REASONS[outcome]
-    reason = Reason(f"operatorOutcomes.{outcome}", attribute, attribute_outcome)
     decision: str = getattr(policy.operator_outcomes, outcome)
-    return Assessment("NONE", decision, (reason,), policy.policy_id, policy.version, operator_outcome=outcome)
+    return decision, Reason(f"operatorOutcomes.{outcome}", attribute, attribute_outcome)
+
+
+def _signal_floors(policy: Policy, signals: tuple[Signal, ...]) -> list[tuple[str, Reason]]:
+    """An adverse or unavailable answer to a line check the request asked: never less than STEP_UP."""
+    rules = policy.line_check_rules
+    floors: list[tuple[str, Reason]] = []
+    for signal in signals:
+        if signal.adverse or signal.outcome == "unavailable":
+            floor, rule = rules.floor_for(signal.name, signal.outcome, signal.max_age_hours)
+            floors.append((floor, Reason(rule, "", signal.outcome, signal=signal.name)))
+    return floors
 
 
 def _floors(policy: Policy, verdicts: Verdicts) -> list[tuple[str, Reason]]:
@@ -153,13 +175,19 @@ def assessment_document(assessment: Assessment) -> dict[str, Any]:
     document: dict[str, Any] = {
         "matchLevel": assessment.match_level,
         "decision": assessment.decision,
-        "reasons": [
-            {"rule": reason.rule, "attribute": reason.attribute, "outcome": reason.outcome}
-            | ({"partialMatch": reason.partial_match} if reason.partial_match else {})
-            for reason in assessment.reasons
-        ],
+        "reasons": [_reason_document(reason) for reason in assessment.reasons],
         "policy": {"id": assessment.policy_id, "version": assessment.policy_version},
     }
     if assessment.operator_outcome is not None:
         document["operatorOutcome"] = assessment.operator_outcome
+    if assessment.signals:
+        # Outcomes and windows asked, never a date: the same in the response and in the audit entry.
+        document["lineChecks"] = {signal.name: signal.document() for signal in assessment.signals}
     return document
+
+
+def _reason_document(reason: Reason) -> dict[str, str]:
+    if reason.signal is not None:
+        return {"rule": reason.rule, "signal": reason.signal, "outcome": reason.outcome}
+    document = {"rule": reason.rule, "attribute": reason.attribute, "outcome": reason.outcome}
+    return document | ({"partialMatch": reason.partial_match} if reason.partial_match else {})

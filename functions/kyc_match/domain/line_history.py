@@ -197,7 +197,7 @@ def _ask(
     operator: OperatorAdapter | None = None
     try:
         operator = operators.operator_for(query.phone_number)
-        history = _history(operator, query.api)
+        history = history_of(operator, query.api)
         result, recorded = answer(history)
     except Exception as error:
         failure = error if isinstance(error, KycMatchError) else KycMatchError()
@@ -211,7 +211,7 @@ class _Answer(Protocol[T_co]):
     def __call__(self, history: LineHistory) -> tuple[T_co, Mapping[str, bool | int]]: ...
 
 
-def _history(operator: OperatorAdapter, api: LineApi) -> LineHistory:
+def history_of(operator: OperatorAdapter, api: LineApi) -> LineHistory:
     """The operator's line history, if its configuration offers this API (and version): else 422."""
     if not isinstance(operator, LineHistory) or not operator.offers(api.name, api.version):
         raise ServiceNotApplicableError

@@ -1,6 +1,6 @@
 """Use cases of the API. Every outcome, success or error, is audited before it is returned."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, cast
 
 from kyc_match.domain.errors import (
@@ -23,6 +23,7 @@ from kyc_match.domain.model import (
 from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorDirectory
 
 if TYPE_CHECKING:
+    from kyc_match.domain.line_checks import LineCheck, LineCheckRun
     from kyc_match.domain.policy import Policy
 
 # Operator refusals that are answers about the customer: on the decision endpoint the policy decides
@@ -61,13 +62,20 @@ def assess_identity(
     *,
     operators: OperatorDirectory,
     audit: AuditTrail,
+    line_checks: "tuple[LineCheck, ...]" = (),
 ) -> RiskAssessment:
     """As match_identity, then the client's policy turns the verdicts into a level and a decision.
 
     An operator refusal about the customer (document mismatch or required, unknown number, service not
     applicable) is a decision too, by the policy's `operatorOutcomes`, audited like any other.
+    The line checks asked run alongside the match at the same operator; their outcomes are facts
+    of the decision (domain/line_checks.py), recorded with it.
     """
-    verdicts, assessment = _answer(query, context, operators, audit, policy=served)
+    if line_checks:
+        from kyc_match.domain.line_checks import line_scopes  # noqa: PLC0415 - decisions with checks only
+
+        query = replace(query, line_scopes=query.line_scopes | line_scopes(line_checks))
+    verdicts, assessment = _answer(query, context, operators, audit, policy=served, line_checks=line_checks)
     # Given a policy, always assessed.
     return RiskAssessment(verdicts, cast(Assessment, assessment), served.reference)
 
@@ -78,22 +86,30 @@ def _answer(
     operators: OperatorDirectory,
     audit: AuditTrail,
     policy: ServedPolicy | None,
+    line_checks: "tuple[LineCheck, ...]" = (),
 ) -> tuple[Verdicts, Assessment | None]:
     operator: OperatorAdapter | None = None
+    running: LineCheckRun | None = None
     attributes = tuple(query.attributes)
     id_document_type = query.attributes.get("idDocumentType") if policy is not None else None
     try:
         operator = operators.operator_for(query.phone_number)
+        running = _start_line_checks(operator, line_checks, query, context)
         verdicts = operator.match(query)
-        facts = RequestFacts(id_document_type=id_document_type)
+        signals = running.finish() if running else ()
+        facts = RequestFacts(id_document_type=id_document_type, signals=signals)
         assessment = _assess(verdicts, policy.policy, facts) if policy is not None else None
     except Exception as error:
         outcome = _operator_outcome(error)
         if policy is None or outcome is None:
+            if running:
+                running.abandon()
             _audit_failure(error, context, query, operator, audit)
             raise
         verdicts = {}
-        assessment = _assess(verdicts, policy.policy, RequestFacts(id_document_type, outcome))
+        # No operator serves the number: no check could be asked.
+        signals = running.finish() if running else tuple(check.unavailable() for check in line_checks)
+        assessment = _assess(verdicts, policy.policy, RequestFacts(id_document_type, outcome, signals))
     audit.record(
         AuditRecord(
             context=context,
@@ -108,6 +124,16 @@ def _answer(
         )
     )
     return verdicts, assessment
+
+
+def _start_line_checks(
+    operator: OperatorAdapter, checks: "tuple[LineCheck, ...]", query: MatchQuery, context: CallContext
+) -> "LineCheckRun | None":
+    if not checks:
+        return None
+    from kyc_match.domain.line_checks import LineCheckRun  # noqa: PLC0415 - decisions with checks only
+
+    return LineCheckRun(operator, checks, query, context.received_at)
 
 
 def _operator_outcome(error: Exception) -> str | None:

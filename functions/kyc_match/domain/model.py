@@ -28,6 +28,9 @@ class MatchQuery:
     client_id: str = ""  # the client asking (a CIBA authorization is continued for the same one)
     # time.monotonic() by which the operator's answer must be in, leaving the function time to audit.
     answer_by: float | None = None
+    # The line-history scopes the same request needs from this operator (a decision with line checks):
+    # a three-legged operator asks one token for the match's scope and these together (issue #14).
+    line_scopes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -51,9 +54,34 @@ class Reason:
     """One thing that drove a risk decision: a rule and an attribute, never a value."""
 
     rule: str
-    attribute: str
-    outcome: str  # match | near | mismatch | unavailable | missing
+    attribute: str  # "" for a line check's reason, which names its `signal` instead
+    outcome: str  # match | near | mismatch | unavailable | missing; a signal's outcome (see Signal)
     partial_match: str | None = None  # TYPO, INITIAL, … where the engine could tell
+    signal: str | None = None  # simSwap, deviceSwap, numberRecycling, tenure
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A line check's answer as a decision uses it: an outcome and the window asked, never a date.
+
+    Outcomes: swapped | notSwapped (SIM and device swap), recycled | notRecycled, held | notHeld
+    (tenure since the date asked), unavailable (the operator could not answer: not offered, failed,
+    too slow)."""
+
+    name: str  # simSwap | deviceSwap | numberRecycling | tenure
+    outcome: str
+    max_age_hours: int | None = None  # the window a swap check asked
+
+    @property
+    def adverse(self) -> bool:
+        return self.outcome in ADVERSE_OUTCOMES
+
+    def document(self) -> dict[str, str | int]:
+        window = {} if self.max_age_hours is None else {"maxAgeHours": self.max_age_hours}
+        return {"outcome": self.outcome, **window}
+
+
+ADVERSE_OUTCOMES = frozenset({"swapped", "recycled", "notHeld"})
 
 
 @dataclass(frozen=True)
@@ -62,6 +90,7 @@ class RequestFacts:
 
     id_document_type: str | None = None  # the enum value sent, for groups with `when`
     operator_outcome: str | None = None  # ID_DOCUMENT_MISMATCH, … when the operator refused to match
+    signals: tuple[Signal, ...] = ()  # the line checks the request asked, answered or unavailable
 
 
 @dataclass(frozen=True)
@@ -72,6 +101,7 @@ class Assessment:
     policy_id: str
     policy_version: int
     operator_outcome: str | None = None
+    signals: tuple[Signal, ...] = ()  # what the decision saw of the line, returned and audited
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,16 @@ Outcomes per attribute: `match` ("true"), `near` (a "false" the attribute's rule
 or above `minScore`, or a partial-match kind it lists), `mismatch` (any other "false"), `unavailable`
 ("not_available"), `missing` (not sent). A level is an AND of groups; a group is met when at least
 `minMatched` of its attributes count. Per-attribute floors (`onNear`, `onMismatch`, `onUnavailable`)
-and `onUnlistedMismatch` make the decision at least as severe as they say. The safety rules every
+and `onUnlistedMismatch` make the decision at least as severe as they say; so do `lineChecks`, on the
+answers to the line checks a request asks (SIM/device swap, number recycling, tenure). The safety rules every
 policy must pass are in policy_rules.py; docs/decision.md explains the format to a risk officer.
 """
 
 import json
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, model_serializer, model_validator
 
 from kyc_match.domain.policy_parts import (
     AttributeName,
@@ -21,6 +22,7 @@ from kyc_match.domain.policy_parts import (
     Floor,
     LevelRule,
     Levels,
+    LineChecks,
     OperatorOutcomes,
     PolicyPart,
 )
@@ -37,13 +39,28 @@ class Policy(PolicyPart):
     decisions: Decisions = Decisions()
     on_unlisted_mismatch: Floor = "STEP_UP"
     operator_outcomes: OperatorOutcomes = OperatorOutcomes()
+    # Absent in every policy written before line checks existed: their answers then take the defaults.
+    line_checks: LineChecks | None = None
 
     @model_validator(mode="after")
     def _safe(self) -> "Policy":
-        problems = unsafe(self.attributes, self.levels, self.decisions)
+        problems = unsafe(self.attributes, self.levels, self.decisions, self.line_checks)
         if problems:
             raise UnsafePolicyError(problems)
         return self
+
+    @model_serializer(mode="wrap")
+    def _absent_stays_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A policy without `lineChecks` is stored (and hashed) exactly as before the section existed.
+        document: dict[str, Any] = handler(self)
+        if self.line_checks is None:
+            document.pop("lineChecks", None)
+            document.pop("line_checks", None)
+        return document
+
+    @property
+    def line_check_rules(self) -> LineChecks:
+        return self.line_checks or LineChecks()
 
     def rule_for(self, attribute: str) -> AttributeRule | None:
         return self.attributes.get(attribute)

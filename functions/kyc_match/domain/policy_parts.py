@@ -1,4 +1,5 @@
-"""The parts a policy is made of (format 2): attribute rules, groups, levels, decisions, operator outcomes.
+"""The parts a policy is made of (format 2): attribute rules, groups, levels, decisions, operator outcomes,
+line checks.
 
 Apart from the Policy model (policy.py) so that the safety rules (policy_rules.py) can read them and
 the model can run the rules, without the two modules importing each other.
@@ -8,7 +9,7 @@ from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 
 from kyc_match.matching.reasons import PartialMatch
 
@@ -128,3 +129,50 @@ class OperatorOutcomes(_AsWritten):
     ID_DOCUMENT_REQUIRED: Floor = "STEP_UP"
     IDENTIFIER_NOT_FOUND: Floor = "STEP_UP"
     SERVICE_NOT_APPLICABLE: Floor = "STEP_UP"
+
+
+MAX_AGE_HOURS = 2400  # SIM Swap and Device Swap: `maxAge` is 1 to 2400 hours
+
+
+class SwapRule(PolicyPart):
+    """A SIM or device swap within the window the request asked: at least STEP_UP; `decision` REJECT
+    raises it, for every window or, with `withinHours`, only when the window asked was no wider."""
+
+    decision: Floor = "STEP_UP"
+    within_hours: int | None = Field(default=None, ge=1, le=MAX_AGE_HOURS)
+
+    def floor_for(self, max_age_hours: int | None) -> Floor:
+        covered = self.within_hours is None or (max_age_hours or MAX_AGE_HOURS) <= self.within_hours
+        return self.decision if covered else "STEP_UP"
+
+
+class SignalRule(PolicyPart):
+    """The number changed subscriber since the date asked (numberRecycling), or the subscription has
+    not been held since it (tenure): at least STEP_UP; `decision` may raise it to REJECT."""
+
+    decision: Floor = "STEP_UP"
+
+
+class LineChecks(PolicyPart):
+    """What the answers to the request's line checks mean. Absent (or any part absent): STEP_UP.
+
+    Only floors: a line check can make a decision more severe, never more lenient, and an adverse or
+    unavailable answer never leaves an ACCEPT standing."""
+
+    sim_swap: SwapRule = SwapRule()
+    device_swap: SwapRule = SwapRule()
+    number_recycling: SignalRule = SignalRule()
+    tenure: SignalRule = SignalRule()
+    signal_unavailable: Floor = "STEP_UP"  # a check the operator could not answer
+
+    def floor_for(self, signal: str, outcome: str, max_age_hours: int | None) -> tuple[Floor, str]:
+        """The floor an adverse or unavailable answer puts on the decision, and the rule that says so."""
+        if outcome == "unavailable":
+            return self.signal_unavailable, "lineChecks.signalUnavailable"
+        rule: SwapRule | SignalRule = getattr(self, _FIELDS[signal])
+        floor = rule.floor_for(max_age_hours) if isinstance(rule, SwapRule) else rule.decision
+        return floor, f"lineChecks.{signal}"
+
+
+SIGNALS = ("simSwap", "deviceSwap", "numberRecycling", "tenure")
+_FIELDS = {signal: to_snake(signal) for signal in SIGNALS}

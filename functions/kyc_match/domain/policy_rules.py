@@ -7,7 +7,15 @@ shapes, the policy is refused with the reason, rather than stored on trust.
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from kyc_match.domain.policy_parts import SEVERITY, AttributeRule, Decisions, Group, LevelRule, Levels
+from kyc_match.domain.policy_parts import (
+    SEVERITY,
+    AttributeRule,
+    Decisions,
+    Group,
+    LevelRule,
+    Levels,
+    LineChecks,
+)
 from kyc_match.matching import SCORABLE_ATTRIBUTES
 from kyc_match.matching.reasons import REASONED_ATTRIBUTES
 
@@ -29,7 +37,12 @@ class _Policy:
         return self.decisions.at(level)
 
 
-def unsafe(attributes: Mapping[str, AttributeRule], levels: Levels, decisions: Decisions) -> list[str]:
+def unsafe(
+    attributes: Mapping[str, AttributeRule],
+    levels: Levels,
+    decisions: Decisions,
+    line_checks: LineChecks | None = None,
+) -> list[str]:
     policy = _Policy(attributes, levels, decisions)
     return [
         *_attribute_rules(policy),
@@ -38,6 +51,7 @@ def unsafe(attributes: Mapping[str, AttributeRule], levels: Levels, decisions: D
         *_accepting_levels(policy),
         *_level_order(policy),
         *_dead_rules(policy),
+        *_dead_windows(line_checks),
     ]
 
 
@@ -174,4 +188,19 @@ def _dead_rules(policy: _Policy) -> Iterator[str]:
             yield (
                 f"attributes.{attribute}: minScore and tolerate make {attribute} near, but no group "
                 "counts 'near' for it and it has no onNear or onMismatch (dead rule)"
+            )
+
+
+def _dead_windows(line_checks: LineChecks | None) -> Iterator[str]:
+    """A swap within the window asked is STEP_UP at least: a window only narrows a REJECT.
+
+    That floor itself (never ACCEPT on a swap within the window asked, nor on a check the operator
+    could not answer) is in the types: every decision under `lineChecks` is STEP_UP or REJECT."""
+    if line_checks is None:
+        return
+    for signal, rule in (("simSwap", line_checks.sim_swap), ("deviceSwap", line_checks.device_swap)):
+        if rule.within_hours is not None and rule.decision == "STEP_UP":
+            yield (
+                f"lineChecks.{signal}.withinHours: with decision STEP_UP it has no effect: a swap within "
+                "the window the request asked is STEP_UP at least (dead rule)"
             )
