@@ -1,0 +1,184 @@
+"""POST /kyc-decision/v1/assess with `lineChecks` against the sandbox, through the Lambda handler and
+over HTTP (`kyc-match serve`): a perfect match on a line swapped an hour ago is refused, the bundled
+month-ago and never-swapped lines are not; an operator that does not offer a check, or has no record
+for it, gives `unavailable` (STEP_UP under the built-in policy, never a 5xx); each CAMARA bound is a
+400 from the one catalogue; the response and the audit entry hold outcomes and windows, never a date."""
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kyc_match import wiring
+from kyc_match.operators.config import OfferedApis, OperatorConfig
+from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.sandbox import SandboxOperator
+from kyc_match.settings import get_settings
+from kyc_match_tools.line_history import NEVER_SWAPPED, SWAPPED_A_MONTH_AGO, SWAPPED_AN_HOUR_AGO
+from support import contract
+from support.assertions import assert_error
+from support.audit import audit_item_for
+from support.doubles import MemorySubscribers
+
+pytestmark = pytest.mark.usefixtures("local_stack")
+
+ASSESS = "/kyc-decision/v1/assess"
+SUCCESS = contract.decision_response_schema(200)
+# The bundled lines' subscribers (functions/kyc_match_tools/line_history.py): a perfect match each.
+PERFECT = {
+    SWAPPED_AN_HOUR_AGO: {"name": "Marta Vidal Roca", "birthdate": "1990-04-12"},
+    SWAPPED_A_MONTH_AGO: {"name": "Pablo Ortega Ruiz", "birthdate": "1985-11-03"},
+    NEVER_SWAPPED: {"name": "Elena Costa Vila", "birthdate": "1979-02-17"},
+}
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def decide(api, number, line_checks, **extra):
+    tag = f"line-checks-{uuid.uuid4()}"
+    body = {
+        "phoneNumber": number,
+        **PERFECT.get(number, PERFECT[NEVER_SWAPPED]),
+        "lineChecks": line_checks,
+        **extra,
+    }
+    reply = api.send(body, path=ASSESS, headers={"x-correlator": tag})
+    assert reply.status == 200, reply.text
+    result = reply.json()
+    contract.validate(result, SUCCESS)
+    return result, tag
+
+
+def signal_reasons(result) -> list[dict]:
+    return [reason for reason in result["reasons"] if "signal" in reason]
+
+
+def test_a_perfect_match_on_a_line_swapped_an_hour_ago_is_refused(api):
+    result, tag = decide(api, SWAPPED_AN_HOUR_AGO, {"simSwap": {"maxAgeHours": 72}})
+    assert result["matchResults"] == {"nameMatch": "true", "birthdateMatch": "true"}
+    assert (result["matchLevel"], result["decision"]) == ("FULL", "REJECT")
+    assert result["reasons"][0] == {"rule": "lineChecks.simSwap", "signal": "simSwap", "outcome": "swapped"}
+    assert result["lineChecks"] == {"simSwap": {"outcome": "swapped", "maxAgeHours": 72}}
+
+    entry = audit_item_for(tag)
+    assert (entry["decision"], entry["lineChecks"], entry["reasons"]) == (
+        "REJECT",
+        result["lineChecks"],
+        result["reasons"],
+    )
+    outcome_fields = {key: entry[key] for key in ("lineChecks", "reasons", "results", "decision")}
+    assert DATE.search(str(outcome_fields)) is None  # outcomes and the window, never the swap's date
+
+
+@pytest.mark.parametrize(
+    ("number", "line_checks", "decision", "outcomes"),
+    [
+        (SWAPPED_AN_HOUR_AGO, {"simSwap": {"maxAgeHours": 2}}, "REJECT", {"simSwap": "swapped"}),
+        (SWAPPED_AN_HOUR_AGO, {"deviceSwap": {"maxAgeHours": 24}}, "STEP_UP", {"deviceSwap": "swapped"}),
+        (SWAPPED_A_MONTH_AGO, {"simSwap": {"maxAgeHours": 72}}, "ACCEPT", {"simSwap": "notSwapped"}),
+        (SWAPPED_A_MONTH_AGO, {"simSwap": {"maxAgeHours": 2400}}, "REJECT", {"simSwap": "swapped"}),
+        (SWAPPED_A_MONTH_AGO, {"simSwap": {}}, "ACCEPT", {"simSwap": "notSwapped"}),  # default: 240 h
+        (NEVER_SWAPPED, {"simSwap": {"maxAgeHours": 2400}}, "ACCEPT", {"simSwap": "notSwapped"}),
+        # Device Swap has no answer for a line without a record (its 422): unavailable, STEP_UP.
+        (NEVER_SWAPPED, {"simSwap": {}, "deviceSwap": {}}, "STEP_UP", {"simSwap": "notSwapped", "deviceSwap": "unavailable"}),
+    ],
+    ids=["hour-2h", "hour-device", "month-72h", "month-2400h", "month-default", "never", "never-device"],
+)  # fmt: skip
+def test_bundled_lines_under_the_built_in_policy(api, number, line_checks, decision, outcomes):
+    result, _ = decide(api, number, line_checks)
+    assert result["decision"] == decision
+    assert {name: answer["outcome"] for name, answer in result["lineChecks"].items()} == outcomes
+    if decision == "ACCEPT":
+        assert signal_reasons(result) == []
+    else:
+        assert signal_reasons(result)[0]["signal"] in outcomes
+
+
+# A sandbox operator of the test's own, through the handler: numbers recycled and lines of each age.
+TODAY = datetime.now(UTC).date()
+RECORDS = [
+    {"phoneNumber": "+34611000001", **PERFECT[NEVER_SWAPPED], "recycledDate": "2025-03-01T10:00:00Z",
+     "tenureDate": (TODAY - timedelta(days=10)).isoformat()},
+    {"phoneNumber": "+34611000002", **PERFECT[NEVER_SWAPPED], "recycledDate": "2023-03-01T10:00:00Z",
+     "tenureDate": "2020-01-01", "contractType": "PAYM"},
+]  # fmt: skip
+
+
+def use_operator(apis: OfferedApis | None) -> None:
+    config = OperatorConfig(id="line-sandbox", kind="sandbox", prefixes=("+34",), apis=apis)
+    operator = SandboxOperator(config, MemorySubscribers(RECORDS))
+    wiring.use_dependencies(wiring.build(get_settings(), operators=PrefixDirectory({"+34": operator})))
+
+
+@pytest.fixture
+def own_operator():
+    use_operator(None)  # offers all four
+    yield use_operator
+    wiring.use_dependencies(None)
+
+
+CHECKS = {"numberRecycling": {"since": "2024-01-10"}, "tenure": {"since": "2025-06-01"}}
+
+
+def test_a_number_recycled_and_a_young_line_step_up(handler_transport, own_operator):
+    result, tag = decide(handler_transport, "+34611000001", CHECKS)
+    assert result["lineChecks"] == {
+        "numberRecycling": {"outcome": "recycled"},
+        "tenure": {"outcome": "notHeld"},
+    }
+    assert (result["matchLevel"], result["decision"]) == ("FULL", "STEP_UP")
+    assert signal_reasons(result) == [
+        {"rule": "lineChecks.numberRecycling", "signal": "numberRecycling", "outcome": "recycled"},
+        {"rule": "lineChecks.tenure", "signal": "tenure", "outcome": "notHeld"},
+    ]
+    assert audit_item_for(tag)["lineChecks"] == result["lineChecks"]
+
+
+def test_a_line_held_since_before_the_dates_asked_accepts(handler_transport, own_operator):
+    result, _ = decide(handler_transport, "+34611000002", CHECKS)
+    assert result["lineChecks"] == {
+        "numberRecycling": {"outcome": "notRecycled"},
+        "tenure": {"outcome": "held"},
+    }
+    assert result["decision"] == "ACCEPT"
+
+
+def test_an_operator_that_offers_no_line_check_still_decides(handler_transport, own_operator):
+    own_operator(OfferedApis())  # KYC Match only
+    result, tag = decide(handler_transport, "+34611000002", {"simSwap": {"maxAgeHours": 72}, **CHECKS})
+    assert set(result["lineChecks"]) == {"simSwap", "numberRecycling", "tenure"}
+    assert {answer["outcome"] for answer in result["lineChecks"].values()} == {"unavailable"}
+    assert (result["matchLevel"], result["decision"]) == ("FULL", "STEP_UP")
+    assert {reason["rule"] for reason in signal_reasons(result)} == {"lineChecks.signalUnavailable"}
+    entry = audit_item_for(tag)
+    assert (entry["status"], entry["operatorId"]) == (200, "line-sandbox")
+
+
+TOMORROW = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("line_checks", "code", "message"),
+    [
+        ({"simSwap": {"maxAgeHours": 0}}, "INVALID_ARGUMENT", "'lineChecks.simSwap.maxAgeHours' must be an integer from 1 to 2400"),
+        ({"deviceSwap": {"maxAgeHours": 2401}}, "OUT_OF_RANGE", "'lineChecks.deviceSwap.maxAgeHours' must not exceed 2400 hours"),
+        ({"simSwap": {"maxAgeHours": "72"}}, "INVALID_ARGUMENT", "'lineChecks.simSwap.maxAgeHours' must be an integer from 1 to 2400"),
+        ({"numberRecycling": {"since": TOMORROW}}, "OUT_OF_RANGE", "'lineChecks.numberRecycling.since' must not be in the future"),
+        ({"tenure": {"since": TOMORROW}}, "OUT_OF_RANGE", "'lineChecks.tenure.since' must not be in the future"),
+        ({"tenure": {"since": "2025-02-30"}}, "INVALID_ARGUMENT", "'lineChecks.tenure.since' must be a calendar date formatted YYYY-MM-DD"),
+        ({"tenure": {}}, "INVALID_ARGUMENT", "'lineChecks.tenure.since' is required"),
+        ({"simSwap": None}, "INVALID_ARGUMENT", "'lineChecks.simSwap' must not be null"),
+        ({"sms": {}}, "INVALID_ARGUMENT", "'lineChecks.sms' is not a property of the request body"),
+        ({"simSwap": []}, "INVALID_ARGUMENT", "'lineChecks.simSwap' must be a JSON object"),
+        ([], "INVALID_ARGUMENT", "'lineChecks' must be a JSON object"),
+    ],
+)  # fmt: skip
+def test_line_checks_beyond_their_specs_bounds_are_camara_400s(api, line_checks, code, message):
+    tag = f"line-checks-bad-{uuid.uuid4()}"
+    body = {"phoneNumber": NEVER_SWAPPED, **PERFECT[NEVER_SWAPPED], "lineChecks": line_checks}
+    reply = api.send(body, path=ASSESS, headers={"x-correlator": tag})
+    answer = assert_error(reply, 400, code, contract.DECISION_FILE)
+    assert message in str(answer["message"])
+    entry = audit_item_for(tag)  # refused before any operator was asked, and audited
+    assert (entry["status"], entry["errorCode"]) == (400, code)
+    assert "operatorId" not in entry
