@@ -2,7 +2,9 @@
 
 Runs after every other test (see conftest.py), over what they all produced through the handler
 and through `kyc-match serve`: for each personal value any test sent, no audit item and no log
-line may contain it, nor an unkeyed SHA-256 of a phone number.
+line may contain it, nor an unkeyed SHA-256 of a phone number. Dates the operator holds about a line
+(SIM/device swap, recycling, tenure) are never sent by a test, so the scan looks for their shape:
+no audit entry holds a date outside the fields that say when the entry was made.
 """
 
 import hashlib
@@ -12,10 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from kyc_match.tables import AUDIT
+from kyc_match_tools.line_history import SWAPPED_AN_HOUR_AGO
 from support.audit import audit_items
 from support.people import FULL, MISMATCH, NEAR_MISS, ON_FILE, UNKNOWN
 
 CORRELATOR_NUMBER = "0034600000001"  # FULL, as a client might write it in a header
+# The fields of an audit entry that say when it was made; no other field may hold a date.
+WHEN_RECORDED = {"timestamp", "day", "entryKey", AUDIT.partition_key}
+A_DATE = re.compile(r"(?<![0-9A-Za-z])[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _send_a_sample_of_everything(transports) -> None:
@@ -29,6 +36,12 @@ def _send_a_sample_of_everything(transports) -> None:
         api.send({"phoneNumber": FULL, "email": "federica.not-an-email"})
         # A phone number sent as x-correlator (the pattern allows digits): echoed, never stored or logged.
         api.send({"phoneNumber": FULL, **ON_FILE}, headers={"x-correlator": CORRELATOR_NUMBER})
+        # A decision on a line swapped an hour ago, with every line check: outcomes, never dates.
+        checks = {"simSwap": {"maxAgeHours": 72}, "deviceSwap": {}, "numberRecycling": {"since": "2024-01-10"},
+                  "tenure": {"since": "2025-06-01"}}  # fmt: skip
+        swapped = {"phoneNumber": SWAPPED_AN_HOUR_AGO, "name": "Marta Vidal Roca", "lineChecks": checks}
+        api.send(swapped, path="/kyc-decision/v1/assess")
+        api.send({"phoneNumber": SWAPPED_AN_HOUR_AGO}, path="/sim-swap/v2/retrieve-date")
 
 
 @pytest.mark.privacy_scan
@@ -49,6 +62,8 @@ def test_no_personal_value_in_audit_items_or_logs(
     for item in items:
         leaked = leaks(json.dumps(item, default=str, ensure_ascii=False))
         assert leaked == [], f"audit entry {item['entryKey']} contains personal data"
+        undated = {name: value for name, value in item.items() if name not in WHEN_RECORDED}
+        assert not A_DATE.search(json.dumps(undated, default=str)), f"audit entry {item['entryKey']}: a date"
         assert not credentials.search(json.dumps(item, default=str)), (
             f"audit entry {item['entryKey']}: credential"
         )

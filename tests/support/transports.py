@@ -61,6 +61,7 @@ class Ledger:
             for name, value in body.items():
                 if isinstance(value, str) and name not in NOT_PERSONAL and len(value) >= 5:
                     self.values.add(value)
+                self.note(value)  # nested: the dates of a decision's lineChecks
 
 
 def _encode(body: Any) -> str | None:
