@@ -17,7 +17,7 @@ import pytest
 from kyc_match import aws
 from kyc_match.audit.hashing import KmsIdentifierHasher
 from kyc_match.audit.trail import DynamoDbAuditTrail
-from kyc_match.domain.model import Assessment, AuditRecord, CallContext, PolicyReference, Reason
+from kyc_match.domain.model import Assessment, AuditRecord, CallContext, PolicyReference, Reason, Signal
 from kyc_match.matching import AttributeMatch
 from kyc_match.settings import Settings
 from kyc_match.tables import AUDIT
@@ -84,7 +84,9 @@ def seed(
             operator_id="sandbox",
             attributes=tuple(verdicts),
             verdicts=verdicts,
-            assessment=Assessment(level, decision, reasons, policy.id, policy.version),
+            assessment=Assessment(
+                level, decision, reasons, policy.id, policy.version, signals=kw.get("signals", ())
+            ),
             policy=policy,
         )
     )
@@ -154,3 +156,40 @@ def test_csv_export_carries_level_decision_reasons_and_policy(seeded):
         reason for row in reasons for reason in row
     )
     assert {row["partialMatches"] for row in rows} == {"{}", '{"givenName": "TYPO"}'}
+
+
+def test_simulation_replays_line_checks_from_their_recorded_outcomes(trail_settings, tmp_path):
+    """A decision entry keeps each line check's outcome and window (never a date): enough to replay
+    it under a policy that reads the same answers differently."""
+    both = {"givenName": TRUE, "familyName": TRUE}
+    seed(trail_settings, DAY_1, both, "REJECT", signals=(Signal("simSwap", "swapped", 72),))  # -> STEP_UP
+    seed(trail_settings, DAY_1, both, "REJECT", signals=(Signal("simSwap", "swapped", 12),))  # stays
+    seed(trail_settings, DAY_1, both, "ACCEPT", signals=(Signal("simSwap", "notSwapped", 72),))  # stays
+    seed(trail_settings, DAY_1, both, "STEP_UP", signals=(Signal("tenure", "unavailable"),))  # -> REJECT
+    softer_on_wide_windows = {
+        **STRICT,
+        "lineChecks": {"simSwap": {"decision": "REJECT", "withinHours": 24}, "signalUnavailable": "REJECT"},
+    }
+    new = tmp_path / "line-checks.json"
+    new.write_text(json.dumps(softer_on_wide_windows))
+    period = ["--from", DAY_1.isoformat(), "--to", DAY_1.isoformat()]
+    completed = run_cli("policy", "simulate", "--client", CLIENT, "--file", str(new), *period)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines() == [
+        f"replayed 4 decisions of {CLIENT} under default",
+        "changed: 2",
+        "  REJECT -> STEP_UP: 1",
+        "  STEP_UP -> REJECT: 1",
+        "unchanged: 2",
+        "  ACCEPT: 1",
+        "  REJECT: 1",
+    ]
+    exported = run_cli("audit", "export", "--format", "csv", "--client", CLIENT, *period)
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    recorded = sorted(json.dumps(json.loads(row["lineChecks"]), sort_keys=True) for row in rows)
+    assert recorded == [
+        '{"simSwap": {"maxAgeHours": 12, "outcome": "swapped"}}',
+        '{"simSwap": {"maxAgeHours": 72, "outcome": "notSwapped"}}',
+        '{"simSwap": {"maxAgeHours": 72, "outcome": "swapped"}}',
+        '{"tenure": {"outcome": "unavailable"}}',
+    ]

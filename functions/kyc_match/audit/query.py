@@ -32,7 +32,8 @@ EXPORT_COLUMNS = (
     "phoneHash",
     "hashKeyId",
     "entryKey",
-    "apiKeyId",  # last: added with stable client ids (#17), columns before it keep their place
+    "apiKeyId",  # added with stable client ids (#17), columns before it keep their place
+    "lineChecks",  # a decision's line-check outcomes (#14): outcomes and windows, never a date
 )
 
 
