@@ -32,8 +32,10 @@ EXPORT_COLUMNS = (
     "phoneHash",
     "hashKeyId",
     "entryKey",
-    "apiKeyId",  # added with stable client ids (#17), columns before it keep their place
+    # Added later, before apiKeyId so that the columns before them keep their place and apiKeyId stays
+    # last (docs/deploy.md reads it as the last column).
     "lineChecks",  # a decision's line-check outcomes (#14): outcomes and windows, never a date
+    "apiKeyId",  # added with stable client ids (#17)
 )
 
 
