@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kyc_match.api.assess_models import KycAssessRequest
 from kyc_match.domain.default_policy import DEFAULT_POLICY
 from kyc_match.domain.policy_hash import content_hash
 from kyc_match.settings import get_settings
@@ -199,8 +200,10 @@ def test_policies_live_in_the_configuration_table():
     )
 
 
-def test_the_published_request_schema_is_camaras_plus_policy_id():
+def test_the_published_request_schema_is_camaras_plus_the_decision_options():
     ours = contract.decision_schema("/components/schemas/AssessRequest")
     camara = contract.schema("/components/schemas/KYC_MatchRequestBody")["properties"]
-    assert set(ours["properties"]) == set(camara) | {"policyId"}
+    assert set(ours["properties"]) == set(camara) | {"policyId", "purpose", "lineChecks"}
+    # The request model takes exactly what the document publishes.
+    assert set(KycAssessRequest.model_fields) == set(ours["properties"])
     assert ours["additionalProperties"] is False
