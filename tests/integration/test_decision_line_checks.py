@@ -15,7 +15,7 @@ from kyc_match.operators.config import OfferedApis, OperatorConfig
 from kyc_match.operators.directory import PrefixDirectory
 from kyc_match.operators.sandbox import SandboxOperator
 from kyc_match.settings import get_settings
-from kyc_match_tools.line_history import NEVER_SWAPPED, SWAPPED_A_MONTH_AGO, SWAPPED_AN_HOUR_AGO
+from kyc_match_tools.line_history import NEVER_SWAPPED, NO_LINE_APIS, SWAPPED_A_MONTH_AGO, SWAPPED_AN_HOUR_AGO
 from support import contract
 from support.assertions import assert_error
 from support.audit import audit_item_for
@@ -32,6 +32,7 @@ PERFECT = {
     NEVER_SWAPPED: {"name": "Elena Costa Vila", "birthdate": "1979-02-17"},
 }
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+CHECKS = {"numberRecycling": {"since": "2024-01-10"}, "tenure": {"since": "2025-06-01"}}
 
 
 def decide(api, number, line_checks, **extra):
@@ -94,6 +95,27 @@ def test_bundled_lines_under_the_built_in_policy(api, number, line_checks, decis
         assert signal_reasons(result)[0]["signal"] in outcomes
 
 
+def test_the_bundled_operator_that_offers_no_line_check_gives_unavailable(api):
+    """`sandbox-match-only` serves the number and answers the match; every check is unavailable."""
+    body = {"phoneNumber": NO_LINE_APIS, "name": "Clara Gil Mora", "lineChecks": {"simSwap": {}, **CHECKS}}
+    reply = api.send(body, path=ASSESS, headers={"x-correlator": f"no-line-apis-{uuid.uuid4()}"})
+    assert reply.status == 200, reply.text
+    result = reply.json()
+    contract.validate(result, SUCCESS)
+    assert result["matchResults"] == {"nameMatch": "true"}
+    assert result["lineChecks"] == {
+        "simSwap": {"outcome": "unavailable", "maxAgeHours": 240},
+        "numberRecycling": {"outcome": "unavailable"},
+        "tenure": {"outcome": "unavailable"},
+    }
+    assert result["decision"] == "STEP_UP"
+    assert {r["signal"] for r in signal_reasons(result) if r["rule"] == "lineChecks.signalUnavailable"} == {
+        "simSwap",
+        "numberRecycling",
+        "tenure",
+    }
+
+
 # A sandbox operator of the test's own, through the handler: numbers recycled and lines of each age.
 TODAY = datetime.now(UTC).date()
 RECORDS = [
@@ -115,9 +137,6 @@ def own_operator():
     use_operator(None)  # offers all four
     yield use_operator
     wiring.use_dependencies(None)
-
-
-CHECKS = {"numberRecycling": {"since": "2024-01-10"}, "tenure": {"since": "2025-06-01"}}
 
 
 def test_a_number_recycled_and_a_young_line_step_up(handler_transport, own_operator):
