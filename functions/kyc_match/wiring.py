@@ -124,14 +124,19 @@ def operator_configs(settings: Settings) -> tuple[OperatorConfig, ...]:
 
 
 def operator_directory(settings: Settings) -> OperatorDirectory:
-    """Ported numbers first (keyed hashes in DynamoDB), then the longest prefix; one adapter per operator."""
+    """Ported numbers first (keyed hashes in DynamoDB, each answer kept a minute per container), then
+    the longest prefix; one adapter per operator."""
     from kyc_match.operators.directory import PrefixDirectory  # noqa: PLC0415
-    from kyc_match.operators.ported import DynamoDbPortedNumbers, PortingDirectory  # noqa: PLC0415
+    from kyc_match.operators.ported import (  # noqa: PLC0415
+        DynamoDbPortedNumbers,
+        PortingDirectory,
+        RecentRoutes,
+    )
 
     operators = operator_configs(settings)
     adapters = {config.id: _adapter(config, settings) for config in operators}
     routes = {prefix: adapters[config.id] for config in operators for prefix in config.prefixes}
-    ported = DynamoDbPortedNumbers(ported_numbers_table(settings), identifier_hashers(settings))
+    ported = RecentRoutes(DynamoDbPortedNumbers(ported_numbers_table(settings), identifier_hashers(settings)))
     return PortingDirectory(PrefixDirectory(routes), ported, adapters)
 
 

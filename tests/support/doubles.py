@@ -163,11 +163,17 @@ class MemoryClients:
 
 @dataclass
 class MemoryPortedNumbers:
-    """PortedNumbers: phone number -> id of the operator it was ported to."""
+    """PortedNumbers: phone number -> id of the operator it was ported to; `asked` lists the numbers
+    looked up, in order; `fail` makes the next lookups raise it (an unreadable table)."""
 
     ported: Mapping[str, str] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
+    fail: BaseException | None = None
 
     def operator_of(self, phone_number: str) -> str | None:
+        self.asked.append(phone_number)
+        if self.fail is not None:
+            raise self.fail
         return self.ported.get(phone_number)
 
 

@@ -4,11 +4,17 @@ The table is keyed by the KMS keyed hash of the number (the audit trail's key an
 holds no phone number in clear: item = {numberHash, operatorId, hashKeyId}. After a key rotation the
 items loaded under the previous keys still count: a number is looked up under every key in one
 BatchGetItem, and a hit under a newer key wins (the latest load of that number).
+
+Each container remembers the answer for a number (ported to X, or not ported) for ROUTE_CACHE_SECONDS
+(`RecentRoutes`): a repeated number costs no table read, and a number ported meanwhile is routed to
+its new operator at most that long after the load.
 """
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from kyc_match.caching import MISSING, ExpiringCache
 from kyc_match.domain.errors import ServiceNotApplicableError, UnavailableError
 from kyc_match.domain.ports import OperatorAdapter, OperatorDirectory
 from kyc_match.tables import PORTED_NUMBERS
@@ -91,6 +97,34 @@ class DynamoDbPortedNumbers:
             if not request:
                 return found
         raise UnavailableError
+
+
+ROUTE_CACHE_SECONDS = 60.0  # a port loaded into the table routes right on every container within this
+ROUTE_CACHE_ENTRIES = 10_000  # numbers per container; the least recently asked is forgotten first
+
+
+class RecentRoutes:
+    """PortedNumbers: another one's answers, "not ported" included, kept per container for `seconds`
+    (counted from the read) and for at most `entries` numbers. A failed read is not kept."""
+
+    def __init__(
+        self,
+        ported: PortedNumbers,
+        seconds: float = ROUTE_CACHE_SECONDS,
+        entries: int = ROUTE_CACHE_ENTRIES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ported = ported
+        self._answers: ExpiringCache[str, str | None] = ExpiringCache(seconds, entries, clock)
+
+    def operator_of(self, phone_number: str) -> str | None:
+        cached = self._answers.get(phone_number)
+        if cached is not MISSING:
+            return cached
+        asked_at = self._answers.now()
+        operator_id = self._ported.operator_of(phone_number)
+        self._answers.put(phone_number, operator_id, stored_at=asked_at)
+        return operator_id
 
 
 class PortingDirectory:
