@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict
 import standins
 from kyc_match.handler import lambda_handler
 from kyc_match_tools.lambda_context import local_context
+from standins import percentile
 
 EVENT = standins.REPO / "events" / "match-full.json"
 TARGET = 2.0
@@ -95,11 +96,6 @@ def call(handler: Callable[[dict[str, Any], Any], dict[str, Any]], event: dict[s
     if response["statusCode"] != 200:
         raise RuntimeError(f"expected 200, got {response['statusCode']}: {response.get('body')}")
     return elapsed
-
-
-def percentile(values: list[int], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] / 1e6
 
 
 def main() -> None:

@@ -186,3 +186,9 @@ def install_aws(
     aws.dynamodb = lambda: dynamodb  # type: ignore[assignment,return-value]
     aws.kms = lambda: kms  # type: ignore[assignment,return-value]
     return dynamodb, kms
+
+
+def percentile(values: list[int], fraction: float) -> float:
+    """Milliseconds at `fraction` of nanosecond samples (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] / 1e6
