@@ -63,7 +63,7 @@ from kyc_match_tools import local_aws
 from kyc_match_tools.aws_calls import OPERATOR, AwsCallLog, MarkedDirectory, function_clients
 from kyc_match_tools.events import load_event
 from kyc_match_tools.lambda_context import local_context
-from standins import SUBSCRIBERS_FILE, percentile, stdout_to
+from standins import percentile, stdout_to, subscribers
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 EVENTS_KEY = "k7e2example"  # the apiKeyId of the events
@@ -164,7 +164,7 @@ def prepare_moto(settings: Settings, numbers: Numbers) -> None:
     from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
     from kyc_match.operators.ported import ported_item  # noqa: PLC0415
 
-    record = json.loads(SUBSCRIBERS_FILE.read_text(encoding="utf-8"))["subscribers"][0]
+    record = subscribers()[0]
     extra = [{**record, "phoneNumber": phone} for phone in numbers.new_numbers + numbers.ported_numbers]
     local_aws.prepare(settings, local_aws.read_subscribers(local_aws.DEFAULT_SUBSCRIBERS) + extra)
     local_aws.onboard_clients(settings, [EVENTS_KEY, *numbers.keys])

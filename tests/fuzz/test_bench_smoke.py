@@ -1,7 +1,8 @@
-"""The memory and cost benches start and print, with tiny counts (#15): not timed, no bound asserted.
+"""The memory, cost and AWS-call benches start and print, with tiny counts (#15): not timed, no time
+bound asserted (the AWS-call bench's call counts are counts, so its targets are checked).
 
-Each runs in a subprocess: both set KYC_* variables and replace `kyc_match.aws` with in-memory
-stand-ins, which must not leak into this test session.
+Each runs in a subprocess: they set KYC_* variables and replace `kyc_match.aws` with in-memory
+stand-ins (or moto), which must not leak into this test session.
 """
 
 import os
@@ -65,3 +66,19 @@ def test_cost_bench_prices_every_part_at_three_volumes(tmp_path):
     sweep = out.split("by memory size", 1)[1]
     for memory in ("256", "512", "1024", "1769"):
         assert f"\n{memory} " in sweep
+
+
+def test_aws_calls_bench_counts_every_request_type_and_times_them_under_the_model(tmp_path):
+    result = _run("aws_calls.py", "--iterations", "2", "--operator-ms", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    counted = lines[: lines.index("")]  # the count table, before the model's
+    rows = {
+        line[:44].strip(): line[44:].split() for line in counted if line.startswith(("new ", "repeated "))
+    }
+    assert rows["repeated number"][:3] == ["1", "[dynamodb.GetItem]", "→"]  # the sandbox's read, then ours
+    assert rows["new number"][0] == "3"
+    assert "target: repeated number ≤ 1 AWS call(s) on the critical path -> met" in lines
+    assert "target: new number ≤ 3 AWS call(s) on the critical path -> met" in lines
+    assert any(line.startswith("floor: the audit PutItem alone") for line in lines)
+    assert any(line.startswith("target: repeated number added p99") for line in lines)  # printed, not judged
