@@ -60,7 +60,7 @@ from kyc_match.handler import lambda_handler
 from kyc_match.settings import Settings, get_settings
 from kyc_match.tables import ALL_TABLES
 from kyc_match_tools import local_aws
-from kyc_match_tools.aws_calls import OPERATOR, AwsCallLog, MarkedDirectory, function_clients
+from kyc_match_tools.aws_calls import BESIDE, OPERATOR, AwsCallLog, MarkedDirectory, function_clients
 from kyc_match_tools.events import load_event
 from kyc_match_tools.lambda_context import local_context
 from standins import percentile, stdout_to, subscribers
@@ -175,12 +175,20 @@ def prepare_moto(settings: Settings, numbers: Numbers) -> None:
 
 
 def describe(log: AwsCallLog) -> str:
-    calls = [f"[{call}]" if call.position == OPERATOR else str(call) for call in log.calls]
-    return " → ".join(calls) or "none"
+    in_order = [
+        f"[{call}]" if call.position == OPERATOR else str(call)
+        for call in log.calls
+        if call.position != BESIDE
+    ]
+    beside = ", ".join(str(call) for call in log.beside())
+    return (" → ".join(in_order) or "none") + (f"; beside: {beside}" if beside else "")
 
 
 def count(numbers: Numbers, log: AwsCallLog) -> dict[str, int]:
-    print("AWS calls per request (lambda_handler, real composition root, moto; [during the operator call])")
+    print(
+        "AWS calls per request (lambda_handler, real composition root, moto; [during the operator call];"
+        " beside: on the hashing pool, overlapping the request)"
+    )
     print(f"{'request':44}{'critical path':>14}  calls in order")
     critical: dict[str, int] = {}
     with stdout_to():  # the events' API key, known to the container from here on
@@ -251,8 +259,12 @@ def timed(
     elapsed, cpu = time.perf_counter_ns() - started, time.thread_time_ns() - started_cpu
     if len(modelled.drawn) != len(log.calls):
         raise RuntimeError("a call the log saw was not answered by the model, or the reverse")
+    if log.beside():  # its draw could land anywhere in `drawn`: the pairing below would not hold
+        raise RuntimeError("a modelled request type made a call beside the request thread")
     waited = sum(
-        seconds for call, seconds in zip(log.calls, modelled.drawn, strict=True) if call.position != OPERATOR
+        seconds
+        for call, seconds in zip(log.calls, modelled.drawn, strict=True)
+        if call.position not in (OPERATOR, BESIDE)
     )
     into.measured.append(elapsed - round(log.operator_seconds * 1e9))
     into.composed.append(cpu - round(log.operator_cpu_seconds * 1e9) + round(waited * 1e9))

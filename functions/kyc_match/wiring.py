@@ -22,6 +22,8 @@ from kyc_match.operators.config import OperatorConfig, parse_operators
 from kyc_match.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from joserfc.jwk import ECKey
     from mypy_boto3_dynamodb.service_resource import Table
 
@@ -229,7 +231,7 @@ def identifier_hasher(settings: Settings) -> "KmsIdentifierHasher":
     """One hasher (and hash cache) per container, shared by routing and the audit trail."""
     from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
 
-    return KmsIdentifierHasher(aws.kms(), settings.hash_key_id)
+    return KmsIdentifierHasher(aws.kms(), settings.hash_key_id, pool=hashing_pool())
 
 
 @cache
@@ -239,7 +241,24 @@ def identifier_hashers(settings: Settings) -> "tuple[KmsIdentifierHasher, ...]":
     from kyc_match.audit.hashing import KmsIdentifierHasher  # noqa: PLC0415
 
     previous = [key for key in dict.fromkeys(settings.previous_hash_key_ids) if key != settings.hash_key_id]
-    return (identifier_hasher(settings), *(KmsIdentifierHasher(aws.kms(), key) for key in previous))
+    pool = hashing_pool()
+    return (
+        identifier_hasher(settings),
+        *(KmsIdentifierHasher(aws.kms(), key, pool=pool) for key in previous),
+    )
+
+
+HASHING_THREADS = 4  # a request's correlator and its number under up to three previous keys at once
+
+
+@cache
+def hashing_pool() -> "ThreadPoolExecutor":
+    """Threads for KMS hashes computed beside the request (one pool per container, bounded): the
+    correlator's keyed hash while the operator answers, a number's previous-key hashes beside its
+    current one. Its tasks only call KMS (the shared client is thread-safe) and never wait on it."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    return ThreadPoolExecutor(max_workers=HASHING_THREADS, thread_name_prefix="kms-hash")
 
 
 @cache

@@ -4,11 +4,15 @@ botocore emits `before-call.<service>.<Operation>` on a client for each API call
 whatever its retries); a handler registered on the function's own clients (`kyc_match.aws`) sees every
 one. The operator call is marked by wrapping the adapters the directory hands out, so a call's
 position says whether the client waits for it before the operator is asked, while it answers (the
-sandbox operator reads its subscriber table: its own answer, not ours), or after. Used by
+sandbox operator reads its subscriber table: its own answer, not ours), or after. A call made on
+another thread than the request's (a keyed hash started ahead on the hashing pool) is BESIDE: it
+overlaps the request and is joined where its result is needed, so the client waits for it only if it
+outlasts everything the request does meanwhile (its order among the others is the scheduler's). Used by
 `bench/aws_calls.py` and by the tests that pin the budget; never by the function.
 """
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -16,7 +20,7 @@ from typing import Any
 
 from kyc_match.domain.ports import OperatorAdapter, OperatorDirectory
 
-BEFORE, OPERATOR, AFTER = "before", "operator", "after"
+BEFORE, OPERATOR, AFTER, BESIDE = "before", "operator", "after", "beside"
 # The adapter methods that ask the operator (match; the line-history questions); the rest (`offers`)
 # only read its configuration.
 _HOOK_ID = "kyc-match-aws-call-log"
@@ -26,7 +30,7 @@ OPERATOR_CALLS = frozenset({"match", "check_swap", "swap_date", "check_recycled"
 @dataclass(frozen=True)
 class AwsCall:
     operation: str  # service.Operation, e.g. dynamodb.PutItem
-    position: str  # BEFORE, OPERATOR or AFTER the operator call
+    position: str  # BEFORE, OPERATOR or AFTER the operator call, or BESIDE the request thread
 
     def __str__(self) -> str:
         return self.operation
@@ -41,17 +45,24 @@ class AwsCallLog:
     position: str = BEFORE
     operator_seconds: float = 0.0
     operator_cpu_seconds: float = 0.0
+    request_thread: int = field(default_factory=threading.get_ident)
 
     def start_request(self) -> None:
+        """A request starts, on this thread."""
         self.calls, self.position, self.operator_seconds, self.operator_cpu_seconds = [], BEFORE, 0.0, 0.0
+        self.request_thread = threading.get_ident()
 
     def critical_path(self) -> list[AwsCall]:
-        """The calls the client waits for besides the operator's own."""
-        return [call for call in self.calls if call.position != OPERATOR]
+        """The calls the client waits for besides the operator's own (and those beside it)."""
+        return [call for call in self.calls if call.position in (BEFORE, AFTER)]
+
+    def beside(self) -> list[AwsCall]:
+        return [call for call in self.calls if call.position == BESIDE]
 
     def record(self, event_name: str, **_: Any) -> None:
         _event, service, operation = event_name.split(".", 2)
-        self.calls.append(AwsCall(f"{service}.{operation}", self.position))
+        position = self.position if threading.get_ident() == self.request_thread else BESIDE
+        self.calls.append(AwsCall(f"{service}.{operation}", position))  # list.append: atomic
 
     @contextlib.contextmanager
     def watching(self, clients: Iterable[Any]) -> Iterator["AwsCallLog"]:

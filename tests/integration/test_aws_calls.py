@@ -1,5 +1,10 @@
 """The AWS calls a request waits for (#15), counted with botocore's hooks on moto, through the handler.
 
+Keyed hashes started ahead on the hashing pool (a correlator that is not a UUID; a new number under a
+previous identifier key) are shown to overlap the request by the order of events, not by a clock: the
+operator (or the current key's hash) is held until the other KMS call has been asked, which only
+a call made meanwhile on another thread can release (5 s at most, then the order shows it was not).
+
 Given a CAMARA operator (the operator simulator over loopback: its answer costs no AWS call), when a
 number the container has seen is asked again, then the only AWS call of the request is the audit
 write; a number it has not seen costs at most three (hash, routing read, audit write). A count, not a
@@ -7,13 +12,26 @@ timing: bench/aws_calls.py times them under a latency model.
 """
 
 import contextlib
+import json
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
-from kyc_match import wiring
-from kyc_match_tools.aws_calls import AFTER, BEFORE, AwsCall, AwsCallLog, MarkedDirectory, function_clients
+from kyc_match import aws, wiring
+from kyc_match.settings import get_settings
+from kyc_match_tools.aws_calls import (
+    AFTER,
+    BEFORE,
+    BESIDE,
+    AwsCall,
+    AwsCallLog,
+    MarkedDirectory,
+    function_clients,
+)
+from support.audit import audit_item_for
 from support.operators import camara_entry, settings_for, simulator
 from support.people import FULL
 from support.transports import HandlerTransport
@@ -22,14 +40,16 @@ pytestmark = pytest.mark.usefixtures("local_stack", "handler_log")
 
 
 @contextlib.contextmanager
-def counted_calls() -> Iterator[AwsCallLog]:
+def counted_calls(
+    marked: type[MarkedDirectory] = MarkedDirectory, **settings_fields: Any
+) -> Iterator[AwsCallLog]:
     """The handler with its real adapters and a CAMARA operator, every AWS call of the process counted."""
     log = AwsCallLog()
     with simulator() as sim:
         # One settings object for the whole set, as in the function: routing and the audit trail then
         # share one identifier hasher (and its cache), which fresh settings start empty.
-        settings = settings_for([camara_entry(sim, "op-es", ["+34"])])
-        directory = MarkedDirectory(wiring.operator_directory(settings), log)
+        settings = settings_for([camara_entry(sim, "op-es", ["+34"])], **settings_fields)
+        directory = marked(wiring.operator_directory(settings), log)
         wiring.use_dependencies(wiring.build(settings, operators=directory))
         try:
             with log.watching(function_clients()):
@@ -38,10 +58,13 @@ def counted_calls() -> Iterator[AwsCallLog]:
             wiring.use_dependencies(None)
 
 
-def ask(transport: HandlerTransport, log: AwsCallLog, number: str = FULL) -> list[AwsCall]:
+def ask(
+    transport: HandlerTransport, log: AwsCallLog, number: str = FULL, correlator: str | None = None
+) -> list[AwsCall]:
     log.start_request()
     reply = transport.send(
-        {"phoneNumber": number, "givenName": "Federica"}, headers={"x-correlator": str(uuid.uuid4())}
+        {"phoneNumber": number, "givenName": "Federica"},
+        headers={"x-correlator": correlator or str(uuid.uuid4())},
     )
     assert reply.status == 200, reply.text
     return list(log.calls)
@@ -78,3 +101,131 @@ def test_an_invalid_body_costs_the_audit_write_alone(handler_transport):
         reply = handler_transport.send({"phoneNumber": FULL, "birthdate": "2023-02-30"})
     assert reply.status == 400
     assert log.calls == [AwsCall("dynamodb.PutItem", BEFORE)]  # refused before any operator is asked
+
+
+GATE_SECONDS = 5.0  # how long a held call waits for the other one; only reached when they do not overlap
+MAC_HOOK = "test-aws-calls-gate"
+
+
+@contextlib.contextmanager
+def on_generate_mac(hook: Callable[[str], None]) -> Iterator[None]:
+    """`hook(KeyId)` in the thread asking, before each GenerateMac of the function's KMS client."""
+
+    def before(params: dict[str, Any], **_: Any) -> None:
+        hook(params["KeyId"])
+
+    events = aws.kms().meta.events
+    events.register("before-parameter-build.kms.GenerateMac", before, unique_id=MAC_HOOK)
+    try:
+        yield
+    finally:
+        events.unregister("before-parameter-build.kms.GenerateMac", unique_id=MAC_HOOK)
+
+
+class Order:
+    """What happened, in order, across threads; `operator_asked` and `mac_asked` hold one side until
+    the other has happened."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self.operator_asked = threading.Event()
+        self.mac_asked = threading.Event()
+
+
+class HeldOperator(MarkedDirectory):
+    """Once `order` is set, its operator answers only after a KMS GenerateMac was asked (or
+    GATE_SECONDS passed)."""
+
+    order: Order | None = None
+
+    def marked(self, call: Callable[..., Any]) -> Callable[..., Any]:
+        def held(*args: Any, **kwargs: Any) -> Any:
+            order = self.order
+            if order is None:
+                return call(*args, **kwargs)
+            order.events.append("operator asked")
+            order.operator_asked.set()
+            order.mac_asked.wait(GATE_SECONDS)
+            answer = call(*args, **kwargs)
+            order.events.append("operator answered")
+            return answer
+
+        return super().marked(held)
+
+
+def test_a_correlator_that_is_not_a_uuid_is_hashed_while_the_operator_answers(handler_transport):
+    """Its keyed hash (a KMS call: the value itself is never stored) is started when the request is
+    parsed and joined before the audit write: the client no longer waits for it after the operator."""
+    correlator = f"order-{uuid.uuid4().hex[:12]}"
+    order = Order()
+
+    def mac_waits_for_the_operator(_key_id: str) -> None:
+        order.operator_asked.wait(GATE_SECONDS)  # so "during" is an order, not a race
+        order.events.append("kms.GenerateMac")
+        order.mac_asked.set()
+
+    with counted_calls(HeldOperator) as log:
+        ask(handler_transport, log)  # the number, its route and the operator's token: known from here
+        HeldOperator.order = order
+        try:
+            with on_generate_mac(mac_waits_for_the_operator):
+                calls = ask(handler_transport, log, correlator=correlator)
+        finally:
+            HeldOperator.order = None
+    assert order.events == ["operator asked", "kms.GenerateMac", "operator answered"]
+    assert log.critical_path() == [AwsCall("dynamodb.PutItem", AFTER)]  # was GenerateMac → PutItem
+    assert [call for call in calls if call.position == BESIDE] == [AwsCall("kms.GenerateMac", BESIDE)]
+    entry = audit_item_for(correlator)  # by its keyed hash, computed here independently
+    assert "correlator" not in entry
+    assert correlator not in json.dumps(entry, default=str)
+
+
+def test_a_refused_request_with_such_a_correlator_still_gets_its_entry(handler_transport):
+    correlator = f"order-{uuid.uuid4().hex[:12]}"
+    with counted_calls() as log:
+        ask(handler_transport, log)
+        log.start_request()
+        reply = handler_transport.send(
+            {"phoneNumber": FULL, "birthdate": "2023-02-30"}, headers={"x-correlator": correlator}
+        )
+    assert reply.status == 400
+    assert log.critical_path() == [AwsCall("dynamodb.PutItem", BEFORE)]
+    assert log.beside() == [AwsCall("kms.GenerateMac", BESIDE)]
+    assert audit_item_for(correlator)["status"] == 400
+
+
+@pytest.fixture
+def previous_key() -> str:
+    """A second identifier key, as a rotation leaves the old one: `KYC_PREVIOUS_HASH_KEY_IDS`."""
+    from kyc_match_tools import local_aws
+
+    key = f"alias/kyc-match-test-previous-{uuid.uuid4().hex[:8]}"
+    local_aws.ensure_hash_key(get_settings().model_copy(update={"hash_key_id": key}))
+    return key
+
+
+def test_a_new_number_under_a_previous_key_waits_for_one_kms_round_trip(handler_transport, previous_key):
+    """Its hash under the current key is held until the previous key's was asked: they overlap, so a
+    new number costs the same round trips as without a previous key (the hash, the route, the audit)."""
+    current = get_settings().hash_key_id
+    asked: list[str] = []
+    previous_asked = threading.Event()
+
+    def current_waits_for_previous(key_id: str) -> None:
+        if key_id == current:
+            previous_asked.wait(GATE_SECONDS)
+        asked.append(key_id)
+        if key_id == previous_key:
+            previous_asked.set()
+
+    with counted_calls(previous_hash_key_ids=(previous_key,)) as log:
+        ask(handler_transport, log)
+        with on_generate_mac(current_waits_for_previous):
+            ask(handler_transport, log, "+34600000002")
+    assert asked == [previous_key, current]  # sequential hashing asked the current key first
+    assert log.critical_path() == [
+        AwsCall("kms.GenerateMac", BEFORE),
+        AwsCall("dynamodb.BatchGetItem", BEFORE),
+        AwsCall("dynamodb.PutItem", AFTER),
+    ]
+    assert log.beside() == [AwsCall("kms.GenerateMac", BESIDE)]

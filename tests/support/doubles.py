@@ -9,6 +9,9 @@ one. The subscriber store's double is the operator simulator's own MemorySubscri
 here so there is one.
 """
 
+import hashlib
+import hmac
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,12 +22,13 @@ from kyc_match.audit.witness import WitnessObject, object_name
 from kyc_match.domain.clients import Client, ClientProfile
 from kyc_match.domain.errors import AuditUnavailableError
 from kyc_match.domain.line_history import LineQuery, Tenure
-from kyc_match.domain.model import AuditRecord, MatchQuery, ServedPolicy, Verdicts
+from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery, ServedPolicy, Verdicts
 from kyc_match.domain.purposes import DEFAULT_PURPOSE
 from kyc_match_tools.operator_sim.simulator import MemorySubscribers
 
 __all__ = [
     "DEFAULT_PROFILE",
+    "CountingKms",
     "CountingTable",
     "FakeDynamoDb",
     "FakeLineOperator",
@@ -62,6 +66,10 @@ class MemoryTrail:
 
     fail: bool = False
     records: list[AuditRecord] = field(default_factory=list)
+    begun: list[CallContext] = field(default_factory=list)
+
+    def begin(self, context: CallContext) -> None:
+        self.begun.append(context)
 
     def record(self, record: AuditRecord) -> None:
         if self.fail:
@@ -201,6 +209,27 @@ class FakeDynamoDb:
     def Table(self, name: str) -> FakeTable:
         self.tables.append(name)
         return self.table
+
+
+class CountingKms:
+    """The KMS client for GenerateMac, computed locally: counts the calls that reached "KMS", names the
+    thread each was asked on, and refuses (KMS unreachable: AccessDenied) the messages in `refuse`."""
+
+    def __init__(self, refuse: frozenset[bytes] = frozenset()) -> None:
+        self.calls = 0
+        self.threads: list[str] = []
+        self.refuse = refuse
+        self._lock = threading.Lock()
+
+    def generate_mac(self, *, KeyId: str, MacAlgorithm: str, Message: bytes) -> dict[str, Any]:
+        with self._lock:  # asked from the hashing pool's threads too
+            self.calls += 1
+            self.threads.append(threading.current_thread().name)
+        if Message in self.refuse:
+            raise ClientError(
+                {"Error": {"Code": "AccessDeniedException", "Message": "simulated"}}, "GenerateMac"
+            )
+        return {"Mac": hmac.new(KeyId.encode(), Message, hashlib.sha256).digest()}
 
 
 class CountingTable:

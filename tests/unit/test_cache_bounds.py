@@ -6,8 +6,6 @@ settings), one value per configured operator (secrets, HTTP client) or one per s
 (wiring's builders): their size is set by the deployment, not by requests.
 """
 
-import hashlib
-import hmac
 import json
 from typing import Any
 
@@ -17,18 +15,7 @@ from kyc_match.clients.store import CACHE_ENTRIES as CLIENT_ENTRIES
 from kyc_match.clients.store import DynamoDbClientStore
 from kyc_match.domain.purposes import DEFAULT_PURPOSE
 from kyc_match.operators.tokens import TokenCache
-from support.doubles import ManualClock
-
-
-class CountingKms:
-    """GenerateMac computed locally, counting the calls that reached "KMS"."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def generate_mac(self, *, KeyId: str, MacAlgorithm: str, Message: bytes) -> dict[str, Any]:
-        self.calls += 1
-        return {"Mac": hmac.new(b"test-key", Message, hashlib.sha256).digest()}
+from support.doubles import CountingKms, ManualClock
 
 
 class KeyItems:

@@ -247,7 +247,9 @@ def _answer_by() -> float | None:
 def _identified(context: CallContext, deps: Dependencies) -> tuple[CallContext, ClientProfile | None]:
     """The call filed under the stable id of the client its API key belongs to (one cached read).
 
-    A key of no client keeps its key id as client id: refused by `_with_purpose`, audited under it."""
+    A key of no client keeps its key id as client id: refused by `_with_purpose`, audited under it.
+    First the audit trail begins the call's entry (a correlator's keyed hash, beside the request)."""
+    deps.audit.begin(context)
     client = deps.clients.client_for_key(context.api_key_id)
     if client is None:
         return context, None

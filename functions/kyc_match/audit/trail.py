@@ -21,7 +21,7 @@ from kyc_match.api.correlator import is_uuid
 from kyc_match.api.errors import outcome
 from kyc_match.audit.canonical import plain
 from kyc_match.domain.errors import AuditUnavailableError
-from kyc_match.domain.model import AuditRecord
+from kyc_match.domain.model import AuditRecord, CallContext
 from kyc_match.observability import NAMESPACE, SERVICE, logger
 from kyc_match.tables import AUDIT
 
@@ -42,6 +42,8 @@ class IdentifierHasher(Protocol):
     def hash(self, identifier: str) -> str: ...
 
     def hash_uncached(self, identifier: str) -> str: ...
+
+    def expect(self, identifier: str) -> None: ...
 
 
 def audit_item(
@@ -147,6 +149,13 @@ class DynamoDbAuditTrail:
         self._hasher = hasher
         self._retention = retention
         self._fallback = fallback
+
+    def begin(self, context: CallContext) -> None:
+        """A correlator that is not a UUID is stored as its keyed hash: a KMS call started now, so it
+        runs while the request goes on (client lookup, routing, the operator) and `record` only
+        joins it. Its failure surfaces there, as if computed then: AuditUnavailableError."""
+        if not is_uuid(context.correlator):
+            self._hasher.expect(context.correlator)
 
     def record(self, record: AuditRecord) -> None:
         latency_ms = (time.monotonic_ns() - record.context.started_ns) // 1_000_000

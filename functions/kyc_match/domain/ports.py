@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, Protocol
 
-from kyc_match.domain.model import AuditRecord, MatchQuery, ServedPolicy, Verdicts
+from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery, ServedPolicy, Verdicts
 
 if TYPE_CHECKING:
     from kyc_match.domain.clients import Client
@@ -48,6 +48,11 @@ class ClientStore(Protocol):
 
 
 class AuditTrail(Protocol):
+    def begin(self, context: CallContext) -> None:
+        """A call is starting: begin what its entry will need whatever the outcome (off the request
+        thread, so the client does not wait for it). May do nothing."""
+        ...
+
     def record(self, record: AuditRecord) -> None:
         """Store the entry durably, or raise AuditUnavailableError."""
         ...

@@ -20,6 +20,8 @@ from kyc_match.domain.ports import OperatorAdapter, OperatorDirectory
 from kyc_match.tables import PORTED_NUMBERS
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from mypy_boto3_dynamodb.service_resource import Table
 
 NUMBER_HASH = PORTED_NUMBERS.partition_key
@@ -32,6 +34,8 @@ class IdentifierHasher(Protocol):
     def key_id(self) -> str: ...
 
     def hash(self, identifier: str) -> str: ...
+
+    def hash_soon(self, identifier: str) -> "Future[str]": ...
 
 
 class PortedNumbers(Protocol):
@@ -51,7 +55,9 @@ class DynamoDbPortedNumbers:
     """`hashers`: the current identifier key first, then the previous ones (settings order).
 
     Each hasher caches its hashes per container, so a repeated number costs no KMS call under any
-    key; every lookup is one DynamoDB call whatever the number of keys.
+    key; a new number's hashes under the previous keys are computed beside the current key's (the
+    hashers' pool), so it waits for one KMS round trip whatever the number of keys; every lookup is
+    one DynamoDB call.
     """
 
     def __init__(self, table: "Table", hashers: Sequence[IdentifierHasher]) -> None:
@@ -64,7 +70,7 @@ class DynamoDbPortedNumbers:
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
         try:
-            hashes = list(dict.fromkeys(hasher.hash(phone_number) for hasher in self._hashers))
+            hashes = list(dict.fromkeys(self._hashes(phone_number)))
             found = self._read(hashes)
         except (BotoCoreError, ClientError):
             # Without the table we cannot tell who serves a ported number: asking the issuing
@@ -74,6 +80,12 @@ class DynamoDbPortedNumbers:
             if number_hash in found:
                 return found[number_hash]
         return None
+
+    def _hashes(self, phone_number: str) -> list[str]:
+        """The number's keyed hash under each key, newest first: the previous keys' started first."""
+        current, *previous = self._hashers
+        started = [hasher.hash_soon(phone_number) for hasher in previous]
+        return [current.hash(phone_number), *(future.result() for future in started)]
 
     def _read(self, hashes: list[str]) -> dict[str, str]:
         """numberHash -> operatorId of the items found, in one BatchGetItem (a retry if throttled)."""
