@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from kyc_match import aws, wiring
 from kyc_match.settings import get_settings
@@ -31,7 +32,7 @@ from kyc_match_tools.aws_calls import (
     MarkedDirectory,
     function_clients,
 )
-from support.audit import audit_item_for
+from support.audit import audit_item_for, audit_items, stored_correlator
 from support.operators import camara_entry, settings_for, simulator
 from support.people import FULL
 from support.transports import HandlerTransport
@@ -108,10 +109,12 @@ MAC_HOOK = "test-aws-calls-gate"
 
 
 @contextlib.contextmanager
-def on_generate_mac(hook: Callable[[str], None]) -> Iterator[None]:
-    """`hook(KeyId)` in the thread asking, before each GenerateMac of the function's KMS client."""
+def on_generate_mac(hook: Callable[[str], None], message: Callable[[bytes], None] = bool) -> Iterator[None]:
+    """`hook(KeyId)` and `message(Message)` in the thread asking, before each GenerateMac of the
+    function's KMS client."""
 
     def before(params: dict[str, Any], **_: Any) -> None:
+        message(params["Message"])
         hook(params["KeyId"])
 
     events = aws.kms().meta.events
@@ -192,6 +195,29 @@ def test_a_refused_request_with_such_a_correlator_still_gets_its_entry(handler_t
     assert log.critical_path() == [AwsCall("dynamodb.PutItem", BEFORE)]
     assert log.beside() == [AwsCall("kms.GenerateMac", BESIDE)]
     assert audit_item_for(correlator)["status"] == 400
+
+
+def test_kms_failing_for_the_correlator_is_a_503_with_no_result_and_no_entry(handler_transport, handler_log):
+    """As when the hash was computed at the write: the entry cannot be made, so no answer is given."""
+    correlator = f"order-{uuid.uuid4().hex[:12]}"
+
+    def unreachable_for_the_correlator(message: bytes) -> None:
+        if message == correlator.encode():
+            raise EndpointConnectionError(endpoint_url="https://kms.eu-west-1.amazonaws.com")
+
+    with counted_calls() as log:
+        ask(handler_transport, log)
+        log.start_request()
+        with on_generate_mac(lambda _key_id: None, unreachable_for_the_correlator):
+            reply = handler_transport.send(
+                {"phoneNumber": FULL, "givenName": "Federica"}, headers={"x-correlator": correlator}
+            )
+    assert (reply.status, reply.json()["code"]) == (503, "UNAVAILABLE")
+    assert "matchResults" not in reply.text and "givenName" not in reply.text
+    assert correlator not in reply.text
+    assert log.critical_path() == []  # no audit write: the entry could not be made
+    assert audit_items(*stored_correlator(correlator)) == []
+    assert correlator not in handler_log.read_text(encoding="utf-8")  # logged as nothing, failure or not
 
 
 @pytest.fixture
