@@ -9,7 +9,9 @@ and API keys varied as each request type needs). The operator directory is wrapp
 operator call (kyc_match_tools/aws_calls.py); botocore's `before-call` hook on the function's clients
 records every AWS call. Printed: each request type's calls in order, [in brackets] those made during
 the operator call (the sandbox reads its subscriber table: the operator's own answer, which a real
-operator gives over HTTP), and how many the client waits for besides the operator (critical path).
+operator gives over HTTP), those made beside the request on the hashing pool, and how many the
+client waits for besides the operator (critical path). One row runs as after an identifier key
+rotation (`previous_hash_key_ids` naming a second moto key).
 
 Model (unless --count-only): the same handler, composition root and request types, the function's
 botocore clients answered in memory after modelled in-region latencies (bench/aws_model.py: sources,
@@ -21,13 +23,14 @@ A measurement, not a test: nothing here asserts a time.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +74,7 @@ REPEATED = "+34600000001"  # the events' subscriber, served by op-es
 PORTED_REPEATED = "+34629999999"  # ported to op-jp, asked again
 TARGET_CALLS = {"repeated number": 1, "new number": 3}
 TARGET_P99_MS = 15.0  # added p99 for a repeated number
+PREVIOUS_KEY = "alias/kyc-match-bench-previous-identifiers"
 
 
 class Numbers:
@@ -116,6 +120,7 @@ class RequestType:
     status: int
     warm: bool = False  # one uncounted request first: the container has seen this number, key, policy
     modelled: bool = True  # also timed under the latency model
+    previous_key: bool = False  # as after a key rotation: KYC_PREVIOUS_HASH_KEY_IDS names PREVIOUS_KEY
 
 
 MATCH = "match-full.json"
@@ -127,6 +132,14 @@ TYPES = [
         modelled=False,
     ),
     RequestType("new number", lambda n: request(MATCH, phone=n.new()), 200),
+    RequestType(
+        "new number, one previous identifier key",
+        lambda n: request(MATCH, phone=n.new()),
+        200,
+        warm=True,  # another new number first: the rotated container's client lookup is not this row's
+        modelled=False,
+        previous_key=True,
+    ),
     RequestType("repeated number", lambda n: request(MATCH, phone=REPEATED), 200, warm=True),
     RequestType("ported number, new", lambda n: request(MATCH, phone=n.ported()), 200),
     RequestType("ported number, repeated", lambda n: request(MATCH, phone=PORTED_REPEATED), 200, True, False),
@@ -168,10 +181,24 @@ def prepare_moto(settings: Settings, numbers: Numbers) -> None:
     extra = [{**record, "phoneNumber": phone} for phone in numbers.new_numbers + numbers.ported_numbers]
     local_aws.prepare(settings, local_aws.read_subscribers(local_aws.DEFAULT_SUBSCRIBERS) + extra)
     local_aws.onboard_clients(settings, [EVENTS_KEY, *numbers.keys])
+    local_aws.ensure_hash_key(settings.model_copy(update={"hash_key_id": PREVIOUS_KEY}))
     hasher = KmsIdentifierHasher(boto3.client("kms"), settings.hash_key_id)
     with boto3.resource("dynamodb").Table(settings.ported_numbers_table).batch_writer() as batch:
         for phone in numbers.ported_numbers:
             batch.put_item(Item=ported_item(hasher, phone, "op-jp"))
+
+
+@contextlib.contextmanager
+def rotated(log: AwsCallLog) -> Iterator[None]:
+    """The composition root as after an identifier key rotation (one previous key), for the block."""
+    before = wiring.dependencies()
+    settings = get_settings().model_copy(update={"previous_hash_key_ids": (PREVIOUS_KEY,)})
+    directory = MarkedDirectory(wiring.operator_directory(settings), log)
+    wiring.use_dependencies(wiring.build(settings, operators=directory))
+    try:
+        yield
+    finally:
+        wiring.use_dependencies(before)
 
 
 def describe(log: AwsCallLog) -> str:
@@ -194,12 +221,13 @@ def count(numbers: Numbers, log: AwsCallLog) -> dict[str, int]:
     with stdout_to():  # the events' API key, known to the container from here on
         send(request("error-400-invalid-argument.json"), 400)
     for kind in TYPES:
-        if kind.warm:
+        with rotated(log) if kind.previous_key else contextlib.nullcontext():
+            if kind.warm:
+                with stdout_to():
+                    send(kind.build(numbers), kind.status)
+            log.start_request()
             with stdout_to():
                 send(kind.build(numbers), kind.status)
-        log.start_request()
-        with stdout_to():
-            send(kind.build(numbers), kind.status)
         critical[kind.name] = len(log.critical_path())
         print(f"{kind.name:44}{critical[kind.name]:>14}  {describe(log)}")
     for name, target in TARGET_CALLS.items():
