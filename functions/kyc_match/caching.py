@@ -4,8 +4,13 @@ Every cache the function keeps lives as long as its container (hours, thousands 
 has both bounds: an answer older than `seconds` is read again (a change takes effect within that
 time), and past `entries` the least recently used one is dropped (memory stays flat however many
 distinct keys arrive).
+
+Thread-safe: `kyc-match serve` answers each request on its own thread with one composition root (a
+Lambda container serves one at a time); each read or write holds the cache's lock, which is never
+held while a caller fetches what it caches (RecentRoutes' table read runs outside it).
 """
 
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -33,31 +38,36 @@ class ExpiringCache(Generic[K, V]):
         self._entries = entries
         self._clock = clock
         self._values: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._values)
+        with self._lock:
+            return len(self._values)
 
     def get(self, key: K) -> V | Literal[Missing.MISSING]:
-        found = self._values.get(key)
-        if found is None:
-            return MISSING
-        stored_at, value = found
-        if self._clock() - stored_at >= self._seconds:
-            del self._values[key]
-            return MISSING
-        self._values.move_to_end(key)
-        return value
+        with self._lock:
+            found = self._values.get(key)
+            if found is None:
+                return MISSING
+            stored_at, value = found
+            if self._clock() - stored_at >= self._seconds:
+                del self._values[key]
+                return MISSING
+            self._values.move_to_end(key)
+            return value
 
     def put(self, key: K, value: V, stored_at: float | None = None) -> None:
         """Keep `value`; `stored_at` (this cache's clock) when it was read, if before now: its age
         counts from the read, not from the put."""
-        self._values[key] = (self._clock() if stored_at is None else stored_at, value)
-        self._values.move_to_end(key)
-        while len(self._values) > self._entries:
-            self._values.popitem(last=False)
+        with self._lock:
+            self._values[key] = (self._clock() if stored_at is None else stored_at, value)
+            self._values.move_to_end(key)
+            while len(self._values) > self._entries:
+                self._values.popitem(last=False)
 
     def now(self) -> float:
         return self._clock()
 
     def clear(self) -> None:
-        self._values.clear()
+        with self._lock:
+            self._values.clear()
