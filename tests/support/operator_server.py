@@ -1,4 +1,4 @@
-"""An operator's authorization server and KYC Match API in process (httpx MockTransport): for unit
+"""An operator's authorization server, KYC Match and line-history APIs in process (httpx MockTransport): for unit
 tests of the camara adapter's grants, token cache, CIBA and error handling, with no network."""
 
 import base64
@@ -83,6 +83,9 @@ class InProcessOperator:
     token_answers: list[tuple[Any, ...]] = field(default_factory=list)
     bc_answers: list[tuple[Any, ...]] = field(default_factory=list)
     match_answers: list[tuple[Any, ...]] = field(default_factory=list)
+    # Other API paths (line history), e.g. {"/sim-swap/v2/check": [(200, {"swapped": True})]}: answered
+    # in turn, the last one again and again.
+    api_answers: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     discovery: dict[str, Any] | None = None
     requests: list[httpx.Request] = field(default_factory=list)
     forms: dict[str, list[dict[str, str]]] = field(default_factory=dict)
@@ -119,6 +122,9 @@ class InProcessOperator:
             )
         if path == "/bc-authorize":
             return _answer(self.bc_answers, (200, {"auth_req_id": "req-1", "expires_in": 120, "interval": 1}))
+        queue = self.api_answers.get(path)
+        if queue:
+            return _answer(queue if len(queue) > 1 else [], queue[-1])
         return _answer(self.match_answers, (200, {"givenNameMatch": "true"}))
 
     def client(self) -> httpx.Client:

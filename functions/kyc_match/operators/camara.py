@@ -1,4 +1,6 @@
-"""The `camara` adapter: forwards a match to an operator's own CAMARA KYC Match API over HTTPS.
+"""The `camara` adapter: forwards a match to an operator's own CAMARA KYC Match API over HTTPS, and
+each line-history question (SIM Swap, Device Swap, Number Recycling, KYC Tenure) to its own API of
+that name under the same `{apiRoot}` (line_answers.py), with the same machinery and answers.
 
 One call = one deadline covering everything: discovery, token requests (CIBA polls included),
 Secrets Manager reads, every attempt, headers and bodies, and the backoff between attempts. It is
@@ -12,9 +14,17 @@ keeps failing. Errors are domain errors with fixed messages: the operator's text
 logged or put in an exception. Token and authorization errors: token_errors.py. With `"dpop": true`
 the match call is `Authorization: DPoP` with a proof (dpop.py); a nonce challenge is answered once.
 
+One token for one request: a three-legged token is asked for every API scope the client's request
+needs from this operator (`MatchQuery.line_scopes`, `LineQuery.scopes`), under one purpose, and each
+call of that request finds it in the cache; calls running at once wait for the first one's token
+request (tokens.TokenCache.flight). A line-history 502/503/504 is not retried either (the operator
+may have done the check). A line-history API the configuration does not offer is 422
+SERVICE_NOT_APPLICABLE without a call.
+
 | operator outcome                                   | client gets                       | breaker  |
 | -------------------------------------------------- | --------------------------------- | -------- |
-| 200, valid answer                                  | verdicts (scores dropped if off)  | success  |
+| 200, valid answer                                  | verdicts (scores dropped if off), | success  |
+|                                                    | or the line-history answer        |          |
 | 404 IDENTIFIER_NOT_FOUND                           | 404 IDENTIFIER_NOT_FOUND          | success  |
 | 403 ID_DOCUMENT_REQUIRED / ID_DOCUMENT_MISMATCH    | the same 403                      | success  |
 | 422 SERVICE_NOT_APPLICABLE                         | 422 SERVICE_NOT_APPLICABLE        | success  |
@@ -26,9 +36,11 @@ the match call is `Authorization: DPoP` with a proof (dpop.py); a nonce challeng
 """
 
 import time
-from collections.abc import Callable
-from functools import cache
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache, partial
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -43,15 +55,24 @@ from kyc_match.domain.errors import (
     ServiceNotApplicableError,
     UnavailableError,
 )
+from kyc_match.domain.line_history import LineQuery, Tenure
 from kyc_match.domain.model import MatchQuery, Verdicts
 from kyc_match.matching import AttributeMatch
 from kyc_match.observability import SERVICE, logger, metrics
 from kyc_match.operators.bounded import BodyError, DeadlinePassedError, Reply, exchange, operator_http_client
 from kyc_match.operators.ciba import CibaFlow, Hasher, PendingAuthorizations, pending_key
-from kyc_match.operators.config import OperatorConfig
+from kyc_match.operators.config import DEFAULT_SCOPE, OperatorConfig
 from kyc_match.operators.dpop import TOKEN_TYPE as DPOP_SCHEME
 from kyc_match.operators.dpop import DpopProver, nonce_challenged
 from kyc_match.operators.failures import OperatorFailure
+from kyc_match.operators.line_answers import (
+    change_date_reader,
+    line_body,
+    line_url,
+    read_recycled,
+    read_swapped,
+    read_tenure,
+)
 from kyc_match.operators.resilience import CircuitBreaker, Clock, Deadline, backoff_delay
 from kyc_match.operators.secrets import SecretSource
 from kyc_match.operators.signing import KmsJwtSigner
@@ -60,6 +81,8 @@ from kyc_match.operators.tokens import (
     AuthServer,
     Subject,
     TokenCache,
+    TokenKey,
+    api_scopes,
     client_credentials_token,
     jwt_bearer_token,
     scope_for,
@@ -80,6 +103,7 @@ METRIC_NAMESPACE = "KycMatch"
 OPERATOR_ERRORS_METRIC = "OperatorErrors"
 MAX_ANSWER_BYTES = 65_536  # a full 24-attribute answer is under 2 kB
 MAX_BACKOFF_SECONDS = 1.0
+T = TypeVar("T")
 
 # The operator's CAMARA answers we pass on as ours: (status, code) -> domain error.
 _PASSED_ON: dict[tuple[int, str], type[KycMatchError]] = {
@@ -101,7 +125,28 @@ def shared_http_client() -> "httpx.Client":
     return operator_http_client()
 
 
+@dataclass(frozen=True)
+class ApiRequest(Generic[T]):
+    """One call to one of the operator's CAMARA APIs (KYC Match or a line-history API)."""
+
+    url: str
+    body: Mapping[str, object]
+    phone_number: str
+    correlator: str
+    purpose: str
+    client_id: str
+    answer_by: float | None
+    # The token's API scopes: every scope the client's request needs from this operator, so that the
+    # match and the line checks of one request share one token (tokens.api_scopes).
+    scopes: tuple[str, ...]
+    read: Callable[[bytes], T]  # a 200 answer's body -> the answer; MalformedAnswerError if it is not one
+    gateway_retryable: bool = False  # may a 502/503/504 be asked again (the operator said so)?
+
+
 class CamaraOperator:
+    """KYC Match and the line-history APIs (LineHistory) of one operator, behind one breaker, one
+    token cache and one deadline per call. Thread-safe: the calls of one request may run concurrently."""
+
     def __init__(
         self,
         config: OperatorConfig,
@@ -122,6 +167,7 @@ class CamaraOperator:
             raise ValueError("a ciba operator needs the pending-authorizations store")
         self._config = config
         self._auth = config.auth
+        self._base_url = config.base_url
         self._http = http
         self._server = server
         self._breaker = breaker
@@ -148,12 +194,65 @@ class CamaraOperator:
     def match(self, query: MatchQuery) -> Verdicts:
         if self._config.id_document_required and "idDocument" not in query.attributes:
             raise IdDocumentRequiredError  # the operator would refuse it: save the round-trip
+        body = request_body(query, self._config.api_version, with_identifier=self._config.sends_identifier)
+        request = ApiRequest(
+            self._url,
+            body,
+            query.phone_number,
+            query.correlator,
+            query.purpose,
+            query.client_id,
+            query.answer_by,
+            api_scopes(self._auth.scope, {DEFAULT_SCOPE, *query.line_scopes}),
+            partial(self._verdicts, query=query),
+            gateway_retryable=self._config.match_idempotent,
+        )
+        return self._guarded(request)
+
+    # --- LineHistory: the operator's own SIM Swap, Device Swap, Number Recycling, KYC Tenure APIs ---
+
+    def offers(self, api: str, version: str) -> bool:
+        return self._config.offered_apis.offers(api, version)
+
+    def check_swap(self, query: LineQuery, max_age_hours: int) -> bool:
+        return self._line(query, "check", read_swapped, maxAge=max_age_hours)
+
+    def swap_date(self, query: LineQuery) -> datetime | None:
+        return self._line(query, "retrieve-date", change_date_reader(query.api))
+
+    def check_recycled(self, query: LineQuery, specified_date: date) -> bool:
+        return self._line(query, "check", read_recycled, specifiedDate=specified_date)
+
+    def check_tenure(self, query: LineQuery, tenure_date: date) -> Tenure:
+        return self._line(query, "check-tenure", read_tenure, tenureDate=tenure_date)
+
+    def _line(self, query: LineQuery, operation: str, read: Callable[[bytes], T], **fields: int | date) -> T:
+        api = query.api
+        if not self.offers(api.name, api.version):
+            raise ServiceNotApplicableError  # not configured: the operator is not asked
+        identifier = query.phone_number if self._config.sends_identifier else None
+        request = ApiRequest(
+            line_url(self._base_url, api, operation),
+            line_body(identifier, **fields),
+            query.phone_number,
+            query.correlator,
+            query.purpose,
+            query.client_id,
+            query.answer_by,
+            api_scopes(self._auth.scope, {api.scope(operation), *query.scopes}),
+            read,
+        )
+        return self._guarded(request)
+
+    # --- one call: breaker, deadline, attempts, token, answer ------------------------------------
+
+    def _guarded(self, request: ApiRequest[T]) -> T:
         if not self._breaker.allow():
             self._report(OperatorFailure(UnavailableError(), "circuit_open"))
             raise UnavailableError
         try:
             with operator_call(self._config.id, self._clock):  # the call only: not the breaker's fast fail
-                verdicts = self._call(query)
+                answer = self._call(request)
         except OperatorFailure as failure:
             if failure.breaker:
                 self._breaker.record_failure()
@@ -168,22 +267,22 @@ class CamaraOperator:
             self._breaker.record_failure()
             raise
         self._breaker.record_success()
-        return verdicts
+        return answer
 
-    def _deadline(self, query: MatchQuery) -> Deadline:
+    def _deadline(self, answer_by: float | None) -> Deadline:
         budget = self._config.timeout_seconds
-        if query.answer_by is not None:
-            budget = min(budget, query.answer_by - self._clock())
+        if answer_by is not None:
+            budget = min(budget, answer_by - self._clock())
         return Deadline(max(budget, 0.0), self._clock)
 
-    def _call(self, query: MatchQuery) -> Verdicts:
+    def _call(self, request: ApiRequest[T]) -> T:
         config = self._config
-        deadline = self._deadline(query)
+        deadline = self._deadline(request.answer_by)
         attempt, refreshed = 0, False
         while True:
             attempt += 1
             try:
-                return self._attempt(query, deadline)
+                return self._attempt(request, deadline)
             except _TokenRejected:
                 if refreshed or self._auth.grant == "ciba":  # a new CIBA token would prompt again
                     raise OperatorFailure(UnavailableError(), "token_rejected") from None
@@ -196,10 +295,9 @@ class CamaraOperator:
                     raise  # no time left for another attempt: the operator's failure stands
                 self._sleep(delay)
 
-    def _attempt(self, query: MatchQuery, deadline: Deadline) -> Verdicts:
-        key, token = self._token(query, deadline)
-        body = request_body(query, self._config.api_version, with_identifier=self._config.sends_identifier)
-        reply = self._post_match(body, token, query.correlator, deadline)
+    def _attempt(self, request: ApiRequest[T], deadline: Deadline) -> T:
+        key, token = self._token(request, deadline)
+        reply = self._post(request, token, deadline)
         # RFC 9449 §9: a resource server may ask for a nonce; the same request once more with it.
         dpop = self._dpop
         if (
@@ -208,30 +306,30 @@ class CamaraOperator:
             and dpop.learn_nonce(reply.headers)
             and nonce_challenged(reply.headers)
         ):
-            reply = self._post_match(body, token, query.correlator, deadline)
+            reply = self._post(request, token, deadline)
         if reply.status == 401:
             self._tokens.drop(key, token)
             raise _TokenRejected
-        return self._interpret(reply.status, reply.body, query)
+        return self._interpret(reply.status, reply.body, request)
 
-    def _post_match(self, body: object, token: str, correlator: str, deadline: Deadline) -> Reply:
+    def _post(self, request: ApiRequest[T], token: str, deadline: Deadline) -> Reply:
         headers = {
             "authorization": f"Bearer {token}",
-            "x-correlator": correlator,
+            "x-correlator": request.correlator,
             "accept": "application/json",
         }
         if self._dpop is not None:
             headers["authorization"] = f"{DPOP_SCHEME} {token}"
-            headers["dpop"] = self._dpop.proof("POST", self._url, access_token=token)
+            headers["dpop"] = self._dpop.proof("POST", request.url, access_token=token)
         try:
             return exchange(
                 self._http,
                 "POST",
-                self._url,
+                request.url,
                 deadline,
                 MAX_ANSWER_BYTES,
                 connect_timeout=self._config.connect_timeout_seconds,
-                json=body,
+                json=request.body,
                 headers=headers,
             )
         except BodyError:
@@ -241,37 +339,50 @@ class CamaraOperator:
         except Exception as error:
             transport_failure(error, deadline)
 
-    def _token(self, query: MatchQuery, deadline: Deadline) -> tuple[tuple[str, str], str]:
+    def _token(self, request: ApiRequest[T], deadline: Deadline) -> tuple[TokenKey, str]:
+        """The cached token for (subscriber, client, purpose and scopes), else one fetched: by one call
+        at a time per key, so concurrent calls of one request make one token request."""
         auth = self._auth
+        scope = scope_for(request.purpose, request.scopes)
         subject = None
         if auth.three_legged:
-            subject = Subject(query.phone_number, self._hasher.hash(query.phone_number))
-        key = (subject.number_hash if subject else "", scope_for(auth, query.purpose))
+            subject = Subject(request.phone_number, self._hasher.hash(request.phone_number))
+            key: TokenKey = (subject.number_hash, request.client_id, scope)
+        else:
+            key = ("", "", scope)  # a two-legged token serves every number and client
         cached = self._tokens.get(key)
         if cached is not None:
             return key, cached
-        fetched_at = self._clock()
-        if subject is None:
-            token, lifetime = client_credentials_token(self._server, query.purpose, deadline)
-        elif auth.grant == "jwt-bearer":
-            token, lifetime = jwt_bearer_token(self._server, subject, query.purpose, deadline)
-        else:
-            assert self._ciba is not None  # built with the adapter for a ciba grant
-            ciba_key = pending_key(
-                self._hasher, self.operator_id, query.client_id, query.purpose, subject.phone_number
-            )
-            token, lifetime = self._ciba.token(subject, query.purpose, ciba_key, deadline)
-        self._tokens.put(key, token, lifetime, fetched_at)
+        with self._tokens.flight(key, deadline):
+            cached = self._tokens.get(key)  # fetched by a concurrent call while this one waited
+            if cached is not None:
+                return key, cached
+            fetched_at = self._clock()
+            if subject is None:
+                token, lifetime = client_credentials_token(self._server, scope, deadline)
+            elif auth.grant == "jwt-bearer":
+                token, lifetime = jwt_bearer_token(self._server, subject, scope, deadline)
+            else:
+                assert self._ciba is not None  # built with the adapter for a ciba grant
+                ciba_key = pending_key(
+                    self._hasher, self.operator_id, request.client_id, scope, subject.phone_number
+                )
+                token, lifetime = self._ciba.token(subject, scope, ciba_key, deadline)
+            self._tokens.put(key, token, lifetime, fetched_at)
         return key, token
 
-    def _interpret(self, status: int, content: bytes, query: MatchQuery) -> Verdicts:
+    def _interpret(self, status: int, content: bytes, request: ApiRequest[T]) -> T:
         if status == 200:
-            return self._verdicts(content, query)
+            try:
+                return request.read(content)
+            except MalformedAnswerError:
+                raise OperatorFailure(OperatorBadGatewayError(), "malformed_answer") from None
         if status in _RETRYABLE_STATUSES:
             # The request reached the operator, which may have done the check: only an operator that
             # declares its match endpoint idempotent is asked again.
-            retryable = self._config.match_idempotent
-            raise OperatorFailure(OperatorBadGatewayError(), f"status_{status}", retryable=retryable)
+            raise OperatorFailure(
+                OperatorBadGatewayError(), f"status_{status}", retryable=request.gateway_retryable
+            )
         if status == 429:
             raise OperatorFailure(UnavailableError(), "throttled")
         code = error_code(content, status) if status in {403, 404, 422} else None
@@ -285,10 +396,7 @@ class CamaraOperator:
         raise OperatorFailure(OperatorBadGatewayError(), f"status_{status}")
 
     def _verdicts(self, content: bytes, query: MatchQuery) -> Verdicts:
-        try:
-            verdicts = read_verdicts(content, query.attributes.keys(), self._config.api_version)
-        except MalformedAnswerError:
-            raise OperatorFailure(OperatorBadGatewayError(), "malformed_answer") from None
+        verdicts = read_verdicts(content, query.attributes.keys(), self._config.api_version)
         if self._config.id_document_required:
             document = verdicts.get("idDocument")
             if document is not None and document.result == "false":

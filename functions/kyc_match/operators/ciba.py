@@ -1,10 +1,11 @@
 """CIBA in poll mode inside one synchronous request, continued by a retry.
 
 `bc-authorize` (login_hint=tel:+E164 and nothing else as a hint; scope `openid dpv:<Purpose> <API
-scopes>`), then polls of the token endpoint at the `interval` given (+5 s for each `slow_down`), all
-within the call's deadline. When the deadline would pass before the next poll, the authorization is
-left pending: its `auth_req_id` is stored under a keyed hash of (operator, client, purpose, number),
-never the number, a token or an assertion, until the operator's `expires_in`; the client gets
+scopes>`, every API scope the request needs at once), then polls of the token endpoint at the
+`interval` given (+5 s for each `slow_down`), all within the call's deadline. When the deadline
+would pass before the next poll, the authorization is left pending: its `auth_req_id` is stored
+under a keyed hash of (operator, client, scope, number), never the number, a token or an
+assertion, until the operator's `expires_in`; the client gets
 AuthorizationPendingError, and the same request retried later continues the same authorization, so
 the subscriber is not prompted twice. The wait between two polls holds across that retry too: the
 stored authorization says when it may next be polled, so a quick retry does not poll early (which an
@@ -22,7 +23,7 @@ from kyc_match.domain.errors import AuthorizationPendingError, OperatorBadGatewa
 from kyc_match.operators.bounded import finite_positive
 from kyc_match.operators.failures import OperatorFailure
 from kyc_match.operators.resilience import Deadline
-from kyc_match.operators.tokens import AuthServer, Subject, read_access_token, scope_for
+from kyc_match.operators.tokens import AuthServer, Subject, read_access_token
 
 CIBA_GRANT: Final = "urn:openid:params:grant-type:ciba"
 DEFAULT_INTERVAL_SECONDS: Final = 5.0
@@ -51,8 +52,9 @@ class Hasher(Protocol):
     def hash(self, identifier: str) -> str: ...
 
 
-def pending_key(hasher: Hasher, operator_id: str, client_id: str, purpose: str, phone_number: str) -> str:
-    return hasher.hash("\x1f".join(("ciba", operator_id, client_id, purpose, phone_number)))
+def pending_key(hasher: Hasher, operator_id: str, client_id: str, scope: str, phone_number: str) -> str:
+    """`scope`: the purpose and the API scopes, so a retry continues only an authorization for the same."""
+    return hasher.hash("\x1f".join(("ciba", operator_id, client_id, scope, phone_number)))
 
 
 class CibaFlow:
@@ -69,13 +71,14 @@ class CibaFlow:
         self._wall_clock = wall_clock
         self._sleep = sleep
 
-    def token(self, subject: Subject, purpose: str, key: str, deadline: Deadline) -> tuple[str, float]:
+    def token(self, subject: Subject, scope: str, key: str, deadline: Deadline) -> tuple[str, float]:
+        """`scope`: the purpose and the API scopes (tokens.scope_for); `openid` is added here."""
         current = self._pending.get(key)
         if current is not None and current.expires_at <= self._wall_clock():
             current = None
         continued = current is not None
         if current is None:
-            current = self._authorize(subject, purpose, key, deadline)
+            current = self._authorize(subject, scope, key, deadline)
         while True:
             try:
                 return self._poll_until_done(current, key, deadline)
@@ -84,15 +87,13 @@ class CibaFlow:
                 if not continued:
                     raise OperatorFailure(OperatorBadGatewayError(), "authorization_unknown") from None
                 continued = False  # once per request: a fresh authorization
-                current = self._authorize(subject, purpose, key, deadline)
+                current = self._authorize(subject, scope, key, deadline)
 
-    def _authorize(
-        self, subject: Subject, purpose: str, key: str, deadline: Deadline
-    ) -> PendingAuthorization:
+    def _authorize(self, subject: Subject, scope: str, key: str, deadline: Deadline) -> PendingAuthorization:
         endpoints = self._server.endpoints(deadline)
         assert endpoints.backchannel is not None  # discovery guarantees it for a ciba grant
         form = {
-            "scope": scope_for(self._server.auth, purpose, openid=True),
+            "scope": f"openid {scope}",
             "login_hint": f"tel:{subject.phone_number}",
         }
         reply = self._server.post_form(endpoints.backchannel, form, deadline)

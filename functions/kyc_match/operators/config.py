@@ -133,12 +133,13 @@ class OperatorConfig(BaseModel):
     prefixes: tuple[E164Prefix, ...] = Field(min_length=1)
     id_document_required: bool = False
     returns_scores: bool = True
-    # SIM Swap, Device Swap: a sandbox operator offers all unless told otherwise; the camara adapter
-    # does not call them yet, so a camara operator offers none (docs/operators.md).
+    # The line-history APIs: a sandbox operator offers all unless told otherwise; a camara operator
+    # offers what its entry lists, at the same apiRoot as its KYC Match (docs/operators.md).
     apis: OfferedApis | None = None
 
-    # kind "camara": the operator's own CAMARA KYC Match API, with an access token per `auth`.
-    base_url: OperatorUrl | None = None  # {apiRoot}: the match path is appended per api_version
+    # kind "camara": the operator's own CAMARA APIs, with an access token per `auth`.
+    # {apiRoot}: the match path is appended per api_version, a line-history API's path per its version.
+    base_url: OperatorUrl | None = None
     auth: AuthConfig | None = None
     # Send phoneNumber in the match body? Default: only with a two-legged token (a three-legged one
     # already names the subscriber).
@@ -176,8 +177,6 @@ class OperatorConfig(BaseModel):
             missing = [name for name in ("baseUrl", "auth") if getattr(self, to_snake(name)) is None]
             if missing:
                 raise ValueError(f"a camara operator requires {', '.join(missing)}")
-            if self.apis is not None and self.apis != OfferedApis():
-                raise ValueError("apis: a camara operator cannot offer line-history APIs yet")
         else:
             names = ("base_url", "auth", "identifier_in_body")
             present = [to_camel(name) for name in names if getattr(self, name) is not None]

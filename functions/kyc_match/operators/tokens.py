@@ -6,19 +6,23 @@
   authenticates us;
 - `jwt-bearer`: assertion with `sub=tel:+E164` and `scope` = purpose + API scopes, no scope parameter;
 - `ciba`: see ciba.py; `client-credentials`: a two-legged token, the purpose in its scope;
-- tokens are kept in memory per (keyed hash of the number, scope) until shortly before `expires_in`
-  (finite and positive, or the answer is refused); refresh tokens are never used; nothing here is
-  logged, stored or put in an exception;
+- tokens are kept in memory per (keyed hash of the number, our client, scope) until shortly before
+  `expires_in` (finite and positive, or the answer is refused); refresh tokens are never used;
+  nothing here is logged, stored or put in an exception;
+- one token request at a time per cache key (single flight): calls of one request running
+  concurrently on threads (a match and line checks) wait for the first one's token instead of asking
+  again, each within its own deadline;
 - `"dpop": true`: every token request carries a DPoP proof (dpop.py), a `use_dpop_nonce` answer is
   retried once with the server's nonce, and only a `DPoP` token is accepted.
 """
 
 import base64
+import contextlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 from urllib.parse import quote_plus
 
@@ -33,7 +37,7 @@ from kyc_match.operators.bounded import (
     finite_positive,
     run_within,
 )
-from kyc_match.operators.config import AuthConfig, OperatorUrl
+from kyc_match.operators.config import DEFAULT_SCOPE, AuthConfig, OperatorUrl
 from kyc_match.operators.dpop import NONCE_ERROR, TOKEN_TYPE, DpopProver
 from kyc_match.operators.failures import CREDENTIALS_REFUSED_METRIC, OperatorFailure
 from kyc_match.operators.resilience import Clock, Deadline
@@ -265,16 +269,29 @@ def read_access_token(reply: Reply, token_type: str = "Bearer") -> tuple[str, fl
     return token, lifetime
 
 
+TokenKey = tuple[str, ...]
+
+
+@dataclass
+class _Flight:
+    """The token request in progress for one key, and how many calls wait on it."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    callers: int = 0
+
+
 class TokenCache:
-    """Tokens by (subject hash, scope), each until 10 % of its life (at most 30 s) before it ends."""
+    """Tokens by key (subject hash, client, scope), each until 10 % of its life (at most 30 s) before it
+    ends. Thread-safe; `flight` lets one caller per key fetch while the others wait for its token."""
 
     def __init__(self, clock: Clock = time.monotonic, size: int = MAX_CACHED_TOKENS) -> None:
         self._clock = clock
         self._size = size
-        self._tokens: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
+        self._tokens: OrderedDict[TokenKey, tuple[str, float]] = OrderedDict()
+        self._flights: dict[TokenKey, _Flight] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str]) -> str | None:
+    def get(self, key: TokenKey) -> str | None:
         with self._lock:
             entry = self._tokens.get(key)
             if entry is None or self._clock() >= entry[1]:
@@ -283,7 +300,7 @@ class TokenCache:
             self._tokens.move_to_end(key)
             return entry[0]
 
-    def put(self, key: tuple[str, str], token: str, lifetime: float, fetched_at: float) -> None:
+    def put(self, key: TokenKey, token: str, lifetime: float, fetched_at: float) -> None:
         margin = min(MAX_REFRESH_MARGIN_SECONDS, lifetime * 0.1)
         with self._lock:
             self._tokens[key] = (token, fetched_at + lifetime - margin)
@@ -291,21 +308,51 @@ class TokenCache:
             while len(self._tokens) > self._size:
                 self._tokens.popitem(last=False)
 
-    def drop(self, key: tuple[str, str], token: str) -> None:
+    def drop(self, key: TokenKey, token: str) -> None:
         with self._lock:
             entry = self._tokens.get(key)
             if entry is not None and entry[0] == token:
                 del self._tokens[key]
 
+    @contextlib.contextmanager
+    def flight(self, key: TokenKey, deadline: Deadline) -> Iterator[None]:
+        """Held while fetching the token for `key`: a second caller waits here (look in the cache again
+        once inside) at most until its deadline, then fails as the deadline does."""
+        with self._lock:
+            flight = self._flights.setdefault(key, _Flight())
+            flight.callers += 1
+        acquired = flight.lock.acquire(timeout=deadline.remaining())
+        try:
+            if not acquired:
+                raise OperatorFailure(OperatorTimeoutError(), "deadline")
+            yield
+        finally:
+            if acquired:
+                flight.lock.release()
+            with self._lock:
+                flight.callers -= 1
+                if flight.callers == 0:
+                    del self._flights[key]
 
-def scope_for(auth: AuthConfig, purpose: str, *, openid: bool = False) -> str:
+
+def scope_for(purpose: str, api_scopes: Iterable[str], *, openid: bool = False) -> str:
     """Exactly one purpose, then the API scopes (`openid` first for CIBA)."""
-    return " ".join((*(("openid",) if openid else ()), purpose, auth.scope))
+    return " ".join((*(("openid",) if openid else ()), purpose, *api_scopes))
 
 
-def client_credentials_token(server: AuthServer, purpose: str, deadline: Deadline) -> tuple[str, float]:
+def api_scopes(configured: str, needed: Iterable[str], match_scope: str = DEFAULT_SCOPE) -> tuple[str, ...]:
+    """The API scopes of one token: `match_scope` among `needed` stands for the operator's configured
+    match scopes (`auth.scope`, first and in their order); the others follow, sorted, so every call of
+    one request names the same set in the same words (one cache key, one token request)."""
+    wanted = set(needed)
+    first = tuple(configured.split()) if match_scope in wanted else ()
+    return (*first, *sorted(wanted - {match_scope} - set(first)))
+
+
+def client_credentials_token(server: AuthServer, scope: str, deadline: Deadline) -> tuple[str, float]:
+    """`scope`: the purpose and the API scopes (scope_for)."""
     endpoint = server.endpoints(deadline).token
-    form = {"grant_type": "client_credentials", "scope": scope_for(server.auth, purpose)}
+    form = {"grant_type": "client_credentials", "scope": scope}
     reply = server.token_request(endpoint, lambda: form, deadline)
     if reply.status != 200:
         failure = server.refused(reply)
@@ -316,11 +363,10 @@ def client_credentials_token(server: AuthServer, purpose: str, deadline: Deadlin
 
 
 def jwt_bearer_token(
-    server: AuthServer, subject: Subject, purpose: str, deadline: Deadline
+    server: AuthServer, subject: Subject, scope: str, deadline: Deadline
 ) -> tuple[str, float]:
     """RFC 7523 grant: the assertion (sub = tel:+E164, scope claim) both grants and authenticates."""
     endpoint = server.endpoints(deadline).token
-    scope = scope_for(server.auth, purpose)
 
     def form() -> dict[str, str]:
         assertion = server.assertion(endpoint, subject=f"tel:{subject.phone_number}", scope=scope)

@@ -260,7 +260,7 @@ def test_line_history_apis_are_camel_case_and_validated():
             parse({"id": "sb", "kind": "sandbox", "prefixes": ["+34"], "apis": apis})
 
 
-def test_sandbox_offers_every_line_api_by_default_and_camara_none_yet():
+def test_sandbox_offers_every_line_api_by_default_and_camara_what_its_entry_lists():
     sandbox, match_only = SANDBOX_OPERATORS
     every_api = [("simSwap", "v2"), ("deviceSwap", "v1"), ("numberRecycling", "v0.2"), ("kycTenure", "v0.2")]
     assert all(sandbox.offered_apis.offers(*api) for api in every_api)
@@ -268,6 +268,9 @@ def test_sandbox_offers_every_line_api_by_default_and_camara_none_yet():
     assert not any(match_only.offered_apis.offers(*api) for api in every_api)
     assert (sandbox.kind, match_only.kind) == ("sandbox", "sandbox")
     (operator,) = parse(CAMARA)
-    assert not operator.offered_apis.offers("simSwap", "v2")
-    with pytest.raises(ValidationError, match="cannot offer line-history APIs yet"):
-        parse({**CAMARA, "apis": {"simSwap": ["v2"]}})
+    assert not operator.offered_apis.offers("simSwap", "v2")  # nothing unless the entry says so
+    (offering,) = parse({**CAMARA, "apis": {"simSwap": ["v2"], "kycTenure": ["v0.2"]}})
+    assert offering.offered_apis.offers("simSwap", "v2") and offering.offered_apis.offers("kycTenure", "v0.2")
+    assert not offering.offered_apis.offers("deviceSwap", "v1")
+    with pytest.raises(ValidationError, match=re.escape("apis.deviceSwap.0")):
+        parse({**CAMARA, "apis": {"deviceSwap": ["v2"]}})
