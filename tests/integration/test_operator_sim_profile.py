@@ -206,7 +206,8 @@ SCOPE_FAULTS = [
     ("two-purposes", f"{PURPOSE} dpv:IdentityVerification kyc-match:match"),
     ("not-a-dpv-purpose", "dpv:SellEverything kyc-match:match"),
     ("no-api-scope", PURPOSE),
-    ("unknown-scope", f"{PURPOSE} kyc-match:match sim-swap:check"),
+    ("unknown-scope", f"{PURPOSE} kyc-match:match quality-on-demand:sessions"),
+    ("unknown-scope-alone", f"{PURPOSE} location-verification:verify"),
 ]
 
 

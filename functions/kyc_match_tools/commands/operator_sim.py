@@ -1,8 +1,10 @@
 """`kyc-match operator-sim`: a simulated CAMARA-profile operator on 127.0.0.1.
 
 It serves OpenID discovery at `{issuer}/.well-known/openid-configuration` (the issuer is its base URL),
-JWT Bearer, CIBA (poll) and client credentials, and KYC Match. Our client assertions are verified
-against `--client-jwks` (our `GET /.well-known/jwks.json`).
+JWT Bearer, CIBA (poll) and client credentials, KYC Match, and the line-history APIs (SIM Swap, Device
+Swap, Number Recycling, KYC Tenure) from the subscribers' line-history keys. Our client assertions
+are verified against `--client-jwks` (our `GET /.well-known/jwks.json`). The API-call knobs act on
+the match and the line-history paths alike.
 """
 
 import argparse
@@ -24,7 +26,8 @@ def register(subcommands: Any) -> None:
 
     parser = subcommands.add_parser(
         "operator-sim",
-        help="run a simulated CAMARA operator: discovery, JWT Bearer / CIBA / client credentials, KYC Match",
+        help="run a simulated CAMARA operator: discovery, JWT Bearer / CIBA / client credentials, KYC Match "
+        "and the line-history APIs",
     )
     parser.add_argument("--port", type=port, default=9001, help="port on 127.0.0.1 (0: any free one)")
     parser.add_argument(
@@ -73,11 +76,11 @@ def register(subcommands: Any) -> None:
         "--id-document-required", action="store_true", help="v0.4: validate idDocument first for every line"
     )
     knobs = parser.add_argument_group("faults (also settable at run time: POST /_sim/faults)")
-    knobs.add_argument("--latency", type=float, default=0.0, help="seconds before each match answer")
+    knobs.add_argument("--latency", type=float, default=0.0, help="seconds before each API answer")
     knobs.add_argument("--token-latency", type=float, default=0.0, help="seconds before each token answer")
-    knobs.add_argument("--fail-status", type=int, help="answer matches with this status (e.g. 503)")
+    knobs.add_argument("--fail-status", type=int, help="answer API calls with this status (e.g. 503)")
     knobs.add_argument("--fail-code", help="ErrorInfo code sent with --fail-status")
-    knobs.add_argument("--fail-times", type=int, help="apply the match faults to the next N requests only")
+    knobs.add_argument("--fail-times", type=int, help="apply the API faults to the next N requests only")
     knobs.add_argument("--malformed", choices=MALFORMED_KINDS, help="answer 200 with a broken body")
     knobs.add_argument("--drop-connections", action="store_true", help="close connections without answering")
     knobs.add_argument("--token-fail-status", type=int, help="token endpoint answers this status")

@@ -4,7 +4,10 @@
 - token endpoint: JWT Bearer (RFC 7523, `scope` claim, no `scope` parameter), CIBA poll
   (`urn:openid:params:grant-type:ciba`) and client credentials;
 - backchannel authentication (`bc-authorize`): `login_hint=tel:+E164` only, `openid dpv:<Purpose>
-  kyc-match:match`;
+  <API scopes>`;
+- scopes: exactly one DPV purpose and at least one API scope it serves (`kyc-match:match`, and the
+  line-history APIs' `sim-swap:check`, `number-recycling:check`…), so one token may cover a match and
+  line checks; the stats count the grant requests per set of API scopes asked (`scope_requests`);
 - client authentication by `private_key_jwt`, checked against the consumer's JWKS (assertions.py); a
   client secret only for client credentials, and only when the simulator has one;
 - DPoP (RFC 9449, dpop.py): a token request with a valid proof gets a `DPoP` token bound to the
@@ -29,6 +32,7 @@ from urllib.parse import parse_qs
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
+from kyc_match.domain.line_history import LINE_APIS
 from kyc_match.domain.purposes import PREFIX as PURPOSE_PREFIX
 from kyc_match.domain.purposes import is_purpose
 from kyc_match_tools.operator_sim.assertions import AssertionRejectedError, AssertionVerifier, ClientKeys
@@ -43,6 +47,8 @@ CIBA = "urn:openid:params:grant-type:ciba"
 CLIENT_CREDENTIALS = "client_credentials"
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 API_SCOPE = "kyc-match:match"
+WHOLE_API_SCOPES = frozenset({"sim-swap", "device-swap"})  # the swap specs also accept the API's name
+API_SCOPES = frozenset({API_SCOPE, *WHOLE_API_SCOPES}) | {scope for api in LINE_APIS for scope in api.scopes}
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path
 BC_AUTHORIZE_PATH = "/oauth2/bc-authorize"
 DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -190,7 +196,7 @@ class AuthorizationServer:
             "token_endpoint_auth_methods_supported": auth_methods,
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256"],
             "dpop_signing_alg_values_supported": ["ES256", "RS256", "PS256"],
-            "scopes_supported": ["openid", API_SCOPE],
+            "scopes_supported": ["openid", *sorted(API_SCOPES)],
             "response_types_supported": ["code"],
             "subject_types_supported": ["pairwise"],
             "id_token_signing_alg_values_supported": ["ES256"],
@@ -439,17 +445,22 @@ class AuthorizationServer:
             raise OAuthError("unauthorized_client", f"grant_{grant}_not_allowed")
 
     def _scopes(self, value: object, *, openid: bool) -> frozenset[str]:
-        """Exactly one DPV purpose (one this client was onboarded for), the API scope, maybe openid."""
+        """Exactly one DPV purpose (one this client was onboarded for), API scopes, maybe openid."""
         if not isinstance(value, str):
             raise OAuthError("invalid_scope", "missing_scope")
         scopes = frozenset(value.split())
+        asked = sorted(
+            scope for scope in scopes if scope != "openid" and not scope.startswith(PURPOSE_PREFIX)
+        )
+        self.faults.note_scope_request(" ".join(asked))
         purposes = [scope for scope in scopes if scope.startswith(PURPOSE_PREFIX)]
         if len(purposes) != 1 or not is_purpose(purposes[0]):
             raise OAuthError("invalid_scope", "not_exactly_one_dpv_purpose")
         allowed = self.options.allowed_purposes
         if allowed and purposes[0] not in allowed:
             raise OAuthError("invalid_scope", "purpose_not_allowed")
-        if API_SCOPE not in scopes or scopes - {API_SCOPE, "openid", purposes[0]}:
+        api_scopes = scopes - {"openid", purposes[0]}
+        if not api_scopes or api_scopes - API_SCOPES:
             raise OAuthError("invalid_scope", "unknown_or_missing_api_scope")
         if openid and "openid" not in scopes:
             raise OAuthError("invalid_scope", "missing_openid")

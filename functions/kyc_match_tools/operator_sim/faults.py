@@ -57,6 +57,8 @@ TOKEN_ERROR_CODES = (
 
 @dataclass(frozen=True)
 class FaultSettings:
+    # The API-call knobs (latency_seconds to times, drip match_*) act on KYC Match and on the
+    # line-history paths (SIM Swap, Device Swap, Number Recycling, KYC Tenure) alike.
     latency_seconds: float = 0.0  # delay before the match endpoint answers
     token_latency_seconds: float = 0.0  # delay before the token endpoint answers
     error_status: int | None = None  # the match endpoint answers this status (CAMARA ErrorInfo body)
@@ -114,6 +116,7 @@ class Stats:
     token_requests: int = 0
     tokens_issued: int = 0
     match_requests: int = 0
+    line_requests: int = 0  # calls to the line-history APIs
     connections: int = 0
     bc_authorize_requests: int = 0
     auth_requests_started: int = 0
@@ -122,6 +125,9 @@ class Stats:
     correlators: list[str | None] = field(default_factory=list)
     oauth_errors: list[str] = field(default_factory=list)  # each error answered, e.g. "invalid_grant"
     rejections: list[str] = field(default_factory=list)  # why, e.g. "replayed_jti" (never a value)
+    # Grant requests (JWT Bearer, bc-authorize, client credentials) per set of API scopes asked, sorted
+    # and space-separated (no purpose, no openid): "kyc-match:match sim-swap:check" -> 1.
+    scope_requests: dict[str, int] = field(default_factory=dict)
 
 
 class Faults:
@@ -157,6 +163,7 @@ class Faults:
                 correlators=list(self._stats.correlators),
                 oauth_errors=list(self._stats.oauth_errors),
                 rejections=list(self._stats.rejections),
+                scope_requests=dict(self._stats.scope_requests),
             )
 
     def reset_stats(self) -> None:
@@ -173,10 +180,15 @@ class Faults:
             if reason is not None:
                 self._stats.rejections.append(reason)
 
-    def note_match(self, correlator: str | None) -> FaultSettings:
-        """Count a match request and return the knobs that apply to it (consuming one of `times`)."""
+    def note_scope_request(self, scopes: str) -> None:
         with self._lock:
-            self._stats.match_requests += 1
+            self._stats.scope_requests[scopes] = self._stats.scope_requests.get(scopes, 0) + 1
+
+    def note_match(self, correlator: str | None, counter: str = "match_requests") -> FaultSettings:
+        """Count an API request (`line_requests` for a line-history one) and return the knobs that apply
+        to it (consuming one of `times`)."""
+        with self._lock:
+            setattr(self._stats, counter, getattr(self._stats, counter) + 1)
             self._stats.correlators.append(correlator)
             current = self._settings
             if current.times is None:

@@ -6,6 +6,9 @@ Endpoints:
   /.well-known/jwks.json` (its own key: it signs CIBA ID tokens);
 - `POST /oauth2/token`: JWT Bearer, CIBA poll, client credentials; `POST /oauth2/bc-authorize`: CIBA;
 - `POST /kyc-match/{v0.4|vwip|v0.5rc1}/match`: `401 UNAUTHENTICATED` without a valid token;
+- `POST /sim-swap/v2/{check|retrieve-date}`, `/device-swap/v1/{check|retrieve-date}`,
+  `/number-recycling/v0.2/check`, `/kyc-tenure/v0.2/check-tenure` (lines.py), under the same tokens
+  and the same API-call knobs as the match;
 - `GET /_sim/stats`, `POST /_sim/faults` (JSON knobs, see faults.py), `POST /_sim/reset`,
   `POST /_sim/revoke-tokens`: the admin side, for tests and demos.
 
@@ -17,7 +20,8 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -29,10 +33,12 @@ from kyc_match_tools.operator_sim.authorization import (
     DISCOVERY_PATH,
     JWKS_PATH,
     TOKEN_PATH,
+    Grant,
 )
 from kyc_match_tools.operator_sim.dpop import DpopRejectedError
 from kyc_match_tools.operator_sim.faults import Faults, FaultSettings
 from kyc_match_tools.operator_sim.hostile import drip, gzip_bomb, with_raw_expires_in
+from kyc_match_tools.operator_sim.lines import LINE_PATHS, line_response, malformed_line_body
 from kyc_match_tools.operator_sim.simulator import (
     OperatorSimulator,
     SimulatorOptions,
@@ -96,7 +102,10 @@ def make_server(simulator: OperatorSimulator, port: int = 0) -> ThreadingHTTPSer
             elif path == BC_AUTHORIZE_PATH:
                 self._oauth(*simulator.authorization.bc_authorize_response(headers, body))
             elif path == simulator.match_path:
-                self._match(headers, body)
+                self._api(headers, body, _match_answer, malformed_body)
+            elif path in LINE_PATHS:
+                answer = partial(_line_answer, path)
+                self._api(headers, body, answer, malformed_line_body, "line_requests")
             elif path.startswith("/_sim/"):
                 self._admin(path, body)
             else:
@@ -117,9 +126,17 @@ def make_server(simulator: OperatorSimulator, port: int = 0) -> ThreadingHTTPSer
                 headers["Content-Encoding"] = "gzip"
             self._send(status, payload, headers)
 
-        def _match(self, headers: Mapping[str, str], body: bytes) -> None:
+        def _api(
+            self,
+            headers: Mapping[str, str],
+            body: bytes,
+            answer_of: "_Answer",
+            malformed: Callable[[str, Any], bytes],
+            counter: str = "match_requests",
+        ) -> None:
+            """An API call: the knobs first, then the token, then the answer."""
             correlator = headers.get("x-correlator")
-            knobs = simulator.faults.note_match(correlator)
+            knobs = simulator.faults.note_match(correlator, counter)
             reply_headers = {"x-correlator": correlator} if correlator else {}
             if knobs.latency_seconds:
                 time.sleep(knobs.latency_seconds)
@@ -131,7 +148,7 @@ def make_server(simulator: OperatorSimulator, port: int = 0) -> ThreadingHTTPSer
                 self._json(*error_body(knobs.error_status, code, "Simulated failure."), headers=reply_headers)
                 return
             try:
-                grant = simulator.grant(headers)
+                grant = simulator.grant(headers, self.path.split("?", 1)[0])
             except DpopRejectedError as rejected:
                 challenge = {"WWW-Authenticate": f'DPoP error="{rejected.error}"', **reply_headers}
                 self._json(
@@ -142,9 +159,9 @@ def make_server(simulator: OperatorSimulator, port: int = 0) -> ThreadingHTTPSer
                 unauthenticated = error_body(401, "UNAUTHENTICATED", "Request not authenticated.")
                 self._json(*unauthenticated, headers=reply_headers)
                 return
-            status, answer = simulator.match_response(body, correlator or "", grant)
+            status, answer = answer_of(simulator, body, correlator or "", grant)
             if status == 200 and knobs.malformed is not None:
-                self._send(200, malformed_body(knobs.malformed, answer), reply_headers)
+                self._send(200, malformed(knobs.malformed, answer), reply_headers)
                 return
             self._json(status, answer, headers=reply_headers)
 
@@ -184,9 +201,10 @@ def make_server(simulator: OperatorSimulator, port: int = 0) -> ThreadingHTTPSer
             knobs = simulator.faults.settings
             if status == 401 and path not in _OAUTH_PATHS:
                 reply.setdefault("WWW-Authenticate", 'Bearer realm="kyc-match"')
-            if knobs.dpop_nonce and path in {TOKEN_PATH, simulator.match_path}:
+            api_path = path == simulator.match_path or path in LINE_PATHS
+            if knobs.dpop_nonce and (path == TOKEN_PATH or api_path):
                 reply["DPoP-Nonce"] = simulator.authorization.dpop.nonce
-            endpoint = {TOKEN_PATH: "token", simulator.match_path: "match"}.get(path)
+            endpoint = "token" if path == TOKEN_PATH else "match" if api_path else None  # drip: match_*
             if knobs.drip is None or endpoint is None or not knobs.drip.startswith(endpoint + "_"):
                 self.respond(status, reply, payload, close)
                 return
@@ -209,6 +227,21 @@ def make_server(simulator: OperatorSimulator, port: int = 0) -> ThreadingHTTPSer
     server.block_on_close = False
     simulator.authorization.bind(f"http://127.0.0.1:{server.server_address[1]}")
     return server
+
+
+_Answer = Callable[[OperatorSimulator, bytes, str, Grant], tuple[int, Any]]
+
+
+def _match_answer(
+    simulator: OperatorSimulator, body: bytes, correlator: str, grant: Grant
+) -> tuple[int, Any]:
+    return simulator.match_response(body, correlator, grant)
+
+
+def _line_answer(
+    path: str, simulator: OperatorSimulator, body: bytes, _correlator: str, grant: Grant
+) -> tuple[int, Any]:
+    return line_response(simulator.operator, path, body, grant)
 
 
 class SimulatorHandle:

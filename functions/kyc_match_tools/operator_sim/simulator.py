@@ -1,9 +1,9 @@
 """The simulated operator's state and logic, independent of the HTTP plumbing (server.py).
 
-Match answers come from the sandbox operator (`SandboxOperator` over an in-memory subscriber store),
-so a simulated operator and the built-in sandbox judge alike. The subscriber of a three-legged token
-is the one the match is about: the body may omit `phoneNumber`, and a different one is refused with
-`403 INVALID_TOKEN_CONTEXT`, as KYC Match says.
+Match answers (and line-history answers, lines.py) come from the sandbox operator (`SandboxOperator`
+over an in-memory subscriber store), so a simulated operator and the built-in sandbox judge alike.
+The subscriber of a three-legged token is the one the match is about: the body may omit
+`phoneNumber`, and a different one is refused with `403 INVALID_TOKEN_CONTEXT`, as KYC Match says.
 """
 
 import json
@@ -115,9 +115,12 @@ class OperatorSimulator:
     def match_path(self) -> str:
         return f"/kyc-match/{self.options.version}/match"
 
-    def grant(self, headers: Mapping[str, str]) -> Grant | None:
-        """The token's grant (None: no valid token); DpopRejectedError: a DPoP proof does not hold."""
-        return self.authorization.grant_of(headers, "POST", self.authorization.issuer + self.match_path)
+    def grant(self, headers: Mapping[str, str], path: str | None = None) -> Grant | None:
+        """The token's grant for a POST to `path` (default: the match); None: no valid token;
+        DpopRejectedError: a DPoP proof does not hold."""
+        return self.authorization.grant_of(
+            headers, "POST", self.authorization.issuer + (path or self.match_path)
+        )
 
     def match_response(self, body: bytes, correlator: str, grant: Grant) -> tuple[int, Any]:  # noqa: PLR0911
         """The CAMARA answer to a match body under an access token: (status, JSON value)."""

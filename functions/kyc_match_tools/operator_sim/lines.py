@@ -1,0 +1,93 @@
+"""The simulator's line-history APIs (#14): SIM Swap v2 and Device Swap v1 (`check`, `retrieve-date`),
+Number Recycling v0.2 (`check`) and KYC Tenure v0.2 (`check-tenure`), at their CAMARA paths under the
+simulator's apiRoot, behind the same tokens as its KYC Match.
+
+Answers come from the sandbox operator's LineHistory methods over the subscribers file
+(`simSwapDate`, `deviceSwapDate`, `recycledDate`, `tenureDate`, `contractType`), so the simulator and
+the built-in sandbox answer alike. As the operator-access rules say:
+- the token needs the operation's scope (`sim-swap:check`…; the swap specs also accept the bare API
+  name, `sim-swap`), else `403 PERMISSION_DENIED`;
+- a three-legged token names the subscriber: a body `phoneNumber` beside it is `422
+  UNNECESSARY_IDENTIFIER`; a two-legged one needs it (`422 MISSING_IDENTIFIER`);
+- bodies are checked as our own endpoints check them (api/line_models.py: `maxAge` 1 to 2400, dates
+  as `YYYY-MM-DD` and not in the future, nothing else).
+"""
+
+import json
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from kyc_match.api.errors import answer_for
+from kyc_match.api.line_models import (
+    REQUEST_MODELS,
+    RecyclingCheckRequest,
+    SwapCheckRequest,
+    TenureCheckRequest,
+    line_query,
+    swap_date_body,
+    tenure_body,
+)
+from kyc_match.domain.errors import KycMatchError
+from kyc_match.domain.line_history import LINE_APIS, LineApi, LineQuery
+from kyc_match.operators.sandbox import SandboxOperator
+from kyc_match_tools.operator_sim.authorization import WHOLE_API_SCOPES, Grant
+from kyc_match_tools.operator_sim.simulator import error_body
+
+LINE_PATHS: Final[dict[str, tuple[LineApi, str]]] = {
+    f"/{api.path}/{operation}": (api, operation) for api in LINE_APIS for operation in api.operations
+}
+
+
+def line_response(history: SandboxOperator, path: str, body: bytes, grant: Grant) -> tuple[int, Any]:
+    """The CAMARA answer to a line-history call under an access token: (status, JSON value)."""
+    api, operation = LINE_PATHS[path]
+    allowed = {api.scope(operation)} | ({api.path.split("/")[0]} & WHOLE_API_SCOPES)
+    if not allowed & grant.scopes:
+        return error_body(
+            403, "PERMISSION_DENIED", "Client does not have sufficient permissions to perform this action."
+        )
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return error_body(400, "INVALID_ARGUMENT", "The request body is not valid JSON.")
+    if not isinstance(document, dict):
+        return error_body(400, "INVALID_ARGUMENT", "The request body must be a JSON object.")
+    try:
+        return 200, _answer(history, api, operation, document, grant.phone_number)
+    except (ValidationError, ValueError):
+        return error_body(400, "INVALID_ARGUMENT", "Client specified an invalid argument.")
+    except KycMatchError as error:
+        refusal = answer_for(error)
+        return error_body(refusal.status, refusal.code, refusal.message)
+
+
+def _answer(
+    history: SandboxOperator, api: LineApi, operation: str, document: dict[str, Any], token_number: str | None
+) -> dict[str, Any]:
+    """Our own request models and bounds for the operation (api/line_models.py), the sandbox's answer."""
+    request = REQUEST_MODELS[api.scope(operation)].model_validate(document)
+    asked_at = datetime.now(UTC)
+    request.check_bounds(asked_at.date())
+    subject = line_query(request, token_number, api)
+    query = LineQuery(subject.phone_number, api, asked_at=asked_at)
+    if isinstance(request, SwapCheckRequest):
+        return {"swapped": history.check_swap(query, request.maxAge)}
+    if isinstance(request, RecyclingCheckRequest):
+        return {"phoneNumberRecycled": history.check_recycled(query, request.asked_date)}
+    if isinstance(request, TenureCheckRequest):
+        return tenure_body(history.check_tenure(query, request.asked_date))
+    return swap_date_body(api, history.swap_date(query))
+
+
+def malformed_line_body(kind: str, answer: Any) -> bytes:
+    """Break a good line-history answer: `not_json`, `not_object` as for a match; every other kind
+    sends its first property as the string "maybe" (a boolean or date-time the spec requires)."""
+    body = dict(answer) if isinstance(answer, dict) else {}
+    if kind == "not_json":
+        return b"<html>upstream error</html>"
+    if kind == "not_object":
+        return json.dumps([body]).encode()
+    first = next(iter(body), "swapped")
+    return json.dumps({**body, first: "maybe"}).encode()
