@@ -187,3 +187,21 @@ def test_the_api_knobs_act_on_the_line_paths(sim, client):
         call(sim, client, SIM_DATE, bearer)
     sim.faults.set(drop_connection=False, reject_tokens=True)
     assert call(sim, client, SIM_DATE, bearer).status_code == 401
+
+
+def test_an_operator_that_did_not_onboard_us_for_an_api_refuses_its_scope():
+    signer = LocalSigner()
+    with JwksServer([signer]) as jwks:
+        options = {"client_id": CLIENT_ID, "client_secret": None, "client_jwks_url": jwks.url}
+        with start_simulator(SUBSCRIBERS, allowed_scopes=("kyc-match:match",), **options) as sim:
+            client = ProfileClient(sim.issuer, signer, CLIENT_ID)
+            try:
+                refused = client.jwt_bearer(SWAPPED, scope=f"{PURPOSE} kyc-match:match sim-swap:check")
+                granted = client.jwt_bearer(SWAPPED, scope=f"{PURPOSE} kyc-match:match")
+            finally:
+                client.close()
+            assert (refused.status_code, refused.json()) == (400, {"error": "invalid_scope"})
+            assert granted.status_code == 200
+            assert sim.stats().rejections == ["api_scope_not_allowed"]
+    with pytest.raises(ValueError, match="not API scopes served here: qod:sessions"):
+        start_simulator(SUBSCRIBERS, allowed_scopes=("qod:sessions",))

@@ -66,6 +66,11 @@ def register(subcommands: Any) -> None:
         help="purposes we were onboarded for, e.g. dpv:FraudPreventionAndDetection",
     )
     parser.add_argument(
+        "--scope",
+        action="append",
+        help="API scopes we were onboarded for, e.g. sim-swap:check (repeat; default: all it serves)",
+    )
+    parser.add_argument(
         "--version", choices=["v0.4", "vwip", "v0.5rc1"], default="v0.4", help="KYC Match version served"
     )
     parser.add_argument("--token-ttl", type=float, default=3600.0, help="access token lifetime, seconds")
@@ -148,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
             client_jwks_url=args.client_jwks,
             grants=tuple(args.grant or ("jwt-bearer", "ciba", "client-credentials")),
             allowed_purposes=tuple(args.purpose or ()),
+            allowed_scopes=tuple(args.scope or ()),
             version=args.version,
             token_ttl_seconds=args.token_ttl,
             ciba_interval_seconds=args.ciba_interval,

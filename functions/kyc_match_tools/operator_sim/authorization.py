@@ -122,6 +122,7 @@ class AuthorizationOptions:
     client_jwks_url: str | None
     grants: tuple[GrantName, ...]
     allowed_purposes: tuple[str, ...]
+    allowed_scopes: tuple[str, ...]  # the API scopes the consumer was onboarded for; (): all known
     token_ttl_seconds: float
     ciba_interval_seconds: float
     ciba_expires_in_seconds: float
@@ -462,6 +463,9 @@ class AuthorizationServer:
         api_scopes = scopes - {"openid", purposes[0]}
         if not api_scopes or api_scopes - API_SCOPES:
             raise OAuthError("invalid_scope", "unknown_or_missing_api_scope")
+        onboarded = self.options.allowed_scopes
+        if onboarded and api_scopes - set(onboarded):
+            raise OAuthError("invalid_scope", "api_scope_not_allowed")
         if openid and "openid" not in scopes:
             raise OAuthError("invalid_scope", "missing_openid")
         return scopes

@@ -24,6 +24,7 @@ from kyc_match.operators.sandbox import SandboxOperator, SubscriberRecord
 from kyc_match_tools.operator_sim.authorization import (
     ALL_GRANTS,
     API_SCOPE,
+    API_SCOPES,
     AuthorizationOptions,
     AuthorizationServer,
     Grant,
@@ -53,6 +54,7 @@ class SimulatorOptions:
     client_jwks_url: str | None = None  # the consumer's JWKS: where its assertions' keys are
     grants: tuple[GrantName, ...] = ALL_GRANTS
     allowed_purposes: tuple[str, ...] = ()  # the purposes the consumer was onboarded for; (): any DPV one
+    allowed_scopes: tuple[str, ...] = ()  # the API scopes it was onboarded for; (): every one served
     version: ApiVersion = "v0.4"
     token_ttl_seconds: float = 3600.0
     ciba_interval_seconds: float = 1.0
@@ -65,6 +67,9 @@ class SimulatorOptions:
         unknown = [purpose for purpose in self.allowed_purposes if not is_purpose(purpose)]
         if unknown:
             raise ValueError(f"not DPV purposes: {', '.join(unknown)}")
+        unknown_scopes = sorted(set(self.allowed_scopes) - API_SCOPES)
+        if unknown_scopes:
+            raise ValueError(f"not API scopes served here: {', '.join(unknown_scopes)}")
         if not self.grants or set(self.grants) - set(ALL_GRANTS):
             raise ValueError(f"grants must be some of {', '.join(ALL_GRANTS)}")
 
@@ -76,6 +81,7 @@ class SimulatorOptions:
             client_jwks_url=self.client_jwks_url,
             grants=self.grants,
             allowed_purposes=self.allowed_purposes,
+            allowed_scopes=self.allowed_scopes,
             token_ttl_seconds=self.token_ttl_seconds,
             ciba_interval_seconds=self.ciba_interval_seconds,
             ciba_expires_in_seconds=self.ciba_expires_in_seconds,
