@@ -310,3 +310,15 @@ def test_another_scope_set_another_client_or_purpose_is_another_token():
         LineQuery(NUMBER, SIM_SWAP, purpose="dpv:IdentityVerification", client_id="client-1"), 24
     )
     assert fake.paths().count("/token") == 4
+
+
+def test_the_match_scope_of_a_request_stands_for_the_operators_configured_one():
+    # An operator naming its KYC Match scope otherwise: the line checks of the same request still
+    # name the same token, whose scope starts with the configured match scope.
+    fake = InProcessOperator(api_answers=line_answers())
+    operator, _, _ = adapter(fake, apis=ALL_APIS, auth={"scope": "kyc-match:verify"})
+    calls = decision_calls(operator)
+    assert [call() for call in calls] == ["true", True, False]
+    (form,) = fake.forms["/token"]
+    scope = claims_of(form["assertion"])["scope"]
+    assert scope == f"{PURPOSE} kyc-match:verify number-recycling:check sim-swap:check"
