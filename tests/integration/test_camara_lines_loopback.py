@@ -45,13 +45,13 @@ def our_jwks():
         yield server.url
 
 
-def operator_for(sim, grant: str):
+def operator_for(sim, grant: str, *, dpop: bool = False):
     entry = {
         "id": f"op-lines-{grant}",
         "kind": "camara",
         "prefixes": ["+34"],
         "baseUrl": sim.url,
-        "auth": {"grant": grant, "issuer": sim.issuer, "clientId": CLIENT_ID},
+        "auth": {"grant": grant, "issuer": sim.issuer, "clientId": CLIENT_ID, "dpop": dpop},
         "apis": ALL_APIS,
         "timeoutSeconds": 8,
     }
@@ -134,3 +134,16 @@ def test_tenure_over_loopback(our_jwks):
         query = LineQuery(SWAPPED, KYC_TENURE, purpose=PURPOSE, client_id="bank-1")
         assert operator.check_tenure(query, date(2021, 1, 1)) == Tenure(True, None)
         assert operator.check_tenure(query, date(2019, 1, 1)) == Tenure(False, None)
+
+
+def test_line_checks_with_dpop_answer_the_apis_nonce_challenge(our_jwks):
+    with simulated(our_jwks, "jwt-bearer") as sim:
+        sim.faults.set(dpop=True, dpop_nonce=True)  # proofs required, with the server's nonce
+        operator = operator_for(sim, "jwt-bearer", dpop=True)
+        assert run_at_once(decision_calls(operator, "bank-1")) == ["true", True, True]
+        stats = sim.stats()
+        # One token, though the three calls met the API's nonce challenge together: each that was
+        # challenged sent again with the nonce, even when another had learnt it first.
+        assert stats.tokens_issued == 1 and stats.token_requests == 2, stats  # + the server's nonce challenge
+        assert set(stats.rejections) == {"proof_without_nonce"}, stats.rejections
+        assert 1 <= stats.match_requests <= 2 and 2 <= stats.line_requests <= 4, stats

@@ -297,13 +297,14 @@ class CamaraOperator:
 
     def _attempt(self, request: ApiRequest[T], deadline: Deadline) -> T:
         key, token = self._token(request, deadline)
+        dpop = self._dpop
+        sent = dpop.nonce if dpop else None
         reply = self._post(request, token, deadline)
         # RFC 9449 §9: a resource server may ask for a nonce; the same request once more with it.
-        dpop = self._dpop
         if (
-            reply.status == 401
-            and dpop
-            and dpop.learn_nonce(reply.headers)
+            dpop
+            and dpop.retry_for(reply.headers, sent)
+            and reply.status == 401
             and nonce_challenged(reply.headers)
         ):
             reply = self._post(request, token, deadline)

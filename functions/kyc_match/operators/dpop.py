@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 from urllib.parse import urlsplit, urlunsplit
 
 from kyc_match.domain.errors import UnavailableError
@@ -52,15 +52,36 @@ class DpopProver:
         except SigningKeyError:
             raise OperatorFailure(UnavailableError(), "signing_key_unavailable") from None
 
+    @property
+    def nonce(self) -> str | None:
+        """The nonce the next proof will carry (read it before sending, for `retry_for`)."""
+        with self._lock:
+            return self._nonce
+
     def learn_nonce(self, headers: Mapping[str, str]) -> bool:
         """Keep the server's `DPoP-Nonce`, if it sent a usable one; True when it is a new one."""
         nonce = headers.get("dpop-nonce")
-        if not nonce or len(nonce) > MAX_NONCE_LENGTH or not nonce.isascii() or not nonce.isprintable():
+        if not _usable(nonce):
             return False
         with self._lock:
             fresh = nonce != self._nonce
             self._nonce = nonce
         return fresh
+
+    def retry_for(self, headers: Mapping[str, str], sent: str | None) -> bool:
+        """Learn the server's nonce; True when it names a usable one other than `sent`, the nonce the
+        refused request's proof carried. Not "a new one": requests sent at once (the calls of one
+        request, on threads) are refused together, and the one that learns the nonce second must
+        still send again with it."""
+        self.learn_nonce(headers)
+        nonce = headers.get("dpop-nonce")
+        return _usable(nonce) and nonce != sent
+
+
+def _usable(nonce: str | None) -> TypeGuard[str]:
+    return (
+        nonce is not None and 0 < len(nonce) <= MAX_NONCE_LENGTH and nonce.isascii() and nonce.isprintable()
+    )
 
 
 def target_uri(url: str) -> str:

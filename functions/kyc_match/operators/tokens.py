@@ -149,8 +149,9 @@ class AuthServer:
             proof = {"dpop": dpop.proof("POST", url)}
             return self.post_form(url, make_form(), deadline, authenticate=authenticate, headers=proof)
 
+        sent = dpop.nonce
         reply = send()
-        if dpop.learn_nonce(reply.headers) and reply.status == 400 and _error_of(reply) == NONCE_ERROR:
+        if dpop.retry_for(reply.headers, sent) and reply.status == 400 and _error_of(reply) == NONCE_ERROR:
             reply = send()
             dpop.learn_nonce(reply.headers)
         return reply

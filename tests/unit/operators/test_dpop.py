@@ -65,6 +65,16 @@ def test_a_nonce_the_server_sends_is_carried_from_then_on(prover):
     assert prover.learn_nonce({}) is False
 
 
+def test_a_request_refused_for_a_nonce_another_request_learnt_first_is_still_sent_again(prover):
+    assert prover.retry_for({"dpop-nonce": "n-1"}, sent=None) is True
+    # A concurrent request, refused too before the nonce was known: it sends again, with it.
+    assert prover.retry_for({"dpop-nonce": "n-1"}, sent=None) is True
+    assert decoded(prover.proof("POST", TOKEN_URL)).claims["nonce"] == "n-1"
+    assert prover.retry_for({"dpop-nonce": "n-1"}, sent="n-1") is False  # refused with it: not again
+    assert prover.retry_for({"dpop-nonce": "bad\nnonce"}, sent=None) is False
+    assert prover.retry_for({}, sent=None) is False
+
+
 def test_nonce_challenge_and_target_uri():
     assert nonce_challenged({"www-authenticate": 'DPoP error="use_dpop_nonce"'})
     assert not nonce_challenged({"www-authenticate": 'Bearer error="use_dpop_nonce"'})
