@@ -43,7 +43,12 @@ SWAP_DATE = (NOW - timedelta(hours=2)).replace(microsecond=0)
 SWAPPED, STEADY, OTHER = "+34612300001", "+34612300002", "+34612300003"
 MATCH_ONLY = "+44712300001"  # on the operator that did not onboard us for SIM Swap
 SUBSCRIBERS = [
-    {"phoneNumber": SWAPPED, "givenName": "Marta", "simSwapDate": SWAP_DATE.isoformat()},
+    {
+        "phoneNumber": SWAPPED,
+        "givenName": "Marta",
+        "simSwapDate": SWAP_DATE.isoformat(),
+        "recycledDate": "2024-02-01T00:00:00Z",
+    },
     {"phoneNumber": STEADY, "givenName": "Pablo"},
     {"phoneNumber": OTHER, "givenName": "Elena", "deviceSwapDate": "2024-03-01T09:30:00+01:00"},
     {"phoneNumber": MATCH_ONLY, "givenName": "Olivia", "simSwapDate": SWAP_DATE.isoformat()},
@@ -106,6 +111,14 @@ def _start_sim(port: int, api: str, subscribers: Path, log: Path, *extra: str) -
         return subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
 
 
+# The operators' own API lists: op-match-only says it offers SIM Swap (its contract is being
+# negotiated) but its authorization server does not give us the scope yet.
+LINE_APIS = {
+    "op-lines": {"simSwap": ["v2"], "deviceSwap": ["v1"], "numberRecycling": ["v0.2"]},
+    "op-match-only": {"simSwap": ["v2"]},
+}
+
+
 def _operators_file(path: Path, ports: dict[str, int]) -> Path:
     prefixes = {"op-lines": "+34", "op-match-only": "+44"}
     entries = [
@@ -115,11 +128,7 @@ def _operators_file(path: Path, ports: dict[str, int]) -> Path:
             "prefixes": [prefixes[operator]],
             "baseUrl": f"http://127.0.0.1:{port}",
             "auth": {"grant": "jwt-bearer", "issuer": f"http://127.0.0.1:{port}", "clientId": CLIENT_ID},
-            # The operator's own API list: op-match-only says it offers SIM Swap (its contract is
-            # being negotiated) but its authorization server does not give us the scope yet.
-            "apis": {"simSwap": ["v2"], "deviceSwap": ["v1"]}
-            if operator == "op-lines"
-            else {"simSwap": ["v2"]},
+            "apis": LINE_APIS[operator],
             "timeoutSeconds": TIMEOUT,
             "circuitFailureThreshold": 100,  # the error cases must not open the circuit
         }
