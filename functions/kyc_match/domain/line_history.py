@@ -70,7 +70,9 @@ class LineQuery:
     client_id: str = ""
     answer_by: float | None = None  # time.monotonic() deadline, as MatchQuery's
     # Every scope this request will need from the operator (a decision may ask for a match and
-    # several line checks): a three-legged token is requested once, for all of them.
+    # several line checks): a three-legged token is requested once, for all of them. A request that
+    # also matches includes `kyc-match:match` here (and its MatchQuery.line_scopes the line scopes),
+    # so that the match and the line checks name the same scope set, hence the same token.
     scopes: frozenset[str] = frozenset()
 
 
