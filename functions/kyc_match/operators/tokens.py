@@ -336,9 +336,9 @@ class TokenCache:
                     del self._flights[key]
 
 
-def scope_for(purpose: str, api_scopes: Iterable[str], *, openid: bool = False) -> str:
-    """Exactly one purpose, then the API scopes (`openid` first for CIBA)."""
-    return " ".join((*(("openid",) if openid else ()), purpose, *api_scopes))
+def scope_for(purpose: str, api_scopes: Iterable[str]) -> str:
+    """Exactly one purpose, then the API scopes (CIBA's bc-authorize puts `openid` first)."""
+    return " ".join((purpose, *api_scopes))
 
 
 def api_scopes(configured: str, needed: Iterable[str], match_scope: str = DEFAULT_SCOPE) -> tuple[str, ...]:
