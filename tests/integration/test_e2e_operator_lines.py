@@ -1,8 +1,8 @@
 """End to end over loopback HTTP (#14): a real `kyc-match serve --operators FILE` whose +34 numbers are
 served by a `camara` operator, a `kyc-match operator-sim` on JWT Bearer (a three-legged token per
-subscriber, our private_key_jwt verified against serve's JWKS). Our clients call our SIM Swap and
-Device Swap endpoints; serve forwards each question to the operator's own API and answers as the
-spec says. A second simulator (+44) onboarded us for KYC Match only: its authorization server refuses
+subscriber, our private_key_jwt verified against serve's JWKS). Our clients call our SIM Swap,
+Device Swap, Number Recycling and KYC Tenure endpoints; serve forwards each question to the
+operator's own API and answers as the spec says. A second simulator (+44) onboarded us for KYC Match only: its authorization server refuses
 the SIM Swap scope. Every answer has its audit entry (the API, its answer's shape, never a date).
 
 Numbers and their line history are made up here and sent to serve's audit through the suite's ledger,
@@ -48,6 +48,8 @@ SUBSCRIBERS = [
         "givenName": "Marta",
         "simSwapDate": SWAP_DATE.isoformat(),
         "recycledDate": "2024-02-01T00:00:00Z",
+        "tenureDate": "2024-02-01",
+        "contractType": "PAYM",
     },
     {"phoneNumber": STEADY, "givenName": "Pablo"},
     {"phoneNumber": OTHER, "givenName": "Elena", "deviceSwapDate": "2024-03-01T09:30:00+01:00"},
@@ -114,7 +116,7 @@ def _start_sim(port: int, api: str, subscribers: Path, log: Path, *extra: str) -
 # The operators' own API lists: op-match-only says it offers SIM Swap (its contract is being
 # negotiated) but its authorization server does not give us the scope yet.
 LINE_APIS = {
-    "op-lines": {"simSwap": ["v2"], "deviceSwap": ["v1"], "numberRecycling": ["v0.2"]},
+    "op-lines": {"simSwap": ["v2"], "deviceSwap": ["v1"], "numberRecycling": ["v0.2"], "kycTenure": ["v0.2"]},
     "op-match-only": {"simSwap": ["v2"]},
 }
 
@@ -219,6 +221,28 @@ def test_sim_swap_answers_come_from_the_operators_own_api(world, sim):
     assert (stats["line_requests"], stats["match_requests"], stats["rejections"]) == (4, 0, [])
 
 
+def test_recycling_and_tenure_answers_come_from_the_operators_own_apis(world, sim):
+    recycled, entry = world.ask(
+        "/number-recycling/v0.2/check", {"phoneNumber": SWAPPED, "specifiedDate": "2024-01-10"}
+    )
+    assert (recycled.status_code, recycled.json()) == (200, {"phoneNumberRecycled": True}), recycled.text
+    audited(entry, 200, "number-recycling/v0.2/check")
+    kept, _ = world.ask(
+        "/number-recycling/v0.2/check", {"phoneNumber": SWAPPED, "specifiedDate": "2024-03-01"}
+    )
+    assert kept.json() == {"phoneNumberRecycled": False}
+    tenure, entry = world.ask(
+        "/kyc-tenure/v0.2/check-tenure", {"phoneNumber": SWAPPED, "tenureDate": "2024-06-01"}
+    )
+    assert (tenure.status_code, tenure.json()) == (200, {"tenureDateCheck": True, "contractType": "PAYM"})
+    audited(entry, 200, "kyc-tenure/v0.2/check-tenure")
+    short, _ = world.ask("/kyc-tenure/v0.2/check-tenure", {"phoneNumber": STEADY, "tenureDate": "2024-06-01"})
+    assert short.json() == {"tenureDateCheck": False}  # no record: no tenure, no contract type
+    stats = sim.stats()
+    assert stats["scope_requests"] == {"number-recycling:check": 1, "kyc-tenure:check-tenure": 2}, stats
+    assert stats["line_requests"] == 4
+
+
 def test_an_operator_422_is_our_422(world, sim):
     # Device Swap: a check on a line the operator has no record of is its 422 SERVICE_NOT_APPLICABLE.
     device, entry = world.ask("/device-swap/v1/check", {"phoneNumber": STEADY})
@@ -267,7 +291,7 @@ def test_a_scope_the_operator_did_not_give_us_is_our_503(world):
 
 def test_no_number_date_or_credential_in_the_logs(world):
     # Runs last in this module: by now every case above has gone through serve and the simulators.
-    dates = [SWAP_DATE.isoformat()[:19], "2024-03-01T09:30"]
+    dates = [SWAP_DATE.isoformat()[:19], "2024-03-01T09:30", "2024-02-01"]
     for log in (world.serve_log, world.sim.log, world.match_only.log):
         text = log.read_text(encoding="utf-8")
         leaked = [
