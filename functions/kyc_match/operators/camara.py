@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache, partial
 from typing import TYPE_CHECKING, Generic, TypeVar
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -248,7 +249,7 @@ class CamaraOperator:
 
     def _guarded(self, request: ApiRequest[T]) -> T:
         if not self._breaker.allow():
-            self._report(OperatorFailure(UnavailableError(), "circuit_open"))
+            self._report(OperatorFailure(UnavailableError(), "circuit_open"), request)
             raise UnavailableError
         try:
             with operator_call(self._config.id, self._clock):  # the call only: not the breaker's fast fail
@@ -258,7 +259,7 @@ class CamaraOperator:
                 self._breaker.record_failure()
             else:
                 self._breaker.record_success()  # the operator answered, about the subscriber
-            self._report(failure)
+            self._report(failure, request)
             raise failure.error from None
         except KycMatchError:
             self._breaker.record_success()  # the operator answered, with a CAMARA outcome
@@ -406,14 +407,16 @@ class CamaraOperator:
             return {name: AttributeMatch(verdict.result) for name, verdict in verdicts.items()}
         return verdicts
 
-    def _report(self, failure: OperatorFailure) -> None:
-        """One log line and metrics per failed call: the operator id and a fixed reason, no data."""
+    def _report(self, failure: OperatorFailure, request: ApiRequest[T]) -> None:
+        """One log line and metrics per failed call: the operator id, the API (its path, e.g.
+        `/sim-swap/v2/check`) and a fixed reason, no data."""
         answer = answer_for(failure.error)  # what our client will be answered
         logger.warning(
             "operator call failed",
             extra={
                 "operator": self._config.id,
                 "grant": self._auth.grant,
+                "api": urlsplit(request.url).path.removeprefix(urlsplit(self._base_url).path),
                 "reason": failure.reason,
                 "status": answer.status,
                 "error_code": answer.code,

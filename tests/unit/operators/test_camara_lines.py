@@ -322,3 +322,17 @@ def test_the_match_scope_of_a_request_stands_for_the_operators_configured_one():
     (form,) = fake.forms["/token"]
     scope = claims_of(form["assertion"])["scope"]
     assert scope == f"{PURPOSE} kyc-match:verify number-recycling:check sim-swap:check"
+
+
+def test_a_failed_line_call_is_logged_with_its_api_and_no_data(caplog):
+    fake = InProcessOperator(api_answers={TENURE: [(500, {"message": f"no tenure for {NUMBER}"})]})
+    operator, _, _ = adapter(fake, apis=ALL_APIS)
+    with caplog.at_level("WARNING"), pytest.raises(OperatorBadGatewayError):
+        operator.check_tenure(line(KYC_TENURE), date(2024, 1, 1))
+    (record,) = [record for record in caplog.records if record.getMessage() == "operator call failed"]
+    assert (record.api, record.reason, record.operator) == (
+        "/kyc-tenure/v0.2/check-tenure",
+        "status_500",
+        "op-test",
+    )
+    assert NUMBER not in caplog.text

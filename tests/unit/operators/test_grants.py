@@ -299,7 +299,7 @@ def test_each_authorization_error_has_one_camara_answer(
     fake = InProcessOperator(**{f"{endpoint}_answers": [(status, body)]})
     operator, _, _ = adapter(fake, grant)
     reported = []
-    monkeypatch.setattr(operator, "_report", reported.append)
+    monkeypatch.setattr(operator, "_report", lambda failure, _request: reported.append(failure))
     with pytest.raises(answer) as raised:
         ask(operator)
     assert type(raised.value) is answer
