@@ -97,7 +97,8 @@ def test_one_set_of_scopes_for_the_match_and_every_check():
     scopes = {"sim-swap:check", "device-swap:check", "number-recycling:check", "kyc-tenure:check-tenure"}
     [match_query] = operator.queries
     assert match_query.line_scopes == scopes
-    assert [query.scopes for query in operator.line_queries] == [scopes] * 4
+    # Each check carries the whole request's scopes, the match's included: one token covers them all.
+    assert [query.scopes for query in operator.line_queries] == [scopes | {"kyc-match:match"}] * 4
     assert {(q.purpose, q.client_id, q.correlator) for q in operator.line_queries} == {
         (QUERY.purpose, QUERY.client_id, "corr-1")
     }

@@ -28,7 +28,7 @@ from kyc_match.domain.line_history import (
     LineQuery,
     history_of,
 )
-from kyc_match.domain.model import MatchQuery, Signal
+from kyc_match.domain.model import MATCH_SCOPE, MatchQuery, Signal
 from kyc_match.domain.ports import OperatorAdapter
 
 UNAVAILABLE = "unavailable"
@@ -102,7 +102,9 @@ class LineCheckRun:
                 purpose=query.purpose,
                 client_id=query.client_id,
                 answer_by=query.answer_by,
-                scopes=query.line_scopes,
+                # The whole request's scopes, the match's included: the same set as the match's
+                # (MATCH_SCOPE and line_scopes), so a three-legged operator is asked one token.
+                scopes=query.line_scopes | {MATCH_SCOPE},
             )
             self._futures.append(self._start(check, history, line_query))
 

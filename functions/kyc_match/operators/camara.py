@@ -57,12 +57,12 @@ from kyc_match.domain.errors import (
     UnavailableError,
 )
 from kyc_match.domain.line_history import LineQuery, Tenure
-from kyc_match.domain.model import MatchQuery, Verdicts
+from kyc_match.domain.model import MATCH_SCOPE, MatchQuery, Verdicts
 from kyc_match.matching import AttributeMatch
 from kyc_match.observability import SERVICE, logger, metrics
 from kyc_match.operators.bounded import BodyError, DeadlinePassedError, Reply, exchange, operator_http_client
 from kyc_match.operators.ciba import CibaFlow, Hasher, PendingAuthorizations, pending_key
-from kyc_match.operators.config import DEFAULT_SCOPE, OperatorConfig
+from kyc_match.operators.config import OperatorConfig
 from kyc_match.operators.dpop import TOKEN_TYPE as DPOP_SCHEME
 from kyc_match.operators.dpop import DpopProver, nonce_challenged
 from kyc_match.operators.failures import OperatorFailure
@@ -204,7 +204,7 @@ class CamaraOperator:
             query.purpose,
             query.client_id,
             query.answer_by,
-            api_scopes(self._auth.scope, {DEFAULT_SCOPE, *query.line_scopes}),
+            api_scopes(self._auth.scope, {MATCH_SCOPE, *query.line_scopes}),
             partial(self._verdicts, query=query),
             gateway_retryable=self._config.match_idempotent,
         )

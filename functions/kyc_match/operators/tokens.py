@@ -29,6 +29,7 @@ from urllib.parse import quote_plus
 from pydantic import TypeAdapter
 
 from kyc_match.domain.errors import OperatorBadGatewayError, OperatorTimeoutError, UnavailableError
+from kyc_match.domain.model import MATCH_SCOPE
 from kyc_match.operators.bounded import (
     BodyError,
     DeadlinePassedError,
@@ -37,7 +38,7 @@ from kyc_match.operators.bounded import (
     finite_positive,
     run_within,
 )
-from kyc_match.operators.config import DEFAULT_SCOPE, AuthConfig, OperatorUrl
+from kyc_match.operators.config import AuthConfig, OperatorUrl
 from kyc_match.operators.dpop import NONCE_ERROR, TOKEN_TYPE, DpopProver
 from kyc_match.operators.failures import CREDENTIALS_REFUSED_METRIC, OperatorFailure
 from kyc_match.operators.resilience import Clock, Deadline
@@ -341,13 +342,13 @@ def scope_for(purpose: str, api_scopes: Iterable[str]) -> str:
     return " ".join((purpose, *api_scopes))
 
 
-def api_scopes(configured: str, needed: Iterable[str], match_scope: str = DEFAULT_SCOPE) -> tuple[str, ...]:
-    """The API scopes of one token: `match_scope` among `needed` stands for the operator's configured
+def api_scopes(configured: str, needed: Iterable[str]) -> tuple[str, ...]:
+    """The API scopes of one token: MATCH_SCOPE among `needed` stands for the operator's configured
     match scopes (`auth.scope`, first and in their order); the others follow, sorted, so every call of
     one request names the same set in the same words (one cache key, one token request)."""
     wanted = set(needed)
-    first = tuple(configured.split()) if match_scope in wanted else ()
-    return (*first, *sorted(wanted - {match_scope} - set(first)))
+    first = tuple(configured.split()) if MATCH_SCOPE in wanted else ()
+    return (*first, *sorted(wanted - {MATCH_SCOPE} - set(first)))
 
 
 def client_credentials_token(server: AuthServer, scope: str, deadline: Deadline) -> tuple[str, float]:
