@@ -289,6 +289,35 @@ def test_a_scope_the_operator_did_not_give_us_is_our_503(world):
     assert world.match_only.stats()["token_requests"] == 1
 
 
+def test_a_decision_needing_match_sim_swap_and_recycling_asks_one_token_for_all_scopes(world, sim):
+    """#14's "done when": the decision's match and two line checks, run at once, make one grant
+    request for every scope they need, and the swap refuses the perfect match."""
+    body = {
+        "phoneNumber": SWAPPED,
+        "givenName": "Marta",
+        "lineChecks": {"simSwap": {"maxAgeHours": 72}, "numberRecycling": {"since": "2024-01-10"}},
+    }
+    decision, entry = world.ask("/kyc-decision/v1/assess", body)
+    assert decision.status_code == 200, decision.text
+    answer = decision.json()
+    assert answer["matchResults"] == {"givenNameMatch": "true"}
+    assert answer["decision"] == "REJECT" and answer["reasons"][0]["signal"] == "simSwap", answer
+    assert answer["lineChecks"] == {
+        "simSwap": {"outcome": "swapped", "maxAgeHours": 72},
+        "numberRecycling": {"outcome": "recycled"},
+    }
+    stats = sim.stats()
+    assert stats["scope_requests"] == {"kyc-match:match number-recycling:check sim-swap:check": 1}, stats
+    assert (stats["tokens_issued"], stats["match_requests"], stats["line_requests"]) == (1, 1, 2), stats
+    assert (entry["status"], entry["decision"], entry["operatorId"], entry["grant"]) == (
+        200,
+        "REJECT",
+        "op-lines",
+        "jwt-bearer",
+    )
+    assert SWAP_DATE.isoformat()[:16] not in json.dumps(entry, default=str)
+
+
 def test_no_number_date_or_credential_in_the_logs(world):
     # Runs last in this module: by now every case above has gone through serve and the simulators.
     dates = [SWAP_DATE.isoformat()[:19], "2024-03-01T09:30", "2024-02-01"]
