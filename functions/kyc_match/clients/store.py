@@ -14,8 +14,6 @@ single query of one partition.
 """
 
 import json
-import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -23,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from kyc_match.caching import MISSING, ExpiringCache
 from kyc_match.domain.clients import Client, ClientProfile, ClientProfileError, ClientRecord
 from kyc_match.tables import CONFIGURATION
 
@@ -43,7 +42,7 @@ MAX_KEYS = 50  # a transaction holds at most 100 items: the record, new keys and
 class DynamoDbClientStore:
     def __init__(self, table: "Table") -> None:
         self._table = table
-        self._cache: OrderedDict[str, tuple[float, Client | None]] = OrderedDict()
+        self._cache: ExpiringCache[str, Client | None] = ExpiringCache(CACHE_SECONDS, CACHE_ENTRIES)
 
     @property
     def cached(self) -> int:
@@ -52,15 +51,11 @@ class DynamoDbClientStore:
 
     def client_for_key(self, api_key_id: str) -> Client | None:
         cached = self._cache.get(api_key_id)
-        if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
-            self._cache.move_to_end(api_key_id)
-            return cached[1]
+        if cached is not MISSING:
+            return cached
         item = self._get(KEYS_PARTITION, api_key_id)
         client = Client(str(item["clientId"]), _profile(json.loads(str(item["document"])))) if item else None
-        self._cache[api_key_id] = (time.monotonic(), client)
-        self._cache.move_to_end(api_key_id)
-        while len(self._cache) > CACHE_ENTRIES:
-            self._cache.popitem(last=False)
+        self._cache.put(api_key_id, client)
         return client
 
     def record(self, client_id: str) -> ClientRecord | None:

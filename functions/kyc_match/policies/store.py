@@ -7,6 +7,7 @@ policies: an activation or a rollback takes effect within a minute on warm conta
 """
 
 import json
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -38,6 +39,7 @@ class DynamoDbPolicyStore:
         self._sealer = sealer
         self._clock = clock
         self._cache: OrderedDict[tuple[str, str], tuple[float, ServedPolicy | None]] = OrderedDict()
+        self._lock = threading.Lock()  # `kyc-match serve` answers requests on a thread each
 
     @property
     def cached(self) -> int:
@@ -46,14 +48,16 @@ class DynamoDbPolicyStore:
 
     def active(self, client_id: str, policy_id: str) -> ServedPolicy | None:
         key = (client_id, policy_id)
-        cached = self._cache.get(key)
+        with self._lock:
+            cached = self._cache.get(key)
         if cached and self._clock() - cached[0] < CACHE_SECONDS:
             return cached[1]
         served = self._read_active(client_id, policy_id)  # a refusal raises: not cached, checked again
-        self._cache[key] = (self._clock(), served)
-        self._cache.move_to_end(key)
-        while len(self._cache) > CACHE_ENTRIES:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[key] = (self._clock(), served)
+            self._cache.move_to_end(key)
+            while len(self._cache) > CACHE_ENTRIES:
+                self._cache.popitem(last=False)
         return served
 
     def _read_active(self, client_id: str, policy_id: str) -> ServedPolicy | None:
