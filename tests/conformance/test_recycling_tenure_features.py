@@ -297,7 +297,7 @@ def test_a_key_without_permission_is_refused(line_api):
 @BOTH
 @pytest.mark.parametrize("number", lines.INVALID_NUMBERS)
 def test_phone_number_not_schema_compliant(api, line_api, number):
-    reply, _ = send(api, line_api.path, line_api.body("2024-10-31", number))
+    reply, _ = send(api, line_api.path, line_api.body("2024-10-31") | {"phoneNumber": number})
     assert_error(reply, 400, "INVALID_ARGUMENT", line_api.spec)
 
 

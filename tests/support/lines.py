@@ -14,7 +14,8 @@ from support.assertions import assert_error
 from support.transports import Reply, Transport
 
 # phoneNumber values the specs' PhoneNumber pattern refuses (C02.01 of every plan).
-INVALID_NUMBERS = ["34600000005", "+0600000005", "+34 600 000 005", "+1234", 34600000005]
+# `None`: the spec declares no property nullable; a null number is not a missing one (422 MISSING_IDENTIFIER).
+INVALID_NUMBERS = ["34600000005", "+0600000005", "+34 600 000 005", "+1234", 34600000005, None]
 
 
 def send(api: Transport, path: str, body: Any, **kwargs: Any) -> tuple[Reply, str]:

@@ -10,9 +10,9 @@ after the day the request arrived, UTC).
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, StrictInt
+from pydantic import BaseModel, ConfigDict, StrictInt, model_validator
 
-from kyc_match.api.models import CalendarDate, PhoneNumber
+from kyc_match.api.models import CalendarDate, PhoneNumber, no_nulls
 from kyc_match.domain.errors import (
     InvalidArgumentError,
     MissingIdentifierError,
@@ -41,6 +41,9 @@ class LineRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     phoneNumber: PhoneNumber | None = None
+
+    # No property is nullable: `"phoneNumber": null` is 400 INVALID_ARGUMENT, not 422 MISSING_IDENTIFIER.
+    _no_nulls = model_validator(mode="before")(no_nulls)
 
     def check_bounds(self, today: date) -> None:
         """The spec's ranges, beyond the schema: 400 OUT_OF_RANGE (or INVALID_ARGUMENT) when broken."""
