@@ -49,6 +49,7 @@ def test_memory_bench_serves_the_mix_and_prints_its_curve(tmp_path):
     assert "(end of warm-up)" in out
     assert "slopes: RSS" in out and "allocated blocks" in out
     assert "caches at the end: identifier hashes" in out
+    assert "; ported-number routes " in out  # every per-container cache, the route cache included
     for kind in ("match", "bad-body", "unknown-key", "assess"):
         assert f"{kind} " in out.split("mix: ", 1)[1].splitlines()[0]
     assert plot.read_bytes().startswith(b"\x89PNG")

@@ -129,6 +129,11 @@ class RecentRoutes:
         self._ported = ported
         self._answers: ExpiringCache[str, str | None] = ExpiringCache(seconds, entries, clock)
 
+    @property
+    def cached(self) -> int:
+        """How many numbers' answers the cache holds now (at most `entries`)."""
+        return len(self._answers)
+
     def operator_of(self, phone_number: str) -> str | None:
         cached = self._answers.get(phone_number)
         if cached is not MISSING:
@@ -155,6 +160,11 @@ class PortingDirectory:
         self._prefixes = prefixes
         self._ported = ported
         self._adapters = dict(adapters_by_id)
+
+    @property
+    def ported(self) -> PortedNumbers:
+        """Where ported numbers are looked up (the container's `RecentRoutes`)."""
+        return self._ported
 
     def operator_for(self, phone_number: str) -> OperatorAdapter:
         operator_id = self._ported.operator_of(phone_number)
