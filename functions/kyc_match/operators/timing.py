@@ -6,6 +6,7 @@ per-operator p99 alarm (infra/constructs/monitoring.py) reads it.
 """
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterator
 
@@ -14,6 +15,10 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from kyc_match.operators.resilience import Clock
 
 OPERATOR_LATENCY_METRIC = "OperatorLatency"
+# A decision's line checks end their operator calls on their own threads, beside the match's. `print`
+# (Powertools' flush) writes a line's text and its newline separately: unserialised, two threads'
+# lines interleave on stdout and CloudWatch drops both documents.
+_EMITTING = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -30,11 +35,14 @@ def operator_call(operator_id: str, clock: Clock = time.monotonic) -> Iterator[N
         from kyc_match.observability import NAMESPACE, SERVICE  # noqa: PLC0415
 
         elapsed_ms = max(0.0, (clock() - started) * 1000.0)
-        with single_metric(
-            name=OPERATOR_LATENCY_METRIC,
-            unit=MetricUnit.Milliseconds,
-            value=round(elapsed_ms, 3),
-            namespace=NAMESPACE,
-            default_dimensions={"service": SERVICE},
-        ) as metric:
+        with (
+            _EMITTING,
+            single_metric(
+                name=OPERATOR_LATENCY_METRIC,
+                unit=MetricUnit.Milliseconds,
+                value=round(elapsed_ms, 3),
+                namespace=NAMESPACE,
+                default_dimensions={"service": SERVICE},
+            ) as metric,
+        ):
             metric.add_dimension(name="operator", value=operator_id)

@@ -1,6 +1,9 @@
 """The operator-latency metric: milliseconds of the block, one EMF line, the operator as only dimension."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -40,3 +43,45 @@ def test_a_failed_call_is_timed_too_and_its_error_passes_through(capsys):
         raise Hung
     [metric] = emitted(capsys.readouterr().out)
     assert (metric["operator"], metric["OperatorLatency"]) == ("op-b", [1500.0])
+
+
+EMITTERS = """
+import sys, threading
+from kyc_match.operators.timing import operator_call
+
+def calls(name):
+    for _ in range(1000):
+        with operator_call(name):
+            pass
+
+threads = [threading.Thread(target=calls, args=(f"op-{index}",)) for index in range(5)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+"""
+
+
+def test_operator_calls_ending_on_several_threads_emit_whole_lines():
+    """A decision's line checks end their operator calls on their own threads, beside the match: each
+    EMF line must stay one JSON document on stdout (a pipe, as in Lambda), or CloudWatch drops it.
+    `print` writes the text and the newline separately, so unserialised threads interleave them."""
+    functions = Path(__file__).resolve().parents[3] / "functions"
+    completed = subprocess.run(
+        [sys.executable, "-c", EMITTERS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=functions,
+        check=True,
+    )
+    lines = completed.stdout.splitlines()
+    assert len(lines) == 5000
+    assert [line for line in lines if not _whole_document(line)] == []
+
+
+def _whole_document(line: str) -> bool:
+    try:
+        return "OperatorLatency" in json.loads(line)
+    except ValueError:
+        return False
