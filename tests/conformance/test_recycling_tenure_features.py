@@ -88,9 +88,27 @@ def test_not_recycled_since_the_day_the_current_subscriber_signed(api):
 
 
 @pytest.mark.scenario("checkNumberRecycling_01_success_request_response_when_phoneNumberRecycled_is_false")
-@pytest.mark.parametrize("number", [LONG_STANDING, NEW_LINE, NEVER_SWAPPED])
-def test_a_number_that_never_changed_subscriber_is_not_recycled(api, number):
-    assert recycled(api, number, date(2001, 1, 1)) is False
+@pytest.mark.parametrize(
+    ("number", "specified"),
+    [
+        (LONG_STANDING, date(2012, 3, 15)),  # the day its subscriber signed (the spec's first note)
+        (LONG_STANDING, date(2024, 1, 10)),
+        (NEW_LINE, days_ago(7)),
+        (NEW_LINE, days_ago(1)),
+        (NEVER_SWAPPED, date(2001, 1, 1)),  # no record at all
+    ],
+)
+def test_a_number_that_never_changed_subscriber_is_not_recycled(api, number, specified):
+    assert recycled(api, number, specified) is False
+
+
+@pytest.mark.scenario("checkNumberRecycling_02_success_request_response_when_phoneNumberRecycled_is_true")
+@pytest.mark.parametrize(
+    ("number", "specified"), [(LONG_STANDING, date(2001, 1, 1)), (NEW_LINE, days_ago(8))]
+)
+def test_a_date_before_the_current_subscription_began_is_recycled(api, number, specified):
+    # The spec's second note: a date on which there was no contract for the number answers true.
+    assert recycled(api, number, specified) is True
 
 
 @pytest.mark.scenario("checkNumberRecycling_02_success_request_response_when_phoneNumberRecycled_is_true")

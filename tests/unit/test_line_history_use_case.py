@@ -161,9 +161,22 @@ def test_recycled_only_after_the_day_the_current_subscriber_signed():
     assert recycled(RECYCLED, date(2026, 11, 29)) is False
 
 
-def test_a_number_without_a_recycling_record_is_not_recycled():
+def test_a_number_without_any_record_is_not_recycled():
     assert recycled(NEVER, date(1990, 1, 1)) is False
-    assert recycled("+34600000010", date(1990, 1, 1)) is False
+
+
+def test_a_date_before_the_subscription_started_is_a_date_without_this_subscriber():
+    # No change of subscriber on record, but the subscription began on 2012-03-15: on an earlier date
+    # the number had no contract with this subscriber, which the spec's second note answers `true`.
+    assert recycled("+34600000010", date(1990, 1, 1)) is True
+    assert recycled("+34600000010", date(2012, 3, 14)) is True
+    assert recycled("+34600000010", date(2012, 3, 15)) is False  # the day they signed: no change
+    assert recycled("+34600000010", date(2024, 1, 10)) is False
+
+
+def test_a_start_date_the_loaders_would_refuse_is_the_operators_fault_when_recycling_too():
+    with pytest.raises(OperatorBadGatewayError):
+        recycled("+34600000011", date(2024, 1, 10))
 
 
 def test_tenure_since_the_start_of_the_subscription_inclusive():

@@ -86,22 +86,30 @@ class SandboxOperator:
 
     def check_recycled(self, query: LineQuery, specified_date: date) -> bool:
         """Recycled when the current subscriber took the number on a later day than `specified_date`
-        (the record's own calendar day: a contract signed on the specified date is not a change)."""
+        (the record's own calendar day: a contract signed on the specified date is not a change).
+
+        The current subscriber took it at `recycledDate`, or, with no change of subscriber on record, at
+        the start of their subscription (`tenureDate`): a date before it is a date with no contract
+        for this subscriber, which the spec's second note answers `true`."""
         change = self._change(query.api.name, query.phone_number)
-        return change is not None and change.date() > specified_date
+        if change is not None:
+            return change.date() > specified_date
+        started = self._subscription_start(query.phone_number)
+        return started is not None and started > specified_date
 
     def check_tenure(self, query: LineQuery, tenure_date: date) -> Tenure:
         """Tenure held when the subscription started on or before `tenure_date`; without a start date
         on record the operator cannot confirm it (`false`), and the contract type is sent if known."""
         with operator_call(self._config.id):
             record = self._record(query.phone_number)
-        start = record.get(TENURE_KEY)
-        started = parse_tenure_date(start)
-        if start is not None and started is None:  # the loaders refuse it: a hand-edited table
-            raise OperatorBadGatewayError
+        started = _tenure_start(record)
         held = started is not None and started <= tenure_date
         # A contract type outside the spec's values is refused by the loaders and by the use case.
         return Tenure(since_date=held, contract_type=record.get(CONTRACT_TYPE_KEY))
+
+    def _subscription_start(self, phone_number: str) -> date | None:
+        with operator_call(self._config.id):
+            return _tenure_start(self._record(phone_number))
 
     def _change(self, api: str, phone_number: str) -> datetime | None:
         with operator_call(self._config.id):
@@ -120,6 +128,14 @@ class SandboxOperator:
         if record.get("serviceApplicable") is False:
             raise ServiceNotApplicableError
         return record
+
+
+def _tenure_start(record: SubscriberRecord) -> date | None:
+    start = record.get(TENURE_KEY)
+    started = parse_tenure_date(start)
+    if start is not None and started is None:  # the loaders refuse it: a hand-edited table
+        raise OperatorBadGatewayError
+    return started
 
 
 def parse_change_date(value: object) -> datetime | None:
