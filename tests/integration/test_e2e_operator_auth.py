@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import boto3
 import httpx
@@ -28,7 +27,7 @@ import pytest
 
 from support.audit import audit_item_for
 from support.cli import KYC_MATCH
-from support.loopback import free_port
+from support.loopback import SimulatorControl, free_port
 from support.transports import Ledger
 
 pytestmark = pytest.mark.usefixtures("local_stack")
@@ -57,21 +56,8 @@ DPOP_NUMBERS = [f"+3361000{n:04d}" for n in range(10)]  # op-dpop: the jwt-beare
 
 
 @dataclass
-class Sim:
-    base: str
-    log: Path
+class Sim(SimulatorControl):
     numbers: Iterator[str]
-
-    def faults(self, **knobs: Any) -> None:
-        reply = httpx.post(f"{self.base}/_sim/faults", json=knobs, timeout=5)
-        assert reply.status_code == 200, reply.text
-
-    def reset(self) -> None:
-        assert httpx.post(f"{self.base}/_sim/reset", timeout=5).status_code == 200
-
-    def stats(self) -> dict[str, Any]:
-        stats: dict[str, Any] = httpx.get(f"{self.base}/_sim/stats", timeout=5).json()["stats"]
-        return stats
 
 
 @dataclass

@@ -27,7 +27,7 @@ import pytest
 
 from support.audit import audit_item_for
 from support.cli import KYC_MATCH
-from support.loopback import free_port
+from support.loopback import SimulatorControl, free_port
 from support.transports import Ledger
 
 pytestmark = pytest.mark.usefixtures("local_stack")
@@ -59,27 +59,11 @@ CREDENTIALS = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.|tel:\+[0-9]")
 
 
 @dataclass
-class Sim:
-    base: str
-    log: Path
-
-    def faults(self, **knobs: Any) -> None:
-        assert httpx.post(f"{self.base}/_sim/faults", json=knobs, timeout=5).status_code == 200
-
-    def reset(self) -> None:
-        assert httpx.post(f"{self.base}/_sim/reset", timeout=5).status_code == 200
-
-    def stats(self) -> dict[str, Any]:
-        stats: dict[str, Any] = httpx.get(f"{self.base}/_sim/stats", timeout=5).json()["stats"]
-        return stats
-
-
-@dataclass
 class World:
     api: str
     serve_log: Path
-    sim: Sim
-    match_only: Sim
+    sim: SimulatorControl
+    match_only: SimulatorControl
     sent: set[str]
 
     def ask(self, path: str, body: dict[str, Any]) -> tuple[httpx.Response, dict[str, Any]]:
@@ -174,7 +158,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, ledger: Ledger) -> Iterator[
                 subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=environment)
             )
         _wait(processes[-1], serve_log, api + JWKS_PATH)
-        sims = [Sim(f"http://127.0.0.1:{port}", logs[operator]) for operator, port in ports.items()]
+        sims = [
+            SimulatorControl(f"http://127.0.0.1:{port}", logs[operator]) for operator, port in ports.items()
+        ]
         ledger.values.update(record["phoneNumber"] for record in SUBSCRIBERS)
         yield World(api, serve_log, sims[0], sims[1], ledger.values)
     finally:
@@ -184,7 +170,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, ledger: Ledger) -> Iterator[
 
 
 @pytest.fixture
-def sim(world: World) -> Iterator[Sim]:
+def sim(world: World) -> Iterator[SimulatorControl]:
     world.sim.reset()
     yield world.sim
     world.sim.reset()

@@ -1,8 +1,14 @@
-"""Loopback ports for the servers and refusals the tests need (127.0.0.1 only)."""
+"""Loopback ports for the servers and refusals the tests need (127.0.0.1 only), and the control of a
+running operator simulator."""
 
 import contextlib
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
 
 
 def free_port() -> int:
@@ -21,3 +27,22 @@ def busy_port() -> Iterator[int]:
         taken.listen()
         port: int = taken.getsockname()[1]
         yield port
+
+
+@dataclass
+class SimulatorControl:
+    """A running `kyc-match operator-sim`, driven through its `/_sim` admin paths."""
+
+    base: str
+    log: Path
+
+    def faults(self, **knobs: Any) -> None:
+        reply = httpx.post(f"{self.base}/_sim/faults", json=knobs, timeout=5)
+        assert reply.status_code == 200, reply.text
+
+    def reset(self) -> None:
+        assert httpx.post(f"{self.base}/_sim/reset", timeout=5).status_code == 200
+
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = httpx.get(f"{self.base}/_sim/stats", timeout=5).json()["stats"]
+        return stats

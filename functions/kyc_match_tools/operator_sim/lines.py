@@ -33,7 +33,7 @@ from kyc_match.domain.errors import KycMatchError
 from kyc_match.domain.line_history import LINE_APIS, LineApi, LineQuery
 from kyc_match.operators.sandbox import SandboxOperator
 from kyc_match_tools.operator_sim.authorization import WHOLE_API_SCOPES, Grant
-from kyc_match_tools.operator_sim.simulator import error_body
+from kyc_match_tools.operator_sim.simulator import error_body, permitted_object
 
 LINE_PATHS: Final[dict[str, tuple[LineApi, str]]] = {
     f"/{api.path}/{operation}": (api, operation) for api in LINE_APIS for operation in api.operations
@@ -44,16 +44,9 @@ def line_response(history: SandboxOperator, path: str, body: bytes, grant: Grant
     """The CAMARA answer to a line-history call under an access token: (status, JSON value)."""
     api, operation = LINE_PATHS[path]
     allowed = {api.scope(operation)} | ({api.path.split("/")[0]} & WHOLE_API_SCOPES)
-    if not allowed & grant.scopes:
-        return error_body(
-            403, "PERMISSION_DENIED", "Client does not have sufficient permissions to perform this action."
-        )
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return error_body(400, "INVALID_ARGUMENT", "The request body is not valid JSON.")
-    if not isinstance(document, dict):
-        return error_body(400, "INVALID_ARGUMENT", "The request body must be a JSON object.")
+    document = permitted_object(body, allowed=bool(allowed & grant.scopes))
+    if isinstance(document, tuple):
+        return document
     try:
         return 200, _answer(history, api, operation, document, grant.phone_number)
     except (ValidationError, ValueError):

@@ -130,18 +130,9 @@ class OperatorSimulator:
 
     def match_response(self, body: bytes, correlator: str, grant: Grant) -> tuple[int, Any]:  # noqa: PLR0911
         """The CAMARA answer to a match body under an access token: (status, JSON value)."""
-        if API_SCOPE not in grant.scopes:
-            return error_body(
-                403,
-                "PERMISSION_DENIED",
-                "Client does not have sufficient permissions to perform this action.",
-            )
-        try:
-            document = json.loads(body)
-        except ValueError:
-            return error_body(400, "INVALID_ARGUMENT", "The request body is not valid JSON.")
-        if not isinstance(document, dict):
-            return error_body(400, "INVALID_ARGUMENT", "The request body must be a JSON object.")
+        document = permitted_object(body, allowed=bool(API_SCOPE in grant.scopes))
+        if isinstance(document, tuple):
+            return document
         bank_account = document.pop("bankAccountNumber", None) if self.options.version != "v0.4" else None
         if bank_account is not None and not _valid_bank_account(bank_account):
             return error_body(400, "INVALID_ARGUMENT", "bankAccountNumber is invalid.")
@@ -201,6 +192,22 @@ def malformed_body(kind: str, answer: Any) -> bytes:
 
 def error_body(status: int, code: str, message: str) -> tuple[int, dict[str, Any]]:
     return status, {"status": status, "code": code, "message": message}
+
+
+def permitted_object(body: bytes, *, allowed: bool) -> dict[str, Any] | tuple[int, dict[str, Any]]:
+    """The body of an API call as a JSON object, or the operator's error: 403 when the token lacks
+    the operation's scope, 400 when the body is not a JSON object."""
+    if not allowed:
+        return error_body(
+            403, "PERMISSION_DENIED", "Client does not have sufficient permissions to perform this action."
+        )
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return error_body(400, "INVALID_ARGUMENT", "The request body is not valid JSON.")
+    if not isinstance(document, dict):
+        return error_body(400, "INVALID_ARGUMENT", "The request body must be a JSON object.")
+    return document
 
 
 def _valid_bank_account(value: object) -> bool:
