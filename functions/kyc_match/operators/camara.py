@@ -231,7 +231,10 @@ class CamaraOperator:
         api = query.api
         if not self.offers(api.name, api.version):
             raise ServiceNotApplicableError  # not configured: the operator is not asked
-        identifier = query.phone_number if self._config.sends_identifier else None
+        # Each line-history spec: phoneNumber MUST come with a two-legged token and MUST NOT with a
+        # three-legged one (422 MISSING_IDENTIFIER / UNNECESSARY_IDENTIFIER); `identifierInBody` is
+        # the match's setting only.
+        identifier = None if self._auth.three_legged else query.phone_number
         request = ApiRequest(
             line_url(self._base_url, api, operation),
             line_body(identifier, **fields),

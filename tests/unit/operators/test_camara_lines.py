@@ -82,6 +82,24 @@ def test_a_two_legged_operator_is_sent_the_number():
 
 
 @pytest.mark.parametrize(
+    ("grant", "identifier_in_body", "expected"),
+    [
+        ("jwt-bearer", True, b'{"specifiedDate":"2024-01-10"}'),
+        ("client-credentials", False, b'{"phoneNumber":"+34600000001","specifiedDate":"2024-01-10"}'),
+    ],
+    ids=["three-legged: never", "two-legged: always"],
+)
+def test_the_line_apis_carry_the_number_exactly_when_the_token_does_not(grant, identifier_in_body, expected):
+    """Each line-history spec: phoneNumber MUST be sent with a two-legged token and MUST NOT with a
+    three-legged one (else 422 MISSING_IDENTIFIER / UNNECESSARY_IDENTIFIER, our 502); the match's
+    `identifierInBody` setting does not change that."""
+    fake = InProcessOperator(api_answers={RECYCLING: [(200, {"phoneNumberRecycled": False})]})
+    operator, _, _ = adapter(fake, grant, apis=ALL_APIS, identifierInBody=identifier_in_body)
+    assert operator.check_recycled(line(NUMBER_RECYCLING), date(2024, 1, 10)) is False
+    assert body_of(fake, RECYCLING) == expected
+
+
+@pytest.mark.parametrize(
     ("answer", "expected"),
     [
         ({"latestSimChange": "2024-05-01T10:00:00.5+02:00"}, datetime(2024, 5, 1, 8, 0, 0, 500000, UTC)),
