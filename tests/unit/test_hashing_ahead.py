@@ -117,6 +117,21 @@ def test_the_same_value_twice_at_once_is_asked_again_by_the_second(pool):
     assert kms.calls == 2
 
 
+def test_a_failure_left_behind_by_one_request_is_not_handed_to_the_next():
+    """A request that began its entry and never wrote it (its client lookup failed) leaves its hash
+    behind; when KMS refused that one, a later request with the same correlator asks KMS afresh and
+    is not answered 503 for the earlier request's failure."""
+    kms = CountingKms(refuse=frozenset({CORRELATOR.encode()}))
+    with ThreadPoolExecutor(max_workers=1) as one:
+        ahead = hasher(kms, one)
+        ahead.expect(CORRELATOR)  # the first request: never joined
+        one.submit(lambda: None).result()  # one worker, in order: the refused call is done
+        kms.refuse = frozenset()  # KMS answers again
+        ahead.expect(CORRELATOR)  # the next request with the same correlator
+        assert ahead.hash_uncached(CORRELATOR) == hasher(CountingKms(), None).hash_uncached(CORRELATOR)
+    assert kms.calls == 2
+
+
 def test_a_shut_down_pool_hashes_in_the_calling_thread():
     kms = CountingKms()
     executor = ThreadPoolExecutor(max_workers=1)

@@ -69,8 +69,10 @@ class KmsIdentifierHasher:
         if self._pool is None:
             return
         with self._lock:
-            if identifier in self._pending:
+            started = self._pending.get(identifier)
+            if started is not None and not _failed(started):
                 return  # the same value twice at once: the second call asks KMS itself
+            # A failure nobody took (its request ended before its entry) is not handed to this one.
             self._pending[identifier] = self._submit(self._generate_mac, identifier)
             while len(self._pending) > PENDING_ENTRIES:
                 self._pending.popitem(last=False)
@@ -102,3 +104,7 @@ class KmsIdentifierHasher:
             KeyId=self._key_id, MacAlgorithm=HMAC_ALGORITHM, Message=identifier.encode("utf-8")
         )
         return response["Mac"].hex()
+
+
+def _failed(started: "Future[str]") -> bool:
+    return started.done() and started.exception() is not None
