@@ -56,7 +56,7 @@ from kyc_match.domain.errors import (
     ServiceNotApplicableError,
     UnavailableError,
 )
-from kyc_match.domain.line_history import LineQuery, Tenure
+from kyc_match.domain.line_history import LINE_APIS, LineQuery, Tenure
 from kyc_match.domain.model import MATCH_SCOPE, MatchQuery, Verdicts
 from kyc_match.matching import AttributeMatch
 from kyc_match.observability import SERVICE, logger, metrics
@@ -204,7 +204,7 @@ class CamaraOperator:
             query.purpose,
             query.client_id,
             query.answer_by,
-            api_scopes(self._auth.scope, {MATCH_SCOPE, *query.line_scopes}),
+            self._token_scopes({MATCH_SCOPE, *query.line_scopes}),
             partial(self._verdicts, query=query),
             gateway_retryable=self._config.match_idempotent,
         )
@@ -243,10 +243,21 @@ class CamaraOperator:
             query.purpose,
             query.client_id,
             query.answer_by,
-            api_scopes(self._auth.scope, {api.scope(operation), *query.scopes}),
+            self._token_scopes({api.scope(operation), *query.scopes}),
             read,
         )
         return self._guarded(request)
+
+    def _token_scopes(self, needed: set[str]) -> tuple[str, ...]:
+        """The token's API scopes: those of `needed` this operator serves (the match's, and the
+        line-history APIs its entry offers). A check of an API it does not offer is answered without a
+        call; asking its scope too would have the one token, and the match with it, refused."""
+        return api_scopes(self._auth.scope, {scope for scope in needed if self._serves(scope)})
+
+    def _serves(self, scope: str) -> bool:
+        if scope == MATCH_SCOPE:
+            return True
+        return any(scope in api.scopes and self.offers(api.name, api.version) for api in LINE_APIS)
 
     # --- one call: breaker, deadline, attempts, token, answer ------------------------------------
 

@@ -342,6 +342,22 @@ def test_the_match_scope_of_a_request_stands_for_the_operators_configured_one():
     assert scope == f"{PURPOSE} kyc-match:verify number-recycling:check sim-swap:check"
 
 
+def test_the_token_asks_only_the_scopes_of_apis_the_operator_offers():
+    """A decision asking a tenure check of an operator that offers SIM Swap only: the check is
+    unavailable without a call (line_checks.py), and its scope is not asked either, or the operator's
+    authorization server would refuse the one token (invalid_scope) and with it the match."""
+    fake = InProcessOperator(api_answers=line_answers())
+    operator, _, _ = adapter(fake, apis={"simSwap": ["v2"]})
+    needed = frozenset({"sim-swap:check", "kyc-tenure:check-tenure"})
+    match = MatchQuery(
+        NUMBER, {"givenName": "Federica"}, "c-1", purpose=PURPOSE, client_id="client-1", line_scopes=needed
+    )
+    assert operator.match(match)["givenName"].result == "true"
+    assert operator.check_swap(line(scopes=needed | {"kyc-match:match"}), 72) is True
+    (form,) = fake.forms["/token"]  # one token for both calls
+    assert claims_of(form["assertion"])["scope"] == f"{PURPOSE} kyc-match:match sim-swap:check"
+
+
 def test_a_failed_line_call_is_logged_with_its_api_and_no_data(caplog):
     fake = InProcessOperator(api_answers={TENURE: [(500, {"message": f"no tenure for {NUMBER}"})]})
     operator, _, _ = adapter(fake, apis=ALL_APIS)
