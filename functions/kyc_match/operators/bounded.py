@@ -53,7 +53,7 @@ class Reply:
 def json_object(content: bytes) -> dict[str, Any] | None:
     try:
         document = json.loads(content, parse_constant=_refuse_constant)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder goes
         return None
     return document if isinstance(document, dict) else None
 

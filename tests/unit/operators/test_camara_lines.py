@@ -157,6 +157,7 @@ BAD_ANSWERS = [
     (TENURE, {"tenureDateCheck": True, "contractType": "Prepaid"}),
     (TENURE, {"contractType": "PAYG"}),
     (TENURE, b'{"tenureDateCheck": NaN}'),
+    (SIM_CHECK, b"[" * 60_000),  # under the size cap, nested past the JSON decoder's recursion limit
 ]
 
 
