@@ -63,7 +63,7 @@ def read_verdicts(content: bytes, asked: Collection[str], version: ApiVersion) -
     """
     try:
         document = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder goes
         raise MalformedAnswerError("the answer is not JSON") from None
     if not isinstance(document, dict):
         raise MalformedAnswerError("the answer is not a JSON object")
@@ -117,7 +117,7 @@ def error_code(content: bytes, status: int) -> str | None:
     """The CAMARA `code` of an ErrorInfo body whose `status` agrees with the HTTP status, else None."""
     try:
         document = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(document, dict):
         return None

@@ -196,6 +196,20 @@ def test_operator_errors_become_ours_and_a_gateway_error_is_not_retried(status, 
     assert fake.paths().count(DEVICE_CHECK) == 1
 
 
+@pytest.mark.parametrize("status", [200, 404, 422])
+def test_a_body_nested_past_the_json_decoders_limit_is_a_bad_gateway(status):
+    """The match's answer and an error's ErrorInfo too: never a RecursionError (a 500)."""
+    deep = b"[" * 60_000
+    fake = InProcessOperator(api_answers={SIM_CHECK: [(status, deep)]})
+    operator, _, _ = adapter(fake, apis=ALL_APIS)
+    with pytest.raises(OperatorBadGatewayError):
+        operator.check_swap(line(), 24)
+    match_answer = InProcessOperator(match_answers=[(status, deep)])
+    operator, _, _ = adapter(match_answer)
+    with pytest.raises(OperatorBadGatewayError):
+        operator.match(MatchQuery(NUMBER, {"givenName": "Federica"}, "c-1", purpose=PURPOSE))
+
+
 def test_a_refused_token_is_fetched_again_once_for_a_line_check_too():
     unauthenticated = (401, {"status": 401, "code": "UNAUTHENTICATED", "message": "no"})
     fake = InProcessOperator(api_answers={SIM_CHECK: [unauthenticated, (200, {"swapped": False})]})
