@@ -13,6 +13,7 @@ from kyc_match.domain.errors import (
     IdentifierNotFoundError,
     OperatorBadGatewayError,
     OperatorTimeoutError,
+    OutOfRangeError,
     ServiceNotApplicableError,
     UnavailableError,
 )
@@ -184,6 +185,9 @@ def test_an_answer_that_breaks_the_spec_is_a_bad_gateway(path, answer):
         (429, "TOO_MANY_REQUESTS", UnavailableError),
         (503, "UNAVAILABLE", OperatorBadGatewayError),
         (422, "UNNECESSARY_IDENTIFIER", OperatorBadGatewayError),
+        # The swap specs: a maxAge within 1..2400 but beyond the operator's privacy threshold.
+        (400, "OUT_OF_RANGE", OutOfRangeError),
+        (400, "INVALID_ARGUMENT", OperatorBadGatewayError),  # we sent it wrong: not the client's doing
     ],
 )
 def test_operator_errors_become_ours_and_a_gateway_error_is_not_retried(status, code, error):
@@ -206,6 +210,14 @@ def test_a_body_nested_past_the_json_decoders_limit_is_a_bad_gateway(status):
         operator.check_swap(line(), 24)
     match_answer = InProcessOperator(match_answers=[(status, deep)])
     operator, _, _ = adapter(match_answer)
+    with pytest.raises(OperatorBadGatewayError):
+        operator.match(MatchQuery(NUMBER, {"givenName": "Federica"}, "c-1", purpose=PURPOSE))
+
+
+def test_a_match_answered_out_of_range_is_still_a_bad_gateway():
+    """OUT_OF_RANGE is the swap specs' answer about maxAge; a match request has no such bound."""
+    answer = (400, {"status": 400, "code": "OUT_OF_RANGE", "message": "operator text"})
+    operator, _, _ = adapter(InProcessOperator(match_answers=[answer]))
     with pytest.raises(OperatorBadGatewayError):
         operator.match(MatchQuery(NUMBER, {"givenName": "Federica"}, "c-1", purpose=PURPOSE))
 
