@@ -4,8 +4,12 @@ boto3 is imported here, lazily: the handler module imports nothing of it, and a 
 model is only loaded when a request first needs that service.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
+
+from kyc_match.domain.errors import UnavailableError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
@@ -77,3 +81,15 @@ def reset() -> None:
     """Forget the clients (tests that change AWS_ENDPOINT_URL or credentials)."""
     for factory in (_config, dynamodb, dynamodb_streams, kms, sqs, s3, sts):
         factory.cache_clear()
+
+
+@contextmanager
+def unavailable_on_failure() -> Iterator[None]:
+    """A read the request cannot do without failed after the client's retries (throttled, down,
+    denied): the service cannot serve now, a CAMARA 503, never an unexpected 500."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    try:
+        yield
+    except (BotoCoreError, ClientError):
+        raise UnavailableError from None

@@ -20,6 +20,7 @@ from botocore.config import Config
 from kyc_match import aws, wiring
 from kyc_match.audit.hashing import KmsIdentifierHasher
 from kyc_match.audit.trail import DynamoDbAuditTrail, SqsFallback
+from kyc_match.clients.store import DynamoDbClientStore
 from kyc_match.settings import get_settings
 from support.audit import audit_items
 from support.doubles import FakeTable
@@ -40,6 +41,7 @@ class Row:
     table: str = "ok"  # ok | refuses
     queue: str = "ok"  # ok | down
     kms: str = "ok"  # ok | down
+    clients: str = "ok"  # ok | refuses: the read of the API key's client
     status: int = 200
     code: str | None = None
     audit: str = "stored"  # stored | queued | none
@@ -66,6 +68,8 @@ MATRIX = {
         table="refuses", queue="down", status=503, code="UNAVAILABLE", audit="none"
     ),
     "KMS unavailable": Row(kms="down", status=503, code="UNAVAILABLE", audit="none"),
+    # Before any operator: refused, filed under the API key, audited like any refusal (was a bare 500).
+    "client lookup throttled": Row(clients="refuses", status=503, code="UNAVAILABLE"),
 }
 
 
@@ -115,8 +119,15 @@ def test_fault_matrix(row: Row, handler_transport, private_queue: str) -> None:
             }
         entry = camara_entry(sim, "op-matrix", ["+34"], **overrides)
         directory = wiring.operator_directory(settings_for([entry]))
+        refusing = FakeTable(refuse=THROTTLED)
+        clients = DynamoDbClientStore(refusing) if row.clients == "refuses" else None  # type: ignore[arg-type]
         wiring.use_dependencies(
-            wiring.build(get_settings(), operators=directory, audit=_audit_trail(row, private_queue))
+            wiring.build(
+                get_settings(),
+                operators=directory,
+                audit=_audit_trail(row, private_queue),
+                clients=clients,
+            )
         )
         if row.operator_faults:
             sim.faults.set(**row.operator_faults)
@@ -142,10 +153,10 @@ def test_fault_matrix(row: Row, handler_transport, private_queue: str) -> None:
     if row.audit == "stored":
         assert (len(stored), len(queued)) == (1, 0)
         [item] = stored
-        assert (item["status"], item.get("errorCode"), item["operatorId"]) == (
+        assert (item["status"], item.get("errorCode"), item.get("operatorId")) == (
             row.status,
             row.code,
-            "op-matrix",
+            "op-matrix" if row.clients == "ok" else None,
         )
     elif row.audit == "queued":
         assert (len(stored), len(queued)) == (0, 1)

@@ -198,6 +198,11 @@ class FakeTable:
             raise ClientError({"Error": {"Code": self.refuse, "Message": "simulated"}}, "PutItem")
         self.items.append(request["Item"])
 
+    def get_item(self, **request: Any) -> dict[str, Any]:
+        if self.refuse:
+            raise ClientError({"Error": {"Code": self.refuse, "Message": "simulated"}}, "GetItem")
+        return {}  # what is put here is only ever read back by the tests, from `items`
+
 
 class FakeDynamoDb:
     """The DynamoDB resource (kyc_match.aws.dynamodb): one FakeTable, and the names it was asked for."""

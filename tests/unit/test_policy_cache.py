@@ -6,6 +6,10 @@ client sending a new id on every request must not grow the cache beyond CACHE_EN
 
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
+from kyc_match.domain.errors import UnavailableError
 from kyc_match.policies.store import CACHE_ENTRIES, CACHE_SECONDS, DynamoDbPolicyStore
 from support.doubles import ManualClock
 
@@ -38,3 +42,20 @@ def test_a_flood_of_new_policy_ids_keeps_only_the_latest_cache_entries():
     assert all(queries_for(store, table, policy_id) == 0 for policy_id in flood[-CACHE_ENTRIES:])
     assert queries_for(store, table, flood[-CACHE_ENTRIES - 1]) == 1, "just beyond the bound: evicted"
     assert queries_for(store, table, flood[0]) == 1
+
+
+class ThrottledTable(NoPoliciesTable):
+    """The configuration table refusing reads, as DynamoDB does throttled (after the client's retries)."""
+
+    def query(self, **_: Any) -> dict[str, Any]:
+        self.queries += 1
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "simulated"}}, "Query")
+
+
+def test_a_refused_read_is_the_services_503_and_is_not_cached():
+    table = ThrottledTable()
+    store = DynamoDbPolicyStore(table, sealer=None, clock=ManualClock(1000.0))  # type: ignore[arg-type]
+    for _ in range(2):
+        with pytest.raises(UnavailableError):
+            store.active("a-client", "default")
+    assert table.queries == 2, "a refusal is asked again, not remembered"

@@ -250,7 +250,7 @@ def _identified(context: CallContext, deps: Dependencies) -> tuple[CallContext, 
     A key of no client keeps its key id as client id: refused by `_with_purpose`, audited under it.
     First the audit trail begins the call's entry (a correlator's keyed hash, beside the request)."""
     deps.audit.begin(context)
-    client = deps.clients.client_for_key(context.api_key_id)
+    client = _rejecting_audited(context, deps, lambda: deps.clients.client_for_key(context.api_key_id))
     if client is None:
         return context, None
     return replace(context, client_id=client.id), client.profile

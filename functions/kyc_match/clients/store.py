@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from kyc_match.aws import unavailable_on_failure
 from kyc_match.caching import MISSING, ExpiringCache
 from kyc_match.domain.clients import Client, ClientProfile, ClientProfileError, ClientRecord
 from kyc_match.tables import CONFIGURATION
@@ -53,7 +54,8 @@ class DynamoDbClientStore:
         cached = self._cache.get(api_key_id)
         if cached is not MISSING:
             return cached
-        item = self._get(KEYS_PARTITION, api_key_id)
+        with unavailable_on_failure():
+            item = self._get(KEYS_PARTITION, api_key_id)
         client = Client(str(item["clientId"]), _profile(json.loads(str(item["document"])))) if item else None
         self._cache.put(api_key_id, client)
         return client

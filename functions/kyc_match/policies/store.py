@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import Key
 
 from kyc_match.audit.canonical import plain
+from kyc_match.aws import unavailable_on_failure
 from kyc_match.domain.errors import PolicyIntegrityError
 from kyc_match.domain.model import PolicyReference, ServedPolicy
 from kyc_match.domain.policy import Policy, parse_policy
@@ -52,7 +53,8 @@ class DynamoDbPolicyStore:
             cached = self._cache.get(key)
         if cached and self._clock() - cached[0] < CACHE_SECONDS:
             return cached[1]
-        served = self._read_active(client_id, policy_id)  # a refusal raises: not cached, checked again
+        with unavailable_on_failure():  # a refusal raises: not cached, checked again
+            served = self._read_active(client_id, policy_id)
         with self._lock:
             self._cache[key] = (self._clock(), served)
             self._cache.move_to_end(key)
