@@ -203,7 +203,7 @@ def permitted_object(body: bytes, *, allowed: bool) -> dict[str, Any] | tuple[in
         )
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the decoder's limit: still not a usable body
         return error_body(400, "INVALID_ARGUMENT", "The request body is not valid JSON.")
     if not isinstance(document, dict):
         return error_body(400, "INVALID_ARGUMENT", "The request body must be a JSON object.")
