@@ -40,8 +40,9 @@ class MemoryKms:
 
 
 class MemoryTable:
-    """The DynamoDB Table calls the request path makes: get_item (subscribers, onboarding), put_item
-    (audit), BatchGetItem through `meta.client` (ported numbers) and query (policies: none stored)."""
+    """The DynamoDB Table calls the request path makes: get_item (onboarding), put_item (audit),
+    GetItem (subscribers) and BatchGetItem (ported numbers) through `meta.client`, and query
+    (policies: none stored)."""
 
     def __init__(
         self, key: str | tuple[str, ...], items: list[dict[str, Any]] | None = None, name: str = ""
@@ -52,7 +53,9 @@ class MemoryTable:
         self.puts = 0
         self.reads = 0
         self.last_put: dict[str, Any] | None = None  # the newest entry only: the heap must not grow
-        self.meta = SimpleNamespace(client=SimpleNamespace(batch_get_item=self._batch_get_item))
+        self.meta = SimpleNamespace(
+            client=SimpleNamespace(batch_get_item=self._batch_get_item, get_item=self._client_get_item)
+        )
 
     def _key_of(self, item: dict[str, Any]) -> tuple[str, ...]:
         return tuple(str(item[name]) for name in self._key)
@@ -61,6 +64,9 @@ class MemoryTable:
         self.reads += 1
         item = self.items.get(self._key_of(Key))
         return {"Item": item} if item is not None else {}
+
+    def _client_get_item(self, *, TableName: str, Key: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return self.get_item(Key=Key)
 
     def put_item(self, *, Item: dict[str, Any], **_: Any) -> dict[str, Any]:
         self.puts += 1

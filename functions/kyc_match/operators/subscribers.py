@@ -10,10 +10,18 @@ if TYPE_CHECKING:
 
 
 class DynamoDbSubscriberStore:
+    """Read from several threads at once (a decision's line checks, `kyc-match serve`'s requests): boto3
+    resources are not thread-safe, clients are, so every read goes through the resource's low-level
+    client, taken once here. That client (de)serialises DynamoDB types like the resource: numbers
+    still come back as Decimal, maps as dicts."""
+
     def __init__(self, table: "Table") -> None:
-        self._table = table
+        self._client = table.meta.client
+        self._table_name = table.name
 
     def find(self, phone_number: str) -> SubscriberRecord | None:
-        response = self._table.get_item(Key={SUBSCRIBERS.partition_key: phone_number}, ConsistentRead=True)
+        response = self._client.get_item(
+            TableName=self._table_name, Key={SUBSCRIBERS.partition_key: phone_number}, ConsistentRead=True
+        )
         item: dict[str, Any] | None = response.get("Item")
         return item
