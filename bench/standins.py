@@ -153,6 +153,7 @@ def install() -> tuple[MemoryTable, MemoryKms]:
             policies=MemoryPolicies(),
             clients=MemoryClients(),
             health=CachedHealth({}),  # GET /health is not what is measured here
+            line_checks=wiring.line_check_pool(),
         )
     )
     return audit_table, kms

@@ -15,7 +15,14 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from kyc_match import aws
-from kyc_match.domain.ports import AuditTrail, ClientStore, OperatorAdapter, OperatorDirectory, PolicyStore
+from kyc_match.domain.ports import (
+    AuditTrail,
+    ClientStore,
+    OperatorAdapter,
+    OperatorDirectory,
+    PolicyStore,
+    TaskPool,
+)
 from kyc_match.health import CachedHealth, key_enabled, table_serves
 from kyc_match.observability import logger
 from kyc_match.operators.config import OperatorConfig, parse_operators
@@ -51,6 +58,7 @@ class Dependencies:
     policies: PolicyStore
     clients: ClientStore  # onboarding: whose each API key is, the purposes each client may use
     health: CachedHealth  # GET /health: the audit table and the identifier key reachable
+    line_checks: TaskPool  # the threads a decision's line checks run on, beside its match
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,7 @@ def build(
     policies: PolicyStore | None = None,
     clients: ClientStore | None = None,
     health: CachedHealth | None = None,
+    line_checks: TaskPool | None = None,
 ) -> Dependencies:
     """The API's adapters from `settings`; any given one (a fake, in tests) replaces the real one."""
     return Dependencies(
@@ -78,6 +87,7 @@ def build(
         policies=policies if policies is not None else _PolicyStoreOnFirstUse(settings),
         clients=clients if clients is not None else _ClientStoreOnFirstUse(settings),
         health=health if health is not None else health_check(settings),
+        line_checks=line_checks if line_checks is not None else line_check_pool(),
     )
 
 
@@ -259,6 +269,20 @@ def hashing_pool() -> "ThreadPoolExecutor":
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
     return ThreadPoolExecutor(max_workers=HASHING_THREADS, thread_name_prefix="kms-hash")
+
+
+LINE_CHECK_THREADS = 8  # two decisions' four line checks at once (serve's requests share a container)
+
+
+@cache
+def line_check_pool() -> TaskPool:
+    """Threads for a decision's line checks (one pool per container, bounded), not threads per request.
+    Its tasks call the serving operator through its thread-safe adapter, never wait on each other."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from kyc_match.operators.tasks import PooledTasks  # noqa: PLC0415
+
+    return PooledTasks(ThreadPoolExecutor(max_workers=LINE_CHECK_THREADS, thread_name_prefix="line-check"))
 
 
 @cache

@@ -5,6 +5,7 @@ for the policy to decide, recorded with the decision in its one audit entry."""
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import pytest
@@ -17,6 +18,7 @@ from kyc_match.domain.model import CallContext, MatchQuery, Signal
 from kyc_match.domain.policy_hash import built_in_policy
 from kyc_match.matching import AttributeMatch
 from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.tasks import PooledTasks
 from support.doubles import FakeLineOperator, FakeOperator, MemoryTrail
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -30,13 +32,16 @@ ALL_CHECKS = (
     LineCheck("tenure", since=date(2025, 6, 1)),
 )
 REASSURING = {"simSwap": False, "deviceSwap": False, "numberRecycling": False, "kycTenure": Tenure(True)}
+# One pool for the module, as a container has one: five threads, so the barrier test's four checks
+# run together even beside a check still stuck from the deadline test.
+POOL = PooledTasks(ThreadPoolExecutor(5, thread_name_prefix="shared-pool"))
 
 
-def decide(operator, checks=ALL_CHECKS, query=QUERY, trail=None):
+def decide(operator, checks=ALL_CHECKS, query=QUERY, trail=None, pool=POOL):
     trail = trail if trail is not None else MemoryTrail()
     directory = PrefixDirectory({"+34": operator})
     result = assess_identity(
-        query, CONTEXT, built_in_policy(), operators=directory, audit=trail, line_checks=checks
+        query, CONTEXT, built_in_policy(), operators=directory, audit=trail, line_checks=checks, pool=pool
     )
     return result.assessment, trail
 
@@ -183,8 +188,38 @@ def test_no_operator_serves_the_number_every_check_unavailable():
     trail = MemoryTrail()
     directory = PrefixDirectory({"+44": FakeLineOperator("uk", PERFECT, REASSURING)})
     result = assess_identity(
-        QUERY, CONTEXT, built_in_policy(), operators=directory, audit=trail, line_checks=ALL_CHECKS
+        QUERY,
+        CONTEXT,
+        built_in_policy(),
+        operators=directory,
+        audit=trail,
+        line_checks=ALL_CHECKS,
+        pool=POOL,
     )
     assert result.assessment.operator_outcome == "SERVICE_NOT_APPLICABLE"
     assert result.assessment.signals == tuple(check.unavailable() for check in ALL_CHECKS)
     assert result.assessment.signals[0] == Signal("simSwap", "unavailable", 72)
+
+
+def test_the_checks_run_on_the_pool_given_not_threads_of_their_own():
+    """The container's pool serves every decision: no thread is created per request."""
+    threads: list[str] = []
+
+    def noted(answer):
+        def call(*_):
+            threads.append(threading.current_thread().name)
+            return answer
+
+        return call
+
+    answers = {name: noted(answer) for name, answer in REASSURING.items()}
+    for _ in range(3):
+        assessment, _ = decide(FakeLineOperator("op-es", PERFECT, answers))
+        assert assessment.decision == "ACCEPT"
+    assert len(threads) == 3 * len(ALL_CHECKS)
+    assert {name.split("_")[0] for name in threads} == {"shared-pool"}
+
+
+def test_line_checks_without_a_pool_are_a_wiring_error():
+    with pytest.raises(ValueError, match="pool"):
+        decide(FakeLineOperator("op-es", PERFECT, REASSURING), pool=None)

@@ -2,6 +2,7 @@
 their clients once per container."""
 
 import json
+import threading
 import uuid
 from typing import Any
 
@@ -94,3 +95,23 @@ def test_aws_clients_make_four_attempts_unless_the_sdk_setting_says_otherwise(mo
         assert attempts() == 1
     finally:
         aws._config.cache_clear()
+
+
+@pytest.mark.usefixtures("no_aws")
+def test_every_decision_of_a_container_shares_one_bounded_line_check_pool():
+    fakes = {"operators": PrefixDirectory({}), "audit": MemoryTrail(), "policies": MemoryPolicies()}
+    first, second = wiring.build(fresh_settings(), **fakes), wiring.build(fresh_settings(), **fakes)
+    assert first.line_checks is second.line_checks  # per container, not per request or settings
+    threads: set[str] = set()
+
+    def note() -> None:
+        threads.add(threading.current_thread().name)
+
+    batches = [first.line_checks.batch() for _ in range(4)]
+    futures = [batch.submit(note) for batch in batches for _ in range(8)]
+    for future in futures:
+        future.result(10)
+    for batch in batches:
+        batch.close()
+    assert threads and {name.split("_")[0] for name in threads} == {"line-check"}
+    assert len(threads) <= wiring.LINE_CHECK_THREADS

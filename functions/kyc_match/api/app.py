@@ -96,7 +96,13 @@ def assess() -> Response[str]:
 
     query, policy, checks = _rejecting_audited(context, deps, prepare)
     result = assess_identity(
-        query, context, policy, operators=deps.operators, audit=deps.audit, line_checks=checks
+        query,
+        context,
+        policy,
+        operators=deps.operators,
+        audit=deps.audit,
+        line_checks=checks,
+        pool=deps.line_checks,
     )
     _log_outcome(200, None)
     body = {

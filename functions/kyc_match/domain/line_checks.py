@@ -2,17 +2,18 @@
 
 A decision request may ask whether the SIM or device was swapped within a window, whether the number
 changed subscriber since a date, and whether the subscription has been held since a date (issue #14).
-Each check runs on a bounded pool of threads while the match runs on the calling one (the operator
-adapters are thread-safe), so the request waits for the slowest answer, not their sum. A check the
-operator does not offer, that fails, or that is not in by the request's deadline is `unavailable`:
-the policy decides what that means (`lineChecks.signalUnavailable`), never the check itself.
+Each check runs on the container's bounded pool of threads (a `TaskPool`, from the composition root)
+while the match runs on the calling one (the operator adapters are thread-safe), so the request waits
+for the slowest answer, not their sum. A check the operator does not offer, that fails, or that is
+not in by the request's deadline is `unavailable`: the policy decides what that means
+(`lineChecks.signalUnavailable`), never the check itself.
 
 What leaves this module is a `Signal` (an outcome and the window asked), never a date.
 """
 
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -29,7 +30,7 @@ from kyc_match.domain.line_history import (
     history_of,
 )
 from kyc_match.domain.model import MATCH_SCOPE, MatchQuery, Signal
-from kyc_match.domain.ports import OperatorAdapter
+from kyc_match.domain.ports import OperatorAdapter, TaskPool
 
 UNAVAILABLE = "unavailable"
 
@@ -85,12 +86,16 @@ class LineCheckRun:
     """The checks of one request, started before the match and collected after it."""
 
     def __init__(
-        self, operator: OperatorAdapter, checks: tuple[LineCheck, ...], query: MatchQuery, asked_at: datetime
+        self,
+        operator: OperatorAdapter,
+        checks: tuple[LineCheck, ...],
+        query: MatchQuery,
+        asked_at: datetime,
+        pool: TaskPool,
     ) -> None:
         self._checks = checks
         self._answer_by = query.answer_by
-        # At most one thread per check (four): bounded by what the request asked.
-        self._pool = ThreadPoolExecutor(len(checks), thread_name_prefix="line-check") if checks else None
+        self._batch = pool.batch()
         self._futures: list[Future[Signal]] = []
         for check in checks:
             history = _offered(operator, check.api)
@@ -109,11 +114,11 @@ class LineCheckRun:
             self._futures.append(self._start(check, history, line_query))
 
     def _start(self, check: LineCheck, history: LineHistory | None, query: LineQuery) -> "Future[Signal]":
-        if history is None or self._pool is None:  # not offered: known now, nothing to ask
+        if history is None:  # not offered: known now, nothing to ask
             done: Future[Signal] = Future()
             done.set_result(check.unavailable())
             return done
-        return self._pool.submit(_answered, check, lambda: check.ask(history, query))
+        return self._batch.submit(lambda: _answered(check, lambda: check.ask(history, query)))
 
     def finish(self) -> tuple[Signal, ...]:
         """Each check's outcome; whatever is not in by the deadline is unavailable (and not waited for)."""
@@ -127,8 +132,7 @@ class LineCheckRun:
 
     def abandon(self) -> None:
         """Stop waiting: checks not started are cancelled; running ones end by their own deadline."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._batch.close()
 
 
 def _offered(operator: OperatorAdapter, api: LineApi) -> LineHistory | None:

@@ -20,7 +20,7 @@ from kyc_match.domain.model import (
     ServedPolicy,
     Verdicts,
 )
-from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorDirectory
+from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorDirectory, TaskPool
 
 if TYPE_CHECKING:
     from kyc_match.domain.line_checks import LineCheck, LineCheckRun
@@ -63,19 +63,23 @@ def assess_identity(
     operators: OperatorDirectory,
     audit: AuditTrail,
     line_checks: "tuple[LineCheck, ...]" = (),
+    pool: TaskPool | None = None,
 ) -> RiskAssessment:
     """As match_identity, then the client's policy turns the verdicts into a level and a decision.
 
     An operator refusal about the customer (document mismatch or required, unknown number, service not
     applicable) is a decision too, by the policy's `operatorOutcomes`, audited like any other.
     The line checks asked run alongside the match at the same operator; their outcomes are facts
-    of the decision (domain/line_checks.py), recorded with it.
+    of the decision (domain/line_checks.py), recorded with it; `pool` (the container's) runs them.
     """
+    if line_checks and pool is None:
+        raise ValueError("line checks need the pool they run on")
     if line_checks:
         from kyc_match.domain.line_checks import line_scopes  # noqa: PLC0415 - decisions with checks only
 
         query = replace(query, line_scopes=query.line_scopes | line_scopes(line_checks))
-    verdicts, assessment = _answer(query, context, operators, audit, policy=served, line_checks=line_checks)
+    checks = (line_checks, pool) if line_checks and pool is not None else None
+    verdicts, assessment = _answer(query, context, operators, audit, policy=served, checks=checks)
     # Given a policy, always assessed.
     return RiskAssessment(verdicts, cast(Assessment, assessment), served.reference)
 
@@ -86,15 +90,16 @@ def _answer(
     operators: OperatorDirectory,
     audit: AuditTrail,
     policy: ServedPolicy | None,
-    line_checks: "tuple[LineCheck, ...]" = (),
+    checks: "tuple[tuple[LineCheck, ...], TaskPool] | None" = None,
 ) -> tuple[Verdicts, Assessment | None]:
     operator: OperatorAdapter | None = None
     running: LineCheckRun | None = None
+    line_checks = checks[0] if checks else ()
     attributes = tuple(query.attributes)
     id_document_type = query.attributes.get("idDocumentType") if policy is not None else None
     try:
         operator = operators.operator_for(query.phone_number)
-        running = _start_line_checks(operator, line_checks, query, context)
+        running = _start_line_checks(operator, checks, query, context)
         verdicts = operator.match(query)
         signals = running.finish() if running else ()
         facts = RequestFacts(id_document_type=id_document_type, signals=signals)
@@ -127,13 +132,16 @@ def _answer(
 
 
 def _start_line_checks(
-    operator: OperatorAdapter, checks: "tuple[LineCheck, ...]", query: MatchQuery, context: CallContext
+    operator: OperatorAdapter,
+    checks: "tuple[tuple[LineCheck, ...], TaskPool] | None",
+    query: MatchQuery,
+    context: CallContext,
 ) -> "LineCheckRun | None":
     if not checks:
         return None
     from kyc_match.domain.line_checks import LineCheckRun  # noqa: PLC0415 - decisions with checks only
 
-    return LineCheckRun(operator, checks, query, context.received_at)
+    return LineCheckRun(operator, checks[0], query, context.received_at, checks[1])
 
 
 def _operator_outcome(error: Exception) -> str | None:

@@ -1,11 +1,16 @@
 """The collaborators the use cases need, as Protocols: adapters implement them at the edge."""
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery, ServedPolicy, Verdicts
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from kyc_match.domain.clients import Client
+
+T = TypeVar("T")
 
 
 class OperatorAdapter(Protocol):
@@ -56,3 +61,19 @@ class AuditTrail(Protocol):
     def record(self, record: AuditRecord) -> None:
         """Store the entry durably, or raise AuditUnavailableError."""
         ...
+
+
+class TaskBatch(Protocol):
+    """The tasks one request runs beside itself (a decision's line checks)."""
+
+    def submit(self, task: Callable[[], T]) -> "Future[T]": ...
+
+    def close(self) -> None:
+        """The request stopped waiting (called on its thread): tasks not started yet never start."""
+        ...
+
+
+class TaskPool(Protocol):
+    """Threads shared by every request of the container (bounded): each request takes a batch."""
+
+    def batch(self) -> TaskBatch: ...
