@@ -4,6 +4,7 @@ month-ago and never-swapped lines are not; an operator that does not offer a che
 for it, gives `unavailable` (STEP_UP under the built-in policy, never a 5xx); each CAMARA bound is a
 400 from the one catalogue; the response and the audit entry hold outcomes and windows, never a date."""
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -201,3 +202,15 @@ def test_line_checks_beyond_their_specs_bounds_are_camara_400s(api, line_checks,
     entry = audit_item_for(tag)  # refused before any operator was asked, and audited
     assert (entry["status"], entry["errorCode"]) == (400, code)
     assert "operatorId" not in entry
+
+
+def test_the_checks_operator_calls_are_timed_like_the_match(handler_transport, capsys):
+    """OperatorLatency lines for the checks' operator calls too (written by the request's thread once
+    it stops waiting for them), each a whole JSON document."""
+    capsys.readouterr()
+    decide(handler_transport, SWAPPED_A_MONTH_AGO, {"simSwap": {}, **CHECKS})
+    lines = [line for line in capsys.readouterr().out.splitlines() if '"OperatorLatency"' in line]
+    # The match and each of the 3 checks at least once (a recycling check without a change on record
+    # also reads the subscription's start), every line one whole document.
+    assert len(lines) >= 4
+    assert {json.loads(line)["operator"] for line in lines} == {"sandbox"}

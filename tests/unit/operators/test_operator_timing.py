@@ -63,8 +63,8 @@ for thread in threads:
 
 
 def test_operator_calls_ending_on_several_threads_emit_whole_lines():
-    """A decision's line checks end their operator calls on their own threads, beside the match: each
-    EMF line must stay one JSON document on stdout (a pipe, as in Lambda), or CloudWatch drops it.
+    """`kyc-match serve`'s request threads end operator calls side by side in one process: each EMF
+    line must stay one JSON document on stdout (a pipe, as in Lambda), or CloudWatch drops it.
     `print` writes the text and the newline separately, so unserialised threads interleave them."""
     functions = Path(__file__).resolve().parents[3] / "functions"
     completed = subprocess.run(
