@@ -214,3 +214,56 @@ def test_the_checks_operator_calls_are_timed_like_the_match(handler_transport, c
     # also reads the subscription's start), every line one whole document.
     assert len(lines) >= 4
     assert {json.loads(line)["operator"] for line in lines} == {"sandbox"}
+
+
+def unavailable_reports(handler_log, since: int) -> list[dict]:
+    """The function's `line check unavailable` lines logged after `since` (the log's size then)."""
+    text = handler_log.read_bytes()[since:].decode("utf-8")
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    return [line for line in lines if line["message"] == "line check unavailable"]
+
+
+def unavailable_counts(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if '"LineCheckUnavailable"' in line]
+
+
+@pytest.mark.parametrize(
+    ("number", "line_checks", "operator", "reported"),
+    [
+        (NO_LINE_APIS, {"simSwap": {}, **CHECKS}, "sandbox-match-only",
+         {("simSwap", "notOffered", None), ("numberRecycling", "notOffered", None), ("tenure", "notOffered", None)}),
+        # Device Swap has no answer for a line without a record (its 422): the check failed.
+        (NEVER_SWAPPED, {"simSwap": {}, "deviceSwap": {}}, "sandbox",
+         {("deviceSwap", "failed", "ServiceNotApplicableError")}),
+    ],
+    ids=["not-offered", "failed"],
+)  # fmt: skip
+def test_each_unavailable_check_is_logged_and_counted_once(handler_transport, handler_log, capsys, number, line_checks, operator, reported):  # fmt: skip
+    capsys.readouterr()
+    since = handler_log.stat().st_size
+    result, _ = decide(handler_transport, number, line_checks)
+    assert {name for name, answer in result["lineChecks"].items() if answer["outcome"] == "unavailable"} == {
+        signal for signal, _, _ in reported
+    }
+    logs = unavailable_reports(handler_log, since)
+    assert len(logs) == len(reported)
+    assert {(log["signal"], log["reason"], log.get("errorClass")) for log in logs} == reported
+    assert {log["operatorId"] for log in logs} == {operator}
+    assert number not in str(logs) and number.lstrip("+") not in str(logs)
+
+    counts = unavailable_counts(capsys.readouterr().out)
+    assert sorted(count["signal"] for count in counts) == sorted(signal for signal, _, _ in reported)
+    for count in counts:
+        directive = count["_aws"]["CloudWatchMetrics"][0]
+        assert directive["Dimensions"] == [["service", "operator", "signal"]]
+        assert directive["Metrics"] == [{"Name": "LineCheckUnavailable", "Unit": "Count"}]
+        assert set(count) == {"_aws", "service", "operator", "signal", "LineCheckUnavailable"}
+        assert (count["operator"], count["LineCheckUnavailable"]) == (operator, [1.0])
+
+
+def test_answered_checks_log_and_count_nothing(handler_transport, handler_log, capsys):
+    capsys.readouterr()
+    since = handler_log.stat().st_size
+    decide(handler_transport, SWAPPED_A_MONTH_AGO, {"simSwap": {}, **CHECKS})
+    assert unavailable_reports(handler_log, since) == []
+    assert unavailable_counts(capsys.readouterr().out) == []

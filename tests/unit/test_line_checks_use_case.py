@@ -223,3 +223,44 @@ def test_the_checks_run_on_the_pool_given_not_threads_of_their_own():
 def test_line_checks_without_a_pool_are_a_wiring_error():
     with pytest.raises(ValueError, match="pool"):
         decide(FakeLineOperator("op-es", PERFECT, REASSURING), pool=None)
+
+
+def unanswered(operator, query=QUERY):
+    result = assess_identity(
+        query,
+        CONTEXT,
+        built_in_policy(),
+        operators=PrefixDirectory({"+34": operator}),
+        audit=MemoryTrail(),
+        line_checks=ALL_CHECKS,
+        pool=POOL,
+    )
+    return {(u.signal, u.operator_id, u.reason, u.error) for u in result.unanswered}
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        (REASSURING, set()),
+        ({"numberRecycling": False, "kycTenure": Tenure(True)},
+         {("simSwap", "op-es", "notOffered", None), ("deviceSwap", "op-es", "notOffered", None)}),
+        (REASSURING | {"deviceSwap": OperatorTimeoutError()},
+         {("deviceSwap", "op-es", "failed", "OperatorTimeoutError")}),
+        (REASSURING | {"kycTenure": RuntimeError("+34600000005 boom")}, {("tenure", "op-es", "failed", "RuntimeError")}),
+    ],
+    ids=["answered", "not-offered", "operator-timeout", "adapter-bug"],
+)  # fmt: skip
+def test_why_each_check_is_unavailable_is_told_by_class_name_only(answers, expected):
+    assert unanswered(FakeLineOperator("op-es", PERFECT, answers)) == expected
+
+
+def test_a_check_past_the_deadline_is_told_as_such():
+    release = threading.Event()
+    query = MatchQuery(**{**QUERY.__dict__, "answer_by": time.monotonic() + 1.0})
+    try:
+        told = unanswered(
+            FakeLineOperator("op-es", PERFECT, REASSURING | {"simSwap": lambda *_: release.wait(10)}), query
+        )
+    finally:
+        release.set()
+    assert told == {("simSwap", "op-es", "deadline", None)}

@@ -34,7 +34,7 @@ from kyc_match.domain.line_history import LINE_APIS, LineApi
 from kyc_match.domain.match import match_identity, reject_request
 from kyc_match.domain.model import CallContext, MatchQuery, ServedPolicy
 from kyc_match.domain.ports import PolicyStore
-from kyc_match.observability import logger, metrics
+from kyc_match.observability import logger, metrics, report_unanswered
 from kyc_match.wiring import Dependencies, dependencies
 
 if TYPE_CHECKING:
@@ -104,6 +104,7 @@ def assess() -> Response[str]:
         line_checks=checks,
         pool=deps.line_checks,
     )
+    report_unanswered(result.unanswered)
     _log_outcome(200, None)
     body = {
         "matchResults": match_response_body(dict(result.verdicts)),

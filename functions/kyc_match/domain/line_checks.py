@@ -8,7 +8,9 @@ for the slowest answer, not their sum. A check the operator does not offer, that
 not in by the request's deadline is `unavailable`: the policy decides what that means
 (`lineChecks.signalUnavailable`), never the check itself.
 
-What leaves this module is a `Signal` (an outcome and the window asked), never a date.
+What leaves this module is a `Signal` (an outcome and the window asked), never a date, and for each
+unavailable check an `Unanswered`: why (not offered, failed, deadline) and the error's class name,
+for the request's thread to log and count (an adapter bug or an operator failing every check shows).
 """
 
 import time
@@ -33,6 +35,21 @@ from kyc_match.domain.model import MATCH_SCOPE, MatchQuery, Signal
 from kyc_match.domain.ports import OperatorAdapter, TaskPool
 
 UNAVAILABLE = "unavailable"
+NOT_OFFERED, FAILED, DEADLINE = "notOffered", "failed", "deadline"
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """Why one check is `unavailable`: names only (the error's class, never its message)."""
+
+    signal: str
+    operator_id: str
+    reason: str  # notOffered | failed | deadline
+    error: str | None = None  # the exception's class name, when one was raised
+
+
+# A check's outcome, with why it is unavailable (reason, error class name) when it is.
+_Answer = tuple[Signal, str | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -94,9 +111,11 @@ class LineCheckRun:
         pool: TaskPool,
     ) -> None:
         self._checks = checks
+        self._operator_id = operator.operator_id
         self._answer_by = query.answer_by
         self._batch = pool.batch()
-        self._futures: list[Future[Signal]] = []
+        self._futures: list[Future[_Answer]] = []
+        self.unanswered: tuple[Unanswered, ...] = ()  # known once `finish` returns
         for check in checks:
             history = _offered(operator, check.api)
             line_query = LineQuery(
@@ -113,10 +132,10 @@ class LineCheckRun:
             )
             self._futures.append(self._start(check, history, line_query))
 
-    def _start(self, check: LineCheck, history: LineHistory | None, query: LineQuery) -> "Future[Signal]":
+    def _start(self, check: LineCheck, history: LineHistory | None, query: LineQuery) -> "Future[_Answer]":
         if history is None:  # not offered: known now, nothing to ask
-            done: Future[Signal] = Future()
-            done.set_result(check.unavailable())
+            done: Future[_Answer] = Future()
+            done.set_result((check.unavailable(), NOT_OFFERED, None))
             return done
         return self._batch.submit(lambda: _answered(check, lambda: check.ask(history, query)))
 
@@ -125,10 +144,16 @@ class LineCheckRun:
         timeout = None if self._answer_by is None else max(0.0, self._answer_by - time.monotonic())
         done, _ = wait(self._futures, timeout=timeout)
         self.abandon()
-        return tuple(
-            future.result() if future in done else check.unavailable()
+        answers = [
+            future.result() if future in done else (check.unavailable(), DEADLINE, None)
             for check, future in zip(self._checks, self._futures, strict=True)
+        ]
+        self.unanswered = tuple(
+            Unanswered(signal.name, self._operator_id, reason, error)
+            for signal, reason, error in answers
+            if reason is not None
         )
+        return tuple(signal for signal, _, _ in answers)
 
     def abandon(self) -> None:
         """Stop waiting: checks not started are cancelled; running ones end by their own deadline."""
@@ -142,8 +167,8 @@ def _offered(operator: OperatorAdapter, api: LineApi) -> LineHistory | None:
         return None
 
 
-def _answered(check: LineCheck, ask: Callable[[], Signal]) -> Signal:
+def _answered(check: LineCheck, ask: Callable[[], Signal]) -> _Answer:
     try:
-        return ask()
-    except Exception:  # any failure of one check is that check's `unavailable`, by design
-        return check.unavailable()
+        return ask(), None, None
+    except Exception as error:  # any failure of one check is that check's `unavailable`, by design
+        return check.unavailable(), FAILED, type(error).__name__

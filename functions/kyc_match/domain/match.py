@@ -23,7 +23,7 @@ from kyc_match.domain.model import (
 from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorDirectory, TaskPool
 
 if TYPE_CHECKING:
-    from kyc_match.domain.line_checks import LineCheck, LineCheckRun
+    from kyc_match.domain.line_checks import LineCheck, LineCheckRun, Unanswered
     from kyc_match.domain.policy import Policy
 
 # Operator refusals that are answers about the customer: on the decision endpoint the policy decides
@@ -41,6 +41,8 @@ class RiskAssessment:
     verdicts: Verdicts
     assessment: Assessment
     policy: PolicyReference
+    # Why each unavailable line check is so, asked of an operator: for the caller to log and count.
+    unanswered: "tuple[Unanswered, ...]" = ()
 
 
 def match_identity(
@@ -51,7 +53,7 @@ def match_identity(
     An error is audited too, then re-raised; if the audit entry cannot be stored, the caller gets
     AuditUnavailableError and no result.
     """
-    verdicts, _ = _answer(query, context, operators, audit, policy=None)
+    verdicts, _, _ = _answer(query, context, operators, audit, policy=None)
     return verdicts
 
 
@@ -79,9 +81,9 @@ def assess_identity(
 
         query = replace(query, line_scopes=query.line_scopes | line_scopes(line_checks))
     checks = (line_checks, pool) if line_checks and pool is not None else None
-    verdicts, assessment = _answer(query, context, operators, audit, policy=served, checks=checks)
+    verdicts, assessment, unanswered = _answer(query, context, operators, audit, policy=served, checks=checks)
     # Given a policy, always assessed.
-    return RiskAssessment(verdicts, cast(Assessment, assessment), served.reference)
+    return RiskAssessment(verdicts, cast(Assessment, assessment), served.reference, unanswered)
 
 
 def _answer(
@@ -91,7 +93,7 @@ def _answer(
     audit: AuditTrail,
     policy: ServedPolicy | None,
     checks: "tuple[tuple[LineCheck, ...], TaskPool] | None" = None,
-) -> tuple[Verdicts, Assessment | None]:
+) -> "tuple[Verdicts, Assessment | None, tuple[Unanswered, ...]]":
     operator: OperatorAdapter | None = None
     running: LineCheckRun | None = None
     line_checks = checks[0] if checks else ()
@@ -128,7 +130,7 @@ def _answer(
             id_document_type=id_document_type,
         )
     )
-    return verdicts, assessment
+    return verdicts, assessment, running.unanswered if running else ()
 
 
 def _start_line_checks(
