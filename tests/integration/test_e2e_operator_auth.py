@@ -27,7 +27,7 @@ import pytest
 
 from support.audit import audit_item_for
 from support.cli import KYC_MATCH
-from support.loopback import SimulatorControl, free_port
+from support.loopback import SimulatorControl, free_port, wait_until_serving
 from support.transports import Ledger
 
 pytestmark = pytest.mark.usefixtures("local_stack")
@@ -78,18 +78,6 @@ class World:
         if correlator:
             headers["x-correlator"] = correlator
         return httpx.post(self.api + MATCH_PATH, json=payload, headers=headers, timeout=30)
-
-
-def _wait(process: subprocess.Popen[bytes], log: Path, url: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text(encoding="utf-8")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {START_TIMEOUT} s")
 
 
 def _signing_keys() -> None:
@@ -153,7 +141,7 @@ def _start_serve(
     ]  # fmt: skip
     with log.open("ab") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=environment)
-    _wait(process, log, f"http://127.0.0.1:{port}{JWKS_PATH}")
+    wait_until_serving(process, log, f"http://127.0.0.1:{port}{JWKS_PATH}", START_TIMEOUT)
     return process
 
 
@@ -187,7 +175,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, ledger: Ledger) -> Iterator[
             processes.append(_start_sim(port, operator, grant, api, subscribers, log))
             sims[grant] = Sim(f"http://127.0.0.1:{port}", log, iter(numbers))
         for process, sim in zip(processes, sims.values(), strict=True):
-            _wait(process, sim.log, sim.base + "/.well-known/openid-configuration")
+            wait_until_serving(
+                process, sim.log, sim.base + "/.well-known/openid-configuration", START_TIMEOUT
+            )
         serve_log = tmp / "serve.log"
         processes.append(_start_serve(serve_port, operators_file, serve_log, SIGNING_ALIAS, [PREVIOUS_ALIAS]))
         # The suite's ledger: tests/test_privacy_scan.py then looks for these values in every audit entry.
@@ -300,7 +290,9 @@ def test_a_rotation_signs_only_with_keys_the_operator_already_has(world, tmp_pat
             serve = _start_serve(serve_port, operators, serve_log, signing, previous)
             try:
                 # The simulator starts beside the first serve; later steps find it up at once.
-                _wait(sim_process, sim_log, sim.base + "/.well-known/openid-configuration")
+                wait_until_serving(
+                    sim_process, sim_log, sim.base + "/.well-known/openid-configuration", START_TIMEOUT
+                )
                 if len(fetches) == 2:
                     # The simulator fetches our JWKS at most every 2 s; the serve restart counts towards it.
                     time.sleep(max(0.0, answered + 2.1 - time.monotonic()))

@@ -27,7 +27,7 @@ import pytest
 
 from support.audit import audit_item_for
 from support.cli import KYC_MATCH
-from support.loopback import SimulatorControl, free_port
+from support.loopback import SimulatorControl, free_port, wait_until_serving
 from support.transports import Ledger
 
 pytestmark = pytest.mark.usefixtures("local_stack")
@@ -73,18 +73,6 @@ class World:
         headers = {"x-api-key": API_KEY, "x-correlator": correlator}
         response = httpx.post(self.api + path, json=body, headers=headers, timeout=30)
         return response, audit_item_for(correlator)
-
-
-def _wait(process: subprocess.Popen[bytes], log: Path, url: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text(encoding="utf-8")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {START_TIMEOUT} s")
 
 
 def _start_sim(port: int, api: str, subscribers: Path, log: Path, *extra: str) -> subprocess.Popen[bytes]:
@@ -139,7 +127,12 @@ def world(tmp_path_factory: pytest.TempPathFactory, ledger: Ledger) -> Iterator[
     ]
     try:
         for process, (operator, port) in zip(processes, ports.items(), strict=True):
-            _wait(process, logs[operator], f"http://127.0.0.1:{port}/.well-known/openid-configuration")
+            wait_until_serving(
+                process,
+                logs[operator],
+                f"http://127.0.0.1:{port}/.well-known/openid-configuration",
+                START_TIMEOUT,
+            )
         serve_log = tmp / "serve.log"
         environment = {name: value for name, value in os.environ.items() if name != "KYC_OPERATORS"}
         operators = _operators_file(tmp / "operators.json", ports)
@@ -157,7 +150,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, ledger: Ledger) -> Iterator[
             processes.append(
                 subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=environment)
             )
-        _wait(processes[-1], serve_log, api + JWKS_PATH)
+        wait_until_serving(processes[-1], serve_log, api + JWKS_PATH, START_TIMEOUT)
         sims = [
             SimulatorControl(f"http://127.0.0.1:{port}", logs[operator]) for operator, port in ports.items()
         ]

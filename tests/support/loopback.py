@@ -3,6 +3,8 @@ running operator simulator."""
 
 import contextlib
 import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,3 +48,16 @@ class SimulatorControl:
     def stats(self) -> dict[str, Any]:
         stats: dict[str, Any] = httpx.get(f"{self.base}/_sim/stats", timeout=5).json()["stats"]
         return stats
+
+
+def wait_until_serving(process: "subprocess.Popen[bytes]", log: Path, url: str, timeout: float = 60) -> None:
+    """Until `url` answers over loopback; the server's log if it exits first, an error if it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text(encoding="utf-8")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
