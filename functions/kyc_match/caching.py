@@ -65,8 +65,16 @@ class ExpiringCache(Generic[K, V]):
             while len(self._values) > self._entries:
                 self._values.popitem(last=False)
 
-    def now(self) -> float:
-        return self._clock()
+    def get_or_read(self, key: K, read: Callable[[], V]) -> V:
+        """The cached answer, else `read()`'s, kept from the moment it was asked; a read that raises
+        is not kept. The read runs outside the lock."""
+        cached = self.get(key)
+        if cached is not MISSING:
+            return cached
+        asked_at = self._clock()
+        value = read()
+        self.put(key, value, stored_at=asked_at)
+        return value
 
     def clear(self) -> None:
         with self._lock:

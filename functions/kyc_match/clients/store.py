@@ -22,7 +22,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from kyc_match.aws import unavailable_on_failure
-from kyc_match.caching import MISSING, ExpiringCache
+from kyc_match.caching import ExpiringCache
 from kyc_match.domain.clients import Client, ClientProfile, ClientProfileError, ClientRecord
 from kyc_match.tables import CONFIGURATION
 
@@ -51,14 +51,12 @@ class DynamoDbClientStore:
         return len(self._cache)
 
     def client_for_key(self, api_key_id: str) -> Client | None:
-        cached = self._cache.get(api_key_id)
-        if cached is not MISSING:
-            return cached
+        return self._cache.get_or_read(api_key_id, lambda: self._read_client(api_key_id))
+
+    def _read_client(self, api_key_id: str) -> Client | None:
         with unavailable_on_failure():
             item = self._get(KEYS_PARTITION, api_key_id)
-        client = Client(str(item["clientId"]), _profile(json.loads(str(item["document"])))) if item else None
-        self._cache.put(api_key_id, client)
-        return client
+        return Client(str(item["clientId"]), _profile(json.loads(str(item["document"])))) if item else None
 
     def record(self, client_id: str) -> ClientRecord | None:
         item = self._get(PARTITION, client_id)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from kyc_match.caching import MISSING, ExpiringCache
+from kyc_match.caching import ExpiringCache
 from kyc_match.domain.errors import ServiceNotApplicableError, UnavailableError
 from kyc_match.domain.ports import OperatorAdapter, OperatorDirectory
 from kyc_match.tables import PORTED_NUMBERS
@@ -135,13 +135,7 @@ class RecentRoutes:
         return len(self._answers)
 
     def operator_of(self, phone_number: str) -> str | None:
-        cached = self._answers.get(phone_number)
-        if cached is not MISSING:
-            return cached
-        asked_at = self._answers.now()
-        operator_id = self._ported.operator_of(phone_number)
-        self._answers.put(phone_number, operator_id, stored_at=asked_at)
-        return operator_id
+        return self._answers.get_or_read(phone_number, lambda: self._ported.operator_of(phone_number))
 
 
 class PortingDirectory:
