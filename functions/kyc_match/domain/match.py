@@ -74,14 +74,15 @@ def assess_identity(
     The line checks asked run alongside the match at the same operator; their outcomes are facts
     of the decision (domain/line_checks.py), recorded with it; `pool` (the container's) runs them.
     """
-    if line_checks and pool is None:
-        raise ValueError("line checks need the pool they run on")
     if line_checks:
+        if pool is None:
+            raise ValueError("line checks need the pool they run on")
         from kyc_match.domain.line_checks import line_scopes  # noqa: PLC0415 - decisions with checks only
 
         query = replace(query, line_scopes=query.line_scopes | line_scopes(line_checks))
-    checks = (line_checks, pool) if line_checks and pool is not None else None
-    verdicts, assessment, unanswered = _answer(query, context, operators, audit, policy=served, checks=checks)
+    verdicts, assessment, unanswered = _answer(
+        query, context, operators, audit, policy=served, line_checks=line_checks, pool=pool
+    )
     # Given a policy, always assessed.
     return RiskAssessment(verdicts, cast(Assessment, assessment), served.reference, unanswered)
 
@@ -92,16 +93,16 @@ def _answer(
     operators: OperatorDirectory,
     audit: AuditTrail,
     policy: ServedPolicy | None,
-    checks: "tuple[tuple[LineCheck, ...], TaskPool] | None" = None,
+    line_checks: "tuple[LineCheck, ...]" = (),
+    pool: TaskPool | None = None,
 ) -> "tuple[Verdicts, Assessment | None, tuple[Unanswered, ...]]":
     operator: OperatorAdapter | None = None
     running: LineCheckRun | None = None
-    line_checks = checks[0] if checks else ()
     attributes = tuple(query.attributes)
     id_document_type = query.attributes.get("idDocumentType") if policy is not None else None
     try:
         operator = operators.operator_for(query.phone_number)
-        running = _start_line_checks(operator, checks, query, context)
+        running = _start_line_checks(operator, line_checks, pool, query, context)
         verdicts = operator.match(query)
         signals = running.finish() if running else ()
         facts = RequestFacts(id_document_type=id_document_type, signals=signals)
@@ -135,15 +136,16 @@ def _answer(
 
 def _start_line_checks(
     operator: OperatorAdapter,
-    checks: "tuple[tuple[LineCheck, ...], TaskPool] | None",
+    line_checks: "tuple[LineCheck, ...]",
+    pool: TaskPool | None,
     query: MatchQuery,
     context: CallContext,
 ) -> "LineCheckRun | None":
-    if not checks:
+    if not line_checks or pool is None:
         return None
     from kyc_match.domain.line_checks import LineCheckRun  # noqa: PLC0415 - decisions with checks only
 
-    return LineCheckRun(operator, checks[0], query, context.received_at, checks[1])
+    return LineCheckRun(operator, line_checks, query, context.received_at, pool)
 
 
 def _operator_outcome(error: Exception) -> str | None:
