@@ -133,18 +133,20 @@ def _export_bundle(args: argparse.Namespace) -> int:
     parts = _components()
     pems = {kid: public_key_pem(key) for kid, key in witness_public_keys(_settings()).items()}
     try:
-        entries, objects = write_bundle(
-            args.bundle, parts.reader.all_entries(), parts.witness.all_versions(), pems
-        )
+        written = write_bundle(args.bundle, parts.reader.all_entries(), parts.witness.all_versions(), pems)
     except FileExistsError:
         raise UsageError(f"{args.bundle} holds an export already: give a new directory") from None
     except OSError as error:
         raise UsageError(f"cannot write {args.bundle}: {error.strerror or error}") from None
+    for name in written.refused:  # escaped: a name in the bucket is anyone's text, control codes too
+        print(f"refused\t{name.encode('unicode_escape').decode('ascii')}")
+    refused = f", {len(written.refused)} objects refused: not witness names" if written.refused else ""
     print(
-        f"{entries} entries, {objects} witness objects, {len(pems)} public keys in {args.bundle}",
+        f"{written.entries} entries, {written.objects} witness objects, {len(pems)} public keys in "
+        f"{args.bundle}{refused}",
         file=sys.stderr,
     )
-    return 0
+    return 1 if written.refused else 0
 
 
 def _verify(args: argparse.Namespace) -> int:
