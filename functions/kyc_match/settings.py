@@ -48,6 +48,9 @@ class Settings(BaseModel):
     # KMS HMAC_SHA_256 key sealing policy items (operations seal, the match function verifies): not the
     # identifier key, which auditors may use to hash a number for `audit find`.
     policy_seal_key_id: str = "alias/kyc-match-local-policy-seal"
+    # Keys that sealed policy items before the current one: their seals still verify. A seal is checked
+    # with these keys only, never with a key the item names (#23).
+    previous_policy_seal_key_ids: tuple[str, ...] = ()
     # Operators as JSON (see operators/config.py); empty means the built-in sandbox operator.
     operators: str = ""
 

@@ -317,7 +317,7 @@ def _policy_sealer(settings: Settings) -> "KmsSealer":
     """Policy items' MAC key: operations seal, the match function verifies; auditors cannot use it."""
     from kyc_match.audit.sealing import KmsSealer  # noqa: PLC0415
 
-    return KmsSealer(aws.kms(), settings.policy_seal_key_id)
+    return KmsSealer(aws.kms(), settings.policy_seal_key_id, settings.previous_policy_seal_key_ids)
 
 
 class _PolicyStoreOnFirstUse:

@@ -296,3 +296,52 @@ def test_a_served_policy_is_cached_a_minute_at_most_and_for_a_bounded_number_of_
     assert reads_for("default") > 0, "after a minute: read again (an activation is served by then)"
     assert reads_for("other-1") > 0 and reads_for("other-2") > 0  # two more policies: "default" evicted
     assert reads_for("default") > 0
+
+
+# --- Seals pinned to our key (#23 item 5) ------------------------------------------------------------
+
+
+def _attacker_key() -> str:
+    """An HMAC key of the attacker's own (PutItem on the table and kms:CreateKey are all it takes)."""
+    kms = boto3.client("kms")
+    created = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC", Description="not ours")
+    return str(created["KeyMetadata"]["KeyId"])
+
+
+def _write_sealed_with(key_id: str, client: str) -> None:
+    """A version, its approval by a second name and an activation, each sealed with `key_id` (and naming
+    it): any policy the attacker likes, served if the seal were checked with the key the item names."""
+    stored = client_default_as_stored() | {"version": 1}
+    common = {"pk": f"POLICY#{client}", "policyId": "default", "version": 1, "sha256": content_hash(stored)}
+    at = "2026-01-01T00:00:00+00:00"
+    forged = [
+        common
+        | {"sk": "default#v000001", "kind": "version", "document": json.dumps(stored), "author": "mallory"}
+        | {"createdAt": at},
+        common
+        | {"sk": "default#approval#v000001", "kind": "approval", "approver": "trent", "approvedAt": at},
+        common
+        | {"sk": "default#activation#000001", "kind": "activation", "action": "activate", "by": "trent"}
+        | {"at": at},
+    ]
+    sealer = KmsSealer(boto3.client("kms"), key_id)
+    for item in forged:
+        config_table().put_item(Item=sealer.seal(item, "kyc-match/policy-item/v1"))
+
+
+def test_a_policy_sealed_with_a_key_that_is_not_ours_is_refused_and_the_refusal_audited(client, capsys):
+    """#23 item 5: the item names the attacker's key; the function verifies with the configured key only."""
+    assert decide(client, NAME_AND_BIRTHDATE)[1]["policy"]["source"] == "built-in"
+    attacker_key = _attacker_key()
+    _write_sealed_with(attacker_key, client)
+    capsys.readouterr()
+
+    status, answer, entry = decide(client, NAME_AND_BIRTHDATE)
+
+    assert (status, answer.get("code")) == (500, "INTERNAL"), answer.get("policy")
+    assert answer["message"] == "The risk policy failed its integrity check; no decision was made."
+    assert (entry["status"], entry["errorCode"]) == (500, "INTERNAL")
+    assert "decision" not in entry and "policy" not in entry
+    refused = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "policy refused" in line]
+    assert [(line["client_id"], line["check"]) for line in refused] == [(client, "version seal")]
+    assert attacker_key not in json.dumps(refused)
