@@ -1,17 +1,15 @@
 """The sealer on a laptop: read the audit table's stream (moto) and seal what it holds.
 
 In AWS, Lambda's event source mapping reads the stream and remembers where it stopped. Here the
-chain is the bookmark: the head object lists the stream sequence numbers it sealed, and the next
-flush reads the stream after the highest. `kyc-match serve` flushes every WINDOW_SECONDS in a
-background thread; `kyc-match audit flush` flushes once, now. Both may run at once: each try is a
-single conditional write, and a loser reads the stream again, so no record is sealed twice.
+chain is the bookmark: the head object (the last one that verifies) lists the stream sequence
+numbers it sealed, and the next flush reads the stream after the highest. `kyc-match serve` flushes
+every WINDOW_SECONDS in a background thread; `kyc-match audit flush` flushes once, now. Both may run
+at once: each try is a single conditional write, and a loser reads the stream again, so no record is
+sealed twice.
 """
 
-import json
 import threading
 from typing import Any
-
-from joserfc import jws
 
 from kyc_match import aws
 from kyc_match.audit.witness import MAX_RECORDS_PER_OBJECT
@@ -32,8 +30,7 @@ def flush(settings: Settings, *, metrics: bool = False) -> list[SealResult]:
     sealer = witness_sealer(settings)
     written: list[SealResult] = []
     for _ in range(_MAX_ROUNDS):
-        _, head = sealer.head()
-        records = stream_records(settings.audit_table, _checkpoint(head))
+        records = stream_records(settings.audit_table, _checkpoint(sealer.head().content))
         if not records:
             return written
         try:
@@ -76,15 +73,15 @@ def _quietly(sealer: WitnessSealer, records: list[dict[str, Any]]) -> SealResult
     return sealer.seal(witness_records(records), attempts=1)
 
 
-def _checkpoint(head: bytes | None) -> int | None:
-    """The highest stream sequence number the head object sealed (the bookmark; unverified here)."""
+def _checkpoint(head: dict[str, Any] | None) -> int | None:
+    """The highest stream sequence number the head object sealed (the bookmark): a verified payload,
+    so an object someone else wrote cannot make the sealer skip records."""
     if head is None:
         return None
     try:
-        records = json.loads(jws.extract_compact(head).payload)["records"]
-        return max(int(record["seq"]) for record in records)
+        return max(int(record["seq"]) for record in head["records"])
     except (ValueError, KeyError, TypeError):
-        return None  # not readable as ours: `audit verify` says so; read the stream from its start
+        return None  # no sequence numbers: read the stream from its start
 
 
 class BackgroundSealer:

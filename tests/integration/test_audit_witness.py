@@ -202,11 +202,15 @@ def test_an_entry_rewritten_by_a_table_writer_is_witnessed_counted_and_named(tra
 
 
 def test_ttl_expiry_is_witnessed_as_such_and_not_a_finding(trail_settings, capsys):
-    """DynamoDB's TTL deletes as the service principal: recorded `by: ttl`, no metric, no finding;
-    the same removal by anyone else is a deletion."""
-    entries = written(trail_settings, "expiring", "removed")
-    flush(trail_settings)
+    """DynamoDB's TTL deletes as the service principal, after the entry's expiresAt: recorded `by: ttl`,
+    no metric, no finding; the same removal by anyone else is a deletion."""
+    removed = written(trail_settings, "removed")["removed"]
+    expiring = {**removed, "requestId": "expiring", "entryKey": f"{removed['timestamp']}#expiring"}
+    expiring["expiresAt"] = 1_700_000_000  # long past: TTL may remove it
     table = boto3.resource("dynamodb").Table(trail_settings.audit_table)
+    table.put_item(Item=expiring)
+    entries = {"expiring": expiring, "removed": removed}
+    flush(trail_settings)
     for entry in entries.values():
         table.delete_item(Key=key_of(entry))
     capsys.readouterr()
@@ -413,3 +417,91 @@ def test_a_flush_past_what_one_object_holds_writes_several_that_verify(trail_set
     code, findings, summary = verify()
     assert (code, findings) == (0, []), summary
     assert f"{count} entries, 2 witness objects" in summary
+
+
+# --- Issue #23 ---------------------------------------------------------------------------------------
+
+JUNK = object_name(REGION, 999_999_999_999)
+
+
+def test_a_junk_object_at_the_last_sequence_neither_becomes_the_head_nor_drowns_verify(
+    trail_settings, tmp_path
+):
+    """Issue #23 attack 1: anyone with S3 write put `witness/<region>/999999999999.jws`; a cold sealer
+    chained to it (a 13-digit name next) and `audit verify`, online and offline, looped over every
+    missing number. Now the sealer goes on from the last validly signed object, and verify ends with
+    one finding naming the junk."""
+    written(trail_settings, "r1")
+    flush(trail_settings)
+    s3, bucket = boto3.client("s3"), trail_settings.audit_witness_bucket
+    s3.put_object(Bucket=bucket, Key=JUNK, Body=b"junk")
+    trail_for(trail_settings).record(record("r2"))
+    witness_sealer.cache_clear()  # a cold container: finds the head by looking
+    flush(trail_settings)
+    names = [summary["Key"] for summary in s3.list_objects_v2(Bucket=bucket, Prefix="witness/")["Contents"]]
+    assert names == [object_name(REGION, 1), object_name(REGION, 2), JUNK]
+    code, findings, summary = verify()
+    assert (code, findings) == (1, [["forged", JUNK]]), summary
+    assert "2 entries, 3 witness objects" in summary
+    directory = export_bundle(tmp_path)
+    [key] = list((directory / "keys").glob("*.pem"))
+    assert offline(directory, key)[:2] == (1, [["forged", JUNK]])
+
+
+def _entry_dated(entry: dict[str, Any], when: str) -> dict[str, Any]:
+    """The entry as if it had been answered at `when` (an ISO instant): what an insider would put."""
+    client = entry["clientDay"].split("#", 1)[0]
+    return {
+        **entry,
+        "clientDay": f"{client}#{when[:10]}",
+        "entryKey": f"{when}#{entry['requestId']}",
+        "day": when[:10],
+        "timestamp": when,
+    }
+
+
+def test_a_back_dated_insert_is_named_backdated(trail_settings):
+    """Issue #23 attack 3: an entry dated 2025-01-15 put into the table today verified clean (the
+    witness saw an INSERT; nothing compared its date with when it was sealed)."""
+    entries = written(trail_settings, "r1")
+    backdated = _entry_dated({**entries["r1"], "requestId": "forged-1"}, "2025-01-15T09:00:00.000+00:00")
+    boto3.resource("dynamodb").Table(trail_settings.audit_table).put_item(Item=backdated)
+    flush(trail_settings)
+    code, findings, summary = verify()
+    assert (code, findings) == (1, [["backdated", backdated["clientDay"], backdated["entryKey"]]]), summary
+
+
+def test_entries_written_around_the_stream_cannot_hide_in_the_future_or_before_the_witness(trail_settings):
+    """Issue #23 attack 3: never witnessed, an entry dated in the future stayed `pending` and one dated
+    before the first object `before_witness`, for ever. Now both are `inserted`; an entry dated before
+    the configured start of the witness (--witnessed-since) is still counted apart."""
+    entries = written(trail_settings, "r1")
+    flush(trail_settings)
+    future = _entry_dated({**entries["r1"], "requestId": "future-1"}, "2099-01-01T00:00:00.000+00:00")
+    early = _entry_dated({**entries["r1"], "requestId": "early-1"}, "2025-01-15T09:00:00.000+00:00")
+    table = boto3.resource("dynamodb").Table(trail_settings.audit_table)
+    for item in (future, early):
+        table.put_item(Item=item)  # the stream's record is never sealed: written around it
+    code, findings, summary = verify()
+    assert (code, sorted(findings)) == (
+        1,
+        sorted(["inserted", item["clientDay"], item["entryKey"]] for item in (future, early)),
+    ), summary
+    code, findings, summary = verify("--witnessed-since", "2025-06-01")
+    assert (code, findings) == (1, [["inserted", future["clientDay"], future["entryKey"]]]), summary
+    assert "1 entries older than the witness" in summary
+
+
+def test_a_ttl_removal_before_the_entry_expires_is_a_deletion(trail_settings, capsys):
+    """Issue #23 attack 2 (what verify accepts): a REMOVE marked as TTL expiry of an entry whose
+    witnessed expiresAt is years ahead is a deletion, counted by the sealer and named by verify."""
+    entries = written(trail_settings, "r1")
+    flush(trail_settings)
+    victim = entries["r1"]
+    boto3.resource("dynamodb").Table(trail_settings.audit_table).delete_item(Key=key_of(victim))
+    capsys.readouterr()
+    removal = stream_record("REMOVE", old=victim, by_ttl=True, seq=10**30, at=int(time.time()))
+    witness_job.lambda_handler(stream_event(removal), local_context())
+    assert [metric["change"] for metric in emitted(capsys, "AuditEntryChanged")] == ["deleted"]
+    code, findings, _ = verify()
+    assert (code, findings) == (1, [["deleted", victim["clientDay"], victim["entryKey"]]])

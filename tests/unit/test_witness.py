@@ -13,9 +13,9 @@ import pytest
 from joserfc import jws
 
 from kyc_match.audit.canonical import entry_hash, plain
-from kyc_match.audit.witness import MAX_RECORDS_PER_OBJECT, object_name, witness_records
+from kyc_match.audit.witness import MAX_RECORDS_PER_OBJECT, object_hash, object_name, witness_records
 from kyc_match.audit.witness_check import Finding, WitnessReport, check_witness
-from kyc_match.audit.witness_sealer import WitnessConflictError, WitnessSealer
+from kyc_match.audit.witness_sealer import WitnessChainBrokenError, WitnessConflictError, WitnessSealer
 from kyc_match.audit.witness_signature import key_ring, open_object
 from support.doubles import MemoryWitnessStore
 from support.witness import LocalWitnessSigner, stream_record
@@ -72,9 +72,11 @@ class Witness:
         assert result is not None
         return result.name
 
-    def check(self, *table: dict[str, Any], now: datetime = NOW) -> WitnessReport:
+    def check(self, *table: dict[str, Any], now: datetime = NOW, bounds: Any = None) -> WitnessReport:
         keys = key_ring([self.signer.public_key()])
-        return check_witness(self.store.all_versions(), table, keys, now)
+        if bounds is None:
+            return check_witness(self.store.all_versions(), table, keys, now)
+        return check_witness(self.store.all_versions(), table, keys, now, bounds)
 
 
 def kinds(report: WitnessReport) -> set[tuple[str, tuple[str, ...]]]:
@@ -154,14 +156,19 @@ def test_changes_the_sealer_has_not_seen_yet_are_found_in_the_table():
     assert kinds(report) == {("modified", key(changed)), ("deleted", key(removed))}
 
 
-def test_an_entry_never_witnessed_is_pending_then_inserted_once_the_stream_is_past():
+def test_an_entry_never_witnessed_is_pending_then_inserted_once_the_queue_and_the_stream_are_past():
+    """Unwitnessed: `pending` while it may still reach the table (the fallback queue, 14 days) and be
+    sealed (the stream, 24 hours); older, `inserted`; dated before the configured start of the
+    witness, counted apart."""
+    from kyc_match.audit.witness_check import TimeBounds
+
     witness = Witness()
     witness.sealed_at = datetime(2025, 12, 1, tzinfo=UTC)
     witness.seal(stream_record("INSERT", new=entry(1, entryKey="2025-12-01T00:00:00.000+00:00#first")))
     old_unwitnessed = entry(2, entryKey="2025-11-01T00:00:00.000+00:00#before")
-    lost = entry(3, entryKey="2025-12-20T00:00:00.000+00:00#lost")
-    recent = entry(4, entryKey="2026-01-02T00:00:00.000+00:00#recent")
-    witness.sealed_at = datetime(2026, 1, 2, 12, tzinfo=UTC)
+    lost = entry(3, entryKey="2025-12-10T00:00:00.000+00:00#lost")
+    recent = entry(4, entryKey="2025-12-20T00:00:00.000+00:00#recent")
+    witness.sealed_at = datetime(2026, 1, 1, 0, 5, tzinfo=UTC)
     witness.seal(stream_record("INSERT", new=entry(5)))
     table = [
         entry(1, entryKey="2025-12-01T00:00:00.000+00:00#first"),
@@ -170,7 +177,7 @@ def test_an_entry_never_witnessed_is_pending_then_inserted_once_the_stream_is_pa
         lost,
         recent,
     ]
-    report = witness.check(*table)
+    report = witness.check(*table, bounds=TimeBounds(witnessed_since=datetime(2025, 11, 15, tzinfo=UTC)))
     assert kinds(report) == {("inserted", key(lost))}
     assert (report.pending, report.before_witness) == (1, 1)
 
@@ -191,13 +198,13 @@ def test_a_second_version_of_an_object_is_named_and_the_first_one_still_counts()
 
 def test_a_missing_object_is_a_gap_and_a_foreign_or_altered_one_is_forged():
     witness = Witness()
-    names = [witness.seal(stream_record("INSERT", new=entry(number))) for number in (1, 2, 3)]
+    names = [witness.seal(stream_record("INSERT", new=entry(number))) for number in (1, 2, 3, 4)]
     body = witness.store.versions[names[2]][0]
     del witness.store.versions[names[1]]
     header, payload, signature = body.split(b".")
     witness.store.versions[names[2]] = [b".".join((header, payload[:-4] + b"AAAA", signature))]
     witness.store.versions["witness/eu-west-1/notes.txt"] = [b"hello"]
-    report = witness.check(entry(1))
+    report = witness.check(entry(1), entry(4))
     assert set(report.findings) >= {
         Finding("gap", (names[1],)),
         Finding("forged", (names[2],)),
@@ -284,3 +291,131 @@ def test_a_batch_past_what_an_object_holds_is_refused_not_written():
     with pytest.raises(ValueError, match="at most"):
         witness.sealer.seal(witness_records([longest_modify(n) for n in range(MAX_RECORDS_PER_OBJECT + 1)]))
     assert witness.store.head(REGION) == 0  # nothing written
+
+
+# --- Issue #23: a verifier that cannot be drowned, a head that cannot be poisoned, a verifier that
+# checks time -------------------------------------------------------------------------------------------
+
+JUNK = object_name(REGION, 999_999_999_999)
+
+
+def test_a_junk_object_at_the_last_sequence_is_one_finding_not_a_trillion_gaps():
+    """Issue #23 attack 1: one object at 999999999999 made `verify` loop over every missing number. The
+    chain ends at the last validly signed object: the junk is named once, and nothing runs per number."""
+    witness = Witness()
+    first, second = entry(1), entry(2)
+    witness.seal(stream_record("INSERT", new=first))
+    witness.seal(stream_record("INSERT", new=second))
+    witness.store.put_new(JUNK, b"junk")
+    report = witness.check(first, second)
+    assert report.findings == [Finding("forged", (JUNK,))]
+
+
+def test_missing_objects_are_one_gap_finding_per_range():
+    witness = Witness()
+    names = [witness.seal(stream_record("INSERT", new=entry(number))) for number in range(1, 7)]
+    for name in names[1:4]:
+        del witness.store.versions[name]
+    del witness.store.versions[names[5]]
+    findings = witness.check(entry(1)).findings
+    gaps = [finding for finding in findings if finding.kind == "gap"]
+    assert gaps == [Finding("gap", (f"witness/{REGION}/000000000002-000000000004",))]
+
+
+def test_a_cold_sealer_chains_to_the_last_validly_signed_object_not_to_junk():
+    """Junk written at the next name before the sealer: the sealer's head is the last object that
+    verifies; it writes past the junk, linked to that object, and raises the alarm."""
+    witness = Witness()
+    first = witness.seal(stream_record("INSERT", new=entry(1)))
+    junk = object_name(REGION, 2)
+    witness.store.put_new(junk, b"not a witness object")
+    result = witness.new_sealer().seal(witness_records([stream_record("INSERT", new=entry(2))]))
+    assert result is not None and result.head_unverified and result.sequence == 3
+    keys = key_ring([witness.signer.public_key()])
+    body = witness.store.read(result.name)
+    assert body is not None
+    assert open_object(body, keys)["previous"] == object_hash(witness.store.versions[first][0])
+    assert kinds(witness.check(entry(1), entry(2))) == {("forged", (junk,))}
+
+
+def test_a_sealer_refuses_to_name_an_object_past_the_last_sequence():
+    witness = Witness()
+    witness.sealer._last = (999_999_999_999, "0" * 64)
+    with pytest.raises(WitnessChainBrokenError):
+        witness.sealer.seal(witness_records([stream_record("INSERT", new=entry(1))]))
+
+
+def test_a_ttl_removal_before_the_witnessed_expiry_is_a_deletion():
+    """Issue #23 attack 2 (verify's half): a REMOVE marked as TTL expiry, sealed years before the
+    entry's witnessed expiresAt, was accepted as expiry."""
+    witness = Witness()
+    living = entry(1, expiresAt=int((SEALED_AT + timedelta(days=1800)).timestamp()))
+    witness.seal(stream_record("INSERT", new=living))
+    witness.seal(stream_record("REMOVE", old=living, by_ttl=True))
+    assert kinds(witness.check()) == {("deleted", key(living))}
+
+
+def test_a_ttl_removal_stamped_before_the_expiry_is_a_deletion_whenever_it_was_sealed():
+    witness = Witness()
+    expires = int((SEALED_AT - timedelta(days=1)).timestamp())
+    expired = entry(1, expiresAt=expires)
+    witness.seal(stream_record("INSERT", new=expired))
+    witness.seal(stream_record("REMOVE", old=expired, by_ttl=True, at=expires - 3600))
+    assert kinds(witness.check()) == {("deleted", key(expired))}
+
+
+def test_an_insert_sealed_longer_after_its_timestamp_than_the_queue_keeps_it_is_backdated():
+    """Issue #23 attack 3: an entry dated 2025-01-15, inserted (and so sealed) today, verified clean.
+    An entry reaches the table at most the fallback queue's 14 days after its timestamp."""
+    witness = Witness()
+    backdated = entry(1, clientDay="bank-1#2025-01-15", entryKey="2025-01-15T09:00:00.000+00:00#r1")
+    late = entry(2, entryKey="2025-12-19T00:00:00.000+00:00#r2")  # 13 days: the queue held it
+    witness.seal(stream_record("INSERT", new=backdated), stream_record("INSERT", new=late))
+    assert kinds(witness.check(backdated, late)) == {("backdated", key(backdated))}
+
+
+def test_an_insert_sealed_before_its_timestamp_is_postdated():
+    witness = Witness()
+    future = entry(1, entryKey="2026-03-01T00:00:00.000+00:00#r1")
+    witness.seal(stream_record("INSERT", new=future))
+    assert kinds(witness.check(future)) == {("postdated", key(future))}
+
+
+def test_an_unwitnessed_entry_dated_in_the_future_is_inserted_not_pending():
+    """Issue #23 attack 3: dated in the future, an entry written around the stream stayed `pending`."""
+    witness = Witness()
+    witness.seal(stream_record("INSERT", new=entry(1)))
+    future = entry(2, entryKey="2027-01-01T00:00:00.000+00:00#r2")
+    report = witness.check(entry(1), future)
+    assert kinds(report) == {("inserted", key(future))}
+    assert report.pending == 0
+
+
+def test_an_unwitnessed_entry_dated_before_the_witness_is_inserted_unless_before_the_configured_start():
+    """Issue #23 attack 3: dated before the first object, an entry written around the stream stayed
+    `before_witness`. Only entries dated before the configured start of the witness are."""
+    witness = Witness()
+    witness.seal(stream_record("INSERT", new=entry(1)))
+    backdated = entry(2, clientDay="bank-1#2025-01-15", entryKey="2025-01-15T09:00:00.000+00:00#r2")
+    report = witness.check(entry(1), backdated)
+    assert kinds(report) == {("inserted", key(backdated))}
+    assert report.before_witness == 0
+    from kyc_match.audit.witness_check import TimeBounds
+
+    since = TimeBounds(witnessed_since=datetime(2025, 6, 1, tzinfo=UTC))
+    report = witness.check(entry(1), backdated, bounds=since)
+    assert report.ok and report.before_witness == 1
+    early = TimeBounds(witnessed_since=datetime(2025, 1, 1, tzinfo=UTC))
+    assert kinds(witness.check(entry(1), backdated, bounds=early)) == {("inserted", key(backdated))}
+
+
+def test_pending_is_bounded_by_the_queue_and_the_stream():
+    """Not witnessed yet: an entry may reach the table 14 days after its timestamp (the fallback queue)
+    and be sealed within the stream's 24 hours; older than that, it was written around the stream."""
+    witness = Witness()
+    witness.seal(stream_record("INSERT", new=entry(1)))
+    drained = entry(2, entryKey="2025-12-20T00:00:00.000+00:00#r2")
+    lost = entry(3, entryKey="2025-12-10T00:00:00.000+00:00#r3")
+    report = witness.check(entry(1), drained, lost)
+    assert kinds(report) == {("inserted", key(lost))}
+    assert report.pending == 1

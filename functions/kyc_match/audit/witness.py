@@ -8,7 +8,8 @@ whose payload lists the stream records of one batch, hashes only:
      "newHash": "...", "by": "writer", "at": "...", "seq": "...", "expiresAt": 1700000000}, ...]}
 
 `previous` chains the objects of a region (null for sequence 1), so a missing or replaced object
-breaks the chain. Objects are named `witness/<region>/<sequence, 12 digits>.jws` and written once.
+breaks the chain. Objects are named `witness/<region>/<sequence, 12 digits>.jws` and written once;
+a sequence is at most MAX_SEQUENCE, so no name is longer.
 """
 
 import hashlib
@@ -30,11 +31,18 @@ EXPIRES_AT: Final = AUDIT.ttl_attribute or "expiresAt"
 # are ~60 KB, half of the 128,000-byte payload that joserfc (and so `audit verify`, online and offline)
 # accepts. The sealer function's batch size is this, and the local flush seals in chunks of it.
 MAX_RECORDS_PER_OBJECT: Final = 100
+# The highest sequence a name can hold (12 digits): the sealer never names an object past it.
+MAX_SEQUENCE: Final = 10**12 - 1
+# No witness object is larger (a full object is ~60 KB; joserfc opens payloads up to 128,000 bytes):
+# `audit verify` reads nothing larger, it names it `forged` unread, so no object can exhaust its memory.
+MAX_OBJECT_BYTES: Final = 256 * 1024
 # DynamoDB's TTL deletions carry this identity in the stream: legitimate expiry, not tampering.
 TTL_IDENTITY: Final = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
 
 def object_name(region: str, sequence: int) -> str:
+    if not 0 <= sequence <= MAX_SEQUENCE:
+        raise ValueError(f"a witness sequence is between 0 and {MAX_SEQUENCE}")
     return f"{PREFIX}{region}/{sequence:012d}.jws"
 
 
@@ -72,7 +80,10 @@ def witness_record(record: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(new.get(EXPIRES_AT), int):
             witnessed[EXPIRES_AT] = new[EXPIRES_AT]
     if "OldImage" in change:
-        witnessed["oldHash"] = entry_hash(_image(change["OldImage"]))
+        old = _image(change["OldImage"])
+        witnessed["oldHash"] = entry_hash(old)
+        if "NewImage" not in change and isinstance(old.get(EXPIRES_AT), int):
+            witnessed[EXPIRES_AT] = old[EXPIRES_AT]  # a removal: when the entry was due to expire
     return witnessed
 
 
@@ -90,14 +101,34 @@ def payload(
 
 
 def changes(records: Iterable[Mapping[str, Any]]) -> list[str]:
-    """`modified` / `deleted` for each record that changed or removed an entry (TTL expiry excepted)."""
+    """`modified` / `deleted` for each record that changed or removed an entry (TTL expiry excepted:
+    a removal by TTL stamped after the entry's expiresAt; DynamoDB never expires an entry earlier)."""
     found = []
     for record in records:
         if record["event"] == "MODIFY":
             found.append("modified")
-        elif record["event"] == "REMOVE" and record.get("by") != "ttl":
+        elif record["event"] == "REMOVE" and not is_expiry(record, record.get(EXPIRES_AT)):
             found.append("deleted")
     return found
+
+
+def is_expiry(record: Mapping[str, Any], expires_at: Any, sealed_at: datetime | None = None) -> bool:
+    """Whether a REMOVE record is a TTL expiry: by DynamoDB's TTL, of an entry with an expiresAt, stamped
+    (and, when known, sealed) at or after it."""
+    if record.get("by") != "ttl" or not isinstance(expires_at, int):
+        return False
+    expiry = datetime.fromtimestamp(expires_at, UTC)
+    stamped = instant(record.get("at"))
+    return (stamped is None or stamped >= expiry) and (sealed_at is None or sealed_at >= expiry)
+
+
+def instant(value: Any) -> datetime | None:
+    """An ISO 8601 instant (naive: UTC) as a datetime; None for anything else."""
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

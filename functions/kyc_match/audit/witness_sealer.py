@@ -3,6 +3,12 @@
 Concurrent sealers (one per stream shard) cannot fork the chain: each writes `sequence + 1` with a
 conditional write, and the loser starts again from the new head. A warm sealer remembers the object
 it wrote, so its next batch costs one KMS Sign and one PutObject.
+
+A cold sealer finds the end of the chain's run of names (the store's `head`: a name far past it, junk
+at 999999999999, is never reached) and chains to the last object there that verifies: an object that
+does not (someone else's, written first) is stepped over and named by `audit verify`, never chained
+to, and the alarm is raised. More than MAX_UNVERIFIED_TAIL such objects in a row: the batch is not
+sealed (retried, alarmed).
 """
 
 from collections.abc import Callable, Mapping
@@ -10,13 +16,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from kyc_match.audit.witness import MAX_RECORDS_PER_OBJECT, changes, object_hash, object_name, payload
+from kyc_match.audit.witness import (
+    MAX_RECORDS_PER_OBJECT,
+    MAX_SEQUENCE,
+    changes,
+    object_hash,
+    object_name,
+    payload,
+)
 from kyc_match.audit.witness_signature import ObjectSigner, UnverifiedObjectError, open_object, sign_object
 
 if TYPE_CHECKING:
     from joserfc.jwk import ECKey
 
 MAX_ATTEMPTS = 8
+# Objects at the end of the chain that do not verify, at most, stepped back over to find its head.
+MAX_UNVERIFIED_TAIL = 32
 
 
 class WitnessChainBrokenError(Exception):
@@ -33,6 +48,21 @@ class WitnessStore(Protocol):
     def read(self, name: str) -> bytes | None: ...
 
     def head(self, region: str, known: int = 0) -> int: ...
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """Where a cold sealer continues: the last name of the chain's run, and the last object there that
+    verifies (sequence 0 and no payload: none does, or the chain is empty)."""
+
+    end: int
+    sequence: int
+    hash: str | None
+    content: dict[str, Any] | None
+
+    @property
+    def stepped_over(self) -> bool:
+        return self.end != self.sequence
 
 
 @dataclass(frozen=True)
@@ -64,10 +94,28 @@ class WitnessSealer:
     def region(self) -> str:
         return self._region
 
-    def head(self) -> tuple[int, bytes | None]:
-        """The chain's head: its sequence (0: none) and bytes."""
-        sequence = self._store.head(self._region)
-        return sequence, self._store.read(object_name(self._region, sequence)) if sequence else None
+    def head(self) -> ChainHead:
+        """The chain's head, taken from validly signed objects only (see the module's docstring)."""
+        end = self._store.head(self._region)
+        keys = self._keys() if end else {}
+        for sequence in range(end, max(end - MAX_UNVERIFIED_TAIL, 0) - 1, -1):
+            body = self._store.read(object_name(self._region, sequence)) if sequence else None
+            content = self._verified(body, sequence, keys)
+            if content is not None or sequence == 0:
+                return ChainHead(end, sequence, object_hash(body) if body else None, content)
+        raise WitnessChainBrokenError(f"no object verifies among the chain's last {MAX_UNVERIFIED_TAIL}")
+
+    def _verified(
+        self, body: bytes | None, sequence: int, keys: Mapping[str, "ECKey"]
+    ) -> dict[str, Any] | None:
+        if body is None:
+            return None
+        try:
+            content = open_object(body, keys)
+        except UnverifiedObjectError:
+            return None
+        named_right = content.get("region") == self._region and content.get("sequence") == sequence
+        return content if named_right else None
 
     def seal(self, records: list[dict[str, Any]], attempts: int = MAX_ATTEMPTS) -> SealResult | None:
         """One object for the records, chained to the head; WitnessConflictError after `attempts` lost
@@ -78,6 +126,8 @@ class WitnessSealer:
             raise ValueError(f"a witness object holds at most {MAX_RECORDS_PER_OBJECT} records")
         for _ in range(attempts):
             sequence, previous, unverified = self._continue_from()
+            if sequence >= MAX_SEQUENCE:
+                raise WitnessChainBrokenError("the chain has reached the last sequence a name can hold")
             name = object_name(self._region, sequence + 1)
             body = sign_object(
                 self._signer, payload(self._region, sequence + 1, previous, records, self._clock())
@@ -89,16 +139,9 @@ class WitnessSealer:
         raise WitnessConflictError("the chain kept moving under this sealer")
 
     def _continue_from(self) -> tuple[int, str | None, bool]:
-        """(head sequence, its hash, whether it failed to verify)."""
+        """(the last name of the chain, the hash of the last object that verifies, whether objects that
+        do not were stepped over: `audit verify` names them; the records still get sealed)."""
         if self._last is not None:
             return self._last[0], self._last[1], False
-        sequence, body = self.head()
-        if sequence == 0:
-            return 0, None, False
-        if body is None:
-            raise WitnessChainBrokenError("the chain's head cannot be read")
-        try:
-            open_object(body, self._keys())
-        except UnverifiedObjectError:
-            return sequence, object_hash(body), True  # `audit verify` names it; the records still get sealed
-        return sequence, object_hash(body), False
+        head = self.head()
+        return head.end, head.hash, head.stepped_over

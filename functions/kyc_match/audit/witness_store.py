@@ -1,7 +1,10 @@
 """The witness objects in the Object Lock bucket: written once per name, read back with every version.
 
-Each object is locked by the bucket's default retention (compliance mode, the audit retention), as
-the stack and `kyc-match serve` configure it, so the sealer needs no s3:PutObjectRetention.
+A put carries no Object Lock headers: each object is locked by the bucket's default retention
+(compliance mode, the audit retention), as the stack and `kyc-match serve` configure it. Setting a
+retention in the put itself is authorized as s3:PutObjectRetention, which the sealer does not hold
+(#23); the stack's bucket policy refuses any put under the prefix that names another mode or a
+shorter retention, and any put by another principal than the sealer.
 """
 
 from collections.abc import Iterator
@@ -9,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from kyc_match.audit.witness import PREFIX, WitnessObject, object_name, parse_name
+from kyc_match.audit.witness import MAX_OBJECT_BYTES, MAX_SEQUENCE, PREFIX, WitnessObject, object_name
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -58,23 +61,24 @@ class S3WitnessStore:
         return True
 
     def head(self, region: str, known: int = 0) -> int:
-        """The highest sequence of a region's chain (0: none yet), from a known one: doubling, then
-        halving, so a cold start costs about 2·log2(n) one-key listings, not a listing of the chain.
-        Listing (not HEAD) because S3 answers a HEAD of a missing key 403 to a role whose ListBucket
-        is limited to the witness prefix."""
+        """The last sequence of the run of names a region's chain holds from a known one (0: none yet):
+        doubling, then halving, so a cold start costs about 2·log2(n) one-key listings, not a listing
+        of the chain. A name is probed by itself, so one far past the run (junk at 999999999999) is
+        never reached. Listing (not HEAD) because S3 answers a HEAD of a missing key 403 to a role
+        whose ListBucket is limited to the witness prefix."""
         low = known
         step = 1
-        while self._reaches(region, low + step):
+        while low + step <= MAX_SEQUENCE and self._holds(region, low + step):
             low += step
             step *= 2
-        high = low + step  # not reached; everything up to low is
+        high = min(low + step, MAX_SEQUENCE + 1)  # not held (or past the last name); low is
         while high - low > 1:
             middle = (low + high) // 2
-            low, high = (middle, high) if self._reaches(region, middle) else (low, middle)
+            low, high = (middle, high) if self._holds(region, middle) else (low, middle)
         return low
 
-    def _reaches(self, region: str, sequence: int) -> bool:
-        """Whether the chain holds `sequence` or a later one (the first name listed after sequence - 1)."""
+    def _holds(self, region: str, sequence: int) -> bool:
+        """Whether an object is named `sequence` (the first name listed after sequence - 1 is it)."""
         listed = self._s3.list_objects_v2(
             Bucket=self._bucket,
             Prefix=f"{PREFIX}{region}/",
@@ -82,27 +86,29 @@ class S3WitnessStore:
             MaxKeys=1,
         )
         names = [summary["Key"] for summary in listed.get("Contents", [])]
-        place = parse_name(names[0]) if names else None
-        return place is not None and place[1] >= sequence
+        return bool(names) and names[0] == object_name(region, sequence)
 
     def all_versions(self) -> Iterator[WitnessObject]:
         """Every version of every object under the witness prefix, oldest version of a name first.
 
-        A delete marker counts as a version (empty): it hides the object from a plain GET.
+        A delete marker counts as a version (empty): it hides the object from a plain GET. A version
+        larger than any witness object (MAX_OBJECT_BYTES) is not read: empty too, so `forged`.
         """
         paginator = self._s3.get_paginator("list_object_versions")
-        versions: dict[str, list[str | None]] = {}  # per name, newest first (S3's order); None: a marker
+        versions: dict[str, list[str | None]] = {}  # per name, newest first (S3's order); None: unread
         markers: dict[str, list[None]] = {}
         for page in paginator.paginate(Bucket=self._bucket, Prefix=PREFIX):
             for version in page.get("Versions", []):
-                versions.setdefault(version["Key"], []).append(version["VersionId"])
+                readable = version.get("Size", 0) <= MAX_OBJECT_BYTES
+                versions.setdefault(version["Key"], []).append(version["VersionId"] if readable else None)
             for marker in page.get("DeleteMarkers", []):
                 markers.setdefault(marker["Key"], []).append(None)
         for name in sorted(versions.keys() | markers.keys()):
             for number, version_id in enumerate([*reversed(versions.get(name, [])), *markers.get(name, [])]):
-                body = b""
-                if version_id is not None:
-                    body = self._s3.get_object(Bucket=self._bucket, Key=name, VersionId=version_id)[
-                        "Body"
-                    ].read()
-                yield WitnessObject(name, number, body)
+                yield WitnessObject(name, number, self._body(name, version_id))
+
+    def _body(self, name: str, version_id: str | None) -> bytes:
+        if version_id is None:
+            return b""
+        body: bytes = self._s3.get_object(Bucket=self._bucket, Key=name, VersionId=version_id)["Body"].read()
+        return body

@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,13 @@ def register(subcommands: Any) -> None:
         dest="public_keys",
         metavar="FILE",
         help="witness public key, PEM (repeatable; with --offline)",
+    )
+    verify.add_argument(
+        "--witnessed-since",
+        type=day,
+        metavar="YYYY-MM-DD",
+        help="when the witness started: entries dated before it, never witnessed, are counted, not "
+        "findings (default: none; every entry must have been witnessed)",
     )
     verify.set_defaults(run=_verify)
 
@@ -150,7 +158,7 @@ def _export_bundle(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from kyc_match.audit.witness_check import check_witness  # noqa: PLC0415
+    from kyc_match.audit.witness_check import TimeBounds, check_witness  # noqa: PLC0415
 
     if args.offline:
         entries, objects, keys = _offline(args.offline, args.public_keys or [])
@@ -162,7 +170,8 @@ def _verify(args: argparse.Namespace) -> int:
         parts = _components()
         entries, objects = list(parts.reader.all_entries()), list(parts.witness.all_versions())
         keys = witness_public_keys(_settings())
-    report = check_witness(objects, entries, keys)
+    since = datetime.combine(args.witnessed_since, time(), UTC) if args.witnessed_since else None
+    report = check_witness(objects, entries, keys, bounds=TimeBounds(witnessed_since=since))
     for finding in report.findings:
         print(finding.line())
     verdict = "OK" if report.ok else f"FAILED: {len(report.findings)} findings"
@@ -202,7 +211,7 @@ def _flush(_: argparse.Namespace) -> int:
     from kyc_match.wiring import witness_sealer  # noqa: PLC0415
 
     sealer = witness_sealer(settings)
-    sequence, _head = sealer.head()
+    sequence = sealer.head().sequence
     head = (
         object_name(sealer.region, sequence) if sequence else "none (nothing written to the audit table yet)"
     )
