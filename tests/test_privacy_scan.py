@@ -20,6 +20,7 @@ from support.audit import audit_items
 from support.people import FULL, MISMATCH, NEAR_MISS, ON_FILE, UNKNOWN
 
 CORRELATOR_NUMBER = "0034600000001"  # FULL, as a client might write it in a header
+UUID_SHAPED_NUMBER = "34600000-0001-0000-0000-000000000000"  # FULL again, shaped as a UUID (#23)
 # The fields of an audit entry that say when it was made; no other field may hold a date.
 WHEN_RECORDED = {"timestamp", "day", "entryKey", AUDIT.partition_key}
 A_DATE = re.compile(r"(?<![0-9A-Za-z])[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -36,6 +37,7 @@ def _send_a_sample_of_everything(transports) -> None:
         api.send({"phoneNumber": FULL, "email": "federica.not-an-email"})
         # A phone number sent as x-correlator (the pattern allows digits): echoed, never stored or logged.
         api.send({"phoneNumber": FULL, **ON_FILE}, headers={"x-correlator": CORRELATOR_NUMBER})
+        api.send({"phoneNumber": FULL, **ON_FILE}, headers={"x-correlator": UUID_SHAPED_NUMBER})
         # A decision on a line swapped an hour ago, with every line check: outcomes, never dates.
         checks = {"simSwap": {"maxAgeHours": 72}, "deviceSwap": {}, "numberRecycling": {"since": "2024-01-10"},
                   "tenure": {"since": "2025-06-01"}}  # fmt: skip
@@ -52,7 +54,7 @@ def test_no_personal_value_in_audit_items_or_logs(
     served_log: Path = served_api[1]
     phone_numbers = {value for value in ledger.values if value.startswith("+")}
     forbidden = ledger.values | {hashlib.sha256(number.encode()).hexdigest() for number in phone_numbers}
-    assert len(ledger.values) >= 30 and {FULL, CORRELATOR_NUMBER} <= ledger.values
+    assert len(ledger.values) >= 30 and {FULL, CORRELATOR_NUMBER, UUID_SHAPED_NUMBER} <= ledger.values
 
     leaks = _finder(forbidden)
     # Operator credentials (issue #12): no JWT (our assertions, tokens), no tel: URI (login_hint, sub).

@@ -1,13 +1,14 @@
 """The AWS calls a request waits for (#15), counted with botocore's hooks on moto, through the handler.
 
-Keyed hashes started ahead on the hashing pool (a correlator that is not a UUID; a new number under a
-previous identifier key) are shown to overlap the request by the order of events, not by a clock: the
+Keyed hashes started ahead on the hashing pool (every correlator, UUID-shaped or not (#23); a new
+number under a previous identifier key) are shown to overlap the request by the order of events, not by a clock: the
 operator (or the current key's hash) is held until the other KMS call has been asked, which only
 a call made meanwhile on another thread can release (5 s at most, then the order shows it was not).
 
 Given a CAMARA operator (the operator simulator over loopback: its answer costs no AWS call), when a
-number the container has seen is asked again, then the only AWS call of the request is the audit
-write; a number it has not seen costs at most three (hash, routing read, audit write). A count, not a
+number the container has seen is asked again, then the only AWS call the request waits for is the
+audit write (the correlator's keyed hash runs beside it); a number it has not seen costs at most three
+(hash, routing read, audit write). A count, not a
 timing: bench/aws_calls.py times them under a latency model.
 """
 
@@ -71,6 +72,14 @@ def ask(
     return list(log.calls)
 
 
+def waited(calls: list[AwsCall]) -> list[AwsCall]:
+    """The calls the client waits for; the others run beside the request (the correlator's hash)."""
+    return [call for call in calls if call.position != BESIDE]
+
+
+CORRELATOR_HASH = [AwsCall("kms.GenerateMac", BESIDE)]  # every request's, while the operator answers
+
+
 def test_a_repeated_number_costs_one_aws_call_the_audit_write(handler_transport):
     with counted_calls() as log:
         first = ask(handler_transport, log)
@@ -81,18 +90,20 @@ def test_a_repeated_number_costs_one_aws_call_the_audit_write(handler_transport)
         "kms.GenerateMac",
         "dynamodb.BatchGetItem",
     ]
-    assert again == [AwsCall("dynamodb.PutItem", AFTER)]
+    assert waited(again) == [AwsCall("dynamodb.PutItem", AFTER)]
+    assert [call for call in again if call.position == BESIDE] == CORRELATOR_HASH
 
 
 def test_a_new_number_costs_at_most_three_the_hash_the_route_and_the_audit_write(handler_transport):
     with counted_calls() as log:
         ask(handler_transport, log)  # the operator's token and secret are fetched once: not this test's
         new = ask(handler_transport, log, "+34600000002")
-    assert new == [
+    assert waited(new) == [
         AwsCall("kms.GenerateMac", BEFORE),
         AwsCall("dynamodb.BatchGetItem", BEFORE),
         AwsCall("dynamodb.PutItem", AFTER),
     ]
+    assert [call for call in new if call.position == BESIDE] == CORRELATOR_HASH
 
 
 def test_an_invalid_body_costs_the_audit_write_alone(handler_transport):
@@ -101,7 +112,8 @@ def test_an_invalid_body_costs_the_audit_write_alone(handler_transport):
         log.start_request()
         reply = handler_transport.send({"phoneNumber": FULL, "birthdate": "2023-02-30"})
     assert reply.status == 400
-    assert log.calls == [AwsCall("dynamodb.PutItem", BEFORE)]  # refused before any operator is asked
+    assert log.critical_path() == [AwsCall("dynamodb.PutItem", BEFORE)]  # refused before any operator
+    assert log.beside() == CORRELATOR_HASH  # the generated correlator's, as any other
 
 
 GATE_SECONDS = 5.0  # how long a held call waits for the other one; only reached when they do not overlap
@@ -248,10 +260,11 @@ def test_a_new_number_under_a_previous_key_waits_for_one_kms_round_trip(handler_
         ask(handler_transport, log)
         with on_generate_mac(current_waits_for_previous):
             ask(handler_transport, log, "+34600000002")
-    assert asked == [previous_key, current]  # sequential hashing asked the current key first
+    # sequential hashing asked the current key first; the correlator's hash (current key) waits too
+    assert asked == [previous_key, current, current]
     assert log.critical_path() == [
         AwsCall("kms.GenerateMac", BEFORE),
         AwsCall("dynamodb.BatchGetItem", BEFORE),
         AwsCall("dynamodb.PutItem", AFTER),
     ]
-    assert log.beside() == [AwsCall("kms.GenerateMac", BESIDE)]
+    assert log.beside() == [AwsCall("kms.GenerateMac", BESIDE)] * 2  # the previous key's, the correlator's

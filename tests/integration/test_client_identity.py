@@ -17,7 +17,7 @@ from kyc_match.domain.model import AuditRecord, CallContext
 from kyc_match.settings import get_settings
 from kyc_match.wiring import audit_trail
 from kyc_match_tools.cli import main
-from support.audit import audit_item_for
+from support.audit import audit_item_for, keyed_hash
 from support.cli import run_cli
 from support.clients import call_as
 from support.people import FULL, ON_FILE
@@ -45,7 +45,7 @@ def put_client(client: str, *keys: str) -> None:
 
 def written_before_stable_ids(api_key_id: str) -> str:
     """An entry as the function wrote it before clients had stable ids: filed under the API key id."""
-    correlator = str(uuid.uuid4())  # a UUID: stored as sent
+    correlator = str(uuid.uuid4())  # stored as its keyed hash, as every correlator
     context = CallContext(
         client_id=api_key_id,
         request_id=str(uuid.uuid4()),
@@ -59,11 +59,15 @@ def written_before_stable_ids(api_key_id: str) -> str:
 
 
 def exported(client: str, env: dict[str, str] | None = None) -> dict[str, dict]:
-    """`kyc-match audit export --client ID` in its own process: entries by correlator."""
+    """`kyc-match audit export --client ID` in its own process: entries by their correlator's keyed hash."""
     result = run_cli("audit", "export", "--client", client, env=env)
     assert result.returncode == 0, result.stderr
     entries = [json.loads(line) for line in result.stdout.splitlines()]
-    return {entry["correlator"]: entry for entry in entries}
+    return {entry["correlatorHash"]: entry for entry in entries}
+
+
+def hashes(*correlators: str) -> set[str]:
+    return {keyed_hash(correlator) for correlator in correlators}
 
 
 def test_one_clients_history_stays_whole_across_a_key_rotation(capsys):
@@ -94,10 +98,10 @@ def test_one_clients_history_stays_whole_across_a_key_rotation(capsys):
     record = json.loads(capsys.readouterr().out)
     assert (record["apiKeyIds"], record["legacyIds"]) == ([new_key], [old_key])
     found = exported(client)
-    assert set(found) == {before, with_old, with_new, with_retired}
+    assert set(found) == hashes(before, with_old, with_new, with_retired)
     assert main(["audit", "find", "--phone", FULL, "--client", client]) == 0
-    by_phone = {json.loads(line)["correlator"] for line in capsys.readouterr().out.splitlines()}
-    assert by_phone == {before, with_old, with_new}  # the refusal came before the number was read
+    by_phone = {json.loads(line)["correlatorHash"] for line in capsys.readouterr().out.splitlines()}
+    assert by_phone == hashes(before, with_old, with_new)  # the refusal came before the number was read
 
 
 def test_an_api_key_serves_one_client_only(capsys):
@@ -138,6 +142,7 @@ def test_one_client_in_two_regions_is_one_client_id(tmp_path, capsys):
         there, in_other = call_as(other_key, MATCH, BODY)
         home_key_there, _ = call_as(home_key, MATCH, BODY)
         entry_there = audit_item_for(in_other)
+        hash_there = keyed_hash(in_other)  # under that region's identifier key
     # and the first region with its key here
     here, in_home = call_as(home_key, MATCH, BODY)
 
@@ -150,8 +155,8 @@ def test_one_client_in_two_regions_is_one_client_id(tmp_path, capsys):
     assert main(["clients", "get", "--client", client]) == 0
     assert json.loads(capsys.readouterr().out)["apiKeyIds"] == [home_key]
     # and each region's export by the client id holds that region's history
-    assert set(exported(client)) == {in_home}
-    assert set(exported(client, region_env(OTHER))) == {in_other}
+    assert set(exported(client)) == hashes(in_home)
+    assert set(exported(client, region_env(OTHER))) == {hash_there}
 
 
 def test_the_key_lookup_is_one_read_cached_per_container(local_stack):

@@ -22,7 +22,7 @@ from kyc_match.audit.hashing import KmsIdentifierHasher
 from kyc_match.audit.trail import DynamoDbAuditTrail, SqsFallback
 from kyc_match.clients.store import DynamoDbClientStore
 from kyc_match.settings import get_settings
-from support.audit import audit_items
+from support.audit import audit_items, stored_correlator
 from support.doubles import FakeTable
 from support.loopback import free_port
 from support.operators import FAST, camara_entry, settings_for, simulator
@@ -148,8 +148,9 @@ def test_fault_matrix(row: Row, handler_transport, private_queue: str) -> None:
         assert (body["status"], body["code"]) == (row.status, row.code)
         assert set(body) == {"status", "code", "message"}
 
-    stored = audit_items("correlator", correlator)
-    queued = [item for item in _queued(private_queue) if item.get("correlator") == correlator]
+    field_name, value = stored_correlator(correlator)  # its keyed hash
+    stored = audit_items(field_name, value)
+    queued = [item for item in _queued(private_queue) if item.get(field_name) == value]
     if row.audit == "stored":
         assert (len(stored), len(queued)) == (1, 0)
         [item] = stored

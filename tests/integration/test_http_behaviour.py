@@ -75,7 +75,7 @@ def test_error_messages_name_fields_never_values(api):
     assert "'birthdate'" in body["message"] and "'email'" in body["message"]
 
 
-BUG_CORRELATOR = "0c8f3e0a-5b1d-4f8e-9a51-6f2b7d1e4c2a"  # a UUID: logged as sent
+BUG_CORRELATOR = "0c8f3e0a-5b1d-4f8e-9a51-6f2b7d1e4c2a"  # a UUID: echoed, never logged (#23)
 
 
 def explode(query):
@@ -88,6 +88,7 @@ def test_a_bug_is_a_camara_500_without_stack_trace_or_values(handler_transport, 
 
     exploding = PrefixDirectory({"+34": FakeOperator("exploding", explode)})
     wiring.use_dependencies(wiring.build(get_settings(), operators=exploding))
+    logged_before = len(handler_log.read_text().splitlines())
     try:
         reply = handler_transport.send(
             {"phoneNumber": FULL, "givenName": "Bugsy-Malone"}, headers={"x-correlator": BUG_CORRELATOR}
@@ -101,11 +102,23 @@ def test_a_bug_is_a_camara_500_without_stack_trace_or_values(handler_transport, 
         "message": "Unknown server error. Typically a server bug.",
     }
     assert reply.headers["x-correlator"] == BUG_CORRELATOR
-    logged = [
-        line for line in handler_log.read_text().splitlines() if f'"correlator":"{BUG_CORRELATOR}"' in line
-    ]
+    logged = handler_log.read_text().splitlines()[logged_before:]  # this request's lines
     assert any('"error_type":"RuntimeError"' in line for line in logged)
-    assert not any("Bugsy-Malone" in line for line in logged)
+    assert not any("Bugsy-Malone" in line or BUG_CORRELATOR in line for line in logged)
+
+
+def test_a_uuid_shaped_correlator_is_echoed_but_kept_only_as_its_keyed_hash(handler_transport, handler_log):
+    """A UUID's shape does not make a value ours: `34600000-0001-…` carries +34600000001. Every correlator
+    is echoed as sent; the entry holds its keyed hash only and no log line holds it (#23)."""
+    sent = "34600000-0001-0000-0000-000000000000"
+    logged_before = len(handler_log.read_text().splitlines())
+    reply = handler_transport.send(VALID_BODY, headers={"x-correlator": sent})
+    assert (reply.status, reply.headers["x-correlator"]) == (200, sent)
+    entry = audit_item_for(sent)  # by the keyed hash, computed here with KMS
+    assert "correlator" not in entry and entry["hashKeyId"] == get_settings().hash_key_id
+    assert "34600000" not in json.dumps(entry, default=str)
+    logged = handler_log.read_text().splitlines()[logged_before:]
+    assert logged and not [line for line in logged if "34600000" in line]
 
 
 def test_a_correlator_that_is_not_a_uuid_is_echoed_but_kept_only_as_its_keyed_hash(api, handler_log):

@@ -9,7 +9,6 @@ import pytest
 from boto3.dynamodb.conditions import Attr
 
 from kyc_match import aws
-from kyc_match.api.correlator import is_uuid
 from kyc_match.audit.hashing import KmsIdentifierHasher
 from kyc_match.audit.trail import DynamoDbAuditTrail, SqsFallback
 from kyc_match.domain.errors import KycMatchError
@@ -39,10 +38,8 @@ def audit_items(field: str | None = None, value: str | None = None) -> list[dict
 
 
 def stored_correlator(correlator: str) -> tuple[str, str]:
-    """The field and value an entry holds for a correlator: a UUID as sent, anything else as its keyed
-    hash (KMS GenerateMac with the identifier key, as the auditor computes it)."""
-    if is_uuid(correlator):
-        return "correlator", correlator
+    """The field and value an entry holds for a correlator: its keyed hash, whatever its shape (KMS
+    GenerateMac with the identifier key, as the auditor computes it)."""
     return "correlatorHash", keyed_hash(correlator)
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 
-from kyc_match.api.correlator import is_uuid
 from kyc_match.handler import lambda_handler
 from kyc_match_tools.events import rest_proxy_event
 from kyc_match_tools.lambda_context import local_context
@@ -51,10 +50,9 @@ class Ledger:
     values: set[str] = field(default_factory=set)
 
     def note_correlator(self, headers: Mapping[str, str]) -> None:
-        """A correlator that is not a UUID may be personal (a phone number): never stored nor logged."""
+        """Any correlator may be personal (a phone number, UUID-shaped or not): never stored nor logged."""
         sent = {name.lower(): value for name, value in headers.items()}.get("x-correlator", "")
-        if not is_uuid(sent):
-            self.note({"x-correlator": sent})
+        self.note({"x-correlator": sent})
 
     def note(self, body: Any) -> None:
         if isinstance(body, Mapping):

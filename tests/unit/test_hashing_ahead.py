@@ -20,7 +20,7 @@ from kyc_match.operators.ported import DynamoDbPortedNumbers
 from support.doubles import CountingKms, FakeTable
 
 KEY = "alias/current"
-CORRELATOR = "order-4711"  # allowed by the pattern, not a UUID: stored as its keyed hash only
+CORRELATOR = "order-4711"  # allowed by the pattern: stored as its keyed hash only
 
 
 @pytest.fixture
@@ -82,13 +82,19 @@ def test_an_entry_holds_the_hash_started_ahead_never_the_value(pool):
     assert kms.calls == 1
 
 
-def test_a_uuid_correlator_starts_nothing(pool):
-    kms = CountingKms()
+def test_a_uuid_shaped_correlator_is_hashed_ahead_like_any_other(pool):
+    """A UUID's shape does not make a value ours: this one carries +34600000001 (#23)."""
+    kms, table = CountingKms(), FakeTable()
     ahead = hasher(kms, pool)
-    DynamoDbAuditTrail(FakeTable(), ahead, timedelta(days=1)).begin(  # type: ignore[arg-type]
-        call_context("3f0c8a52-0d8c-4d0e-9a8e-6f1b2c3d4e5f")
-    )
-    assert (kms.calls, ahead.pending) == (0, 0)
+    trail = DynamoDbAuditTrail(table, ahead, timedelta(days=1))  # type: ignore[arg-type]
+    context = call_context("34600000-0001-0000-0000-000000000000")
+    trail.begin(context)
+    assert ahead.pending == 1
+    trail.record(AuditRecord(context=context, error=InvalidArgumentError("bad")))
+    (item,) = table.items
+    assert item["correlatorHash"] == hasher(CountingKms(), None).hash_uncached(context.correlator)
+    assert "correlator" not in item and "34600000" not in str(item)
+    assert kms.calls == 1
 
 
 def test_hashes_never_taken_are_bounded_the_oldest_dropped(pool):

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from kyc_match.api.correlator import HEADER as CORRELATOR_HEADER
 from kyc_match.api.correlator import INVALID_MESSAGE as INVALID_CORRELATOR_MESSAGE
-from kyc_match.api.correlator import loggable, read_correlator
+from kyc_match.api.correlator import read_correlator
 from kyc_match.api.errors import answer_for, error_body
 from kyc_match.api.models import KycMatchRequest, match_response_body
 from kyc_match.api.parsing import Request, build_query, check_content_type, parse_match_request
@@ -59,7 +59,7 @@ app = APIGatewayRestResolver()
 
 def resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     correlator = read_correlator(event.get("headers"))
-    logger.append_keys(correlator=loggable(correlator.value))  # a UUID, or none: a value may be personal
+    # Never logged, whatever its shape: any correlator may be client text (a phone number).
     app.append_context(correlator=correlator)
     return app.resolve(event, context)
 

@@ -3,6 +3,10 @@
 The pattern is CAMARA's (`^[a-zA-Z0-9-_:;./<>{}]{0,256}$`). In AWS a WAF rule refuses an invalid one
 before API Gateway (infra/constructs/api.py, from FORBIDDEN_CHARACTER and MAX_LENGTH), so API
 Gateway's own answers, which echo the header, only ever echo a valid one.
+
+Any valid value may be client text, a phone number included, whatever its shape (a UUID-shaped
+`34600000-0001-0000-0000-000000000000` carries +34600000001): it is echoed and passed on to the
+operator, but only its keyed hash is stored (audit/trail.py) and it is never logged (issue #23).
 """
 
 import re
@@ -17,7 +21,6 @@ MAX_LENGTH = 256
 FORBIDDEN_CHARACTER = rf"[^{ALLOWED_CHARACTERS}]"
 INVALID_MESSAGE = "The x-correlator header does not match the CAMARA pattern."
 _PATTERN = re.compile(rf"[{ALLOWED_CHARACTERS}]{{0,{MAX_LENGTH}}}")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 @dataclass(frozen=True)
@@ -34,17 +37,3 @@ def read_correlator(headers: Mapping[str, str] | None) -> Correlator:
         return Correlator(sent, valid=True)
     # Never echo an invalid value back: it may be arbitrary client text.
     return Correlator(str(uuid.uuid4()), valid=False)
-
-
-def is_uuid(value: str) -> bool:
-    """A UUID correlator (what CAMARA's examples and our generated ones are) is kept and logged as sent.
-
-    Anything else the pattern allows may be client text, a phone number included: it is echoed and
-    passed on to the operator, but only its keyed hash is stored (audit) and it is not logged.
-    """
-    return _UUID.fullmatch(value) is not None
-
-
-def loggable(value: str) -> str | None:
-    """The correlator as our log lines carry it: a UUID, or nothing (None drops the key)."""
-    return value if is_uuid(value) else None

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import BotoCoreError, ClientError
 
-from kyc_match.api.correlator import is_uuid
 from kyc_match.api.errors import outcome
 from kyc_match.audit.canonical import plain
 from kyc_match.domain.errors import AuditUnavailableError
@@ -77,12 +76,9 @@ def audit_item(
     }
     if context.api_key_id:  # which of the client's keys: shows when a rotated-out key is no longer used
         item["apiKeyId"] = context.api_key_id
-    # A UUID as sent; any other correlator may be client text (a phone number): its keyed hash only.
-    if is_uuid(context.correlator):
-        item["correlator"] = context.correlator
-    else:
-        item["correlatorHash"] = hasher.hash_uncached(context.correlator)
-        item["hashKeyId"] = hasher.key_id
+    # Any correlator may be client text (a phone number), a UUID-shaped one too: its keyed hash only.
+    item["correlatorHash"] = hasher.hash_uncached(context.correlator)
+    item["hashKeyId"] = hasher.key_id
     if context.purpose:  # empty when the call was refused before its purpose was settled
         item["purpose"] = context.purpose
     if error_code:
@@ -151,11 +147,10 @@ class DynamoDbAuditTrail:
         self._fallback = fallback
 
     def begin(self, context: CallContext) -> None:
-        """A correlator that is not a UUID is stored as its keyed hash: a KMS call started now, so it
-        runs while the request goes on (client lookup, routing, the operator) and `record` only
-        joins it. Its failure surfaces there, as if computed then: AuditUnavailableError."""
-        if not is_uuid(context.correlator):
-            self._hasher.expect(context.correlator)
+        """The correlator is stored as its keyed hash: a KMS call started now, so it runs while the
+        request goes on (client lookup, routing, the operator) and `record` only joins it. Its
+        failure surfaces there, as if computed then: AuditUnavailableError."""
+        self._hasher.expect(context.correlator)
 
     def record(self, record: AuditRecord) -> None:
         latency_ms = (time.monotonic_ns() - record.context.started_ns) // 1_000_000
