@@ -41,6 +41,50 @@ WITNESS_RETRY_ATTEMPTS = 10
 WITNESS_MAX_RECORD_AGE = Duration.hours(6)
 
 
+def only_the_sealer_writes(bucket: s3.Bucket, objects: str, sealer: iam.IRole, retention_days: int) -> None:
+    """The witness bucket's policy (#23): whatever anyone's identity policy allows, no principal but the
+    sealer puts an object under the witness prefix, and no put or retention change there names another
+    mode than COMPLIANCE or a shorter retention than the audit retention. (A put without Object Lock
+    headers, the sealer's, gets the bucket's default retention: COMPLIANCE for `retention_days`.)"""
+    resources = [bucket.arn_for_objects(objects)]
+    anyone = [iam.AnyPrincipal()]
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="OnlyTheSealerWritesTheWitness",
+            effect=iam.Effect.DENY,
+            principals=anyone,
+            actions=["s3:PutObject"],
+            resources=resources,
+            conditions={"ArnNotEquals": {"aws:PrincipalArn": sealer.role_arn}},
+        )
+    )
+    lock = ["s3:PutObject", "s3:PutObjectRetention"]
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="WitnessLockedInComplianceModeOnly",
+            effect=iam.Effect.DENY,
+            principals=anyone,
+            actions=lock,
+            resources=resources,
+            # Present and not COMPLIANCE (an absent mode is the bucket's default: COMPLIANCE).
+            conditions={
+                "StringNotEquals": {"s3:object-lock-mode": "COMPLIANCE"},
+                "Null": {"s3:object-lock-mode": "false"},
+            },
+        )
+    )
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="WitnessLockedForTheAuditRetention",
+            effect=iam.Effect.DENY,
+            principals=anyone,
+            actions=lock,
+            resources=resources,
+            conditions={"NumericLessThan": {"s3:object-lock-remaining-retention-days": str(retention_days)}},
+        )
+    )
+
+
 class DrainFunction(ServiceFunction):
     """Stores the entries the match function queued when the audit table refused them."""
 
@@ -115,17 +159,13 @@ class WitnessSealerFunction(ServiceFunction):
             "resource-level permissions either",
         )
         objects = f"{witness_prefix}*"
-        # Write-once objects (PutObject with IfNoneMatch, and the object's compliance retain-until date:
-        # s3:PutObjectRetention, which can lengthen a retention, never shorten it), read back the previous
-        # ones and their versions to chain and to detect a gap; listing limited to the witness prefix.
+        # Write-once objects (PutObject with IfNoneMatch; each locked by the bucket's default compliance
+        # retention, so no s3:PutObjectRetention: #23), read back the previous ones and their versions to
+        # chain and to detect a gap; listing limited to the witness prefix.
         witness_bucket.grants.actions_on_object_keys(
-            self.role,
-            objects,
-            "s3:PutObject",
-            "s3:PutObjectRetention",
-            "s3:GetObject",
-            "s3:GetObjectVersion",
+            self.role, objects, "s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"
         )
+        only_the_sealer_writes(witness_bucket, objects, self.role, base.config.audit_retention_days)
         iam.Grant.add_to_principal(
             grantee=self.role,
             actions=["s3:ListBucket", "s3:ListBucketVersions"],

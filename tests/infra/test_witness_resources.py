@@ -126,12 +126,8 @@ def test_the_sealer_role_reads_the_stream_writes_the_witness_prefix_and_signs_wi
     )
     assert actions_on(statements, arn_of(table_id)) == set()  # the stream, never the table
     objects = {"Fn::Join": ["", [arn_of(bucket_id), f"/{WITNESS_PREFIX}*"]]}
-    assert actions_on(statements, objects) == {
-        "s3:PutObject",
-        "s3:PutObjectRetention",  # the object's compliance retain-until date (lengthen only)
-        "s3:GetObject",
-        "s3:GetObjectVersion",
-    }
+    # No s3:PutObjectRetention (#23): each object is locked by the bucket's default retention.
+    assert actions_on(statements, objects) == {"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"}
     (listing,) = [s for s in statements if arn_of(bucket_id) in as_list(s["Resource"])]
     assert set(listing["Action"]) == {"s3:ListBucket", "s3:ListBucketVersions"}
     assert listing["Condition"] == {"StringLike": {"s3:prefix": [f"{WITNESS_PREFIX}*"]}}
@@ -140,7 +136,6 @@ def test_the_sealer_role_reads_the_stream_writes_the_witness_prefix_and_signs_wi
     s3_actions = {a for s in statements for a in as_list(s["Action"]) if a.startswith("s3:")}
     assert s3_actions == {
         "s3:PutObject",
-        "s3:PutObjectRetention",
         "s3:GetObject",
         "s3:GetObjectVersion",
         "s3:ListBucket",
@@ -478,3 +473,138 @@ def test_a_silent_witness_is_an_alarm(sandbox_template_dict):
     assert {stat["Period"] for stat in metrics.values()} == {1800}
     (expression,) = [q["Expression"] for q in alarm["Metrics"] if "Expression" in q]
     assert expression == "IF(FILL(requests, 0) > 0 AND FILL(sealed, 0) == 0, 1, 0)"
+
+
+# --- Only the sealer writes the witness, in compliance mode, and nobody bypasses a retention (#23) --------
+
+
+def _witness_bucket_policy(template: dict[str, Any]) -> list[dict[str, Any]]:
+    bucket_id, _ = _witness_bucket(template)
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in resources_of(template, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    return list(policy)
+
+
+def _denies_put(
+    statements: list[dict[str, Any]], objects: Any, context: dict[str, Any], action: str = "s3:PutObject"
+) -> bool:
+    """Whether a Deny of these bucket-policy statements applies to `action` on `objects` for a request
+    with this context (condition key -> value; a key absent from the request is absent here). The
+    operators the witness policy uses, evaluated as IAM does: a negated operator matches an absent key."""
+    checks = {
+        "ArnNotEquals": lambda value, wanted: value is None or value not in as_list(wanted),
+        "StringNotEquals": lambda value, wanted: value is None or value not in as_list(wanted),
+        "NumericLessThan": lambda value, wanted: value is not None and value < int(as_list(wanted)[0]),
+        "Null": lambda value, wanted: (value is None) == (as_list(wanted)[0] == "true"),
+        "Bool": lambda value, wanted: value is not None and str(value).lower() == as_list(wanted)[0],
+    }
+    for statement in statements:
+        applies = statement["Effect"] == "Deny" and statement["Principal"] in ("*", {"AWS": "*"})
+        if not applies or objects not in as_list(statement["Resource"]):
+            continue
+        if not {action, "s3:*"} & set(as_list(statement["Action"])):
+            continue
+        condition = statement.get("Condition", {})
+        if all(
+            checks[operator](context.get(name), wanted)
+            for operator, keys in condition.items()
+            for name, wanted in keys.items()
+        ):
+            return True
+    return False
+
+
+def test_only_the_sealer_may_put_witness_objects_and_only_in_compliance_mode_for_the_retention(
+    production_template_dict,
+):
+    """Issue #23 attacks 1 and 4: anyone with S3 write put a junk object under `witness/`; a GOVERNANCE
+    retention (or a short one) overrode the bucket's compliance default. The bucket policy refuses both,
+    whatever the writer's identity policy says; the sealer's own put (no lock headers: the bucket's
+    default retention) passes."""
+    template = production_template_dict
+    statements = _witness_bucket_policy(template)
+    bucket_id, bucket = _witness_bucket(template)
+    days = bucket["Properties"]["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]["Days"]
+    assert bucket["Properties"]["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]["Mode"] == "COMPLIANCE"
+    objects = {"Fn::Join": ["", [arn_of(bucket_id), f"/{WITNESS_PREFIX}*"]]}
+    sealer = arn_of(role_of(template, WITNESS_HANDLER))
+    secure = {"aws:SecureTransport": "true"}
+    as_sealer = {**secure, "aws:PrincipalArn": sealer}
+    assert not _denies_put(statements, objects, as_sealer)  # the bucket's default retention applies
+    assert not _denies_put(
+        statements,
+        objects,
+        {**as_sealer, "s3:object-lock-mode": "COMPLIANCE", "s3:object-lock-remaining-retention-days": days},
+    )
+    others = [arn_of(role) for name, role in _roles(template).items() if name != "sealer"]
+    for principal in [*others, "arn:aws:iam::123456789012:root"]:
+        assert _denies_put(statements, objects, {**secure, "aws:PrincipalArn": principal}), principal
+    governance = {
+        **as_sealer,
+        "s3:object-lock-mode": "GOVERNANCE",
+        "s3:object-lock-remaining-retention-days": days,
+    }
+    assert _denies_put(statements, objects, governance)
+    short = {**as_sealer, "s3:object-lock-mode": "COMPLIANCE", "s3:object-lock-remaining-retention-days": 1}
+    assert _denies_put(statements, objects, short)
+    assert _denies_put(
+        statements, objects, {**as_sealer, "s3:object-lock-remaining-retention-days": days - 1}
+    )
+    # Setting or changing a retention (PutObjectRetention) is held to the same bounds, for anyone.
+    for context in (governance, short):
+        assert _denies_put(statements, objects, context, "s3:PutObjectRetention")
+
+
+def _policy_documents(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every IAM policy document the template creates: identity policies, managed policies, inline."""
+    found = [
+        (logical_id, resource["Properties"]["PolicyDocument"])
+        for resource_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        for logical_id, resource in resources_of(template, resource_type).items()
+    ]
+    found += [
+        (logical_id, inline["PolicyDocument"])
+        for logical_id, role in resources_of(template, "AWS::IAM::Role").items()
+        for inline in role["Properties"].get("Policies", [])
+    ]
+    return found
+
+
+def _grants(statement: dict[str, Any], action: str) -> bool:
+    from fnmatch import fnmatchcase
+
+    if statement["Effect"] != "Allow":
+        return False
+    if "NotAction" in statement:
+        return not any(fnmatchcase(action.lower(), a.lower()) for a in as_list(statement["NotAction"]))
+    return any(fnmatchcase(action.lower(), a.lower()) for a in as_list(statement["Action"]))
+
+
+def test_no_role_the_stacks_create_may_bypass_a_governance_retention(sandbox, production):
+    """Issue #23 attack 4: a GOVERNANCE version can be deleted by whoever holds s3:BypassGovernanceRetention,
+    leaving no delete marker. No statement of any policy of any stack grants it (a wildcard included)."""
+    templates = {
+        stack.stack_name: synth.template_dict(stack.stack_name)
+        for synth in (sandbox, production)
+        for stack in synth.assembly.stacks
+    }
+    checked = 0
+    for name, template in templates.items():
+        for logical_id, document in _policy_documents(template):
+            for statement in as_list(document["Statement"]):
+                checked += 1
+                assert not _grants(statement, "s3:BypassGovernanceRetention"), (name, logical_id)
+                assert not _grants(statement, "s3:PutObjectRetention"), (name, logical_id)
+    assert checked > 50  # the scan saw the stacks' policies
+
+
+def test_the_bypass_scan_would_see_a_grant():
+    """Negative control: a wildcard or a NotAction that leaves the bypass in is a grant."""
+    assert _grants({"Effect": "Allow", "Action": "s3:*"}, "s3:BypassGovernanceRetention")
+    assert _grants({"Effect": "Allow", "Action": ["s3:Bypass*"]}, "s3:BypassGovernanceRetention")
+    assert _grants({"Effect": "Allow", "NotAction": "s3:GetObject"}, "s3:BypassGovernanceRetention")
+    assert not _grants({"Effect": "Deny", "Action": "s3:*"}, "s3:BypassGovernanceRetention")
+    assert not _grants({"Effect": "Allow", "Action": "s3:GetObject"}, "s3:BypassGovernanceRetention")
