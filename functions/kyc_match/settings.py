@@ -8,6 +8,7 @@ from typing import Any, get_origin
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ENV_PREFIX = "KYC_"
+LOCAL_STAGE = "local"  # the default: a deployed function has its stage (KYC_STAGE) set by infra
 
 
 class Settings(BaseModel):
@@ -20,7 +21,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    stage: str = "local"
+    stage: str = LOCAL_STAGE
     audit_table: str = "kyc-match-local-audit"
     subscribers_table: str = "kyc-match-local-subscribers"
     ported_numbers_table: str = "kyc-match-local-ported-numbers"
@@ -53,6 +54,11 @@ class Settings(BaseModel):
     previous_policy_seal_key_ids: tuple[str, ...] = ()
     # Operators as JSON (see operators/config.py); empty means the built-in sandbox operator.
     operators: str = ""
+
+    @property
+    def runs_locally(self) -> bool:
+        """`kyc-match serve`, the operator simulator, tests: operators on loopback hosts are allowed."""
+        return self.stage == LOCAL_STAGE
 
     @model_validator(mode="before")
     @classmethod

@@ -352,6 +352,7 @@ def _adapter(config: OperatorConfig, settings: Settings) -> OperatorAdapter:
             jwt_signers(settings)[0],
             identifier_hasher(settings),
             pending_authorizations(settings),
+            local=settings.runs_locally,
         )
     from kyc_match.operators.sandbox import SandboxOperator  # noqa: PLC0415
     from kyc_match.operators.subscribers import DynamoDbSubscriberStore  # noqa: PLC0415

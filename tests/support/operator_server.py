@@ -161,6 +161,7 @@ def adapter(
     secrets=None,
     clock: ManualClock | None = None,
     pending: MemoryPending | None = None,
+    local: bool = False,
     **fields: Any,
 ) -> tuple[CamaraOperator, FakeSigner, MemoryPending]:
     config = operator_config(grant, **fields)
@@ -169,7 +170,13 @@ def adapter(
     http = fake.client()
     dpop = config.auth.dpop
     server = AuthServer(
-        config.id, config.auth, http, signer, secrets, dpop=DpopProver(signer) if dpop else None
+        config.id,
+        config.auth,
+        http,
+        signer,
+        secrets,
+        dpop=DpopProver(signer) if dpop else None,
+        loopback_allowed=local,  # False: a deployed stage's rules for discovered endpoints
     )
     operator = CamaraOperator(
         config,

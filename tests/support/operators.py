@@ -78,6 +78,7 @@ def build_adapter(config: OperatorConfig, secrets: Any = None) -> Any:
         wiring.jwt_signers(settings)[0],
         wiring.identifier_hasher(settings),
         wiring.pending_authorizations(settings),
+        local=settings.runs_locally,
     )
 
 

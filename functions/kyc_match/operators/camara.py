@@ -467,8 +467,11 @@ def build_camara_operator(
     hasher: Hasher,
     pending: PendingAuthorizations | None = None,
     http: "httpx.Client | None" = None,
+    *,
+    local: bool = False,
 ) -> CamaraOperator:
-    """The adapter for one `camara` operator, on the container's shared HTTP client."""
+    """The adapter for one `camara` operator, on the container's shared HTTP client. `local`: not a
+    deployed stage, so OpenID discovery may name loopback endpoints (the operator simulator)."""
     if config.auth is None:
         raise ValueError("a camara operator needs auth")
     client = http or shared_http_client()
@@ -481,6 +484,7 @@ def build_camara_operator(
         secrets if uses_secret else None,
         connect_timeout=config.connect_timeout_seconds,
         dpop=DpopProver(signer) if config.auth.dpop else None,
+        loopback_allowed=local,
     )
     breaker = CircuitBreaker(config.circuit_failure_threshold, config.circuit_cooldown_seconds)
     return CamaraOperator(

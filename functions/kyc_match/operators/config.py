@@ -25,6 +25,7 @@ E164Prefix = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{0,14}$")]
 ApiVersion = Literal["v0.4", "vwip", "v0.5rc1"]
 Grant = Literal["jwt-bearer", "ciba", "client-credentials"]
 TokenAuthMethod = Literal["private_key_jwt", "client_secret_basic", "client_secret_post"]
+HostName = Annotated[str, Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")]
 DEFAULT_SCOPE = "kyc-match:match"
 _SCOPE_TOKEN = r"[!#-\[\]-~]+"  # noqa: S105 - RFC 6749 scope-token characters, no secret
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -69,6 +70,8 @@ class AuthConfig(BaseModel):
     # Explicit endpoints override what discovery finds (and make it unnecessary).
     token_endpoint: OperatorUrl | None = None
     backchannel_authentication_endpoint: OperatorUrl | None = None
+    # Hosts besides the issuer's that its discovery document may name for an endpoint (discovered.py).
+    discovery_hosts: tuple[HostName, ...] = Field(default=(), max_length=8)
     # API scopes; our client's purpose (`dpv:...`) is added per call, so none here.
     scope: str = Field(default=DEFAULT_SCOPE, pattern=rf"^{_SCOPE_TOKEN}( {_SCOPE_TOKEN})*$", max_length=1024)
     token_auth_method: TokenAuthMethod = "private_key_jwt"  # noqa: S105 - a method name

@@ -39,6 +39,7 @@ from kyc_match.operators.bounded import (
     run_within,
 )
 from kyc_match.operators.config import AuthConfig, OperatorUrl
+from kyc_match.operators.discovered import allowed_endpoint
 from kyc_match.operators.dpop import NONCE_ERROR, TOKEN_TYPE, DpopProver
 from kyc_match.operators.failures import CREDENTIALS_REFUSED_METRIC, OperatorFailure
 from kyc_match.operators.resilience import Clock, Deadline
@@ -86,8 +87,10 @@ class AuthServer:
         *,
         connect_timeout: float = 2.0,
         dpop: DpopProver | None = None,
+        loopback_allowed: bool = False,
     ) -> None:
         self.operator_id = operator_id
+        self._loopback_allowed = loopback_allowed  # a local run: discovery may name loopback hosts
         self.dpop = dpop
         self.auth = auth
         self._http = http
@@ -119,13 +122,25 @@ class AuthServer:
             )
         if document.get("issuer") != auth.issuer:  # OpenID Connect Discovery §4.3
             raise OperatorFailure(UnavailableError(), "discovery_issuer_mismatch")
-        token = auth.token_endpoint or _endpoint(document.get("token_endpoint"))
-        backchannel = auth.backchannel_authentication_endpoint or _endpoint(
-            document.get("backchannel_authentication_endpoint")
-        )
+        token = auth.token_endpoint or self._discovered(document.get("token_endpoint"))
+        backchannel = auth.backchannel_authentication_endpoint
+        if auth.grant == "ciba" and backchannel is None:  # only the endpoints we would send to
+            backchannel = self._discovered(document.get("backchannel_authentication_endpoint"))
         if token is None or (auth.grant == "ciba" and backchannel is None):
             raise OperatorFailure(UnavailableError(), "discovery_incomplete")
         return Endpoints(token, backchannel)
+
+    def _discovered(self, value: object) -> str | None:
+        """A discovered endpoint, if it is one we may send to (discovered.py); else the operator fails."""
+        url = _endpoint(value)
+        if url is None:
+            return None
+        assert self.auth.issuer is not None  # discovery happens only with an issuer
+        if not allowed_endpoint(
+            url, self.auth.issuer, self.auth.discovery_hosts, loopback=self._loopback_allowed
+        ):
+            raise OperatorFailure(UnavailableError(), "discovery_endpoint_refused")
+        return url
 
     @property
     def token_type(self) -> str:
