@@ -52,6 +52,9 @@ class Settings(BaseModel):
     # Keys that sealed policy items before the current one: their seals still verify. A seal is checked
     # with these keys only, never with a key the item names (#23).
     previous_policy_seal_key_ids: tuple[str, ...] = ()
+    # The people's operations role `kyc-match policy` assumes against AWS, with the caller's IAM user
+    # name as its source identity (kyc_match_tools/identity.py): the stack's OperationsRoleArn output.
+    operations_role_arn: str = ""
     # Operators as JSON (see operators/config.py); empty means the built-in sandbox operator.
     operators: str = ""
 

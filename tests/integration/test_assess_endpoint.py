@@ -93,8 +93,8 @@ def test_client_policy_stored_with_the_cli_drives_the_decision(handler_transport
     )
     assert f"version {first + 1} " in again.stderr
     version = ["--client", API_KEY_ID, "--policy", "retail-onboarding", "--version", str(first + 1)]
-    assert call_cli("policy", "approve", *version, "--as", "bo").returncode == 0
-    assert call_cli("policy", "activate", *version, "--as", "bo").returncode == 0
+    assert call_cli("policy", "approve", *version, "--as", "bo", "--reason", "reviewed").returncode == 0
+    assert call_cli("policy", "activate", *version, "--as", "cy", "--reason", "released").returncode == 0
     listing = call_cli("policy", "list", "--client", API_KEY_ID)
     assert f"retail-onboarding\tv{first + 1}\t" in listing.stdout
 
@@ -129,7 +129,7 @@ def test_policy_cli_refuses_an_invalid_policy_and_says_where(tmp_path):
 
 
 def test_policy_get_prints_a_stored_version():
-    call_cli("policy", "put", "--client", "get-client", str(EXAMPLES / "neobank-strict.json"))
+    call_cli("policy", "put", "--client", "get-client", str(EXAMPLES / "neobank-strict.json"), "--as", "ana")
     completed = call_cli(
         "policy", "get", "--client", "get-client", "--policy", "neobank-strict", "--version", "1"
     )
@@ -188,7 +188,7 @@ def test_policies_live_in_the_configuration_table():
 
     assert (
         call_cli(
-            "policy", "put", "--client", "table-client", str(EXAMPLES / "neobank-strict.json")
+            "policy", "put", "--client", "table-client", str(EXAMPLES / "neobank-strict.json"), "--as", "ana"
         ).returncode
         == 0
     )

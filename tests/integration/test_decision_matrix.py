@@ -129,8 +129,8 @@ def put_approve_activate(path: Path, capsys, client: str) -> str:
     policy_id = json.loads(path.read_text(encoding="utf-8"))["policyId"]
     version = said.split(" version ")[1].split()[0]
     target = ["--client", client, "--policy", policy_id, "--version", version]
-    assert kyc_match(["policy", "approve", *target, "--as", "bo"]) == 0
-    assert kyc_match(["policy", "activate", *target, "--as", "bo"]) == 0
+    assert kyc_match(["policy", "approve", *target, "--as", "bo", "--reason", "reviewed"]) == 0
+    assert kyc_match(["policy", "activate", *target, "--as", "cy", "--reason", "released"]) == 0
     capsys.readouterr()
     return policy_id
 

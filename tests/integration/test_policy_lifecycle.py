@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,8 +106,8 @@ def policy_file(tmp_path: Path, document: dict[str, Any]) -> str:
 def put_approve_activate(client: str, file: str, policy_id: str, version: int) -> None:
     ok("policy", "put", "--client", client, file, "--as", "ana")
     target = ["--client", client, "--policy", policy_id, "--version", str(version)]
-    ok("policy", "approve", *target, "--as", "bo")
-    ok("policy", "activate", *target, "--as", "bo")
+    ok("policy", "approve", *target, "--as", "bo", "--reason", "reviewed")
+    ok("policy", "activate", *target, "--as", "cy", "--reason", "released")
 
 
 # --- Item 5: an unambiguous record -------------------------------------------------------------------
@@ -208,59 +209,248 @@ def test_draft_approval_activation_and_rollback(client, tmp_path):
     body = {**NAME_AND_BIRTHDATE, "policyId": policy_id}
     v1 = ["--client", client, "--policy", policy_id, "--version", "1"]
     v2 = ["--client", client, "--policy", policy_id, "--version", "2"]
+    never_activated = decide(client, body)[1]["code"]
 
     put = ok("policy", "put", "--client", client, retail, "--as", "ana")
     assert f"stored {policy_id} version 1 for {client} as a draft by ana" in put.stderr
-    assert decide(client, body)[1]["code"] == "INVALID_ARGUMENT", "a draft is served by nobody"
+    assert decide(client, body)[1]["code"] == never_activated, "a draft is served by nobody"
 
-    own = call_cli("policy", "approve", *v1, "--as", "ana")
+    own = call_cli("policy", "approve", *v1, "--as", "ana", "--reason", "mine")
     assert own.returncode == 1
     assert "refused: an approver must be a different identity from the version's author" in own.stderr
-    early = call_cli("policy", "activate", *v1, "--as", "ana")
+    early = call_cli("policy", "activate", *v1, "--as", "ana", "--reason", "early")
     assert early.returncode == 1 and "version 1 is a draft" in early.stderr
 
-    ok("policy", "approve", *v1, "--as", "bo")
-    ok("policy", "activate", *v1, "--as", "bo")
+    ok("policy", "approve", *v1, "--as", "bo", "--reason", "CHG-1 reviewed")
+    ok("policy", "activate", *v1, "--as", "ana", "--reason", "CHG-1 release")
     assert decide(client, body)[1]["policy"]["version"] == 1
 
     ok("policy", "put", "--client", client, retail, "--as", "cy")
     assert decide(client, body)[1]["policy"]["version"] == 1, "v2 is a draft: v1 still serves"
-    ok("policy", "approve", *v2, "--as", "ana")
-    ok("policy", "activate", *v2, "--as", "ana")
+    ok("policy", "approve", *v2, "--as", "ana", "--reason", "CHG-2 reviewed")
+    ok("policy", "activate", *v2, "--as", "bo", "--reason", "CHG-2 release")
     status, decided, entry = decide(client, body)
     assert status == 200 and decided["policy"]["version"] == entry["policy"]["version"] == 2
 
-    rollback = ok("policy", "rollback", "--client", client, "--policy", policy_id, "--to", "1", "--as", "bo")
+    back = ["policy", "rollback", "--client", client, "--policy", policy_id, "--to"]
+    rollback = ok(*back, "1", "--as", "cy", "--reason", "INC-7 rollback")
     assert f"rolled back to {policy_id} version 1" in rollback.stderr
     assert decide(client, body)[1]["policy"]["version"] == 1
-    forward = call_cli(
-        "policy", "rollback", "--client", client, "--policy", policy_id, "--to", "2", "--as", "bo"
-    )
+    forward = call_cli(*back, "2", "--as", "cy", "--reason", "forward")
     assert forward.returncode == 1 and "earlier than the active one" in forward.stderr
 
     history = ok("policy", "history", "--client", client, "--policy", policy_id).stdout.splitlines()
+    assert history[0] == "version\tstate\tsha256\tauthor\tapprover\treason"
     rows = [line.split("\t") for line in history[1:3]]
-    assert [(r[0], r[1], r[3], r[4]) for r in rows] == [
-        ("1", "active", "ana", "bo"),
-        ("2", "retired", "cy", "ana"),
+    assert [(r[0], r[1], r[3], r[4], r[5]) for r in rows] == [
+        ("1", "active", "ana", "bo", "CHG-1 reviewed"),
+        ("2", "retired", "cy", "ana", "CHG-2 reviewed"),
     ]
     assert [line.split("\t", 1)[1] for line in history[3:]] == [
-        "activate version 1 by bo",
-        "activate version 2 by ana",
-        "rollback version 1 by bo",
+        "activate version 1 by ana\tCHG-1 release",
+        "activate version 2 by bo\tCHG-2 release",
+        "rollback version 1 by cy\tINC-7 rollback",
     ]
     assert ok("policy", "list", "--client", client).stdout == f"{policy_id}\tv1\tlatest v2 (retired)\n"
 
 
-def test_identity_is_the_aws_principal_unless_named_locally(client, tmp_path):
-    """Without --as, author and approver are the caller's STS identity: the same person cannot approve."""
+# --- Four eyes that are two people (#23 item 6) ------------------------------------------------------
+
+
+def test_activation_rollback_and_deactivation_need_someone_other_than_the_approver(client, tmp_path):
+    """Maker-checker: the checker (approver) never also releases, rolls back to or withdraws what they
+    checked; the author may release what someone else approved."""
     file = policy_file(tmp_path, CLIENT_DEFAULT)
-    put = run_cli("policy", "put", "--client", client, file)
-    assert put.returncode == 0, put.stderr
-    principal = boto3.client("sts").get_caller_identity()["Arn"]
-    assert f"as a draft by {principal}" in put.stderr
-    same = run_cli("policy", "approve", "--client", client, "--policy", "default", "--version", "1")
-    assert same.returncode == 1 and "different identity" in same.stderr
+    ok("policy", "put", "--client", client, file, "--as", "ana")
+    ok("policy", "put", "--client", client, file, "--as", "ana")
+    for version in ("1", "2"):
+        target = ["--client", client, "--policy", "default", "--version", version]
+        ok("policy", "approve", *target, "--as", "bo", "--reason", "reviewed")
+    v1 = ["--client", client, "--policy", "default", "--version", "1"]
+    rule = "need an identity other than the version's approver"
+
+    by_approver = call_cli("policy", "activate", *v1, "--as", "BO", "--reason", "release")
+    assert by_approver.returncode == 1 and rule in by_approver.stderr, "compared as IAM compares names"
+    ok("policy", "activate", *v1, "--as", "ana", "--reason", "release")
+    ok("policy", "activate", *v1[:-1], "2", "--as", "ana", "--reason", "release 2")
+    back = ["policy", "rollback", "--client", client, "--policy", "default", "--to", "1"]
+    rollback = call_cli(*back, "--as", "bo", "--reason", "back")
+    assert rollback.returncode == 1 and rule in rollback.stderr
+    withdraw = ["policy", "deactivate", "--client", client, "--policy", "default"]
+    by_approver = call_cli(*withdraw, "--as", "bo", "--reason", "withdraw")
+    assert by_approver.returncode == 1 and rule in by_approver.stderr
+    assert decide(client, NAME_AND_BIRTHDATE)[1]["policy"]["version"] == 2, "nothing refused was recorded"
+    history = call_cli("policy", "history", "--client", client, "--policy", "default").stdout
+    assert len(history.splitlines()) == 5  # header, two versions, two activations
+
+
+def test_a_deactivated_policy_is_no_longer_served_and_can_be_activated_again(client, tmp_path):
+    put_approve_activate(client, policy_file(tmp_path, CLIENT_DEFAULT), "default", 1)
+    assert decide(client, NAME_AND_BIRTHDATE)[1]["policy"]["source"] == "client"
+
+    withdraw = ["policy", "deactivate", "--client", client, "--policy", "default"]
+    done = ok(*withdraw, "--as", "cy", "--reason", "INC-9 wrong thresholds")
+    assert "deactivated default (version 1 no longer served) by cy" in done.stderr
+
+    status, decided, entry = decide(client, NAME_AND_BIRTHDATE)
+    assert status == 200 and decided["policy"]["source"] == entry["policy"]["source"] == "built-in"
+    again = call_cli(*withdraw, "--as", "cy", "--reason", "twice")
+    assert again.returncode == 1 and "default has no active version" in again.stderr
+    history = ok("policy", "history", "--client", client, "--policy", "default").stdout.splitlines()
+    assert history[1].split("\t")[1] == "retired"
+    assert history[-1].split("\t", 1)[1] == "deactivate version 1 by cy\tINC-9 wrong thresholds"
+    assert call_cli("policy", "get", "--client", client, "--policy", "default").returncode == 1
+
+    v1 = ["--client", client, "--policy", "default", "--version", "1"]
+    ok("policy", "activate", *v1, "--as", "ana", "--reason", "INC-9 fixed upstream")
+    assert decide(client, NAME_AND_BIRTHDATE)[1]["policy"] == {
+        "source": "client",
+        "id": "default",
+        "version": 1,
+        "sha256": content_hash({**client_default_as_stored(), "version": 1}),
+    }
+
+
+def test_a_tampered_deactivation_is_refused_not_taken_as_a_fallback(client, tmp_path):
+    put_approve_activate(client, policy_file(tmp_path, CLIENT_DEFAULT), "default", 1)
+    ok("policy", "deactivate", "--client", client, "--policy", "default", "--as", "cy", "--reason", "off")
+    _tamper(client, "default#activation#000002", by="bo")
+    status, body, _ = decide(client, NAME_AND_BIRTHDATE)
+    assert (status, body["code"]) == (500, "INTERNAL")
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["", "   ", "x" * 201, "two\nlines", "a\ttab"],
+    ids=["empty", "blank", "too-long", "newline", "tab"],
+)
+def test_every_step_but_put_records_a_bounded_one_line_reason(client, tmp_path, reason):
+    ok("policy", "put", "--client", client, policy_file(tmp_path, CLIENT_DEFAULT), "--as", "ana")
+    v1 = ["--client", client, "--policy", "default", "--version", "1"]
+    refused = call_cli("policy", "approve", *v1, "--as", "bo", "--reason", reason)
+    assert refused.returncode == 1
+    assert "refused: a reason is required: --reason TEXT, 1 to 200 characters on one line" in refused.stderr
+    ok("policy", "approve", *v1, "--as", "bo", "--reason", "x" * 200)
+    ok("policy", "activate", *v1, "--as", "cy", "--reason", "released")
+    for step in (["deactivate", *v1[:4]], ["rollback", *v1[:4], "--to", "1"]):
+        refused = call_cli("policy", *step, "--as", "cy", "--reason", reason)
+        assert refused.returncode == 1, step
+    missing = call_cli("policy", "activate", *v1, "--as", "cy")
+    assert missing.returncode == 2 and "--reason" in missing.stderr
+
+
+# --- Who acts: a person (sts:SourceIdentity), not a session name -------------------------------------
+
+ACCOUNT = "123456789012"
+
+
+class FakeSts:
+    """STS as AWS answers one person, alice: GetCallerIdentity names the credentials the command runs
+    with; AssumeRole answers the session the command asks for, with alice as its source identity (AWS
+    keeps the one set first), under the session name `session_name`."""
+
+    def __init__(self, caller: str, session_name: str = "alice") -> None:
+        self.caller = caller
+        self.session_name = session_name
+        self.assumed: list[dict[str, Any]] = []
+
+    def get_caller_identity(self) -> dict[str, str]:
+        return {"Arn": self.caller, "Account": ACCOUNT, "UserId": "AIDAEXAMPLE"}
+
+    def assume_role(self, **asked: Any) -> dict[str, Any]:
+        self.assumed.append(asked)
+        credentials = {"AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "x", "SessionToken": "y"}
+        session = f"arn:aws:sts::{ACCOUNT}:assumed-role/Operations/{self.session_name}"
+        user = {"Arn": session, "AssumedRoleId": "AROAEXAMPLE:x"}
+        return {"Credentials": credentials, "AssumedRoleUser": user, "SourceIdentity": "alice"}
+
+
+@pytest.fixture
+def operations_role(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    role = f"arn:aws:iam::{ACCOUNT}:role/Operations"
+    monkeypatch.setenv("KYC_OPERATIONS_ROLE_ARN", role)
+    get_settings.cache_clear()
+    yield role
+    monkeypatch.delenv("KYC_OPERATIONS_ROLE_ARN")
+    get_settings.cache_clear()
+
+
+class StsFactory:
+    """Stands in for kyc_match.aws.sts, a cached factory: the STS client the command is given."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __call__(self) -> Any:
+        return self._client
+
+    def cache_clear(self) -> None:
+        """kyc_match.aws.reset() clears every factory."""
+
+
+def _as_sts(monkeypatch: pytest.MonkeyPatch, sts: Any) -> None:
+    from kyc_match import aws
+
+    monkeypatch.setattr(aws, "sts", StsFactory(sts))
+
+
+def test_one_person_under_two_session_names_cannot_approve_their_own_version(
+    client, tmp_path, monkeypatch, operations_role
+):
+    """#23 item 6: alice's operations sessions `…/Operations/alice` and `…/Operations/alice2`, both with
+    source identity alice. Before, the session ARN was the identity: two names, two people, approved."""
+    file = policy_file(tmp_path, CLIENT_DEFAULT)
+    target = ["--client", client, "--policy", "default", "--version", "1"]
+    _as_sts(monkeypatch, FakeSts(f"arn:aws:sts::{ACCOUNT}:assumed-role/Operations/alice"))
+    call_cli("policy", "put", "--client", client, file)
+    _as_sts(monkeypatch, FakeSts(f"arn:aws:sts::{ACCOUNT}:assumed-role/Operations/alice2"))
+    call_cli("policy", "approve", *target, "--reason", "looks fine")
+
+    history = call_cli("policy", "history", "--client", client, "--policy", "default")
+    approvers = [line.split("\t")[4] for line in history.stdout.splitlines()[1:] if line[:1].isdigit()]
+    assert set(approvers) <= {"-"}, "one person approved their own version"
+    assert decide(client, NAME_AND_BIRTHDATE)[1]["policy"]["source"] == "built-in"
+
+
+def test_sessions_are_compared_on_their_source_identity_not_their_names(
+    client, tmp_path, monkeypatch, operations_role
+):
+    """Through the AWS identity provider: the command assumes the operations role from alice's IAM user
+    session, with her user name as source identity; two sessions of hers are one person."""
+    user = f"arn:aws:iam::{ACCOUNT}:user/alice"
+    first, second = FakeSts(user, "alice"), FakeSts(user, "alice2")
+    _as_sts(monkeypatch, first)
+    put = ok("policy", "put", "--client", client, policy_file(tmp_path, CLIENT_DEFAULT))
+    assert "as a draft by alice " in put.stderr
+    asked = {"RoleArn": operations_role, "RoleSessionName": "alice", "SourceIdentity": "alice"}
+    assert first.assumed == [asked | {"DurationSeconds": 900}]
+    _as_sts(monkeypatch, second)
+    target = ["--client", client, "--policy", "default", "--version", "1"]
+    same = call_cli("policy", "approve", *target, "--reason", "looks fine")
+    assert same.returncode == 1
+    assert "refused: an approver must be a different identity from the version's author" in same.stderr
+    version = config_table().get_item(Key={"pk": f"POLICY#{client}", "sk": "default#v000001"})["Item"]
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/Operations/alice"
+    assert (version["author"], version["authorSession"]) == ("alice", session)
+
+
+def test_a_caller_without_a_source_identity_is_refused(client, tmp_path, monkeypatch, operations_role):
+    """The AWS identity provider against the stand-in: STS called with an IAM user's own keys, AssumeRole
+    answered without a source identity (moto keeps none), so no person to compare: refused, nothing
+    stored."""
+    iam = boto3.client("iam")
+    name = f"staff-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=name)
+    keys = iam.create_access_key(UserName=name)["AccessKey"]
+    sts = boto3.client(
+        "sts", aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"]
+    )
+    assert sts.get_caller_identity()["Arn"].endswith(f":user/{name}")
+    _as_sts(monkeypatch, sts)
+    put = call_cli("policy", "put", "--client", client, policy_file(tmp_path, CLIENT_DEFAULT))
+    assert put.returncode == 1
+    assert "refused: the operations session carries no source identity; four eyes need one" in put.stderr
+    assert call_cli("policy", "history", "--client", client, "--policy", "default").returncode == 1
 
 
 def test_as_is_refused_against_aws(tmp_path):
@@ -329,12 +519,12 @@ def _write_sealed_with(key_id: str, client: str) -> None:
         config_table().put_item(Item=sealer.seal(item, "kyc-match/policy-item/v1"))
 
 
-def test_a_policy_sealed_with_a_key_that_is_not_ours_is_refused_and_the_refusal_audited(client, capsys):
+def test_a_policy_sealed_with_a_key_that_is_not_ours_is_refused_and_the_refusal_audited(client, caplog):
     """#23 item 5: the item names the attacker's key; the function verifies with the configured key only."""
     assert decide(client, NAME_AND_BIRTHDATE)[1]["policy"]["source"] == "built-in"
     attacker_key = _attacker_key()
     _write_sealed_with(attacker_key, client)
-    capsys.readouterr()
+    caplog.clear()
 
     status, answer, entry = decide(client, NAME_AND_BIRTHDATE)
 
@@ -342,6 +532,6 @@ def test_a_policy_sealed_with_a_key_that_is_not_ours_is_refused_and_the_refusal_
     assert answer["message"] == "The risk policy failed its integrity check; no decision was made."
     assert (entry["status"], entry["errorCode"]) == (500, "INTERNAL")
     assert "decision" not in entry and "policy" not in entry
-    refused = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "policy refused" in line]
-    assert [(line["client_id"], line["check"]) for line in refused] == [(client, "version seal")]
-    assert attacker_key not in json.dumps(refused)
+    refused = [record for record in caplog.records if record.getMessage() == "policy refused"]
+    assert [(record.client_id, record.check) for record in refused] == [(client, "version seal")]  # type: ignore[attr-defined]
+    assert attacker_key not in caplog.text

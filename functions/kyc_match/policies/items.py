@@ -6,11 +6,15 @@ KMS MAC over its canonical form, keys included, with the policy-seal key (`polic
 | item | sort key | holds |
 | --- | --- | --- |
 | version | `<policy id>#v<000001>` | the document, its sha256, author, createdAt |
-| approval | `<policy id>#approval#v<000001>` | version, sha256, approver (not the author), approvedAt |
-| activation | `<policy id>#activation#<000001>` | version, sha256, action (activate, rollback), by, at |
+| approval | `<policy id>#approval#v<000001>` | version, sha256, approver (not the author), reason |
+| activation | `<policy id>#activation#<000001>` | version, sha256, action, by, at, reason |
+
+(an activation's action: activate, rollback or deactivate; the approval has its approvedAt too)
 
 All under the partition key `POLICY#<client id>`. The active version is the one the latest
-activation names; a version is served only if all three items are intact and name the same sha256.
+activation names, unless it is a deactivation (then none is); a version is served only if all three
+items are intact and name the same sha256. Author, approver and `by` are people (`sts:SourceIdentity`);
+`authorSession`, `approverSession` and `bySession` the sessions they acted in (lifecycle.py).
 """
 
 from typing import Any, Protocol
@@ -71,6 +75,11 @@ def problem_with(
             return f"{item.get('kind', 'item')} seal"
     if len({item.get("sha256") for item in present}) != 1:
         return "sha256 differs between version, approval and activation"
-    if approval.get("approver") == version.get("author"):
+    if str(approval.get("approver")).casefold() == str(version.get("author")).casefold():
         return "approved by its author"
     return None
+
+
+def deactivates(activation: dict[str, Any]) -> bool:
+    """An activation item that withdraws the policy: no version of it is served."""
+    return activation.get("action") == "deactivate"

@@ -1,7 +1,9 @@
 """The decision endpoint's view of the policies: the active version of a client's policy, checked.
 
 A version is served only once approved and activated (see items.py and lifecycle.py), and only
-while its items pass their seals: a tampered item raises PolicyIntegrityError, it is never used.
+while its items pass their seals: a tampered item raises PolicyIntegrityError, it is never used. A
+policy whose latest activation item is a deactivation (itself intact) serves nothing, as one never
+activated.
 Served policies are cached per container for at most CACHE_SECONDS and at most CACHE_ENTRIES
 policies: an activation or a rollback takes effect within a minute on warm containers.
 """
@@ -11,7 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from boto3.dynamodb.conditions import Key
 
@@ -67,6 +69,10 @@ class DynamoDbPolicyStore:
         if activation is None:
             return None
         version = int(activation["version"])
+        if items.deactivates(activation):
+            if not self._sealer.is_intact(activation, items.POLICY_DOMAIN):
+                _refused(client_id, policy_id, version, "deactivation seal")
+            return None
         return self.checked(client_id, policy_id, version, activation)
 
     def checked(
@@ -85,12 +91,7 @@ class DynamoDbPolicyStore:
                 return ServedPolicy(
                     policy, PolicyReference(CLIENT, policy_id, version, version_item["sha256"])
                 )
-        # Client and policy ids are configuration, not personal data: they say where to look.
-        logger.error(
-            "policy refused",
-            extra={"client_id": client_id, "policy_id": policy_id, "version": version, "check": problem},
-        )
-        raise PolicyIntegrityError
+        _refused(client_id, policy_id, version, problem)
 
     def latest_activation(self, client_id: str, policy_id: str) -> dict[str, Any] | None:
         found = self.query(client_id, items.activations_prefix(policy_id), newest_first=True, limit=1)
@@ -122,6 +123,15 @@ class DynamoDbPolicyStore:
             if "LastEvaluatedKey" not in page or (limit is not None and len(found) >= limit):
                 return found
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _refused(client_id: str, policy_id: str, version: int, problem: str | None) -> NoReturn:
+    # Client and policy ids are configuration, not personal data: they say where to look.
+    logger.error(
+        "policy refused",
+        extra={"client_id": client_id, "policy_id": policy_id, "version": version, "check": problem},
+    )
+    raise PolicyIntegrityError
 
 
 def policy_of(version_item: dict[str, Any]) -> Policy:

@@ -1,15 +1,18 @@
 """`kyc-match policy`: a client's risk policies, from draft to active, and what a change would do.
 
     put FILE          store as the next version, a draft (served by nobody yet)
-    approve           a second identity approves a draft (never its author)
+    approve           a second person approves a draft (never its author)
     activate          the decision endpoint serves this approved version (within a minute)
     rollback --to N   serve an earlier approved version again
+    deactivate        serve no version any more (the client falls back as if none was activated)
     get, history, list
     simulate          replay a period's audit entries under a policy file, before approving it
 
-Who acts is the caller's AWS principal (STS GetCallerIdentity: for an assumed role, the role and
-session name). `--as NAME` stands in for it against the local stand-in only (AWS_ENDPOINT_URL set):
-against AWS a self-declared name would let one person be both author and approver.
+Approve, activate, rollback and deactivate each need `--reason TEXT`, and a person other than the
+version's approver for the last three (kyc_match/policies/lifecycle.py). Who acts is a person, the
+source identity of the operations session the command assumes against AWS (identity.py); `--as NAME`
+stands in for it against the local stand-in only (AWS_ENDPOINT_URL set): against AWS a self-declared
+name would let one person be both author and approver.
 """
 
 import argparse
@@ -17,11 +20,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kyc_match_tools import local_aws
 from kyc_match_tools.commands.arguments import day
 from kyc_match_tools.files import read_text
+
+if TYPE_CHECKING:
+    from kyc_match.policies.lifecycle import Actor
+    from kyc_match_tools.identity import IdentityProvider
 
 
 def register(subcommands: Any) -> None:
@@ -36,20 +43,26 @@ def register(subcommands: Any) -> None:
 
     approve = actions.add_parser("approve", help="approve a draft (by an identity other than its author)")
     _version_options(approve)
-    _identity_option(approve)
+    _identity_option(approve, reason=True)
     approve.set_defaults(run=_approve)
 
-    activate = actions.add_parser("activate", help="serve an approved version")
+    activate = actions.add_parser("activate", help="serve an approved version (not by its approver)")
     _version_options(activate)
-    _identity_option(activate)
+    _identity_option(activate, reason=True)
     activate.set_defaults(run=_activate)
 
     rollback = actions.add_parser("rollback", help="serve an earlier approved version again")
     rollback.add_argument("--client", required=True)
     rollback.add_argument("--policy", required=True, help="policy id")
     rollback.add_argument("--to", dest="version", type=int, required=True, help="the version to serve")
-    _identity_option(rollback)
+    _identity_option(rollback, reason=True)
     rollback.set_defaults(run=_rollback)
+
+    deactivate = actions.add_parser("deactivate", help="serve no version of a policy any more")
+    deactivate.add_argument("--client", required=True)
+    deactivate.add_argument("--policy", required=True, help="policy id")
+    _identity_option(deactivate, reason=True)
+    deactivate.set_defaults(run=_deactivate)
 
     get = actions.add_parser("get", help="print a version (the active one unless --version)")
     get.add_argument("--client", required=True)
@@ -57,7 +70,7 @@ def register(subcommands: Any) -> None:
     get.add_argument("--version", type=int)
     get.set_defaults(run=_get)
 
-    history = actions.add_parser("history", help="every version: state, sha256, author, approver")
+    history = actions.add_parser("history", help="every version and step: who, and the reasons given")
     history.add_argument("--client", required=True)
     history.add_argument("--policy", required=True, help="policy id")
     history.set_defaults(run=_history)
@@ -80,10 +93,14 @@ def _version_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", type=int, required=True)
 
 
-def _identity_option(parser: argparse.ArgumentParser) -> None:
+def _identity_option(parser: argparse.ArgumentParser, *, reason: bool = False) -> None:
     parser.add_argument(
         "--as", dest="as_identity", metavar="NAME", help="who acts, against the local stand-in only"
     )
+    if reason:
+        parser.add_argument(
+            "--reason", required=True, metavar="TEXT", help="why, recorded with the step (200 characters)"
+        )
 
 
 class _Refused(Exception):
@@ -108,18 +125,30 @@ def _lifecycle() -> Any:
     return policy_lifecycle(_settings())
 
 
-def _identity(args: argparse.Namespace) -> str:
+def identity_provider(args: argparse.Namespace) -> "IdentityProvider":
+    """`--as NAME` locally; otherwise the person's own operations session (identity.py)."""
+    from kyc_match_tools.identity import NamedLocally, OperationsSession  # noqa: PLC0415
+
     if args.as_identity:
         if not _local():
             raise _Refused(
                 "--as is for the local stand-in (AWS_ENDPOINT_URL) only; against AWS you act as your AWS "
                 "principal"
             )
-        return str(args.as_identity)
-    _settings()
+        return NamedLocally(str(args.as_identity))
+    settings = _settings()
     from kyc_match import aws  # noqa: PLC0415
 
-    return str(aws.sts().get_caller_identity()["Arn"])
+    return OperationsSession(aws.sts(), settings.operations_role_arn)
+
+
+def _identity(args: argparse.Namespace) -> "Actor":
+    from kyc_match_tools.identity import IdentityRefused  # noqa: PLC0415
+
+    try:
+        return identity_provider(args).current()
+    except IdentityRefused as refused:
+        raise _Refused(str(refused)) from None
 
 
 def _refusing(step: Any, args: argparse.Namespace) -> int:
@@ -156,7 +185,7 @@ def _put(args: argparse.Namespace) -> int:
         author = _identity(args)
         version, sha256 = _lifecycle().put(args.client, policy, author)
         print(
-            f"stored {policy.policy_id} version {version} for {args.client} as a draft by {author} "
+            f"stored {policy.policy_id} version {version} for {args.client} as a draft by {author.person} "
             f"(sha256 {sha256}); a second identity approves it with `kyc-match policy approve`",
             file=sys.stderr,
         )
@@ -168,9 +197,10 @@ def _put(args: argparse.Namespace) -> int:
 def _approve(args: argparse.Namespace) -> int:
     def step(_: argparse.Namespace) -> int:
         approver = _identity(args)
-        sha256 = _lifecycle().approve(args.client, args.policy, args.version, approver)
+        sha256 = _lifecycle().approve(args.client, args.policy, args.version, approver, args.reason)
         print(
-            f"approved {args.policy} version {args.version} (sha256 {sha256}) by {approver}", file=sys.stderr
+            f"approved {args.policy} version {args.version} (sha256 {sha256}) by {approver.person}",
+            file=sys.stderr,
         )
         return 0
 
@@ -180,10 +210,12 @@ def _approve(args: argparse.Namespace) -> int:
 def _activate(args: argparse.Namespace, *, rollback: bool = False) -> int:
     def step(_: argparse.Namespace) -> int:
         by = _identity(args)
-        sha256 = _lifecycle().activate(args.client, args.policy, args.version, by, rollback=rollback)
+        sha256 = _lifecycle().activate(
+            args.client, args.policy, args.version, by, args.reason, rollback=rollback
+        )
         verb = "rolled back to" if rollback else "activated"
         print(
-            f"{verb} {args.policy} version {args.version} (sha256 {sha256}) by {by}; "
+            f"{verb} {args.policy} version {args.version} (sha256 {sha256}) by {by.person}; "
             "served within 60 s by the decision endpoint",
             file=sys.stderr,
         )
@@ -194,6 +226,20 @@ def _activate(args: argparse.Namespace, *, rollback: bool = False) -> int:
 
 def _rollback(args: argparse.Namespace) -> int:
     return _activate(args, rollback=True)
+
+
+def _deactivate(args: argparse.Namespace) -> int:
+    def step(_: argparse.Namespace) -> int:
+        by = _identity(args)
+        version = _lifecycle().deactivate(args.client, args.policy, by, args.reason)
+        print(
+            f"deactivated {args.policy} (version {version} no longer served) by {by.person}; the decision "
+            "endpoint falls back within 60 s as for a policy never activated",
+            file=sys.stderr,
+        )
+        return 0
+
+    return _refusing(step, args)
 
 
 def _get(args: argparse.Namespace) -> int:
@@ -212,11 +258,13 @@ def _history(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no policy {args.policy} for {args.client}", file=sys.stderr)
         return 1
-    print("version\tstate\tsha256\tauthor\tapprover")
+    print("version\tstate\tsha256\tauthor\tapprover\treason")
     for row in rows:
-        print(f"{row.version}\t{row.state}\t{row.sha256}\t{row.author}\t{row.approver or '-'}")
+        said = [row.author, row.approver or "-", row.reason or "-"]
+        print("\t".join([str(row.version), row.state, row.sha256, *said]))
     for step in lifecycle.activations(args.client, args.policy):
-        print(f"{step['at']}\t{step['action']} version {step['version']} by {step['by']}")
+        why = step.get("reason") or "-"
+        print(f"{step['at']}\t{step['action']} version {step['version']} by {step['by']}\t{why}")
     return 0
 
 
