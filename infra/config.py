@@ -289,6 +289,9 @@ class StageConfig(_Model):
     # Witness keys that signed before the current one (KYC_PREVIOUS_WITNESS_KEY_IDS), as key ARNs:
     # `audit verify` still accepts their signatures, auditors may read their public halves.
     previous_witness_key_ids: tuple[Annotated[str, Field(pattern=KMS_KEY_ARN_PATTERN)], ...] = ()
+    # Policy-seal keys that sealed before the current one (KYC_PREVIOUS_POLICY_SEAL_KEY_IDS), as key
+    # ARNs: their seals still verify (VerifyMac only); a seal is never checked with a key an item names.
+    previous_policy_seal_key_ids: tuple[Annotated[str, Field(pattern=KMS_KEY_ARN_PATTERN)], ...] = ()
 
     @field_validator("regions")
     @classmethod
@@ -498,6 +501,11 @@ class StageConfig(_Model):
     def previous_witness_key_ids_json(self) -> str:
         """The KYC_PREVIOUS_WITNESS_KEY_IDS value (a JSON list)."""
         return json.dumps(list(self.previous_witness_key_ids), separators=(",", ":"))
+
+    @property
+    def previous_policy_seal_key_ids_json(self) -> str:
+        """The KYC_PREVIOUS_POLICY_SEAL_KEY_IDS value (a JSON list)."""
+        return json.dumps(list(self.previous_policy_seal_key_ids), separators=(",", ":"))
 
     @property
     def previous_signing_key_ids_json(self) -> str:

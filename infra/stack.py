@@ -103,6 +103,7 @@ class KycMatchStack(Stack):
             keys=self.keys,
             witness_bucket=self.audit.witness_bucket,
             previous_witness_key_ids=config.previous_witness_key_ids,
+            previous_policy_seal_key_ids=config.previous_policy_seal_key_ids,
         )
         self.api = Api(
             self, "Api", config=config, handler=self.match_function.alias, log_key=self.keys.data_key

@@ -1,10 +1,14 @@
 """Roles for people: auditors read and verify the trail and its witness; operations manage policies and
 ported numbers.
 
-Both are assumed by identities of this account (with MFA), never used by the service itself. They are
-what `kyc-match audit find|export|verify`, `kyc-match policy put` and `kyc-match ported-numbers load`
-run under against a deployment.
+Both are assumed by IAM users of this account, with MFA and with their user name as the session's
+`sts:SourceIdentity` (#23): AWS keeps it for the session's life and names it in CloudTrail for every
+call, and `kyc-match policy` compares people on it (four eyes), never on the session name the caller
+picks. Never used by the service itself. They are what `kyc-match audit find|export|verify`,
+`kyc-match policy …` and `kyc-match ported-numbers load` run under against a deployment.
 """
+
+from typing import Any
 
 from aws_cdk import CfnOutput, Duration
 from aws_cdk import aws_dynamodb as dynamodb
@@ -25,8 +29,37 @@ CLIENT_RECORDS = "CLIENTS"  # the partition of clients' records (kyc_match.clien
 POLICY_READS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:DescribeTable")
 
 
-def _people_of_this_account() -> iam.IPrincipal:
-    return iam.AccountRootPrincipal().with_conditions({"Bool": {"aws:MultiFactorAuthPresent": "true"}})
+# Who may assume a people role: an IAM user of this account, with MFA, naming themselves (their user
+# name) as the session's source identity. A session without one, or naming anyone else, is refused.
+PEOPLE_CONDITIONS: dict[str, Any] = {
+    "Bool": {"aws:MultiFactorAuthPresent": "true"},
+    "StringEquals": {"sts:SourceIdentity": "${aws:username}"},
+}
+
+
+def _people_role(scope: Construct, construct_id: str, description: str) -> iam.Role:
+    """A role for people: AssumeRole, and SetSourceIdentity (AWS asks for both), on PEOPLE_CONDITIONS."""
+    role = iam.Role(
+        scope,
+        construct_id,
+        assumed_by=iam.AccountRootPrincipal().with_conditions(PEOPLE_CONDITIONS),
+        max_session_duration=SESSION,
+        description=description,
+    )
+    role.assume_role_policy.add_statements(  # type: ignore[union-attr]  # a new role always has one
+        iam.PolicyStatement(
+            actions=["sts:SetSourceIdentity"],
+            principals=[iam.AccountRootPrincipal()],
+            conditions=PEOPLE_CONDITIONS,
+        )
+    )
+    return role
+
+
+def allow_previous_seal_checks(role: iam.IRole, key_arns: tuple[str, ...]) -> None:
+    """kms:VerifyMac on policy-seal keys used before the current one (seals made then still verify)."""
+    if key_arns:
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["kms:VerifyMac"], resources=list(key_arns)))
 
 
 class PeopleAccess(Construct):
@@ -40,15 +73,12 @@ class PeopleAccess(Construct):
         keys: Keys,
         witness_bucket: s3.Bucket,
         previous_witness_key_ids: tuple[str, ...] = (),
+        previous_policy_seal_key_ids: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, construct_id)
 
-        self.auditor = iam.Role(
-            self,
-            "Auditor",
-            assumed_by=_people_of_this_account(),
-            max_session_duration=SESSION,
-            description=f"kyc-match {stage}: read, export and verify the audit trail (no write)",
+        self.auditor = _people_role(
+            self, "Auditor", f"kyc-match {stage}: read, export and verify the audit trail (no write)"
         )
         tables["audit"].grant_read_data(self.auditor)
         # Read-only on the witness, every version of every object (a re-written object name cannot hide
@@ -85,13 +115,10 @@ class PeopleAccess(Construct):
                 )
             )
         keys.policy_seals.allow(self.auditor, "kms:VerifyMac")  # checks the seals of policies decided with
+        allow_previous_seal_checks(self.auditor, previous_policy_seal_key_ids)
 
-        self.operations = iam.Role(
-            self,
-            "Operations",
-            assumed_by=_people_of_this_account(),
-            max_session_duration=SESSION,
-            description=f"kyc-match {stage}: manage client risk policies and ported numbers",
+        self.operations = _people_role(
+            self, "Operations", f"kyc-match {stage}: manage client risk policies and ported numbers"
         )
         # Every decision records the sha256 of the policy it was made with: a replaced version (an
         # unconditional put) shows in the audit trail as a second hash under one version number.
@@ -105,6 +132,7 @@ class PeopleAccess(Construct):
         keys.identifiers.allow(self.operations, "kms:GenerateMac")  # ported numbers are stored hashed
         # Policy items are sealed, and a draft's seal is checked before it is approved.
         keys.policy_seals.allow(self.operations, "kms:GenerateMac", "kms:VerifyMac")
+        allow_previous_seal_checks(self.operations, previous_policy_seal_key_ids)
         CfnOutput(self, "WitnessBucketName", value=witness_bucket.bucket_name)
         CfnOutput(self, "WitnessKeyId", value=keys.witness_key.key_arn)
 

@@ -16,6 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from infra.bundling import RUNTIME
 from infra.config import StageConfig
+from infra.constructs.access import allow_previous_seal_checks
 from infra.constructs.keys import Keys
 from infra.constructs.network import EgressNetwork
 from infra.constructs.storage import grant_append_only
@@ -61,6 +62,7 @@ def settings_environment(
         "KYC_WITNESS_KEY_ID": keys.witness_key.key_arn,
         "KYC_PREVIOUS_WITNESS_KEY_IDS": config.previous_witness_key_ids_json,
         "KYC_POLICY_SEAL_KEY_ID": keys.policy_seal_key.key_arn,
+        "KYC_PREVIOUS_POLICY_SEAL_KEY_IDS": config.previous_policy_seal_key_ids_json,
     }
 
 
@@ -237,6 +239,7 @@ class MatchFunction(ServiceFunction):
         # Ported numbers loaded under a previous identifier key still route (docs/operators.md).
         self._allow_previous_macs(base.config.previous_hash_key_ids)
         keys.policy_seals.allow(self.role, "kms:VerifyMac")  # checks a policy's seals before deciding
+        allow_previous_seal_checks(self.role, base.config.previous_policy_seal_key_ids)
         # GET /health: is the identifier key enabled? (the key policy delegates DescribeKey to IAM).
         keys.hmac_key.grant(self.role, "kms:DescribeKey")
         # It calls operators (signs client assertions) and answers GET /.well-known/jwks.json.

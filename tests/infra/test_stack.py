@@ -515,7 +515,8 @@ def test_people_roles_need_mfa_and_cannot_write_the_trail(sandbox_template_dict)
     roles = resources_of(sandbox_template_dict, "AWS::IAM::Role")
     for name, logical_id in _people_roles(sandbox_template_dict).items():
         trust = roles[logical_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
-        assert trust["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}, name
+        # and the session names its person: tests/infra/test_people_access.py
+        assert trust["Condition"]["Bool"] == {"aws:MultiFactorAuthPresent": "true"}, name
         assert roles[logical_id]["Properties"]["MaxSessionDuration"] == 3600
     auditor = _people_roles(sandbox_template_dict)["Auditor"]
     audit_table = next(
