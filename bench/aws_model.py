@@ -21,6 +21,7 @@ import hmac
 import json
 import math
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -74,6 +75,7 @@ class ModelledAws:
         self._items: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {name: {} for name in keys}
         self.discarded_puts = 0
         self.drawn: list[float] = []  # each call's modelled seconds, in order (the caller clears it)
+        self.threads: list[int] = []  # the thread each of those calls ran on, in the same order
         self._answers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "dynamodb.GetItem": self._get_item,
             "dynamodb.BatchGetItem": self._batch_get_item,
@@ -94,6 +96,7 @@ class ModelledAws:
             raise RuntimeError(f"the AWS model has no answer for {name}")
         body = json.loads(params["body"] or "{}")
         latency = self.model.draw(name)
+        self.threads.append(threading.get_ident())  # before the draw: the two lists stay paired
         self.drawn.append(latency)
         if latency:
             time.sleep(latency)

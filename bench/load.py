@@ -125,27 +125,33 @@ async def run_load(
     return report
 
 
-def audited_correlators(aws_endpoint: str, prefix: str) -> Counter[str]:
-    """Audit entries per correlator starting with `prefix`, read from the local audit table."""
+def audited_correlators(aws_endpoint: str, correlators: list[str]) -> Counter[str]:
+    """Audit entries per correlator, read from the local audit table. An entry keeps only its
+    correlator's keyed hash (KMS GenerateMac with the identifier key), so each is hashed the same way."""
     import boto3  # noqa: PLC0415
 
     from kyc_match.settings import Settings  # noqa: PLC0415
 
-    table = boto3.resource(
-        "dynamodb",
-        endpoint_url=aws_endpoint,
-        region_name="eu-west-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    ).Table(Settings().audit_table)
+    settings = Settings()
+    session = boto3.session.Session(
+        region_name="eu-west-1", aws_access_key_id="local", aws_secret_access_key="local"
+    )
+    kms = session.client("kms", endpoint_url=aws_endpoint)
+    by_hash = {}
+    for correlator in correlators:
+        mac = kms.generate_mac(
+            KeyId=settings.hash_key_id, MacAlgorithm="HMAC_SHA_256", Message=correlator.encode()
+        )
+        by_hash[mac["Mac"].hex()] = correlator
+    table = session.resource("dynamodb", endpoint_url=aws_endpoint).Table(settings.audit_table)
     counts: Counter[str] = Counter()
-    kwargs: dict[str, Any] = {"ProjectionExpression": "correlator"}
+    kwargs: dict[str, Any] = {"ProjectionExpression": "correlatorHash"}
     while True:
         page = table.scan(**kwargs)
         for item in page["Items"]:
-            correlator = str(item.get("correlator", ""))
-            if correlator.startswith(prefix):
-                counts[correlator] += 1
+            found = by_hash.get(str(item.get("correlatorHash", "")))
+            if found is not None:
+                counts[found] += 1
         if "LastEvaluatedKey" not in page:
             return counts
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -235,15 +241,15 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def run_correlator(run_id: str, number: int) -> str:
-    """A UUID (the audit keeps only UUID correlators as sent) that starts with the run's 12 hex digits."""
+    """A UUID that starts with the run's 12 hex digits (the audit keeps its keyed hash only)."""
     return f"{run_id[:8]}-{run_id[8:12]}-4000-8000-{number:012d}"
 
 
-def check_audit(setup: LocalSetup, report: LoadReport, run_id: str, settle: float = 10) -> list[str]:
+def check_audit(setup: LocalSetup, report: LoadReport, settle: float = 10) -> list[str]:
     """Correlators answered but without exactly one audit entry (the entry is stored before the answer)."""
     deadline = time.monotonic() + settle
     while True:
-        counts = audited_correlators(setup.aws_endpoint, run_correlator(run_id, 0)[:14])
+        counts = audited_correlators(setup.aws_endpoint, report.correlators)
         wrong = [correlator for correlator in report.correlators if counts.get(correlator) != 1]
         if not wrong or time.monotonic() > deadline:
             return wrong
@@ -265,7 +271,7 @@ def main() -> int:
         report = asyncio.run(
             run_load(setup.base_url, args.requests, args.concurrency, args.time_limit, run_id=run_id)
         )
-        unaudited = check_audit(setup, report, run_id)
+        unaudited = check_audit(setup, report)
     latencies_ms = [value * 1000 for value in report.latencies]
     print(
         f"load: {args.requests} requests, concurrency {args.concurrency}, two simulated operators at "

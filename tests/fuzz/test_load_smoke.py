@@ -36,7 +36,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 def _run(setup: Any, requests: int, concurrency: int) -> tuple[Any, list[str]]:
     run_id = uuid.uuid4().hex[:12]
     report = asyncio.run(load.run_load(setup.base_url, requests, concurrency, time_limit=60, run_id=run_id))
-    return report, load.check_audit(setup, report, run_id)
+    return report, load.check_audit(setup, report)
 
 
 def test_sequential_load_is_answered_and_audited(setup: Any) -> None:
