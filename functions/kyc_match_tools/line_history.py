@@ -88,6 +88,8 @@ def bundled_line_history(now: datetime | None = None) -> list[dict[str, Any]]:
         {
             "phoneNumber": LONG_STANDING,
             "name": "Tomas Rey Navarro",
+            "idDocument": "48151623T",
+            "birthdate": "1968-09-14",
             "tenureDate": LONG_STANDING_SINCE,
             "contractType": "PAYM",
         },

@@ -210,11 +210,15 @@ def prepare(settings: Settings, subscribers: Iterable[Mapping[str, Any]] | None 
 
 
 def onboard_clients(
-    settings: Settings, api_key_ids: Iterable[str], purposes: Iterable[str] = (), client_id: str | None = None
+    settings: Settings,
+    api_key_ids: Iterable[str],
+    purposes: Iterable[str] = (),
+    client_id: str | None = None,
+    policies: Iterable[str] = (),
 ) -> None:
-    """Local API keys onboarded for these purposes (default: the service's default purpose): all of
-    them for `client_id` when given, else each a client of its own named after the key id
-    (`local-key-1` is the client `local-key-1`).
+    """Local API keys onboarded for these purposes (default: the service's default purpose) and risk
+    policies (default: `default` only): all of them for `client_id` when given, else each a client of
+    its own named after the key id (`local-key-1` is the client `local-key-1`).
 
     Raises ClientProfileError for a purpose not on the DPV list, or a client id that is not a slug.
     """
@@ -222,7 +226,7 @@ def onboard_clients(
     from kyc_match.domain.clients import ClientProfile, ClientRecord  # noqa: PLC0415
     from kyc_match.domain.purposes import DEFAULT_PURPOSE  # noqa: PLC0415
 
-    profile = ClientProfile.of(list(purposes) or [DEFAULT_PURPOSE])
+    profile = ClientProfile.of(list(purposes) or [DEFAULT_PURPOSE], None, list(policies) or None)
     store = DynamoDbClientStore(boto3.resource("dynamodb").Table(settings.config_table))
     keys = list(api_key_ids)
     records = (

@@ -26,6 +26,8 @@ class _ClientEntry(BaseModel):
     id: str
     purposes: list[str] = Field(min_length=1)
     default_purpose: str | None = Field(default=None, alias="defaultPurpose")
+    policies: list[str] | None = None  # the risk policies its keys may use; absent: `default` only
+    default_policy: str | None = Field(default=None, alias="defaultPolicy")
     api_key_ids: dict[str, list[str]] = Field(default_factory=dict, alias="apiKeyIds")
     legacy_ids: list[str] = Field(default_factory=list, alias="legacyIds")
 
@@ -46,7 +48,9 @@ def read_clients_file(document: Any, region: str) -> list[ClientRecord]:
     problems: list[str] = []
     for number, entry in enumerate(parsed.clients, start=1):
         try:
-            profile = ClientProfile.of(entry.purposes, entry.default_purpose)
+            profile = ClientProfile.of(
+                entry.purposes, entry.default_purpose, entry.policies, entry.default_policy
+            )
             keys = entry.api_key_ids.get(region, [])
             records.append(ClientRecord.of(entry.id, profile, keys, entry.legacy_ids))
         except ClientProfileError as error:

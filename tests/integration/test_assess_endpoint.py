@@ -16,6 +16,7 @@ from support import contract
 from support.assertions import assert_error
 from support.audit import audit_item_for
 from support.cli import call_cli
+from support.clients import bind_policies
 from support.people import FULL, ON_FILE
 from support.transports import API_KEY_ID
 
@@ -97,6 +98,7 @@ def test_client_policy_stored_with_the_cli_drives_the_decision(handler_transport
     assert call_cli("policy", "activate", *version, "--as", "cy", "--reason", "released").returncode == 0
     listing = call_cli("policy", "list", "--client", API_KEY_ID)
     assert f"retail-onboarding\tv{first + 1}\t" in listing.stdout
+    bind_policies(API_KEY_ID, "default", "retail-onboarding")  # onboarding lets its keys use it
 
     body = {"phoneNumber": FULL, "policyId": "retail-onboarding", "idDocument": ON_FILE["idDocument"],
             "name": "F. Sanchez Arjona", "birthdate": ON_FILE["birthdate"]}  # fmt: skip
@@ -106,11 +108,15 @@ def test_client_policy_stored_with_the_cli_drives_the_decision(handler_transport
     assert result["policy"]["id"] == "retail-onboarding" and result["policy"]["version"] >= 2
     assert result["policy"]["source"] == "client"
     assert result["reasons"] == [
-        {"rule": "levels.FULL.groups[0]", "attribute": "name", "outcome": "near", "partialMatch": "INITIAL"},
-        {"rule": "levels.FULL.groups[1]", "attribute": "streetName", "outcome": "missing"},
-        {"rule": "levels.FULL.groups[1]", "attribute": "streetNumber", "outcome": "missing"},
-        {"rule": "levels.FULL.groups[1]", "attribute": "postalCode", "outcome": "missing"},
-    ]
+        {"code": "attributeNear", "rule": "levels.FULL.groups[0]", "attribute": "name", "outcome": "near",
+         "partialMatch": "INITIAL"},
+        {"code": "evidenceMissing", "rule": "levels.FULL.groups[1]", "outcome": "missing",
+         "attributes": ["streetName", "streetNumber", "postalCode"]},
+    ]  # fmt: skip
+    assert result["nextStep"] == "documentCheck"
+    assert result["summary"] == (
+        "STEP_UP: name nearly matched the operator's record (levels.FULL.groups[0])."
+    )
 
     entry = audit_item_for(tag)
     assert (entry["matchLevel"], entry["decision"]) == ("PARTIAL", "STEP_UP")
@@ -150,7 +156,7 @@ def test_policy_get_prints_a_stored_version():
         ({"phoneNumber": FULL, "name": "Ana", "nick": "x"}, 400, "INVALID_ARGUMENT"),
         ({"phoneNumber": FULL, "birthdate": "2023-02-30"}, 400, "INVALID_ARGUMENT"),
         ({"phoneNumber": FULL, "name": "Ana", "policyId": "Not A Policy"}, 400, "INVALID_ARGUMENT"),
-        ({"phoneNumber": FULL, "name": "Ana", "policyId": "no-such-policy"}, 400, "INVALID_ARGUMENT"),
+        ({"phoneNumber": FULL, "name": "Ana", "policyId": "no-such-policy"}, 403, "PERMISSION_DENIED"),
         ({"name": "Ana"}, 422, "MISSING_IDENTIFIER"),
     ],
 )

@@ -59,7 +59,12 @@ def test_a_perfect_match_on_a_line_swapped_an_hour_ago_is_refused(api):
     result, tag = decide(api, SWAPPED_AN_HOUR_AGO, {"simSwap": {"maxAgeHours": 72}})
     assert result["matchResults"] == {"nameMatch": "true", "birthdateMatch": "true"}
     assert (result["matchLevel"], result["decision"]) == ("FULL", "REJECT")
-    assert result["reasons"][0] == {"rule": "lineChecks.simSwap", "signal": "simSwap", "outcome": "swapped"}
+    assert result["reasons"][0] == {
+        "code": "simSwapped",
+        "rule": "lineChecks.simSwap",
+        "signal": "simSwap",
+        "outcome": "swapped",
+    }
     assert result["lineChecks"] == {"simSwap": {"outcome": "swapped", "maxAgeHours": 72}}
 
     entry = audit_item_for(tag)
@@ -76,7 +81,8 @@ def test_a_perfect_match_on_a_line_swapped_an_hour_ago_is_refused(api):
     ("number", "line_checks", "decision", "outcomes"),
     [
         (SWAPPED_AN_HOUR_AGO, {"simSwap": {"maxAgeHours": 2}}, "REJECT", {"simSwap": "swapped"}),
-        (SWAPPED_AN_HOUR_AGO, {"deviceSwap": {"maxAgeHours": 24}}, "STEP_UP", {"deviceSwap": "swapped"}),
+        # The built-in policy checks SIM swaps within 72 hours on every decision, asked or not.
+        (SWAPPED_AN_HOUR_AGO, {"deviceSwap": {"maxAgeHours": 24}}, "REJECT", {"deviceSwap": "swapped", "simSwap": "swapped"}),
         (SWAPPED_A_MONTH_AGO, {"simSwap": {"maxAgeHours": 72}}, "ACCEPT", {"simSwap": "notSwapped"}),
         (SWAPPED_A_MONTH_AGO, {"simSwap": {"maxAgeHours": 2400}}, "REJECT", {"simSwap": "swapped"}),
         (SWAPPED_A_MONTH_AGO, {"simSwap": {}}, "ACCEPT", {"simSwap": "notSwapped"}),  # default: 240 h
@@ -140,17 +146,20 @@ def own_operator():
     wiring.use_dependencies(None)
 
 
-def test_a_number_recycled_and_a_young_line_step_up(handler_transport, own_operator):
+def test_a_number_recycled_is_refused_and_a_young_line_stepped_up(handler_transport, own_operator):
     result, tag = decide(handler_transport, "+34611000001", CHECKS)
     assert result["lineChecks"] == {
         "numberRecycling": {"outcome": "recycled"},
         "tenure": {"outcome": "notHeld"},
+        "simSwap": {"outcome": "notSwapped", "maxAgeHours": 72},  # the built-in policy's own check
     }
-    assert (result["matchLevel"], result["decision"]) == ("FULL", "STEP_UP")
+    # Built-in policy v3: a number recycled since the date asked is REJECT, a young line STEP_UP.
+    assert (result["matchLevel"], result["decision"]) == ("FULL", "REJECT")
     assert signal_reasons(result) == [
-        {"rule": "lineChecks.numberRecycling", "signal": "numberRecycling", "outcome": "recycled"},
-        {"rule": "lineChecks.tenure", "signal": "tenure", "outcome": "notHeld"},
-    ]
+        {"code": "numberRecycled", "rule": "lineChecks.numberRecycling", "signal": "numberRecycling",
+         "outcome": "recycled"},
+        {"code": "tenureTooShort", "rule": "lineChecks.tenure", "signal": "tenure", "outcome": "notHeld"},
+    ]  # fmt: skip
     assert audit_item_for(tag)["lineChecks"] == result["lineChecks"]
 
 
@@ -159,6 +168,7 @@ def test_a_line_held_since_before_the_dates_asked_accepts(handler_transport, own
     assert result["lineChecks"] == {
         "numberRecycling": {"outcome": "notRecycled"},
         "tenure": {"outcome": "held"},
+        "simSwap": {"outcome": "notSwapped", "maxAgeHours": 72},
     }
     assert result["decision"] == "ACCEPT"
 

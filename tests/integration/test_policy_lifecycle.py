@@ -79,7 +79,8 @@ def decide(client: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict
 
 @pytest.fixture
 def client() -> str:
-    return onboard(f"bank-{uuid.uuid4().hex[:8]}")  # for the default purpose, as every client is
+    # For the default purpose, as every client is; its keys may use its default and the retail policy.
+    return onboard(f"bank-{uuid.uuid4().hex[:8]}", policies=("default", "retail-onboarding"))
 
 
 @pytest.fixture(autouse=True)

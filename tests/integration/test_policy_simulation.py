@@ -18,6 +18,7 @@ from kyc_match import aws
 from kyc_match.audit.hashing import KmsIdentifierHasher
 from kyc_match.audit.trail import DynamoDbAuditTrail
 from kyc_match.domain.model import Assessment, AuditRecord, CallContext, PolicyReference, Reason, Signal
+from kyc_match.domain.reason_codes import OUTCOME_CODES
 from kyc_match.matching import AttributeMatch
 from kyc_match.settings import Settings
 from kyc_match.tables import AUDIT
@@ -30,15 +31,18 @@ CLIENT = "sim-bank"
 DAY_1 = date(2025, 3, 10)
 DAY_3 = DAY_1 + timedelta(days=2)
 LENIENT = PolicyReference("client", "default", 1, "0" * 64)
-# Two exact matches among given name, family name and birth date for ACCEPT; one for STEP_UP;
-# otherwise REJECT.
+# ACCEPT: given and family name and the birth date exact (the evidence floor: a full name and an
+# anchor); STEP_UP: one of them exact or a given name scored 90 or more; otherwise REJECT.
 NAMES_AND_BIRTHDATE = ["givenName", "familyName", "birthdate"]
 STRICT = {
     "policyId": "default",
     "format": 2,
+    "attributes": {"givenName": {"minScore": 90}},
     "levels": {
-        "FULL": {"groups": [{"attributes": NAMES_AND_BIRTHDATE, "minMatched": 2}]},
-        "PARTIAL": {"groups": [{"attributes": NAMES_AND_BIRTHDATE, "minMatched": 1}]},
+        "FULL": {"groups": [{"attributes": ["givenName+familyName"]}, {"attributes": ["birthdate"]}]},
+        "PARTIAL": {
+            "groups": [{"attributes": NAMES_AND_BIRTHDATE, "accept": ["match", "near"], "minMatched": 1}]
+        },
     },
 }
 TRUE, TYPO = AttributeMatch("true"), AttributeMatch("false", 93, "TYPO")
@@ -74,8 +78,9 @@ def seed(
     level = {"ACCEPT": "FULL", "STEP_UP": "PARTIAL", "REJECT": "NONE"}[decision]
     policy = kw.get("policy", LENIENT)
     reasons = tuple(
-        Reason("levels.FULL", name, "match" if verdict.result == "true" else "near", verdict.reason)
+        Reason("levels.FULL", name, outcome, verdict.reason, code=OUTCOME_CODES[outcome])
         for name, verdict in verdicts.items()
+        for outcome in ["match" if verdict.result == "true" else "near"]
     )
     trail.record(
         AuditRecord(
@@ -94,11 +99,22 @@ def seed(
 
 @pytest.fixture
 def seeded(trail_settings: Settings) -> Settings:
-    seed(trail_settings, DAY_1, {"givenName": TRUE, "familyName": TRUE}, "ACCEPT")  # stays ACCEPT
-    seed(trail_settings, DAY_1, {"givenName": TYPO, "familyName": TRUE}, "ACCEPT")  # -> STEP_UP
-    seed(trail_settings, DAY_1 + timedelta(days=1), {"givenName": TYPO, "familyName": TRUE}, "ACCEPT")
-    seed(trail_settings, DAY_1 + timedelta(days=1), {"givenName": FAR, "familyName": TYPO}, "STEP_UP")
-    seed(trail_settings, DAY_3, {"givenName": TRUE, "birthdate": TRUE}, "STEP_UP")  # -> ACCEPT
+    seed(trail_settings, DAY_1, {"givenName": TRUE, "familyName": TRUE, "birthdate": TRUE}, "ACCEPT")  # stays
+    seed(
+        trail_settings, DAY_1, {"givenName": TYPO, "familyName": TRUE, "birthdate": TRUE}, "ACCEPT"
+    )  # -> STEP_UP
+    seed(
+        trail_settings,
+        DAY_1 + timedelta(days=1),
+        {"givenName": TYPO, "familyName": TRUE, "birthdate": TRUE},
+        "ACCEPT",
+    )
+    seed(
+        trail_settings, DAY_1 + timedelta(days=1), {"givenName": FAR, "familyName": TYPO}, "STEP_UP"
+    )  # -> REJECT
+    seed(
+        trail_settings, DAY_3, {"givenName": TRUE, "familyName": TRUE, "birthdate": TRUE}, "STEP_UP"
+    )  # -> ACCEPT
     # Not part of the replay: after the period, another client, another policy.
     seed(trail_settings, DAY_3 + timedelta(days=1), {"givenName": TYPO}, "ACCEPT")
     seed(trail_settings, DAY_1, {"givenName": TYPO}, "ACCEPT", client="other-bank")
@@ -152,16 +168,15 @@ def test_csv_export_carries_level_decision_reasons_and_policy(seeded):
     assert json.loads(sorted(policies)[0])["source"] == "client"
     assert {json.loads(row["policy"])["id"] for row in rows} == {"default", "payments"}
     reasons = [json.loads(row["reasons"]) for row in rows]
-    assert {"rule": "levels.FULL", "attribute": "givenName", "outcome": "near", "partialMatch": "TYPO"} in (
-        reason for row in reasons for reason in row
-    )
+    near = {"code": "attributeNear", "rule": "levels.FULL", "attribute": "givenName", "outcome": "near"}
+    assert near | {"partialMatch": "TYPO"} in (reason for row in reasons for reason in row)
     assert {row["partialMatches"] for row in rows} == {"{}", '{"givenName": "TYPO"}'}
 
 
 def test_simulation_replays_line_checks_from_their_recorded_outcomes(trail_settings, tmp_path):
     """A decision entry keeps each line check's outcome and window (never a date): enough to replay
     it under a policy that reads the same answers differently."""
-    both = {"givenName": TRUE, "familyName": TRUE}
+    both = {"givenName": TRUE, "familyName": TRUE, "birthdate": TRUE}
     seed(trail_settings, DAY_1, both, "REJECT", signals=(Signal("simSwap", "swapped", 72),))  # -> STEP_UP
     seed(trail_settings, DAY_1, both, "REJECT", signals=(Signal("simSwap", "swapped", 12),))  # stays
     seed(trail_settings, DAY_1, both, "ACCEPT", signals=(Signal("simSwap", "notSwapped", 72),))  # stays

@@ -12,10 +12,11 @@ from kyc_match_tools.events import rest_proxy_event
 from kyc_match_tools.lambda_context import local_context
 
 
-def onboard(api_key_id: str, *purposes: str) -> str:
+def onboard(api_key_id: str, *purposes: str, policies: tuple[str, ...] = ()) -> str:
     """Onboard `api_key_id` as a client of its own name, for these purposes (default: the service's
-    default one), as `kyc-match serve` does its keys; returns the id."""
-    local_aws.onboard_clients(get_settings(), [api_key_id], purposes)
+    default one) and risk policies (default: `default` only), as `kyc-match serve` does its keys;
+    returns the id."""
+    local_aws.onboard_clients(get_settings(), [api_key_id], purposes, policies=policies)
     return api_key_id
 
 
@@ -28,3 +29,19 @@ def call_as(api_key_id: str, path: str, body: dict[str, Any]) -> tuple[dict[str,
     headers = {"content-type": "application/json", "x-correlator": correlator}
     event = rest_proxy_event("POST", path, headers, json.dumps(body), api_key_id)
     return lambda_handler(event, local_context()), correlator
+
+
+def bind_policies(client_id: str, *policy_ids: str) -> None:
+    """As an operator does at onboarding, through `kyc-match clients put --policy …`: the client's keys
+    may use these risk policies (the first is its default), its purposes unchanged."""
+    from support.cli import call_cli
+
+    current = call_cli("clients", "get", "--client", client_id)
+    assert current.returncode == 0, current.stderr
+    record = json.loads(current.stdout)
+    purposes = [argument for purpose in record["purposes"] for argument in ("--purpose", purpose)]
+    policies = [argument for policy in policy_ids for argument in ("--policy", policy)]
+    put = call_cli(
+        "clients", "put", "--client", client_id, *purposes, "--default", record["defaultPurpose"], *policies
+    )
+    assert put.returncode == 0, put.stderr

@@ -102,11 +102,12 @@ LICENCE_NEEDS_BIRTHDATE = parse_policy(
         "levels": {
             "FULL": {
                 "groups": [
-                    {"attributes": ["givenName"]},
+                    {"attributes": ["name"]},
+                    {"attributes": ["idDocument"]},
                     {"attributes": ["birthdate"], "when": {"idDocumentType": ["driver_licence"]}},
                 ]
             },
-            "PARTIAL": {"groups": [{"attributes": ["givenName"], "accept": ["match", "near"]}]},
+            "PARTIAL": {"groups": [{"attributes": ["name"], "accept": ["match", "near"]}]},
         },
     }
 )
@@ -175,8 +176,9 @@ def test_no_decision_when_the_audit_fails():
     ("document_type", "decision"), [("passport", "ACCEPT"), ("driver_licence", "STEP_UP")]
 )
 def test_the_id_document_type_sent_reaches_the_policy_and_the_audit(document_type, decision):
-    query = MatchQuery("+34600000001", {"givenName": "Ana", "idDocumentType": document_type}, "corr-1")
-    verdicts = {"givenName": AttributeMatch("true"), "idDocumentType": AttributeMatch("true")}
+    attributes = {"name": "Ana Ruiz", "idDocument": "66666666q", "idDocumentType": document_type}
+    query = MatchQuery("+34600000001", attributes, "corr-1")
+    verdicts = {name: AttributeMatch("true") for name in ("name", "idDocument", "idDocumentType")}
     served = ServedPolicy(
         LICENCE_NEEDS_BIRTHDATE, PolicyReference("client", "licence-needs-birthdate", 1, "0" * 64)
     )

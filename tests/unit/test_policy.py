@@ -26,12 +26,19 @@ def F(score: int | None = None, reason: str | None = None) -> AttributeMatch:
     return AttributeMatch("false", score, reason)
 
 
-def decide(policy, verdicts, id_document_type=None, operator_outcome=None):
-    return evaluate(policy, verdicts, RequestFacts(id_document_type, operator_outcome))
+def decide(policy, verdicts, id_document_type=None, operator_outcome=None, age_years=None):
+    # A birth date the operator confirms is an adult's unless a case says otherwise (minimumAge).
+    birthdate_confirmed = verdicts.get("birthdate") == T
+    age = age_years if age_years is not None else (40 if birthdate_confirmed else None)
+    return evaluate(policy, verdicts, RequestFacts(id_document_type, operator_outcome, age_years=age))
 
 
 def rules(assessment) -> list[tuple[str, str, str]]:
-    return [(reason.rule, reason.attribute, reason.outcome) for reason in assessment.reasons]
+    """(rule, attribute, outcome); a reason about several attributes names them joined by commas."""
+    return [
+        (reason.rule, reason.attribute or ",".join(reason.attributes), reason.outcome)
+        for reason in assessment.reasons
+    ]
 
 
 ADDRESS = {"streetName": T, "streetNumber": T, "postalCode": T}
@@ -39,31 +46,36 @@ CORE = {"idDocument": T, "name": T, "birthdate": T}
 
 # (case, policy, verdicts, idDocumentType, level, decision, a reason that must be given)
 TRANSITIONS = [
-    # The built-in default: a name and an anchor for ACCEPT; thin evidence STEP_UP; anchors REJECT.
+    # The built-in default (v3): a full name and an anchor for ACCEPT; thin evidence STEP_UP; anchors REJECT.
     ("default: name + birthdate", DEFAULT_POLICY, {"name": T, "birthdate": T}, None, "FULL", "ACCEPT", ("levels.FULL.groups[0]", "name", "match")),
-    ("default: family name + ID", DEFAULT_POLICY, {"familyName": T, "idDocument": T}, None, "FULL", "ACCEPT", ("levels.FULL.groups[1]", "idDocument", "match")),
-    ("default: kana name + birthdate", DEFAULT_POLICY, {"nameKanaZenkaku": T, "birthdate": T}, None, "FULL", "ACCEPT", ("levels.FULL.groups[0]", "nameKanaZenkaku", "match")),
+    ("default: given + family name + ID + birthdate", DEFAULT_POLICY, {"givenName": T, "familyName": T, "idDocument": T, "birthdate": T}, None, "FULL", "ACCEPT", ("levels.FULL.groups[0]", "familyName", "match")),
+    ("default: family name + ID is no full name", DEFAULT_POLICY, {"familyName": T, "idDocument": T}, None, "PARTIAL", "STEP_UP", ("levels.FULL.groups[0]", "name,givenName", "missing")),
+    ("default: family name + birthdate is no full name", DEFAULT_POLICY, {"familyName": T, "birthdate": T}, None, "PARTIAL", "STEP_UP", ("levels.FULL.groups[0]", "name,givenName", "missing")),
+    ("default: kana name + birthdate is no full name", DEFAULT_POLICY, {"nameKanaZenkaku": T, "birthdate": T}, None, "PARTIAL", "STEP_UP", ("levels.FULL.groups[0]", "name,givenName,familyName", "missing")),
     ("default: birthdate where no document is held", DEFAULT_POLICY, {"name": T, "idDocument": NA, "birthdate": T}, None, "FULL", "ACCEPT", ("levels.FULL.groups[1]", "birthdate", "match")),
-    ("default: gender alone", DEFAULT_POLICY, {"gender": T}, None, "NONE", "STEP_UP", ("levels.PARTIAL.groups[0]", "name", "missing")),
-    ("default: country alone", DEFAULT_POLICY, {"country": T}, None, "NONE", "STEP_UP", ("levels.PARTIAL.groups[0]", "name", "missing")),
-    ("default: nationality and gender", DEFAULT_POLICY, {"nationality": T, "gender": T, "country": T}, None, "NONE", "STEP_UP", ("levels.PARTIAL.groups[0]", "name", "missing")),
-    ("default: birthdate alone", DEFAULT_POLICY, {"birthdate": T}, None, "PARTIAL", "STEP_UP", ("levels.FULL.groups[0]", "name", "missing")),
-    ("default: given name is not a name", DEFAULT_POLICY, {"givenName": T, "birthdate": T}, None, "PARTIAL", "STEP_UP", ("levels.FULL.groups[0]", "name", "missing")),
+    ("default: gender alone", DEFAULT_POLICY, {"gender": T}, None, "NONE", "STEP_UP", ("levels.PARTIAL.groups[0]", "name,familyName,nameKanaHankaku,nameKanaZenkaku,givenName,idDocument,birthdate", "missing")),
+    ("default: country alone", DEFAULT_POLICY, {"country": T}, None, "NONE", "STEP_UP", ("levels.PARTIAL.groups[0]", "name,familyName,nameKanaHankaku,nameKanaZenkaku,givenName,idDocument,birthdate", "missing")),
+    ("default: nationality and gender", DEFAULT_POLICY, {"nationality": T, "gender": T, "country": T}, None, "NONE", "STEP_UP", ("levels.PARTIAL.groups[0]", "name,familyName,nameKanaHankaku,nameKanaZenkaku,givenName,idDocument,birthdate", "missing")),
+    ("default: birthdate alone", DEFAULT_POLICY, {"birthdate": T}, None, "PARTIAL", "STEP_UP", ("levels.FULL.groups[0]", "name,givenName,familyName", "missing")),
+    ("default: given name is not a name", DEFAULT_POLICY, {"givenName": T, "birthdate": T}, None, "PARTIAL", "STEP_UP", ("levels.FULL.groups[0]", "name,familyName", "missing")),
     ("default: name but no anchor held", DEFAULT_POLICY, {"name": T, "idDocument": NA}, None, "PARTIAL", "STEP_UP", ("levels.FULL.groups[1]", "idDocument", "unavailable")),
+    ("default: name and ID but no birth date for the age", DEFAULT_POLICY, {"name": T, "idDocument": T}, None, "FULL", "STEP_UP", ("minimumAge", "birthdate", "unconfirmed")),
+    ("default: a minor", DEFAULT_POLICY, {"name": T, "idDocument": T, "birthdate": T}, None, "FULL", "REJECT", ("minimumAge", "birthdate", "belowMinimum"), 14),
+    ("default: 18 today", DEFAULT_POLICY, {"name": T, "birthdate": T}, None, "FULL", "ACCEPT", ("levels.FULL.groups[1]", "birthdate", "match"), 18),
     ("default: everything not_available", DEFAULT_POLICY, {"name": NA, "idDocument": NA, "birthdate": NA, "email": NA}, None, "NONE", "STEP_UP", ("levels.PARTIAL.groups[0]", "name", "unavailable")),
-    ("default: given-name typo", DEFAULT_POLICY, {"givenName": F(70, "TYPO"), "familyName": T, "birthdate": T}, None, "FULL", "STEP_UP", ("attributes.givenName.onNear", "givenName", "near")),
+    ("default: given-name typo", DEFAULT_POLICY, {"givenName": F(70, "TYPO"), "familyName": T, "birthdate": T}, None, "PARTIAL", "STEP_UP", ("attributes.givenName.onNear", "givenName", "near")),
     ("default: name contradicted", DEFAULT_POLICY, {"name": F(30), "idDocument": T}, None, "PARTIAL", "STEP_UP", ("attributes.name.onMismatch", "name", "mismatch")),
-    ("default: unlisted email contradicted", DEFAULT_POLICY, {"name": T, "idDocument": T, "email": F(40)}, None, "FULL", "STEP_UP", ("onUnlistedMismatch", "email", "mismatch")),
+    ("default: unlisted email contradicted", DEFAULT_POLICY, {"name": T, "idDocument": T, "birthdate": T, "email": F(40)}, None, "FULL", "STEP_UP", ("onUnlistedMismatch", "email", "mismatch")),
     ("default: unlisted address contradicted", DEFAULT_POLICY, {"name": T, "birthdate": T, "address": F(67)}, None, "FULL", "STEP_UP", ("onUnlistedMismatch", "address", "mismatch")),
     ("default: birthdate contradicted", DEFAULT_POLICY, {"name": T, "idDocument": T, "birthdate": F()}, None, "FULL", "REJECT", ("attributes.birthdate.onMismatch", "birthdate", "mismatch")),
     ("default: ID contradicted", DEFAULT_POLICY, {"idDocument": F(), "name": T}, None, "PARTIAL", "REJECT", ("attributes.idDocument.onMismatch", "idDocument", "mismatch")),
     # Retail onboarding, EU AMLD standard due diligence.
     ("retail: all core + full address", RETAIL, CORE | ADDRESS, None, "FULL", "ACCEPT", ("levels.FULL.groups[0]", "idDocument", "match")),
-    ("retail: 2 of 3 address parts", RETAIL, CORE | ADDRESS | {"postalCode": F()}, None, "FULL", "ACCEPT", ("levels.FULL.groups[0]", "idDocument", "match")),
+    ("retail: 2 of 3 address parts", RETAIL, CORE | ADDRESS | {"postalCode": F()}, None, "FULL", "ACCEPT", ("attributes.postalCode.tolerateMismatch", "postalCode", "mismatch")),
     ("retail: street name at its threshold", RETAIL, CORE | ADDRESS | {"streetName": F(90), "postalCode": NA}, None, "FULL", "ACCEPT", ("levels.FULL.groups[0]", "idDocument", "match")),
     ("retail: street name below it", RETAIL, CORE | ADDRESS | {"streetName": F(89), "postalCode": NA}, None, "PARTIAL", "STEP_UP", ("levels.FULL.groups[1]", "streetName", "mismatch")),
     ("retail: address unknown", RETAIL, CORE | {"streetName": NA, "streetNumber": NA, "postalCode": NA}, None, "PARTIAL", "STEP_UP", ("levels.FULL.groups[1]", "streetName", "unavailable")),
-    ("retail: address not sent", RETAIL, CORE, None, "PARTIAL", "STEP_UP", ("levels.FULL.groups[1]", "streetName", "missing")),
+    ("retail: address not sent", RETAIL, CORE, None, "PARTIAL", "STEP_UP", ("levels.FULL.groups[1]", "streetName,streetNumber,postalCode", "missing")),
     ("retail: wrong free-text address", RETAIL, CORE | ADDRESS | {"address": F(67)}, None, "FULL", "STEP_UP", ("onUnlistedMismatch", "address", "mismatch")),
     ("retail: name initial", RETAIL, CORE | ADDRESS | {"name": F(80, "INITIAL")}, None, "PARTIAL", "STEP_UP", ("levels.FULL.groups[0]", "name", "near")),
     ("retail: given-name typo does not ride on the address", RETAIL, CORE | ADDRESS | {"name": F(96, "TYPO")}, None, "PARTIAL", "STEP_UP", ("levels.FULL.groups[0]", "name", "near")),
@@ -83,25 +95,27 @@ TRANSITIONS = [
     ("neobank: unlisted contradiction", NEOBANK, {"givenName": T, "familyName": T, "birthdate": T, "email": T, "address": T, "gender": F()}, None, "FULL", "REJECT", ("onUnlistedMismatch", "gender", "mismatch")),
     ("neobank: birthdate not held", NEOBANK, {"givenName": T, "familyName": T, "birthdate": NA, "email": T, "address": T}, None, "NONE", "REJECT", ("levels.PARTIAL.groups[1]", "birthdate", "unavailable")),
     # Payment app, before a sensitive operation; branches on idDocumentType.
-    ("payment: passport, ID + name", PAYMENT, {"idDocument": T, "name": T}, "passport", "FULL", "ACCEPT", ("levels.FULL.groups[0]", "idDocument", "match")),
-    ("payment: driving licence needs birthdate", PAYMENT, {"idDocument": T, "name": T}, "driver_licence", "PARTIAL", "STEP_UP", ("levels.FULL.groups[2]", "birthdate", "missing")),
-    ("payment: driving licence + birthdate", PAYMENT, {"idDocument": T, "name": T, "birthdate": T}, "driver_licence", "FULL", "ACCEPT", ("levels.FULL.groups[2]", "birthdate", "match")),
+    ("payment: passport, ID + name", PAYMENT, {"idDocument": T, "name": T, "idDocumentType": T}, "passport", "FULL", "ACCEPT", ("levels.FULL.groups[0]", "idDocument", "match")),
+    ("payment: passport unconfirmed takes the strictest branch", PAYMENT, {"idDocument": T, "name": T, "idDocumentType": NA}, "passport", "PARTIAL", "STEP_UP", ("levels.FULL.groups[2]", "birthdate", "missing")),
+    ("payment: passport sent, licence held", PAYMENT, {"idDocument": T, "name": T, "idDocumentType": F()}, "passport", "PARTIAL", "REJECT", ("onUnlistedMismatch", "idDocumentType", "mismatch")),
+    ("payment: driving licence needs birthdate", PAYMENT, {"idDocument": T, "name": T, "idDocumentType": T}, "driver_licence", "PARTIAL", "STEP_UP", ("levels.FULL.groups[2]", "birthdate", "missing")),
+    ("payment: driving licence + birthdate", PAYMENT, {"idDocument": T, "name": T, "birthdate": T, "idDocumentType": T}, "driver_licence", "FULL", "ACCEPT", ("levels.FULL.groups[2]", "birthdate", "match")),
     ("payment: name word order", PAYMENT, {"idDocument": T, "name": F(70, "TOKEN_ORDER")}, "passport", "PARTIAL", "STEP_UP", ("attributes.name.onNear", "name", "near")),
     ("payment: no document held", PAYMENT, {"idDocument": NA, "name": T}, None, "PARTIAL", "STEP_UP", ("attributes.idDocument.onUnavailable", "idDocument", "unavailable")),
     ("payment: name contradicted", PAYMENT, {"idDocument": T, "name": F(50)}, "passport", "NONE", "REJECT", ("attributes.name.onMismatch", "name", "mismatch")),
-    ("payment: birthdate contradicted even unasked", PAYMENT, {"idDocument": T, "name": T, "birthdate": F()}, "passport", "FULL", "REJECT", ("attributes.birthdate.onMismatch", "birthdate", "mismatch")),
-    ("payment: unlisted contradiction", PAYMENT, {"idDocument": T, "name": T, "email": F(20)}, "passport", "FULL", "REJECT", ("onUnlistedMismatch", "email", "mismatch")),
+    ("payment: birthdate contradicted even unasked", PAYMENT, {"idDocument": T, "name": T, "birthdate": F(), "idDocumentType": T}, "passport", "FULL", "REJECT", ("attributes.birthdate.onMismatch", "birthdate", "mismatch")),
+    ("payment: unlisted contradiction", PAYMENT, {"idDocument": T, "name": T, "email": F(20), "idDocumentType": T}, "passport", "FULL", "REJECT", ("onUnlistedMismatch", "email", "mismatch")),
     ("payment: ID contradicted", PAYMENT, {"idDocument": F(), "name": T}, "passport", "NONE", "REJECT", ("attributes.idDocument.onMismatch", "idDocument", "mismatch")),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    ("policy", "verdicts", "document_type", "level", "decision", "reason"),
-    [case[1:] for case in TRANSITIONS],
+    ("policy", "verdicts", "document_type", "level", "decision", "reason", "age"),
+    [(*case[1:], None)[:7] for case in TRANSITIONS],
     ids=[case[0] for case in TRANSITIONS],
 )
-def test_transitions(policy, verdicts, document_type, level, decision, reason):
-    assessment = decide(policy, verdicts, document_type)
+def test_transitions(policy, verdicts, document_type, level, decision, reason, age):
+    assessment = decide(policy, verdicts, document_type, age_years=age)
     assert (assessment.match_level, assessment.decision) == (level, decision), rules(assessment)
     assert reason in rules(assessment), rules(assessment)
     if not reason[0].startswith("levels."):  # a floor that decides is named first
@@ -141,6 +155,7 @@ def test_reasons_carry_partial_match_kind_but_no_values():
     assessment = decide(RETAIL, CORE | ADDRESS | {"name": F(80, "INITIAL")})
     document = assessment_document(assessment)
     assert document["reasons"][0] == {
+        "code": "attributeNear",
         "rule": "levels.FULL.groups[0]",
         "attribute": "name",
         "outcome": "near",
@@ -206,7 +221,7 @@ UNSAFE = [
     ("decisions out of order", {"decisions": {"FULL": "REJECT", "PARTIAL": "STEP_UP", "NONE": "REJECT"}},
      "decisions: a lower match level may not get a more lenient decision (levels out of order)"),
     ("dead rule", {"attributes": {"email": {"minScore": 90}}},
-     "attributes.email: no level uses email and the rule sets no onNear, onMismatch or onUnavailable: it has no effect (dead rule)"),
+     "attributes.email: no level uses email and the rule sets no onNear, onMismatch, onUnavailable or tolerateMismatch: it has no effect (dead rule)"),
     ("dead tolerance", {"attributes": {"name": {"tolerate": ["TYPO"]}}} | levels([{"attributes": ["name"]}, {"attributes": ["idDocument"]}], [{"attributes": ["idDocument"]}]),
      "attributes.name: minScore and tolerate make name near, but no group counts 'near' for it and it has no onNear or onMismatch (dead rule)"),
     ("dead onNear", {"attributes": {"idDocument": {"onNear": "STEP_UP"}}},

@@ -20,6 +20,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "policies"
 RETAIL_DOCUMENT = json.loads((EXAMPLES / "retail-bank.json").read_text(encoding="utf-8"))
 T = AttributeMatch("true")
 PERFECT = {"name": T, "birthdate": T}  # FULL / ACCEPT under the built-in policy and BANK below
+ADULT = 40  # the age the confirmed birth date gives (the built-in policy's minimumAge is 18)
 
 BANK = parse_policy(
     {
@@ -77,7 +78,8 @@ TRANSITIONS = [
     ("built-in: SIM swapped within the window asked", DEFAULT_POLICY, [swap("simSwap", "swapped", 72)], "REJECT", ("lineChecks.simSwap", "simSwap", "swapped")),
     ("built-in: SIM swapped, widest window", DEFAULT_POLICY, [swap("simSwap", "swapped", 2400)], "REJECT", ("lineChecks.simSwap", "simSwap", "swapped")),
     ("built-in: device swapped", DEFAULT_POLICY, [swap("deviceSwap", "swapped", 72)], "STEP_UP", ("lineChecks.deviceSwap", "deviceSwap", "swapped")),
-    ("built-in: recycled", DEFAULT_POLICY, [Signal("numberRecycling", "recycled")], "STEP_UP", ("lineChecks.numberRecycling", "numberRecycling", "recycled")),
+    ("built-in: recycled", DEFAULT_POLICY, [Signal("numberRecycling", "recycled")], "REJECT", ("lineChecks.numberRecycling", "numberRecycling", "recycled")),
+    ("built-in: required check not offered", DEFAULT_POLICY, [swap("simSwap", "notOffered", 72)], "ACCEPT", None),
     ("built-in: young line", DEFAULT_POLICY, [Signal("tenure", "notHeld")], "STEP_UP", ("lineChecks.tenure", "tenure", "notHeld")),
     ("built-in: not offered by the operator", DEFAULT_POLICY, [swap("deviceSwap", "unavailable", 72)], "STEP_UP", ("lineChecks.signalUnavailable", "deviceSwap", "unavailable")),
 ]  # fmt: skip
@@ -89,7 +91,7 @@ TRANSITIONS = [
     ids=[case[0] for case in TRANSITIONS],
 )
 def test_line_check_transitions(policy, signals, decision, first_reason):
-    assessment = evaluate(policy, PERFECT, RequestFacts(signals=tuple(signals)))
+    assessment = evaluate(policy, PERFECT, RequestFacts(signals=tuple(signals), age_years=ADULT))
     assert (assessment.match_level, assessment.decision) == ("FULL", decision)
     signal_reasons = [(r.rule, r.signal, r.outcome) for r in assessment.reasons if r.signal is not None]
     if first_reason is None:
@@ -106,11 +108,17 @@ def test_a_signal_reason_names_the_signal_not_an_attribute_and_existing_reasons_
     assessment = evaluate(
         DEFAULT_POLICY,
         PERFECT,
-        RequestFacts(signals=(swap("simSwap", "swapped", 72), Signal("tenure", "held"))),
+        RequestFacts(signals=(swap("simSwap", "swapped", 72), Signal("tenure", "held")), age_years=ADULT),
     )
     document = assessment_document(assessment)
-    assert document["reasons"][0] == {"rule": "lineChecks.simSwap", "signal": "simSwap", "outcome": "swapped"}
+    assert document["reasons"][0] == {
+        "code": "simSwapped",
+        "rule": "lineChecks.simSwap",
+        "signal": "simSwap",
+        "outcome": "swapped",
+    }
     assert document["reasons"][1] == {
+        "code": "attributeMatched",
         "rule": "levels.FULL.groups[0]",
         "attribute": "name",
         "outcome": "match",
@@ -165,21 +173,36 @@ def test_unsafe_or_malformed_line_check_rules_are_refused_naming_the_rule(sectio
     assert any(found.startswith(problem) for found in refused.value.problems), refused.value.problems
 
 
+STORED_BEFORE = {
+    "policyId": "stored-before",
+    "format": 2,
+    "attributes": {"birthdate": {"onMismatch": "REJECT"}, "name": {"minScore": 92, "tolerate": ["TYPO"]}},
+    "levels": {
+        "FULL": {"groups": [{"attributes": ["name", "birthdate"]}]},
+        "PARTIAL": {"groups": [{"attributes": ["name"], "accept": ["match", "near"]}]},
+    },
+}
+
+
 def test_a_policy_without_the_section_is_stored_and_hashed_as_before():
     """Stored policies keep working and keep their sha256: absent stays absent when a policy is dumped."""
-    retail = parse_policy(RETAIL_DOCUMENT)
-    assert retail.line_checks is None
-    dumped = retail.model_dump(mode="json", by_alias=True)
-    assert "lineChecks" not in dumped
-    # The hash docs/decision.md shows for the retail example since before line checks existed.
-    assert content_hash(dumped) == "53bca45117844b65f408013237b12972d2e3f70c4fecdbc2c62d676474c0cf65"
+    stored = parse_policy(STORED_BEFORE)
+    assert stored.line_checks is None
+    dumped = stored.model_dump(mode="json", by_alias=True)
+    assert not {"lineChecks", "minimumAge", "minimumTenureDays", "nextSteps"} & set(dumped)
+    assert all("tolerateMismatch" not in rule for rule in dumped["attributes"].values())
+    # Its hash with the code of before line checks, the evidence floor and every later optional field.
+    assert content_hash(dumped) == "70fe8ee0221aa21cb24940fbdecb6e731d7d422e8b7f3d285b0f2c4d360dd861"
     assert parse_policy(BANK.model_dump(mode="json", by_alias=True)) == BANK  # the section round-trips
 
 
 def test_the_built_in_policy_states_its_line_checks():
     rules = DEFAULT_POLICY.line_checks
-    assert rules is not None and DEFAULT_POLICY.version == 2
+    assert rules is not None and DEFAULT_POLICY.version == 3
     assert (rules.sim_swap.decision, rules.sim_swap.within_hours) == ("REJECT", None)
+    assert rules.require.sim_swap is not None
+    assert (rules.require.sim_swap.max_age_hours, rules.require.sim_swap.where_offered) == (72, True)
+    assert rules.number_recycling.decision == "REJECT"
     assert rules.signal_unavailable == "STEP_UP"
 
 

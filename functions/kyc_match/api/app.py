@@ -22,6 +22,7 @@ from kyc_match.api.parsing import Request, build_query, check_content_type, pars
 from kyc_match.domain.clients import ClientProfile, purpose_for
 from kyc_match.domain.errors import (
     AuditUnavailableError,
+    ClientNotOnboardedError,
     InvalidArgumentError,
     KycMatchError,
     MethodNotAllowedError,
@@ -90,9 +91,14 @@ def assess() -> Response[str]:
     context = _rejecting_audited(context, deps, lambda: _with_purpose(context, profile, request.purpose))
 
     def prepare() -> tuple[MatchQuery, ServedPolicy, "tuple[LineCheck, ...]"]:
+        from kyc_match.domain.line_checks import required_line_checks  # noqa: PLC0415 - see above
+
         query = _query(request, context, explain=True)
-        checks = request.line_checks(context.received_at.date())
-        return query, _policy(deps.policies, context.client_id, request.policyId), checks
+        today = context.received_at.date()
+        # The client's onboarding binds the policies its keys may use; the request only chooses among them.
+        served = _policy(deps.policies, context.client_id, _bound_policy(profile, request.policyId))
+        checks = required_line_checks(request.line_checks(today), served.policy, today)
+        return query, served, checks
 
     query, policy, checks = _rejecting_audited(context, deps, prepare)
     result = assess_identity(
@@ -267,21 +273,27 @@ def _with_purpose(context: CallContext, profile: ClientProfile | None, requested
     return replace(context, purpose=purpose_for(profile, requested))
 
 
-def _policy(policies: PolicyStore, client_id: str, policy_id: str | None) -> ServedPolicy:
+def _bound_policy(profile: ClientProfile | None, requested: str | None) -> str:
+    if profile is None:  # refused before: a client with no onboarding has no purpose either
+        raise ClientNotOnboardedError
+    return profile.policy_for(requested)
+
+
+def _policy(policies: PolicyStore, client_id: str, policy_id: str) -> ServedPolicy:
     """The client's active policy by id; a client without an active "default" gets the built-in one."""
     from kyc_match.domain.policy import PolicyError  # noqa: PLC0415 - see assess()
     from kyc_match.domain.policy_hash import built_in_policy  # noqa: PLC0415
 
     built_in = built_in_policy()
     try:
-        served = policies.active(client_id, policy_id or built_in.reference.id)
+        served = policies.active(client_id, policy_id)
     except PolicyError:
         # Stored before format 2: refused rather than migrated, since its levels may accept on thin
         # evidence and a silent translation would change decisions nobody signed off.
         raise RetiredPolicyError from None
     if served is not None:
         return served
-    if policy_id is None or policy_id == built_in.reference.id:
+    if policy_id == built_in.reference.id:
         return built_in
     raise UnknownPolicyError
 

@@ -115,6 +115,7 @@ _ANSWERS: dict[type[errors.KycMatchError], CamaraError] = {
     errors.UnauthenticatedError: UNAUTHENTICATED,
     errors.InvalidTokenContextError: INVALID_TOKEN_CONTEXT,
     errors.PurposeNotAllowedError: PERMISSION_DENIED,
+    errors.PolicyNotAllowedError: PERMISSION_DENIED,
     errors.ClientNotOnboardedError: PERMISSION_DENIED,
     errors.IdDocumentRequiredError: ID_DOCUMENT_REQUIRED,
     errors.IdDocumentMismatchError: ID_DOCUMENT_MISMATCH,

@@ -62,7 +62,16 @@ def facts_of(entry: dict[str, Any]) -> RequestFacts:
         id_document_type=document_type if isinstance(document_type, str) else None,
         operator_outcome=outcome if isinstance(outcome, str) else None,
         signals=signals_of(entry),
+        id_document_expired=entry.get("idDocumentExpired") is True,
+        inconsistent=_inconsistent(entry),
     )
+
+
+def _inconsistent(entry: dict[str, Any]) -> tuple[str, ...]:
+    for reason in entry.get("reasons") or []:
+        if isinstance(reason, dict) and reason.get("code") == "requestInconsistent":
+            return tuple(str(name) for name in reason.get("attributes") or ())
+    return ()
 
 
 def signals_of(entry: dict[str, Any]) -> tuple[Signal, ...]:
@@ -80,13 +89,20 @@ def _hours(value: object) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def _needs_age(policy: Policy, verdicts: dict[str, AttributeMatch]) -> bool:
+    """An entry keeps no age (personal data): a policy with `minimumAge` cannot replay a confirmed
+    birth date, so such an entry is skipped rather than guessed."""
+    birthdate = verdicts.get("birthdate")
+    return policy.minimum_age is not None and birthdate is not None and birthdate.result == "true"
+
+
 def replay(entries: Iterable[dict[str, Any]], policy: Policy) -> Replay:
     report = Replay()
     for entry in entries:
         if not decided_under(entry, policy.policy_id):
             continue
         verdicts, facts = verdicts_of(entry), facts_of(entry)
-        if not verdicts and facts.operator_outcome is None:
+        if (not verdicts and facts.operator_outcome is None) or _needs_age(policy, verdicts):
             report.skipped += 1
             continue
         report.transitions[(str(entry["decision"]), evaluate(policy, verdicts, facts).decision)] += 1

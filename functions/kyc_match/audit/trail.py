@@ -91,9 +91,9 @@ def audit_item(
         item["phoneHash"] = hasher.hash(record.phone_number)
         item["hashKeyId"] = hasher.key_id
     if record.assessment:
-        from kyc_match.domain.assess import assessment_document  # noqa: PLC0415 - decision requests only
+        from kyc_match.domain.assess import audited_assessment  # noqa: PLC0415 - decision requests only
 
-        item.update(assessment_document(record.assessment))
+        item.update(audited_assessment(record.assessment))
     if record.policy:
         item["policy"] = record.policy.document()
     if record.id_document_type:

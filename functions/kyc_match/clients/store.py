@@ -2,8 +2,8 @@
 
 | item | pk | sk | holds |
 | --- | --- | --- | --- |
-| record | `CLIENTS` | `<client id>` | `document` (purposes, default, apiKeyIds, legacyIds), `revision` |
-| key | `CLIENT_KEYS` | `<API key id>` | `clientId` and a copy of the purposes (`document`) |
+| record | `CLIENTS` | `<client id>` | `document` (purposes, policies, defaults, key ids…), `revision` |
+| key | `CLIENT_KEYS` | `<API key id>` | `clientId` and a copy of the purposes and policies (`document`) |
 
 A request's key is resolved with one GetItem of its key item, which carries the purposes too: the
 function reads one item per key, as it read one profile per key before clients had stable ids, and
@@ -163,7 +163,13 @@ def _now() -> str:
 
 def _profile(values: dict[str, Any]) -> ClientProfile:
     """A stored record, validated again: a purpose removed from the DPV list fails loudly here."""
-    return ClientProfile.of(list(values["purposes"]), str(values["defaultPurpose"]))
+    policies = values.get("policies")
+    return ClientProfile.of(
+        list(values["purposes"]),
+        str(values["defaultPurpose"]),
+        [str(policy) for policy in policies] if isinstance(policies, list) else None,
+        str(values["defaultPolicy"]) if "defaultPolicy" in values else None,
+    )
 
 
 def _record(item: dict[str, Any]) -> ClientRecord:

@@ -12,7 +12,7 @@ operator is told a purpose the client never declared.
 import re
 from dataclasses import dataclass
 
-from kyc_match.domain.errors import ClientNotOnboardedError, PurposeNotAllowedError
+from kyc_match.domain.errors import ClientNotOnboardedError, PolicyNotAllowedError, PurposeNotAllowedError
 from kyc_match.domain.purposes import is_purpose
 
 
@@ -24,14 +24,29 @@ class ClientProfileError(ValueError):
         self.problems = problems
 
 
+BUILT_IN_POLICY = "default"  # the built-in policy's id, and a client's own `default` policy
+POLICY_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+
 @dataclass(frozen=True)
 class ClientProfile:
     purposes: tuple[str, ...]
     default_purpose: str
+    # The risk policies its keys may use, and the one a decision request naming none gets. Set at
+    # onboarding, never by the caller: an integration cannot pick a more lenient policy.
+    policies: tuple[str, ...] = (BUILT_IN_POLICY,)
+    default_policy: str = BUILT_IN_POLICY
 
     @classmethod
-    def of(cls, purposes: list[str] | tuple[str, ...], default: str | None = None) -> "ClientProfile":
-        """Validated: at least one purpose, each from the DPV purpose list, the default among them."""
+    def of(
+        cls,
+        purposes: list[str] | tuple[str, ...],
+        default: str | None = None,
+        policies: list[str] | tuple[str, ...] | None = None,
+        default_policy: str | None = None,
+    ) -> "ClientProfile":
+        """Validated: at least one purpose, each from the DPV purpose list, the default among them;
+        policy ids well formed, the default policy among the policies."""
         unique = tuple(dict.fromkeys(purposes))
         problems = [
             f"{purpose!r} is not a DPV purpose (dpv:<term>)" for purpose in unique if not is_purpose(purpose)
@@ -41,12 +56,30 @@ class ClientProfile:
         chosen = default if default is not None else (unique[0] if unique else "")
         if unique and chosen not in unique:
             problems.append("the default purpose must be one of the purposes")
+        bound = tuple(dict.fromkeys(policies or (default_policy or BUILT_IN_POLICY,)))
+        default_policy = default_policy or bound[0]
+        if not all(POLICY_ID.fullmatch(policy) for policy in bound):
+            problems.append("a policy id must be 1 to 63 lowercase letters, digits or inner dashes")
+        if default_policy not in bound:
+            problems.append("the default policy must be one of the policies")
         if problems:
             raise ClientProfileError(problems)
-        return cls(unique, chosen)
+        return cls(unique, chosen, bound, default_policy)
+
+    def policy_for(self, requested: str | None) -> str:
+        """The policy of a decision: the one requested if the client's keys may use it; none: the default."""
+        if requested is None:
+            return self.default_policy
+        if requested not in self.policies:
+            raise PolicyNotAllowedError
+        return requested
 
     def document(self) -> dict[str, object]:
-        return {"purposes": list(self.purposes), "defaultPurpose": self.default_purpose}
+        document: dict[str, object] = {"purposes": list(self.purposes)}
+        document["defaultPurpose"] = self.default_purpose
+        if self.policies != (BUILT_IN_POLICY,) or self.default_policy != BUILT_IN_POLICY:
+            document |= {"policies": list(self.policies), "defaultPolicy": self.default_policy}
+        return document
 
 
 # Lowercase letters, digits and inner dashes, 2 to 64 characters: readable in partition keys

@@ -1,13 +1,16 @@
 """The built-in policy, for clients without a `default` of their own; its matrix is in docs/decision.md.
 
-ACCEPT needs a name (the full name, the family name or a kana reading of it) and an identity anchor
-(the ID document, or the birth date) to match exactly. Anything else is thin evidence: STEP_UP, never
-ACCEPT. A contradicted anchor is REJECT; a near or contradicted name, or a contradiction on an
-attribute the policy does not name, is at least STEP_UP.
+Version 3. ACCEPT needs the evidence floor (domain/evidence.py) and an adult: a full name (`name`, or
+`givenName` with `familyName`) and an identity anchor (an unexpired ID document, or the birth date)
+matching exactly, and a birth date the operator confirms at least 18 years ago. Anything else is thin
+evidence: STEP_UP, never ACCEPT. A contradicted anchor or a minor is REJECT; a near or contradicted
+name, a contradiction on any other attribute, or a request that contradicts itself is at least STEP_UP.
 
-Line checks (version 2): a SIM swapped within the window the request asked is REJECT, a device swap,
-a number recycled since the date asked, a subscription not held since the date asked, or a check the
-operator could not answer is STEP_UP. Never ACCEPT on any of them.
+Line checks: a SIM swap within 72 hours is checked on every decision wherever the operator offers
+SIM Swap (elsewhere the decision says `notOffered` and goes on), and a request may widen the window.
+A SIM swapped within the window is REJECT, a number recycled since the date asked is REJECT; a device
+swap, a subscription not held since the date asked, or a check the operator could not answer is
+STEP_UP. Never ACCEPT on any of them.
 """
 
 from kyc_match.domain.policy import Policy, parse_policy
@@ -15,17 +18,20 @@ from kyc_match.domain.policy import Policy, parse_policy
 _NAME_RULE = {"minScore": 90, "tolerate": ["TYPO"], "onNear": "STEP_UP", "onMismatch": "STEP_UP"}
 _KANA_RULE = {"minScore": 90, "onNear": "STEP_UP", "onMismatch": "STEP_UP"}  # no partial-match kinds
 _NAMES = ["name", "familyName", "nameKanaHankaku", "nameKanaZenkaku"]
+SIM_SWAP_HOURS = 72
+MINIMUM_AGE = 18
 
 DEFAULT_POLICY: Policy = parse_policy(
     {
         "policyId": "default",
         "format": 2,
-        "version": 2,
+        "version": 3,
         "description": (
-            "ACCEPT: the full name or family name and the ID document or birth date match exactly. "
-            "REJECT: the ID document or birth date contradicts the record. Everything else: STEP_UP. "
-            "Line checks asked: a SIM swapped within the window asked REJECTs; a device swap, a recycled "
-            "number, a subscription not held since the date asked, or no answer from the operator: STEP_UP."
+            "ACCEPT: the full name (or given and family name) and an unexpired ID document or the birth "
+            "date match exactly, the operator confirms a birth date 18 or more years ago, and the SIM "
+            "was not swapped in the last 72 hours. REJECT: the ID document or birth date contradicts the "
+            "record, a minor, a SIM swapped within the window, a number recycled since the date asked. "
+            "Everything else: STEP_UP."
         ),
         "attributes": {
             "idDocument": {"onMismatch": "REJECT"},
@@ -39,7 +45,7 @@ DEFAULT_POLICY: Policy = parse_policy(
         "levels": {
             "FULL": {
                 "groups": [
-                    {"attributes": _NAMES, "minMatched": 1},
+                    {"attributes": ["name", "givenName+familyName"], "minMatched": 1},
                     {"attributes": ["idDocument", "birthdate"], "minMatched": 1},
                 ]
             },
@@ -55,10 +61,12 @@ DEFAULT_POLICY: Policy = parse_policy(
         },
         "decisions": {"FULL": "ACCEPT", "PARTIAL": "STEP_UP", "NONE": "STEP_UP"},
         "onUnlistedMismatch": "STEP_UP",
+        "minimumAge": MINIMUM_AGE,
         "lineChecks": {
+            "require": {"simSwap": {"maxAgeHours": SIM_SWAP_HOURS, "whereOffered": True}},
             "simSwap": {"decision": "REJECT"},
             "deviceSwap": {"decision": "STEP_UP"},
-            "numberRecycling": {"decision": "STEP_UP"},
+            "numberRecycling": {"decision": "REJECT"},
             "tenure": {"decision": "STEP_UP"},
             "signalUnavailable": "STEP_UP",
         },

@@ -28,11 +28,12 @@ class UnknownPolicyError(InvalidArgumentError):
 
 
 class RetiredPolicyError(InvalidArgumentError):
-    """The policy named is stored in format 1, whose levels could accept on thin evidence."""
+    """The policy named was stored under rules it no longer passes: format 1, whose levels could
+    accept on thin evidence, or a policy below today's evidence floor."""
 
     default_detail = (
-        "Invalid request body: the policy named is stored in a retired format and must be stored again "
-        "in the current one before it can decide."
+        "Invalid request body: the policy named was stored under earlier rules it no longer passes "
+        "(a retired format or the evidence floor) and must be stored again before it can decide."
     )
 
 
@@ -52,6 +53,12 @@ class PurposeNotAllowedError(KycMatchError):
     """The purpose asked for is not one the client was onboarded for."""
 
     default_detail = "The purpose is not one this client was onboarded for."
+
+
+class PolicyNotAllowedError(KycMatchError):
+    """The request names a policy the client's onboarding does not bind its keys to."""
+
+    default_detail = "The policy is not one this client's API keys may use."
 
 
 class ClientNotOnboardedError(KycMatchError):

@@ -16,8 +16,9 @@ for the request's thread to log and count (an adapter bug or an operator failing
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, wait
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from kyc_match.domain.errors import ServiceNotApplicableError
 from kyc_match.domain.line_history import (
@@ -33,6 +34,9 @@ from kyc_match.domain.line_history import (
 )
 from kyc_match.domain.model import MATCH_SCOPE, MatchQuery, Signal
 from kyc_match.domain.ports import OperatorAdapter, TaskPool
+
+if TYPE_CHECKING:
+    from kyc_match.domain.policy import Policy
 
 UNAVAILABLE = "unavailable"
 NOT_OFFERED, FAILED, DEADLINE = "notOffered", "failed", "deadline"
@@ -59,6 +63,8 @@ class LineCheck:
     signal: str  # simSwap | deviceSwap | numberRecycling | tenure
     max_age_hours: int | None = None
     since: date | None = None
+    # Required by the policy only where the operator offers the API: elsewhere `notOffered`, no floor.
+    where_offered: bool = False
 
     @property
     def api(self) -> LineApi:
@@ -71,6 +77,11 @@ class LineCheck:
 
     def unavailable(self) -> Signal:
         return Signal(self.signal, UNAVAILABLE, self.max_age_hours)
+
+    def not_offered(self) -> _Answer:
+        if self.where_offered:
+            return Signal(self.signal, NOT_OFFERED, self.max_age_hours), None, None
+        return self.unavailable(), NOT_OFFERED, None
 
     def ask(self, history: LineHistory, query: LineQuery) -> Signal:
         """The operator's answer as an outcome; its errors propagate (the caller makes them unavailable)."""
@@ -92,6 +103,43 @@ APIS = {
     "numberRecycling": NUMBER_RECYCLING,
     "tenure": KYC_TENURE,
 }
+
+
+def required_line_checks(
+    asked: tuple[LineCheck, ...], policy: "Policy", today: date
+) -> tuple[LineCheck, ...]:
+    """The checks a decision runs: those the request asked and those its policy requires, each with
+    the wider window of the two (a request may make a required check stricter, never weaker)."""
+    checks = {check.signal: check for check in asked}
+    for required in _requirements(policy, today):
+        mine = checks.get(required.signal)
+        checks[required.signal] = required if mine is None else _stricter(mine, required)
+    return tuple(checks.values())
+
+
+def _requirements(policy: "Policy", today: date) -> list[LineCheck]:
+    require = policy.line_check_rules.require
+    found: list[LineCheck] = []
+    for signal, swap in (("simSwap", require.sim_swap), ("deviceSwap", require.device_swap)):
+        if swap is not None:
+            window, where_offered = swap.max_age_hours, swap.where_offered
+            found.append(LineCheck(signal, max_age_hours=window, where_offered=where_offered))
+    recycling = require.number_recycling
+    if recycling is not None:
+        since = today - timedelta(days=recycling.days)
+        found.append(LineCheck("numberRecycling", since=since, where_offered=recycling.where_offered))
+    if policy.minimum_tenure_days is not None:
+        found.append(LineCheck("tenure", since=today - timedelta(days=policy.minimum_tenure_days)))
+    return found
+
+
+def _stricter(asked: LineCheck, required: LineCheck) -> LineCheck:
+    """A wider swap window, an earlier date: both catch more. Asked explicitly: never `notOffered`."""
+    if asked.max_age_hours is not None and required.max_age_hours is not None:
+        return replace(asked, max_age_hours=max(asked.max_age_hours, required.max_age_hours))
+    if asked.since is not None and required.since is not None:
+        return replace(asked, since=min(asked.since, required.since))
+    return asked
 
 
 def line_scopes(checks: tuple[LineCheck, ...]) -> frozenset[str]:
@@ -135,7 +183,7 @@ class LineCheckRun:
     def _start(self, check: LineCheck, history: LineHistory | None, query: LineQuery) -> "Future[_Answer]":
         if history is None:  # not offered: known now, nothing to ask
             done: Future[_Answer] = Future()
-            done.set_result((check.unavailable(), NOT_OFFERED, None))
+            done.set_result(check.not_offered())
             return done
         return self._batch.submit(lambda: _answered(check, lambda: check.ask(history, query)))
 

@@ -18,6 +18,7 @@ from kyc_match.domain.model import (
     PolicyReference,
     RequestFacts,
     ServedPolicy,
+    Signal,
     Verdicts,
 )
 from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorDirectory, TaskPool
@@ -105,8 +106,9 @@ def _answer(
         running = _start_line_checks(operator, line_checks, pool, query, context)
         verdicts = operator.match(query)
         signals = running.finish() if running else ()
-        facts = RequestFacts(id_document_type=id_document_type, signals=signals)
-        assessment = _assess(verdicts, policy.policy, facts) if policy is not None else None
+        assessment = None
+        if policy is not None:
+            assessment = _assess(verdicts, policy.policy, _facts(query, verdicts, context, None, signals))
     except Exception as error:
         outcome = _operator_outcome(error)
         if policy is None or outcome is None:
@@ -117,7 +119,7 @@ def _answer(
         verdicts = {}
         # No operator serves the number: no check could be asked.
         signals = running.finish() if running else tuple(check.unavailable() for check in line_checks)
-        assessment = _assess(verdicts, policy.policy, RequestFacts(id_document_type, outcome, signals))
+        assessment = _assess(verdicts, policy.policy, _facts(query, verdicts, context, outcome, signals))
     audit.record(
         AuditRecord(
             context=context,
@@ -178,6 +180,20 @@ def reject_request(
     """Audit a request refused before it reached an operator (invalid body, missing identifier…);
     `api`: the line-history operation it asked (e.g. "sim-swap/v2/check")."""
     audit.record(AuditRecord(context=context, error=error, api=api))
+
+
+def _facts(
+    query: MatchQuery,
+    verdicts: Verdicts,
+    context: CallContext,
+    operator_outcome: str | None,
+    signals: tuple[Signal, ...],
+) -> RequestFacts:
+    from kyc_match.domain.decision_facts import decision_facts  # noqa: PLC0415 - decision requests only
+
+    today = context.received_at.date()
+    outcome = operator_outcome
+    return decision_facts(query.attributes, verdicts, today, operator_outcome=outcome, signals=signals)
 
 
 def _assess(verdicts: Verdicts, policy: "Policy", facts: RequestFacts) -> Assessment:

@@ -61,6 +61,8 @@ class Reason:
     outcome: str  # match | near | mismatch | unavailable | missing; a signal's outcome (see Signal)
     partial_match: str | None = None  # TYPO, INITIAL, … where the engine could tell
     signal: str | None = None  # simSwap, deviceSwap, numberRecycling, tenure
+    code: str = ""  # its entry in the reason catalogue (domain/reason_codes.py, docs/decision.md)
+    attributes: tuple[str, ...] = ()  # a reason about several attributes (missing ones, inconsistent ones)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ class Signal:
 
     Outcomes: swapped | notSwapped (SIM and device swap), recycled | notRecycled, held | notHeld
     (tenure since the date asked), unavailable (the operator could not answer: not offered, failed,
-    too slow)."""
+    too slow), notOffered (a check the policy requires only where the operator offers it, and it
+    does not)."""
 
     name: str  # simSwap | deviceSwap | numberRecycling | tenure
     outcome: str
@@ -94,6 +97,14 @@ class RequestFacts:
     id_document_type: str | None = None  # the enum value sent, for groups with `when`
     operator_outcome: str | None = None  # ID_DOCUMENT_MISMATCH, … when the operator refused to match
     signals: tuple[Signal, ...] = ()  # the line checks the request asked, answered or unavailable
+    # The ID document's expiry date the request sent is past, or the operator contradicts it: the
+    # document is then no identity anchor. A flag, never the date.
+    id_document_expired: bool = False
+    # Attributes of the request that contradict each other (name vs its parts, address vs its parts).
+    inconsistent: tuple[str, ...] = ()
+    # Whole years since the birth date the operator confirmed, for `minimumAge`; None when it did not
+    # confirm one. Used while deciding, never recorded (an audit entry keeps the rule's outcome only).
+    age_years: int | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,9 @@ class Assessment:
     policy_version: int
     operator_outcome: str | None = None
     signals: tuple[Signal, ...] = ()  # what the decision saw of the line, returned and audited
+    next_step: str | None = None  # for a STEP_UP: what to ask the customer next (from the policy)
+    summary: str = ""  # one line for an analyst: the decision and what drove it, names only
+    facts: RequestFacts = RequestFacts()  # what the decision read besides the verdicts, for the audit
 
 
 @dataclass(frozen=True)

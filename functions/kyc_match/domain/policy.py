@@ -11,9 +11,9 @@ policy must pass are in policy_rules.py; docs/decision.md explains the format to
 
 import json
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, model_serializer, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from kyc_match.domain.policy_parts import (
     AttributeName,
@@ -23,6 +23,7 @@ from kyc_match.domain.policy_parts import (
     LevelRule,
     Levels,
     LineChecks,
+    NextStep,
     OperatorOutcomes,
     PolicyPart,
 )
@@ -41,22 +42,20 @@ class Policy(PolicyPart):
     operator_outcomes: OperatorOutcomes = OperatorOutcomes()
     # Absent in every policy written before line checks existed: their answers then take the defaults.
     line_checks: LineChecks | None = None
+    # ACCEPT needs the operator to confirm a birth date at least this many years ago.
+    minimum_age: int | None = Field(default=None, ge=1, le=120)
+    # Every decision checks that the line has been held at least this many days (KYC Tenure).
+    minimum_tenure_days: int | None = Field(default=None, ge=1, le=36500)
+    # What a STEP_UP asks for next, by the code of the reason that decided it; `default` otherwise.
+    next_steps: dict[str, NextStep] = Field(default_factory=dict)
+    OMITTED_AT_DEFAULT = frozenset({"line_checks", "minimum_age", "minimum_tenure_days", "next_steps"})
 
     @model_validator(mode="after")
     def _safe(self) -> "Policy":
-        problems = unsafe(self.attributes, self.levels, self.decisions, self.line_checks)
+        problems = unsafe(self.attributes, self.levels, self.decisions, self.line_checks, self.next_steps)
         if problems:
             raise UnsafePolicyError(problems)
         return self
-
-    @model_serializer(mode="wrap")
-    def _absent_stays_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # A policy without `lineChecks` is stored (and hashed) exactly as before the section existed.
-        document: dict[str, Any] = handler(self)
-        if self.line_checks is None:
-            document.pop("lineChecks", None)
-            document.pop("line_checks", None)
-        return document
 
     @property
     def line_check_rules(self) -> LineChecks:
@@ -77,7 +76,7 @@ class Policy(PolicyPart):
             name
             for level in (self.levels.FULL, self.levels.PARTIAL)
             for group in level.groups
-            for name in group.attributes
+            for name in group.names
         }
         return frozenset(in_groups | set(self.attributes))
 

@@ -6,9 +6,16 @@ the model can run the rules, without the two modules importing each other.
 """
 
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 from pydantic.alias_generators import to_camel, to_snake
 
 from kyc_match.matching.reasons import PartialMatch
@@ -32,6 +39,14 @@ OperatorOutcome = Literal[
     "ID_DOCUMENT_MISMATCH", "ID_DOCUMENT_REQUIRED", "IDENTIFIER_NOT_FOUND", "SERVICE_NOT_APPLICABLE"
 ]
 SEVERITY: Mapping[str, int] = {"ACCEPT": 0, "STEP_UP": 1, "REJECT": 2}
+# Where a contradiction may be tolerated (`tolerateMismatch`): how to reach the customer, where they
+# live. Never a name, the ID document or the birth date: those are who the customer is.
+CONTACT_ATTRIBUTES = frozenset(
+    {"email", "address", "streetName", "streetNumber", "houseNumberExtension", "postalCode", "region",
+     "locality", "country"}
+)  # fmt: skip
+# What a STEP_UP asks the customer for next (`nextSteps`, the response's `nextStep`).
+NextStep = Literal["documentCheck", "videoIdent", "selfieCheck", "otp", "manualReview"]
 
 
 def _known_attribute(value: str) -> str:
@@ -41,15 +56,47 @@ def _known_attribute(value: str) -> str:
 
 
 AttributeName = Annotated[str, AfterValidator(_known_attribute)]
+
+
+def _known_member(value: str) -> str:
+    parts = value.split("+")
+    if len(parts) > 3 or len(set(parts)) != len(parts):
+        raise ValueError(f"{value!r}: at most 3 different attributes joined by '+'")
+    for part in parts:
+        _known_attribute(part)
+    return value
+
+
+# A group member: an attribute, or attributes that count only together ("givenName+familyName").
+GroupMember = Annotated[str, AfterValidator(_known_member)]
+
+
+def parts_of(member: str) -> tuple[str, ...]:
+    return tuple(member.split("+"))
+
+
 Score = Annotated[int, Field(ge=0, le=99)]
 
 
 class PolicyPart(BaseModel):
-    """Strict, frozen, camelCase on the wire: what every part of a policy is."""
+    """Strict, frozen, camelCase on the wire: what every part of a policy is.
+
+    Fields added after policies were first stored are left out of the document while they hold their
+    default (`OMITTED_AT_DEFAULT`): a policy that does not use them is stored, and hashed, as before."""
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, strict=True
     )
+    OMITTED_AT_DEFAULT: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _omit_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        document: dict[str, Any] = handler(self)
+        for name in self.OMITTED_AT_DEFAULT:
+            if getattr(self, name) == type(self).model_fields[name].get_default(call_default_factory=True):
+                document.pop(to_camel(name), None)
+                document.pop(name, None)
+        return document
 
 
 class _AsWritten(BaseModel):
@@ -65,6 +112,9 @@ class AttributeRule(PolicyPart):
     on_near: Floor | None = None
     on_mismatch: Floor | None = None
     on_unavailable: Floor | None = None
+    # A contradiction of this (contact) attribute does not raise the decision; it is still a reason.
+    tolerate_mismatch: bool = False
+    OMITTED_AT_DEFAULT = frozenset({"tolerate_mismatch"})
 
     def floor_for(self, outcome: str) -> Floor | None:
         return {"near": self.on_near, "mismatch": self.on_mismatch, "unavailable": self.on_unavailable}.get(
@@ -73,7 +123,8 @@ class AttributeRule(PolicyPart):
 
 
 class Condition(PolicyPart):
-    """The group applies only when the request's idDocumentType is one of these."""
+    """The group applies only when the idDocumentType the operator confirmed is one of these (or when
+    the operator confirmed none: then every branch applies)."""
 
     id_document_type: tuple[IdDocumentType, ...] = Field(min_length=1)
 
@@ -82,21 +133,29 @@ class Group(PolicyPart):
     """Met when at least `minMatched` (default: all) of `attributes` count.
 
     An attribute counts when its outcome is in `accept`, or when it is a "false" whose score is at
-    least the group's `minScore` for it (then reported as `near`).
+    least the group's `minScore` for it (then reported as `near`). A member joined by '+'
+    ("givenName+familyName") counts once, when every one of its attributes counts.
     """
 
-    attributes: tuple[AttributeName, ...] = Field(min_length=1)
+    attributes: tuple[GroupMember, ...] = Field(min_length=1)
     accept: tuple[Outcome, ...] = ("match",)
     min_matched: int | None = Field(default=None, ge=1)
     min_score: dict[AttributeName, Score] = Field(default_factory=dict)
     when: Condition | None = None
 
     @property
+    def names(self) -> frozenset[str]:
+        """Every attribute the group reads, members joined by '+' taken apart."""
+        return frozenset(name for member in self.attributes for name in parts_of(member))
+
+    @property
     def required(self) -> int:
         return self.min_matched if self.min_matched is not None else len(self.attributes)
 
-    def applies(self, id_document_type: str | None) -> bool:
-        return self.when is None or id_document_type in self.when.id_document_type
+    def applies(self, confirmed_type: str | None) -> bool:
+        """Whether the group applies, given the idDocumentType the operator confirmed. None (not sent,
+        contradicted, not held) applies every branch: an unconfirmed type takes the strictest path."""
+        return self.when is None or confirmed_type is None or confirmed_type in self.when.id_document_type
 
 
 class LevelRule(PolicyPart):
@@ -153,12 +212,37 @@ class SignalRule(PolicyPart):
     decision: Floor = "STEP_UP"
 
 
+class SwapRequirement(PolicyPart):
+    """A swap check the policy runs on every decision, with its own window; a request may widen it."""
+
+    max_age_hours: int = Field(ge=1, le=MAX_AGE_HOURS)
+    # True: asked only of operators that offer the API (elsewhere `notOffered`, no floor); false: an
+    # operator that does not offer it makes the check `unavailable` (signalUnavailable).
+    where_offered: bool = False
+
+
+class RecyclingRequirement(PolicyPart):
+    """Number Recycling on every decision: has the number changed subscriber in the last `days`?"""
+
+    days: int = Field(ge=1, le=36500)
+    where_offered: bool = False
+
+
+class LineRequirements(PolicyPart):
+    sim_swap: SwapRequirement | None = None
+    device_swap: SwapRequirement | None = None
+    number_recycling: RecyclingRequirement | None = None
+
+
 class LineChecks(PolicyPart):
-    """What the answers to the request's line checks mean. Absent (or any part absent): STEP_UP.
+    """What the answers to the line checks mean (absent, or any part absent: STEP_UP), and which
+    checks run on every decision whether the request asks or not (`require`).
 
     Only floors: a line check can make a decision more severe, never more lenient, and an adverse or
     unavailable answer never leaves an ACCEPT standing."""
 
+    require: LineRequirements = LineRequirements()
+    OMITTED_AT_DEFAULT = frozenset({"require"})
     sim_swap: SwapRule = SwapRule()
     device_swap: SwapRule = SwapRule()
     number_recycling: SignalRule = SignalRule()

@@ -7,15 +7,20 @@ shapes, the policy is refused with the reason, rather than stored on trust.
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from kyc_match.domain.evidence import FLOOR_CLAUSES, MIN_ACCEPT_SCORE
 from kyc_match.domain.policy_parts import (
+    CONTACT_ATTRIBUTES,
     SEVERITY,
     AttributeRule,
     Decisions,
     Group,
+    IdDocumentType,
     LevelRule,
     Levels,
     LineChecks,
+    parts_of,
 )
+from kyc_match.domain.reason_codes import CATALOGUE, LINE_AT_RISK
 from kyc_match.matching import SCORABLE_ATTRIBUTES
 from kyc_match.matching.reasons import REASONED_ATTRIBUTES
 
@@ -42,6 +47,7 @@ def unsafe(
     levels: Levels,
     decisions: Decisions,
     line_checks: LineChecks | None = None,
+    next_steps: Mapping[str, str] | None = None,
 ) -> list[str]:
     policy = _Policy(attributes, levels, decisions)
     return [
@@ -49,9 +55,12 @@ def unsafe(
         *_groups(policy),
         *_decisions(policy),
         *_accepting_levels(policy),
+        *_evidence_floor(policy),
+        *_accepting_scores(policy),
         *_level_order(policy),
         *_dead_rules(policy),
         *_dead_windows(line_checks),
+        *_next_steps(next_steps or {}),
     ]
 
 
@@ -67,6 +76,14 @@ def _attribute_rules(policy: _Policy) -> Iterator[str]:
             yield f"attributes.{attribute}.minScore: {attribute} has no score in KYC Match"
         if rule.tolerate and attribute not in REASONED_ATTRIBUTES:
             yield f"attributes.{attribute}.tolerate: no partial-match reasons for {attribute}"
+        if rule.tolerate_mismatch and attribute not in CONTACT_ATTRIBUTES:
+            yield (
+                f"attributes.{attribute}.tolerateMismatch: only a contact attribute's contradiction "
+                "may be tolerated (email, address and its parts), never a name, the ID document or "
+                "the birth date"
+            )
+        if rule.tolerate_mismatch and rule.on_mismatch is not None:
+            yield f"attributes.{attribute}.tolerateMismatch: contradicts its onMismatch (dead rule)"
 
 
 def _groups(policy: _Policy) -> Iterator[str]:
@@ -82,7 +99,7 @@ def _groups(policy: _Policy) -> Iterator[str]:
                 f"attributes: levels.{level} can never be met (unreachable level)"
             )
         for attribute in group.min_score:
-            if attribute not in group.attributes:
+            if attribute not in group.names:
                 yield f"{where}.minScore.{attribute}: not one of the group's attributes (dead rule)"
             elif attribute not in SCORABLE_ATTRIBUTES:
                 yield f"{where}.minScore.{attribute}: {attribute} has no score in KYC Match"
@@ -113,6 +130,75 @@ def _accepting_levels(policy: _Policy) -> Iterator[str]:
             yield (
                 f"levels.{level}: ACCEPT is reachable with no attribute matched: the level needs a "
                 "group without 'when' that counts only 'match' (no 'near', no minScore)"
+            )
+
+
+_DOCUMENT_TYPES: tuple[IdDocumentType | None, ...] = (
+    None,  # the operator did not confirm the type: every branch applies (the strictest)
+    "passport", "national_id_card", "residence_permit", "diplomatic_id", "driver_licence",
+    "social_security_id", "other",
+)  # fmt: skip
+
+
+def _evidence_floor(policy: _Policy) -> Iterator[str]:
+    """ACCEPT only with a full name and an identity anchor counted, for every confirmed document type.
+
+    A level is met when each group that applies counts its `minMatched`; a group can leave a clause
+    out exactly when it has that many attributes outside the clause (domain/evidence.py)."""
+    for level in LEVELS:
+        if policy.decision_for(level) != "ACCEPT":
+            continue
+        for document_type in _DOCUMENT_TYPES:
+            applying = [g for g in policy.level_rule(level).groups if g.applies(document_type)]
+            if not applying:
+                continue  # a level with no group that applies is not met
+            lacking = next((needed for needed, clause in FLOOR_CLAUSES if _avoidable(applying, clause)), None)
+            if lacking is not None:
+                branch = f" (idDocumentType {document_type})" if document_type else ""
+                yield (
+                    f"levels.{level}: ACCEPT is reachable without {lacking}{branch}: below the "
+                    "evidence floor every ACCEPT needs (a full name and an identity anchor)"
+                )
+                break
+
+
+def _avoidable(groups: list[Group], clause: frozenset[str]) -> bool:
+    # A member joined by '+' counts only with all its attributes: it meets a clause if one of them does.
+    return all(len([m for m in g.attributes if not clause & set(parts_of(m))]) >= g.required for g in groups)
+
+
+def _accepting_scores(policy: _Policy) -> Iterator[str]:
+    """No accepting level counts a near miss scored below MIN_ACCEPT_SCORE."""
+    for level in LEVELS:
+        if policy.decision_for(level) != "ACCEPT":
+            continue
+        for index, group in enumerate(policy.level_rule(level).groups):
+            where = f"levels.{level}.groups[{index}]"
+            for attribute, score in group.min_score.items():
+                if score < MIN_ACCEPT_SCORE:
+                    yield (
+                        f"{where}.minScore.{attribute}: {score} is below {MIN_ACCEPT_SCORE}, the lowest "
+                        "score an ACCEPT may count"
+                    )
+            if "near" not in group.accept:
+                continue
+            for attribute in sorted(group.names):
+                rule = policy.attributes.get(attribute)
+                if rule is not None and rule.min_score is not None and rule.min_score < MIN_ACCEPT_SCORE:
+                    yield (
+                        f"attributes.{attribute}.minScore: {rule.min_score} is below {MIN_ACCEPT_SCORE}, "
+                        f"the lowest score an ACCEPT may count, and {where} counts its near misses"
+                    )
+
+
+def _next_steps(next_steps: Mapping[str, str]) -> Iterator[str]:
+    for code, step in next_steps.items():
+        if code != "default" and code not in CATALOGUE:
+            yield f"nextSteps.{code}: not a reason code (see docs/decision.md, Reason codes) or 'default'"
+        elif code in LINE_AT_RISK and step == "otp":
+            yield (
+                f"nextSteps.{code}: otp would send the code to a line that may have changed hands; "
+                "choose another step"
             )
 
 
@@ -167,14 +253,14 @@ def _counts_wider(wide: Group, narrow: Group, attribute: str) -> bool:
 
 def _dead_rules(policy: _Policy) -> Iterator[str]:
     groups = [group for _, _, group in _groups_of(policy)]
-    in_groups = {name for group in groups for name in group.attributes}
-    near_counts = {name for group in groups if "near" in group.accept for name in group.attributes}
+    in_groups = {name for group in groups for name in group.names}
+    near_counts = {name for group in groups if "near" in group.accept for name in group.names}
     for attribute, rule in policy.attributes.items():
         floors = (rule.on_near, rule.on_mismatch, rule.on_unavailable)
-        if attribute not in in_groups and all(floor is None for floor in floors):
+        if attribute not in in_groups and all(f is None for f in floors) and not rule.tolerate_mismatch:
             yield (
                 f"attributes.{attribute}: no level uses {attribute} and the rule sets no onNear, "
-                "onMismatch or onUnavailable: it has no effect (dead rule)"
+                "onMismatch, onUnavailable or tolerateMismatch: it has no effect (dead rule)"
             )
             continue
         tolerant = rule.min_score is not None or bool(rule.tolerate)

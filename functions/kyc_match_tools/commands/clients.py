@@ -33,7 +33,9 @@ def register(subcommands: Any) -> None:
     apply.add_argument("file", type=Path, help="the stage's clients file, e.g. clients/production.json")
     apply.set_defaults(run=_apply)
 
-    put = actions.add_parser("put", help="set a client's purposes, and its API keys in this region")
+    put = actions.add_parser(
+        "put", help="set a client's purposes, the policies its keys may use, and its API keys in this region"
+    )
     put.add_argument("--client", required=True, help="the client's stable id, e.g. acme-bank")
     put.add_argument(
         "--purpose",
@@ -43,6 +45,19 @@ def register(subcommands: Any) -> None:
         help="a DPV purpose, e.g. dpv:FraudPreventionAndDetection (repeatable)",
     )
     put.add_argument("--default", help="the purpose of calls that name none (default: the first --purpose)")
+    put.add_argument(
+        "--policy",
+        action="append",
+        dest="policies",
+        metavar="POLICY_ID",
+        help="a risk policy the client's keys may use on /kyc-decision (repeatable; replaces the list; "
+        "default: the policies it has, or 'default' only)",
+    )
+    put.add_argument(
+        "--default-policy",
+        metavar="POLICY_ID",
+        help="the policy of decision requests that name none (default: the first --policy)",
+    )
     put.add_argument(
         "--api-key-id",
         action="append",
@@ -96,8 +111,12 @@ def _put(args: argparse.Namespace) -> int:
     store = _store(args.region)
     current = store.record(args.client)
     keys = args.api_key_ids if args.api_key_ids is not None else (current.api_key_ids if current else ())
+    policies = args.policies if args.policies is not None else (current.profile.policies if current else None)
+    default_policy = args.default_policy
+    if default_policy is None and args.policies is None and current is not None:
+        default_policy = current.profile.default_policy
     try:
-        profile = ClientProfile.of(args.purposes, args.default)
+        profile = ClientProfile.of(args.purposes, args.default, policies, default_policy)
         record = ClientRecord.of(args.client, profile, keys, args.legacy_ids)
     except ClientProfileError as error:
         return _refused("put", error)
@@ -128,9 +147,10 @@ def _stored(command: str, store: "DynamoDbClientStore", record: "ClientRecord") 
         stored = store.put(record)
     except ClientProfileError as error:
         return _refused(command, error)
+    profile, keys = stored.profile, " ".join(stored.api_key_ids) or "none"
     print(
-        f"onboarded {stored.id} for {', '.join(stored.profile.purposes)}; "
-        f"API keys in {_region()}: {' '.join(stored.api_key_ids) or 'none'}",
+        f"onboarded {stored.id} for {', '.join(profile.purposes)}; policies {', '.join(profile.policies)} "
+        f"(default {profile.default_policy}); API keys in {_region()}: {keys}",
         file=sys.stderr,
     )
     return 0

@@ -296,5 +296,5 @@ def _simulate(args: argparse.Namespace) -> int:
     for (was, _), count in report.unchanged.items():
         print(f"  {was}: {count}")
     if report.skipped:
-        print(f"not replayable (no verdicts recorded): {report.skipped}")
+        print(f"not replayable (no verdicts recorded, or an age entries do not keep): {report.skipped}")
     return 0
