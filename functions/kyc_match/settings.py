@@ -57,6 +57,9 @@ class Settings(BaseModel):
     operations_role_arn: str = ""
     # Operators as JSON (see operators/config.py); empty means the built-in sandbox operator.
     operators: str = ""
+    # How long a warm container keeps a key's client (purposes, bound policies). `kyc-match serve` sets
+    # 0: on a developer's machine an onboarding change is seen by the next request.
+    client_cache_seconds: float = Field(default=60.0, ge=0, le=300)
 
     @property
     def runs_locally(self) -> bool:

@@ -233,7 +233,7 @@ def config_table(settings: Settings) -> "Table":
 def client_store(settings: Settings) -> "DynamoDbClientStore":
     from kyc_match.clients.store import DynamoDbClientStore  # noqa: PLC0415
 
-    return DynamoDbClientStore(config_table(settings))
+    return DynamoDbClientStore(config_table(settings), settings.client_cache_seconds)
 
 
 @cache

@@ -176,6 +176,8 @@ BANK_MATRICES = [
     ("payment: claims a driving licence, the record says passport", "payment-sensitive-operation.json", {"idDocument": "66666666Q", "idDocumentType": "driver_licence", "name": "Federica Sanchez Arjona"}, "PARTIAL", "REJECT"),
     ("payment: full name in another order (compared order-free)", "payment-sensitive-operation.json", {"idDocument": "66666666Q", "idDocumentType": "passport", "name": "Sanchez Arjona Federica"}, "FULL", "ACCEPT"),
     ("payment: no document type sent takes the strictest branch", "payment-sensitive-operation.json", {"idDocument": "66666666Q", "name": "Federica Sanchez Arjona"}, "PARTIAL", "STEP_UP"),
+    ("edd: a long-held line, all exact, no line check asked", "enhanced-due-diligence.json", {"phoneNumber": "+34600000010", "name": "Tomas Rey Navarro", "idDocument": "48151623T", "birthdate": "1968-09-14"}, "FULL", "ACCEPT"),
+    ("edd: SIM swapped an hour ago, no line check asked", "enhanced-due-diligence.json", {"phoneNumber": "+34600000005", "name": "Marta Vidal Roca", "birthdate": "1990-04-12"}, "PARTIAL", "REJECT"),
     ("payment: ID contradicted", "payment-sensitive-operation.json", {"idDocument": "11111111H", "name": "Federica Sanchez Arjona"}, "NONE", "REJECT"),
 ]  # fmt: skip
 

@@ -9,7 +9,7 @@ import pytest
 
 from kyc_match.domain.assess import assessment_document, evaluate
 from kyc_match.domain.default_policy import DEFAULT_POLICY
-from kyc_match.domain.model import RequestFacts
+from kyc_match.domain.model import RequestFacts, Signal
 from kyc_match.domain.policy import PolicyError, parse_policy
 from kyc_match.matching import AttributeMatch
 
@@ -17,6 +17,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "policies"
 RETAIL = parse_policy((EXAMPLES / "retail-bank.json").read_text(encoding="utf-8"))
 NEOBANK = parse_policy((EXAMPLES / "neobank-strict.json").read_text(encoding="utf-8"))
 PAYMENT = parse_policy((EXAMPLES / "payment-sensitive-operation.json").read_text(encoding="utf-8"))
+EDD = parse_policy((EXAMPLES / "enhanced-due-diligence.json").read_text(encoding="utf-8"))
 
 T = AttributeMatch("true")
 NA = AttributeMatch("not_available")
@@ -26,11 +27,12 @@ def F(score: int | None = None, reason: str | None = None) -> AttributeMatch:
     return AttributeMatch("false", score, reason)
 
 
-def decide(policy, verdicts, id_document_type=None, operator_outcome=None, age_years=None):
+def decide(policy, verdicts, id_document_type=None, operator_outcome=None, age_years=None, signals=()):
     # A birth date the operator confirms is an adult's unless a case says otherwise (minimumAge).
     birthdate_confirmed = verdicts.get("birthdate") == T
     age = age_years if age_years is not None else (40 if birthdate_confirmed else None)
-    return evaluate(policy, verdicts, RequestFacts(id_document_type, operator_outcome, age_years=age))
+    facts = RequestFacts(id_document_type, operator_outcome, signals=signals, age_years=age)
+    return evaluate(policy, verdicts, facts)
 
 
 def rules(assessment) -> list[tuple[str, str, str]]:
@@ -42,6 +44,13 @@ def rules(assessment) -> list[tuple[str, str, str]]:
 
 
 ADDRESS = {"streetName": T, "streetNumber": T, "postalCode": T}
+LINE_OK = (
+    Signal("simSwap", "notSwapped", 72),
+    Signal("numberRecycling", "notRecycled"),
+    Signal("tenure", "held"),
+)
+SWAPPED, RECYCLED = Signal("simSwap", "swapped", 72), Signal("numberRecycling", "recycled")
+YOUNG, UNANSWERED = Signal("tenure", "notHeld"), Signal("tenure", "unavailable")
 CORE = {"idDocument": T, "name": T, "birthdate": T}
 
 # (case, policy, verdicts, idDocumentType, level, decision, a reason that must be given)
@@ -105,17 +114,26 @@ TRANSITIONS = [
     ("payment: name contradicted", PAYMENT, {"idDocument": T, "name": F(50)}, "passport", "NONE", "REJECT", ("attributes.name.onMismatch", "name", "mismatch")),
     ("payment: birthdate contradicted even unasked", PAYMENT, {"idDocument": T, "name": T, "birthdate": F(), "idDocumentType": T}, "passport", "FULL", "REJECT", ("attributes.birthdate.onMismatch", "birthdate", "mismatch")),
     ("payment: unlisted contradiction", PAYMENT, {"idDocument": T, "name": T, "email": F(20), "idDocumentType": T}, "passport", "FULL", "REJECT", ("onUnlistedMismatch", "email", "mismatch")),
+    # Enhanced due diligence: its own line checks (SIM swap 72 h, recycling 90 days, tenure 180 days).
+    ("edd: all exact on a long-held line", EDD, CORE, None, "FULL", "ACCEPT", ("levels.FULL.groups[0]", "name", "match"), None, LINE_OK),
+    ("edd: SIM swapped", EDD, CORE, None, "FULL", "REJECT", ("lineChecks.simSwap", "", "swapped"), None, (SWAPPED, *LINE_OK[1:])),
+    ("edd: number recycled", EDD, CORE, None, "FULL", "REJECT", ("lineChecks.numberRecycling", "", "recycled"), None, (LINE_OK[0], RECYCLED, LINE_OK[2])),
+    ("edd: line too young", EDD, CORE, None, "FULL", "STEP_UP", ("lineChecks.tenure", "", "notHeld"), None, (*LINE_OK[:2], YOUNG)),
+    ("edd: a check unanswered", EDD, CORE, None, "FULL", "STEP_UP", ("lineChecks.signalUnavailable", "", "unavailable"), None, (*LINE_OK[:2], UNANSWERED)),
+    ("edd: a minor", EDD, CORE, None, "FULL", "REJECT", ("minimumAge", "birthdate", "belowMinimum"), 16, LINE_OK),
+    ("edd: two of three exact", EDD, {"name": T, "idDocument": T, "birthdate": NA}, None, "PARTIAL", "STEP_UP", ("attributes.birthdate.onUnavailable", "birthdate", "unavailable"), None, LINE_OK),
+    ("edd: name contradicted", EDD, CORE | {"name": F(40)}, None, "PARTIAL", "REJECT", ("attributes.name.onMismatch", "name", "mismatch"), None, LINE_OK),
     ("payment: ID contradicted", PAYMENT, {"idDocument": F(), "name": T}, "passport", "NONE", "REJECT", ("attributes.idDocument.onMismatch", "idDocument", "mismatch")),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    ("policy", "verdicts", "document_type", "level", "decision", "reason", "age"),
-    [(*case[1:], None)[:7] for case in TRANSITIONS],
+    ("policy", "verdicts", "document_type", "level", "decision", "reason", "age", "signals"),
+    [(*case[1:], *(None, ())[len(case) - 7 :]) for case in TRANSITIONS],
     ids=[case[0] for case in TRANSITIONS],
 )
-def test_transitions(policy, verdicts, document_type, level, decision, reason, age):
-    assessment = decide(policy, verdicts, document_type, age_years=age)
+def test_transitions(policy, verdicts, document_type, level, decision, reason, age, signals):
+    assessment = decide(policy, verdicts, document_type, age_years=age, signals=signals)
     assert (assessment.match_level, assessment.decision) == (level, decision), rules(assessment)
     assert reason in rules(assessment), rules(assessment)
     if not reason[0].startswith("levels."):  # a floor that decides is named first
@@ -123,7 +141,7 @@ def test_transitions(policy, verdicts, document_type, level, decision, reason, a
     assert (assessment.policy_id, assessment.policy_version) == (policy.policy_id, policy.version)
 
 
-@pytest.mark.parametrize("policy", [DEFAULT_POLICY, RETAIL, NEOBANK, PAYMENT], ids=lambda p: p.policy_id)
+@pytest.mark.parametrize("policy", [DEFAULT_POLICY, RETAIL, NEOBANK, PAYMENT, EDD], ids=lambda p: p.policy_id)
 def test_every_policy_reaches_every_decision_it_names(policy):
     reached = {case[5] for case in TRANSITIONS if case[1] is policy}
     assert reached == {"ACCEPT", "STEP_UP", "REJECT"}

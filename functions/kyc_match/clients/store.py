@@ -41,16 +41,21 @@ MAX_KEYS = 50  # a transaction holds at most 100 items: the record, new keys and
 
 
 class DynamoDbClientStore:
-    def __init__(self, table: "Table") -> None:
+    def __init__(self, table: "Table", cache_seconds: float = CACHE_SECONDS) -> None:
         self._table = table
-        self._cache: ExpiringCache[str, Client | None] = ExpiringCache(CACHE_SECONDS, CACHE_ENTRIES)
+        # No cache at 0 seconds (`kyc-match serve`: an onboarding change is seen by the next request).
+        self._cache: ExpiringCache[str, Client | None] | None = (
+            ExpiringCache(cache_seconds, CACHE_ENTRIES) if cache_seconds > 0 else None
+        )
 
     @property
     def cached(self) -> int:
         """How many keys the cache holds now (at most CACHE_ENTRIES)."""
-        return len(self._cache)
+        return len(self._cache) if self._cache is not None else 0
 
     def client_for_key(self, api_key_id: str) -> Client | None:
+        if self._cache is None:
+            return self._read_client(api_key_id)
         return self._cache.get_or_read(api_key_id, lambda: self._read_client(api_key_id))
 
     def _read_client(self, api_key_id: str) -> Client | None:
@@ -85,7 +90,8 @@ class DynamoDbClientStore:
                 ["the record or one of its keys changed meanwhile: nothing stored, try again"]
             ) from None
         finally:
-            self._cache.clear()
+            if self._cache is not None:
+                self._cache.clear()
         return stored
 
     def list(self) -> list[ClientRecord]:

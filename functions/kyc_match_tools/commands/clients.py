@@ -20,7 +20,7 @@ from kyc_match_tools.files import read_json
 
 if TYPE_CHECKING:
     from kyc_match.clients.store import DynamoDbClientStore
-    from kyc_match.domain.clients import ClientProfileError, ClientRecord
+    from kyc_match.domain.clients import ClientProfile, ClientProfileError, ClientRecord
 
 
 def register(subcommands: Any) -> None:
@@ -149,10 +149,17 @@ def _stored(command: str, store: "DynamoDbClientStore", record: "ClientRecord") 
         return _refused(command, error)
     profile, keys = stored.profile, " ".join(stored.api_key_ids) or "none"
     print(
-        f"onboarded {stored.id} for {', '.join(profile.purposes)}; policies {', '.join(profile.policies)} "
-        f"(default {profile.default_policy}); API keys in {_region()}: {keys}",
+        f"onboarded {stored.id} for {', '.join(profile.purposes)}; {_policies(profile)}; "
+        f"API keys in {_region()}: {keys}",
         file=sys.stderr,
     )
+    return 0
+
+
+def _policies(profile: "ClientProfile") -> str:
+    if len(profile.policies) == 1:
+        return f"policy {profile.default_policy}"
+    return f"policies {', '.join(profile.policies)} ({profile.default_policy} when a request names none)"
     return 0
 
 

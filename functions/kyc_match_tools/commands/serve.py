@@ -141,6 +141,8 @@ def _prepare(args: argparse.Namespace, operators: "LocalOperators | None", subsc
 
     if operators is not None:
         os.environ["KYC_OPERATORS"] = operators.operators_json  # secrets stripped: they go to moto
+    # An onboarding change (`kyc-match clients put`) is seen by the next request, not a minute later.
+    os.environ.setdefault("KYC_CLIENT_CACHE_SECONDS", "0")
     routes = route_sandbox_to(subscribers, args.subscribers, args.operators)
     start_local_aws(subscribers, args.aws_port)
     try:
