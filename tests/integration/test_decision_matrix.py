@@ -10,8 +10,6 @@ import pytest
 
 from kyc_match.handler import lambda_handler
 from kyc_match.policies import store as policy_store_module
-from kyc_match.settings import get_settings
-from kyc_match.wiring import policy_lifecycle
 from kyc_match_tools.cli import main as kyc_match
 from kyc_match_tools.events import rest_proxy_event
 from kyc_match_tools.lambda_context import local_context
@@ -20,6 +18,7 @@ from support.assertions import assert_error
 from support.audit import audit_item_for
 from support.clients import onboard
 from support.people import FULL, ID_DOCUMENT_REQUIRED, JAPANESE, NOT_APPLICABLE, NOT_SERVED, PARTIAL, UNKNOWN
+from support.policies import store_unchecked
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
@@ -45,6 +44,8 @@ DEFAULT_MATRIX = [
     ("name and birthdate", FULL, {"name": "Federica Sanchez Arjona", "birthdate": "1978-08-22"}, "FULL", "ACCEPT", None),
     ("family name and ID is no full name", FULL, {"familyName": "Sanchez Arjona", "idDocument": "66666666Q"}, "PARTIAL", "STEP_UP", None),
     ("family name and birthdate is no full name", FULL, {"familyName": "Sanchez Arjona", "birthdate": "1978-08-22"}, "PARTIAL", "STEP_UP", None),
+    ("family name and birthdate, a second subscriber", PARTIAL, {"familyName": "Puig Serra", "birthdate": "1990-01-31"}, "PARTIAL", "STEP_UP", None),
+    ("Sato and a birth date", JAPANESE, {"familyName": "Sato", "birthdate": "1992-04-01"}, "PARTIAL", "STEP_UP", None),
     ("given and family name and birthdate", FULL, {"givenName": "Federica", "familyName": "Sanchez Arjona", "birthdate": "1978-08-22"}, "FULL", "ACCEPT", None),
     ("name and ID, no birth date for the age", FULL, {"name": "Federica Sanchez Arjona", "idDocument": "66666666Q"}, "FULL", "STEP_UP", None),
     ("strong match", FULL, {"name": "Federica Sanchez Arjona", "idDocument": "66666666Q", "birthdate": "1978-08-22"}, "FULL", "ACCEPT", None),
@@ -305,7 +306,7 @@ def test_a_stored_format_1_policy_is_refused_clearly_not_applied(capsys, monkeyp
         "version": 1,
         "levels": {"FULL": {"attributes": ["*"]}, "PARTIAL": {"attributes": ["*"]}},
     }
-    _store_as_before_format_2(client, old)
+    store_unchecked(client, old)
 
     status, error, _ = decide_as(client, {"phoneNumber": FULL, "gender": "FEMALE"})
     assert (status, error["code"]) == (400, "INVALID_ARGUMENT")
@@ -313,33 +314,3 @@ def test_a_stored_format_1_policy_is_refused_clearly_not_applied(capsys, monkeyp
 
     assert kyc_match(["policy", "get", "--client", client, "--policy", "default"]) == 1
     assert "refused: the stored policy does not load: format: missing" in capsys.readouterr().err
-
-
-def _store_as_before_format_2(client: str, document: dict) -> None:
-    """The items a format-1 policy left, sealed as the lifecycle seals them (no public path writes one now)."""
-    from kyc_match.domain.policy_hash import content_hash
-    from kyc_match.policies import items
-
-    lifecycle = policy_lifecycle(get_settings())
-    common = {"policyId": "default", "version": 1, "sha256": content_hash(document)}
-    lifecycle._write(
-        client,
-        items.version_key("default", 1),
-        common
-        | {
-            "kind": "version",
-            "document": json.dumps(document),
-            "author": "ana",
-            "createdAt": "2026-01-01T00:00:00+00:00",
-        },
-    )
-    lifecycle._write(
-        client,
-        items.approval_key("default", 1),
-        common | {"kind": "approval", "approver": "bo", "approvedAt": "2026-01-01T00:00:00+00:00"},
-    )
-    lifecycle._write(
-        client,
-        items.activation_key("default", 1),
-        common | {"kind": "activation", "action": "activate", "by": "bo", "at": "2026-01-01T00:00:00+00:00"},
-    )

@@ -16,6 +16,7 @@ from kyc_match.domain.model import RequestFacts, Signal
 from kyc_match.domain.policy import PolicyError, parse_policy
 from kyc_match.matching import AttributeMatch
 from kyc_match.matching.consistency import inconsistent_attributes
+from support.unsafe_policies import UNSAFE, policy
 
 T, NA = AttributeMatch("true"), AttributeMatch("not_available")
 TODAY = date(2026, 12, 7)
@@ -23,51 +24,6 @@ TODAY = date(2026, 12, 7)
 
 def F(score: int | None = None, reason: str | None = None) -> AttributeMatch:
     return AttributeMatch("false", score, reason)
-
-
-def policy(full: list, partial: list | None = None, **rest) -> dict:
-    partial = partial or [{"attributes": ["name"], "accept": ["match", "near"]}]
-    return {
-        "policyId": "p",
-        "format": 2,
-        "levels": {"FULL": {"groups": full}, "PARTIAL": {"groups": partial}},
-    } | rest
-
-
-# The six policies the review stored, approved and activated, each ACCEPTing on thin evidence.
-UNSAFE = {
-    "gender alone": (
-        policy([{"attributes": ["gender"]}], [{"attributes": ["gender"]}], decisions={"FULL": "ACCEPT", "PARTIAL": "STEP_UP", "NONE": "STEP_UP"}),
-        "levels.FULL: ACCEPT is reachable without a full name",
-    ),
-    "birthdate alone": (
-        policy([{"attributes": ["birthdate"]}], [{"attributes": ["birthdate"]}]),
-        "levels.FULL: ACCEPT is reachable without a full name",
-    ),
-    "givenName alone, ACCEPT at PARTIAL": (
-        policy(
-            [{"attributes": ["givenName", "familyName", "birthdate"]}],
-            [{"attributes": ["givenName"]}],
-            decisions={"FULL": "ACCEPT", "PARTIAL": "ACCEPT", "NONE": "STEP_UP"},
-        ),
-        "levels.PARTIAL: ACCEPT is reachable without a full name",
-    ),
-    "name alone": (
-        policy([{"attributes": ["name"]}]),
-        "levels.FULL: ACCEPT is reachable without an identity anchor (idDocument or birthdate)",
-    ),
-    "gender plus a name scoring 57": (
-        policy(
-            [{"attributes": ["gender"]}, {"attributes": ["name", "birthdate"], "minScore": {"name": 57}}],
-            [{"attributes": ["gender"]}],
-        ),
-        "levels.FULL.groups[1].minScore.name: 57 is below 90, the lowest score an ACCEPT may count",
-    ),
-    "document at FULL, name only at PARTIAL": (
-        policy([{"attributes": ["idDocument"]}], [{"attributes": ["idDocument"]}]),
-        "levels.FULL: ACCEPT is reachable without a full name",
-    ),
-}  # fmt: skip
 
 
 @pytest.mark.parametrize(("document", "message"), UNSAFE.values(), ids=UNSAFE.keys())
@@ -112,7 +68,7 @@ def test_rules_that_guard_the_floor_are_refused_by_name(change, message):
 
 
 def test_the_safe_base_of_those_refusals_is_accepted():
-    assert parse_policy(SAFE).policy_id == "p"
+    assert parse_policy(SAFE).policy_id == "thin"
 
 
 def rules(assessment) -> list[tuple[str, str, str]]:
