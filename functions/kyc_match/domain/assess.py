@@ -5,7 +5,7 @@ partial-match kinds, idDocumentType, the operator's refusal, the line checks' ou
 so past decisions can be replayed.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from kyc_match.domain.evidence import missing_evidence
@@ -54,7 +54,6 @@ _AGE = "minimumAge"
 
 def evaluate(policy: Policy, verdicts: Verdicts, facts: RequestFacts | None = None) -> Assessment:
     facts = facts or RequestFacts()
-    reading = _Reading(policy, verdicts, facts)
     level_reasons: tuple[Reason, ...] = ()
     if facts.operator_outcome is not None:
         level = "NONE"
@@ -62,6 +61,7 @@ def evaluate(policy: Policy, verdicts: Verdicts, facts: RequestFacts | None = No
         floors.extend(_consistency_floor(facts))
         level_decision = floors[0][0]
     else:
+        reading = _Reading(policy, verdicts, facts)
         level, level_reasons, counted = reading.level()
         floors = [*_signal_floors(policy, facts.signals), *reading.attribute_floors(counted)]
         level_decision = policy.decision_for(level)
@@ -109,8 +109,10 @@ def _consistency_floor(facts: RequestFacts) -> list[_Floor]:
     """A request that contradicts itself (name vs its parts, address vs its parts): at least STEP_UP."""
     if not facts.inconsistent:
         return []
-    reason = Reason("requestConsistency", "", "inconsistent", code="requestInconsistent")
-    return [("STEP_UP", replace(reason, attributes=facts.inconsistent))]
+    reason = Reason(
+        "requestConsistency", "", "inconsistent", code="requestInconsistent", attributes=facts.inconsistent
+    )
+    return [("STEP_UP", reason)]
 
 
 def _age_floor(policy: Policy, facts: RequestFacts, accepting: bool) -> list[_Floor]:
@@ -192,7 +194,7 @@ class _Reading:
                     floor, rule_name = "STEP_UP", "contradictions"
             if floor is not None or code == "contradictionTolerated":
                 reason = Reason(rule_name, attribute, outcome, verdict.reason, code=code)
-                floors.append((floor or "ACCEPT", reason))
+                floors.append((floor or "ACCEPT", reason))  # a tolerated one is named, raises nothing
         return floors
 
     def _groups(self, level: str) -> list[_GroupResult]:
