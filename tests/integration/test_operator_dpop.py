@@ -1,13 +1,53 @@
-"""DPoP (RFC 9449) between the camara adapter (`"dpop": true`, proofs signed by our KMS key) and the
-simulator over loopback: sender-constrained tokens, nonce challenges at both servers, and refusals."""
+"""DPoP (RFC 9449) between the camara adapter (`"dpop": true`) and the simulator over loopback:
+sender-constrained tokens, nonce challenges at both servers, refusals, and ICM r4.2's request binding
+(`camara:bh`, `camara:qh`) when the operator's discovery requires it."""
+
+from types import SimpleNamespace
 
 import pytest
 
 from kyc_match.domain.errors import UnavailableError
 from kyc_match.operators.config import OperatorConfig
-from support.operators import ask, build_adapter, camara_entry, simulator
+from kyc_match.settings import get_settings
+from kyc_match.wiring import public_jwks
+from support.operators import FAST, ask, build_adapter, camara_entry, simulator
+from support.signing import JwksServer
 
 pytestmark = pytest.mark.usefixtures("local_stack")
+
+CLIENT_ID = "aggregator-dpop"
+
+
+@pytest.fixture(scope="module")
+def our_jwks():
+    keys = public_jwks(get_settings())["keys"]
+    with JwksServer([SimpleNamespace(public_jwk=key) for key in keys]) as server:
+        yield server.url
+
+
+def three_legged(our_jwks: str, grant: str):
+    """A simulator that verifies our assertions against our JWKS and serves `grant` only."""
+    return simulator(
+        operator_id=f"op-dpop-{grant}",
+        client_id=CLIENT_ID,
+        client_secret=None,
+        client_jwks_url=our_jwks,
+        grants=(grant,),
+        ciba_interval_seconds=0.05,
+    )
+
+
+def discovered_operator(sim, grant: str, **auth):
+    """The adapter for `sim` found by OpenID discovery (its metadata read), with DPoP."""
+    entry = {
+        "id": f"op-dpop-{grant}",
+        "kind": "camara",
+        "prefixes": ["+34"],
+        "baseUrl": sim.url,
+        "auth": {"grant": grant, "issuer": sim.issuer, "clientId": CLIENT_ID, "dpop": True, **auth},
+        **FAST,
+    }
+    return build_adapter(OperatorConfig.model_validate(entry))
 
 
 @pytest.fixture
@@ -75,3 +115,27 @@ def test_a_refused_resource_proof_gets_a_new_token_once_then_fails(sim):
     stats = sim.stats()
     assert (stats.match_requests, stats.token_requests) == (2, 2), stats  # the refresh was refused too
     assert stats.rejections == ["proof_iat_outside_window"] * 2
+
+
+@pytest.mark.parametrize("grant", ["jwt-bearer", "ciba"])
+@pytest.mark.parametrize("required", [("camara:bh",), ("camara:bh", "camara:qh")])
+def test_an_operator_requiring_request_binding_answers_the_first_request(our_jwks, grant, required):
+    with three_legged(our_jwks, grant) as sim:
+        sim.faults.set(dpop=True, dpop_claims_required=required)
+        operator = discovered_operator(sim, grant)
+        assert ask(operator)["givenName"].result == "false"
+        stats = sim.stats()
+        assert stats.oauth_errors == [] and stats.rejections == [], stats
+        assert (stats.tokens_issued, stats.match_requests) == (1, 1), stats
+
+
+def test_a_proof_whose_body_hash_does_not_match_is_refused(our_jwks):
+    """The simulator checks the hash against the bytes it received, not merely its presence."""
+    with three_legged(our_jwks, "jwt-bearer") as sim:
+        operator = discovered_operator(sim, "jwt-bearer")  # discovery read before the requirement
+        sim.faults.set(dpop=True)
+        ask(operator)
+        sim.faults.set(dpop_claims_required=("camara:bh",))  # required now, unknown to the adapter
+        with pytest.raises(UnavailableError):
+            ask(operator)
+        assert sim.stats().rejections[-1] == "proof_without_bh"

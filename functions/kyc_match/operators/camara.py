@@ -13,6 +13,7 @@ endpoint declared `matchIdempotent`). A per-operator circuit breaker fails fast 
 keeps failing. Errors are domain errors with fixed messages: the operator's text is never passed on,
 logged or put in an exception. Token and authorization errors: token_errors.py. With `"dpop": true`
 the match call is `Authorization: DPoP` with a proof (dpop.py); a nonce challenge is answered once.
+The body is serialised here, so a proof can bind its exact bytes (ICM r4.2 `camara:bh`).
 
 One token for one request: a three-legged token is asked for every API scope the client's request
 needs from this operator (`MatchQuery.line_scopes`, `LineQuery.scopes`), under one purpose, and each
@@ -36,6 +37,7 @@ SERVICE_NOT_APPLICABLE without a call.
 | 403 PERMISSION_DENIED / INVALID_TOKEN_CONTEXT; 429 |                                   |          |
 """
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -339,14 +341,19 @@ class CamaraOperator:
         return self._interpret(reply.status, reply.body, request)
 
     def _post(self, request: ApiRequest[T], token: str, deadline: Deadline) -> Reply:
+        content = json.dumps(request.body, separators=(",", ":")).encode("utf-8")  # the bytes sent
         headers = {
             "authorization": f"Bearer {token}",
             "x-correlator": request.correlator,
             "accept": "application/json",
+            "content-type": "application/json",
         }
         if self._dpop is not None:
+            binding = self._server.endpoints(deadline).dpop_binding  # ICM r4.2 camara:bh / camara:qh
             headers["authorization"] = f"{DPOP_SCHEME} {token}"
-            headers["dpop"] = self._dpop.proof("POST", request.url, access_token=token)
+            headers["dpop"] = self._dpop.proof(
+                "POST", request.url, access_token=token, body=content, binding=binding
+            )
         try:
             return exchange(
                 self._http,
@@ -355,7 +362,7 @@ class CamaraOperator:
                 deadline,
                 MAX_ANSWER_BYTES,
                 connect_timeout=self._config.connect_timeout_seconds,
-                json=request.body,
+                content=content,
                 headers=headers,
             )
         except BodyError:

@@ -6,6 +6,11 @@ already ours alone, published, rotated and restricted to the functions that call
 or fragment), `iat`, a fresh `jti`, `ath` (base64url SHA-256 of the access token) on a resource
 request, and `nonce` once the server has demanded one. A prover remembers the last `DPoP-Nonce` its
 server sent; one prover per server (the authorization server and the API each keep their own).
+
+ICM r4.2 "Request Binding to DPoP Proofs": when the authorization server's metadata lists them in
+`camara_dpop_claims_required`, a proof also carries `camara:bh`, the SHA-256 of the exact body bytes
+sent, and `camara:qh`, that of the raw query string ("" when there is none), each base64url without
+padding. Claims of that list we do not know are ignored (we cannot compute them).
 """
 
 import base64
@@ -13,7 +18,7 @@ import hashlib
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, Final, TypeGuard
 from urllib.parse import urlsplit, urlunsplit
 
@@ -25,6 +30,9 @@ PROOF_TYPE: Final = "dpop+jwt"
 TOKEN_TYPE: Final = "DPoP"  # noqa: S105 - a token type and scheme
 NONCE_ERROR: Final = "use_dpop_nonce"
 MAX_NONCE_LENGTH: Final = 512
+BODY_HASH: Final = "camara:bh"
+QUERY_HASH: Final = "camara:qh"
+BINDING_CLAIMS: Final = frozenset({BODY_HASH, QUERY_HASH})
 
 
 class DpopProver:
@@ -34,13 +42,23 @@ class DpopProver:
         self._lock = threading.Lock()
         self._nonce: str | None = None
 
-    def proof(self, method: str, url: str, *, access_token: str | None = None) -> str:
-        """A signed proof for one request; OperatorFailure (503) when the signing key is unusable."""
+    def proof(
+        self,
+        method: str,
+        url: str,
+        *,
+        access_token: str | None = None,
+        body: bytes = b"",
+        binding: Collection[str] = (),
+    ) -> str:
+        """A signed proof for one request with `body` (the bytes sent), carrying the `binding` claims
+        the server requires; OperatorFailure (503) when the signing key is unusable."""
         claims: dict[str, Any] = {
             "jti": str(uuid.uuid4()),
             "htm": method.upper(),
             "htu": target_uri(url),
             "iat": int(self._clock()),
+            **binding_claims(binding, url, body),
         }
         if access_token is not None:
             claims["ath"] = token_hash(access_token)
@@ -91,8 +109,32 @@ def target_uri(url: str) -> str:
 
 
 def token_hash(access_token: str) -> str:
-    digest = hashlib.sha256(access_token.encode("utf-8")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return sha256_b64url(access_token.encode("utf-8"))
+
+
+def sha256_b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode("ascii")
+
+
+def binding_claims(required: Collection[str], url: str, body: bytes) -> dict[str, str]:
+    """ICM r4.2: `camara:bh` over the body bytes, `camara:qh` over the raw query, where required."""
+    claims: dict[str, str] = {}
+    if BODY_HASH in required:
+        claims[BODY_HASH] = sha256_b64url(body)
+    if QUERY_HASH in required:
+        claims[QUERY_HASH] = sha256_b64url(urlsplit(url).query.encode("utf-8"))
+    return claims
+
+
+def required_binding(metadata: object) -> frozenset[str]:
+    """The claims of `camara_dpop_claims_required` (discovery) that we know how to compute."""
+    if not isinstance(metadata, list):
+        return frozenset()
+    return frozenset(claim for claim in _strings(metadata) if claim in BINDING_CLAIMS)
+
+
+def _strings(values: Iterable[object]) -> Iterable[str]:
+    return (value for value in values if isinstance(value, str))
 
 
 def nonce_challenged(headers: Mapping[str, str]) -> bool:

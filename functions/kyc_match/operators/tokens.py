@@ -13,7 +13,9 @@
   concurrently on threads (a match and line checks) wait for the first one's token instead of asking
   again, each within its own deadline;
 - `"dpop": true`: every token request carries a DPoP proof (dpop.py), a `use_dpop_nonce` answer is
-  retried once with the server's nonce, and only a `DPoP` token is accepted.
+  retried once with the server's nonce, and only a `DPoP` token is accepted. With an `issuer`, its
+  discovery document is read even where the endpoints are configured, for the DPoP metadata
+  (`camara_dpop_claims_required`); forms are encoded here, so a proof can hash the bytes sent.
 """
 
 import base64
@@ -24,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, NoReturn
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlencode
 
 from pydantic import TypeAdapter
 
@@ -40,7 +42,7 @@ from kyc_match.operators.bounded import (
 )
 from kyc_match.operators.config import AuthConfig, OperatorUrl
 from kyc_match.operators.discovered import allowed_endpoint
-from kyc_match.operators.dpop import NONCE_ERROR, TOKEN_TYPE, DpopProver
+from kyc_match.operators.dpop import NONCE_ERROR, TOKEN_TYPE, DpopProver, required_binding
 from kyc_match.operators.failures import CREDENTIALS_REFUSED_METRIC, OperatorFailure
 from kyc_match.operators.resilience import Clock, Deadline
 from kyc_match.operators.secrets import SecretSource, SecretUnavailableError
@@ -63,6 +65,8 @@ _ENDPOINT: TypeAdapter[str] = TypeAdapter(OperatorUrl)
 class Endpoints:
     token: str
     backchannel: str | None = None
+    # ICM r4.2: the request-binding claims (camara:bh, camara:qh) the server's proofs must carry.
+    dpop_binding: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,8 @@ class AuthServer:
     def _discover(self, deadline: Deadline) -> Endpoints:
         auth = self.auth
         needs_backchannel = auth.grant == "ciba" and auth.backchannel_authentication_endpoint is None
-        if auth.token_endpoint is not None and not needs_backchannel:
+        needs_metadata = auth.dpop and auth.issuer is not None  # what DPoP proofs must carry
+        if auth.token_endpoint is not None and not needs_backchannel and not needs_metadata:
             return Endpoints(auth.token_endpoint, auth.backchannel_authentication_endpoint)
         assert auth.issuer is not None  # the config requires issuer where an endpoint is missing
         url = auth.issuer + "/.well-known/openid-configuration"
@@ -128,7 +133,7 @@ class AuthServer:
             backchannel = self._discovered(document.get("backchannel_authentication_endpoint"))
         if token is None or (auth.grant == "ciba" and backchannel is None):
             raise OperatorFailure(UnavailableError(), "discovery_incomplete")
-        return Endpoints(token, backchannel)
+        return Endpoints(token, backchannel, required_binding(document.get("camara_dpop_claims_required")))
 
     def _discovered(self, value: object) -> str | None:
         """A discovered endpoint, if it is one we may send to (discovered.py); else the operator fails."""
@@ -160,10 +165,13 @@ class AuthServer:
         dpop = self.dpop
         if dpop is None:
             return self.post_form(url, make_form(), deadline, authenticate=authenticate)
+        binding = self.endpoints(deadline).dpop_binding
 
         def send() -> Reply:
-            proof = {"dpop": dpop.proof("POST", url)}
-            return self.post_form(url, make_form(), deadline, authenticate=authenticate, headers=proof)
+            def proof(body: bytes) -> str:
+                return dpop.proof("POST", url, body=body, binding=binding)
+
+            return self.post_form(url, make_form(), deadline, authenticate=authenticate, proof=proof)
 
         sent = dpop.nonce
         reply = send()
@@ -179,25 +187,30 @@ class AuthServer:
         deadline: Deadline,
         *,
         authenticate: bool = True,
-        headers: dict[str, str] | None = None,
+        proof: Callable[[bytes], str] | None = None,
     ) -> Reply:
-        """POST a form to the authorization server, authenticated as configured."""
-        headers = {"accept": "application/json", **(headers or {})}
+        """POST a form to the authorization server, authenticated as configured; `proof` makes the
+        request's DPoP proof from the exact body bytes sent."""
+        headers = {"accept": "application/json", "content-type": "application/x-www-form-urlencoded"}
         if authenticate:
-            method = self.auth.token_auth_method
-            if method == "private_key_jwt":
-                form = {
-                    **form,
-                    "client_assertion_type": ASSERTION_TYPE,
-                    "client_assertion": self.assertion(url),
-                }
-            else:
-                secret = self._secret(deadline)
-                if method == "client_secret_basic":
-                    headers["authorization"] = _basic(self.auth.client_id, secret)
-                else:
-                    form = {**form, "client_id": self.auth.client_id, "client_secret": secret}
-        return self._exchange("POST", url, deadline, data=form, headers=headers)
+            form = self._authenticated(url, form, headers, deadline)
+        body = urlencode(form).encode("ascii")
+        if proof is not None:
+            headers["dpop"] = proof(body)
+        return self._exchange("POST", url, deadline, content=body, headers=headers)
+
+    def _authenticated(
+        self, url: str, form: dict[str, str], headers: dict[str, str], deadline: Deadline
+    ) -> dict[str, str]:
+        """The form with our client authentication (headers gets HTTP Basic where configured)."""
+        method = self.auth.token_auth_method
+        if method == "private_key_jwt":
+            return {**form, "client_assertion_type": ASSERTION_TYPE, "client_assertion": self.assertion(url)}
+        secret = self._secret(deadline)
+        if method == "client_secret_basic":
+            headers["authorization"] = _basic(self.auth.client_id, secret)
+            return form
+        return {**form, "client_id": self.auth.client_id, "client_secret": secret}
 
     def assertion(self, audience: str, *, subject: str | None = None, scope: str | None = None) -> str:
         extra = {"scope": scope} if scope is not None else None

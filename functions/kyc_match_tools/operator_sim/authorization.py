@@ -12,7 +12,9 @@
   client secret only for client credentials, and only when the simulator has one;
 - DPoP (RFC 9449, dpop.py): a token request with a valid proof gets a `DPoP` token bound to the
   proof's key (`cnf.jkt`), which the API then accepts only with a proof by that key; with the `dpop`
-  knob, proofs are required, and with `dpop_nonce` they must carry the server's nonce;
+  knob, proofs are required, and with `dpop_nonce` they must carry the server's nonce; with
+  `dpop_claims_required` (ICM r4.2 request binding) discovery lists `camara_dpop_claims_required`
+  and every proof must bind the request's body (`camara:bh`) and/or query (`camara:qh`);
 - errors as the profile's Appendix A: `{"error": code}` with the status its tables give.
 
 Access tokens are opaque; each remembers its client, its scopes and (three-legged) its subscriber.
@@ -202,6 +204,9 @@ class AuthorizationServer:
             "subject_types_supported": ["pairwise"],
             "id_token_signing_alg_values_supported": ["ES256"],
         }
+        required = self.faults.settings.dpop_claims_required
+        if required:
+            document["camara_dpop_claims_required"] = list(required)
         if "ciba" in self.options.grants:
             document |= {
                 "backchannel_authentication_endpoint": self.bc_authorize_url,
@@ -226,7 +231,7 @@ class AuthorizationServer:
             if knobs.token_error is not None:
                 raise OAuthError(knobs.token_error, "knob")
             form = _form(body)
-            jkt = self._token_request_proof(headers)
+            jkt = self._token_request_proof(headers, body)
             grant_type = form.get("grant_type")
             if grant_type == JWT_BEARER:
                 answer = self._jwt_bearer(form, jkt)
@@ -280,7 +285,9 @@ class AuthorizationServer:
             "interval": _number(self.options.ciba_interval_seconds),
         }
 
-    def grant_of(self, headers: Mapping[str, str], method: str, url: str) -> Grant | None:
+    def grant_of(
+        self, headers: Mapping[str, str], method: str, url: str, *, body: bytes = b"", query: str = ""
+    ) -> Grant | None:
         """The grant behind an `Authorization: Bearer` header, or a `DPoP` one with its proof, or None;
         DpopRejectedError for a DPoP token whose proof does not hold (RFC 9449 §7)."""
         scheme, _, token = headers.get("authorization", "").partition(" ")
@@ -304,6 +311,9 @@ class AuthorizationServer:
                 access_token=token,
                 nonce_required=knobs.dpop_nonce,
                 clock_offset=knobs.dpop_clock_offset_seconds,
+                required_claims=knobs.dpop_claims_required,
+                body=body,
+                query=query,
             )
             if jkt != grant.jkt:
                 raise DpopRejectedError("invalid_dpop_proof", "proof_key_not_the_tokens")
@@ -312,7 +322,7 @@ class AuthorizationServer:
             raise
         return grant
 
-    def _token_request_proof(self, headers: Mapping[str, str]) -> str | None:
+    def _token_request_proof(self, headers: Mapping[str, str], body: bytes) -> str | None:
         """The thumbprint to bind the token to, when the request carries a valid DPoP proof."""
         knobs = self.faults.settings
         proof = headers.get("dpop")
@@ -327,6 +337,8 @@ class AuthorizationServer:
                 self.token_url,
                 nonce_required=knobs.dpop_nonce,
                 clock_offset=knobs.dpop_clock_offset_seconds,
+                required_claims=knobs.dpop_claims_required,
+                body=body,
             )
         except DpopRejectedError as rejected:
             raise OAuthError(rejected.error, rejected.reason) from None

@@ -4,14 +4,16 @@ A proof is a JWT with `typ` `dpop+jwt`, an asymmetric `alg`, the public key in i
 (never a private one), signed by that key (joserfc verifies it), with `htm` and `htu` naming this
 request, `iat` within a minute of the server's clock, a `jti` never seen before, the server's nonce
 when it demands one, and on an API call `ath` = the hash of the access token, whose `cnf.jkt` (the
-key's RFC 7638 thumbprint, kept with the token) must be the proof's key.
+key's RFC 7638 thumbprint, kept with the token) must be the proof's key. With ICM r4.2's request
+binding required (`camara_dpop_claims_required`), `camara:bh` must be the hash of the body bytes
+received and `camara:qh` that of the raw query string (of "" when there is none).
 """
 
 import base64
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Final
 
 from joserfc import jwt
@@ -50,6 +52,9 @@ class DpopVerifier:
         access_token: str | None = None,
         nonce_required: bool = False,
         clock_offset: float = 0.0,
+        required_claims: Collection[str] = (),
+        body: bytes = b"",
+        query: str = "",
     ) -> str:
         """The thumbprint (`jkt`) of the proof's key, or DpopRejectedError."""
         header = jwt_segment(proof, 0) or {}
@@ -75,6 +80,7 @@ class DpopVerifier:
             raise DpopRejectedError("use_dpop_nonce", "proof_without_nonce")
         if access_token is not None and claims.get("ath") != token_hash(access_token):
             raise _invalid("proof_ath_mismatch")
+        _check_binding(claims, required_claims, body, query)
         thumbprint = str(key.thumbprint())
         if not self._replays.first_use(thumbprint, jti, float(issued) + REPLAY_SECONDS):
             raise _invalid("proof_replayed_jti")
@@ -82,8 +88,21 @@ class DpopVerifier:
 
 
 def token_hash(access_token: str) -> str:
-    digest = hashlib.sha256(access_token.encode("utf-8")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return sha256_b64url(access_token.encode("utf-8"))
+
+
+def sha256_b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode("ascii")
+
+
+def _check_binding(claims: dict[str, Any], required: Collection[str], body: bytes, query: str) -> None:
+    """ICM r4.2 request binding: each required claim present and the hash of what was received."""
+    expected = {"camara:bh": body, "camara:qh": query.encode("utf-8")}
+    for name in required:
+        if name not in claims:
+            raise _invalid(f"proof_without_{name.removeprefix('camara:')}")
+        if claims[name] != sha256_b64url(expected[name]):
+            raise _invalid(f"proof_{name.removeprefix('camara:')}_mismatch")
 
 
 def _public_key(jwk: Any) -> ECKey | RSAKey:

@@ -27,6 +27,7 @@ Drip = Literal[
 ]
 DRIP_KINDS: tuple[str, ...] = get_args(Drip)
 MAX_GZIP_BOMB_MIB = 4096
+DPOP_EXTENSION_CLAIMS = ("camara:bh", "camara:qh")  # ICM r4.2, "Request Binding to DPoP Proofs"
 # The error codes of the profile's Appendix A (ICM r4.2): CIBA authentication errors, token errors,
 # and the errors it lists for authentication in general, which a server may answer at either endpoint.
 GENERAL_ERROR_CODES = ("consent_required", "server_error", "temporarily_unavailable")
@@ -85,6 +86,10 @@ class FaultSettings:
     dpop: bool = False  # DPoP required: token requests and API calls need a valid proof (dpop.py)
     dpop_nonce: bool = False  # DPoP proofs must carry the server's nonce (use_dpop_nonce until they do)
     dpop_clock_offset_seconds: float = 0.0  # the server's clock for DPoP `iat` checks, this far ahead
+    # ICM r4.2 request binding: proofs must carry these claims (camara:bh, camara:qh), which the
+    # discovery document then lists as `camara_dpop_claims_required`; a proof without them, or with a
+    # wrong hash, is refused (`invalid_dpop_proof`).
+    dpop_claims_required: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.malformed is not None and self.malformed not in MALFORMED_KINDS:
@@ -101,6 +106,9 @@ class FaultSettings:
             raise ValueError(f"token_gzip_bomb_mib must be in [0, {MAX_GZIP_BOMB_MIB}]")
         if self.token_expires_in_json is not None and not 0 < len(self.token_expires_in_json) <= 32:
             raise ValueError("token_expires_in_json must be 1 to 32 characters of JSON")
+        if set(self.dpop_claims_required) - set(DPOP_EXTENSION_CLAIMS):
+            raise ValueError(f"dpop_claims_required must be some of {', '.join(DPOP_EXTENSION_CLAIMS)}")
+        object.__setattr__(self, "dpop_claims_required", tuple(self.dpop_claims_required))
         if self.ciba_pending_polls < 0 or self.ciba_slow_down_polls < 0:
             raise ValueError("poll counts must not be negative")
         for status in (self.error_status, self.token_error_status):

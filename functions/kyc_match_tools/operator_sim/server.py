@@ -148,7 +148,8 @@ def make_server(simulator: OperatorSimulator, port: int = 0) -> ThreadingHTTPSer
                 self._json(*error_body(knobs.error_status, code, "Simulated failure."), headers=reply_headers)
                 return
             try:
-                grant = simulator.grant(headers, self.path.split("?", 1)[0])
+                path, _, query = self.path.partition("?")
+                grant = simulator.grant(headers, path, body=body, query=query)
             except DpopRejectedError as rejected:
                 challenge = {"WWW-Authenticate": f'DPoP error="{rejected.error}"', **reply_headers}
                 self._json(

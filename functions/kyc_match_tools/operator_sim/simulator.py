@@ -121,12 +121,13 @@ class OperatorSimulator:
     def match_path(self) -> str:
         return f"/kyc-match/{self.options.version}/match"
 
-    def grant(self, headers: Mapping[str, str], path: str | None = None) -> Grant | None:
-        """The token's grant for a POST to `path` (default: the match); None: no valid token;
-        DpopRejectedError: a DPoP proof does not hold."""
-        return self.authorization.grant_of(
-            headers, "POST", self.authorization.issuer + (path or self.match_path)
-        )
+    def grant(
+        self, headers: Mapping[str, str], path: str | None = None, *, body: bytes = b"", query: str = ""
+    ) -> Grant | None:
+        """The token's grant for a POST to `path` (default: the match) with `body` and the raw `query`;
+        None: no valid token; DpopRejectedError: a DPoP proof does not hold."""
+        url = self.authorization.issuer + (path or self.match_path)
+        return self.authorization.grant_of(headers, "POST", url, body=body, query=query)
 
     def match_response(self, body: bytes, correlator: str, grant: Grant) -> tuple[int, Any]:  # noqa: PLR0911
         """The CAMARA answer to a match body under an access token: (status, JSON value)."""

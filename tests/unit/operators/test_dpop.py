@@ -10,7 +10,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from kyc_match.operators.dpop import DpopProver, nonce_challenged, target_uri
+from kyc_match.operators.dpop import DpopProver, nonce_challenged, required_binding, target_uri
 from kyc_match.operators.signing import KmsJwtSigner
 from kyc_match_tools.operator_sim.dpop import DpopRejectedError, DpopVerifier
 
@@ -125,3 +125,23 @@ def test_the_simulator_refuses_a_replayed_proof_and_a_tampered_one(prover):
     other_claims = prover.proof("POST", MATCH_URL).split(".")[1]
     with pytest.raises(DpopRejectedError, match="proof_signature"):
         check.verify(f"{header}.{other_claims}.{signature}", "POST", MATCH_URL)
+
+
+def test_request_binding_hashes_the_body_bytes_and_the_raw_query_only_when_required(prover):
+    body = b'{"givenName":"Federica"}'
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+    bound = decoded(
+        prover.proof("POST", MATCH_URL + "?a=1&b=%20", body=body, binding={"camara:bh", "camara:qh"})
+    )
+    assert bound.claims["camara:bh"] == b64(body) and bound.claims["camara:qh"] == b64(b"a=1&b=%20")
+    assert "=" not in bound.claims["camara:bh"]
+    plain = decoded(prover.proof("POST", MATCH_URL, body=body)).claims
+    assert "camara:bh" not in plain and "camara:qh" not in plain
+
+
+def test_only_the_binding_claims_we_can_compute_are_taken_from_discovery():
+    assert required_binding(["camara:bh", "camara:xh", 7]) == {"camara:bh"}
+    assert required_binding("camara:bh") == frozenset()
