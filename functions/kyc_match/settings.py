@@ -54,7 +54,12 @@ class Settings(BaseModel):
     previous_policy_seal_key_ids: tuple[str, ...] = ()
     # The people's operations role `kyc-match policy` assumes against AWS, with the caller's IAM user
     # name as its source identity (kyc_match_tools/identity.py): the stack's OperationsRoleArn output.
+    # The policy-admin function takes steps only from its sessions (kyc_match/policies/admin.py).
     operations_role_arn: str = ""
+    # The policy-admin function's URL (AWS_IAM auth; the stack's PolicyAdminUrl output): against AWS,
+    # `kyc-match policy put|approve|activate|rollback|deactivate` asks it to take the step, as only it
+    # may seal policy items (#23). Unset against the local stand-in: the command takes the step itself.
+    policy_admin_url: str = ""
     # Operators as JSON (see operators/config.py); empty means the built-in sandbox operator.
     operators: str = ""
     # How long a warm container keeps a key's client (purposes, bound policies). `kyc-match serve` sets
