@@ -41,8 +41,9 @@ def dynamodb() -> "DynamoDBServiceResource":
 
 
 @cache
-def dynamodb_streams() -> Any:  # no stubs pinned: four calls, by the local sealer only
-    """The audit table's stream, read directly by the local sealer (in AWS, Lambda reads it)."""
+def dynamodb_streams() -> Any:  # no stubs pinned: three calls, by the sealers only
+    """The audit table's stream: read by the local sealer, and by the sealer function to read back each
+    record Lambda hands it (kyc_match.audit.witness_stream)."""
     import boto3  # noqa: PLC0415
 
     return boto3.client("dynamodbstreams", config=_config())

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from joserfc import jws
 
 from kyc_match.audit.canonical import entry_hash, plain
-from kyc_match.audit.witness import MAX_RECORDS_PER_OBJECT, object_name
+from kyc_match.audit.witness import MAX_RECORDS_PER_OBJECT, TTL_IDENTITY, object_name
 from kyc_match.jobs import witness as witness_job
 from kyc_match.settings import Settings, get_settings
 from kyc_match.wiring import audit_components, witness_sealer
@@ -29,7 +29,7 @@ from kyc_match_tools.witness_local import flush as local_flush
 from support.audit import audit_item_for, private_trail_settings, record, table_items, trail_for
 from support.cli import run_cli
 from support.loopback import free_port
-from support.witness import STREAM_ARN, stream_event, stream_record
+from support.witness import stream_event, stream_record
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
@@ -72,14 +72,41 @@ def written(settings: Settings, *request_ids: str) -> dict[str, dict[str, Any]]:
     return entries_by_request(settings)
 
 
+def stream_arn(settings: Settings) -> str:
+    return str(
+        boto3.client("dynamodb").describe_table(TableName=settings.audit_table)["Table"]["LatestStreamArn"]
+    )
+
+
 def lambda_event_from_stream(settings: Settings, after: int | None) -> dict[str, Any]:
     """What Lambda's event source mapping would deliver: the stream's records after `after`."""
     records = []
     for found in stream_records(settings.audit_table, after):
         change = dict(found["dynamodb"])
         change["ApproximateCreationDateTime"] = int(change["ApproximateCreationDateTime"].timestamp())
-        records.append({**found, "dynamodb": change, "eventSourceARN": STREAM_ARN})
+        records.append({**found, "dynamodb": change, "eventSourceARN": stream_arn(settings)})
     return {"Records": records}
+
+
+def last_sequence(settings: Settings) -> int:
+    """The stream's last sequence number so far (what a flush has sealed up to)."""
+    return max(
+        int(found["dynamodb"]["SequenceNumber"]) for found in stream_records(settings.audit_table, None)
+    )
+
+
+def removed_by_ttl(settings: Settings, sequence: int) -> None:
+    """Make the stream's record `sequence` (a REMOVE) what DynamoDB's TTL writes: the service as the
+    identity. moto never expires items, so its stream is edited where it keeps it (in this process)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends["123456789012"][REGION].get_table(settings.audit_table)
+    [kept] = [
+        item
+        for item in table.stream_shard.items
+        if item.record["dynamodb"]["SequenceNumber"] == str(sequence)
+    ]
+    kept.record["userIdentity"] = {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}  # GetRecords
 
 
 def emitted(capsys: pytest.CaptureFixture[str], name: str) -> list[dict[str, Any]]:
@@ -187,7 +214,7 @@ def test_an_entry_rewritten_by_a_table_writer_is_witnessed_counted_and_named(tra
 
     answer = witness_job.lambda_handler(lambda_event_from_stream(trail_settings, checkpoint), local_context())
 
-    assert answer == {"records": 2, "object": object_name(REGION, 2)}
+    assert answer == {"records": 2, "object": object_name(REGION, 2), "refused": 0}
     changed = emitted(capsys, "AuditEntryChanged")
     assert [(metric["change"], metric["AuditEntryChanged"]) for metric in changed] == [
         ("modified", [1.0])
@@ -211,15 +238,13 @@ def test_ttl_expiry_is_witnessed_as_such_and_not_a_finding(trail_settings, capsy
     table.put_item(Item=expiring)
     entries = {"expiring": expiring, "removed": removed}
     flush(trail_settings)
+    checkpoint = last_sequence(trail_settings)
     for entry in entries.values():
         table.delete_item(Key=key_of(entry))
+    removed_by_ttl(trail_settings, checkpoint + 1)  # the expiring entry's removal, by TTL
     capsys.readouterr()
-    event = stream_event(
-        stream_record("REMOVE", old=entries["expiring"], by_ttl=True, seq=10**30),
-        stream_record("REMOVE", old=entries["removed"], seq=10**30 + 1),
-    )
 
-    witness_job.lambda_handler(event, local_context())
+    witness_job.lambda_handler(lambda_event_from_stream(trail_settings, checkpoint), local_context())
 
     assert [metric["change"] for metric in emitted(capsys, "AuditEntryChanged")] == ["deleted"]
     code, findings, _ = verify()
@@ -493,15 +518,117 @@ def test_entries_written_around_the_stream_cannot_hide_in_the_future_or_before_t
 
 
 def test_a_ttl_removal_before_the_entry_expires_is_a_deletion(trail_settings, capsys):
-    """Issue #23 attack 2 (what verify accepts): a REMOVE marked as TTL expiry of an entry whose
-    witnessed expiresAt is years ahead is a deletion, counted by the sealer and named by verify."""
+    """Issue #23 attack 2 (what verify accepts): a REMOVE by TTL of an entry whose witnessed expiresAt
+    is years ahead (DynamoDB never does that) is a deletion, counted by the sealer and named by verify."""
+    entries = written(trail_settings, "r1")
+    flush(trail_settings)
+    checkpoint = last_sequence(trail_settings)
+    victim = entries["r1"]
+    boto3.resource("dynamodb").Table(trail_settings.audit_table).delete_item(Key=key_of(victim))
+    removed_by_ttl(trail_settings, checkpoint + 1)
+    capsys.readouterr()
+    witness_job.lambda_handler(lambda_event_from_stream(trail_settings, checkpoint), local_context())
+    assert [metric["change"] for metric in emitted(capsys, "AuditEntryChanged")] == ["deleted"]
+    code, findings, _ = verify()
+    assert (code, findings) == (1, [["deleted", victim["clientDay"], victim["entryKey"]]])
+
+
+def witness_names(settings: Settings) -> list[str]:
+    listed = boto3.client("s3").list_objects_v2(Bucket=settings.audit_witness_bucket, Prefix="witness/")
+    return [summary["Key"] for summary in listed.get("Contents", [])]
+
+
+def refused(capsys: pytest.CaptureFixture[str]) -> tuple[float, list[str]]:
+    """(records counted as WitnessRecordRefused, the lines standard output holds), read once."""
+    lines = capsys.readouterr().out.splitlines()
+    metrics = [json.loads(line) for line in lines if line.startswith("{")]
+    return sum(sum(m["WitnessRecordRefused"]) for m in metrics if "WitnessRecordRefused" in m), lines
+
+
+def test_a_crafted_ttl_removal_handed_to_the_sealer_is_refused_and_never_sealed(trail_settings, capsys):
+    """Issue #23 attack 2: an entry deleted by a writer, the stream's record of it never delivered
+    (mapping disabled or recreated at LATEST), and the sealer invoked directly with a REMOVE marked as a
+    TTL expiry of an entry long due. The old sealer sealed it and verify called the entry expired: OK.
+    The stream holds no such record: refused, counted, nothing sealed, and verify names the deletion."""
     entries = written(trail_settings, "r1")
     flush(trail_settings)
     victim = entries["r1"]
     boto3.resource("dynamodb").Table(trail_settings.audit_table).delete_item(Key=key_of(victim))
+    due = {**victim, "expiresAt": 1_700_000_000}
+    crafted = stream_record("REMOVE", old=due, by_ttl=True, seq=last_sequence(trail_settings) + 7)
+    crafted["eventSourceARN"] = stream_arn(trail_settings)
     capsys.readouterr()
-    removal = stream_record("REMOVE", old=victim, by_ttl=True, seq=10**30, at=int(time.time()))
-    witness_job.lambda_handler(stream_event(removal), local_context())
-    assert [metric["change"] for metric in emitted(capsys, "AuditEntryChanged")] == ["deleted"]
+
+    answer = witness_job.lambda_handler(stream_event(crafted), local_context())
+
+    assert answer == {"records": 1, "object": None, "refused": 1}
+    count, lines = refused(capsys)
+    assert count == 1
+    assert not any(victim["requestId"] in line or victim["clientDay"] in line for line in lines)
+    assert witness_names(trail_settings) == [object_name(REGION, 1)]
     code, findings, _ = verify()
     assert (code, findings) == (1, [["deleted", victim["clientDay"], victim["entryKey"]]])
+
+
+def _as_ttl(record: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    return {**record, "userIdentity": dict(TTL_IDENTITY)}
+
+
+def _due_long_ago(record: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    change = dict(record["dynamodb"])
+    change["OldImage"] = {**change["OldImage"], "expiresAt": {"N": "1700000000"}}
+    return {**record, "dynamodb": change}
+
+
+def _modify_not_remove(record: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    return {**record, "eventName": "MODIFY"}
+
+
+def _from_another_table(record: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    other = stream_arn(settings).replace(f"table/{settings.audit_table}/", "table/other/")
+    return {**record, "eventSourceARN": other}
+
+
+@pytest.mark.parametrize(
+    "retouch", [_as_ttl, _due_long_ago, _modify_not_remove, _from_another_table], ids=lambda f: f.__name__
+)
+def test_a_stream_record_retouched_before_it_is_handed_over_is_refused(trail_settings, capsys, retouch):
+    """Issue #23 attack 2, with the stream's own record of the deletion (its sequence number) changed on
+    the way: marked as TTL, its image given an expiresAt long past, another event, another table's
+    stream. Refused, nothing sealed; the record as the stream holds it is then sealed as a deletion."""
+    entries = written(trail_settings, "r1")
+    flush(trail_settings)
+    checkpoint = last_sequence(trail_settings)
+    boto3.resource("dynamodb").Table(trail_settings.audit_table).delete_item(Key=key_of(entries["r1"]))
+    [removal] = lambda_event_from_stream(trail_settings, checkpoint)["Records"]
+    capsys.readouterr()
+
+    answer = witness_job.lambda_handler(stream_event(retouch(removal, trail_settings)), local_context())
+
+    assert answer == {"records": 1, "object": None, "refused": 1}
+    assert refused(capsys)[0] == 1
+    assert witness_names(trail_settings) == [object_name(REGION, 1)]
+    answer = witness_job.lambda_handler(stream_event(removal), local_context())
+    assert answer == {"records": 1, "object": object_name(REGION, 2), "refused": 0}
+    assert [metric["change"] for metric in emitted(capsys, "AuditEntryChanged")] == ["deleted"]
+
+
+def test_a_batch_is_sealed_from_the_stream_and_a_forged_record_in_it_is_left_out(trail_settings, capsys):
+    """A direct invocation mixing the stream's records with an invented one: the stream's are sealed
+    (as the stream holds them), the invented one is refused; each sealed record is counted
+    (WitnessRecordSealed: what witness-silent watches), refused ones are not."""
+    entries = written(trail_settings, "r1", "r2")
+    event = lambda_event_from_stream(trail_settings, None)
+    invented = stream_record("INSERT", new={**entries["r1"], "requestId": "invented"}, seq=10**25)
+    invented["eventSourceARN"] = stream_arn(trail_settings)
+    capsys.readouterr()
+
+    answer = witness_job.lambda_handler(stream_event(*event["Records"], invented), local_context())
+
+    assert answer == {"records": 3, "object": object_name(REGION, 1), "refused": 1}
+    lines = capsys.readouterr().out.splitlines()
+    metrics = [json.loads(line) for line in lines if line.startswith("{")]
+    assert [m["WitnessRecordSealed"] for m in metrics if "WitnessRecordSealed" in m] == [[2.0]]
+    assert [m["WitnessRecordRefused"] for m in metrics if "WitnessRecordRefused" in m] == [[1.0]]
+    code, findings, summary = verify()
+    assert (code, findings) == (0, []), summary

@@ -70,7 +70,7 @@ def witness_record(record: Mapping[str, Any]) -> dict[str, Any]:
     witnessed: dict[str, Any] = {
         "event": record["eventName"],
         "key": {AUDIT.partition_key: str(keys.get(AUDIT.partition_key)), ENTRY_KEY: str(keys.get(ENTRY_KEY))},
-        "by": "ttl" if dict(record.get("userIdentity") or {}) == TTL_IDENTITY else "writer",
+        "by": "ttl" if _identity(record) == TTL_IDENTITY else "writer",
         "at": _instant(change.get("ApproximateCreationDateTime")),
         "seq": str(change.get("SequenceNumber", "")),
     }
@@ -85,6 +85,15 @@ def witness_record(record: Mapping[str, Any]) -> dict[str, Any]:
         if "NewImage" not in change and isinstance(old.get(EXPIRES_AT), int):
             witnessed[EXPIRES_AT] = old[EXPIRES_AT]  # a removal: when the entry was due to expire
     return witnessed
+
+
+def _identity(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record's userIdentity as Lambda's events spell it (type, principalId): GetRecords' answer
+    spells it Type, PrincipalId."""
+    identity = record.get("userIdentity")
+    if not isinstance(identity, Mapping):
+        return {}
+    return {name[:1].lower() + name[1:]: value for name, value in identity.items()}
 
 
 def payload(
