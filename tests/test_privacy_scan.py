@@ -43,6 +43,15 @@ def _send_a_sample_of_everything(transports) -> None:
                   "tenure": {"since": "2025-06-01"}}  # fmt: skip
         swapped = {"phoneNumber": SWAPPED_AN_HOUR_AGO, "name": "Marta Vidal Roca", "lineChecks": checks}
         api.send(swapped, path="/kyc-decision/v1/assess")
+        # Decisions whose reasons are about the request itself: a name contradicting its parts, an
+        # expired document (its expiry date is sent), a birth date for the age: names, never values.
+        inconsistent = {
+            "phoneNumber": FULL,
+            **ON_FILE,
+            "givenName": "Pedro",
+            "idDocumentExpiryDate": "2020-01-01",
+        }
+        api.send(inconsistent, path="/kyc-decision/v1/assess")
         api.send({"phoneNumber": SWAPPED_AN_HOUR_AGO}, path="/sim-swap/v2/retrieve-date")
 
 

@@ -113,7 +113,7 @@ def test_client_policy_stored_with_the_cli_drives_the_decision(handler_transport
         {"code": "evidenceMissing", "rule": "levels.FULL.groups[1]", "outcome": "missing",
          "attributes": ["streetName", "streetNumber", "postalCode"]},
     ]  # fmt: skip
-    assert result["nextStep"] == "documentCheck"
+    assert result["nextStep"] == "videoIdent"  # the retail policy's own next step
     assert result["summary"] == (
         "STEP_UP: name nearly matched the operator's record (levels.FULL.groups[0])."
     )

@@ -1,8 +1,10 @@
 """`kyc-match serve`: the API over HTTP on this machine."""
 
 import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +71,27 @@ def register(subcommands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with _onboarding_read_afresh():
+        return _serve(args)
+
+
+@contextlib.contextmanager
+def _onboarding_read_afresh() -> Iterator[None]:
+    """A `kyc-match clients put` is seen by the next request, not a minute later (AWS caches 60 s);
+    the environment is as it was once serve ends, refused or stopped."""
+    before = os.environ.get(CLIENT_CACHE)
+    os.environ.setdefault(CLIENT_CACHE, "0")
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(CLIENT_CACHE, None)
+
+
+CLIENT_CACHE = "KYC_CLIENT_CACHE_SECONDS"
+
+
+def _serve(args: argparse.Namespace) -> int:
     operators = _read_operators(args.operators)
     subscribers = local_aws.read_subscribers(args.subscribers)
     server = _bind(args.host, args.port, args.api_keys or [LOCAL_API_KEY])  # a busy port: said at once
@@ -141,8 +164,6 @@ def _prepare(args: argparse.Namespace, operators: "LocalOperators | None", subsc
 
     if operators is not None:
         os.environ["KYC_OPERATORS"] = operators.operators_json  # secrets stripped: they go to moto
-    # An onboarding change (`kyc-match clients put`) is seen by the next request, not a minute later.
-    os.environ.setdefault("KYC_CLIENT_CACHE_SECONDS", "0")
     routes = route_sandbox_to(subscribers, args.subscribers, args.operators)
     start_local_aws(subscribers, args.aws_port)
     try:
