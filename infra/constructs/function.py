@@ -120,6 +120,13 @@ class ServiceFunction(Construct):
         )
         self.log_group.grant_write(self.role)
         network = base.network
+        if network:
+            # Lambda creates the function's network interfaces with its role: CDK adds this only to
+            # roles it creates itself, and CreateFunction refuses a VPC function without it (#25).
+            # On the role itself, so the function is created after it, never before.
+            self.role.add_managed_policy(
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole")
+            )
 
         self.function = lambda_.Function(
             self,
@@ -151,9 +158,9 @@ class ServiceFunction(Construct):
                 self.role,
                 "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
                 "AWSLambdaVPCAccessExecutionRole]",
-                "Added by CDK for a function in a VPC: Lambda creates and deletes the function's network "
-                "interfaces with it (ec2:*NetworkInterface*, which support no resource-level scoping); AWS's "
-                "managed policy for exactly this.",
+                "For a function in a VPC: Lambda creates and deletes the function's network interfaces with "
+                "its role (ec2:*NetworkInterface*, which support no resource-level scoping); AWS's managed "
+                "policy for exactly this, attached to the role we pass (CDK attaches it only to its own).",
             )
 
         acknowledge(
