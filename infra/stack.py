@@ -18,6 +18,7 @@ from infra.constructs.jobs import DRAIN_TIMEOUT, DrainFunction, WitnessSealerFun
 from infra.constructs.keys import Keys
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.network import EgressNetwork
+from infra.constructs.policy_admin import PolicyAdminFunction
 from infra.constructs.resilience import TableBackups
 from infra.constructs.storage import Storage
 
@@ -104,6 +105,15 @@ class KycMatchStack(Stack):
             witness_bucket=self.audit.witness_bucket,
             previous_witness_key_ids=config.previous_witness_key_ids,
             previous_policy_seal_key_ids=config.previous_policy_seal_key_ids,
+        )
+        # The only principal that seals and adds policy items; operations call its URL (#23).
+        self.policy_admin = PolicyAdminFunction(
+            self,
+            "PolicyAdmin",
+            base=base,
+            configuration_table=tables["configuration"],
+            keys=self.keys,
+            operations=self.people.operations,
         )
         self.api = Api(
             self, "Api", config=config, handler=self.match_function.alias, log_key=self.keys.data_key

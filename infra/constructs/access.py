@@ -1,5 +1,5 @@
-"""Roles for people: auditors read and verify the trail and its witness; operations manage policies and
-ported numbers.
+"""Roles for people: auditors read and verify the trail and its witness; operations manage policies
+(through the policy-admin function, the only one that seals them) and ported numbers.
 
 Both are assumed by IAM users of this account, with MFA and with their user name as the session's
 `sts:SourceIdentity` (#23): AWS keeps it for the session's life and names it in CloudTrail for every
@@ -17,16 +17,18 @@ from aws_cdk import aws_s3 as s3
 
 from constructs import Construct
 from infra.constructs.keys import Keys
-from infra.constructs.storage import grant_append_only
+from infra.constructs.storage import TABLE_KEY_READ_ACTIONS
 from infra.nag import acknowledge, logical_id
 
 SESSION = Duration.hours(1)
 CLIENT_RECORDS = "CLIENTS"  # the partition of clients' records (kyc_match.clients.store.PARTITION)
 
 
-# What operations may do on the configuration table: read, and add items under `POLICY#…` partitions.
-# A policy version, its approval and its activations are written once and never changed in place.
+# What operations may do on the configuration table: read policy items (`policy get|history|list`).
+# Adding one (sealed, written once, never changed in place) is the policy-admin function's alone (#23),
+# under `POLICY#…` partitions; operations call it (policy_admin.py).
 POLICY_READS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:DescribeTable")
+POLICY_PARTITIONS: dict[str, Any] = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["POLICY#*"]}}
 
 
 # Who may assume a people role: an IAM user of this account, with MFA, naming themselves (their user
@@ -35,6 +37,9 @@ PEOPLE_CONDITIONS: dict[str, Any] = {
     "Bool": {"aws:MultiFactorAuthPresent": "true"},
     "StringEquals": {"sts:SourceIdentity": "${aws:username}"},
 }
+# AssumeRole also names the session after that user: the session name in the role session's ARN, which
+# the policy-admin function is told by Lambda for a signed request, is then the source identity too.
+SESSION_NAMED_AFTER_THE_USER = {"sts:RoleSessionName": "${aws:username}"}
 
 
 def _people_role(scope: Construct, construct_id: str, description: str) -> iam.Role:
@@ -42,7 +47,12 @@ def _people_role(scope: Construct, construct_id: str, description: str) -> iam.R
     role = iam.Role(
         scope,
         construct_id,
-        assumed_by=iam.AccountRootPrincipal().with_conditions(PEOPLE_CONDITIONS),
+        assumed_by=iam.AccountRootPrincipal().with_conditions(
+            {
+                **PEOPLE_CONDITIONS,
+                "StringEquals": {**PEOPLE_CONDITIONS["StringEquals"], **SESSION_NAMED_AFTER_THE_USER},
+            }
+        ),
         max_session_duration=SESSION,
         description=description,
     )
@@ -120,18 +130,16 @@ class PeopleAccess(Construct):
         self.operations = _people_role(
             self, "Operations", f"kyc-match {stage}: manage client risk policies and ported numbers"
         )
-        # Every decision records the sha256 of the policy it was made with: a replaced version (an
-        # unconditional put) shows in the audit trail as a second hash under one version number.
-        grant_append_only(
-            self.operations,
-            tables["configuration"],
-            reads=POLICY_READS,
-            put_conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["POLICY#*"]}},
+        # Policy items: read only. Steps are taken by the policy-admin function, which operations call
+        # (its URL grant, policy_admin.py); so no person can seal or add an item by hand (#23).
+        self.operations.add_to_policy(
+            iam.PolicyStatement(actions=list(POLICY_READS), resources=[tables["configuration"].table_arn])
         )
+        tables["configuration"].grant_on_key(self.operations, *TABLE_KEY_READ_ACTIONS)
         tables["ported-numbers"].grant_read_write_data(self.operations)
         keys.identifiers.allow(self.operations, "kms:GenerateMac")  # ported numbers are stored hashed
-        # Policy items are sealed, and a draft's seal is checked before it is approved.
-        keys.policy_seals.allow(self.operations, "kms:GenerateMac", "kms:VerifyMac")
+        # `policy get` checks a version's seals as the decision endpoint would; sealing is not theirs.
+        keys.policy_seals.allow(self.operations, "kms:VerifyMac")
         allow_previous_seal_checks(self.operations, previous_policy_seal_key_ids)
         CfnOutput(self, "WitnessBucketName", value=witness_bucket.bucket_name)
         CfnOutput(self, "WitnessKeyId", value=keys.witness_key.key_arn)

@@ -27,7 +27,7 @@ from kyc_match.domain.model import AuditRecord, CallContext
 from kyc_match.matching import AttributeMatch
 from kyc_match.operators.ported import DynamoDbPortedNumbers
 from kyc_match.operators.subscribers import DynamoDbSubscriberStore
-from kyc_match.policies.lifecycle import PolicyLifecycle
+from kyc_match.policies.lifecycle import Actor, PolicyLifecycle
 from kyc_match.policies.store import DynamoDbPolicyStore
 from kyc_match.settings import Settings
 from kyc_match_tools import local_aws
@@ -90,10 +90,11 @@ def test_audit_trail_writes_and_reads_through_both_indexes(template_tables, hash
 def test_policies_are_versioned_in_the_configuration_table(template_tables, hash_key):
     sealer = KmsSealer(boto3.client("kms"), hash_key)
     lifecycle = PolicyLifecycle(template_tables["configuration"], sealer)
-    assert lifecycle.put("bank-1", DEFAULT_POLICY, "author")[0] == 1
-    assert lifecycle.put("bank-1", DEFAULT_POLICY, "author")[0] == 2
-    lifecycle.approve("bank-1", "default", 2, "approver")
-    lifecycle.activate("bank-1", "default", 2, "approver")
+    author, approver, releaser = (Actor(name, f"session/{name}") for name in ("ana", "bo", "cy"))
+    assert lifecycle.put("bank-1", DEFAULT_POLICY, author)[0] == 1
+    assert lifecycle.put("bank-1", DEFAULT_POLICY, author)[0] == 2
+    lifecycle.approve("bank-1", "default", 2, approver, "reviewed")
+    lifecycle.activate("bank-1", "default", 2, releaser, "released")
     served = DynamoDbPolicyStore(template_tables["configuration"], sealer).active("bank-1", "default")
     assert served is not None and (served.reference.source, served.reference.version) == ("client", 2)
 

@@ -18,7 +18,12 @@ from cdk_support import (
     without_aws_credentials,
 )
 
-ALICE = {"aws:username": "alice", "aws:MultiFactorAuthPresent": "true", "sts:SourceIdentity": "alice"}
+ALICE = {
+    "aws:username": "alice",
+    "aws:MultiFactorAuthPresent": "true",
+    "sts:SourceIdentity": "alice",
+    "sts:RoleSessionName": "alice",
+}
 PREVIOUS_SEAL = "arn:aws:kms:eu-west-1:111111111111:key/0b6c2a1e-0000-4000-8000-0000000000aa"
 
 
@@ -84,6 +89,8 @@ def _without(key: str) -> dict[str, str]:
         (_without("sts:SourceIdentity"), False),  # a session with no person named
         (ALICE | {"sts:SourceIdentity": "alice2"}, False),  # a second name for herself
         (ALICE | {"sts:SourceIdentity": "bob"}, False),  # somebody else's name
+        (ALICE | {"sts:RoleSessionName": "bob"}, False),  # a session named after someone else (#23)
+        (ALICE | {"sts:RoleSessionName": "alice2"}, False),  # or after a second name of hers
         (_without("aws:MultiFactorAuthPresent"), False),
         (ALICE | {"aws:MultiFactorAuthPresent": "false"}, False),
         (_without("aws:username"), False),  # a role session, not an IAM user: it could name anyone
@@ -93,6 +100,8 @@ def _without(key: str) -> dict[str, str]:
         "no-source-identity",
         "alias",
         "other-person",
+        "session-named-other-person",
+        "session-alias",
         "no-mfa",
         "mfa-false",
         "role-session",
@@ -108,12 +117,18 @@ def test_people_roles_are_assumed_only_by_an_iam_user_naming_themselves(
 
 
 def test_the_trust_policies_name_source_identity_and_allow_setting_it(sandbox_template_dict):
+    """AssumeRole names the session after the user too: the policy-admin function reads the person from
+    the session's ARN, which Lambda gives it for a signed request (it never sees the source identity)."""
     for role in _people(sandbox_template_dict).values():
         statements = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-        actions = {action for statement in statements for action in as_list(statement["Action"])}
-        assert actions == {"sts:AssumeRole", "sts:SetSourceIdentity"}
-        for statement in statements:
-            assert statement["Condition"]["StringEquals"] == {"sts:SourceIdentity": "${aws:username}"}
+        conditions = {as_list(s["Action"])[0]: s["Condition"]["StringEquals"] for s in statements}
+        assert conditions == {
+            "sts:AssumeRole": {
+                "sts:SourceIdentity": "${aws:username}",
+                "sts:RoleSessionName": "${aws:username}",
+            },
+            "sts:SetSourceIdentity": {"sts:SourceIdentity": "${aws:username}"},
+        }
 
 
 def test_keys_that_sealed_policies_before_a_rotation_are_used_to_verify_only(tmp_path):

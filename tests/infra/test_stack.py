@@ -557,9 +557,10 @@ def test_auditors_read_clients_records_and_nothing_else_of_the_configuration(san
     assert statement["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [PARTITION]}}
 
 
-def test_operations_add_policy_items_and_never_change_one(sandbox_template_dict):
-    """On the configuration table, operations read and PutItem under `POLICY#` partitions only; editing
-    or deleting an item (UpdateItem, DeleteItem, batch and PartiQL writes) is denied outright."""
+def test_operations_read_policy_items_and_the_policy_admin_function_adds_them(sandbox_template_dict):
+    """On the configuration table, operations read; adding an item is the policy-admin function's (#23
+    item 6: PutItem under `POLICY#` partitions only), and editing or deleting one (UpdateItem,
+    DeleteItem, batch and PartiQL writes) is denied to it outright."""
     operations = _people_roles(sandbox_template_dict)["Operations"]
     table = next(
         k for k in resources_of(sandbox_template_dict, "AWS::DynamoDB::Table") if "Configuration" in k
@@ -572,8 +573,16 @@ def test_operations_add_policy_items_and_never_change_one(sandbox_template_dict)
         if table in dumps(statement["Resource"])
     ]
     allowed = {a for s in statements if s["Effect"] == "Allow" for a in as_list(s["Action"])}
+    assert allowed == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:DescribeTable"}
+    admin = role_of(sandbox_template_dict, "kyc_match.jobs.policy_admin.lambda_handler")
+    statements = [
+        statement
+        for statement in role_statements(sandbox_template_dict, admin)
+        if table in dumps(statement["Resource"])
+    ]
+    allowed = {a for s in statements if s["Effect"] == "Allow" for a in as_list(s["Action"])}
     denied = {a for s in statements if s["Effect"] == "Deny" for a in as_list(s["Action"])}
-    assert allowed == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:DescribeTable", "dynamodb:PutItem"}
+    assert allowed == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"}
     assert {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} <= denied
     [put] = [s for s in statements if "dynamodb:PutItem" in as_list(s["Action"])]
     assert put["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["POLICY#*"]}}

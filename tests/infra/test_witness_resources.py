@@ -173,7 +173,12 @@ def _roles(template: dict[str, Any]) -> dict[str, str]:
     }
     functions = {
         name: role_of(template, handler)
-        for name, handler in (("match", MATCH_HANDLER), ("sealer", WITNESS_HANDLER), ("drain", DRAIN_HANDLER))
+        for name, handler in (
+            ("match", MATCH_HANDLER),
+            ("sealer", WITNESS_HANDLER),
+            ("drain", DRAIN_HANDLER),
+            ("policy admin", "kyc_match.jobs.policy_admin.lambda_handler"),
+        )
     }
     return people | functions
 
@@ -188,8 +193,9 @@ def test_each_key_is_used_by_the_roles_its_job_needs_and_no_other(sandbox_templa
         },
         "identifiers": {"kms:GenerateMac": {roles["match"], roles["Auditor"], roles["Operations"]}},
         "policy-seal": {
-            "kms:GenerateMac": {roles["Operations"]},
-            "kms:VerifyMac": {roles["match"], roles["Auditor"], roles["Operations"]},
+            # Sealing is the policy-admin function's alone, no person's (#23 item 6).
+            "kms:GenerateMac": {roles["policy admin"]},
+            "kms:VerifyMac": {roles["match"], roles["Auditor"], roles["Operations"], roles["policy admin"]},
         },
         "signing": {"kms:Sign": {roles["match"]}},
     }
