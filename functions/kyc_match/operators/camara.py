@@ -6,8 +6,9 @@ One call = one deadline covering everything: discovery, token requests (CIBA pol
 Secrets Manager reads, every attempt, headers and bodies, and the backoff between attempts. It is
 the operator's `timeoutSeconds`, cut shorter when the function must keep time to write the audit
 entry (`MatchQuery.answer_by`). Retried, with full-jitter backoff and only while the deadline allows:
-connect errors (the request never reached the operator), a 401 once for a token we can get again
-without the subscriber (not CIBA's), and 502/503/504 only where the request did not carry the
+connect errors (the request never reached the operator), a 401 `invalid_token` (or naming no error)
+once for a token we can get again without the subscriber (not CIBA's; a refused DPoP proof keeps the
+token and is our credentials' fault), and 502/503/504 only where the request did not carry the
 subscriber's data to a match endpoint that may have done the check (token endpoints; a match
 endpoint declared `matchIdempotent`). A per-operator circuit breaker fails fast while the operator
 keeps failing. Errors are domain errors with fixed messages: the operator's text is never passed on,
@@ -34,6 +35,7 @@ SERVICE_NOT_APPLICABLE without a call.
 | other status, malformed or oversized answer        |                                   |          |
 | deadline passed                                    | 504 TIMEOUT                       | failure  |
 | circuit open; 401 after a fresh token;             | 503 UNAVAILABLE                   | failure  |
+| 401 invalid_dpop_proof (token kept);               |                                   |          |
 | 403 PERMISSION_DENIED / INVALID_TOKEN_CONTEXT; 429 |                                   |          |
 """
 
@@ -43,7 +45,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache, partial
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -67,9 +69,9 @@ from kyc_match.observability import SERVICE, logger, metrics
 from kyc_match.operators.bounded import BodyError, DeadlinePassedError, Reply, exchange, operator_http_client
 from kyc_match.operators.ciba import CibaFlow, Hasher, PendingAuthorizations, pending_key
 from kyc_match.operators.config import OperatorConfig
+from kyc_match.operators.dpop import NONCE_ERROR, PROOF_ERROR, DpopProver, challenge_error, nonce_challenged
 from kyc_match.operators.dpop import TOKEN_TYPE as DPOP_SCHEME
-from kyc_match.operators.dpop import DpopProver, nonce_challenged
-from kyc_match.operators.failures import OperatorFailure
+from kyc_match.operators.failures import CREDENTIALS_REFUSED_METRIC, OperatorFailure
 from kyc_match.operators.line_answers import (
     change_date_reader,
     line_body,
@@ -124,6 +126,11 @@ _LINE_PASSED_ON: dict[tuple[int, str], type[KycMatchError]] = {
     (400, "OUT_OF_RANGE"): OutOfRangeError,
 }
 _RETRYABLE_STATUSES = frozenset({502, 503, 504})
+# An API 401 that refuses our DPoP proof rather than the token: (WWW-Authenticate error) -> reason.
+_PROOF_REFUSALS: dict[str | None, str] = {
+    PROOF_ERROR: "api_proof_refused",
+    NONCE_ERROR: "api_nonce_refused",  # after the one retry with its nonce, or without a usable one
+}
 
 
 class _TokenRejected(Exception):
@@ -336,9 +343,20 @@ class CamaraOperator:
         ):
             reply = self._post(request, token, deadline)
         if reply.status == 401:
-            self._tokens.drop(key, token)
-            raise _TokenRejected
+            self._refused(reply, key, token)
         return self._interpret(reply.status, reply.body, request)
+
+    def _refused(self, reply: Reply, key: TokenKey, token: str) -> NoReturn:
+        """An API 401, by its `WWW-Authenticate` error: a refused proof (or a nonce demanded again after
+        we sent it) is our credentials' fault and the token stays; `invalid_token`, or no error named,
+        drops the token (_TokenRejected: one more try with a new one where that prompts nobody)."""
+        error = challenge_error(reply.headers)
+        if error in _PROOF_REFUSALS:
+            raise OperatorFailure(
+                UnavailableError(), _PROOF_REFUSALS[error], metric=CREDENTIALS_REFUSED_METRIC
+            )
+        self._tokens.drop(key, token)
+        raise _TokenRejected
 
     def _post(self, request: ApiRequest[T], token: str, deadline: Deadline) -> Reply:
         content = json.dumps(request.body, separators=(",", ":")).encode("utf-8")  # the bytes sent

@@ -15,6 +15,7 @@ padding. Claims of that list we do not know are ignored (we cannot compute them)
 
 import base64
 import hashlib
+import re
 import threading
 import time
 import uuid
@@ -29,6 +30,7 @@ from kyc_match.operators.signing import KmsJwtSigner, SigningKeyError
 PROOF_TYPE: Final = "dpop+jwt"
 TOKEN_TYPE: Final = "DPoP"  # noqa: S105 - a token type and scheme
 NONCE_ERROR: Final = "use_dpop_nonce"
+PROOF_ERROR: Final = "invalid_dpop_proof"
 MAX_NONCE_LENGTH: Final = 512
 BODY_HASH: Final = "camara:bh"
 QUERY_HASH: Final = "camara:qh"
@@ -135,6 +137,16 @@ def required_binding(metadata: object) -> frozenset[str]:
 
 def _strings(values: Iterable[object]) -> Iterable[str]:
     return (value for value in values if isinstance(value, str))
+
+
+_ERROR_PARAMETER = re.compile(r'\berror\s*=\s*"?([A-Za-z0-9_.-]{1,64})"?')
+
+
+def challenge_error(headers: Mapping[str, str]) -> str | None:
+    """The `error` of a 401's `WWW-Authenticate` (RFC 6750 §3, RFC 9449 §7.1), e.g. `invalid_token`,
+    `invalid_dpop_proof`, `use_dpop_nonce`; None when it names none."""
+    match = _ERROR_PARAMETER.search(headers.get("www-authenticate", "")[:MAX_NONCE_LENGTH])
+    return match.group(1) if match else None
 
 
 def nonce_challenged(headers: Mapping[str, str]) -> bool:

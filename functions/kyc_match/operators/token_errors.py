@@ -1,12 +1,19 @@
 """Appendix A of the CAMARA Security and Interoperability Profile: each error an authorization server
 may answer (bc-authorize or token endpoint) and the one CAMARA answer our client gets for it.
 
-The operator's `error_description` and `error_uri` are never read: only the registered code decides,
-so no operator text reaches our client or our logs. docs/operators.md has the same table for people.
+Only the registered code decides, with one exception: JWT Bearer's `invalid_grant`, which RFC 7523 §3.1
+uses both for an assertion we got wrong (audience, expiry, a replayed `jti`, signature, unknown key)
+and for a subscriber without consent. There the `error_description` (and oidc-provider's
+`error_detail`) is matched, never kept, logged or passed on, against fixed words: naming the
+subscriber (consent, subscriber, subject, user, opt-out) it is the subscriber's refusal (403); naming
+our assertion or its claims it is a credentials failure (503, `OperatorCredentialsRefused`, counted
+by the breaker); saying neither, the profile's reading (no consent, 403) stands. `error_uri` is never
+read. docs/operators.md has the same table for people.
 `authorization_pending` and `slow_down` never get here (the CIBA poll loop handles them), nor do
 `expired_token` and CIBA's `invalid_grant` on a continued authorization (it starts a new one).
 """
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -52,18 +59,37 @@ AUTH_ERRORS: Final[dict[str, Outcome]] = {
 JWT_BEARER_INVALID_GRANT: Final = Outcome(
     ConsentRefusedError, "grant_refused", CONSENT_REFUSED_METRIC, breaker=False
 )
+# ... unless the operator says the assertion is at fault: then the fault is ours.
+ASSERTION_REFUSED: Final = Outcome(UnavailableError, "assertion_refused", _OURS)
 CIBA_INVALID_GRANT: Final = Outcome(OperatorBadGatewayError, "authorization_unknown")
 UNKNOWN_ERROR: Final = Outcome(OperatorBadGatewayError, "auth_error_unknown")
+MAX_DESCRIPTION_CHARS: Final = 512  # more is not read
+_SUBSCRIBER_WORDS: Final = re.compile(
+    r"consent|subscriber|subject|\buser\b|opt(?:ed)?[ _-]?out", re.IGNORECASE
+)
+_ASSERTION_WORDS: Final = re.compile(
+    r"assertion|audience|\baud\b|expired|\bexp\b|\biat\b|\bnbf\b|\bjti\b|replay|used before|signature"
+    r"|\bkid\b|\bkey\b|issuer|\biss\b|client|clock",
+    re.IGNORECASE,
+)
 
 
-def outcome_for(code: str | None, *, grant: str) -> Outcome:
+def names_our_assertion(description: str | None) -> bool:
+    """Does a JWT Bearer `invalid_grant`'s text blame our assertion rather than the subscriber?"""
+    text = (description or "")[:MAX_DESCRIPTION_CHARS]
+    return not _SUBSCRIBER_WORDS.search(text) and _ASSERTION_WORDS.search(text) is not None
+
+
+def outcome_for(code: str | None, *, grant: str, description: str | None = None) -> Outcome:
     if code == "invalid_grant":
-        return JWT_BEARER_INVALID_GRANT if grant == "jwt-bearer" else CIBA_INVALID_GRANT
+        if grant != "jwt-bearer":
+            return CIBA_INVALID_GRANT
+        return ASSERTION_REFUSED if names_our_assertion(description) else JWT_BEARER_INVALID_GRANT
     return AUTH_ERRORS.get(code or "", UNKNOWN_ERROR)
 
 
-def failure_for(code: str | None, *, grant: str) -> OperatorFailure:
-    outcome = outcome_for(code, grant=grant)
+def failure_for(code: str | None, *, grant: str, description: str | None = None) -> OperatorFailure:
+    outcome = outcome_for(code, grant=grant, description=description)
     return OperatorFailure(
         outcome.error(),
         outcome.reason,

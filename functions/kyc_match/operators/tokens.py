@@ -223,7 +223,7 @@ class AuthServer:
         """The failure for a non-200 answer of the authorization server."""
         if reply.status in {502, 503, 504}:
             return OperatorFailure(OperatorBadGatewayError(), f"auth_status_{reply.status}", retryable=True)
-        return failure_for(_error_of(reply), grant=self.auth.grant)
+        return failure_for(_error_of(reply), grant=self.auth.grant, description=_description_of(reply))
 
     def _secret(self, deadline: Deadline) -> str:
         secret_id = self.auth.client_secret_id
@@ -264,6 +264,14 @@ class AuthServer:
 def _error_of(reply: Reply) -> str | None:
     code = (reply.json_object() or {}).get("error")
     return code if isinstance(code, str) else None
+
+
+def _description_of(reply: Reply) -> str | None:
+    """The error's text (error_description, else oidc-provider's error_detail): for classifying only,
+    never logged, kept or passed on (token_errors.names_our_assertion)."""
+    document = reply.json_object() or {}
+    texts = [document.get(name) for name in ("error_description", "error_detail")]
+    return " ".join(text for text in texts if isinstance(text, str)) or None
 
 
 def _endpoint(value: object) -> str | None:

@@ -15,7 +15,11 @@
   knob, proofs are required, and with `dpop_nonce` they must carry the server's nonce; with
   `dpop_claims_required` (ICM r4.2 request binding) discovery lists `camara_dpop_claims_required`
   and every proof must bind the request's body (`camara:bh`) and/or query (`camara:qh`);
-- errors as the profile's Appendix A: `{"error": code}` with the status its tables give.
+- errors as the profile's Appendix A: `{"error": code}` with the status its tables give; a JWT Bearer
+  `invalid_grant` also says whose it is in `error_description` (fixed texts, never a value): "the
+  assertion is not valid (<reason>)" for our assertion (audience, expiry, jti replay, signature,
+  unknown key), "unknown subject" or "the subscriber has not consented to this purpose" for the
+  subscriber, as a real server words it.
 
 Access tokens are opaque; each remembers its client, its scopes and (three-legged) its subscriber.
 """
@@ -87,10 +91,11 @@ TOKEN_ERRORS = {
 
 
 class OAuthError(Exception):
-    def __init__(self, code: str, reason: str | None = None) -> None:
+    def __init__(self, code: str, reason: str | None = None, description: str | None = None) -> None:
         super().__init__(code)
         self.code = code
         self.reason = reason  # why, for the simulator's stats (never a value)
+        self.description = description  # the answer's error_description (a fixed text, never a value)
 
 
 @dataclass(frozen=True)
@@ -359,15 +364,19 @@ class AuthorizationServer:
             raise OAuthError("invalid_client", "knob")
         claims = self._verified(assertion, [self.token_url], client_assertion=False, error="invalid_grant")
         if client_id is not None and claims["iss"] != client_id:
-            raise OAuthError("invalid_grant", "assertion_of_another_client")
+            raise OAuthError(
+                "invalid_grant", "assertion_of_another_client", "the assertion was issued by another client"
+            )
         self._require_grant("jwt-bearer")
         phone_number = _tel(claims.get("sub"), "invalid_grant")
         scopes = self._scopes(claims.get("scope"), openid=False)
         knobs = self.faults.settings
         if knobs.unknown_subscriber or not self._is_subscriber(phone_number):
-            raise OAuthError("invalid_grant", "unknown_subscriber")
+            raise OAuthError("invalid_grant", "unknown_subscriber", "unknown subject")
         if knobs.consent_refused:
-            raise OAuthError("invalid_grant", "consent_refused")
+            raise OAuthError(
+                "invalid_grant", "consent_refused", "the subscriber has not consented to this purpose"
+            )
         return self._token(Grant(str(claims["iss"]), phone_number, scopes, self._expiry(), jkt))
 
     def _ciba_poll(self, form: Mapping[str, str], jkt: str | None) -> dict[str, Any]:
@@ -451,7 +460,10 @@ class AuthorizationServer:
             return self._verifier.verify(assertion, audiences, client_assertion=client_assertion)
         except AssertionRejectedError as rejected:
             code = "invalid_client" if rejected.reason == "unknown_client" else error
-            raise OAuthError(code, rejected.reason) from None
+            description = (
+                f"the assertion is not valid ({rejected.reason})" if code == "invalid_grant" else None
+            )
+            raise OAuthError(code, rejected.reason, description) from None
 
     def _require_grant(self, grant: GrantName) -> None:
         if grant not in self.options.grants:
@@ -512,7 +524,10 @@ class AuthorizationServer:
 
     def _error(self, error: OAuthError, statuses: Mapping[str, int]) -> tuple[int, dict[str, Any]]:
         self.faults.note_oauth_error(error.code, error.reason)
-        return statuses.get(error.code, 400), {"error": error.code}
+        answer = {"error": error.code}
+        if error.description is not None:
+            answer["error_description"] = error.description
+        return statuses.get(error.code, 400), answer
 
 
 def _form(body: bytes) -> dict[str, str]:

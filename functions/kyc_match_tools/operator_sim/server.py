@@ -156,9 +156,10 @@ def make_server(simulator: OperatorSimulator, port: int = 0) -> ThreadingHTTPSer
                     *error_body(401, "UNAUTHENTICATED", "Request not authenticated."), headers=challenge
                 )
                 return
-            if grant is None:
+            if grant is None:  # RFC 6750 §3.1: a token was presented and is not valid
                 unauthenticated = error_body(401, "UNAUTHENTICATED", "Request not authenticated.")
-                self._json(*unauthenticated, headers=reply_headers)
+                challenge = {"WWW-Authenticate": 'Bearer realm="kyc-match", error="invalid_token"'}
+                self._json(*unauthenticated, headers={**challenge, **reply_headers})
                 return
             status, answer = answer_of(simulator, body, correlator or "", grant)
             if status == 200 and knobs.malformed is not None:

@@ -425,3 +425,90 @@ def test_dpop_the_api_nonce_challenge_is_answered_once_with_the_same_token():
     matches = [request for request in fake.requests if request.url.path == "/kyc-match/v0.4/match"]
     assert [claims_of(request.headers["dpop"]).get("nonce") for request in matches] == [None, "api-1"]
     assert fake.paths().count("/token") == 1
+
+
+# --- whose fault (#24 item 2): the operator's words for invalid_grant, the API's 401 challenges ----
+
+OUR_ASSERTION = [
+    "the assertion is not valid (ERR_JWT_EXPIRED)",  # oidc-provider + jose, as the interop server says
+    "the assertion audience must be the issuer identifier alone",
+    "the assertion was used before",  # a repeated jti
+    "the assertion is not valid (unknown_key)",  # the simulator
+    "Invalid signature",
+    "Token is not active",  # expired, in other words: neither the subscriber nor our claims named...
+]
+THE_SUBSCRIBERS = [
+    "the subscriber has not consented to this purpose",
+    "unknown subject",
+    "The provided JWT assertion is not valid (for example, there is no consent from the user)",
+    "grant request is invalid",  # says nothing: the profile's reading, no consent
+    None,
+]
+
+
+@pytest.mark.parametrize("description", OUR_ASSERTION[:-1])
+def test_a_jwt_bearer_invalid_grant_naming_our_assertion_is_a_credentials_failure(description):
+    fake = InProcessOperator(
+        token_answers=[(400, {"error": "invalid_grant", "error_description": description})]
+    )
+    operator, _, _ = adapter(fake)
+    with pytest.raises(UnavailableError):
+        ask(operator)
+    outcome = outcome_for("invalid_grant", grant="jwt-bearer", description=description)
+    assert (outcome.reason, outcome.metric, outcome.breaker) == (
+        "assertion_refused",
+        "OperatorCredentialsRefused",
+        True,
+    )
+
+
+def test_an_invalid_grant_naming_neither_stays_the_subscribers():
+    assert outcome_for("invalid_grant", grant="jwt-bearer", description=OUR_ASSERTION[-1]).reason == (
+        "grant_refused"
+    )
+
+
+@pytest.mark.parametrize("description", THE_SUBSCRIBERS)
+def test_a_jwt_bearer_invalid_grant_the_operator_attributes_to_the_subscriber_stays_403(description):
+    body = {"error": "invalid_grant"} | ({"error_description": description} if description else {})
+    fake = InProcessOperator(token_answers=[(400, body)])
+    operator, _, _ = adapter(fake)
+    with pytest.raises(ConsentRefusedError):
+        ask(operator)
+    assert operator.breaker.allow()
+
+
+def test_oidc_provider_error_detail_is_read_too():
+    body = {
+        "error": "invalid_grant",
+        "error_description": "grant request is invalid",
+        "error_detail": "jti replay",
+    }
+    operator, _, _ = adapter(InProcessOperator(token_answers=[(400, body)]))
+    with pytest.raises(UnavailableError):
+        ask(operator)
+
+
+def _api_401(challenge: str) -> tuple:
+    return (401, {"status": 401, "code": "UNAUTHENTICATED"}, {"WWW-Authenticate": challenge})
+
+
+@pytest.mark.parametrize(
+    "challenge", ['DPoP error="invalid_dpop_proof"', 'DPoP algs="ES256", error="use_dpop_nonce"']
+)
+def test_an_api_401_refusing_our_proof_keeps_the_token_and_counts_against_the_breaker(challenge):
+    fake = InProcessOperator(token_answers=[DPOP_TOKEN], match_answers=[_api_401(challenge)] * 5)
+    operator, _, _ = adapter(fake, auth={"dpop": True})
+    for _ in range(5):  # the adapter's breaker opens after 5 failures
+        with pytest.raises(UnavailableError):
+            ask(operator)
+    assert fake.paths().count("/token") == 1  # the token was kept
+    assert not operator.breaker.allow()
+
+
+@pytest.mark.parametrize("challenge", ['DPoP error="invalid_token"', 'Bearer realm="op"'])
+def test_an_api_401_invalid_token_or_naming_nothing_gets_a_new_token_once(challenge):
+    fake = InProcessOperator(match_answers=[_api_401(challenge)])
+    operator, _, _ = adapter(fake)
+    assert ask(operator)["givenName"].result == "true"
+    assert fake.paths().count("/token") == 2
