@@ -278,6 +278,16 @@ def test_aud_issuer_server_with_the_assertion_audience_knob(interop_server, hand
 # -- a server that requires client authentication on the JWT Bearer grant (RFC 7523 §3.1 allows it)
 
 
+def test_client_auth_server_refuses_a_jwt_bearer_request_without_it(interop_server, handler_transport):
+    """The server shape is real: today's JWT Bearer request carries no client authentication."""
+    server = interop_server(jwt_bearer_client_auth=True)
+    with handler_routes([operator(server, "jwt-bearer")]):
+        reply = match(handler_transport, next(_consenting))
+    assert reply.status == 503 and reply.json()["code"] == "UNAVAILABLE", reply.text
+    stats = server.stats()
+    assert stats["token_errors"] == ["invalid_request"] and stats["tokens_issued"] == [], stats
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="#24 item 3: the jwtBearerClientAuth knob is not in the adapter yet (its entry fails validation)",
