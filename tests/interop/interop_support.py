@@ -28,10 +28,11 @@ PURPOSE = "dpv:FraudPreventionAndDetection"  # the purpose the suite's test clie
 JWKS_PATH = "/.well-known/jwks.json"
 START_TIMEOUT = 20.0
 RECORD = {"givenName": "Erika", "familyName": "Mustermann", "birthdate": "1964-08-12"}
-# Numbers the server knows: +34600000xxx consent to every purpose, +34600009xxx refuse. A test takes
+# Numbers the server knows (a range no other test uses, so no ported-number entry reroutes them):
+# +34677000xxx consent to every purpose, +34677009xxx refuse. A test takes
 # numbers of its own: tokens are cached per number, CIBA authorizations kept pending per number.
-CONSENTING = [f"+34600000{n:03d}" for n in range(200)]
-REFUSING = [f"+34600009{n:03d}" for n in range(20)]
+CONSENTING = [f"+34677000{n:03d}" for n in range(200)]
+REFUSING = [f"+34677009{n:03d}" for n in range(20)]
 
 
 @dataclass

@@ -44,7 +44,7 @@ def operator(server: Any, grant: str, *, dpop: bool = False, **auth: Any) -> dic
     return {
         "id": OPERATOR_ID,
         "kind": "camara",
-        "prefixes": ["+346"],
+        "prefixes": ["+34677"],
         "baseUrl": server.base,
         "auth": {
             "grant": grant,
