@@ -249,15 +249,25 @@ def test_the_harness_refuses_a_proof_without_the_right_body_hash(interop_server)
 # -- a server that wants aud = its issuer identifier (FAPI 2.0, the draft successor of RFC 7523)
 
 
-def test_aud_issuer_server_refuses_an_endpoint_audience(interop_server, handler_transport):
-    """The server shape is real: today's assertions (aud = the endpoint) are refused, credentials-wise."""
+@pytest.mark.parametrize(
+    ("grant", "refused_at", "error", "audience"),
+    [
+        ("ciba", "bc_authorize_errors", "invalid_client", "backchannel_endpoint"),
+        ("jwt-bearer", "token_errors", "invalid_grant", "token_endpoint"),
+    ],
+)
+def test_aud_issuer_server_refuses_an_endpoint_audience_as_our_fault(
+    interop_server, handler_transport, grant, refused_at, error, audience
+):
+    """The server shape is real: today's assertions (aud = the endpoint) are refused, and the client
+    hears a credentials failure (503), not a subscriber's refusal (#24 item 2)."""
     server = interop_server(aud_issuer=True)
-    with handler_routes([operator(server, "ciba")]):
+    with handler_routes([operator(server, grant)]):
         reply = match(handler_transport, next(_consenting))
     assert reply.status == 503 and reply.json()["code"] == "UNAVAILABLE", reply.text
     stats = server.stats()
-    assert stats["bc_authorize_errors"] == ["invalid_client"], stats
-    assert stats["assertion_audiences"] == ["backchannel_endpoint"] and stats["tokens_issued"] == []
+    assert stats[refused_at] == [error], stats
+    assert stats["assertion_audiences"] == [audience] and stats["tokens_issued"] == []
 
 
 @pytest.mark.xfail(

@@ -218,11 +218,21 @@ const provider = new Provider(issuer, {
 // RFC 7523 §2.1 and §3, as CAMARA profiles it: iss = our client id, sub = tel:+E164, aud = the token
 // endpoint or the issuer (only the issuer with --aud-issuer), exp, a jti never seen before, the scope
 // claim naming the purpose, signed with one of the client's registered keys.
+// Refusals carry a description, as oidc-provider's own errors.CustomOIDCProviderError lets a custom
+// grant say (its InvalidGrant always says "grant request is invalid"): it names the assertion's fault
+// or the subscriber's refusal, never a value.
+const grantRefused = (description) => new errors.CustomOIDCProviderError('invalid_grant', description);
+
 async function jwtBearerGrant(ctx) {
   stats.token_requests['jwt-bearer'] = (stats.token_requests['jwt-bearer'] ?? 0) + 1;
   const { assertion } = ctx.oidc.params;
   if (!assertion) throw new errors.InvalidRequest('missing required parameter(s) (assertion)');
   const dPoP = await validateDpop(provider, ctx);
+  try {
+    stats.assertion_audiences.push(audienceKind(jose.decodeJwt(assertion).aud)); // before any check
+  } catch {
+    stats.assertion_audiences.push('unreadable');
+  }
   let claims;
   try {
     ({ payload: claims } = await jose.jwtVerify(assertion, clientKeys, {
@@ -233,28 +243,27 @@ async function jwtBearerGrant(ctx) {
       clockTolerance: 5,
     }));
   } catch (error) {
-    throw new errors.InvalidGrant(`the assertion is not valid (${error.code ?? 'unreadable'})`);
+    throw grantRefused(`the assertion is not valid (${error.code ?? 'unreadable'})`);
   }
-  stats.assertion_audiences.push(audienceKind(claims.aud));
   if (opts['aud-issuer'] && claims.aud !== issuer) {
-    throw new errors.InvalidGrant('the assertion audience must be the issuer identifier alone');
+    throw grantRefused('the assertion audience must be the issuer identifier alone');
   }
   const door = ctx.oidc.client.clientId;
   if (door !== UNAUTHENTICATED_JWT_BEARER && door !== claims.iss) {
-    throw new errors.InvalidGrant('the assertion was issued by another client');
+    throw grantRefused('the assertion was issued by another client');
   }
   if (!(await provider.ReplayDetection.unique(claims.iss, claims.jti, claims.exp + 5))) {
-    throw new errors.InvalidGrant('the assertion was used before');
+    throw grantRefused('the assertion was used before');
   }
   const subscriber = subscribers[claims.sub];
-  if (!subscriber) throw new errors.InvalidGrant('unknown subject');
+  if (!subscriber) throw grantRefused('unknown subject');
   const wanted = String(claims.scope ?? ctx.oidc.params.scope ?? '').split(' ').filter(Boolean);
   if (!wanted.includes(opts.purpose) || wanted.some((scope) => !apiScopes.has(scope))) {
     throw new errors.InvalidScope('the scope must name the purpose and API scopes only');
   }
   if (!subscriber.consent) {
     // CAMARA's JWT Bearer error table: invalid_grant, "there is no consent from the user".
-    throw new errors.InvalidGrant('the subscriber has not consented to this purpose');
+    throw grantRefused('the subscriber has not consented to this purpose');
   }
   checkDpopRequired(provider, ctx, dPoP);
   const client = await provider.Client.find(claims.iss);
