@@ -4,6 +4,7 @@ its session name pinned to the person's user name by the role's trust policy), n
 body; self-approval is refused whoever the body claims to be; any other caller is refused."""
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from kyc_match.jobs.policy_admin import lambda_handler
 from kyc_match.settings import get_settings
 from kyc_match_tools.lambda_context import local_context
+from support.cli import call_cli
 from support.clients import onboard
 
 pytestmark = pytest.mark.usefixtures("local_stack")
@@ -144,7 +146,11 @@ def test_rollback_and_deactivate_take_a_second_person_and_a_reason(client):
     assert call(target(client, "activate"), session("ana"))[0] == 200
     no_reason = {"action": "deactivate", "client": client, "policy": POLICY_ID}
     status, answer = call(no_reason, session("cy"))
-    assert (status, answer["refused"]) == (400, "deactivate needs reason")
+    assert status == 409
+    assert answer["refused"] == "a reason is required: --reason TEXT, 1 to 200 characters on one line"
+    assert call({"action": "deactivate", "client": client}, session("cy"))[1]["refused"] == (
+        "deactivate needs policy_id"
+    )
     status, answer = call(no_reason | {"reason": "INC-8 withdrawn"}, session("bo"))
     assert status == 409, answer
     status, answer = call(no_reason | {"reason": "INC-8 withdrawn"}, session("cy"))
@@ -166,3 +172,123 @@ def test_a_body_that_is_not_a_step_is_refused(body, problem):
     status, answer = call(body, session("ana"))
     assert status == 400
     assert problem in answer["refused"]
+
+
+# --- `kyc-match policy` against AWS: the step is asked of the function, signed in the person's session
+
+ADMIN_URL = "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-1.on.aws/"
+KEYS = {"alice": "ASIAALICEEXAMPLE", "bob": "ASIABOBEXAMPLE"}
+
+
+class PersonSts:
+    """STS as AWS answers `person`'s IAM user: AssumeRole of the operations role, named and with source
+    identity as the trust policy requires (the user's name), credentials of that session."""
+
+    def __init__(self, person: str) -> None:
+        self.person = person
+
+    def get_caller_identity(self) -> dict[str, str]:
+        return {"Arn": f"arn:aws:iam::{ACCOUNT}:user/{self.person}", "Account": ACCOUNT}
+
+    def assume_role(self, **asked: Any) -> dict[str, Any]:
+        assert (asked["RoleSessionName"], asked["SourceIdentity"]) == (self.person, self.person)
+        credentials = {"AccessKeyId": KEYS[self.person], "SecretAccessKey": "x", "SessionToken": "t"}
+        user = {"Arn": session(self.person), "AssumedRoleId": f"AROAEXAMPLE:{self.person}"}
+        return {"Credentials": credentials, "AssumedRoleUser": user, "SourceIdentity": self.person}
+
+
+class StsFactory:
+    """Stands in for kyc_match.aws.sts (a cached factory, cleared by aws.reset())."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __call__(self) -> Any:
+        return self._client
+
+    def cache_clear(self) -> None:
+        """Nothing cached."""
+
+
+class FunctionUrl:
+    """Lambda's side of the URL: the request's SigV4 key names the session (as AWS resolves it), which
+    goes into requestContext; then the function's handler, in process. Records what was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[dict[str, str], dict[str, Any]]] = []
+
+    def __call__(self, url: str, body: bytes, headers: Any) -> tuple[int, bytes]:
+        assert url == ADMIN_URL
+        signed = {name.lower(): value for name, value in headers.items()}
+        credential = re.match(
+            r"AWS4-HMAC-SHA256 Credential=(\w+)/\d{8}/([\w-]+)/lambda/aws4_request", signed["authorization"]
+        )
+        assert credential is not None and credential[2] == "eu-west-1", signed["authorization"]
+        self.sent.append((signed, json.loads(body)))
+        person = {key: name for name, key in KEYS.items()}[credential[1]]
+        event = url_event(json.loads(body), session(person))
+        response = lambda_handler(event, local_context())
+        return response["statusCode"], response["body"].encode()
+
+
+@pytest.fixture
+def against_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[FunctionUrl]:
+    from kyc_match_tools import policy_admin_client
+
+    url = FunctionUrl()
+    monkeypatch.setattr(policy_admin_client, "_send", url)
+    monkeypatch.setenv("KYC_POLICY_ADMIN_URL", ADMIN_URL)
+    get_settings.cache_clear()
+    yield url
+    monkeypatch.delenv("KYC_POLICY_ADMIN_URL")
+    get_settings.cache_clear()
+
+
+def as_person(monkeypatch: pytest.MonkeyPatch, person: str) -> None:
+    from kyc_match import aws
+
+    monkeypatch.setattr(aws, "sts", StsFactory(PersonSts(person)))
+
+
+def test_the_cli_asks_the_function_signed_in_the_persons_session_and_names_nobody(
+    client, tmp_path, monkeypatch, against_aws
+):
+    policy = tmp_path / "retail.json"
+    policy.write_text(POLICY)
+    as_person(monkeypatch, "alice")
+    put = call_cli("policy", "put", "--client", client, str(policy))
+    assert put.returncode == 0, put.stderr
+    assert f"stored {POLICY_ID} version 1 for {client} as a draft by alice " in put.stderr
+    target = ["--client", client, "--policy", POLICY_ID, "--version", "1", "--reason", "CHG-1 reviewed"]
+    same = call_cli("policy", "approve", *target)
+    assert same.returncode == 1
+    assert "refused: an approver must be a different identity from the version's author" in same.stderr
+    named = call_cli("policy", "approve", *target, "--as", "bob")
+    assert (named.returncode, named.stderr.strip()) == (
+        1,
+        "refused: --as is for the local stand-in only: the policy-admin function knows who you are",
+    )
+    as_person(monkeypatch, "bob")
+    approved = call_cli("policy", "approve", *target)
+    assert approved.returncode == 0, approved.stderr
+    assert approved.stderr.rstrip().endswith("by bob")
+    approval = item(client, f"{POLICY_ID}#approval#v000001")
+    assert approval is not None and (approval["approver"], approval["approverSession"]) == (
+        "bob",
+        session("bob"),
+    )
+    assert [body["action"] for _, body in against_aws.sent] == ["put", "approve", "approve"]
+    for headers, body in against_aws.sent:
+        assert headers["x-amz-security-token"] == "t"
+        assert set(body) <= {"action", "client", "policy", "version", "reason", "document"}
+
+
+def test_against_aws_without_the_function_url_nothing_is_written(client, tmp_path, monkeypatch):
+    """Without the stand-in's endpoint the command would act on AWS: only through the function."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    get_settings.cache_clear()
+    policy = tmp_path / "retail.json"
+    policy.write_text(POLICY)
+    put = call_cli("policy", "put", "--client", client, str(policy))
+    assert put.returncode == 1
+    assert "refused: KYC_POLICY_ADMIN_URL is not set" in put.stderr

@@ -81,13 +81,23 @@ def caller(event: Mapping[str, Any], operations_role_arn: str) -> Actor:
 
 
 def step_of(event: Mapping[str, Any]) -> Step:
+    """The step a function URL request asks for (its body, base64 or not)."""
     body = event.get("body") or ""
     if not isinstance(body, str) or len(body) > 2 * MAX_BODY_BYTES:
         raise BadRequest(["the body is not a policy step"])
     try:
         text = b64decode(body).decode() if event.get("isBase64Encoded") else body
-        step = Step.model_validate(json.loads(text))
-    except (ValueError, ValidationError) as error:  # UnicodeDecodeError and JSON errors are ValueErrors
+        data = json.loads(text)
+    except ValueError:  # UnicodeDecodeError and JSON errors are ValueErrors
+        raise BadRequest(["the body is not JSON"]) from None
+    return parse_step(data)
+
+
+def parse_step(data: object) -> Step:
+    """A step with what its action needs (the reason is checked by the lifecycle, as for every step)."""
+    try:
+        step = Step.model_validate(data)
+    except ValidationError as error:
         raise BadRequest([_problem(error)]) from None
     missing = [field for field in _required(step.action) if not getattr(step, field)]
     if missing:
@@ -131,19 +141,15 @@ def answer(event: Mapping[str, Any], lifecycle: PolicyLifecycle, operations_role
 def _required(action: str) -> tuple[str, ...]:
     return {
         "put": ("document",),
-        "approve": ("policy_id", "version", "reason"),
-        "activate": ("policy_id", "version", "reason"),
-        "rollback": ("policy_id", "version", "reason"),
-        "deactivate": ("policy_id", "reason"),
+        "approve": ("policy_id", "version"),
+        "activate": ("policy_id", "version"),
+        "rollback": ("policy_id", "version"),
+        "deactivate": ("policy_id",),
     }[action]
 
 
-def _problem(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors()
-        )
-    return "the body is not JSON"
+def _problem(error: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors())
 
 
 def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:

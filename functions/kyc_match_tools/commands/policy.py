@@ -13,6 +13,11 @@ version's approver for the last three (kyc_match/policies/lifecycle.py). Who act
 source identity of the operations session the command assumes against AWS (identity.py); `--as NAME`
 stands in for it against the local stand-in only (AWS_ENDPOINT_URL set): against AWS a self-declared
 name would let one person be both author and approver.
+
+Against AWS the five steps that write are asked of the policy-admin function (KYC_POLICY_ADMIN_URL,
+policy_admin_client.py), the only principal that may seal policy items: the request is signed in the
+person's operations session and the function takes who acts from it (#23). Against the local stand-in
+without that URL the command takes the step itself, with the same code (kyc_match/policies/admin.py).
 """
 
 import argparse
@@ -103,6 +108,11 @@ def _identity_option(parser: argparse.ArgumentParser, *, reason: bool = False) -
         )
 
 
+AS_LOCAL_ONLY = (
+    "--as is for the local stand-in (AWS_ENDPOINT_URL) only; against AWS you act as your AWS principal"
+)
+
+
 class _Refused(Exception):
     """A command refused before or while acting; its message goes to standard error."""
 
@@ -131,15 +141,47 @@ def identity_provider(args: argparse.Namespace) -> "IdentityProvider":
 
     if args.as_identity:
         if not _local():
-            raise _Refused(
-                "--as is for the local stand-in (AWS_ENDPOINT_URL) only; against AWS you act as your AWS "
-                "principal"
-            )
+            raise _Refused(AS_LOCAL_ONLY)
         return NamedLocally(str(args.as_identity))
     settings = _settings()
     from kyc_match import aws  # noqa: PLC0415
 
     return OperationsSession(aws.sts(), settings.operations_role_arn)
+
+
+def _take(args: argparse.Namespace, step: dict[str, Any]) -> dict[str, Any]:
+    """Take a step that writes: through the policy-admin function when its URL is set (always, against
+    AWS), else in this process (the local stand-in); its answer: person, version, sha256."""
+    from kyc_match.policies.admin import BadRequest, parse_step, take  # noqa: PLC0415
+
+    url = _settings().policy_admin_url
+    if args.as_identity and not _local():
+        raise _Refused(AS_LOCAL_ONLY)
+    if args.as_identity and url:
+        raise _Refused("--as is for the local stand-in only: the policy-admin function knows who you are")
+    if not url and not _local():
+        raise _Refused(
+            "KYC_POLICY_ADMIN_URL is not set: against AWS the policy-admin function takes policy steps "
+            "(the stack's PolicyAdminUrl output)"
+        )
+    try:
+        parsed = parse_step(step)
+    except BadRequest as bad:
+        raise _Refused(str(bad)) from None
+    if url:
+        return _ask_admin(args, url, step)
+    by = _identity(args)  # first: against the stand-in, the session's credentials before the table's client
+    return take(_lifecycle(), parsed, by)
+
+
+def _ask_admin(args: argparse.Namespace, url: str, step: dict[str, Any]) -> dict[str, Any]:
+    from kyc_match_tools import policy_admin_client  # noqa: PLC0415
+
+    _identity(args)  # the person's own operations session: the request is signed in it
+    try:
+        return policy_admin_client.take_step(url, step)
+    except policy_admin_client.AdminRefused as refused:
+        raise _Refused(str(refused)) from None
 
 
 def _identity(args: argparse.Namespace) -> "Actor":
@@ -182,11 +224,13 @@ def _put(args: argparse.Namespace) -> int:
         return 2
 
     def step(_: argparse.Namespace) -> int:
-        author = _identity(args)
-        version, sha256 = _lifecycle().put(args.client, policy, author)
+        done = _take(
+            args, {"action": "put", "client": args.client, "document": read_text(args.file, "policy file")}
+        )
         print(
-            f"stored {policy.policy_id} version {version} for {args.client} as a draft by {author.person} "
-            f"(sha256 {sha256}); a second identity approves it with `kyc-match policy approve`",
+            f"stored {policy.policy_id} version {done['version']} for {args.client} as a draft by "
+            f"{done['person']} (sha256 {done['sha256']}); a second identity approves it with "
+            "`kyc-match policy approve`",
             file=sys.stderr,
         )
         return 0
@@ -196,10 +240,9 @@ def _put(args: argparse.Namespace) -> int:
 
 def _approve(args: argparse.Namespace) -> int:
     def step(_: argparse.Namespace) -> int:
-        approver = _identity(args)
-        sha256 = _lifecycle().approve(args.client, args.policy, args.version, approver, args.reason)
+        done = _take(args, _targeted("approve", args))
         print(
-            f"approved {args.policy} version {args.version} (sha256 {sha256}) by {approver.person}",
+            f"approved {args.policy} version {args.version} (sha256 {done['sha256']}) by {done['person']}",
             file=sys.stderr,
         )
         return 0
@@ -209,13 +252,10 @@ def _approve(args: argparse.Namespace) -> int:
 
 def _activate(args: argparse.Namespace, *, rollback: bool = False) -> int:
     def step(_: argparse.Namespace) -> int:
-        by = _identity(args)
-        sha256 = _lifecycle().activate(
-            args.client, args.policy, args.version, by, args.reason, rollback=rollback
-        )
+        done = _take(args, _targeted("rollback" if rollback else "activate", args))
         verb = "rolled back to" if rollback else "activated"
         print(
-            f"{verb} {args.policy} version {args.version} (sha256 {sha256}) by {by.person}; "
+            f"{verb} {args.policy} version {args.version} (sha256 {done['sha256']}) by {done['person']}; "
             "served within 60 s by the decision endpoint",
             file=sys.stderr,
         )
@@ -224,17 +264,28 @@ def _activate(args: argparse.Namespace, *, rollback: bool = False) -> int:
     return _refusing(step, args)
 
 
+def _targeted(action: str, args: argparse.Namespace) -> dict[str, Any]:
+    """A step on one version: approve, activate, rollback (`--to` is its version)."""
+    return {
+        "action": action,
+        "client": args.client,
+        "policy": args.policy,
+        "version": args.version,
+        "reason": args.reason,
+    }
+
+
 def _rollback(args: argparse.Namespace) -> int:
     return _activate(args, rollback=True)
 
 
 def _deactivate(args: argparse.Namespace) -> int:
     def step(_: argparse.Namespace) -> int:
-        by = _identity(args)
-        version = _lifecycle().deactivate(args.client, args.policy, by, args.reason)
+        step = {"action": "deactivate", "client": args.client, "policy": args.policy, "reason": args.reason}
+        done = _take(args, step)
         print(
-            f"deactivated {args.policy} (version {version} no longer served) by {by.person}; the decision "
-            "endpoint falls back within 60 s as for a policy never activated",
+            f"deactivated {args.policy} (version {done['version']} no longer served) by {done['person']}; "
+            "the decision endpoint falls back within 60 s as for a policy never activated",
             file=sys.stderr,
         )
         return 0
