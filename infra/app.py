@@ -8,6 +8,7 @@ unresolved token, and every region is explicit.
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,9 @@ def build_app(app: App | None = None, config: StageConfig | None = None) -> App:
     if _flag(app.node.try_get_context("pipeline")):
         # The delivery pipeline instead of the service stacks (docs/deploy.md, The pipeline).
         pipeline = load_pipeline_config()
+        for target in pipeline.stages:
+            stage_config = load_stage_config(target.stage)
+            _known_zones(app, stage_config, stage_config.regions, target.account)
         PipelineStack(
             app,
             PIPELINE_STACK,
@@ -65,11 +69,24 @@ def build_app(app: App | None = None, config: StageConfig | None = None) -> App:
     else:
         stage = config.stage if config else str(app.node.try_get_context("stage") or "sandbox")
         config = config or load_stage_config(stage)
-        for region in parse_regions(app.node.try_get_context("regions"), config):
-            service_stack(app, config, region, os.environ.get("CDK_DEFAULT_ACCOUNT"))
+        regions = parse_regions(app.node.try_get_context("regions"), config)
+        account = os.environ.get("CDK_DEFAULT_ACCOUNT")
+        _known_zones(app, config, regions, account)
+        for region in regions:
+            service_stack(app, config, region, account)
     # cdk-nag 3: a policy-validation plugin; unacknowledged findings fail synth.
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
+
+
+def _known_zones(app: App, config: StageConfig, regions: Iterable[str], account: str | None) -> None:
+    """The zones CDK would look up for a stack of a named account, from the stage file: synth then needs
+    no AWS access whoever runs it (a developer without credentials, the pipeline's build role)."""
+    if config.vpc is None or not account:
+        return  # an environment-agnostic stack resolves its zones at deploy time (Fn::GetAZs)
+    for region in regions:
+        key = f"availability-zones:account={account}:region={region}"
+        app.node.set_context(key, list(config.vpc.zones_of(region)))
 
 
 def _flag(value: object) -> bool:

@@ -188,6 +188,18 @@ class Vpc(_Model):
 
     cidr: str = Field(default="10.40.0.0/16", pattern=r"^10\.[0-9]{1,3}\.0\.0/16$")
     availability_zones: int = Field(default=2, ge=2, le=3)
+    # Each region's zone names, reviewed with the stage file: what synth would otherwise look up in the
+    # account (AWS credentials and the lookup role) as soon as a stack names its account (#25 item 2).
+    zone_names: dict[Region, tuple[str, ...]] = Field(default_factory=dict)
+
+    def zones_of(self, region: str) -> tuple[str, ...]:
+        names = self.zone_names.get(region, ())
+        if len(names) < self.availability_zones or not all(name.startswith(region) for name in names):
+            raise StageConfigError(
+                f"vpc.zoneNames.{region}: at least {self.availability_zones} zone names of {region} "
+                f"(e.g. {region}a, {region}b) are needed to synthesize without AWS access"
+            )
+        return names
 
 
 def vault_region(arn: str) -> str:
@@ -361,6 +373,13 @@ class StageConfig(_Model):
                         f"operator {operator['id']!r}: {name} must be an https URL of a public host in a "
                         "deployed stage (http and loopback hosts are for local runs only)"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _vpc_zones_named(self) -> "StageConfig":
+        for region in self.regions if self.vpc is not None else ():
+            assert self.vpc is not None
+            self.vpc.zones_of(region)  # StageConfigError names the region and the field
         return self
 
     @model_validator(mode="after")
