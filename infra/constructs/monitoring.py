@@ -5,6 +5,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -13,7 +14,7 @@ from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
 from infra.config import StageConfig
-from infra.constructs.resilience import KeyTamperingAlarm
+from infra.constructs.resilience import KeyTamperingAlarm, ManagementEventAlarm
 from kyc_match import observability
 from kyc_match.api import errors
 
@@ -37,6 +38,10 @@ WITNESS_SILENCE_PERIOD_MINUTES = 30
 # The sealer's `change` dimension of AuditEntryChanged: an entry rewritten or removed by someone (expiry
 # by TTL, the DynamoDB service itself, is recorded but is no change).
 TAMPERING_CHANGES = ("modified", "deleted")
+# Lambda's calls that change what feeds the sealer (#23 item 2): a mapping disabled, deleted, or
+# recreated at LATEST lets a deletion's stream record go unsealed. CloudTrail names them with an API
+# version suffix (CreateEventSourceMapping20150331), so the rule matches them by prefix.
+MAPPING_EVENTS = ("CreateEventSourceMapping", "UpdateEventSourceMapping", "DeleteEventSourceMapping")
 
 
 def tampering() -> cloudwatch.MathExpression:
@@ -247,6 +252,8 @@ class Monitoring(Construct):
         changed, iterator_age, witness_failures = self._witness_alarms(
             sealer_function, witness_failure_queue, replication
         )
+        self.sealer_mapping = self._mapping_alarm(sealer_function, topic_key)
+        self.alarms.append(self.sealer_mapping.alarm)
 
         # Someone deleting, disabling or rewriting the policy of one of our keys (CloudTrail events).
         self.key_tampering = KeyTamperingAlarm(
@@ -401,8 +408,9 @@ class Monitoring(Construct):
             "recent changes are not yet evidence (the sealer fails, is throttled or is disabled)",
             m_of_n=False,
         )
-        # Silence: audit entries written (match requests) for an hour, and not one sealer invocation. The
-        # lag alarm cannot see a mapping that was disabled or deleted (no iterator, no metric); this can.
+        # Silence: audit entries written (match requests) for an hour, and not one stream record sealed.
+        # The lag alarm cannot see a mapping that was disabled or deleted (no iterator, no metric); this
+        # can. Sealed records, not invocations: a direct invocation (refused) keeps no sealer "running".
         # Two 30-minute periods, so entries of a period's last minutes sealed in the next do not count.
         half_hour = Duration.minutes(WITNESS_SILENCE_PERIOD_MINUTES)
         self._alarm(
@@ -411,19 +419,23 @@ class Monitoring(Construct):
                 expression="IF(FILL(requests, 0) > 0 AND FILL(sealed, 0) == 0, 1, 0)",
                 using_metrics={
                     "requests": app_metric("MatchRequests").with_(period=half_hour),
-                    "sealed": sealer_function.metric_invocations(
-                        period=half_hour, statistic=cloudwatch.Stats.SUM
-                    ),
+                    "sealed": app_metric("WitnessRecordSealed").with_(period=half_hour),
                 },
-                label="Requests with no sealer invocation",
+                label="Requests with no stream record sealed",
                 period=half_hour,
             ),
             1,
-            "Match requests wrote audit entries for an hour and the sealer never ran: the witness is off "
-            "(event source mapping disabled or deleted, or the function broken)",
+            "Match requests wrote audit entries for an hour and the sealer sealed no stream record: the "
+            "witness is off (event source mapping disabled or deleted, or the function broken)",
             cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             m_of_n=False,
             periods=2,
+        )
+        self._never_happens(
+            "witness-refused",
+            app_metric("WitnessRecordRefused"),
+            "The sealer was handed stream records the audit table's stream does not hold as handed "
+            "(invoked by someone, not by its event source mapping): refused, not sealed",
         )
         failures = failure_queue.metric_approximate_number_of_messages_visible(
             period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
@@ -453,3 +465,38 @@ class Monitoring(Construct):
                 "Witness objects failed to replicate to the replica region: the copy is behind",
             )
         return changed, iterator_age, failures
+
+    def _mapping_alarm(self, sealer_function: lambda_.Function, topic_key: kms.IKey) -> ManagementEventAlarm:
+        """Any change of the sealer's event source mapping (CloudTrail's Lambda management events): by
+        its id (update, delete), or naming the sealer (a new mapping, at LATEST or any position)."""
+        mapping_ids = [
+            child.event_source_mapping_id
+            for child in sealer_function.node.find_all()
+            if isinstance(child, lambda_.EventSourceMapping)
+        ]
+        arn = sealer_function.function_arn
+        return ManagementEventAlarm(
+            self,
+            "SealerMapping",
+            name=f"{self._prefix}-witness-mapping",
+            pattern=events.EventPattern(
+                source=["aws.lambda"],
+                detail_type=["AWS API Call via CloudTrail"],
+                detail={
+                    "eventSource": ["lambda.amazonaws.com"],
+                    "eventName": events.Match.any_of(*(events.Match.prefix(name) for name in MAPPING_EVENTS)),
+                    "$or": [
+                        {"requestParameters": {"uUID": mapping_ids}},
+                        {"requestParameters": {"functionName": [sealer_function.function_name, arn]}},
+                        {"responseElements": {"functionArn": [arn, {"prefix": f"{arn}:"}]}},
+                    ],
+                },
+            ),
+            rule_description=f"{self._prefix}: the witness sealer's event source mapping created, changed "
+            "or deleted",
+            alarm_description="The witness sealer's event source mapping was created, changed (disabled, "
+            "starting position, batch) or deleted: records may go unsealed. Expected only in a deploy "
+            "that changes it (CloudTrail names who called)",
+            topic=self.topic,
+            topic_key=topic_key,
+        )

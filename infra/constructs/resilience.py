@@ -24,8 +24,8 @@ MONTHLY_SCHEDULE = events.Schedule.cron(day="1", hour="3", minute="0")
 DAILY_SCHEDULE = events.Schedule.cron(hour="2", minute="30")
 
 
-class KeyTamperingAlarm(Construct):
-    """CloudTrail's KMS management events for our keys -> the alarm topic at once, and an alarm (first
+class ManagementEventAlarm(Construct):
+    """CloudTrail management events matching `pattern` -> the alarm topic at once, and an alarm (first
     datapoint) on the rule's matches so it shows on the dashboard. Needs a CloudTrail trail logging
     management events in the account (docs/deploy.md)."""
 
@@ -34,27 +34,20 @@ class KeyTamperingAlarm(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: StageConfig,
-        keys: list[kms.IKey],
+        name: str,
+        pattern: events.EventPattern,
+        rule_description: str,
+        alarm_description: str,
         topic: sns.ITopic,
         topic_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
-        rule_name = f"kyc-match-{config.stage}-key-tampering"
         self.rule = events.Rule(
             self,
             "Rule",
-            rule_name=rule_name,
-            description=f"kyc-match-{config.stage}: deletion, disabling or policy change of the project keys",
-            event_pattern=events.EventPattern(
-                source=["aws.kms"],
-                detail_type=["AWS API Call via CloudTrail"],
-                detail={
-                    "eventSource": ["kms.amazonaws.com"],
-                    "eventName": list(KEY_TAMPERING_EVENTS),
-                    "resources": {"ARN": [key.key_arn for key in keys]},
-                },
-            ),
+            rule_name=name,
+            description=rule_description,
+            event_pattern=pattern,
             targets=[targets.SnsTopic(topic)],
         )
         # EventBridge publishes to the CMK-encrypted topic: it needs the key for that topic only.
@@ -68,7 +61,7 @@ class KeyTamperingAlarm(Construct):
                 conditions={
                     "StringEquals": {
                         "aws:SourceArn": Stack.of(self).format_arn(
-                            service="events", resource="rule", resource_name=rule_name
+                            service="events", resource="rule", resource_name=name
                         )
                     }
                 },
@@ -83,15 +76,49 @@ class KeyTamperingAlarm(Construct):
         ).create_alarm(
             self,
             "Alarm",
-            alarm_name=f"kyc-match-{config.stage}-key-tampering",
-            alarm_description="Someone scheduled deletion of, disabled or rewrote the policy of a project "
-            "KMS key: without it the tables, the witness signatures or client assertions are lost",
+            alarm_name=name,
+            alarm_description=alarm_description,
             threshold=1,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         self.alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+
+
+class KeyTamperingAlarm(ManagementEventAlarm):
+    """Deletion, disabling or a policy change of one of the project's keys (KMS management events)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        keys: list[kms.IKey],
+        topic: sns.ITopic,
+        topic_key: kms.IKey,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            name=f"kyc-match-{config.stage}-key-tampering",
+            pattern=events.EventPattern(
+                source=["aws.kms"],
+                detail_type=["AWS API Call via CloudTrail"],
+                detail={
+                    "eventSource": ["kms.amazonaws.com"],
+                    "eventName": list(KEY_TAMPERING_EVENTS),
+                    "resources": {"ARN": [key.key_arn for key in keys]},
+                },
+            ),
+            rule_description=f"kyc-match-{config.stage}: deletion, disabling or policy change of the "
+            "project keys",
+            alarm_description="Someone scheduled deletion of, disabled or rewrote the policy of a project "
+            "KMS key: without it the tables, the witness signatures or client assertions are lost",
+            topic=topic,
+            topic_key=topic_key,
+        )
 
 
 class TableBackups(Construct):

@@ -6,9 +6,16 @@ from typing import Any
 
 from aws_cdk import App
 from aws_cdk.assertions import Template
-from cdk_support import resources_of, without_aws_credentials
+from cdk_support import (
+    DRAIN_HANDLER,
+    WITNESS_HANDLER,
+    function_with_handler,
+    resources_of,
+    without_aws_credentials,
+)
 from infra.app import REQUIRED_FLAGS, feature_flags
 from infra.config import STAGES_DIR, StageConfig
+from infra.constructs.monitoring import MAPPING_EVENTS
 from infra.stack import service_stack
 
 from kyc_match.api import errors
@@ -164,3 +171,149 @@ def test_every_configured_operator_gets_its_own_latency_alarm():
         alarm = alarms[f"kyc-match-production-operator-{operator_id}-p99-latency"]
         assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]}["operator"] == operator_id
         assert alarm["Threshold"] == 2500  # production.json's operatorP99LatencyMs
+
+
+# --- The sealer seals only what the stream says (#23 item 2) ----------------------------------------------
+
+
+def test_a_record_refused_by_the_sealer_is_an_alarm_on_the_first(sandbox_template_dict):
+    alarm = _alarms(sandbox_template_dict)["kyc-match-sandbox-witness-refused"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        "KycMatch",
+        "WitnessRecordRefused",
+        "Sum",
+    )
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "kyc-match"}]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (1, 1)
+    assert alarm["AlarmActions"]
+
+
+SEALER_UUID, DRAIN_UUID = "4f6c0b9e-sealer", "9a1d2c3b-drain"
+
+
+def _mapping_rule(template: dict[str, Any]) -> dict[str, Any]:
+    (rule,) = [
+        r["Properties"]
+        for r in resources_of(template, "AWS::Events::Rule").values()
+        if r["Properties"].get("Name") == "kyc-match-sandbox-witness-mapping"
+    ]
+    return rule
+
+
+def _resolved(value: Any, names: dict[str, str], arns: dict[str, str]) -> Any:
+    """The pattern with the template's references as CloudFormation would resolve them: a mapping's Ref
+    is its UUID, a function's its name, its Arn attribute its ARN."""
+    if isinstance(value, list):
+        return [_resolved(item, names, arns) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "Ref" in value:
+        return names[value["Ref"]]
+    if "Fn::GetAtt" in value:
+        return arns[value["Fn::GetAtt"][0]]
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(_resolved(part, names, arns) for part in parts)
+    return {key: _resolved(inner, names, arns) for key, inner in value.items()}
+
+
+def _matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """EventBridge's matching for what the rule uses: exact values, prefixes, nested fields, $or."""
+    for key, wanted in pattern.items():
+        if key == "$or":
+            if not any(_matches(branch, event) for branch in wanted):
+                return False
+        elif isinstance(wanted, dict):
+            if not isinstance(event.get(key), dict) or not _matches(wanted, event[key]):
+                return False
+        elif not any(_one(option, event.get(key)) for option in wanted):
+            return False
+    return True
+
+
+def _one(option: Any, value: Any) -> bool:
+    if isinstance(option, dict):
+        return isinstance(value, str) and value.startswith(option["prefix"])
+    return bool(option == value)
+
+
+def _cloudtrail(
+    event_name: str, request: dict[str, Any], response: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "source": "aws.lambda",
+        "detail-type": "AWS API Call via CloudTrail",
+        "detail": {
+            "eventSource": "lambda.amazonaws.com",
+            "eventName": event_name,
+            "requestParameters": request,
+            "responseElements": response,
+        },
+    }
+
+
+def test_any_change_of_the_sealers_event_source_mapping_reaches_the_alarm_topic(sandbox_template_dict):
+    """Disabling the sealer's mapping, moving its starting position (a new one at LATEST), deleting it:
+    each CloudTrail event matches the rule, which publishes to the alarm topic; the drain's mapping and
+    reads do not."""
+    template = sandbox_template_dict
+    sealer_id, _ = function_with_handler(template, WITNESS_HANDLER)
+    drain_id, _ = function_with_handler(template, DRAIN_HANDLER)
+    mappings = {
+        logical_id: m["Properties"]["FunctionName"]["Ref"]
+        for logical_id, m in resources_of(template, "AWS::Lambda::EventSourceMapping").items()
+    }
+    names = {sealer_id: "kyc-match-sandbox-witness", drain_id: "kyc-match-sandbox-drain"}
+    names |= {m: SEALER_UUID if f == sealer_id else DRAIN_UUID for m, f in mappings.items()}
+    arns = {
+        f: f"arn:aws:lambda:eu-west-1:123456789012:function:{name}"
+        for f, name in names.items()
+        if f in (sealer_id, drain_id)
+    }
+    rule = _mapping_rule(template)
+    pattern = _resolved(rule["EventPattern"], names, arns)
+    sealer_arn = arns[sealer_id]
+    alarmed = {
+        "disabled": _cloudtrail(
+            "UpdateEventSourceMapping20150331v2", {"uUID": SEALER_UUID, "enabled": False}
+        ),
+        "deleted": _cloudtrail("DeleteEventSourceMapping20150331", {"uUID": SEALER_UUID}),
+        "recreated at LATEST": _cloudtrail(
+            "CreateEventSourceMapping20150331",
+            {"functionName": "kyc-match-sandbox-witness", "startingPosition": "LATEST"},
+            {"uUID": "new", "functionArn": sealer_arn},
+        ),
+        "created by ARN": _cloudtrail("CreateEventSourceMapping20150331", {"functionName": sealer_arn}),
+        "created on an alias": _cloudtrail(
+            "CreateEventSourceMapping20150331",
+            {"functionName": "kyc-match-sandbox-witness:live"},
+            {"functionArn": f"{sealer_arn}:live"},
+        ),
+    }
+    for what, event in alarmed.items():
+        assert _matches(pattern, event), what
+    quiet = {
+        "the drain's mapping": _cloudtrail("UpdateEventSourceMapping20150331v2", {"uUID": DRAIN_UUID}),
+        "a read": _cloudtrail("GetEventSourceMapping20150331", {"uUID": SEALER_UUID}),
+        "another function": _cloudtrail(
+            "CreateEventSourceMapping20150331",
+            {"functionName": "kyc-match-sandbox-witness-2"},
+            {"functionArn": f"{sealer_arn}-2"},
+        ),
+    }
+    for what, event in quiet.items():
+        assert not _matches(pattern, event), what
+    (topic_id,) = resources_of(template, "AWS::SNS::Topic")
+    assert [target["Arn"] for target in rule["Targets"]] == [{"Ref": topic_id}]
+    assert tuple(e["prefix"] for e in rule["EventPattern"]["detail"]["eventName"]) == MAPPING_EVENTS
+    alarm = _alarms(template)["kyc-match-sandbox-witness-mapping"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == ("AWS/Events", "MatchedEvents", 1)
+    assert alarm["AlarmActions"] == [{"Ref": topic_id}]
+    key_statements = [
+        s
+        for key in resources_of(template, "AWS::KMS::Key").values()
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Principal") == {"Service": "events.amazonaws.com"} and "witness-mapping" in json.dumps(s)
+    ]
+    assert len(key_statements) == 1  # EventBridge may use the topic's key for this rule
