@@ -464,18 +464,20 @@ def test_keys_that_signed_before_a_rotation_stay_readable_to_the_sealer_and_the_
 
 
 def test_a_silent_witness_is_an_alarm(sandbox_template_dict):
-    """Requests (audit entries) in two consecutive half hours without one sealer invocation: a disabled or
-    deleted event source mapping leaves no iterator age to alarm on, this still fires."""
+    """Requests (audit entries) in two consecutive half hours without one stream record sealed: a
+    disabled or deleted event source mapping leaves no iterator age to alarm on, this still fires. It
+    counts sealed records (#23 item 2): invoking the sealer by hand, refused, no longer keeps it quiet."""
     alarm = _alarms(sandbox_template_dict)["kyc-match-sandbox-witness-silent"]
     assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (2, 2)
     assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
     metrics = {q["Id"]: q["MetricStat"] for q in alarm["Metrics"] if "MetricStat" in q}
     assert metrics["requests"]["Metric"]["MetricName"] == "MatchRequests"
-    sealer_id, _ = function_with_handler(sandbox_template_dict, WITNESS_HANDLER)
-    assert metrics["sealed"]["Metric"]["MetricName"] == "Invocations"
-    assert metrics["sealed"]["Metric"]["Dimensions"] == [
-        {"Name": "FunctionName", "Value": {"Ref": sealer_id}}
-    ]
+    assert (metrics["sealed"]["Metric"]["Namespace"], metrics["sealed"]["Metric"]["MetricName"]) == (
+        "KycMatch",
+        "WitnessRecordSealed",
+    )
+    assert metrics["sealed"]["Metric"]["Dimensions"] == [{"Name": "service", "Value": "kyc-match"}]
+    assert metrics["sealed"]["Stat"] == "Sum"
     assert {stat["Period"] for stat in metrics.values()} == {1800}
     (expression,) = [q["Expression"] for q in alarm["Metrics"] if "Expression" in q]
     assert expression == "IF(FILL(requests, 0) > 0 AND FILL(sealed, 0) == 0, 1, 0)"
