@@ -8,7 +8,8 @@ the Lambda environment (no STS call), their logs and Powertools metrics (EMF, i.
 delivered by the Lambda service, not through the function's network, and so are X-Ray segments (sent to
 the daemon Lambda runs beside the function). So no Logs, Monitoring, X-Ray or STS endpoint: three
 interface endpoints per zone fewer to pay for. A call to a service without an endpoint would still work,
-through the NAT gateways.
+through the NAT gateways: so do the witness sealer's few DynamoDB Streams calls per batch (it reads each
+handed record back from the audit stream, #23), which the DynamoDB gateway endpoint does not serve.
 """
 
 from aws_cdk import CfnOutput, Fn, Tags
