@@ -11,7 +11,12 @@ records every AWS call. Printed: each request type's calls in order, [in bracket
 the operator call (the sandbox reads its subscriber table: the operator's own answer, which a real
 operator gives over HTTP), those made beside the request on the hashing pool, and how many the
 client waits for besides the operator (critical path). One row runs as after an identifier key
-rotation (`previous_hash_key_ids` naming a second moto key).
+rotation (`previous_hash_key_ids` naming a second moto key). The DPoP rows (#24 item 5) go to two
+`camara` operators with `"dpop": true` instead, simulated on loopback (bench/dpop_operators.py: JWT
+Bearer for +33, CIBA for +49, requiring proofs and verifying our KMS-signed assertions): their
+proofs are signed by the container's in-memory key, so a repeated number costs the audit write alone;
+a new number adds the KMS Sign of each client assertion (JWT Bearer: the grant; CIBA: bc-authorize
+and each poll) and CIBA's pending-authorization writes. Those rows are counted, not modelled.
 
 Model (unless --count-only): the same handler, composition root and request types, the function's
 botocore clients answered in memory after modelled in-region latencies (bench/aws_model.py: sources,
@@ -58,10 +63,13 @@ os.environ.pop("AWS_ENDPOINT_URL", None)  # moto in process: nothing may leave i
 from moto import mock_aws
 
 import aws_model
+from dpop_operators import PREFIXES as DPOP_PREFIXES
+from dpop_operators import dpop_operators
 from kyc_match import aws, wiring
 from kyc_match.handler import lambda_handler
 from kyc_match.settings import Settings, get_settings
 from kyc_match.tables import ALL_TABLES
+from kyc_match.wiring import public_jwks
 from kyc_match_tools import local_aws
 from kyc_match_tools.aws_calls import BESIDE, OPERATOR, AwsCallLog, MarkedDirectory, function_clients
 from kyc_match_tools.events import load_event
@@ -72,7 +80,8 @@ EVENTS = Path(__file__).resolve().parent.parent / "events"
 EVENTS_KEY = "k7e2example"  # the apiKeyId of the events
 REPEATED = "+34600000001"  # the events' subscriber, served by op-es
 PORTED_REPEATED = "+34629999999"  # ported to op-jp, asked again
-TARGET_CALLS = {"repeated number": 1, "new number": 3}
+TARGET_CALLS = {"repeated number": 1, "new number": 3, "DPoP, JWT Bearer, repeated number": 1}
+DPOP_REPEATED = {grant: f"{prefix}600000001" for grant, prefix in DPOP_PREFIXES.items()}
 TARGET_P99_MS = 15.0  # added p99 for a repeated number
 PREVIOUS_KEY = "alias/kyc-match-bench-previous-identifiers"
 
@@ -85,11 +94,15 @@ class Numbers:
         self.new_numbers = [f"+3461{index:07d}" for index in range(count)]
         self.ported_numbers = [f"+3462{index:07d}" for index in range(count)] + [PORTED_REPEATED]
         self.keys = [f"bench-key-{index}" for index in range(4)]
+        self.dpop_numbers = {
+            grant: [f"{prefix}61{index:07d}" for index in range(4)] for grant, prefix in DPOP_PREFIXES.items()
+        }
         self._new, self._ported, self._keys = (
             iter(self.new_numbers),
             iter(self.ported_numbers),
             iter(self.keys),
         )
+        self._dpop = {grant: iter(numbers) for grant, numbers in self.dpop_numbers.items()}
 
     def new(self) -> str:
         return next(self._new)
@@ -99,6 +112,16 @@ class Numbers:
 
     def key(self) -> str:
         return next(self._keys)
+
+    def new_dpop(self, grant: str) -> str:
+        return next(self._dpop[grant])
+
+    def dpop_subscribers(self) -> list[str]:
+        """Every number the DPoP operators are asked about (their simulators' subscribers)."""
+        return [
+            *DPOP_REPEATED.values(),
+            *(phone for numbers in self.dpop_numbers.values() for phone in numbers),
+        ]
 
 
 def request(
@@ -121,6 +144,9 @@ class RequestType:
     warm: bool = False  # one uncounted request first: the container has seen this number, key, policy
     modelled: bool = True  # also timed under the latency model
     previous_key: bool = False  # as after a key rotation: KYC_PREVIOUS_HASH_KEY_IDS names PREVIOUS_KEY
+    # A camara operator over HTTP: its answer costs no AWS call, so every call made during the operator
+    # call is ours (a KMS Sign, the pending-authorization table) and the client waits for it.
+    remote: bool = False
 
 
 MATCH = "match-full.json"
@@ -161,6 +187,28 @@ TYPES = [
         "decision (assess), policy not read yet", lambda n: request("assess-accept.json"), 200, False, False
     ),
     RequestType("decision (assess), repeated number", lambda n: request("assess-accept.json"), 200, True),
+    *(
+        row
+        for grant, label in (("jwt-bearer", "JWT Bearer"), ("ciba", "CIBA"))
+        for row in (
+            RequestType(
+                f"DPoP, {label}, repeated number",
+                lambda n, grant=grant: request(MATCH, phone=DPOP_REPEATED[grant]),
+                200,
+                warm=True,
+                modelled=False,
+                remote=True,
+            ),
+            RequestType(
+                f"DPoP, {label}, new number",
+                lambda n, grant=grant: request(MATCH, phone=n.new_dpop(grant)),
+                200,
+                warm=True,  # another new number first: the operator's discovery is not this row's
+                modelled=False,
+                remote=True,
+            ),
+        )
+    ),
 ]
 
 
@@ -214,7 +262,8 @@ def describe(log: AwsCallLog) -> str:
 def count(numbers: Numbers, log: AwsCallLog) -> dict[str, int]:
     print(
         "AWS calls per request (lambda_handler, real composition root, moto; [during the operator call];"
-        " beside: on the hashing pool, overlapping the request)"
+        " beside: on the hashing pool, overlapping the request; DPoP rows: a camara operator over"
+        " HTTP, whose calls in brackets are ours and on the critical path)"
     )
     print(f"{'request':44}{'critical path':>14}  calls in order")
     critical: dict[str, int] = {}
@@ -228,7 +277,8 @@ def count(numbers: Numbers, log: AwsCallLog) -> dict[str, int]:
             log.start_request()
             with stdout_to():
                 send(kind.build(numbers), kind.status)
-        critical[kind.name] = len(log.critical_path())
+        ours = [call for call in log.calls if call.position == OPERATOR] if kind.remote else []
+        critical[kind.name] = len(log.critical_path()) + len(ours)
         print(f"{kind.name:44}{critical[kind.name]:>14}  {describe(log)}")
     for name, target in TARGET_CALLS.items():
         verdict = "met" if critical[name] <= target else "NOT met"
@@ -392,14 +442,25 @@ def main() -> None:
         aws.reset()
         local_aws.ensure_audit_fallback_queue()
         get_settings.cache_clear()
-        settings = get_settings()
-        prepare_moto(settings, numbers)
-        directory = MarkedDirectory(wiring.operator_directory(settings), log)
-        wiring.use_dependencies(wiring.build(settings, operators=directory))
-        with log.watching(function_clients()):
-            count(numbers, log)
-            if not args.count_only:
-                model(numbers, log, directory, args)
+        prepare_moto(get_settings(), numbers)
+        record = subscribers()[0]
+        simulated = [{**record, "phoneNumber": phone} for phone in numbers.dpop_subscribers()]
+        with dpop_operators(public_jwks(get_settings()), simulated) as entries:
+            settings = with_operators(entries)
+            directory = MarkedDirectory(wiring.operator_directory(settings), log)
+            wiring.use_dependencies(wiring.build(settings, operators=directory))
+            with log.watching(function_clients()):
+                count(numbers, log)
+                if not args.count_only:
+                    model(numbers, log, directory, args)
+
+
+def with_operators(entries: list[dict[str, Any]]) -> Settings:
+    """The settings with the DPoP operators beside the two sandbox ones (read afresh, as at a cold start)."""
+    operators = json.loads(os.environ["KYC_OPERATORS"])
+    os.environ["KYC_OPERATORS"] = json.dumps([*operators, *entries])
+    get_settings.cache_clear()
+    return get_settings()
 
 
 if __name__ == "__main__":

@@ -81,5 +81,19 @@ def test_aws_calls_bench_counts_every_request_type_and_times_them_under_the_mode
     assert rows["new number"][0] == "3"
     assert "target: repeated number ≤ 1 AWS call(s) on the critical path -> met" in lines
     assert "target: new number ≤ 3 AWS call(s) on the critical path -> met" in lines
+    # #24 item 5: DPoP proofs signed in memory, so a DPoP operator's repeated number is the audit write alone
+    dpop = {line[:44].strip(): line[44:].split() for line in counted if line.startswith("DPoP")}
+    assert dpop["DPoP, JWT Bearer, repeated number"] == [
+        "1",
+        "dynamodb.PutItem;",
+        "beside:",
+        "kms.GenerateMac",
+    ]
+    assert dpop["DPoP, CIBA, repeated number"][0] == "1"
+    assert (
+        dpop["DPoP, JWT Bearer, new number"][0] == "4"
+        and "[kms.Sign]" in dpop["DPoP, JWT Bearer, new number"]
+    )
+    assert "target: DPoP, JWT Bearer, repeated number ≤ 1 AWS call(s) on the critical path -> met" in lines
     assert any(line.startswith("floor: the audit PutItem alone") for line in lines)
     assert any(line.startswith("target: repeated number added p99") for line in lines)  # printed, not judged

@@ -41,16 +41,33 @@ from support.transports import HandlerTransport
 pytestmark = pytest.mark.usefixtures("local_stack", "handler_log")
 
 
+def dpop_entry(sim: Any) -> dict[str, Any]:
+    """The same client-credentials operator, with DPoP (RFC 9449) on: every call carries a proof."""
+    entry = camara_entry(sim, "op-es", ["+34"])
+    auth = {
+        "grant": "client-credentials",
+        "tokenEndpoint": entry.pop("tokenUrl"),
+        "clientId": entry.pop("clientId"),
+        "clientSecretId": entry.pop("clientSecretId"),
+        "tokenAuthMethod": "client_secret_basic",
+        "dpop": True,
+    }
+    return {**entry, "auth": auth}
+
+
 @contextlib.contextmanager
 def counted_calls(
-    marked: type[MarkedDirectory] = MarkedDirectory, **settings_fields: Any
+    marked: type[MarkedDirectory] = MarkedDirectory, *, dpop: bool = False, **settings_fields: Any
 ) -> Iterator[AwsCallLog]:
     """The handler with its real adapters and a CAMARA operator, every AWS call of the process counted."""
     log = AwsCallLog()
     with simulator() as sim:
+        if dpop:
+            sim.faults.set(dpop=True)  # the operator requires proofs: no call goes without one
+        entry = dpop_entry(sim) if dpop else camara_entry(sim, "op-es", ["+34"])
         # One settings object for the whole set, as in the function: routing and the audit trail then
         # share one identifier hasher (and its cache), which fresh settings start empty.
-        settings = settings_for([camara_entry(sim, "op-es", ["+34"])], **settings_fields)
+        settings = settings_for([entry], **settings_fields)
         directory = marked(wiring.operator_directory(settings), log)
         wiring.use_dependencies(wiring.build(settings, operators=directory))
         try:
@@ -92,6 +109,20 @@ def test_a_repeated_number_costs_one_aws_call_the_audit_write(handler_transport)
     ]
     assert waited(again) == [AwsCall("dynamodb.PutItem", AFTER)]
     assert [call for call in again if call.position == BESIDE] == CORRELATOR_HASH
+
+
+def test_with_dpop_a_repeated_number_still_costs_one_aws_call(handler_transport):
+    """#24 item 5: proofs are signed by the container's own key in memory, not by KMS (a Sign each)."""
+    with counted_calls(dpop=True) as log:
+        ask(handler_transport, log)
+        again = ask(handler_transport, log)
+        new = ask(handler_transport, log, "+34600000002")  # the two-legged token serves it too
+    assert waited(again) == [AwsCall("dynamodb.PutItem", AFTER)]
+    assert [call.operation for call in waited(new)] == [
+        "kms.GenerateMac",
+        "dynamodb.BatchGetItem",
+        "dynamodb.PutItem",
+    ]
 
 
 def test_a_new_number_costs_at_most_three_the_hash_the_route_and_the_audit_write(handler_transport):

@@ -142,3 +142,21 @@ def test_a_proof_whose_body_hash_does_not_match_is_refused(our_jwks):
         with pytest.raises(UnavailableError):
             ask(operator)
         assert sim.stats().rejections[-1] == "proof_without_bh"
+
+
+def test_a_server_that_lists_only_ps256_gets_ps256_proofs(our_jwks):
+    with three_legged(our_jwks, "jwt-bearer") as sim:
+        sim.faults.set(dpop=True, dpop_signing_algs=("RS256", "PS256"))
+        operator = discovered_operator(sim, "jwt-bearer")
+        assert ask(operator)["givenName"].result == "false"
+        assert ask(operator, correlator="c-2")["givenName"].result == "false"  # the bound token, reused
+        stats = sim.stats()
+        assert stats.rejections == [] and (stats.tokens_issued, stats.match_requests) == (1, 2), stats
+
+
+def test_a_server_that_accepts_none_of_our_algorithms_is_not_sent_a_token_request(our_jwks):
+    with three_legged(our_jwks, "jwt-bearer") as sim:
+        sim.faults.set(dpop=True, dpop_signing_algs=("EdDSA",))
+        with pytest.raises(UnavailableError):
+            ask(discovered_operator(sim, "jwt-bearer"))
+        assert sim.stats().token_requests == 0

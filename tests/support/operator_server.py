@@ -14,7 +14,7 @@ import httpx
 from kyc_match.operators.camara import CamaraOperator
 from kyc_match.operators.ciba import PendingAuthorization
 from kyc_match.operators.config import OperatorConfig
-from kyc_match.operators.dpop import DpopProver
+from kyc_match.operators.dpop import DpopProver, ProofKeys
 from kyc_match.operators.resilience import CircuitBreaker
 from kyc_match.operators.tokens import AuthServer
 from support.doubles import ManualClock
@@ -33,7 +33,6 @@ class FakeSigner:
 
     def __init__(self) -> None:
         self.assertions: list[dict[str, Any]] = []
-        self.proofs: list[dict[str, Any]] = []
 
     def client_assertion(self, issuer, audience, *, subject=None, extra=None):
         claims = {
@@ -44,11 +43,6 @@ class FakeSigner:
             "jti": uuid.uuid4().hex,
         }
         self.assertions.append(claims)
-        return _unsigned(claims)
-
-    def sign(self, claims, *, typ="JWT", embed_key=False):
-        """A DPoP proof's shape (the claims readable), for the adapter's DPoP flow."""
-        self.proofs.append(dict(claims))
         return _unsigned(claims)
 
 
@@ -169,13 +163,14 @@ def adapter(
     signer, pending = FakeSigner(), pending or MemoryPending()
     http = fake.client()
     dpop = config.auth.dpop
+    keys = ProofKeys()  # this adapter's container DPoP keys: both provers sign with them
     server = AuthServer(
         config.id,
         config.auth,
         http,
         signer,
         secrets,
-        dpop=DpopProver(signer) if dpop else None,
+        dpop=DpopProver(keys) if dpop else None,
         loopback_allowed=local,  # False: a deployed stage's rules for discovered endpoints
     )
     operator = CamaraOperator(
@@ -188,6 +183,6 @@ def adapter(
         clock=clock,
         sleep=clock.sleep,
         wall_clock=clock,
-        dpop=DpopProver(signer) if dpop else None,
+        dpop=DpopProver(keys) if dpop else None,
     )
     return operator, signer, pending

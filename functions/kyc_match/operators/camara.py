@@ -69,7 +69,14 @@ from kyc_match.observability import SERVICE, logger, metrics
 from kyc_match.operators.bounded import BodyError, DeadlinePassedError, Reply, exchange, operator_http_client
 from kyc_match.operators.ciba import CibaFlow, Hasher, PendingAuthorizations, pending_key
 from kyc_match.operators.config import OperatorConfig
-from kyc_match.operators.dpop import NONCE_ERROR, PROOF_ERROR, DpopProver, challenge_error, nonce_challenged
+from kyc_match.operators.dpop import (
+    NONCE_ERROR,
+    PROOF_ERROR,
+    DpopProver,
+    challenge_error,
+    container_proof_keys,
+    nonce_challenged,
+)
 from kyc_match.operators.dpop import TOKEN_TYPE as DPOP_SCHEME
 from kyc_match.operators.failures import CREDENTIALS_REFUSED_METRIC, OperatorFailure
 from kyc_match.operators.line_answers import (
@@ -367,10 +374,15 @@ class CamaraOperator:
             "content-type": "application/json",
         }
         if self._dpop is not None:
-            binding = self._server.endpoints(deadline).dpop_binding  # ICM r4.2 camara:bh / camara:qh
+            endpoints = self._server.endpoints(deadline)  # ICM r4.2 camara:bh / camara:qh, the algorithm
             headers["authorization"] = f"{DPOP_SCHEME} {token}"
             headers["dpop"] = self._dpop.proof(
-                "POST", request.url, access_token=token, body=content, binding=binding
+                "POST",
+                request.url,
+                access_token=token,
+                body=content,
+                binding=endpoints.dpop_binding,
+                algorithm=endpoints.dpop_algorithm,
             )
         try:
             return exchange(
@@ -501,6 +513,7 @@ def build_camara_operator(
         raise ValueError("a camara operator needs auth")
     client = http or shared_http_client()
     uses_secret = config.auth.client_secret_id is not None
+    keys = container_proof_keys()  # DPoP: the container's in-memory key, not the KMS assertion key
     server = AuthServer(
         config.id,
         config.auth,
@@ -508,7 +521,7 @@ def build_camara_operator(
         signer,
         secrets if uses_secret else None,
         connect_timeout=config.connect_timeout_seconds,
-        dpop=DpopProver(signer) if config.auth.dpop else None,
+        dpop=DpopProver(keys) if config.auth.dpop else None,
         loopback_allowed=local,
     )
     breaker = CircuitBreaker(config.circuit_failure_threshold, config.circuit_cooldown_seconds)
@@ -519,5 +532,5 @@ def build_camara_operator(
         breaker,
         hasher=hasher,
         pending=pending if config.auth.grant == "ciba" else None,
-        dpop=DpopProver(signer) if config.auth.dpop else None,
+        dpop=DpopProver(keys) if config.auth.dpop else None,
     )

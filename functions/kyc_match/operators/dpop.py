@@ -1,11 +1,17 @@
 """DPoP (RFC 9449) proofs for an operator configured with `"dpop": true`.
 
-A proof is a JWT signed with our KMS signing key (the one that signs our client assertions: it is
-already ours alone, published, rotated and restricted to the functions that call operators), `typ`
-`dpop+jwt`, the public key in its `jwk` header, and the claims `htm`, `htu` (the URL without query
-or fragment), `iat`, a fresh `jti`, `ath` (base64url SHA-256 of the access token) on a resource
-request, and `nonce` once the server has demanded one. A prover remembers the last `DPoP-Nonce` its
-server sent; one prover per server (the authorization server and the API each keep their own).
+A proof is a JWT signed by the container's own DPoP key (`ProofKeys`), `typ` `dpop+jwt`, the public
+key in its `jwk` header, and the claims `htm`, `htu` (the URL without query or fragment), `iat`, a
+fresh `jti`, `ath` (base64url SHA-256 of the access token) on a resource request, and `nonce` once the
+server has demanded one. A prover remembers the last `DPoP-Nonce` its server sent; one prover per
+server (the authorization server and the API each keep their own), both signing with the same key.
+
+The key is not our identity, only proof that the same holder uses a token: our client assertions stay
+signed by the KMS key the operator knows from our JWKS. So it is generated in memory, with
+`cryptography`, the first time a proof needs it, one per algorithm and container, and never leaves
+the process: a proof costs no AWS call. Tokens bound to it (`cnf.jkt`) are cached in the same
+container, so none outlives its key; a new container gets a new key and new tokens. The algorithm is
+ES256, or PS256 where the server's `dpop_signing_alg_values_supported` lists PS256 and not ES256.
 
 ICM r4.2 "Request Binding to DPoP Proofs": when the authorization server's metadata lists them in
 `camara_dpop_claims_required`, a proof also carries `camara:bh`, the SHA-256 of the exact body bytes
@@ -20,12 +26,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
+from functools import cache
 from typing import Any, Final, TypeGuard
 from urllib.parse import urlsplit, urlunsplit
 
-from kyc_match.domain.errors import UnavailableError
-from kyc_match.operators.failures import OperatorFailure
-from kyc_match.operators.signing import KmsJwtSigner, SigningKeyError
+from joserfc import jwt
+from joserfc.jwk import ECKey, RSAKey
 
 PROOF_TYPE: Final = "dpop+jwt"
 TOKEN_TYPE: Final = "DPoP"  # noqa: S105 - a token type and scheme
@@ -35,11 +41,58 @@ MAX_NONCE_LENGTH: Final = 512
 BODY_HASH: Final = "camara:bh"
 QUERY_HASH: Final = "camara:qh"
 BINDING_CLAIMS: Final = frozenset({BODY_HASH, QUERY_HASH})
+DEFAULT_ALGORITHM: Final = "ES256"
+ALGORITHMS: Final = ("ES256", "PS256")  # ours, in order of preference
+RSA_KEY_BITS: Final = 2048
+
+
+class ProofKeys:
+    """The container's DPoP keys: one per algorithm, generated on first use, held in memory only."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[str, ECKey | RSAKey] = {}
+
+    def sign(self, claims: Mapping[str, Any], algorithm: str = DEFAULT_ALGORITHM) -> str:
+        key = self.key(algorithm)
+        header = {"typ": PROOF_TYPE, "alg": algorithm, "jwk": key.as_dict(private=False)}
+        return jwt.encode(header, dict(claims), key, algorithms=[algorithm])
+
+    def key(self, algorithm: str) -> ECKey | RSAKey:
+        with self._lock:
+            key = self._keys.get(algorithm)
+            if key is None:
+                key = self._keys[algorithm] = _generated(algorithm)
+            return key
+
+
+def _generated(algorithm: str) -> ECKey | RSAKey:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: PLC0415
+
+    if algorithm == "ES256":
+        return ECKey.import_key(ec.generate_private_key(ec.SECP256R1()))
+    if algorithm == "PS256":
+        return RSAKey.import_key(rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_BITS))
+    raise ValueError(f"no DPoP key for {algorithm}")
+
+
+@cache
+def container_proof_keys() -> ProofKeys:
+    """The one set of DPoP keys of this container (every operator's proofs)."""
+    return ProofKeys()
+
+
+def choose_algorithm(advertised: object) -> str | None:
+    """Ours the server accepts (`dpop_signing_alg_values_supported`); ES256 when it does not say;
+    None when it lists none of ours."""
+    if not isinstance(advertised, list):
+        return DEFAULT_ALGORITHM
+    return next((algorithm for algorithm in ALGORITHMS if algorithm in advertised), None)
 
 
 class DpopProver:
-    def __init__(self, signer: KmsJwtSigner, *, clock: Callable[[], float] = time.time) -> None:
-        self._signer = signer
+    def __init__(self, keys: ProofKeys, *, clock: Callable[[], float] = time.time) -> None:
+        self._keys = keys
         self._clock = clock
         self._lock = threading.Lock()
         self._nonce: str | None = None
@@ -52,9 +105,10 @@ class DpopProver:
         access_token: str | None = None,
         body: bytes = b"",
         binding: Collection[str] = (),
+        algorithm: str = DEFAULT_ALGORITHM,
     ) -> str:
         """A signed proof for one request with `body` (the bytes sent), carrying the `binding` claims
-        the server requires; OperatorFailure (503) when the signing key is unusable."""
+        the server requires, signed with the container's key for `algorithm`."""
         claims: dict[str, Any] = {
             "jti": str(uuid.uuid4()),
             "htm": method.upper(),
@@ -67,10 +121,7 @@ class DpopProver:
         with self._lock:
             if self._nonce is not None:
                 claims["nonce"] = self._nonce
-        try:
-            return self._signer.sign(claims, typ=PROOF_TYPE, embed_key=True)
-        except SigningKeyError:
-            raise OperatorFailure(UnavailableError(), "signing_key_unavailable") from None
+        return self._keys.sign(claims, algorithm)
 
     @property
     def nonce(self) -> str | None:

@@ -42,7 +42,14 @@ from kyc_match.operators.bounded import (
 )
 from kyc_match.operators.config import AuthConfig, OperatorUrl
 from kyc_match.operators.discovered import allowed_endpoint
-from kyc_match.operators.dpop import NONCE_ERROR, TOKEN_TYPE, DpopProver, required_binding
+from kyc_match.operators.dpop import (
+    DEFAULT_ALGORITHM,
+    NONCE_ERROR,
+    TOKEN_TYPE,
+    DpopProver,
+    choose_algorithm,
+    required_binding,
+)
 from kyc_match.operators.failures import CREDENTIALS_REFUSED_METRIC, OperatorFailure
 from kyc_match.operators.resilience import Clock, Deadline
 from kyc_match.operators.secrets import SecretSource, SecretUnavailableError
@@ -67,6 +74,7 @@ class Endpoints:
     backchannel: str | None = None
     # ICM r4.2: the request-binding claims (camara:bh, camara:qh) the server's proofs must carry.
     dpop_binding: frozenset[str] = frozenset()
+    dpop_algorithm: str = DEFAULT_ALGORITHM  # ours that the server accepts (dpop.choose_algorithm)
 
 
 @dataclass(frozen=True)
@@ -133,7 +141,13 @@ class AuthServer:
             backchannel = self._discovered(document.get("backchannel_authentication_endpoint"))
         if token is None or (auth.grant == "ciba" and backchannel is None):
             raise OperatorFailure(UnavailableError(), "discovery_incomplete")
-        return Endpoints(token, backchannel, required_binding(document.get("camara_dpop_claims_required")))
+        algorithm = choose_algorithm(document.get("dpop_signing_alg_values_supported"))
+        if auth.dpop and algorithm is None:  # it accepts none of our proofs: a configuration to fix
+            raise OperatorFailure(
+                UnavailableError(), "dpop_algorithm_unsupported", metric=CREDENTIALS_REFUSED_METRIC
+            )
+        binding = required_binding(document.get("camara_dpop_claims_required"))
+        return Endpoints(token, backchannel, binding, algorithm or DEFAULT_ALGORITHM)
 
     def _discovered(self, value: object) -> str | None:
         """A discovered endpoint, if it is one we may send to (discovered.py); else the operator fails."""
@@ -165,11 +179,13 @@ class AuthServer:
         dpop = self.dpop
         if dpop is None:
             return self.post_form(url, make_form(), deadline, authenticate=authenticate)
-        binding = self.endpoints(deadline).dpop_binding
+        endpoints = self.endpoints(deadline)
 
         def send() -> Reply:
             def proof(body: bytes) -> str:
-                return dpop.proof("POST", url, body=body, binding=binding)
+                return dpop.proof(
+                    "POST", url, body=body, binding=endpoints.dpop_binding, algorithm=endpoints.dpop_algorithm
+                )
 
             return self.post_form(url, make_form(), deadline, authenticate=authenticate, proof=proof)
 

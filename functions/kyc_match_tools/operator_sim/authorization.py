@@ -43,6 +43,7 @@ from kyc_match.domain.purposes import PREFIX as PURPOSE_PREFIX
 from kyc_match.domain.purposes import is_purpose
 from kyc_match_tools.operator_sim.assertions import AssertionRejectedError, AssertionVerifier, ClientKeys
 from kyc_match_tools.operator_sim.credentials import client_secret_of
+from kyc_match_tools.operator_sim.dpop import ALGORITHMS as DPOP_ALGORITHMS
 from kyc_match_tools.operator_sim.dpop import DpopRejectedError, DpopVerifier
 from kyc_match_tools.operator_sim.faults import Faults
 
@@ -203,7 +204,7 @@ class AuthorizationServer:
             "grant_types_supported": [grant_types[name] for name in self.options.grants],
             "token_endpoint_auth_methods_supported": auth_methods,
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256"],
-            "dpop_signing_alg_values_supported": ["ES256", "RS256", "PS256"],
+            "dpop_signing_alg_values_supported": list(self._dpop_algorithms()),
             "scopes_supported": ["openid", *sorted(API_SCOPES)],
             "response_types_supported": ["code"],
             "subject_types_supported": ["pairwise"],
@@ -219,6 +220,9 @@ class AuthorizationServer:
                 "backchannel_user_code_parameter_supported": False,
             }
         return document
+
+    def _dpop_algorithms(self) -> tuple[str, ...]:
+        return self.faults.settings.dpop_signing_algs or DPOP_ALGORITHMS
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [self._signing_key.as_dict(private=False)]}
@@ -319,6 +323,7 @@ class AuthorizationServer:
                 required_claims=knobs.dpop_claims_required,
                 body=body,
                 query=query,
+                algorithms=self._dpop_algorithms(),
             )
             if jkt != grant.jkt:
                 raise DpopRejectedError("invalid_dpop_proof", "proof_key_not_the_tokens")
@@ -344,6 +349,7 @@ class AuthorizationServer:
                 clock_offset=knobs.dpop_clock_offset_seconds,
                 required_claims=knobs.dpop_claims_required,
                 body=body,
+                algorithms=self._dpop_algorithms(),
             )
         except DpopRejectedError as rejected:
             raise OAuthError(rejected.error, rejected.reason) from None

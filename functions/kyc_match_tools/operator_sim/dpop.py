@@ -19,6 +19,7 @@ from typing import Any, Final
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
+from joserfc.jws import JWSRegistry
 
 from kyc_match_tools.operator_sim.assertions import ReplayCache, jwt_segment
 
@@ -26,6 +27,13 @@ PROOF_TYPE: Final = "dpop+jwt"
 ALGORITHMS: Final = ("ES256", "RS256", "PS256")
 IAT_WINDOW_SECONDS: Final = 60
 REPLAY_SECONDS: Final = 300
+MAX_HEADER_BYTES: Final = 2048  # an RSA key's `jwk` makes a header longer than joserfc's default 512
+
+
+def _registry(algorithms: Collection[str]) -> JWSRegistry:
+    registry = JWSRegistry(algorithms=list(algorithms))
+    registry.max_header_length = MAX_HEADER_BYTES
+    return registry
 
 
 class DpopRejectedError(Exception):
@@ -55,14 +63,17 @@ class DpopVerifier:
         required_claims: Collection[str] = (),
         body: bytes = b"",
         query: str = "",
+        algorithms: Collection[str] = ALGORITHMS,
     ) -> str:
-        """The thumbprint (`jkt`) of the proof's key, or DpopRejectedError."""
+        """The thumbprint (`jkt`) of the proof's key, or DpopRejectedError. `algorithms`: those the
+        server accepts (and advertises)."""
         header = jwt_segment(proof, 0) or {}
-        if header.get("typ") != PROOF_TYPE or header.get("alg") not in ALGORITHMS:
+        if header.get("typ") != PROOF_TYPE or header.get("alg") not in algorithms:
             raise _invalid("proof_type_or_alg")
         key = _public_key(header.get("jwk"))
+        alg = str(header["alg"])
         try:
-            claims = dict(jwt.decode(proof, key, algorithms=[str(header["alg"])]).claims)
+            claims = dict(jwt.decode(proof, key, algorithms=[alg], registry=_registry([alg])).claims)
         except (JoseError, ValueError):
             raise _invalid("proof_signature") from None
         now = self._clock() + clock_offset

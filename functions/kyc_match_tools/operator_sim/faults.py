@@ -90,6 +90,9 @@ class FaultSettings:
     # discovery document then lists as `camara_dpop_claims_required`; a proof without them, or with a
     # wrong hash, is refused (`invalid_dpop_proof`).
     dpop_claims_required: tuple[str, ...] = ()
+    # The DPoP algorithms accepted and advertised (`dpop_signing_alg_values_supported`); (): ES256,
+    # RS256 and PS256.
+    dpop_signing_algs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.malformed is not None and self.malformed not in MALFORMED_KINDS:
@@ -109,6 +112,9 @@ class FaultSettings:
         if set(self.dpop_claims_required) - set(DPOP_EXTENSION_CLAIMS):
             raise ValueError(f"dpop_claims_required must be some of {', '.join(DPOP_EXTENSION_CLAIMS)}")
         object.__setattr__(self, "dpop_claims_required", tuple(self.dpop_claims_required))
+        object.__setattr__(self, "dpop_signing_algs", tuple(self.dpop_signing_algs))
+        if not all(isinstance(alg, str) and 0 < len(alg) <= 16 for alg in self.dpop_signing_algs):
+            raise ValueError("dpop_signing_algs must be JWS algorithm names")
         if self.ciba_pending_polls < 0 or self.ciba_slow_down_polls < 0:
             raise ValueError("poll counts must not be negative")
         for status in (self.error_status, self.token_error_status):

@@ -1,5 +1,6 @@
-"""DPoP proofs (RFC 9449) signed by our KMS key (the suite's moto), read the way an operator reads
-them: by joserfc with the key in the proof's own `jwk` header, and by the simulator's verifier."""
+"""DPoP proofs (RFC 9449) signed by the container's in-memory key (not our KMS assertion key), read
+the way an operator reads them: by joserfc with the key in the proof's own `jwk` header, and by the
+simulator's verifier."""
 
 import base64
 import hashlib
@@ -10,7 +11,15 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from kyc_match.operators.dpop import DpopProver, nonce_challenged, required_binding, target_uri
+from kyc_match.operators.dpop import (
+    DpopProver,
+    ProofKeys,
+    choose_algorithm,
+    container_proof_keys,
+    nonce_challenged,
+    required_binding,
+    target_uri,
+)
 from kyc_match.operators.signing import KmsJwtSigner
 from kyc_match_tools.operator_sim.dpop import DpopRejectedError, DpopVerifier
 
@@ -20,15 +29,13 @@ NOW = 1_800_000_000.0
 
 
 @pytest.fixture(scope="module")
-def signer(moto_endpoint):
-    kms = boto3.client("kms")
-    key_id = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
-    return KmsJwtSigner(kms, key_id)
+def keys():
+    return ProofKeys()
 
 
 @pytest.fixture
-def prover(signer):
-    return DpopProver(signer, clock=lambda: NOW)
+def prover(keys):
+    return DpopProver(keys, clock=lambda: NOW)
 
 
 def decoded(proof: str) -> jwt.Token:
@@ -37,11 +44,11 @@ def decoded(proof: str) -> jwt.Token:
     return jwt.decode(proof, ECKey.import_key(header["jwk"]), algorithms=["ES256"])
 
 
-def test_a_proof_carries_our_public_key_and_names_the_request(prover, signer):
+def test_a_proof_carries_the_containers_public_key_and_names_the_request(prover, keys):
     token = decoded(prover.proof("post", TOKEN_URL + "?x=1#f"))
     assert token.header["typ"] == "dpop+jwt" and token.header["alg"] == "ES256"
     assert "kid" not in token.header and "d" not in token.header["jwk"]
-    assert ECKey.import_key(token.header["jwk"]).thumbprint() == signer.kid  # our signing key
+    assert ECKey.import_key(token.header["jwk"]).thumbprint() == keys.key("ES256").thumbprint()
     assert token.claims["htm"] == "POST" and token.claims["htu"] == TOKEN_URL
     assert token.claims["iat"] == int(NOW) and "ath" not in token.claims and "nonce" not in token.claims
 
@@ -89,10 +96,27 @@ def verifier() -> DpopVerifier:
     return DpopVerifier(clock=lambda: NOW)
 
 
-def test_the_simulator_accepts_our_proof_and_binds_to_our_key(prover, signer):
-    assert verifier().verify(prover.proof("POST", TOKEN_URL), "POST", TOKEN_URL) == signer.kid
+def test_the_simulator_accepts_our_proof_and_binds_to_our_key(prover, keys):
+    thumbprint = keys.key("ES256").thumbprint()
+    assert verifier().verify(prover.proof("POST", TOKEN_URL), "POST", TOKEN_URL) == thumbprint
     proof = prover.proof("POST", MATCH_URL, access_token="tok")
-    assert verifier().verify(proof, "POST", MATCH_URL, access_token="tok") == signer.kid
+    assert verifier().verify(proof, "POST", MATCH_URL, access_token="tok") == thumbprint
+
+
+def test_the_key_is_made_once_per_container_and_algorithm_and_is_not_the_assertion_key(keys, moto_endpoint):
+    assert keys.key("ES256") is keys.key("ES256") and container_proof_keys() is container_proof_keys()
+    kms = boto3.client("kms")
+    key_id = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    assert KmsJwtSigner(kms, key_id).kid != keys.key("ES256").thumbprint()
+
+
+def test_a_ps256_proof_for_a_server_that_lists_only_rsa(prover, keys):
+    assert choose_algorithm(["RS256", "PS256"]) == "PS256"
+    assert choose_algorithm(["PS256", "ES256"]) == "ES256"  # ours first
+    assert choose_algorithm(None) == "ES256" and choose_algorithm(["EdDSA"]) is None
+    proof = prover.proof("POST", TOKEN_URL, algorithm="PS256")
+    assert verifier().verify(proof, "POST", TOKEN_URL) == keys.key("PS256").thumbprint()
+    assert json.loads(base64.urlsafe_b64decode(proof.split(".")[0] + "=="))["jwk"]["kty"] == "RSA"
 
 
 @pytest.mark.parametrize(
