@@ -217,7 +217,8 @@ def policy_store(settings: Settings) -> "DynamoDbPolicyStore":
 
 
 def policy_lifecycle(settings: Settings) -> "PolicyLifecycle":
-    """Drafts, approvals, activations: for `kyc-match policy`, never the decision endpoint."""
+    """Drafts, approvals, activations: the policy-admin function and `kyc-match policy` against the
+    local stand-in; never the decision endpoint."""
     from kyc_match.policies.lifecycle import PolicyLifecycle  # noqa: PLC0415
 
     return PolicyLifecycle(config_table(settings), _policy_sealer(settings))
@@ -314,7 +315,7 @@ def ported_numbers_table(settings: Settings) -> "Table":
 
 @cache
 def _policy_sealer(settings: Settings) -> "KmsSealer":
-    """Policy items' MAC key: operations seal, the match function verifies; auditors cannot use it."""
+    """Policy items' MAC key: the policy-admin function seals, the match function and people verify."""
     from kyc_match.audit.sealing import KmsSealer  # noqa: PLC0415
 
     return KmsSealer(aws.kms(), settings.policy_seal_key_id, settings.previous_policy_seal_key_ids)

@@ -157,8 +157,8 @@ class Keys(Construct):
             kind="hmac",
             purpose="HMAC-SHA-256 of identifiers (hashing only)",
         )
-        # Seals client risk policy items: operations seal (and check a draft's seal before approving),
-        # the match function checks a policy's seals before deciding with it, auditors check them.
+        # Seals client risk policy items: the policy-admin function alone seals (no person, #23), the
+        # match function checks a policy's seals before deciding with it, operations and auditors too.
         self.policy_seals = NamedUseKey(
             self,
             "PolicySealKey",

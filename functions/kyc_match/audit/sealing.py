@@ -1,6 +1,7 @@
-"""A KMS MAC over an item's canonical form: policy items are sealed by operations and checked by the
-match function before a policy is served. Audit entries are not sealed one by one any more: the
-witness (audit/witness.py) records each entry's hash from the table's stream, signed by the sealer.
+"""A KMS MAC over an item's canonical form: policy items are sealed by the policy-admin function (no
+person may, #23) and checked by the match function before a policy is served. Audit entries are not
+sealed one by one any more: the witness (audit/witness.py) records each entry's hash from the table's
+stream, signed by the sealer.
 
 A seal is checked with our keys only: the configured key, then the keys configured as used before a
 rotation (#23). The key an item names (`macKeyId`) is a record of who sealed it, never a key to check

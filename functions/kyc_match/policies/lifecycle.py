@@ -2,7 +2,9 @@
 
 Every step writes one new sealed item with a conditional put (attribute_not_exists), so nothing
 stored is ever replaced: a version's content, its approval and each activation stay as written.
-Used by `kyc-match policy`; the decision endpoint only reads (store.py).
+Used by the policy-admin function (admin.py; against AWS the only principal that may seal and add
+policy items) and by `kyc-match policy` against the local stand-in; the decision endpoint only reads
+(store.py).
 
 Four eyes that are two people (#23): an actor is a person (`sts:SourceIdentity`, which AWS requires
 and keeps for the whole session; compared without regard to case, as IAM compares user names) and the
