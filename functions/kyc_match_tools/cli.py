@@ -1,6 +1,7 @@
 """The `kyc-match` command. Each sub-command lives in its own module under `commands/`."""
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -10,6 +11,7 @@ from kyc_match_tools.commands import COMMANDS
 from kyc_match_tools.errors import UsageError, one_line
 
 USAGE_ERROR = 2
+SIGPIPE_STATUS = 128 + 13  # what a shell reports for a command its reader stopped early (as git does)
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -54,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result: int = args.run(args)
+        sys.stdout.flush()  # a reader that stopped early (`| head`) is met here, not at interpreter exit
+    except BrokenPipeError:
+        return _reader_gone()
     except UsageError as error:
         return _report(args, one_line(error))
     except KeyboardInterrupt:
@@ -64,6 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         return _report(args, message)
     return result
+
+
+def _reader_gone() -> int:
+    """The reader closed the pipe (`kyc-match audit export | head -1`): stop quietly, as `head` meant.
+    Standard output is pointed at /dev/null so the interpreter's last flush has nowhere to fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return SIGPIPE_STATUS
 
 
 def _report(args: argparse.Namespace, message: str) -> int:

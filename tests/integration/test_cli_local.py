@@ -182,3 +182,22 @@ def test_audit_export_to_a_folder_that_does_not_exist_is_one_line(tmp_path):
     output = tmp_path / "no-such-folder" / "audit.jsonl"
     error = assert_one_line_error(run_cli("audit", "export", "--output", str(output), env=dict(os.environ)))
     assert error == f"kyc-match audit: cannot write {output}: No such file or directory"
+
+
+@pytest.fixture(scope="module")
+def many_entries(local_stack, handler_transport) -> None:
+    for _ in range(300):  # more than a pipe's 64 KiB buffer holds: the writer meets the closed pipe
+        handler_transport.send({"phoneNumber": "+34600000001", "name": "Federica Sanchez Arjona"})
+
+
+@pytest.mark.parametrize("command", ["audit export", "audit find --phone +34600000001"])
+def test_a_reader_that_stops_early_gets_no_traceback(many_entries, command):
+    """`kyc-match audit export | head -1` ended in a BrokenPipeError traceback (#28 defect 1); the
+    command now stops quietly with the status a shell gives a command whose reader left (141)."""
+    env = os.environ.copy()  # the suite's moto and its audit table
+    shell = f"set -o pipefail; {cli.KYC_MATCH} {command} | head -1 >/dev/null"
+    completed = subprocess.run(
+        ["bash", "-c", shell], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    assert "Traceback" not in completed.stderr and "BrokenPipeError" not in completed.stderr, completed.stderr
+    assert completed.returncode in (0, 141), completed.stderr
