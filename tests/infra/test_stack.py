@@ -729,6 +729,8 @@ def test_alarms_exist_and_notify_the_topic(sandbox_template_dict):
         "kyc-match-sandbox-witness-lagging",
         "kyc-match-sandbox-witness-failures",
         "kyc-match-sandbox-witness-silent",
+        "kyc-match-sandbox-witness-refused",
+        "kyc-match-sandbox-witness-mapping",
         "kyc-match-sandbox-key-tampering",
     }
     for alarm in alarms.values():
