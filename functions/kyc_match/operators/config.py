@@ -25,6 +25,11 @@ E164Prefix = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{0,14}$")]
 ApiVersion = Literal["v0.4", "vwip", "v0.5rc1"]
 Grant = Literal["jwt-bearer", "ciba", "client-credentials"]
 TokenAuthMethod = Literal["private_key_jwt", "client_secret_basic", "client_secret_post"]
+# Every assertion's `aud`: the endpoint's URL (the profile's recommendation, which CIBA Core requires
+# servers to accept), the issuer identifier (FAPI 2.0, the draft successor of RFC 7523), or both as an
+# array (RFC 7519 §4.1.3 allows one).
+AssertionAudience = Literal["tokenEndpoint", "issuer", "both"]
+JwtBearerClientAuth = Literal["none", "private_key_jwt"]  # RFC 7523 §3.1 leaves it to the server
 HostName = Annotated[str, Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")]
 DEFAULT_SCOPE = "kyc-match:match"
 _SCOPE_TOKEN = r"[!#-\[\]-~]+"  # noqa: S105 - RFC 6749 scope-token characters, no secret
@@ -78,6 +83,9 @@ class AuthConfig(BaseModel):
     client_secret_id: str | None = Field(default=None, min_length=1, max_length=2048)  # secret name or ARN
     client_secret_key: str | None = Field(default=None, min_length=1, max_length=256)  # JSON secret's key
     dpop: bool = False  # RFC 9449 proofs on token requests and match calls; DPoP tokens only
+    assertion_audience: AssertionAudience = "tokenEndpoint"
+    # JWT Bearer: the grant assertion authenticates us ("none"), or a client assertion goes with it.
+    jwt_bearer_client_auth: JwtBearerClientAuth = "none"
 
     @model_validator(mode="after")
     def _consistent(self) -> "AuthConfig":
@@ -100,6 +108,10 @@ class AuthConfig(BaseModel):
             )
         if self.client_secret_key is not None and self.client_secret_id is None:
             raise ValueError("clientSecretKey needs clientSecretId")
+        if self.assertion_audience != "tokenEndpoint" and self.issuer is None:
+            raise ValueError("assertionAudience issuer or both needs issuer (the issuer identifier)")
+        if self.jwt_bearer_client_auth != "none" and self.grant != "jwt-bearer":
+            raise ValueError("jwtBearerClientAuth applies to grant jwt-bearer only")
         return self
 
     @property

@@ -128,14 +128,15 @@ class KmsJwtSigner:
     def client_assertion(
         self,
         issuer: str,
-        audience: str,
+        audience: str | list[str],
         *,
         subject: str | None = None,
         extra: Mapping[str, Any] | None = None,
         lifetime: float = ASSERTION_LIFETIME_SECONDS,
     ) -> str:
-        """An assertion for one request: `iss`, `sub` (the client, unless given), `aud` = the endpoint's
-        URL, `iat`, `exp` (lifetime at most 300 s), a fresh `jti`, and any extra claims (`scope`)."""
+        """An assertion for one request: `iss`, `sub` (the client, unless given), `aud` (the endpoint's
+        URL, the issuer, or both), `iat`, `exp` (lifetime at most 300 s), a fresh `jti`, and any extra
+        claims (`scope`)."""
         if not 0 < lifetime <= MAX_ASSERTION_LIFETIME_SECONDS:
             raise ValueError("a client assertion lives at most 300 seconds")
         now = int(self._clock())

@@ -221,14 +221,24 @@ class AuthServer:
         """The form with our client authentication (headers gets HTTP Basic where configured)."""
         method = self.auth.token_auth_method
         if method == "private_key_jwt":
-            return {**form, "client_assertion_type": ASSERTION_TYPE, "client_assertion": self.assertion(url)}
+            assertion = self.assertion(self.audience(url))
+            return {**form, "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
         secret = self._secret(deadline)
         if method == "client_secret_basic":
             headers["authorization"] = _basic(self.auth.client_id, secret)
             return form
         return {**form, "client_id": self.auth.client_id, "client_secret": secret}
 
-    def assertion(self, audience: str, *, subject: str | None = None, scope: str | None = None) -> str:
+    def audience(self, endpoint: str) -> str | list[str]:
+        """An assertion's `aud` for `endpoint`, as the entry's `assertionAudience` says."""
+        choice, issuer = self.auth.assertion_audience, self.auth.issuer
+        if choice == "tokenEndpoint" or issuer is None:  # the config requires issuer for the others
+            return endpoint
+        return issuer if choice == "issuer" else [endpoint, issuer]
+
+    def assertion(
+        self, audience: str | list[str], *, subject: str | None = None, scope: str | None = None
+    ) -> str:
         extra = {"scope": scope} if scope is not None else None
         try:
             return self._signer.client_assertion(self.auth.client_id, audience, subject=subject, extra=extra)
@@ -423,10 +433,12 @@ def jwt_bearer_token(
     endpoint = server.endpoints(deadline).token
 
     def form() -> dict[str, str]:
-        assertion = server.assertion(endpoint, subject=f"tel:{subject.phone_number}", scope=scope)
+        audience = server.audience(endpoint)
+        assertion = server.assertion(audience, subject=f"tel:{subject.phone_number}", scope=scope)
         return {"grant_type": JWT_BEARER_GRANT, "assertion": assertion}
 
-    reply = server.token_request(endpoint, form, deadline, authenticate=False)
+    authenticate = server.auth.jwt_bearer_client_auth == "private_key_jwt"
+    reply = server.token_request(endpoint, form, deadline, authenticate=authenticate)
     if reply.status != 200:
         raise server.refused(reply)
     return read_access_token(reply, server.token_type)

@@ -364,6 +364,8 @@ class AuthorizationServer:
             raise OAuthError("invalid_request", "missing_assertion")
         if "client_assertion" in form:  # optional extra client authentication: must be the same client
             client_id = self._authenticate(form, {}, self.token_url, secret_allowed=False)
+        elif self.faults.settings.jwt_bearer_client_auth:
+            raise OAuthError("invalid_client", "client_authentication_required")
         else:
             client_id = None
         if self.faults.settings.reject_credentials:
@@ -462,8 +464,16 @@ class AuthorizationServer:
     def _verified(
         self, assertion: str, audiences: list[str], *, client_assertion: bool, error: str
     ) -> dict[str, Any]:
+        """The verified claims; `audiences` are those accepted, unless the `audience_issuer` knob asks
+        for the issuer identifier alone (a single string, as FAPI 2.0 servers do)."""
+        issuer_only = self.faults.settings.audience_issuer
         try:
-            return self._verifier.verify(assertion, audiences, client_assertion=client_assertion)
+            claims = self._verifier.verify(
+                assertion, [self.issuer] if issuer_only else audiences, client_assertion=client_assertion
+            )
+            if issuer_only and claims.get("aud") != self.issuer:
+                raise AssertionRejectedError("invalid_aud")
+            return claims
         except AssertionRejectedError as rejected:
             code = "invalid_client" if rejected.reason == "unknown_client" else error
             description = (

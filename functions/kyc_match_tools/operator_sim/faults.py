@@ -93,6 +93,8 @@ class FaultSettings:
     # The DPoP algorithms accepted and advertised (`dpop_signing_alg_values_supported`); (): ES256,
     # RS256 and PS256.
     dpop_signing_algs: tuple[str, ...] = ()
+    audience_issuer: bool = False  # every assertion's aud must be the issuer identifier alone (FAPI 2.0)
+    jwt_bearer_client_auth: bool = False  # the JWT Bearer grant also needs private_key_jwt (RFC 7523 §3.1)
 
     def __post_init__(self) -> None:
         if self.malformed is not None and self.malformed not in MALFORMED_KINDS:

@@ -274,3 +274,23 @@ def test_sandbox_offers_every_line_api_by_default_and_camara_what_its_entry_list
     assert not offering.offered_apis.offers("deviceSwap", "v1")
     with pytest.raises(ValidationError, match=re.escape("apis.deviceSwap.0")):
         parse({**CAMARA, "apis": {"deviceSwap": ["v2"]}})
+
+
+def test_server_shape_knobs_default_to_todays_behaviour_and_are_validated_at_load():
+    [operator] = parse(THREE_LEGGED)
+    assert (operator.auth.assertion_audience, operator.auth.jwt_bearer_client_auth) == (
+        "tokenEndpoint",
+        "none",
+    )
+    [shaped] = parse(with_auth(assertionAudience="both", jwtBearerClientAuth="private_key_jwt"))
+    assert (shaped.auth.assertion_audience, shaped.auth.jwt_bearer_client_auth) == ("both", "private_key_jwt")
+    with pytest.raises(ValidationError, match=r"operator 'op-de'.auth.assertionAudience"):
+        parse(with_auth(assertionAudience="endpoint"))
+    with pytest.raises(ValidationError, match=r"operator 'op-de'.auth.jwtBearerClientAuth"):
+        parse(with_auth(jwtBearerClientAuth="client_secret_basic"))
+    with pytest.raises(ValidationError, match="jwtBearerClientAuth applies to grant jwt-bearer only"):
+        parse(with_auth(grant="ciba", jwtBearerClientAuth="private_key_jwt"))
+    no_issuer = with_auth(assertionAudience="issuer", tokenEndpoint="https://auth.operator.example/token")
+    no_issuer["auth"].pop("issuer")
+    with pytest.raises(ValidationError, match="assertionAudience issuer or both needs issuer"):
+        parse(no_issuer)

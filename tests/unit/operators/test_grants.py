@@ -512,3 +512,21 @@ def test_an_api_401_invalid_token_or_naming_nothing_gets_a_new_token_once(challe
     operator, _, _ = adapter(fake)
     assert ask(operator)["givenName"].result == "true"
     assert fake.paths().count("/token") == 2
+
+
+# --- server shapes (#24 item 3): assertion audience, client authentication on the JWT Bearer grant ---
+
+
+@pytest.mark.parametrize(
+    ("choice", "expected"),
+    [("tokenEndpoint", ISSUER + "/token"), ("issuer", ISSUER), ("both", [ISSUER + "/token", ISSUER])],
+)
+def test_every_assertion_names_the_audience_the_entry_asks_for(choice, expected):
+    fake = InProcessOperator()
+    operator, signer, _ = adapter(
+        fake, auth={"assertionAudience": choice, "jwtBearerClientAuth": "private_key_jwt"}
+    )
+    ask(operator)
+    assert [claims["aud"] for claims in signer.assertions] == [expected, expected]  # the grant, our client's
+    form = fake.forms["/token"][0]
+    assert form["client_assertion_type"].endswith("client-assertion-type:jwt-bearer") and "assertion" in form
