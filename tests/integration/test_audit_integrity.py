@@ -184,3 +184,25 @@ def test_drain_job_is_idempotent_and_refuses_conflicts(trail_settings, monkeypat
     response = drain_job.lambda_handler(sqs_event(entry, new_entry, conflicting), local_context())
     assert response["batchItemFailures"] == [{"itemIdentifier": "m2"}]
     assert sorted(item["requestId"] for item in table_items(trail_settings)) == ["drained", "drained-2"]
+
+
+def test_a_one_sided_period_is_respected_by_export(trail_settings, tmp_path):
+    """`--from` alone (or `--to` alone) exported the whole trail (#26): docs/deploy.md's key-rotation
+    step 3 uses exactly that form. An entry of three days ago and one of today, each bound alone."""
+    trail = trail_for(trail_settings)
+    trail.record(record("today"))
+    old = record("three-days-ago")
+    trail.record(
+        replace(old, context=replace(old.context, received_at=datetime.now(UTC) - timedelta(days=3)))
+    )
+    cases = {
+        ("--from", TODAY.isoformat()): ["today"],
+        ("--to", (TODAY - timedelta(days=1)).isoformat()): ["three-days-ago"],
+        ("--from", (TODAY - timedelta(days=3)).isoformat()): ["three-days-ago", "today"],
+    }
+    for bound, expected in cases.items():
+        output = tmp_path / f"{bound[0][2:]}-{bound[1]}.jsonl"
+        completed = run_cli("audit", "export", "--output", str(output), *bound)
+        assert completed.returncode == 0, completed.stderr
+        exported = sorted(json.loads(line)["requestId"] for line in output.read_text().splitlines())
+        assert exported == expected, bound

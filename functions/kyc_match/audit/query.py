@@ -70,11 +70,12 @@ def find_by_phone(
 def entries_between(
     reader: AuditReader, start: date | None, end: date | None, client_ids: Collection[str] | None = None
 ) -> Iterator[dict[str, Any]]:
-    """A period through the day index; the whole trail when no period is given; of these clients only,
-    when given (as in find_by_phone)."""
+    """A period through the day index; the whole trail when no period is given, from `start` on or up
+    to `end` when one bound is (#26: a bound alone was ignored, so `--from` exported everything); of
+    these clients only, when given (as in find_by_phone)."""
     if start is None or end is None:
         for entry in reader.all_entries():
-            if client_ids is None or entry.get("clientId") in client_ids:
+            if _in(entry, start, end) and (client_ids is None or entry.get("clientId") in client_ids):
                 yield entry
         return
     day = start
@@ -83,6 +84,14 @@ def entries_between(
             if client_ids is None or client_day.rsplit("#", 1)[0] in client_ids:
                 yield from reader.entries_of(client_day)
         day += timedelta(days=1)
+
+
+def _in(entry: dict[str, Any], start: date | None, end: date | None) -> bool:
+    """Whether the entry's day lies within the bounds given (none given: every entry)."""
+    if start is None and end is None:
+        return True
+    day = str(entry.get("day", ""))
+    return (start is None or day >= start.isoformat()) and (end is None or day <= end.isoformat())
 
 
 def write_export(entries: Iterable[dict[str, Any]], output: IO[str], fmt: str) -> int:
