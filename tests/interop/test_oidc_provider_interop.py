@@ -270,10 +270,6 @@ def test_aud_issuer_server_refuses_an_endpoint_audience_as_our_fault(
     assert stats["assertion_audiences"] == [audience] and stats["tokens_issued"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="#24 item 3: the assertionAudience knob is not in the adapter yet (its entry fails validation)",
-)
 @pytest.mark.parametrize("grant", ["jwt-bearer", "ciba"])
 def test_aud_issuer_server_with_the_assertion_audience_knob(interop_server, handler_transport, grant):
     server = interop_server(aud_issuer=True)
@@ -298,10 +294,6 @@ def test_client_auth_server_refuses_a_jwt_bearer_request_without_it(interop_serv
     assert stats["token_errors"] == ["invalid_request"] and stats["tokens_issued"] == [], stats
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="#24 item 3: the jwtBearerClientAuth knob is not in the adapter yet (its entry fails validation)",
-)
 def test_jwt_bearer_with_private_key_jwt_client_authentication(interop_server, handler_transport):
     server = interop_server(jwt_bearer_client_auth=True)
     with handler_routes([operator(server, "jwt-bearer", jwtBearerClientAuth="private_key_jwt")]):
