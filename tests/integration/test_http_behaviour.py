@@ -3,6 +3,7 @@
 import json
 import uuid
 
+import httpx
 import pytest
 
 from kyc_match.operators.directory import PrefixDirectory
@@ -11,6 +12,7 @@ from support.assertions import assert_error
 from support.audit import audit_item_for
 from support.doubles import FakeOperator
 from support.people import FULL
+from support.transports import API_KEY
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
@@ -131,3 +133,31 @@ def test_a_correlator_that_is_not_a_uuid_is_echoed_but_kept_only_as_its_keyed_ha
     assert "correlator" not in entry and entry["hashKeyId"] == get_settings().hash_key_id
     assert sent not in json.dumps(entry, default=str)
     assert not [line for line in handler_log.read_text().splitlines() if sent in line]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{"phoneNumber": "+34600000001", "name": "Feder\ufffdica Sanchez"}', "it is not valid UTF-8"),
+        (
+            '{"phoneNumber": "+34600000001", "phoneNumber": "+34600000002", "name": "Ana"}',
+            "a key appears twice",
+        ),
+        ('{"phoneNumber": "+34600000001", "idDocument": {"a": 1, "a": 2}}', "a key appears twice"),
+    ],
+    ids=["replacement character", "phoneNumber twice", "a nested key twice"],
+)
+def test_a_body_the_json_parser_would_let_through_is_refused(api, body, message):
+    """#28 defect 4: text that was not UTF-8 was matched (200 and a score), and of two phoneNumber
+    keys the last silently won; both are now 400 INVALID_ARGUMENT, naming no value."""
+    reply = api.send(body)
+    error = assert_error(reply, 400, "INVALID_ARGUMENT")
+    assert message in error["message"] and "Feder" not in reply.text and "+346" not in reply.text
+
+
+def test_bytes_that_are_not_utf8_are_refused_over_http(served_api):
+    base_url, _ = served_api
+    body = b'{"phoneNumber": "+34600000001", "name": "Feder\xffica Sanchez"}'
+    headers = {"content-type": "application/json", "x-api-key": API_KEY}
+    reply = httpx.post(f"{base_url}/kyc-match/v0.4/match", content=body, headers=headers, timeout=10)
+    assert (reply.status_code, reply.json()["code"]) == (400, "INVALID_ARGUMENT")

@@ -1,5 +1,7 @@
 """From the HTTP request to a domain query, with CAMARA errors that never repeat submitted values."""
 
+import json
+import re
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -52,11 +54,40 @@ def check_content_type(content_type: str | None) -> None:
 def parse_match_request(body: str | None, model: type[Request] = KycMatchRequest) -> Request:  # type: ignore[assignment]
     if body is None or not body.strip():
         raise InvalidArgumentError("The request body is missing: a JSON object is required.")
+    _check_well_formed(body)
     try:
         return model.model_validate_json(body)
     except ValidationError as error:
         # `from None`: pydantic's error carries the submitted values, which must not reach a log.
         raise InvalidArgumentError(_describe(error)) from None
+
+
+# A replacement character or a lone surrogate: bytes that were not UTF-8 on the way in (the local server
+# decodes with replacement; API Gateway passes such a body on as text). No name holds one.
+_NOT_UTF8 = re.compile("[\ud800-\udfff\ufffd]")
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _check_well_formed(body: str) -> None:
+    """What the model's JSON parser lets through: text that was not UTF-8, and a key twice in one
+    object (where the last would silently win: two phone numbers, the second one checked)."""
+    if _NOT_UTF8.search(body):
+        raise InvalidArgumentError("Invalid request body: it is not valid UTF-8.")
+    try:
+        json.loads(body, object_pairs_hook=_unique_keys)
+    except _DuplicateKeyError:
+        raise InvalidArgumentError("Invalid request body: a key appears twice in one object.") from None
+    except (ValueError, RecursionError):
+        return  # not JSON, or nested too deep: the model's parser says so, with its position
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    if len({key for key, _ in pairs}) != len(pairs):
+        raise _DuplicateKeyError
+    return dict(pairs)
 
 
 def build_query(
