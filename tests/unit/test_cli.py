@@ -301,3 +301,14 @@ def test_the_commands_parser_loads_neither_moto_nor_the_operator_simulator():
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert loaded.stdout.strip() == "[]", loaded.stdout
+
+
+@pytest.mark.parametrize("number", ["600000002", "0034600000002", "+34 600 000 002", "+0600000002"])
+def test_audit_find_refuses_a_number_that_is_not_e164_without_repeating_it(number, capsys):
+    """#28 defect 5: `audit find --phone 600000002` hashed a number no entry can hold and printed
+    `0 entries`, exit 0. Now a usage error (2) that says what is expected and never echoes the number."""
+    with pytest.raises(SystemExit) as exited:
+        main(["audit", "find", "--phone", number])
+    assert exited.value.code == 2  # refused by the parser: before any AWS client exists
+    error = capsys.readouterr().err
+    assert "not an E.164 number" in error and number not in error

@@ -1,6 +1,7 @@
 """Arguments several commands share: a TCP port, the sandbox subscribers file."""
 
 import argparse
+import re
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +24,19 @@ def add_subscribers_argument(parser: argparse.ArgumentParser) -> None:
         help='sandbox subscribers file, {"subscribers": [...]}; the sandbox operator serves the country '
         "codes of their numbers (default: the bundled test subscribers)",
     )
+
+
+E164 = re.compile(r"\+[1-9][0-9]{4,14}")  # the contract's PhoneNumber pattern
+
+
+def e164(value: str) -> str:
+    """argparse type for a phone number as the audit hashed it: E.164 with its '+'. The value is never
+    repeated (it is personal data): `600000002` would otherwise find nothing and say `0 entries`."""
+    if not E164.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            "not an E.164 number: '+', the country code and the number, e.g. +34600000001"
+        )
+    return value
 
 
 def day(value: str) -> date:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kyc_match_tools import local_aws
-from kyc_match_tools.commands.arguments import day
+from kyc_match_tools.commands.arguments import day, e164
 from kyc_match_tools.errors import UsageError, one_line
 
 
@@ -23,7 +23,7 @@ def register(subcommands: Any) -> None:
     actions = parser.add_subparsers(dest="action", required=True)
 
     find = actions.add_parser("find", help="entries for a phone number (hashed with every known key)")
-    find.add_argument("--phone", required=True, help="E.164 number, e.g. +34600000001")
+    find.add_argument("--phone", required=True, type=e164, help="E.164 number, e.g. +34600000001")
     _period_and_client(find)
     find.set_defaults(run=_find)
 
