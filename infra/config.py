@@ -202,6 +202,35 @@ class Vpc(_Model):
         return names
 
 
+MULTI_REGION_KEY_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/mrk-[0-9a-f]{32}$"
+MultiRegionKeyArn = Annotated[str, Field(pattern=MULTI_REGION_KEY_ARN_PATTERN)]
+
+
+class PrimaryKeys(_Model):
+    """The primary region's multi-region keys (its stack's outputs IdentifierKeyArn and PolicySealKeyArn):
+    what the other regions' AWS::KMS::ReplicaKey resources replicate. A key ARN, never an alias: KMS
+    replicates a key named by its ARN, and a pipeline stage cannot read another stage's outputs."""
+
+    identifiers: MultiRegionKeyArn
+    policy_seal: MultiRegionKeyArn
+
+
+class GlobalConfiguration(_Model):
+    """One service across the stage's regions (#25 item 3): the configuration the function reads
+    (clients, policies, ported numbers) in DynamoDB global tables owned by `primaryRegion`'s stack, and
+    the identifier and policy-seal keys multi-region (primary there, replicas in the other regions), so a
+    number hashes the same and a seal verifies in every region.
+
+    Unset `primaryKeys` is the first step of a rollout: the primary region's stack makes the
+    multi-region keys and the (not yet replicated) global tables, every other region keeps its own
+    tables and keys. Set, the tables are replicated into the other regions (encrypted there with that
+    region's data key, which must exist: its stack was deployed once) and those regions use the replicas
+    and the replica keys (docs/deploy.md, One service across regions)."""
+
+    primary_region: Region
+    primary_keys: PrimaryKeys | None = None
+
+
 def vault_region(arn: str) -> str:
     return arn.split(":")[3]
 
@@ -301,6 +330,8 @@ class StageConfig(_Model):
     # Witness keys that signed before the current one (KYC_PREVIOUS_WITNESS_KEY_IDS), as key ARNs:
     # `audit verify` still accepts their signatures, auditors may read their public halves.
     previous_witness_key_ids: tuple[Annotated[str, Field(pattern=KMS_KEY_ARN_PATTERN)], ...] = ()
+    # Unset: each region has its own configuration tables and keys (a sandbox, one region).
+    global_configuration: GlobalConfiguration | None = None
     # Policy-seal keys that sealed before the current one (KYC_PREVIOUS_POLICY_SEAL_KEY_IDS), as key
     # ARNs: their seals still verify (VerifyMac only); a seal is never checked with a key an item names.
     previous_policy_seal_key_ids: tuple[Annotated[str, Field(pattern=KMS_KEY_ARN_PATTERN)], ...] = ()
@@ -399,6 +430,47 @@ class StageConfig(_Model):
         if len(self.regions) != 2:
             raise ValueError("domain.routing failover needs exactly two regions (a primary and a secondary)")
         return self
+
+    @model_validator(mode="after")
+    def _global_configuration_spans_the_regions(self) -> "StageConfig":
+        shared = self.global_configuration
+        if shared is None:
+            return self
+        if shared.primary_region not in self.regions:
+            raise ValueError(
+                f"globalConfiguration.primaryRegion {shared.primary_region} is not one of the regions"
+            )
+        if len(self.regions) < 2:
+            raise ValueError("globalConfiguration needs at least two regions")
+        keys = shared.primary_keys
+        for name, arn in (
+            (("identifiers", keys.identifiers), ("policySeal", keys.policy_seal)) if keys else ()
+        ):
+            if arn.split(":")[3] != shared.primary_region:
+                raise ValueError(
+                    f"globalConfiguration.primaryKeys.{name} must be a key of {shared.primary_region}"
+                )
+        return self
+
+    def configuration_role(self, region: str) -> Literal["regional", "primary", "replica"]:
+        """How `region`'s stack holds the configuration tables and the identifier and policy-seal keys:
+        its own (regional), the global tables and multi-region keys (primary), or the replicas."""
+        shared = self.global_configuration
+        if shared is None:
+            return "regional"
+        if region == shared.primary_region:
+            return "primary"
+        return "replica" if shared.primary_keys is not None else "regional"
+
+    def configuration_replica_regions(self, region: str) -> tuple[str, ...]:
+        """The regions the primary's global tables replicate into (the stage file's other regions, once
+        the primary keys are named); empty for any other region's stack."""
+        if self.configuration_role(region) != "primary":
+            return ()
+        assert self.global_configuration is not None
+        if self.global_configuration.primary_keys is None:
+            return ()
+        return tuple(other for other in self.regions if other != region)
 
     def regions_outside_residency(self, regions: Sequence[str]) -> tuple[str, ...]:
         """The regions this stage's data may not be in (none when allowedRegions is unset)."""

@@ -41,8 +41,17 @@ class KycMatchStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         _tag(self, config)
 
-        self.keys = Keys(self, "Keys", stage=config.stage)
-        self.storage = Storage(self, "Storage", encryption_key=self.keys.data_key)
+        self.keys = Keys(self, "Keys", config=config)
+        # Clients, policies and ported numbers: one copy for the stage where it spans regions (#25).
+        self.storage = Storage(
+            self,
+            "Storage",
+            encryption_key=self.keys.data_key,
+            stage=config.stage,
+            role=self.keys.role,
+            replica_regions=config.configuration_replica_regions(self.region),
+            data_key_alias=self.keys.data_key_alias,
+        )
         tables = self.storage.tables
         self.audit = AuditStore(
             self,

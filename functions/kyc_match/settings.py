@@ -36,6 +36,9 @@ class Settings(BaseModel):
     signing_key_id: str = "alias/kyc-match-local-signing"
     # Keys that signed before the current one: still published in our JWKS until their assertions expire.
     previous_signing_key_ids: tuple[str, ...] = ()
+    # The stage's other regions' signing keys (ARNs or alias ARNs, each naming its region): published in
+    # our JWKS beside ours, so an operator checking our private_key_jwt accepts whichever region signed.
+    peer_signing_key_ids: tuple[str, ...] = ()
     audit_retention_days: int = Field(default=1826, ge=1)  # five years, EU AML record keeping
     # Durable fallback when the audit table refuses a write (SQS, drained by the drain job); "" = none.
     audit_fallback_queue_url: str = ""

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from joserfc.jwk import ECKey
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_kms import KMSClient
 
     from kyc_match.audit.hashing import KmsIdentifierHasher
     from kyc_match.audit.sealing import KmsSealer
@@ -295,11 +296,48 @@ def jwt_signers(settings: Settings) -> "tuple[KmsJwtSigner, ...]":
     return tuple(KmsJwtSigner(aws.kms(), key_id) for key_id in key_ids)
 
 
+@cache
+def peer_signers(settings: Settings) -> "tuple[KmsJwtSigner, ...]":
+    """The stage's other regions' signing keys (`KYC_PEER_SIGNING_KEY_IDS`), each read from its own
+    region's KMS (a key ARN or alias ARN names it): published in our JWKS, never signing here."""
+    from kyc_match.operators.signing import KmsJwtSigner  # noqa: PLC0415
+
+    return tuple(
+        KmsJwtSigner(_kms_in(key_id.split(":")[3]), key_id) for key_id in settings.peer_signing_key_ids
+    )
+
+
+@cache
+def _kms_in(region: str) -> "KMSClient":
+    """Another region's KMS, asked once and briefly: with that region down, our JWKS answers anyway."""
+    import boto3  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
+
+    config = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 1})
+    return boto3.client("kms", region_name=region, config=config)
+
+
 def public_jwks(settings: Settings) -> dict[str, list[dict[str, str]]]:
-    """Our JWK Set, as `GET /.well-known/jwks.json` and `kyc-match keys jwks` give it."""
+    """Our JWK Set, as `GET /.well-known/jwks.json` and `kyc-match keys jwks` give it: this region's
+    keys, then every other region's that can be read. A peer region that cannot be reached (the region
+    is down, the key not made yet) is left out and logged, never the reason our own keys go missing."""
     from kyc_match.operators.signing import jwks  # noqa: PLC0415
 
-    return jwks(jwt_signers(settings))
+    return jwks((*jwt_signers(settings), *_readable(peer_signers(settings))))
+
+
+def _readable(signers: "tuple[KmsJwtSigner, ...]") -> "list[KmsJwtSigner]":
+    from kyc_match.operators.signing import SigningKeyError  # noqa: PLC0415
+
+    readable = []
+    for signer in signers:
+        try:
+            signer.public_key()  # read once per container; a failure is tried again next time
+        except SigningKeyError as error:
+            logger.warning("peer signing key not readable", extra={"key": signer.key_id, "error": str(error)})
+            continue
+        readable.append(signer)
+    return readable
 
 
 @cache

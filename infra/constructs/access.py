@@ -17,7 +17,7 @@ from aws_cdk import aws_s3 as s3
 
 from constructs import Construct
 from infra.constructs.keys import Keys
-from infra.constructs.storage import TABLE_KEY_READ_ACTIONS
+from infra.constructs.storage import TABLE_KEY_READ_ACTIONS, nag_arn
 from infra.nag import acknowledge, logical_id
 
 SESSION = Duration.hours(1)
@@ -167,6 +167,6 @@ class PeopleAccess(Construct):
         )
         acknowledge(
             self.operations.node.find_child("DefaultPolicy"),
-            f"AwsSolutions-IAM5[Resource::<{logical_id(tables['ported-numbers'])}.Arn>/index/*]",
+            f"AwsSolutions-IAM5[Resource::{nag_arn(tables['ported-numbers'])}/index/*]",
             "grant_read_write_data adds the table's indexes; this table has none today.",
         )

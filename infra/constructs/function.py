@@ -1,6 +1,7 @@
 """The functions' shared definition (arm64 Python Lambda, the one code asset of infra.bundling, log
 group, role, tracing, settings) and the match function with its grants."""
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -54,6 +55,8 @@ def settings_environment(
         "KYC_PENDING_AUTHORIZATIONS_TABLE": tables["pending-authorizations"].table_name,
         "KYC_SIGNING_KEY_ID": keys.signing_key.key_arn,
         "KYC_PREVIOUS_SIGNING_KEY_IDS": config.previous_signing_key_ids_json,
+        # The stage's other regions' assertion keys: our JWKS lists them, whichever region signs (#25).
+        "KYC_PEER_SIGNING_KEY_IDS": json.dumps(list(keys.peer_signing_key_ids), separators=(",", ":")),
         "KYC_HASH_KEY_ID": keys.hmac_key.key_arn,
         "KYC_PREVIOUS_HASH_KEY_IDS": config.previous_hash_key_ids_json,
         "KYC_AUDIT_RETENTION_DAYS": str(config.audit_retention_days),

@@ -45,3 +45,13 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """`cdk synth -c pipeline=true`: the delivery pipeline and the stages it deploys, no credentials."""
     with without_aws_credentials():
         return synthesize(tmp_path_factory.mktemp("cdk-pipeline"), pipeline="true")
+
+
+@pytest.fixture(scope="session")
+def production_regions(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The production stage in both its regions: the primary (global tables, multi-region keys, the
+    replicated secret) and the other region (their replicas), #25 item 3."""
+    with without_aws_credentials():
+        return synthesize(
+            tmp_path_factory.mktemp("cdk-production-regions"), stage="production", regions=",".join(REGIONS)
+        )

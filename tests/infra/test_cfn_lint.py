@@ -37,3 +37,13 @@ def test_production_templates_have_no_cfn_lint_findings(production, name, region
     # replication and, in the other region, its replica.
     findings = _findings(production.outdir / f"{name}.template.json", region)
     assert [f"{m.rule.id} {m.message}" for m in findings if m.rule.id not in TOLERATED_WARNINGS] == []
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_both_production_regions_have_no_cfn_lint_findings(production_regions, region):
+    """The primary's global tables, multi-region keys and replicated secret; the other region's replica
+    keys and the replicas it reads by name (#25 item 3)."""
+    findings = _findings(
+        production_regions.outdir / f"{stack_name('production', region)}.template.json", region
+    )
+    assert [f"{m.rule.id} {m.message}" for m in findings if m.rule.id not in TOLERATED_WARNINGS] == []

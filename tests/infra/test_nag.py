@@ -10,9 +10,10 @@ from cdk_support import without_aws_credentials
 from infra.app import build_app
 
 
-@pytest.mark.parametrize("stage", ["sandbox", "production"])
+@pytest.mark.parametrize("stage", ["sandbox", "production", "production_regions"])
 def test_synth_passes_the_aws_solutions_pack_with_no_open_findings(stage, request):
-    synth = request.getfixturevalue(stage)  # production adds what sandbox lacks (backups)
+    # production adds what sandbox lacks (backups); production_regions its primary region too (#25)
+    synth = request.getfixturevalue(stage)
     report = json.loads((synth.outdir / "validation-report.json").read_text())
     violations = [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])]
     assert violations == []
