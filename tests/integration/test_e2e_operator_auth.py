@@ -388,6 +388,10 @@ def test_authorization_errors_reach_our_client_as_one_camara_answer(
         assert answer.json()["message"] == CONSENT_MESSAGE
     if "ciba_slow_down_polls" in knobs:
         assert answer.json()["message"].startswith(WAITING_MESSAGE)
+        # #24 item 4: when the operator allows the next poll (0.1 s + 5 s for the slow_down), rounded up.
+        assert answer.headers["retry-after"] == "6"
+    else:
+        assert "retry-after" not in answer.headers
     logged = world.serve_log.read_bytes()[logged_before:].decode("utf-8")
     for alarm in ("OperatorConsentRefused", "OperatorCredentialsRefused"):
         assert (alarm in logged) == (alarm == metric), f"{alarm} metric for {knobs}: expected {metric}"
@@ -413,6 +417,7 @@ def test_a_pending_ciba_authorization_is_continued_by_the_retry(world, ciba_sim)
     elapsed = time.monotonic() - started
     assert (waiting.status_code, waiting.json()["code"]) == (503, "UNAVAILABLE"), waiting.text
     assert waiting.json()["message"].startswith(WAITING_MESSAGE)
+    assert waiting.headers["retry-after"] == "1"  # the interval (0.1 s) in whole seconds, rounded up
     assert elapsed < CIBA_TIMEOUT + 5, (
         f"the held authorization took {elapsed:.1f} s (budget {CIBA_TIMEOUT} s)"
     )

@@ -10,7 +10,9 @@ import pytest
 from kyc_match import wiring
 from kyc_match.operators.directory import PrefixDirectory
 from kyc_match.settings import get_settings
+from support import contract
 from support.audit import audit_item_for
+from support.doubles import ManualClock
 from support.operator_server import InProcessOperator, adapter
 from support.people import FULL
 
@@ -75,3 +77,46 @@ def test_ciba_pending_at_the_deadline_then_completed_by_the_retry(handler_transp
     assert second_entry["status"] == 200
     assert fake.paths().count("/bc-authorize") == 1  # the subscriber was asked once
     assert pending.items == {}
+
+
+def test_ciba_interval_beyond_the_budget_is_a_503_with_retry_after_at_once(handler_transport, routed):
+    """#24 item 4: the operator's interval (10 s) exceeds the budget (8 s): the client is answered at
+    once, told when the next poll is allowed, and its retry then lands on the token."""
+    fake = InProcessOperator(
+        bc_answers=[(200, {"auth_req_id": "req-1", "expires_in": 120, "interval": 10})],
+        token_answers=[(400, {"error": "authorization_pending"})],
+    )
+    clock = ManualClock(1000.0)
+    operator, _, pending = adapter(fake, "ciba", clock=clock)
+    routed(operator)
+    first, first_entry = send(handler_transport)
+    assert (first.status, first.json()["code"]) == (503, "UNAVAILABLE")
+    assert first.json()["message"].startswith("The operator is waiting for the subscriber")
+    assert first.headers["retry-after"] == "10"
+    assert clock.now == 1000.0  # not after waiting: the adapter never slept
+    assert first_entry["status"] == 503
+    clock.advance(int(first.headers["retry-after"]))
+    second, second_entry = send(handler_transport)
+    assert (second.status, second.json()) == (200, {"givenNameMatch": "true"})
+    assert "retry-after" not in second.headers and second_entry["status"] == 200
+    assert clock.now == 1010.0  # the retry polled at once
+    assert fake.paths().count("/bc-authorize") == 1 and fake.paths().count("/token") == 2
+    assert pending.items == {}
+
+
+def test_ciba_retry_after_on_the_decision_endpoint_is_documented(handler_transport, routed):
+    fake = InProcessOperator(
+        bc_answers=[(200, {"auth_req_id": "req-1", "expires_in": 120, "interval": 10})],
+        token_answers=[(400, {"error": "authorization_pending"})],
+    )
+    operator, _, _ = adapter(fake, "ciba", clock=ManualClock(1000.0))
+    routed(operator)
+    reply = handler_transport.send(
+        {"phoneNumber": FULL, "givenName": "Federica"},
+        path="/kyc-decision/v1/assess",
+        headers={"x-correlator": f"3l-{uuid.uuid4()}"},
+    )
+    assert (reply.status, reply.headers["retry-after"]) == (503, "10")
+    contract.validate(reply.json(), contract.decision_response_schema(503))
+    declared = contract.decision_schema("/paths/~1assess/post/responses/503")["headers"]
+    assert declared["Retry-After"]["schema"] == {"type": "integer", "minimum": 1}

@@ -22,6 +22,7 @@ from kyc_match.api.parsing import Request, build_query, check_content_type, pars
 from kyc_match.domain.clients import ClientProfile, purpose_for
 from kyc_match.domain.errors import (
     AuditUnavailableError,
+    AuthorizationPendingError,
     ClientNotOnboardedError,
     InvalidArgumentError,
     KycMatchError,
@@ -331,10 +332,17 @@ def _error(error: KycMatchError) -> Response[str]:
     """Every error answer: status, code and message from the catalogue (api/errors.py), logged once."""
     answer = answer_for(error)
     _log_outcome(answer.status, answer.code)
+    return _json(answer.status, error_body(error), _error_headers(error))
+
+
+def _error_headers(error: KycMatchError) -> dict[str, str]:
     # A 405 names what the resource does allow (RFC 9110 §15.5.6).
-    allowed = "GET" if app.current_event.path in {JWKS_PATH, HEALTH_PATH} else "POST"
-    extra = {"Allow": allowed} if isinstance(error, MethodNotAllowedError) else {}
-    return _json(answer.status, error_body(error), extra)
+    if isinstance(error, MethodNotAllowedError):
+        return {"Allow": "GET" if app.current_event.path in {JWKS_PATH, HEALTH_PATH} else "POST"}
+    # CIBA: when the operator allows the next poll, so the client's retry finds the token (RFC 9110 §10.2.3).
+    if isinstance(error, AuthorizationPendingError) and error.retry_after_seconds is not None:
+        return {"Retry-After": str(error.retry_after_seconds)}
+    return {}
 
 
 def _json(status: int, body: dict[str, Any], extra_headers: dict[str, str] | None = None) -> Response[str]:

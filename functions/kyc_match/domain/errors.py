@@ -136,9 +136,17 @@ class ConsentRefusedError(KycMatchError):
 
 
 class AuthorizationPendingError(UnavailableError):
-    """CIBA: the operator still waits for the subscriber. A retry of the same request continues it."""
+    """CIBA: the operator still waits for the subscriber. A retry of the same request continues it.
+
+    `retry_after_seconds`: when the operator allows the next poll (answered as `Retry-After`), so a
+    retry then finds the token if the subscriber has answered; None when it is not known.
+    """
 
     default_detail = (
         "The operator is waiting for the subscriber to authorize this request. "
         "Retry the same request (same phone number and purpose) later."
     )
+
+    def __init__(self, retry_after_seconds: int | None = None) -> None:
+        super().__init__()
+        self.retry_after_seconds = retry_after_seconds

@@ -2,17 +2,21 @@
 
 `bc-authorize` (login_hint=tel:+E164 and nothing else as a hint; scope `openid dpv:<Purpose> <API
 scopes>`, every API scope the request needs at once), then polls of the token endpoint at the
-`interval` given (+5 s for each `slow_down`), all within the call's deadline. When the deadline
-would pass before the next poll, the authorization is left pending: its `auth_req_id` is stored
-under a keyed hash of (operator, client, scope, number), never the number, a token or an
-assertion, until the operator's `expires_in`; the client gets
-AuthorizationPendingError, and the same request retried later continues the same authorization, so
-the subscriber is not prompted twice. The wait between two polls holds across that retry too: the
-stored authorization says when it may next be polled, so a quick retry does not poll early (which an
-operator answers with `slow_down`, adding 5 s for good). `expired_token` or `invalid_grant` on a
-continued authorization forgets it and starts a new one.
+`interval` given (+5 s for each `slow_down`), all within the call's deadline: the first poll at
+once (an operator that needs no prompt answers it), each later one after the interval, waited for
+only where the wait and the poll both fit. When they would not, the authorization is left pending:
+its `auth_req_id` is stored under a keyed hash of (operator, client, scope, number), never the
+number, a token or an assertion, until the operator's `expires_in`; the client gets
+AuthorizationPendingError at once, with the seconds until the operator allows the next poll (its
+`Retry-After`), and the same request retried then continues the same authorization, so the
+subscriber is not prompted twice and the retry's first poll finds the token if they have answered.
+The wait between two polls holds across that retry too: the stored authorization says when it may
+next be polled, so a quick retry does not poll early (which an operator answers with `slow_down`,
+adding 5 s for good). `expired_token` or `invalid_grant` on a continued authorization forgets it and
+starts a new one.
 """
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -121,7 +125,7 @@ class CibaFlow:
         wait = max(0.0, pending.next_poll_at - self._wall_clock())  # a retry soon after the last poll
         if wait:
             if wait >= deadline.remaining():
-                raise OperatorFailure(AuthorizationPendingError(), "authorization_pending", breaker=False)
+                raise self._still_pending(pending.next_poll_at)
             self._sleep(wait)
         while True:
             before = deadline.remaining()
@@ -144,14 +148,21 @@ class CibaFlow:
                 self._pending.delete(key)
                 raise self._server.refused(reply)
             # The wait and the next poll must both fit: a poll cut by the deadline would be a 504,
-            # where the client is owed the documented "waiting for the subscriber" 503.
+            # where the client is owed the documented "waiting for the subscriber" 503, at once rather
+            # than after a wait that ends in no poll.
             if interval + poll_seconds >= deadline.remaining():
                 # Kept for the retry: when the operator allows the next poll.
-                self._pending.put(
-                    key, replace(pending, interval=interval, next_poll_at=self._wall_clock() + interval)
-                )
-                raise OperatorFailure(AuthorizationPendingError(), "authorization_pending", breaker=False)
+                pending = replace(pending, interval=interval, next_poll_at=self._wall_clock() + interval)
+                self._pending.put(key, pending)
+                raise self._still_pending(pending.next_poll_at)
             self._sleep(interval)
+
+    def _still_pending(self, next_poll_at: float) -> OperatorFailure:
+        """The client's answer while the subscriber has not answered: retry when the operator allows
+        the next poll (rounded up to whole seconds, as `Retry-After` counts, so never early)."""
+        wait = math.ceil(max(0.0, next_poll_at - self._wall_clock()))
+        error = AuthorizationPendingError(retry_after_seconds=max(1, wait))
+        return OperatorFailure(error, "authorization_pending", breaker=False)
 
 
 class _Restart(Exception):

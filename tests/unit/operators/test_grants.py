@@ -216,6 +216,54 @@ def test_ciba_retry_right_after_giving_up_waits_out_the_interval_before_polling(
     assert fake.paths().count("/bc-authorize") == 1
 
 
+PENDING = (400, {"error": "authorization_pending"})
+TOKEN = (200, {"access_token": "a", "expires_in": 60})
+
+
+def slow_authorization(interval: float) -> tuple[int, dict[str, object]]:
+    return 200, {"auth_req_id": "req-1", "expires_in": 120, "interval": interval}
+
+
+def test_ciba_interval_beyond_the_budget_answers_at_once_saying_when_to_retry():
+    """#24 item 4: an interval the budget cannot cover is not waited for; the client is told when the
+    next poll is allowed, and its retry then polls at once and gets the token."""
+    fake = InProcessOperator(bc_answers=[slow_authorization(10)], token_answers=[PENDING, TOKEN])
+    clock = ManualClock(1000.0)
+    operator, _, pending = adapter(fake, "ciba", clock=clock)  # the default budget: 8 s
+    with pytest.raises(AuthorizationPendingError) as waiting:
+        ask(operator)
+    assert clock.now == 1000.0  # answered at once: no wait
+    assert waiting.value.retry_after_seconds == 10
+    (stored,) = pending.items.values()
+    assert stored.next_poll_at == 1010.0
+    clock.now += waiting.value.retry_after_seconds
+    assert ask(operator)["givenName"].result == "true"
+    assert clock.now == 1010.0  # the retry polled without waiting
+    assert fake.paths().count("/bc-authorize") == 1 and fake.paths().count("/token") == 2
+
+
+def test_ciba_slow_down_leaving_no_room_says_when_to_retry():
+    fake = InProcessOperator(token_answers=[(400, {"error": "slow_down"}), TOKEN])
+    clock = ManualClock(1000.0)
+    operator, _, _ = adapter(fake, "ciba", clock=clock, timeoutSeconds=3)
+    with pytest.raises(AuthorizationPendingError) as waiting:
+        ask(operator)
+    assert (clock.now, waiting.value.retry_after_seconds) == (1000.0, 6)  # interval 1 s + 5 s
+
+
+def test_ciba_retry_too_early_for_its_budget_is_told_the_rest_of_the_wait():
+    fake = InProcessOperator(bc_answers=[slow_authorization(10)], token_answers=[PENDING, TOKEN])
+    clock = ManualClock(1000.0)
+    operator, _, _ = adapter(fake, "ciba", clock=clock)
+    with pytest.raises(AuthorizationPendingError):
+        ask(operator)
+    clock.now += 1.5  # 8.5 s before the next poll: more than the budget
+    with pytest.raises(AuthorizationPendingError) as waiting:
+        ask(operator)
+    assert (clock.now, waiting.value.retry_after_seconds) == (1001.5, 9)  # rounded up: never early
+    assert fake.paths().count("/token") == 1
+
+
 def test_ciba_pending_state_is_per_client_and_purpose():
     fake = InProcessOperator(token_answers=[(400, {"error": "authorization_pending"})] * 6)
     operator, _, pending = adapter(fake, "ciba", timeoutSeconds=1.5)
