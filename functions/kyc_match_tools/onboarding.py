@@ -8,8 +8,11 @@
               "legacyIds": []}]}
 ```
 
-API keys are regional, so their ids are listed per region; `kyc-match clients apply` stores the
-records of the region it runs in. A client without keys in that region is stored without keys there.
+API keys are regional, so their ids are listed per region; a client's record holds the ids of every
+region (#25 item 3): where the stage's configuration is one global table, `kyc-match clients apply`
+runs once, in either region, and onboards the client's keys of both (storing only the running region's
+would drop the other region's keys from the one record). A key id reaches the function only from the
+region whose API Gateway knows the key, so another region's id in a region's own table opens nothing.
 """
 
 from typing import Any
@@ -39,7 +42,8 @@ class _ClientsFile(BaseModel):
 
 
 def read_clients_file(document: Any, region: str) -> list[ClientRecord]:
-    """The records for `region`, every one validated; ClientProfileError names entry and rule."""
+    """The records, each with its keys of every region (`region`'s first), every one validated;
+    ClientProfileError names entry and rule."""
     try:
         parsed = _ClientsFile.model_validate(document)
     except ValidationError as error:
@@ -51,7 +55,9 @@ def read_clients_file(document: Any, region: str) -> list[ClientRecord]:
             profile = ClientProfile.of(
                 entry.purposes, entry.default_purpose, entry.policies, entry.default_policy
             )
-            keys = entry.api_key_ids.get(region, [])
+            # `region` first (its keys lead the record), then the others' in the file's order
+            ordered = sorted(entry.api_key_ids.items(), key=lambda pair: pair[0] != region)
+            keys = [key for _, region_keys in ordered for key in region_keys]
             records.append(ClientRecord.of(entry.id, profile, keys, entry.legacy_ids))
         except ClientProfileError as error:
             problems += [f"clients[{number}]: {problem}" for problem in error.problems]

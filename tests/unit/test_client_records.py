@@ -58,7 +58,7 @@ def test_a_dropped_key_becomes_a_legacy_id_and_legacy_ids_are_never_lost():
     assert done.replacing(done) == done  # applying the same record again changes nothing
 
 
-def test_a_stage_file_gives_each_region_its_own_key_ids():
+def test_a_stage_file_gives_each_record_every_regions_key_ids():
     document = {
         "clients": [
             {
@@ -71,13 +71,15 @@ def test_a_stage_file_gives_each_region_its_own_key_ids():
             {"id": "neo-bank", "purposes": [FRAUD]},
         ]
     }
+    # One record per client with every region's keys (the running region's first): where the stage's
+    # configuration is one global table, one apply in either region onboards both (#25 item 3)
     west = read_clients_file(document, "eu-west-1")
     assert [(r.id, r.api_key_ids, r.legacy_ids) for r in west] == [
-        ("acme-bank", ("w1", "w2"), ("w0",)),
+        ("acme-bank", ("w1", "w2", "c1"), ("w0",)),
         ("neo-bank", (), ()),
     ]
     assert west[0].profile.default_purpose == "dpv:IdentityVerification"
-    assert read_clients_file(document, "eu-central-1")[0].api_key_ids == ("c1",)
+    assert read_clients_file(document, "eu-central-1")[0].api_key_ids == ("c1", "w1", "w2")
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 """`kyc-match clients apply|put|get|list`: clients' onboarding in the configuration table of one region.
 
 A client has a stable id (e.g. `acme-bank`), the same in every region, and in each region the ids of
-its API keys there. `apply FILE` stores every client of a stage's file (clients/<stage>.json) for the
-region it runs in; `put` changes one client. With AWS_ENDPOINT_URL set (e.g. the one `kyc-match serve`
+its API keys there. `apply FILE` stores every client of a stage's file (clients/<stage>.json) with its
+keys of every region (where the stage's configuration is a global table, once, in either region: #25);
+`put` changes one client. With AWS_ENDPOINT_URL set (e.g. the one `kyc-match serve`
 prints), the local stand-in; otherwise the deployment of the ambient AWS credentials (table name from
 KYC_CONFIG_TABLE, region from AWS_DEFAULT_REGION or --region).
 """
@@ -63,7 +64,7 @@ def register(subcommands: Any) -> None:
         action="append",
         dest="api_key_ids",
         metavar="KEY_ID",
-        help="an API key id of the client in this region (repeatable; replaces the list; "
+        help="an API key id of the client, of any region (repeatable; replaces the list; "
         "default: the keys it has)",
     )
     put.add_argument(
