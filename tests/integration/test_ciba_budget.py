@@ -75,7 +75,7 @@ def send(handler_transport):  # type: ignore[no-untyped-def]
 def test_an_interval_beyond_the_budget_is_answered_at_once_and_the_retry_gets_the_token(
     handler_transport, sim
 ):
-    route_to(sim, budget=0.8)  # the next poll (1 s away) cannot fit
+    route_to(sim, budget=0.95)  # the next poll, 1 s after the first, cannot fit
     started = time.monotonic()
     first, entry = send(handler_transport)
     elapsed = time.monotonic() - started
