@@ -15,7 +15,8 @@ from kyc_match.tables import ALL_TABLES, TableSchema
 from kyc_match_tools import moto_fixes
 from kyc_match_tools.errors import UsageError
 from kyc_match_tools.files import read_json
-from kyc_match_tools.line_history import bundled_line_history, check_line_history
+from kyc_match_tools.line_history import bundled_line_history
+from kyc_match_tools.subscribers_file import check_subscribers
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
@@ -181,7 +182,7 @@ def read_subscribers(path: Path) -> list[dict[str, Any]]:
         isinstance(entry, dict) and isinstance(entry.get("phoneNumber"), str) for entry in subscribers
     ):
         raise UsageError(f'{path}: expected {{"subscribers": [{{"phoneNumber": ...}}, ...]}}')
-    check_line_history(subscribers, path)
+    check_subscribers(subscribers, path)
     # The bundled line-history numbers' dates are relative to now (kyc_match_tools/line_history.py).
     return subscribers + bundled_line_history() if path == DEFAULT_SUBSCRIBERS else subscribers
 

@@ -112,6 +112,23 @@ def test_event_file_that_is_not_text(capsys, tmp_path):
             '{"subscribers": [{"name": "Erika"}]}',
             '{path}: expected {{"subscribers": [{{"phoneNumber": ...}}, ...]}}',
         ),
+        # #28 defect 3: these loaded silently and answered not_available or always false.
+        (
+            '{"subscribers": [{"phoneNumber": "+34600000001", "birthDate": "1992-11-30"}]}',
+            "{path}: subscriber #1: unknown key 'birthDate' (did you mean 'birthdate'?)",
+        ),
+        (
+            '{"subscribers": [{"phoneNumber": "+34600000001"}, {"phoneNumber": "+34600000002", "nickname": "Eri"}]}',
+            "{path}: subscriber #2: unknown key 'nickname' (did you mean 'name'?)",
+        ),
+        (
+            '{"subscribers": [{"phoneNumber": "+34600000001", "birthdate": "30.11.1992"}]}',
+            "{path}: subscriber #1: birthdate must be a calendar date formatted YYYY-MM-DD",
+        ),
+        (
+            '{"subscribers": [{"phoneNumber": "+34600000001", "idDocumentRequired": "yes"}]}',
+            "{path}: subscriber #1: idDocumentRequired must be true or false",
+        ),
     ],
 )
 def test_unreadable_or_invalid_subscribers_file(capsys, tmp_path, command, content, problem):
