@@ -4,7 +4,7 @@ secret."""
 
 from typing import Literal
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -315,6 +315,7 @@ class Keys(Construct):
                 iam.PolicyStatement(actions=["kms:GetPublicKey"], resources=list(previous_key_ids))
             )
         stack = Stack.of(self)
+        nag_account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
         for other in self.peer_regions:
             # The key's id is only known in its own region's stack: named by the alias it carries.
             keys = f"arn:{stack.partition}:kms:{other}:{stack.account}:key/*"
@@ -328,7 +329,7 @@ class Keys(Construct):
             )
             acknowledge(
                 role,
-                f"AwsSolutions-IAM5[Resource::{keys.replace(stack.account, '<AWS::AccountId>')}]",
+                f"AwsSolutions-IAM5[Resource::{keys.replace(stack.account, nag_account)}]",
                 f"Our JWKS publishes {other}'s assertion key too (an operator accepts whichever region "
                 f"signs): kms:GetPublicKey only, on the one key of {other} carrying alias {alias}.",
             )

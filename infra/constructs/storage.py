@@ -3,7 +3,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, cast
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack, Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -206,7 +206,9 @@ def nag_arn(table: dynamodb.ITable) -> str:
         return f"<{logical_id(table)}.Arn>"
     stack = Stack.of(table)
     arn = stack.format_arn(service="dynamodb", resource="table", resource_name=table.table_name)
-    return arn.replace(stack.partition, "<AWS::Partition>").replace(stack.account, "<AWS::AccountId>")
+    if Token.is_unresolved(stack.partition):
+        arn = arn.replace(stack.partition, "<AWS::Partition>")
+    return arn.replace(stack.account, "<AWS::AccountId>") if Token.is_unresolved(stack.account) else arn
 
 
 def _construct_id(role: str) -> str:

@@ -73,13 +73,27 @@ def test_production_backs_up_the_regulated_tables_into_a_compliance_locked_vault
         )
         assert copy["Lifecycle"] == rule["Lifecycle"]
     (selection,) = resources_of(production_template_dict, "AWS::Backup::BackupSelection").values()
-    tables = {
+    (audit,) = [
         logical_id
         for logical_id in resources_of(production_template_dict, "AWS::DynamoDB::Table")
-        if logical_id.startswith(("StorageAuditTable", "StorageConfigurationTable"))
+        if logical_id.startswith("StorageAuditTable")
+    ]
+    # eu-central-1 holds a replica of the primary's global configuration table (#25 item 3): backed up
+    # here too, by the name it is read by
+    configuration = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:aws:dynamodb:eu-central-1:",
+                {"Ref": "AWS::AccountId"},
+                ":table/kyc-match-production-configuration",
+            ],
+        ]
     }
-    assert len(tables) == 2
-    assert {arn["Fn::GetAtt"][0] for arn in selection["Properties"]["BackupSelection"]["Resources"]} == tables
+    assert selection["Properties"]["BackupSelection"]["Resources"] == [
+        {"Fn::GetAtt": [audit, "Arn"]},
+        configuration,
+    ]
 
 
 def test_sandbox_has_no_backup_plan(sandbox_template_dict):
