@@ -632,3 +632,17 @@ def test_a_batch_is_sealed_from_the_stream_and_a_forged_record_in_it_is_left_out
     assert [m["WitnessRecordRefused"] for m in metrics if "WitnessRecordRefused" in m] == [[1.0]]
     code, findings, summary = verify()
     assert (code, findings) == (0, []), summary
+
+
+@pytest.mark.parametrize(
+    "content", [b"not a key at all\n", b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"]
+)
+def test_offline_verification_names_a_key_file_that_is_no_public_key(tmp_path, content):
+    """#28 defect 7: a non-PEM --public-key printed the ASN.1 parser's message without the file; now
+    one line naming the file and where the witness public key comes from."""
+    key = tmp_path / "witness.pem"
+    key.write_bytes(content)
+    completed = run_cli("audit", "verify", "--offline", str(tmp_path), "--public-key", str(key))
+    assert completed.returncode == 2
+    assert f"{key}: not a witness public key" in completed.stderr
+    assert "aws kms get-public-key" in completed.stderr and len(completed.stderr.splitlines()) == 1

@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
@@ -192,13 +193,27 @@ def _offline(directory: Path, key_files: list[Path]) -> tuple[Any, Any, Any]:
     if not key_files:
         raise UsageError("--offline needs the witness public key: --public-key FILE (repeatable)")
     try:
-        keys = key_ring(public_key_from_pem(path.read_bytes()) for path in key_files)
+        keys = key_ring(_public_key(path, public_key_from_pem) for path in key_files)
         entries, objects = read_bundle(directory)
     except OSError as error:
         raise UsageError(f"cannot read {error.filename or directory}: {error.strerror or error}") from None
     except ValueError as error:  # not PEM, a private key, a line that is not JSON
         raise UsageError(f"{one_line(error)}") from None
     return entries, objects, keys
+
+
+def _public_key(path: Path, parse: Callable[[bytes], Any]) -> Any:
+    """One --public-key file; a file that is no public key is named, not described in ASN.1 terms."""
+    pem = path.read_bytes()
+    try:
+        return parse(pem)
+    except ValueError as error:
+        if "private key" in str(error):
+            raise UsageError(f"{path}: {one_line(error)}") from None
+        raise UsageError(
+            f"{path}: not a witness public key (a PEM 'BEGIN PUBLIC KEY' block, EC P-256): get it with "
+            "`aws kms get-public-key` (docs/audit.md, Verifying an export)"
+        ) from None
 
 
 def _flush(_: argparse.Namespace) -> int:
