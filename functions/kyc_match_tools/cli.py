@@ -85,12 +85,29 @@ def _report(args: argparse.Namespace, message: str) -> int:
 
 
 def _aws_failure(error: Exception) -> str | None:
-    """One line for an AWS call that failed: unreachable endpoint, no credentials, refused request."""
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+    """One line for an AWS call that failed: unreachable endpoint, no credentials, refused request;
+    where the cause is usually AWS_ENDPOINT_URL (forgotten, or left from a stopped serve), it says so."""
+    from botocore.exceptions import (  # noqa: PLC0415
+        BotoCoreError,
+        ClientError,
+        EndpointConnectionError,
+        NoRegionError,
+    )
 
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "unknown")
         return f"AWS refused {error.operation_name}: {code}"
+    if isinstance(error, NoRegionError):
+        return (
+            "no AWS region: against AWS set AWS_DEFAULT_REGION (or --region where the command has it); "
+            "against the local stand-in export AWS_ENDPOINT_URL as `kyc-match serve` prints it"
+        )
+    if isinstance(error, EndpointConnectionError) and endpoint:
+        return (
+            f"nothing answers at AWS_ENDPOINT_URL={endpoint}: is the `kyc-match serve` that printed it "
+            "still running? (unset AWS_ENDPOINT_URL to work against AWS)"
+        )
     if isinstance(error, BotoCoreError):
         return f"AWS call failed: {one_line(error)}"
     return None

@@ -172,9 +172,20 @@ def test_aws_endpoint_that_is_not_there_is_one_line():
     environment = fresh_environment() | {"AWS_ENDPOINT_URL": closed, "AWS_MAX_ATTEMPTS": "1"}
     for argv in (["policy", "list", "--client", "client-1"], ["serve", "--port", "0"]):
         error = assert_one_line_error(run_cli(*argv, env=environment))
-        assert error.startswith(
-            f"kyc-match {argv[0]}: AWS call failed: Could not connect to the endpoint URL"
+        # It names the variable the URL came from (#28 defect 6), not only the URL.
+        assert error == (
+            f"kyc-match {argv[0]}: nothing answers at AWS_ENDPOINT_URL={closed}: is the `kyc-match serve` "
+            "that printed it still running? (unset AWS_ENDPOINT_URL to work against AWS)"
         )
+
+
+def test_no_region_and_no_endpoint_says_which_to_set():
+    """#28 defect 6: forgetting AWS_ENDPOINT_URL gave botocore's 'You must specify a region.' alone."""
+    environment = {
+        k: v for k, v in fresh_environment().items() if k not in ("AWS_DEFAULT_REGION", "AWS_REGION")
+    }
+    error = assert_one_line_error(run_cli("policy", "list", "--client", "client-1", env=environment))
+    assert "AWS_DEFAULT_REGION" in error and "AWS_ENDPOINT_URL" in error and "You must specify" not in error
 
 
 @pytest.mark.usefixtures("local_stack")
