@@ -253,6 +253,7 @@ def test_failover_needs_exactly_two_regions(tmp_path):
     raw["regions"] = ["eu-west-1", "eu-central-1", "eu-north-1"]
     raw["domain"] |= {"routing": "failover", "primaryRegion": "eu-west-1"}
     raw["backup"]["copyTo"]["eu-north-1"] = raw["backup"]["copyTo"]["eu-west-1"]
+    raw["vpc"]["zoneNames"]["eu-north-1"] = ["eu-north-1a", "eu-north-1b"]  # valid but for the failover
     (tmp_path / "production.json").write_text(json.dumps(raw))
     with pytest.raises(StageConfigError, match="exactly two regions"):
         load_stage_config("production", tmp_path)
