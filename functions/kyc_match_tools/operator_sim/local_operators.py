@@ -36,12 +36,12 @@ def read_local_operators(path: Path) -> LocalOperators:
     plain: dict[str, str] = {}
     keyed: dict[str, dict[str, str]] = {}
     for raw in entries:
-        if not isinstance(raw, dict) or LOCAL_SECRET_FIELD not in raw:
+        found = _with_local_secret(raw)
+        if found is None:
             stripped.append(raw)
             continue
-        entry = dict(raw)
-        value = entry.pop(LOCAL_SECRET_FIELD)
-        secret_id, key = entry.get("clientSecretId"), entry.get("clientSecretKey")
+        entry, value, where = found
+        secret_id, key = where.get("clientSecretId"), where.get("clientSecretKey")
         label = f"operator {entry.get('id')!r}"
         if not isinstance(value, str) or not value:
             raise ValueError(f"{label}: {LOCAL_SECRET_FIELD} must be a non-empty string")
@@ -56,6 +56,24 @@ def read_local_operators(path: Path) -> LocalOperators:
     operators = parse_operators(operators_json)
     secrets = {**plain, **{secret_id: json.dumps(values) for secret_id, values in keyed.items()}}
     return LocalOperators(operators, operators_json, secrets)
+
+
+def _with_local_secret(raw: object) -> tuple[dict[str, Any], object, dict[str, Any]] | None:
+    """The entry without its `clientSecret`, the secret, and the part of it that names where the secret
+    is stored: `auth` in the current format (#28: `auth.clientSecretId` was not looked at), the entry
+    itself in the legacy one. None when the entry carries no local secret."""
+    if not isinstance(raw, dict):
+        return None
+    entry = dict(raw)
+    auth = dict(entry["auth"]) if isinstance(entry.get("auth"), dict) else None
+    if auth is not None and LOCAL_SECRET_FIELD in auth:
+        value = auth.pop(LOCAL_SECRET_FIELD)
+        entry["auth"] = auth
+        return entry, value, auth
+    if LOCAL_SECRET_FIELD not in entry:
+        return None
+    value = entry.pop(LOCAL_SECRET_FIELD)
+    return entry, value, auth if auth is not None else entry
 
 
 def seed_secrets(secrets: Mapping[str, str]) -> None:
