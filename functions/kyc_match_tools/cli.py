@@ -42,18 +42,52 @@ def package_version() -> str:
         return "unknown"
 
 
+# Commands that read or write AWS: their --help says where they go.
+AWS_COMMANDS = frozenset({"policy", "clients", "audit", "ported-numbers", "keys"})
+AWS_EPILOG = (
+    "AWS: the ambient credentials and AWS_DEFAULT_REGION; with AWS_ENDPOINT_URL set (as `kyc-match "
+    "serve` prints it), the local stand-in instead."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="kyc-match", description="KYC Match API: local tools")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     subcommands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for command in COMMANDS:
         command.register(subcommands)
+    for name, command_parser in subcommands.choices.items():
+        if name in AWS_COMMANDS:
+            for each in (command_parser, *_subparsers(command_parser)):
+                each.epilog = AWS_EPILOG
+    return parser
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    return [
+        sub
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for sub in action.choices.values()
+    ]
+
+
+def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The deepest (sub)command the arguments chose, for its own --help in an error."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, action.dest, None) or "")
+            if chosen is not None:
+                return _chosen(chosen, args)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit status 0 on success, 1 when a command's answer is "no" (e.g. a finding), 2 on a mistake."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the subcommand's parser: its --help is the one to read, not kyc-match's
+        _chosen(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         result: int = args.run(args)
         sys.stdout.flush()  # a reader that stopped early (`| head`) is met here, not at interpreter exit

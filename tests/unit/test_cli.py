@@ -235,7 +235,7 @@ def test_simulated_operator_id_that_is_not_an_id(capsys):
         ),
         (
             ["serve", "--prot", "8080"],
-            "kyc-match: unrecognized arguments: --prot 8080 (see kyc-match --help)",
+            "kyc-match serve: unrecognized arguments: --prot 8080 (see kyc-match serve --help)",
         ),
     ],
 )
@@ -329,3 +329,39 @@ def test_audit_find_refuses_a_number_that_is_not_e164_without_repeating_it(numbe
     assert exited.value.code == 2  # refused by the parser: before any AWS client exists
     error = capsys.readouterr().err
     assert "not an E.164 number" in error and number not in error
+
+
+def _every_parser(parser: argparse.ArgumentParser, path: tuple[str, ...] = ("kyc-match",)):
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _every_parser(sub, (*path, name))
+
+
+def test_every_option_and_argument_of_every_command_is_described():
+    """#28 defect 9: --client and --version of policy approve|activate|get|history|list|simulate, and
+    the positional file of policy put and ported-numbers load, had no help at all."""
+    silent = [
+        f"{' '.join(path)} {action.option_strings or [action.dest]}"
+        for path, parser in _every_parser(build_parser())
+        for action in parser._actions
+        if not isinstance(action, (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction))
+        and not action.help
+    ]
+    assert silent == []
+
+
+def test_every_command_that_reaches_aws_says_where_in_its_help():
+    for path, parser in _every_parser(build_parser()):
+        if len(path) > 1 and path[1] in ("policy", "clients", "audit", "ported-numbers", "keys"):
+            assert "AWS_ENDPOINT_URL" in parser.format_help(), " ".join(path)
+
+
+def test_an_unknown_option_points_to_its_own_subcommands_help(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["policy", "list", "--client", "acme-bank", "--nope"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "kyc-match policy list: unrecognized arguments: --nope (see kyc-match policy list --help)\n"
+    )

@@ -78,7 +78,7 @@ def register(subcommands: Any) -> None:
     put.set_defaults(run=_put)
 
     get = actions.add_parser("get", help="print a client's onboarding record")
-    get.add_argument("--client", required=True)
+    get.add_argument("--client", required=True, help="the client's stable id, e.g. acme-bank")
     get.set_defaults(run=_get)
 
     listing = actions.add_parser("list", help="every onboarded client: default purpose, purposes, API keys")

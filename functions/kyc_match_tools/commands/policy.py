@@ -42,7 +42,7 @@ def register(subcommands: Any) -> None:
 
     put = actions.add_parser("put", help="validate a policy file and store it as the next version, a draft")
     put.add_argument("--client", required=True, help="the client's id (kyc-match clients list)")
-    put.add_argument("file", type=Path)
+    put.add_argument("file", type=Path, help="the policy document, JSON in format 2 (docs/decision.md)")
     _identity_option(put)
     put.set_defaults(run=_put)
 
@@ -57,35 +57,35 @@ def register(subcommands: Any) -> None:
     activate.set_defaults(run=_activate)
 
     rollback = actions.add_parser("rollback", help="serve an earlier approved version again")
-    rollback.add_argument("--client", required=True)
+    rollback.add_argument("--client", required=True, help="the client's id (kyc-match clients list)")
     rollback.add_argument("--policy", required=True, help="policy id")
     rollback.add_argument("--to", dest="version", type=int, required=True, help="the version to serve")
     _identity_option(rollback, reason=True)
     rollback.set_defaults(run=_rollback)
 
     deactivate = actions.add_parser("deactivate", help="serve no version of a policy any more")
-    deactivate.add_argument("--client", required=True)
+    deactivate.add_argument("--client", required=True, help="the client's id (kyc-match clients list)")
     deactivate.add_argument("--policy", required=True, help="policy id")
     _identity_option(deactivate, reason=True)
     deactivate.set_defaults(run=_deactivate)
 
     get = actions.add_parser("get", help="print a version (the active one unless --version)")
-    get.add_argument("--client", required=True)
+    get.add_argument("--client", required=True, help="the client's id (kyc-match clients list)")
     get.add_argument("--policy", required=True, help="policy id")
-    get.add_argument("--version", type=int)
+    get.add_argument("--version", type=int, help="the version to print (default: the active one)")
     get.set_defaults(run=_get)
 
     history = actions.add_parser("history", help="every version and step: who, and the reasons given")
-    history.add_argument("--client", required=True)
+    history.add_argument("--client", required=True, help="the client's id (kyc-match clients list)")
     history.add_argument("--policy", required=True, help="policy id")
     history.set_defaults(run=_history)
 
     listing = actions.add_parser("list", help="a client's policies and the version each serves")
-    listing.add_argument("--client", required=True)
+    listing.add_argument("--client", required=True, help="the client's id (kyc-match clients list)")
     listing.set_defaults(run=_list)
 
     simulate = actions.add_parser("simulate", help="how a policy file would have decided a past period")
-    simulate.add_argument("--client", required=True)
+    simulate.add_argument("--client", required=True, help="the client's id (kyc-match clients list)")
     simulate.add_argument("--file", required=True, type=Path, help="the new policy")
     simulate.add_argument("--from", dest="start", required=True, type=day, help="YYYY-MM-DD")
     simulate.add_argument("--to", dest="end", required=True, type=day, help="YYYY-MM-DD")
@@ -93,9 +93,9 @@ def register(subcommands: Any) -> None:
 
 
 def _version_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--client", required=True)
+    parser.add_argument("--client", required=True, help="the client's id (kyc-match clients list)")
     parser.add_argument("--policy", required=True, help="policy id")
-    parser.add_argument("--version", type=int, required=True)
+    parser.add_argument("--version", type=int, required=True, help="the version (kyc-match policy history)")
 
 
 def _identity_option(parser: argparse.ArgumentParser, *, reason: bool = False) -> None:

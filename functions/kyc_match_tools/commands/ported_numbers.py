@@ -14,7 +14,9 @@ def register(subcommands: Any) -> None:
     parser = subcommands.add_parser("ported-numbers", help="manage the ported-numbers routing table")
     actions = parser.add_subparsers(dest="action", required=True)
     load = actions.add_parser("load", help="hash and load a CSV of phoneNumber,operatorId")
-    load.add_argument("file", type=Path)
+    load.add_argument(
+        "file", type=Path, help="CSV with a header: phoneNumber,operatorId (E.164, an operator id)"
+    )
     load.add_argument(
         "--operators",
         type=Path,
