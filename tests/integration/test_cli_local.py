@@ -16,6 +16,7 @@ import pytest
 
 from kyc_match_tools.events import load_event
 from support import cli
+from support.audit import PHONE, private_trail_settings, record, trail_for
 from support.loopback import busy_port, free_port
 from support.transports import API_KEY
 
@@ -195,13 +196,16 @@ def test_audit_export_to_a_folder_that_does_not_exist_is_one_line(tmp_path):
     assert error == f"kyc-match audit: cannot write {output}: No such file or directory"
 
 
-@pytest.fixture(scope="module")
-def many_entries(local_stack, handler_transport) -> None:
-    for _ in range(300):  # more than a pipe's 64 KiB buffer holds: the writer meets the closed pipe
-        handler_transport.send({"phoneNumber": "+34600000001", "name": "Federica Sanchez Arjona"})
+@pytest.fixture
+def many_entries(local_stack, monkeypatch) -> None:
+    """A private audit table (its names in the environment the CLI inherits) holding more entries of
+    one number than a pipe's 64 KiB buffer holds: the writer meets the closed pipe."""
+    trail = trail_for(private_trail_settings(monkeypatch))
+    for index in range(300):
+        trail.record(record(f"r{index}"))
 
 
-@pytest.mark.parametrize("command", ["audit export", "audit find --phone +34600000001"])
+@pytest.mark.parametrize("command", ["audit export", f"audit find --phone {PHONE}"])
 def test_a_reader_that_stops_early_gets_no_traceback(many_entries, command):
     """`kyc-match audit export | head -1` ended in a BrokenPipeError traceback (#28 defect 1); the
     command now stops quietly with the status a shell gives a command whose reader left (141)."""
