@@ -30,15 +30,15 @@ from kyc_match.api.errors import (
     UNSUPPORTED_MEDIA_TYPE,
     CamaraError,
 )
-from kyc_match.domain.line_history import LINE_APIS
+from kyc_match.domain.apis import CAMARA_APIS, operations
 
 BASE_PATH = ("kyc-match", "v0.4")
 MATCH_PATH = (*BASE_PATH, "match")
 # Risk decisions (issue #7): the client's policy turns the match verdicts into a level and a decision.
 DECISION_PATH = ("kyc-decision", "v1", "assess")
-# Line history (issue #14): CAMARA SIM Swap v2, Device Swap v1, Number Recycling v0.2 and KYC Tenure
-# v0.2, every operation of the function's API registry, served by the same function.
-LINE_PATHS = tuple((*api.path.split("/"), operation) for api in LINE_APIS for operation in api.operations)
+# The other CAMARA APIs (issues #14, #27): every operation of the function's API registry
+# (kyc_match/domain/apis.py), served by the same function.
+LINE_PATHS = tuple((*api.path.split("/"), operation) for api, operation in operations(CAMARA_APIS))
 # Our public keys (RFC 7517), fetched by operators while they check our client assertions: no API key.
 JWKS_PATH = (".well-known", "jwks.json")
 JWKS_CACHE_TTL = Duration.minutes(5)  # a new key is published well before it signs (docs: rotation)

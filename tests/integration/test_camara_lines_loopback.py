@@ -10,7 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from kyc_match.domain.line_history import KYC_TENURE, NUMBER_RECYCLING, SIM_SWAP, LineQuery, Tenure
+from kyc_match.domain.apis import KYC_TENURE, NUMBER_RECYCLING, SIM_SWAP
+from kyc_match.domain.line_history import LineQuery, Tenure
 from kyc_match.domain.model import MatchQuery
 from kyc_match.operators.config import OperatorConfig
 from kyc_match.settings import get_settings

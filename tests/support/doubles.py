@@ -19,6 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from kyc_match.audit.witness import WitnessObject, object_name
+from kyc_match.domain.apis import CamaraApi
 from kyc_match.domain.clients import Client, ClientProfile
 from kyc_match.domain.errors import AuditUnavailableError
 from kyc_match.domain.line_history import LineQuery, Tenure
@@ -98,6 +99,9 @@ class FakeOperator:
             return self._outcome(query)
         return self._outcome
 
+    def offers(self, api: CamaraApi) -> bool:
+        return False  # KYC Match only
+
 
 LineAnswer = bool | Tenure | BaseException | Callable[[LineQuery, Any], Any]
 
@@ -117,8 +121,8 @@ class FakeLineOperator(FakeOperator):
         self.answers = dict(answers or {})
         self.line_queries: list[LineQuery] = []
 
-    def offers(self, api: str, version: str) -> bool:
-        return api in self.answers
+    def offers(self, api: CamaraApi) -> bool:
+        return api.name in self.answers
 
     def check_swap(self, query: LineQuery, max_age_hours: int) -> Any:
         return self._answer(query, max_age_hours)

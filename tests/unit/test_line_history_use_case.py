@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from kyc_match.domain.apis import DEVICE_SWAP, KYC_TENURE, NUMBER_RECYCLING, SIM_SWAP
 from kyc_match.domain.errors import (
     AuditUnavailableError,
     IdentifierNotFoundError,
@@ -13,10 +14,6 @@ from kyc_match.domain.errors import (
     ServiceNotApplicableError,
 )
 from kyc_match.domain.line_history import (
-    DEVICE_SWAP,
-    KYC_TENURE,
-    NUMBER_RECYCLING,
-    SIM_SWAP,
     LineQuery,
     Tenure,
     check_recycling,

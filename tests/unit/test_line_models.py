@@ -15,13 +15,14 @@ from kyc_match.api.line_models import (
     line_query,
     tenure_body,
 )
+from kyc_match.domain.apis import CAMARA_APIS, KYC_TENURE
 from kyc_match.domain.errors import (
     InvalidArgumentError,
     MissingIdentifierError,
     OutOfRangeError,
     UnnecessaryIdentifierError,
 )
-from kyc_match.domain.line_history import KYC_TENURE, LINE_APIS, Tenure
+from kyc_match.domain.line_history import Tenure
 from support import contract
 
 TODAY = date(2026, 11, 30)
@@ -44,7 +45,9 @@ def test_the_models_have_the_specs_properties_and_required_ones(model, spec, sch
 
 
 def test_every_operation_of_the_registry_has_its_request_model():
-    assert set(REQUEST_MODELS) == {api.scope(operation) for api in LINE_APIS for operation in api.operations}
+    assert set(REQUEST_MODELS) == {
+        api.scope(operation) for api in CAMARA_APIS for operation in api.operations
+    }
 
 
 @pytest.mark.parametrize("model", [RecyclingCheckRequest, TenureCheckRequest])

@@ -19,6 +19,7 @@ from kyc_match.api.correlator import read_correlator
 from kyc_match.api.errors import answer_for, error_body
 from kyc_match.api.models import KycMatchRequest, match_response_body
 from kyc_match.api.parsing import Request, build_query, check_content_type, parse_match_request
+from kyc_match.domain.apis import CAMARA_APIS, CamaraApi, operations
 from kyc_match.domain.clients import ClientProfile, purpose_for
 from kyc_match.domain.errors import (
     AuditUnavailableError,
@@ -32,7 +33,6 @@ from kyc_match.domain.errors import (
     UnauthenticatedError,
     UnknownPolicyError,
 )
-from kyc_match.domain.line_history import LINE_APIS, LineApi
 from kyc_match.domain.match import match_identity, reject_request
 from kyc_match.domain.model import CallContext, MatchQuery, ServedPolicy
 from kyc_match.domain.ports import PolicyStore
@@ -47,10 +47,10 @@ ASSESS_PATH = "/kyc-decision/v1/assess"
 JWKS_PATH = "/.well-known/jwks.json"
 # Route 53 health checks (and people) ask whether this region can serve: no API key, no personal data.
 HEALTH_PATH = "/health"
-# Line history (issue #14): CAMARA SIM Swap v2.1.0, Device Swap v1.0.0, Number Recycling v0.2.0 and
-# KYC Tenure v0.2.0, each operation at its own path (`/sim-swap/v2/check`, `/kyc-tenure/v0.2/check-tenure`).
-LINE_OPERATIONS = tuple((api, operation) for api in LINE_APIS for operation in api.operations)
-LINE_PATHS = tuple(f"/{api.path}/{operation}" for api, operation in LINE_OPERATIONS)
+# The other CAMARA APIs (issues #14, #27), from the registry (domain/apis.py): each operation at its
+# own path (`/sim-swap/v2/check`, `/kyc-tenure/v0.2/check-tenure`).
+LINE_OPERATIONS = operations(CAMARA_APIS)
+LINE_PATHS = tuple(api.route(operation) for api, operation in LINE_OPERATIONS)
 JWKS_CACHE_SECONDS = 300  # a new key is published longer than this before it signs (docs/operators.md)
 T = TypeVar("T")
 AUDIT_RESERVE_SECONDS = 3.0  # the audit write (DynamoDB, then the SQS fallback) and the answer
@@ -121,7 +121,7 @@ def assess() -> Response[str]:
     return _json(200, body)
 
 
-def _line_history(api: LineApi, operation: str) -> Response[str]:
+def _line_history(api: CamaraApi, operation: str) -> Response[str]:
     """Same keys, purpose, x-correlator rules, routing and audit as a match; the spec's own body."""
     from kyc_match.api import line_models as models  # noqa: PLC0415 - line-history calls only
 
@@ -145,12 +145,12 @@ def _line_history(api: LineApi, operation: str) -> Response[str]:
         answer_by=_answer_by(),
         scopes=frozenset({api.scope(operation)}),
     )
-    body = models.answer(request, query, context, operators=deps.operators, audit=deps.audit)
+    body = models.answer(request, query, operation, context, operators=deps.operators, audit=deps.audit)
     _log_outcome(200, None)
     return _json(200, body)
 
 
-def _line_route(api: LineApi, operation: str) -> Callable[[], Response[str]]:
+def _line_route(api: CamaraApi, operation: str) -> Callable[[], Response[str]]:
     def route() -> Response[str]:
         return _line_history(api, operation)
 
@@ -158,8 +158,11 @@ def _line_route(api: LineApi, operation: str) -> Callable[[], Response[str]]:
     return route
 
 
-for _api, _operation in LINE_OPERATIONS:
-    app.post(f"/{_api.path}/{_operation}")(_line_route(_api, _operation))
+def route_apis(resolver: APIGatewayRestResolver, apis: tuple[CamaraApi, ...]) -> None:
+    """Every operation of `apis` at its path: POST answers it, any other method is 405."""
+    for api, operation in operations(apis):
+        resolver.post(api.route(operation))(_line_route(api, operation))
+        resolver.route(api.route(operation), method=OTHER_METHODS)(method_not_allowed)
 
 
 @app.get(JWKS_PATH)
@@ -194,8 +197,7 @@ def method_not_allowed() -> Response[str]:
     raise MethodNotAllowedError
 
 
-for _path in LINE_PATHS:
-    app.route(_path, method=OTHER_METHODS)(method_not_allowed)
+route_apis(app, CAMARA_APIS)
 
 
 @app.not_found

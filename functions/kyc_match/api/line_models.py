@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, StrictInt, model_validator
 
 from kyc_match.api.models import CalendarDate, PhoneNumber, no_nulls
+from kyc_match.domain.apis import CamaraApi
 from kyc_match.domain.errors import (
     InvalidArgumentError,
     MissingIdentifierError,
@@ -22,13 +23,14 @@ from kyc_match.domain.errors import (
 from kyc_match.domain.line_history import (
     DEFAULT_MAX_AGE_HOURS,
     MAX_AGE_RANGE,
-    LineApi,
     LineQuery,
+    Question,
     Tenure,
-    check_recycling,
-    check_swap,
-    check_tenure,
-    retrieve_swap_date,
+    ask,
+    recycling_question,
+    swap_date_question,
+    swap_question,
+    tenure_question,
 )
 from kyc_match.domain.model import CallContext
 from kyc_match.domain.ports import AuditTrail, OperatorDirectory
@@ -48,6 +50,14 @@ class LineRequest(BaseModel):
     def check_bounds(self, today: date) -> None:
         """The spec's ranges, beyond the schema: 400 OUT_OF_RANGE (or INVALID_ARGUMENT) when broken."""
 
+    def question(self, query: LineQuery) -> Question[Any]:
+        """The operation asked of the operator's line history. Here: SIM/Device Swap `retrieve-date`."""
+        return swap_date_question(query)
+
+    def response(self, answer: Any, api: CamaraApi) -> dict[str, Any]:
+        """The spec's response body for the operator's answer."""
+        return swap_date_body(api, answer)
+
 
 SwapDateRequest = LineRequest
 
@@ -63,6 +73,12 @@ class SwapCheckRequest(LineRequest):
             raise InvalidArgumentError("Invalid request body: 'maxAge' must be an integer from 1 to 2400.")
         if self.maxAge not in MAX_AGE_RANGE:
             raise OutOfRangeError("'maxAge' must not exceed 2400 hours.")
+
+    def question(self, query: LineQuery) -> Question[bool]:
+        return swap_question(query, self.maxAge)
+
+    def response(self, answer: Any, api: CamaraApi) -> dict[str, Any]:
+        return {"swapped": answer}
 
 
 class DatedRequest(LineRequest):
@@ -86,6 +102,12 @@ class RecyclingCheckRequest(DatedRequest):
     DATE_PROPERTY: ClassVar[str] = "specifiedDate"
     specifiedDate: CalendarDate
 
+    def question(self, query: LineQuery) -> Question[bool]:
+        return recycling_question(query, self.asked_date)
+
+    def response(self, answer: Any, api: CamaraApi) -> dict[str, Any]:
+        return {"phoneNumberRecycled": answer}
+
 
 class TenureCheckRequest(DatedRequest):
     """Tenure (the KYC Tenure request body)."""
@@ -93,8 +115,15 @@ class TenureCheckRequest(DatedRequest):
     DATE_PROPERTY: ClassVar[str] = "tenureDate"
     tenureDate: CalendarDate
 
+    def question(self, query: LineQuery) -> Question[Tenure]:
+        return tenure_question(query, self.asked_date)
 
-# Each operation by its CAMARA scope (`<api>:<operation>`), which names it uniquely.
+    def response(self, answer: Any, api: CamaraApi) -> dict[str, Any]:
+        return tenure_body(answer)
+
+
+# Each operation of the registry (domain/apis.py) by its CAMARA scope (`<api>:<operation>`), which
+# names it uniquely: its request model, which also says what to ask and how to answer.
 REQUEST_MODELS: dict[str, type[LineRequest]] = {
     "sim-swap:check": SwapCheckRequest,
     "sim-swap:retrieve-date": SwapDateRequest,
@@ -105,7 +134,7 @@ REQUEST_MODELS: dict[str, type[LineRequest]] = {
 }
 
 
-def line_query(request: LineRequest, token_phone_number: str | None, api: LineApi) -> LineQuery:
+def line_query(request: LineRequest, token_phone_number: str | None, api: CamaraApi) -> LineQuery:
     """The subject of the call: the body's number (two-legged) or the token's (three-legged), not both."""
     if token_phone_number is not None and request.phoneNumber is not None:
         raise UnnecessaryIdentifierError
@@ -115,7 +144,7 @@ def line_query(request: LineRequest, token_phone_number: str | None, api: LineAp
     return LineQuery(phone_number=phone_number, api=api)
 
 
-def swap_date_body(api: LineApi, change: datetime | None) -> dict[str, str | None]:
+def swap_date_body(api: CamaraApi, change: datetime | None) -> dict[str, str | None]:
     """RFC 3339 with its offset, as the spec requires; null where the operator has no record."""
     return {api.date_property: change.isoformat().replace("+00:00", "Z") if change else None}
 
@@ -131,20 +160,12 @@ def tenure_body(tenure: Tenure) -> dict[str, Any]:
 def answer(
     request: LineRequest,
     query: LineQuery,
+    operation: str,
     context: CallContext,
     *,
     operators: OperatorDirectory,
     audit: AuditTrail,
 ) -> dict[str, Any]:
-    """Ask the serving operator through the operation's use case (audited there); the spec's body."""
-    if isinstance(request, SwapCheckRequest):
-        swapped = check_swap(query, request.maxAge, context, operators=operators, audit=audit)
-        return {"swapped": swapped}
-    if isinstance(request, RecyclingCheckRequest):
-        recycled = check_recycling(query, request.asked_date, context, operators=operators, audit=audit)
-        return {"phoneNumberRecycled": recycled}
-    if isinstance(request, TenureCheckRequest):
-        tenure = check_tenure(query, request.asked_date, context, operators=operators, audit=audit)
-        return tenure_body(tenure)
-    change = retrieve_swap_date(query, context, operators=operators, audit=audit)
-    return swap_date_body(query.api, change)
+    """Ask the serving operator the request's question (audited there); the spec's body."""
+    result = ask(query, operation, request.question(query), context, operators=operators, audit=audit)
+    return request.response(result, query.api)

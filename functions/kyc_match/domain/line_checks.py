@@ -20,13 +20,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from kyc_match.domain.apis import DEVICE_SWAP, KYC_TENURE, NUMBER_RECYCLING, SIM_SWAP
 from kyc_match.domain.errors import ServiceNotApplicableError
 from kyc_match.domain.line_history import (
     DEFAULT_MAX_AGE_HOURS,
-    DEVICE_SWAP,
-    KYC_TENURE,
-    NUMBER_RECYCLING,
-    SIM_SWAP,
     LineApi,
     LineHistory,
     LineQuery,

@@ -10,47 +10,17 @@ whether a date was returned…), never a date.
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar, cast
 
+from kyc_match.domain.apis import CAMARA_APIS, CamaraApi
 from kyc_match.domain.errors import KycMatchError, OperatorBadGatewayError, ServiceNotApplicableError
 from kyc_match.domain.model import AuditRecord, CallContext
 from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorDirectory
 from kyc_match.domain.purposes import DEFAULT_PURPOSE
 
-
-@dataclass(frozen=True)
-class LineApi:
-    """One line-history API: its CAMARA name and version, and what its spec says about missing records."""
-
-    name: str  # camelCase, as operator configuration names it (`apis.simSwap`)
-    path: str  # the CAMARA base path, e.g. "sim-swap/v2"
-    version: str
-    operations: tuple[str, ...]  # the paths under `path`, e.g. ("check", "retrieve-date")
-    date_property: str = ""  # the retrieve-date response's property (swap APIs only)
-    # Device Swap: a check on a line the operator has no record of is 422 (SIM Swap: not swapped).
-    check_needs_record: bool = False
-
-    @property
-    def scopes(self) -> frozenset[str]:
-        """CAMARA's scopes for this API: `<api-name>:<operation>`, e.g. `sim-swap:check`."""
-        return frozenset(self.scope(operation) for operation in self.operations)
-
-    def scope(self, operation: str) -> str:
-        return f"{self.path.split('/')[0]}:{operation}"
-
-
-SIM_SWAP = LineApi("simSwap", "sim-swap/v2", "v2", ("check", "retrieve-date"), "latestSimChange")
-DEVICE_SWAP = LineApi(
-    "deviceSwap",
-    "device-swap/v1",
-    "v1",
-    ("check", "retrieve-date"),
-    "latestDeviceChange",
-    check_needs_record=True,
-)
-NUMBER_RECYCLING = LineApi("numberRecycling", "number-recycling/v0.2", "v0.2", ("check",))
-KYC_TENURE = LineApi("kycTenure", "kyc-tenure/v0.2", "v0.2", ("check-tenure",))
-LINE_APIS = (SIM_SWAP, DEVICE_SWAP, NUMBER_RECYCLING, KYC_TENURE)
+# The descriptors live in the registry (apis.py); `LineApi` is their name where line history asks.
+LineApi = CamaraApi
+LINE_APIS = CAMARA_APIS
 DEFAULT_MAX_AGE_HOURS = 240  # both specs' default for `maxAge`
 MAX_AGE_RANGE = range(1, 2401)  # both specs: 1 to 2400 hours
 T = TypeVar("T")
@@ -88,14 +58,15 @@ class Tenure:
     contract_type: str | None = None  # "PAYG" | "PAYM" | "Business"
 
 
-@runtime_checkable
 class LineHistory(Protocol):
     """An operator adapter that answers line-history questions for the numbers it serves.
 
     Each method raises like a match: IdentifierNotFoundError, ServiceNotApplicableError, the
-    operator-failure errors. `offers` says whether the operator's configuration lists the API."""
+    operator-failure errors. Whether it answers an API is asked (`offers(api)`, the OperatorAdapter
+    port), never inferred from `isinstance` against this protocol: a method added here once made every
+    adapter lacking it fail such a check, and every check of every API became unavailable."""
 
-    def offers(self, api: str, version: str) -> bool: ...
+    def offers(self, api: CamaraApi) -> bool: ...
 
     def check_swap(self, query: LineQuery, max_age_hours: int) -> bool:
         """SIM/Device Swap `check`: changed within `max_age_hours` before `query.asked_at`?"""
@@ -114,6 +85,62 @@ class LineHistory(Protocol):
         ...
 
 
+# What the audit entry keeps of an answer: its shape (booleans, the window asked), never a date.
+AnswerShape = Mapping[str, bool | int]
+
+
+class Question(Protocol[T_co]):
+    """One operation asked of an operator's line history: the answer, and its shape for the audit."""
+
+    def __call__(self, history: LineHistory) -> tuple[T_co, AnswerShape]: ...
+
+
+def swap_question(query: LineQuery, max_age_hours: int) -> Question[bool]:
+    """SIM/Device Swap `check`."""
+
+    def question(history: LineHistory) -> tuple[bool, AnswerShape]:
+        swapped = history.check_swap(query, max_age_hours)
+        return swapped, {"swapped": swapped, "maxAge": max_age_hours}
+
+    return question
+
+
+def swap_date_question(query: LineQuery) -> Question[datetime | None]:
+    """SIM/Device Swap `retrieve-date`: whether a date came back is kept, not the date."""
+
+    def question(history: LineHistory) -> tuple[datetime | None, AnswerShape]:
+        change = history.swap_date(query)
+        return change, {"dateReturned": change is not None}
+
+    return question
+
+
+def recycling_question(query: LineQuery, specified_date: date) -> Question[bool]:
+    """Number Recycling `check`."""
+
+    def question(history: LineHistory) -> tuple[bool, AnswerShape]:
+        recycled = history.check_recycled(query, specified_date)
+        return recycled, {"phoneNumberRecycled": recycled}
+
+    return question
+
+
+def tenure_question(query: LineQuery, tenure_date: date) -> Question[Tenure]:
+    """KYC Tenure `check-tenure`. A contract type outside the spec's values is the operator's fault
+    (502), whichever adapter passed it on. The shape says whether a contract type came, not which."""
+
+    def question(history: LineHistory) -> tuple[Tenure, AnswerShape]:
+        tenure = history.check_tenure(query, tenure_date)
+        if tenure.contract_type not in (None, *CONTRACT_TYPES):
+            raise OperatorBadGatewayError
+        return tenure, {
+            "tenureDateCheck": tenure.since_date,
+            "contractTypeReturned": tenure.contract_type is not None,
+        }
+
+    return question
+
+
 def check_swap(
     query: LineQuery,
     max_age_hours: int,
@@ -123,26 +150,17 @@ def check_swap(
     audit: AuditTrail,
 ) -> bool:
     """Was the SIM (device) changed within `max_age_hours` before the request arrived?"""
-    operation = f"{query.api.path}/check"
     query = replace(query, asked_at=query.asked_at or context.received_at)
-
-    def answer(history: LineHistory) -> tuple[bool, Mapping[str, bool | int]]:
-        swapped = history.check_swap(query, max_age_hours)
-        return swapped, {"swapped": swapped, "maxAge": max_age_hours}
-
-    return _ask(query, operation, context, operators, audit, answer)
+    question = swap_question(query, max_age_hours)
+    return ask(query, "check", question, context, operators=operators, audit=audit)
 
 
 def retrieve_swap_date(
     query: LineQuery, context: CallContext, *, operators: OperatorDirectory, audit: AuditTrail
 ) -> datetime | None:
     """The latest change, or None where the operator has no record (the spec's `null`)."""
-
-    def answer(history: LineHistory) -> tuple[datetime | None, Mapping[str, bool | int]]:
-        change = history.swap_date(query)
-        return change, {"dateReturned": change is not None}
-
-    return _ask(query, f"{query.api.path}/retrieve-date", context, operators, audit, answer)
+    question = swap_date_question(query)
+    return ask(query, "retrieve-date", question, context, operators=operators, audit=audit)
 
 
 def check_recycling(
@@ -154,12 +172,8 @@ def check_recycling(
     audit: AuditTrail,
 ) -> bool:
     """Has the number changed subscriber after `specified_date`? (Number Recycling `check`)"""
-
-    def answer(history: LineHistory) -> tuple[bool, Mapping[str, bool | int]]:
-        recycled = history.check_recycled(query, specified_date)
-        return recycled, {"phoneNumberRecycled": recycled}
-
-    return _ask(query, f"{query.api.path}/check", context, operators, audit, answer)
+    question = recycling_question(query, specified_date)
+    return ask(query, "check", question, context, operators=operators, audit=audit)
 
 
 def check_tenure(
@@ -170,54 +184,44 @@ def check_tenure(
     operators: OperatorDirectory,
     audit: AuditTrail,
 ) -> Tenure:
-    """Has the subscription had continuous tenure since `tenure_date`? (KYC Tenure `check-tenure`)
-
-    A contract type outside the spec's values is the operator's fault (502), whichever adapter passed
-    it on. The audit entry records the answer and whether a contract type came with it, not which one."""
-
-    def answer(history: LineHistory) -> tuple[Tenure, Mapping[str, bool | int]]:
-        tenure = history.check_tenure(query, tenure_date)
-        if tenure.contract_type not in (None, *CONTRACT_TYPES):
-            raise OperatorBadGatewayError
-        shape = {
-            "tenureDateCheck": tenure.since_date,
-            "contractTypeReturned": tenure.contract_type is not None,
-        }
-        return tenure, shape
-
-    return _ask(query, f"{query.api.path}/check-tenure", context, operators, audit, answer)
+    """Has the subscription had continuous tenure since `tenure_date`? (KYC Tenure `check-tenure`)"""
+    question = tenure_question(query, tenure_date)
+    return ask(query, "check-tenure", question, context, operators=operators, audit=audit)
 
 
-def _ask(
+def ask(
     query: LineQuery,
     operation: str,
+    question: Question[T],
     context: CallContext,
+    *,
     operators: OperatorDirectory,
     audit: AuditTrail,
-    answer: "_Answer[T]",
 ) -> T:
+    """Ask the operator serving the number one operation of `query.api`, if it offers the API (else
+    422); audited either way under `<api path>/<operation>`, with the answer's shape."""
+    asked = f"{query.api.path}/{operation}"
     operator: OperatorAdapter | None = None
     try:
         operator = operators.operator_for(query.phone_number)
         history = history_of(operator, query.api)
-        result, recorded = answer(history)
+        result, recorded = question(history)
     except Exception as error:
         failure = error if isinstance(error, KycMatchError) else KycMatchError()
-        audit.record(_record(context, query, operation, operator, error=failure))
+        audit.record(_record(context, query, asked, operator, error=failure))
         raise
-    audit.record(_record(context, query, operation, operator, answer=recorded))
+    audit.record(_record(context, query, asked, operator, answer=recorded))
     return result
 
 
-class _Answer(Protocol[T_co]):
-    def __call__(self, history: LineHistory) -> tuple[T_co, Mapping[str, bool | int]]: ...
+def history_of(operator: OperatorAdapter, api: CamaraApi) -> LineHistory:
+    """The operator's line history, if it offers this API (and version): else 422.
 
-
-def history_of(operator: OperatorAdapter, api: LineApi) -> LineHistory:
-    """The operator's line history, if its configuration offers this API (and version): else 422."""
-    if not isinstance(operator, LineHistory) or not operator.offers(api.name, api.version):
+    The adapter's own answer decides. One that offers an API must answer its questions: a method it
+    lacks fails that question (an error, counted), not every question of every API."""
+    if not operator.offers(api):
         raise ServiceNotApplicableError
-    return operator
+    return cast("LineHistory", operator)
 
 
 def _record(
@@ -227,7 +231,7 @@ def _record(
     operator: OperatorAdapter | None,
     *,
     error: KycMatchError | None = None,
-    answer: Mapping[str, bool | int] | None = None,
+    answer: AnswerShape | None = None,
 ) -> AuditRecord:
     return AuditRecord(
         context=context,

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from kyc_match.domain.apis import CamaraApi
 from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery, ServedPolicy, Verdicts
 
 if TYPE_CHECKING:
@@ -26,6 +27,11 @@ class OperatorAdapter(Protocol):
 
     def match(self, query: MatchQuery) -> Verdicts:
         """Return a verdict per requested attribute, or raise a KycMatchError (404, 403, 422, 5xx)."""
+        ...
+
+    def offers(self, api: CamaraApi) -> bool:
+        """Does this operator answer `api` (its name and version), besides KYC Match? Asked, never
+        inferred from the adapter's type (domain/apis.py)."""
         ...
 
 

@@ -51,6 +51,7 @@ from urllib.parse import urlsplit
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from kyc_match.api.errors import answer_for
+from kyc_match.domain.apis import CAMARA_APIS, CamaraApi
 from kyc_match.domain.errors import (
     IdDocumentMismatchError,
     IdDocumentRequiredError,
@@ -62,7 +63,7 @@ from kyc_match.domain.errors import (
     ServiceNotApplicableError,
     UnavailableError,
 )
-from kyc_match.domain.line_history import LINE_APIS, LineQuery, Tenure
+from kyc_match.domain.line_history import LineQuery, Tenure
 from kyc_match.domain.model import MATCH_SCOPE, MatchQuery, Verdicts
 from kyc_match.matching import AttributeMatch
 from kyc_match.observability import SERVICE, logger, metrics
@@ -237,8 +238,8 @@ class CamaraOperator:
 
     # --- LineHistory: the operator's own SIM Swap, Device Swap, Number Recycling, KYC Tenure APIs ---
 
-    def offers(self, api: str, version: str) -> bool:
-        return self._config.offered_apis.offers(api, version)
+    def offers(self, api: CamaraApi) -> bool:
+        return self._config.offered_apis.offers(api.name, api.version)
 
     def check_swap(self, query: LineQuery, max_age_hours: int) -> bool:
         return self._line(query, "check", read_swapped, maxAge=max_age_hours)
@@ -254,7 +255,7 @@ class CamaraOperator:
 
     def _line(self, query: LineQuery, operation: str, read: Callable[[bytes], T], **fields: int | date) -> T:
         api = query.api
-        if not self.offers(api.name, api.version):
+        if not self.offers(api):
             raise ServiceNotApplicableError  # not configured: the operator is not asked
         # Each line-history spec: phoneNumber MUST come with a two-legged token and MUST NOT with a
         # three-legged one (422 MISSING_IDENTIFIER / UNNECESSARY_IDENTIFIER); `identifierInBody` is
@@ -283,7 +284,7 @@ class CamaraOperator:
     def _serves(self, scope: str) -> bool:
         if scope == MATCH_SCOPE:
             return True
-        return any(scope in api.scopes and self.offers(api.name, api.version) for api in LINE_APIS)
+        return any(scope in api.scopes and self.offers(api) for api in CAMARA_APIS)
 
     # --- one call: breaker, deadline, attempts, token, answer ------------------------------------
 

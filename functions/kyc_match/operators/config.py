@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from pydantic.alias_generators import to_camel, to_snake
 
+from kyc_match.domain.apis import CAMARA_APIS
+
 E164Prefix = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{0,14}$")]
 ApiVersion = Literal["v0.4", "vwip", "v0.5rc1"]
 Grant = Literal["jwt-bearer", "ciba", "client-credentials"]
@@ -133,9 +135,8 @@ class OfferedApis(BaseModel):
         return version in getattr(self, to_snake(api), ())
 
 
-ALL_LINE_APIS = OfferedApis(
-    sim_swap=("v2",), device_swap=("v1",), number_recycling=("v0.2",), kyc_tenure=("v0.2",)
-)
+# Every API of the registry at its version: what a sandbox operator offers unless told otherwise.
+ALL_LINE_APIS = OfferedApis.model_validate({api.name: [api.version] for api in CAMARA_APIS})
 
 
 class OperatorConfig(BaseModel):

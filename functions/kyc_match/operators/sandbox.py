@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
+from kyc_match.domain.apis import CamaraApi
 from kyc_match.domain.errors import (
     IdDocumentMismatchError,
     IdDocumentRequiredError,
@@ -71,8 +72,8 @@ class SandboxOperator:
             return {name: AttributeMatch(verdict.result) for name, verdict in verdicts.items()}
         return verdicts
 
-    def offers(self, api: str, version: str) -> bool:
-        return self._config.offered_apis.offers(api, version)
+    def offers(self, api: CamaraApi) -> bool:
+        return self._config.offered_apis.offers(api.name, api.version)
 
     def check_swap(self, query: LineQuery, max_age_hours: int) -> bool:
         change = self.swap_date(query)

@@ -38,7 +38,7 @@ from urllib.parse import parse_qs
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from kyc_match.domain.line_history import LINE_APIS
+from kyc_match.domain.apis import CAMARA_APIS
 from kyc_match.domain.purposes import PREFIX as PURPOSE_PREFIX
 from kyc_match.domain.purposes import is_purpose
 from kyc_match_tools.operator_sim.assertions import AssertionRejectedError, AssertionVerifier, ClientKeys
@@ -55,7 +55,9 @@ CLIENT_CREDENTIALS = "client_credentials"
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 API_SCOPE = "kyc-match:match"
 WHOLE_API_SCOPES = frozenset({"sim-swap", "device-swap"})  # the swap specs also accept the API's name
-API_SCOPES = frozenset({API_SCOPE, *WHOLE_API_SCOPES}) | {scope for api in LINE_APIS for scope in api.scopes}
+API_SCOPES = frozenset({API_SCOPE, *WHOLE_API_SCOPES}) | {
+    scope for api in CAMARA_APIS for scope in api.scopes
+}
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path
 BC_AUTHORIZE_PATH = "/oauth2/bc-authorize"
 DISCOVERY_PATH = "/.well-known/openid-configuration"

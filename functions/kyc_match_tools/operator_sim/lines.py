@@ -20,24 +20,15 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from kyc_match.api.errors import answer_for
-from kyc_match.api.line_models import (
-    REQUEST_MODELS,
-    RecyclingCheckRequest,
-    SwapCheckRequest,
-    TenureCheckRequest,
-    line_query,
-    swap_date_body,
-    tenure_body,
-)
+from kyc_match.api.line_models import REQUEST_MODELS, line_query
+from kyc_match.domain.apis import CAMARA_APIS, CamaraApi, by_route
 from kyc_match.domain.errors import KycMatchError
-from kyc_match.domain.line_history import LINE_APIS, LineApi, LineQuery
+from kyc_match.domain.line_history import LineQuery
 from kyc_match.operators.sandbox import SandboxOperator
 from kyc_match_tools.operator_sim.authorization import WHOLE_API_SCOPES, Grant
 from kyc_match_tools.operator_sim.simulator import error_body, permitted_object
 
-LINE_PATHS: Final[dict[str, tuple[LineApi, str]]] = {
-    f"/{api.path}/{operation}": (api, operation) for api in LINE_APIS for operation in api.operations
-}
+LINE_PATHS: Final[dict[str, tuple[CamaraApi, str]]] = by_route(CAMARA_APIS)
 
 
 def line_response(history: SandboxOperator, path: str, body: bytes, grant: Grant) -> tuple[int, Any]:
@@ -57,7 +48,11 @@ def line_response(history: SandboxOperator, path: str, body: bytes, grant: Grant
 
 
 def _answer(
-    history: SandboxOperator, api: LineApi, operation: str, document: dict[str, Any], token_number: str | None
+    history: SandboxOperator,
+    api: CamaraApi,
+    operation: str,
+    document: dict[str, Any],
+    token_number: str | None,
 ) -> dict[str, Any]:
     """Our own request models and bounds for the operation (api/line_models.py), the sandbox's answer."""
     request = REQUEST_MODELS[api.scope(operation)].model_validate(document)
@@ -65,13 +60,8 @@ def _answer(
     request.check_bounds(asked_at.date())
     subject = line_query(request, token_number, api)
     query = LineQuery(subject.phone_number, api, asked_at=asked_at)
-    if isinstance(request, SwapCheckRequest):
-        return {"swapped": history.check_swap(query, request.maxAge)}
-    if isinstance(request, RecyclingCheckRequest):
-        return {"phoneNumberRecycled": history.check_recycled(query, request.asked_date)}
-    if isinstance(request, TenureCheckRequest):
-        return tenure_body(history.check_tenure(query, request.asked_date))
-    return swap_date_body(api, history.swap_date(query))
+    result, _ = request.question(query)(history)  # what our handler asks, answered by the sandbox itself
+    return request.response(result, api)
 
 
 def malformed_line_body(kind: str, answer: Any) -> bytes:
