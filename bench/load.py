@@ -1,6 +1,7 @@
 """Bounded load on `kyc-match serve` with two simulated operators, all on 127.0.0.1.
 
-Run: .venv/bin/python bench/load.py [--requests 1000] [--concurrency 8] [--latency 0.02] [--time-limit 300]
+Run: .venv/bin/python bench/load.py [--requests 500] [--concurrency 1,8,32,64] [--latency 0.02]
+     [--time-limit 300]
 
 Starts two operator simulators (op-es: v0.4, +34; op-jp: vwip, no scores, +81) answering after a
 fixed latency, and `kyc-match serve --operators` in front of them with its own embedded moto; then
@@ -8,7 +9,11 @@ sends a fixed number of match requests (asyncio + httpx, bounded concurrency, an
 it stops by itself), alternating the two operators and varying the attributes sent. It checks every
 answer (200, own x-correlator echoed, exactly the attributes sent) and that every request left one
 audit entry (the audit table, counted by correlator), then prints latency percentiles and
-throughput. Exit status 1 on any error or missing audit entry. Loopback only.
+throughput. Each concurrency level (default 1, 8, 32 and 64: #29 item 7) is a separate run of
+`--requests` requests against the same serve; its connection errors (refused, reset, timed out) are
+counted apart, with the kernel's listen-queue overflows during the level (Linux, system-wide).
+Throughput is printed as a ratio to the c=1 level of the same run. Exit status 1 on any error or
+missing audit entry. Loopback only.
 """
 
 import argparse
@@ -47,6 +52,13 @@ SUBJECTS = [
 ]  # fmt: skip
 
 
+# What a client sees when the server's listen queue overflows or a connection is dropped: no answer.
+CONNECTION_ERRORS = frozenset(
+    {"ConnectError", "ConnectTimeout", "ReadError", "ReadTimeout", "WriteError", "RemoteProtocolError"}
+)
+DEFAULT_LEVELS = (1, 8, 32, 64)
+
+
 @dataclass
 class LoadReport:
     sent: int = 0
@@ -59,6 +71,11 @@ class LoadReport:
     @property
     def error_count(self) -> int:
         return sum(self.errors.values())
+
+    @property
+    def connection_errors(self) -> int:
+        """Requests that got no answer at all: refused, reset or timed-out connections."""
+        return sum(count for kind, count in self.errors.items() if kind in CONNECTION_ERRORS)
 
 
 def request_body(number: int) -> tuple[dict[str, str], set[str]]:
@@ -256,43 +273,87 @@ def check_audit(setup: LocalSetup, report: LoadReport, settle: float = 10) -> li
         time.sleep(0.5)
 
 
+def listen_overflows() -> int | None:
+    """The kernel's count of connections dropped because a listen queue was full (Linux only; all
+    sockets of the machine, so read it as an upper bound for ours)."""
+    try:
+        lines = Path("/proc/net/netstat").read_text(encoding="ascii").splitlines()
+    except OSError:
+        return None
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            fields = dict(zip(names.split()[1:], values.split()[1:], strict=False))
+            return int(fields.get("ListenOverflows", 0))
+    return None
+
+
+def concurrency_levels(text: str) -> tuple[int, ...]:
+    levels = tuple(int(part) for part in text.split(",") if part.strip())
+    if not levels or min(levels) < 1:
+        raise argparse.ArgumentTypeError("concurrency levels are positive integers, e.g. 1,8,32,64")
+    return levels
+
+
+def print_level(requests: int, concurrency: int, report: LoadReport, overflows: int | None) -> None:
+    latencies_ms = [value * 1000 for value in report.latencies]
+    answered = len(report.correlators)
+    print(f"c={concurrency}: {requests} requests")
+    print(f"  answered {answered} in {report.elapsed:.1f} s -> {answered / report.elapsed:.1f} req/s")
+    if latencies_ms:
+        print(
+            f"  latency ms: p50 {statistics.median(latencies_ms):.1f}  "
+            f"p90 {percentile(latencies_ms, 0.9):.1f}  p99 {percentile(latencies_ms, 0.99):.1f}  "
+            f"max {max(latencies_ms):.1f}"
+        )
+    seen = "n/a" if overflows is None else str(overflows)
+    print(
+        f"  errors: {report.error_count} {dict(report.errors) if report.errors else ''}".rstrip()
+        + f"; connection errors: {report.connection_errors}; listen overflows (machine): {seen}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=500, help="requests per concurrency level")
+    parser.add_argument(
+        "--concurrency", type=concurrency_levels, default=DEFAULT_LEVELS,
+        help="comma-separated concurrency levels, each a run of --requests (default 1,8,32,64)",
+    )  # fmt: skip
     parser.add_argument("--latency", type=float, default=0.02, help="operator answer latency, seconds")
-    parser.add_argument("--time-limit", type=float, default=300, help="seconds for the whole run")
+    parser.add_argument("--time-limit", type=float, default=300, help="seconds for each level")
     args = parser.parse_args()
-    run_id = uuid.uuid4().hex[:12]
+    print(
+        f"load: {args.requests} requests per level, concurrency {','.join(map(str, args.concurrency))}, "
+        f"two simulated operators at {args.latency * 1000:.0f} ms, loopback; {os.cpu_count()} CPUs, "
+        f"Python {sys.version.split()[0]}"
+    )
+    failed = False
+    rates: dict[int, float] = {}
     with (
         tempfile.TemporaryDirectory(prefix="kyc-match-load-") as tmp,
         local_setup(args.latency, Path(tmp)) as setup,
     ):
-        report = asyncio.run(
-            run_load(setup.base_url, args.requests, args.concurrency, args.time_limit, run_id=run_id)
-        )
-        unaudited = check_audit(setup, report)
-    latencies_ms = [value * 1000 for value in report.latencies]
-    print(
-        f"load: {args.requests} requests, concurrency {args.concurrency}, two simulated operators at "
-        f"{args.latency * 1000:.0f} ms, loopback; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
-    )
-    print(
-        f"answered {len(report.correlators)} in {report.elapsed:.1f} s -> "
-        f"{len(report.correlators) / report.elapsed:.1f} req/s"
-    )
-    if latencies_ms:
-        print(
-            f"latency ms: p50 {statistics.median(latencies_ms):.1f}  "
-            f"p90 {percentile(latencies_ms, 0.9):.1f}  p99 {percentile(latencies_ms, 0.99):.1f}  "
-            f"max {max(latencies_ms):.1f}"
-        )
-    print(f"errors: {report.error_count} {dict(report.errors) if report.errors else ''}")
-    print(
-        f"audit: {len(report.correlators) - len(unaudited)} of {len(report.correlators)} answered requests "
-        f"have exactly one entry"
-    )
-    return 0 if report.error_count == 0 and not unaudited and not report.timed_out else 1
+        for concurrency in args.concurrency:
+            before = listen_overflows()
+            report = asyncio.run(
+                run_load(
+                    setup.base_url, args.requests, concurrency, args.time_limit, run_id=uuid.uuid4().hex[:12]
+                )
+            )
+            after = listen_overflows()
+            unaudited = check_audit(setup, report)
+            overflows = None if before is None or after is None else after - before
+            print_level(args.requests, concurrency, report, overflows)
+            print(
+                f"  audit: {len(report.correlators) - len(unaudited)} of {len(report.correlators)} answered "
+                f"requests have exactly one entry"
+            )
+            rates[concurrency] = len(report.correlators) / report.elapsed if report.elapsed else 0.0
+            failed |= bool(report.error_count or unaudited or report.timed_out)
+    if rates.get(1):
+        ratios = "  ".join(f"c={level} {rate / rates[1]:.2f}x" for level, rate in rates.items())
+        print(f"throughput vs c=1 (same run): {ratios}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

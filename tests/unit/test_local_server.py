@@ -36,6 +36,32 @@ def test_a_bound_server_refuses_connections_until_activated():
         server.server_close()
 
 
+def test_64_clients_arriving_together_are_all_queued_while_the_server_is_busy():
+    """#29 item 7: while the accept loop waits (behind handler threads holding the GIL, here not running
+    at all), the kernel holds arriving connections in the listen queue. With socketserver's backlog of 5
+    the seventh handshake was dropped: a client retried a second later or got a reset."""
+    server = make_server("127.0.0.1", 0, no_handler, {})  # listening, but nothing accepts yet
+    clients: list[socket.socket] = []
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    try:
+        for number in range(64):
+            try:
+                clients.append(socket.create_connection(("127.0.0.1", server.server_port), timeout=1))
+            except OSError as error:
+                pytest.fail(f"client {number + 1} of 64 was not queued: {error!r}")
+        thread.start()
+        for client in clients:  # each queued connection is then served, none was reset
+            client.sendall(b"GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        for client in clients:
+            assert client.recv(12).startswith(b"HTTP/1.1 401")
+    finally:
+        for client in clients:
+            client.close()
+        if thread.is_alive():
+            server.shutdown()  # waits for serve_forever: only once it runs
+        server.server_close()
+
+
 @pytest.mark.parametrize(
     ("error", "reported"), [(BrokenPipeError(), False), (ConnectionResetError(), False), (ValueError(), True)]
 )
