@@ -85,13 +85,18 @@ class MemoryTable:
 
 
 class MemoryDynamoDb:
-    """`boto3.resource("dynamodb")` as far as the composition root uses it: one MemoryTable per name."""
+    """`boto3.resource("dynamodb")` as far as the composition root uses it: one MemoryTable per name;
+    `client` is the low-level client the audit trail writes its wire-form entries through."""
 
     def __init__(self, tables: dict[str, MemoryTable]) -> None:
         self.tables = tables
+        self.client = SimpleNamespace(put_item=self._client_put_item)
 
     def Table(self, name: str) -> MemoryTable:  # boto3 spells it so
         return self.tables[name]
+
+    def _client_put_item(self, *, TableName: str, Item: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return self.tables[TableName].put_item(Item=Item)  # kept in wire form: only counted here
 
 
 @contextmanager
@@ -191,6 +196,7 @@ def install_aws(
     )
     kms = MemoryKms()
     aws.dynamodb = lambda: dynamodb  # type: ignore[assignment,return-value]
+    aws.dynamodb_client = lambda: dynamodb.client  # type: ignore[assignment]
     aws.kms = lambda: kms  # type: ignore[assignment,return-value]
     return dynamodb, kms
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from kyc_match.domain.errors import UnavailableError
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_s3 import S3Client
@@ -38,6 +39,26 @@ def dynamodb() -> "DynamoDBServiceResource":
     import boto3  # noqa: PLC0415
 
     return boto3.resource("dynamodb", config=_config())
+
+
+@cache
+def dynamodb_client() -> "DynamoDBClient":
+    """A low-level DynamoDB client, for the audit write given in wire form (#29 item 3): the resource's
+    own `meta.client` serialises every item again with the resource layer's hooks. Created once beside
+    the resource (~2.5 ms CPU: the service model is already loaded)."""
+    import boto3  # noqa: PLC0415
+
+    return boto3.client("dynamodb", config=wire_config())
+
+
+def wire_config() -> Any:
+    """The clients' config, without botocore's client-side parameter validation: the audit entry is
+    built by our code in exactly TypeSerializer's wire form (tests/unit/test_audit_wire_item.py), and
+    DynamoDB validates every request itself; re-walking the entry's ~60 values against the service
+    model cost ~180 µs CPU per request (bench/bench_warm.py)."""
+    from botocore.config import Config  # noqa: PLC0415
+
+    return _config().merge(Config(parameter_validation=False))
 
 
 @cache
@@ -80,7 +101,7 @@ def sts() -> Any:  # no STS stubs pinned: one call, GetCallerIdentity
 
 def reset() -> None:
     """Forget the clients (tests that change AWS_ENDPOINT_URL or credentials)."""
-    for factory in (_config, dynamodb, dynamodb_streams, kms, sqs, s3, sts):
+    for factory in (_config, dynamodb, dynamodb_client, dynamodb_streams, kms, sqs, s3, sts):
         factory.cache_clear()
 
 

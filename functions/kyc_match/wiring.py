@@ -162,6 +162,7 @@ def audit_trail(settings: Settings) -> AuditTrail:
         identifier_hasher(settings),
         timedelta(days=settings.audit_retention_days),
         fallback=SqsFallback(aws.sqs(), queue_url) if queue_url else None,
+        client=aws.dynamodb_client(),  # the entry pre-serialised, not through the resource (#29 item 3)
     )
 
 
@@ -413,3 +414,35 @@ def _operator_secrets() -> "SecretSource":
     from kyc_match.operators.secrets import SecretsManagerSecrets  # noqa: PLC0415
 
     return SecretsManagerSecrets()
+
+
+# Builders whose products hold AWS clients, keys, tokens, connections or time-bounded caches (routes,
+# clients, policies, health): a SnapStart restore forgets them (kyc_match.snapstart), so each restored
+# container builds its own. KEPT_ON_RESTORE: parsed configuration and thread pools, nothing of that.
+FORGOTTEN_ON_RESTORE = (
+    _container,
+    audit_components,
+    witness_store,
+    witness_signers,
+    witness_sealer,
+    policy_store,
+    config_table,
+    client_store,
+    identifier_hasher,
+    identifier_hashers,
+    jwt_signers,
+    peer_signers,
+    _kms_in,
+    audit_table,
+    ported_numbers_table,
+    _policy_sealer,
+    pending_authorizations,
+    _operator_secrets,
+)
+KEPT_ON_RESTORE = (operator_configs, hashing_pool, line_check_pool)
+
+
+def forget_container() -> None:
+    """Forget every built adapter that holds a client, key, token, connection or cached answer."""
+    for builder in FORGOTTEN_ON_RESTORE:
+        builder.cache_clear()

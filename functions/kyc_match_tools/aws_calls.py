@@ -99,7 +99,7 @@ def function_clients() -> list[Any]:
     """The botocore clients the function's request path uses (created now if not yet)."""
     from kyc_match import aws  # noqa: PLC0415
 
-    return [aws.dynamodb().meta.client, aws.kms(), aws.sqs()]
+    return [aws.dynamodb().meta.client, aws.dynamodb_client(), aws.kms(), aws.sqs()]
 
 
 class MarkedDirectory:
