@@ -87,6 +87,7 @@ class PipLocalBundling:
             "-m",
             "pip",
             "install",
+            "--require-hashes",  # every wheel must match requirements/lambda.txt's hashes (#25 item 6)
             "--no-deps",  # requirements/lambda.txt is the complete, pinned closure
             *platforms,
             "--implementation",
