@@ -15,10 +15,17 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kyc_match.audit.witness import PREFIX, WitnessObject, object_name, parse_name
+from kyc_match.audit.witness import PREFIX, WitnessObject, instant, object_name, parse_name
+from kyc_match.audit.witness_tree import signed_part
+
+if TYPE_CHECKING:
+    from joserfc.jwk import ECKey
+
+    from kyc_match.audit.witness_client import ClientScope
 
 ENTRIES = "entries.jsonl"
 KEYS = "keys"
@@ -102,3 +109,134 @@ def _name_and_version(relative: str) -> tuple[str, int]:
     if dot and name.endswith(".jws") and suffix.isdigit() and int(suffix) > 1:
         return name, int(suffix) - 1
     return relative, 0
+
+
+# --- One client's bundle (#26 item 1) --------------------------------------------------------------------
+
+CLIENT = "client.json"
+PROOFS = "proofs.jsonl"
+
+
+def write_client_bundle(
+    directory: Path,
+    scope: "ClientScope",
+    entries: Iterable[Mapping[str, Any]],
+    objects: Iterable[WitnessObject],
+    keys: Mapping[str, "ECKey"],
+    pems: Mapping[str, bytes],
+) -> Written:
+    """One client's bundle: its entries of the period, the signed headers of the version 2 objects
+    sealed from the period's start on (headers only: roots and links), its count leaves and records
+    with their audit paths, the public keys. Never an object's body nor a version 1 object (which
+    lists every client's records): a later version of a name is written empty (`rewritten` needs no
+    content). The directory must not hold a bundle already."""
+    from kyc_match.audit.witness_tree import client_proofs  # noqa: PLC0415
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / ENTRIES).open("x", encoding="utf-8") as output:
+        count = 0
+        for entry in entries:
+            output.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
+            count += 1
+    root = directory.resolve()
+    chosen, refused = _client_objects(list(objects), scope, keys)
+    written = 0
+    with (root / PROOFS).open("x", encoding="utf-8") as proofs:
+        for item, content in chosen:
+            relative = item.name if item.version == 0 else f"{item.name}.v{item.version + 1}"
+            body = signed_part(item.body) if item.version == 0 else b""
+            if not _write_inside(root, relative, body):
+                refused.add(item.name)
+                continue
+            written += 1
+            row = client_proofs(content, scope.ids) if content and item.version == 0 else None
+            if row is not None:
+                proofs.write(json.dumps({"object": item.name, **row}, sort_keys=True) + "\n")
+    described = {
+        "client": scope.client,
+        "ids": sorted(scope.ids),
+        "from": scope.start.isoformat() if scope.start else None,
+        "to": scope.end.isoformat() if scope.end else None,
+    }
+    (root / CLIENT).write_text(json.dumps(described, sort_keys=True, indent=2) + "\n", encoding="utf-8")
+    for kid, pem in pems.items():
+        if _KID.fullmatch(kid) is None or not _write_inside(root, f"{KEYS}/{kid}.pem", pem):
+            refused.add(f"{KEYS}/{kid}.pem")
+    (root / KEYS).mkdir(exist_ok=True)
+    return Written(count, written, tuple(sorted(refused)))
+
+
+def _client_objects(
+    objects: list[WitnessObject], scope: "ClientScope", keys: Mapping[str, "ECKey"]
+) -> tuple[list[tuple[WitnessObject, dict[str, Any] | None]], set[str]]:
+    """The objects of a client's bundle, with their opened content (None: does not open), and the names
+    refused. Per region: from the first version 2 object sealed at or after the period's start (less
+    the clock skew) on; objects that do not open are kept there (verify names them `forged`) unless
+    their signed part lists records (a version 1 object, or anything that reads like one)."""
+    from kyc_match.audit.witness_check import CLOCK_SKEW, open_whole  # noqa: PLC0415
+    from kyc_match.audit.witness_signature import UnverifiedObjectError  # noqa: PLC0415
+
+    refused: set[str] = set()
+    opened: dict[str, dict[str, Any] | None] = {}
+    first: dict[str, int] = {}  # region -> first sequence in the bundle
+    since = datetime.combine(scope.start, time(), UTC) - CLOCK_SKEW if scope.start else None
+    for item in objects:
+        if not is_witness_name(item.name):
+            refused.add(item.name)
+            continue
+        if item.version:
+            continue
+        try:
+            content: dict[str, Any] | None = open_whole(item.body, keys)
+        except UnverifiedObjectError:
+            content = None
+        opened[item.name] = content
+        if content is None or content.get("version") != 2:
+            continue
+        sealed = instant(content.get("sealedAt"))
+        region, sequence = parse_name(item.name) or ("", 0)
+        if since is None or (sealed is not None and sealed >= since):
+            first[region] = min(first.get(region, sequence), sequence)
+    chosen = []
+    for item in objects:
+        place = parse_name(item.name)
+        if item.name in refused or place is None or place[1] < first.get(place[0], place[1] + 1):
+            continue
+        content = opened.get(item.name)
+        if item.version == 0 and content is None and _lists_records(item.body):
+            continue
+        if content is not None and content.get("version") != 2:
+            continue  # a version 1 object past the first version 2 one: never written
+        chosen.append((item, content))
+    return chosen, refused
+
+
+def _lists_records(body: bytes) -> bool:
+    """Whether an object's signed part, read without its signature, lists records."""
+    import base64  # noqa: PLC0415
+
+    try:
+        payload = signed_part(body).split(b".")[1]
+        content = json.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return False
+    return isinstance(content, dict) and "records" in content
+
+
+def read_client_bundle(directory: Path) -> tuple["ClientScope", list[dict[str, Any]]] | None:
+    """The scope and proof rows of a client's bundle; None for a whole-trail bundle."""
+    from kyc_match.audit.witness_client import ClientScope  # noqa: PLC0415
+
+    described_file = directory / CLIENT
+    if not described_file.is_file():
+        return None
+    described = json.loads(described_file.read_text(encoding="utf-8"))
+    scope = ClientScope(
+        str(described["client"]),
+        frozenset(str(name) for name in described["ids"]),
+        date.fromisoformat(described["from"]) if described.get("from") else None,
+        date.fromisoformat(described["to"]) if described.get("to") else None,
+    )
+    with (directory / PROOFS).open(encoding="utf-8") as lines:
+        rows = [json.loads(line) for line in lines if line.strip()]
+    return scope, rows

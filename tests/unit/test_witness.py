@@ -4,19 +4,20 @@ Given stream records (as Lambda delivers them), when the sealer seals them into 
 `check_witness` reads every version back, then each kind of tampering is named with its subject.
 """
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from joserfc import jws
 
 from kyc_match.audit.canonical import entry_hash, plain
-from kyc_match.audit.witness import MAX_RECORDS_PER_OBJECT, object_hash, object_name, witness_records
+from kyc_match.audit.witness import MAX_RECORDS_PER_OBJECT, object_name, witness_records
 from kyc_match.audit.witness_check import Finding, WitnessReport, check_witness
 from kyc_match.audit.witness_sealer import WitnessChainBrokenError, WitnessConflictError, WitnessSealer
-from kyc_match.audit.witness_signature import key_ring, open_object
+from kyc_match.audit.witness_signature import key_ring, sign_object
+from kyc_match.audit.witness_tree import TREE_SIZE, link_hash, open_witness
 from support.doubles import MemoryWitnessStore
 from support.witness import LocalWitnessSigner, stream_record
 
@@ -142,7 +143,7 @@ def test_ttl_expiry_is_recorded_and_not_a_finding():
     witness.seal(stream_record("INSERT", new=expired))
     witness.seal(stream_record("REMOVE", old=expired, by_ttl=True))
     [_, removal] = witness.store.all_versions()
-    [record] = json.loads(jws.extract_compact(removal.body).payload)["records"]
+    [record] = open_witness(removal.body, key_ring([witness.signer.public_key()]))["records"]
     assert (record["event"], record["by"]) == ("REMOVE", "ttl")
     report = witness.check()
     assert report.ok, report.findings
@@ -201,8 +202,9 @@ def test_a_missing_object_is_a_gap_and_a_foreign_or_altered_one_is_forged():
     names = [witness.seal(stream_record("INSERT", new=entry(number))) for number in (1, 2, 3, 4)]
     body = witness.store.versions[names[2]][0]
     del witness.store.versions[names[1]]
-    header, payload, signature = body.split(b".")
-    witness.store.versions[names[2]] = [b".".join((header, payload[:-4] + b"AAAA", signature))]
+    signed, rest = body.split(b"\n", 1)
+    header, payload, signature = signed.split(b".")
+    witness.store.versions[names[2]] = [b".".join((header, payload[:-4] + b"AAAA", signature)) + b"\n" + rest]
     witness.store.versions["witness/eu-west-1/notes.txt"] = [b"hello"]
     report = witness.check(entry(1), entry(4))
     assert set(report.findings) >= {
@@ -281,7 +283,7 @@ def test_a_full_object_of_the_longest_records_still_opens_with_the_public_key():
     assert result is not None
     body = witness.store.read(result.name)
     assert body is not None
-    opened = open_object(body, key_ring([witness.signer.public_key()]))
+    opened = open_witness(body, key_ring([witness.signer.public_key()]))
     assert len(opened["records"]) == MAX_RECORDS_PER_OBJECT
     assert len(body) < 128_000 * 0.75, f"{len(body)} bytes: too little headroom under joserfc's limit"
 
@@ -334,7 +336,7 @@ def test_a_cold_sealer_chains_to_the_last_validly_signed_object_not_to_junk():
     keys = key_ring([witness.signer.public_key()])
     body = witness.store.read(result.name)
     assert body is not None
-    assert open_object(body, keys)["previous"] == object_hash(witness.store.versions[first][0])
+    assert open_witness(body, keys)["previous"] == link_hash(witness.store.versions[first][0])
     assert kinds(witness.check(entry(1), entry(2))) == {("forged", (junk,))}
 
 
@@ -419,3 +421,72 @@ def test_pending_is_bounded_by_the_queue_and_the_stream():
     report = witness.check(entry(1), drained, lost)
     assert kinds(report) == {("inserted", key(lost))}
     assert report.pending == 1
+
+
+# --- Issue #26 item 1: version 2 objects, a signed header committing to the records as Merkle trees. Objects
+# of version 1 (written before) still verify, and a chain from one version to the other is unbroken. ---------
+
+
+def version_1(witness: Witness, sequence: int, previous: str | None, *items: dict[str, Any]) -> bytes:
+    """An object as the sealer wrote it before #26: one JWS whose payload lists the records."""
+    records = witness_records([stream_record("INSERT", new=item, seq=n) for n, item in enumerate(items, 1)])
+    payload = {
+        "version": 1,
+        "region": REGION,
+        "sequence": sequence,
+        "previous": previous,
+        "sealedAt": datetime(2026, 1, 1, 0, 5, tzinfo=UTC).isoformat(timespec="seconds"),
+        "records": records,
+    }
+    return sign_object(witness.signer, payload)
+
+
+def test_a_chain_of_version_1_objects_then_version_2_verifies():
+    witness = Witness()
+    first = version_1(witness, 1, None, entry(1))
+    witness.store.put_new(object_name(REGION, 1), first)
+    second = version_1(witness, 2, hashlib.sha256(first).hexdigest(), entry(2))
+    witness.store.put_new(object_name(REGION, 2), second)
+    name = witness.new_sealer().seal(witness_records([stream_record("INSERT", new=entry(3))]))
+    assert name is not None and name.sequence == 3
+    report = witness.check(entry(1), entry(2), entry(3))
+    assert report.ok, report.findings
+    content = open_witness(witness.store.versions[name.name][0], key_ring([witness.signer.public_key()]))
+    assert content["version"] == 2 and content["previous"] == hashlib.sha256(second).hexdigest()
+    assert content["recordsTree"]["size"] == TREE_SIZE  # whatever the number of records
+
+
+def test_a_body_that_is_not_what_the_header_commits_to_is_forged():
+    witness = Witness()
+    name = witness.seal(stream_record("INSERT", new=entry(1)), stream_record("INSERT", new=entry(2)))
+    signed, body = witness.store.versions[name][0].split(b"\n", 1)
+    content = json.loads(body)
+    for change in (
+        lambda c: c["records"].pop(),  # a record dropped, its count too
+        lambda c: c["records"][0].update(newHash="0" * 64),  # a record changed
+        lambda c: c["clients"][0].update(records=1),  # a count changed
+        lambda c: c["index"].update({"bank-9": 1}),  # the sealer's index changed
+    ):
+        altered = json.loads(body)
+        change(altered)
+        witness.store.versions[name] = [signed + b"\n" + json.dumps(altered).encode()]
+        assert kinds(witness.check(entry(1), entry(2))) == {("forged", (name,))}
+    witness.store.versions[name] = [signed + b"\n" + json.dumps(content).encode()]
+    assert witness.check(entry(1), entry(2)).ok
+
+
+def test_each_clients_count_names_its_previous_object_with_records():
+    witness = Witness()
+    keys = key_ring([witness.signer.public_key()])
+    other = entry(2, clientDay="bank-2#2026-01-01")
+    names = [
+        witness.seal(stream_record("INSERT", new=entry(1))),
+        witness.seal(stream_record("INSERT", new=other)),
+        witness.new_sealer().seal(witness_records([stream_record("INSERT", new=entry(3))])).name,  # type: ignore[union-attr]
+    ]
+    clients = [open_witness(witness.store.versions[name][0], keys)["clients"] for name in names]
+    assert [[(c["client"], c["records"], c["previous"]) for c in listed] for listed in clients] == [
+        [("bank-1", 1, 0)],
+        [("bank-2", 1, 0)],
+        [("bank-1", 1, 1)],  # a cold sealer too: from the head's index
+    ]

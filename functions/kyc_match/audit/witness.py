@@ -1,11 +1,18 @@
 """The witness: what the audit table's stream showed, as signed, chained objects (issue #13).
 
-Each object is a compact JWS (ES256, signed in KMS by the witness key, `kid` = RFC 7638 thumbprint)
-whose payload lists the stream records of one batch, hashes only:
+Each object is signed in KMS by the witness key (compact JWS, ES256, `kid` = RFC 7638 thumbprint) and
+lists the stream records of one batch, hashes only:
+
+    {"event": "INSERT", "key": {"clientDay": ..., "entryKey": ...}, "newHash": "...", "by": "writer",
+     "at": "...", "seq": "...", "expiresAt": 1700000000}
+
+Version 1 objects (written before #26) are one JWS whose payload holds the records:
 
     {"version": 1, "region": "eu-west-1", "sequence": 7, "previous": "<sha256 hex of object 6's bytes>",
-     "sealedAt": "...", "records": [{"event": "INSERT", "key": {"clientDay": ..., "entryKey": ...},
-     "newHash": "...", "by": "writer", "at": "...", "seq": "...", "expiresAt": 1700000000}, ...]}
+     "sealedAt": "...", "records": [...]}
+
+Version 2 objects sign a header committing to the records as Merkle trees, the records in a body
+after it (audit/witness_tree.py), so one client's records can be proven alone.
 
 `previous` chains the objects of a region (null for sequence 1), so a missing or replaced object
 breaks the chain. Objects are named `witness/<region>/<sequence, 12 digits>.jws` and written once;
@@ -23,7 +30,6 @@ from kyc_match.tables import AUDIT
 
 PREFIX: Final = "witness/"
 WITNESS_TYPE: Final = "kyc-match-witness+jws"
-VERSION: Final = 1
 ENTRY_KEY: Final = AUDIT.sort_key or "entryKey"
 EXPIRES_AT: Final = AUDIT.ttl_attribute or "expiresAt"
 # Records per object at most. A record is ~450 bytes of JSON at the longest (a 64-character client id,
@@ -94,19 +100,6 @@ def _identity(record: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(identity, Mapping):
         return {}
     return {name[:1].lower() + name[1:]: value for name, value in identity.items()}
-
-
-def payload(
-    region: str, sequence: int, previous: str | None, records: list[dict[str, Any]], sealed_at: datetime
-) -> dict[str, Any]:
-    return {
-        "version": VERSION,
-        "region": region,
-        "sequence": sequence,
-        "previous": previous,
-        "sealedAt": sealed_at.astimezone(UTC).isoformat(timespec="seconds"),
-        "records": records,
-    }
 
 
 def changes(records: Iterable[Mapping[str, Any]]) -> list[str]:

@@ -26,7 +26,7 @@ region ends at its last validly signed object, and a gap is one finding however 
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -39,11 +39,11 @@ from kyc_match.audit.witness import (
     WitnessObject,
     instant,
     is_expiry,
-    object_hash,
     object_name,
     parse_name,
 )
-from kyc_match.audit.witness_signature import UnverifiedObjectError, open_object
+from kyc_match.audit.witness_signature import UnverifiedObjectError
+from kyc_match.audit.witness_tree import link_hash, open_witness
 from kyc_match.tables import AUDIT
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ class WitnessReport:
 
 
 @dataclass
-class _Chain:
+class Chain:
     """The verified payloads of the first versions, in chain order, and what was wrong with the rest."""
 
     payloads: list[dict[str, Any]] = field(default_factory=list)
@@ -111,26 +111,44 @@ def check_witness(
     bounds: TimeBounds | None = None,
 ) -> WitnessReport:
     stored = list(objects)
-    chain = _check_chain(stored, keys)
+    chain = check_chain(stored, keys)
     table = {(str(entry[AUDIT.partition_key]), str(entry[ENTRY_KEY])): entry for entry in entries}
     report = WitnessReport(entries=len(table), objects=len(stored))
-    timing = _Timing(now or datetime.now(UTC), bounds or TimeBounds())
-    findings = chain.findings | _check_entries(chain.payloads, table, report, timing)
+    timing = Timing(now or datetime.now(UTC), bounds or TimeBounds())
+    findings = chain.findings | check_entries(chain.payloads, table, report, timing)
     report.findings = sorted(findings)
     return report
 
 
 @dataclass(frozen=True)
-class _Timing:
+class Timing:
     now: datetime
     bounds: TimeBounds
+
+
+Opener = Callable[[bytes, Mapping[str, "ECKey"]], dict[str, Any]]
+
+
+def open_whole(body: bytes, keys: Mapping[str, "ECKey"]) -> dict[str, Any]:
+    """A witness object with its records (either version), as the bucket and a whole-trail bundle hold it."""
+    content = open_witness(body, keys)
+    if not isinstance(content.get("records"), list):
+        raise UnverifiedObjectError("no records")
+    return content
 
 
 # --- The chain ------------------------------------------------------------------------------------------
 
 
-def _check_chain(stored: list[WitnessObject], keys: Mapping[str, "ECKey"]) -> _Chain:
-    chain = _Chain()
+def check_chain(
+    stored: list[WitnessObject],
+    keys: Mapping[str, "ECKey"],
+    opener: Opener = open_whole,
+    anchored: bool = False,
+) -> Chain:
+    """Each region's chain. `anchored`: it starts at its first object held (a client's bundle holds the
+    headers of a period), not at sequence 1."""
+    chain = Chain()
     first: dict[str, dict[int, WitnessObject]] = defaultdict(dict)  # region -> sequence -> first version
     for item in sorted(stored, key=lambda found: (found.name, found.version)):
         place = parse_name(item.name)
@@ -141,19 +159,23 @@ def _check_chain(stored: list[WitnessObject], keys: Mapping[str, "ECKey"]) -> _C
         else:
             first[place[0]][place[1]] = item
     for region in sorted(first):
-        _check_region(region, first[region], keys, chain)
+        _check_region(region, first[region], (keys, opener), chain, anchored)
     return chain
 
 
 def _check_region(
-    region: str, objects: dict[int, WitnessObject], keys: Mapping[str, "ECKey"], chain: _Chain
+    region: str,
+    objects: dict[int, WitnessObject],
+    opening: tuple[Mapping[str, "ECKey"], Opener],
+    chain: Chain,
+    anchored: bool,
 ) -> None:
     """The region's objects in sequence order, present ones only: the chain ends at its last validly
     signed object, and each run of missing numbers below it is one `gap`."""
-    opened = {sequence: _opened(objects[sequence], keys, chain) for sequence in sorted(objects)}
+    opened = {sequence: _opened(objects[sequence], *opening, chain) for sequence in sorted(objects)}
     valid = [sequence for sequence, content in opened.items() if content is not None]
     last_valid: str | None = None  # the hash of the last object that verified
-    before = 0
+    before = min(objects) - 1 if anchored and objects else 0
     for sequence, content in opened.items():
         if valid and sequence > valid[-1]:
             break  # past the chain's end: what is there was named `forged` when opened
@@ -164,7 +186,7 @@ def _check_region(
             if not _links(content, region, sequence, previous, last_valid, opened):
                 chain.findings.add(Finding("chain", (objects[sequence].name,)))
             chain.payloads.append(content)
-            last_valid = object_hash(objects[sequence].body)
+            last_valid = link_hash(objects[sequence].body)
         before = sequence
 
 
@@ -185,7 +207,7 @@ def _links(
         return previous is None
     if before is None:
         return True
-    if previous == object_hash(before.body):
+    if previous == link_hash(before.body):
         return True
     return opened.get(sequence - 1) is None and previous == last_valid
 
@@ -196,16 +218,14 @@ def _missing(region: str, first: int, last: int) -> str:
     return f"{PREFIX}{region}/{first:012d}-{last:012d}"
 
 
-def _opened(item: WitnessObject, keys: Mapping[str, "ECKey"], chain: _Chain) -> dict[str, Any] | None:
+def _opened(
+    item: WitnessObject, keys: Mapping[str, "ECKey"], opener: Opener, chain: Chain
+) -> dict[str, Any] | None:
     try:
-        content = open_object(item.body, keys)
+        return opener(item.body, keys)
     except UnverifiedObjectError:
         chain.findings.add(Finding("forged", (item.name,)))
         return None
-    if not isinstance(content.get("records"), list):
-        chain.findings.add(Finding("forged", (item.name,)))
-        return None
-    return content
 
 
 # --- The entries ----------------------------------------------------------------------------------------
@@ -219,11 +239,11 @@ class _Seen:
     sealed_at: datetime | None
 
 
-def _check_entries(
+def check_entries(
     payloads: list[dict[str, Any]],
     table: dict[EntryKey, Mapping[str, Any]],
     report: WitnessReport,
-    timing: _Timing,
+    timing: Timing,
 ) -> set[Finding]:
     findings: set[Finding] = set()
     history: dict[EntryKey, list[_Seen]] = defaultdict(list)
@@ -249,7 +269,7 @@ def _check_entries(
     return findings
 
 
-def _unwitnessed(key: EntryKey, timing: _Timing) -> str:
+def _unwitnessed(key: EntryKey, timing: Timing) -> str:
     """`pending` (it may still be sealed), `before_witness` (dated before the configured start of the
     witness) or `inserted`: by the entry's timestamp, bounded both ways, never trusted past the bounds."""
     written = _timestamp(key)

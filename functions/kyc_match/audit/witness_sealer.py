@@ -16,15 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from kyc_match.audit.witness import (
-    MAX_RECORDS_PER_OBJECT,
-    MAX_SEQUENCE,
-    changes,
-    object_hash,
-    object_name,
-    payload,
-)
-from kyc_match.audit.witness_signature import ObjectSigner, UnverifiedObjectError, open_object, sign_object
+from kyc_match.audit.witness import MAX_RECORDS_PER_OBJECT, MAX_SEQUENCE, changes, object_name
+from kyc_match.audit.witness_signature import ObjectSigner, UnverifiedObjectError
+from kyc_match.audit.witness_tree import build, link_hash, open_witness, sealed_object
 
 if TYPE_CHECKING:
     from joserfc.jwk import ECKey
@@ -88,7 +82,8 @@ class WitnessSealer:
         self._keys = keys  # the witness keys, current and previous: the head may predate a rotation
         self._region = region
         self._clock = clock
-        self._last: tuple[int, str] | None = None  # (sequence, hash) of the object this sealer wrote
+        self._last: tuple[int, str] | None = None  # (sequence, link hash) of the object this sealer wrote
+        self._index: dict[str, int] = {}  # the client index of that object (witness_tree)
 
     @property
     def region(self) -> str:
@@ -102,7 +97,7 @@ class WitnessSealer:
             body = self._store.read(object_name(self._region, sequence)) if sequence else None
             content = self._verified(body, sequence, keys)
             if content is not None or sequence == 0:
-                return ChainHead(end, sequence, object_hash(body) if body else None, content)
+                return ChainHead(end, sequence, link_hash(body) if body else None, content)
         raise WitnessChainBrokenError(f"no object verifies among the chain's last {MAX_UNVERIFIED_TAIL}")
 
     def _verified(
@@ -111,7 +106,7 @@ class WitnessSealer:
         if body is None:
             return None
         try:
-            content = open_object(body, keys)
+            content = open_witness(body, keys)
         except UnverifiedObjectError:
             return None
         named_right = content.get("region") == self._region and content.get("sequence") == sequence
@@ -125,23 +120,24 @@ class WitnessSealer:
         if len(records) > MAX_RECORDS_PER_OBJECT:  # an object `audit verify` could not open: never write it
             raise ValueError(f"a witness object holds at most {MAX_RECORDS_PER_OBJECT} records")
         for _ in range(attempts):
-            sequence, previous, unverified = self._continue_from()
+            sequence, previous, unverified, index = self._continue_from()
             if sequence >= MAX_SEQUENCE:
                 raise WitnessChainBrokenError("the chain has reached the last sequence a name can hold")
             name = object_name(self._region, sequence + 1)
-            body = sign_object(
-                self._signer, payload(self._region, sequence + 1, previous, records, self._clock())
-            )
+            header, content = build(self._region, sequence + 1, previous, records, self._clock(), index)
+            body = sealed_object(self._signer, header, content)
             if self._store.put_new(name, body):
-                self._last = (sequence + 1, object_hash(body))
+                self._last, self._index = (sequence + 1, link_hash(body)), content["index"]
                 return SealResult(name, sequence + 1, len(records), changes(records), unverified)
             self._last = None  # another sealer wrote that name: find the new head
         raise WitnessConflictError("the chain kept moving under this sealer")
 
-    def _continue_from(self) -> tuple[int, str | None, bool]:
-        """(the last name of the chain, the hash of the last object that verifies, whether objects that
-        do not were stepped over: `audit verify` names them; the records still get sealed)."""
+    def _continue_from(self) -> tuple[int, str | None, bool, dict[str, int]]:
+        """(the last name of the chain, the link hash of the last object that verifies, whether objects
+        that do not were stepped over: `audit verify` names them; the records still get sealed; the
+        client index to go on from: empty after a version 1 head)."""
         if self._last is not None:
-            return self._last[0], self._last[1], False
+            return self._last[0], self._last[1], False, self._index
         head = self.head()
-        return head.end, head.hash, head.stepped_over
+        index = (head.content or {}).get("index")
+        return head.end, head.hash, head.stepped_over, dict(index) if isinstance(index, dict) else {}

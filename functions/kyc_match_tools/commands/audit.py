@@ -36,7 +36,8 @@ def register(subcommands: Any) -> None:
         type=Path,
         metavar="DIR",
         help="write the whole trail, every witness object and the witness public keys to a new directory, "
-        "for `audit verify --offline`",
+        "for `audit verify --offline`; with --client, that client's entries of the period (--from, --to) "
+        "with their inclusion proofs and the signed witness headers, nobody else's",
     )
     _period_and_client(export)
     export.set_defaults(run=_export)
@@ -131,18 +132,23 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _export_bundle(args: argparse.Namespace) -> int:
-    if args.client or args.start or args.end or args.output or args.format != "jsonl":
-        raise UsageError(
-            "--bundle exports the whole trail as JSON Lines: no --client, --from, --to, --output, --format"
-        )
+    if args.output or args.format != "jsonl":
+        raise UsageError("--bundle exports JSON Lines into its directory: no --output, --format")
+    if (args.start or args.end) and not args.client:
+        raise UsageError("--bundle exports the whole trail: --from and --to go with --client")
     from kyc_match.audit.witness_signature import public_key_pem  # noqa: PLC0415
     from kyc_match.wiring import witness_public_keys  # noqa: PLC0415
     from kyc_match_tools.witness_bundle import write_bundle  # noqa: PLC0415
 
     parts = _components()
-    pems = {kid: public_key_pem(key) for kid, key in witness_public_keys(_settings()).items()}
+    keys = witness_public_keys(_settings())
+    pems = {kid: public_key_pem(key) for kid, key in keys.items()}
     try:
-        written = write_bundle(args.bundle, parts.reader.all_entries(), parts.witness.all_versions(), pems)
+        if args.client:
+            written = _client_bundle(args, parts, keys, pems)
+        else:
+            objects = parts.witness.all_versions()
+            written = write_bundle(args.bundle, parts.reader.all_entries(), objects, pems)
     except FileExistsError:
         raise UsageError(f"{args.bundle} holds an export already: give a new directory") from None
     except OSError as error:
@@ -150,12 +156,24 @@ def _export_bundle(args: argparse.Namespace) -> int:
     for name in written.refused:  # escaped: a name in the bucket is anyone's text, control codes too
         print(f"refused\t{name.encode('unicode_escape').decode('ascii')}")
     refused = f", {len(written.refused)} objects refused: not witness names" if written.refused else ""
+    kind = "witness headers" if args.client else "witness objects"
     print(
-        f"{written.entries} entries, {written.objects} witness objects, {len(pems)} public keys in "
+        f"{written.entries} entries, {written.objects} {kind}, {len(pems)} public keys in "
         f"{args.bundle}{refused}",
         file=sys.stderr,
     )
     return 1 if written.refused else 0
+
+
+def _client_bundle(args: argparse.Namespace, parts: Any, keys: Any, pems: dict[str, bytes]) -> Any:
+    from kyc_match.audit.query import entries_between  # noqa: PLC0415
+    from kyc_match.audit.witness_client import ClientScope  # noqa: PLC0415
+    from kyc_match_tools.witness_bundle import write_client_bundle  # noqa: PLC0415
+
+    ids = _history_ids(args.client) or (args.client,)
+    scope = ClientScope(args.client, frozenset(ids), args.start, args.end)
+    entries = entries_between(parts.reader, args.start, args.end, scope.ids)
+    return write_client_bundle(args.bundle, scope, entries, parts.witness.all_versions(), keys, pems)
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -163,6 +181,9 @@ def _verify(args: argparse.Namespace) -> int:
 
     if args.offline:
         entries, objects, keys = _offline(args.offline, args.public_keys or [])
+        client = _client_bundle_of(args.offline)
+        if client is not None:
+            return _verify_client(args, client, entries, objects, keys)
     elif args.public_keys:
         raise UsageError("--public-key goes with --offline (online, the keys come from KMS)")
     else:
@@ -180,6 +201,37 @@ def _verify(args: argparse.Namespace) -> int:
     print(
         f"{verdict} — {report.entries} entries, {report.objects} witness objects, "
         f"{report.pending} entries not witnessed yet{older}",
+        file=sys.stderr,
+    )
+    return 0 if report.ok else 1
+
+
+def _client_bundle_of(directory: Path) -> Any:
+    from kyc_match_tools.witness_bundle import read_client_bundle  # noqa: PLC0415
+
+    try:
+        return read_client_bundle(directory)
+    except OSError as error:
+        raise UsageError(f"cannot read {error.filename or directory}: {error.strerror or error}") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise UsageError(f"{directory}: not a client's audit bundle ({one_line(error)})") from None
+
+
+def _verify_client(args: argparse.Namespace, client: Any, entries: Any, objects: Any, keys: Any) -> int:
+    """A client's bundle: its entries, each record proven in a signed object, the chain of headers."""
+    from kyc_match.audit.witness_check import TimeBounds  # noqa: PLC0415
+    from kyc_match.audit.witness_client import check_client  # noqa: PLC0415
+
+    scope, proofs = client
+    since = datetime.combine(args.witnessed_since, time(), UTC) if args.witnessed_since else None
+    report = check_client(objects, proofs, entries, keys, scope, bounds=TimeBounds(witnessed_since=since))
+    for finding in report.findings:
+        print(finding.line())
+    verdict = "OK" if report.ok else f"FAILED: {len(report.findings)} findings"
+    older = f", {report.before_witness} entries older than the proofs" if report.before_witness else ""
+    print(
+        f"{verdict} — client {scope.client}: {report.entries} entries, {report.proven} records proven in "
+        f"{report.objects} signed witness headers, {report.pending} entries not witnessed yet{older}",
         file=sys.stderr,
     )
     return 0 if report.ok else 1
