@@ -109,6 +109,7 @@ class ServiceFunction(Construct):
         reserved_concurrency: int,
         extra_environment: Mapping[str, str] | None = None,
         any_resource_also: str = "",
+        snap_start: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         config = base.config
@@ -148,6 +149,9 @@ class ServiceFunction(Construct):
             vpc=network.vpc if network else None,
             vpc_subnets=network.private_subnets if network else None,
             security_groups=[network.function_security_group] if network else None,
+            # SnapStart (#29 item 2): each published version is initialised once and snapshotted; its
+            # containers restore from the snapshot, and kyc_match.snapstart's hooks make them unique.
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
             environment={
                 **base.environment,
                 **(extra_environment or {}),
@@ -235,6 +239,8 @@ class MatchFunction(ServiceFunction):
             # A cap (one busy client cannot exhaust the region) sized in docs/deploy.md (Capacity).
             reserved_concurrency=base.config.match_reserved_concurrency,
             extra_environment={"KYC_OPERATORS": base.config.operators_json},
+            # It publishes a version per release behind the `live` alias: SnapStart restores those.
+            snap_start=True,
         )
 
         # The writer cannot rewrite (#13): it adds entries (conditional puts) and reads none back;

@@ -151,6 +151,14 @@ def shared_http_client() -> "httpx.Client":
     return operator_http_client()
 
 
+def forget_shared_http_client() -> None:
+    """Close the shared client's pool and forget it (a SnapStart restore: its connections belong to
+    the container the snapshot was taken in); the next adapter built gets a new one."""
+    if shared_http_client.cache_info().currsize:
+        shared_http_client().close()
+    shared_http_client.cache_clear()
+
+
 @dataclass(frozen=True)
 class ApiRequest(Generic[T]):
     """One call to one of the operator's CAMARA APIs (KYC Match or a line-history API)."""
