@@ -103,6 +103,14 @@ class Waf(_Model):
     rate_limit_per_api_key_per_5_minutes: int | None = Field(default=None, ge=10, le=2_000_000_000)
 
 
+class Memory(_Model):
+    """Lambda memory per function, MB: also its CPU share (one full vCPU at 1,769 MB, proportional below).
+    The match function's production size is chosen with bench/aws_calls.py's memory table (#29 item 4,
+    docs/performance.md): the cheapest size whose modelled added p99 for a repeated number is ≤ 15 ms."""
+
+    match: int = Field(default=512, ge=128, le=10_240)
+
+
 class Concurrency(_Model):
     """Reserved concurrency per function: the match function is capped (one busy client cannot take the
     region's whole Lambda concurrency) and the audit jobs are guaranteed theirs (never starved)."""
@@ -243,7 +251,54 @@ class WitnessReplication(_Model):
     replica_regions: dict[Region, Region] = Field(min_length=1)
 
 
+EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,63}$"
+
+
+class SlackChannel(_Model):
+    """A Slack channel that AWS Chatbot posts the alarms to. The workspace is authorised once in the
+    Chatbot console (a person's OAuth click); then only its ids are in the stage file."""
+
+    workspace_id: str = Field(pattern=r"^T[A-Z0-9]{8,}$")
+    channel_id: str = Field(pattern=r"^[CG][A-Z0-9]{8,}$")
+
+
+class AlarmDestinations(_Model):
+    """Who the alarm topic reaches (#25 item 4): every alarm's ALARM and OK notifications, and the events
+    the topic gets (key tampering, the sealer's mapping, failed backups). An email address confirms its
+    subscription once (the link AWS sends); an HTTPS endpoint (a paging service's SNS integration URL)
+    confirms it itself; a Slack channel through AWS Chatbot."""
+
+    emails: tuple[Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254)], ...] = ()
+    https_endpoints: tuple[str, ...] = ()
+    slack: tuple[SlackChannel, ...] = ()
+
+    @field_validator("https_endpoints")
+    @classmethod
+    def _public_https_only(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        for url in urls:
+            if not _public_https(url):
+                raise ValueError(
+                    f"{url!r} is not an https URL of a public host (SNS calls it from the internet)"
+                )
+        return urls
+
+    @model_validator(mode="after")
+    def _each_once(self) -> "AlarmDestinations":
+        for name, values in (("emails", self.emails), ("httpsEndpoints", self.https_endpoints)):
+            if len({value.lower() for value in values}) != len(values):
+                raise ValueError(f"alarms.destinations.{name} lists a destination twice")
+        if len(set(self.slack)) != len(self.slack):
+            raise ValueError("alarms.destinations.slack lists a channel twice")
+        return self
+
+    @property
+    def empty(self) -> bool:
+        return not (self.emails or self.https_endpoints or self.slack)
+
+
 class Alarms(_Model):
+    # Who is told (unset: nobody; a production stage must name at least one destination).
+    destinations: AlarmDestinations = AlarmDestinations()
     api_server_error_rate_percent: float = Field(default=1.0, gt=0, le=100)
     api_p99_latency_ms: int = Field(default=5000, ge=100, le=29_000)
     # Each operator's p99 call time (OperatorLatency, the function's metric): one alarm per operator.
@@ -299,6 +354,18 @@ class Deployment(_Model):
     canary_errors_per_minute: int = Field(default=1, ge=1)
 
 
+class CodeSigning(_Model):
+    """Lambda code signing (#25 item 6): the stack's AWS Signer profile (platform AWS Lambda SHA384 ECDSA)
+    and a code-signing config on every function running the service's asset. The pipeline signs the
+    published asset with the profile before each deploy (docs/deploy.md, Supply chain)."""
+
+    # What Lambda does with code the profile did not sign: Enforce refuses it (a production stage);
+    # Warn deploys it and logs a warning, only for the first deploy that creates the profile.
+    untrusted_artifacts: Literal["Enforce", "Warn"] = "Enforce"
+    # The pipeline's account (infra/pipeline.json): its signing step may assume the stack's signer role.
+    signer_account: str = Field(pattern=r"^[0-9]{12}$")
+
+
 class StageConfig(_Model):
     stage: Literal["sandbox", "production"]
     regions: tuple[Region, ...] = Field(min_length=1)
@@ -321,6 +388,7 @@ class StageConfig(_Model):
     waf: Waf = Waf()
     alarms: Alarms = Alarms()
     concurrency: Concurrency = Concurrency()
+    memory: Memory = Memory()
     backup: Backup | None = None  # unset: no backup plan (a sandbox holds no regulated records)
     domain: Domain | None = None  # unset: clients call the execute-api URL (sandbox)
     vpc: Vpc | None = None  # unset: functions outside any VPC, no fixed egress addresses (sandbox)
@@ -335,6 +403,8 @@ class StageConfig(_Model):
     # Policy-seal keys that sealed before the current one (KYC_PREVIOUS_POLICY_SEAL_KEY_IDS), as key
     # ARNs: their seals still verify (VerifyMac only); a seal is never checked with a key an item names.
     previous_policy_seal_key_ids: tuple[Annotated[str, Field(pattern=KMS_KEY_ARN_PATTERN)], ...] = ()
+    # Unset: functions take unsigned code (a sandbox, local deploys); set: only signed code (production).
+    code_signing: CodeSigning | None = None
 
     @field_validator("regions")
     @classmethod
@@ -404,6 +474,15 @@ class StageConfig(_Model):
                         f"operator {operator['id']!r}: {name} must be an https URL of a public host in a "
                         "deployed stage (http and loopback hosts are for local runs only)"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _production_alarms_reach_a_person(self) -> "StageConfig":
+        if self.stage == "production" and self.alarms.destinations.empty:
+            raise ValueError(
+                "alarms.destinations: a production stage names at least one destination (emails, "
+                "httpsEndpoints or slack): an alarm nobody receives pages no one"
+            )
         return self
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ from constructs import Construct
 from infra.bundling import code_asset
 from infra.config import StageConfig
 from infra.constructs.access import PeopleAccess
+from infra.constructs.alerting import ROUTE53_METRICS_REGION, FrontDoorHealthAlarm
 from infra.constructs.api import Api
 from infra.constructs.audit import AuditStore, WitnessReplica
 from infra.constructs.deployment import CanaryDeployment
@@ -156,6 +157,9 @@ class KycMatchStack(Stack):
                 self.keys.policy_seal_key,
             ],
             replication=self.audit.replication_watch,
+            tables=tables,
+            vpc=self.network.vpc if self.network is not None else None,
+            probe_alarm=self.front_door.unhealthy if config.domain is not None else None,
         )
         self.deployment = CanaryDeployment(
             self,
@@ -196,6 +200,21 @@ class WitnessReplicaStack(Stack):
         self.replica = WitnessReplica(self, "WitnessReplica", config=config, source_region=source_region)
 
 
+def health_stack_name(stage: str) -> str:
+    """The stack (in us-east-1, where Route 53 publishes its metrics) of the front door's health alarm."""
+    return f"KycMatch-{stage}-front-door-health"
+
+
+class FrontDoorHealthStack(Stack):
+    """In us-east-1: the alarm on the front door's Route 53 health checks and its own topic (#25 item 4).
+    No data of the service: a key, a topic, its subscriptions and one alarm."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        _tag(self, config)
+        self.health = FrontDoorHealthAlarm(self, "FrontDoorHealth", config=config)
+
+
 def service_stack(scope: Construct, config: StageConfig, region: str, account: str | None) -> KycMatchStack:
     """The stack of one stage in one region, and its witness replica's stack where the stage replicates:
     the same for `cdk deploy` and inside the pipeline."""
@@ -227,4 +246,17 @@ def service_stack(scope: Construct, config: StageConfig, region: str, account: s
             termination_protection=protected,
         )
         stack.add_stack_dependency(replica, "replication needs the replica bucket and key to exist")
+    if config.domain is not None and region == config.regions[0]:
+        # One per stage, deployed with its first region: the alarm watches every region's check.
+        health_name = health_stack_name(config.stage)
+        health = FrontDoorHealthStack(
+            scope,
+            health_name,
+            config=config,
+            stack_name=health_name,
+            env=Environment(account=account, region=ROUTE53_METRICS_REGION),
+            description=f"kyc-match {config.stage}: the front door's Route 53 health check alarm",
+            termination_protection=protected,
+        )
+        health.add_stack_dependency(stack, "the health checks exist before their alarm")
     return stack

@@ -26,10 +26,40 @@ __all__ = [
 ]
 
 LINE_CHECK_UNAVAILABLE_METRIC = "LineCheckUnavailable"
+# KMS answers of ThrottlingException, each attempt (the SDK retries): CloudWatch has no KMS throttling
+# metric for customer managed keys, so the functions count what they see (#25 item 4).
+KMS_THROTTLED_METRIC = "KmsThrottled"
+KMS_THROTTLING_CODES = frozenset({"ThrottlingException"})
 
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE, patch_modules=TRACED_AT_START)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+def count_kms_throttling(response: object = None, **_: object) -> None:
+    """botocore's needs-retry hook for KMS: one KmsThrottled count per throttled attempt, added to the
+    invocation's metrics (flushed with them by the request's own thread, never from a pool's)."""
+    if not isinstance(response, tuple) or len(response) != 2 or not isinstance(response[1], dict):
+        return
+    error = response[1].get("Error")
+    if isinstance(error, dict) and error.get("Code") in KMS_THROTTLING_CODES:
+        from aws_lambda_powertools.metrics import MetricUnit  # noqa: PLC0415
+
+        metrics.add_metric(name=KMS_THROTTLED_METRIC, unit=MetricUnit.Count, value=1)
+
+
+def _watch_kms_throttling() -> None:
+    """Every botocore session made from now on (boto3's default one is made with the first client)
+    calls count_kms_throttling on each KMS answer. botocore is loaded at start anyway (the Tracer
+    patches it)."""
+    from botocore import handlers  # noqa: PLC0415
+
+    hook = ("needs-retry.kms", count_kms_throttling)
+    if hook not in handlers.BUILTIN_HANDLERS:
+        handlers.BUILTIN_HANDLERS.append(hook)
+
+
+_watch_kms_throttling()
 
 
 def trace_operator_http() -> None:

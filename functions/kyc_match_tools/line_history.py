@@ -10,7 +10,7 @@ are read, not stored in the file; a subscribers file of one's own states them as
 """
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,12 @@ LONG_STANDING = "+34600000010"  # subscription since 2012-03-15, contract (PAYM)
 # every line-history API answers 422 SERVICE_NOT_APPLICABLE for it.
 NO_LINE_APIS = "+34699000001"
 LONG_STANDING_SINCE = "2012-03-15"
+# KYC Age Verification (#27): ages by `birthdate`, made relative to today where it matters.
+AGE_ADULT = "+34600000020"  # 40 years old, age verified against an identity document
+AGE_MINOR = "+34600000021"  # 15 years old
+AGE_18_TODAY = "+34600000022"  # turns 18 today (UTC)
+AGE_NO_BIRTHDATE = "+34600000023"  # no birth date on record: ageCheck not_available
+AGE_PARENTAL_CONTROL = "+34600000024"  # an adult's line with parental control and a content lock on
 _RULES = {
     **{
         key: "an RFC 3339 date-time with a time zone, e.g. 2023-07-03T14:27:08.312+02:00"
@@ -46,7 +52,8 @@ _RULES = {
 
 def bundled_line_history(now: datetime | None = None) -> list[dict[str, Any]]:
     """The line-history scenarios: SIM and device changed an hour ago, a month (30 days) ago, never (no
-    record); number recycled 10 days ago; a new line; a long-standing one; an operator offering none."""
+    record); number recycled 10 days ago; a new line; a long-standing one; an operator offering none.
+    The age-verification ones: an adult, a minor, one turning 18 today, no birth date, parental control."""
     now = now or datetime.now(UTC)
 
     def at(ago: timedelta) -> str:
@@ -54,6 +61,9 @@ def bundled_line_history(now: datetime | None = None) -> list[dict[str, Any]]:
 
     def day(ago: timedelta) -> str:
         return (now - ago).date().isoformat()
+
+    def born(years_ago: int) -> str:
+        return years_before(now.date(), years_ago).isoformat()
 
     return [
         {
@@ -100,7 +110,37 @@ def bundled_line_history(now: datetime | None = None) -> list[dict[str, Any]]:
             "recycledDate": at(timedelta(days=10)),
             "tenureDate": day(timedelta(days=7)),
         },
+        {
+            "phoneNumber": AGE_ADULT,
+            "givenName": "Laura",
+            "familyName": "Pons Ferrer",
+            "idDocument": "52847391K",
+            "birthdate": born(40),
+            "ageVerified": True,
+            "contentLock": False,
+            "parentalControl": False,
+        },
+        {"phoneNumber": AGE_MINOR, "givenName": "Pau", "familyName": "Serra Vidal", "birthdate": born(15)},
+        {"phoneNumber": AGE_18_TODAY, "givenName": "Aina", "familyName": "Roig Camps", "birthdate": born(18)},
+        {"phoneNumber": AGE_NO_BIRTHDATE, "givenName": "Joan", "familyName": "Mas Puig"},
+        {
+            "phoneNumber": AGE_PARENTAL_CONTROL,
+            "givenName": "Sergi",
+            "familyName": "Font Riera",
+            "birthdate": born(45),
+            "ageVerified": False,
+            "contentLock": True,
+            "parentalControl": True,
+        },
     ]
+
+
+def years_before(day: date, years: int) -> date:
+    """The same calendar day `years` earlier (28 February for a 29 February in a year without one)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
 
 
 def check_line_history(subscribers: Iterable[Mapping[str, Any]], source: Path) -> None:

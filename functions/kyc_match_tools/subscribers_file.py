@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from kyc_match.matching.rules import RULES
-from kyc_match.operators.sandbox import CHANGE_KEYS, CONTRACT_TYPE_KEY, TENURE_KEY
+from kyc_match.operators.sandbox import AGE_KEYS, CHANGE_KEYS, CONTRACT_TYPE_KEY, TENURE_KEY
 from kyc_match_tools.errors import UsageError
 from kyc_match_tools.line_history import check_line_history
 
 # What the sandbox operator reads of a subscriber: the attributes it matches, its own switches, the
-# line history; and what an operator speaking KYC Match v0.5 may hold besides (the simulator's records).
-FLAGS = ("idDocumentRequired", "serviceApplicable")
+# line history, the age-verification indicators (booleans: ageVerified, contentLock, parentalControl);
+# and what an operator speaking KYC Match v0.5 may hold besides (the simulator's records).
+FLAGS = ("idDocumentRequired", "serviceApplicable", *AGE_KEYS)
 LATER_ATTRIBUTES = ("bankAccountNumber",)
 LINE_KEYS = (*CHANGE_KEYS.values(), TENURE_KEY, CONTRACT_TYPE_KEY)
 KNOWN_KEYS = frozenset({"phoneNumber", *RULES, *LATER_ATTRIBUTES, *FLAGS, *LINE_KEYS})

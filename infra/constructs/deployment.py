@@ -4,12 +4,12 @@ when one of the release's alarms fires while traffic moves."""
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_lambda as lambda_
 
 from constructs import Construct
 from infra.config import DeploymentStrategy, StageConfig
+from infra.constructs.alerting import notify
 from infra.constructs.monitoring import Monitoring
 from infra.nag import acknowledge
 
@@ -66,7 +66,7 @@ class CanaryDeployment(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        self.canary_alarm.add_alarm_action(cloudwatch_actions.SnsAction(monitoring.topic))
+        notify(self.canary_alarm, monitoring.topic)
         monitoring.alarms.append(self.canary_alarm)
         self.rollback_alarms = [self.canary_alarm, *(by_id[name] for name in ROLLBACK_ALARMS)]
         monitoring.dashboard.add_widgets(

@@ -76,6 +76,8 @@ class FrontDoor(Construct):
             validation=acm.CertificateValidation.from_dns(zone),
         )
         mtls = _mutual_tls(self, domain)
+        # Mutual TLS stages: the in-region probe's alarm the health check follows (Monitoring notifies).
+        self.unhealthy: cloudwatch.Alarm | None = None
         self.domains: dict[str, apigw.DomainName] = {}
         for name, hostname in (("Global", domain.name), ("Regional", self.regional_name)):
             custom = apigw.DomainName(

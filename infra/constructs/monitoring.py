@@ -4,7 +4,8 @@ audit trail's fallback queue and drain, and its witness (tampering, chain gaps, 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -14,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
 from infra.config import StageConfig
+from infra.constructs.alerting import notify, subscribe
 from infra.constructs.resilience import KeyTamperingAlarm, ManagementEventAlarm
 from kyc_match import observability
 from kyc_match.api import errors
@@ -41,6 +43,10 @@ TAMPERING_CHANGES = ("modified", "deleted")
 # Lambda's calls that change what feeds the sealer (#23 item 2): a mapping disabled, deleted, or
 # recreated at LATEST lets a deletion's stream record go unsealed. CloudTrail names them with an API
 # version suffix (CreateEventSourceMapping20150331), so the rule matches them by prefix.
+# AWS Backup's events (sent to EventBridge by the service itself) of a job that left no recovery point,
+# or no copy of it in the other region.
+BACKUP_JOB_EVENTS = ("Backup Job State Change", "Copy Job State Change")
+BACKUP_FAILED_STATES = ("FAILED", "ABORTED")
 MAPPING_EVENTS = ("CreateEventSourceMapping", "UpdateEventSourceMapping", "DeleteEventSourceMapping")
 
 
@@ -118,6 +124,9 @@ class Monitoring(Construct):
         topic_key: kms.IKey,
         watched_keys: list[kms.IKey],
         replication: tuple[s3.IBucket, str, str] | None = None,
+        tables: dict[str, dynamodb.Table] | None = None,
+        vpc: ec2.Vpc | None = None,
+        probe_alarm: cloudwatch.Alarm | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         prefix = self._prefix = f"kyc-match-{config.stage}"
@@ -126,6 +135,8 @@ class Monitoring(Construct):
         self.topic = sns.Topic(
             self, "AlarmTopic", display_name=f"{prefix} alarms", master_key=topic_key, enforce_ssl=True
         )
+        # Who is told: the stage file's destinations (#25 item 4).
+        subscribe(self, self.topic, config.alarms.destinations, f"{prefix}-{stage.stack.region}")
         self.alarms: list[cloudwatch.Alarm] = []
 
         requests = api_metric(stage, config.stage, "Count", cloudwatch.Stats.SUM)
@@ -261,6 +272,10 @@ class Monitoring(Construct):
         )
         self.alarms.append(self.key_tampering.alarm)
 
+        # What the functions depend on, throttling them; failed backups (#25 item 4).
+        throttles = self._throttling_alarms(tables or {}, vpc)
+        self._backup_and_probe_alarms(config, topic_key, probe_alarm)
+
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=f"{prefix}-{stage.stack.region}"
         )
@@ -334,6 +349,9 @@ class Monitoring(Construct):
                 width=8,
             ),
         )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Throttling: tables, KMS, NAT ports", left=throttles, width=24)
+        )
 
     def _alarm(
         self,
@@ -363,9 +381,105 @@ class Monitoring(Construct):
             comparison_operator=operator,
             treat_missing_data=missing,
         )
-        created.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
+        notify(created, self.topic)
         self.alarms.append(created)
         return created
+
+    def _throttling_alarms(
+        self, tables: dict[str, dynamodb.Table], vpc: ec2.Vpc | None
+    ) -> list[cloudwatch.IMetric]:
+        """DynamoDB throttling per table (reads and writes refused over the table's or a partition's
+        limit), KMS throttling as the functions saw it (CloudWatch has no KMS throttling metric for
+        customer managed keys: the function counts KMS's ThrottlingException answers, kyc_match.
+        observability), and NAT gateways out of source ports. Returns the metrics for the dashboard."""
+        graphed: list[cloudwatch.IMetric] = []
+        for position, (role, table) in enumerate(sorted(tables.items())):
+            throttled = cloudwatch.MathExpression(
+                expression=f"FILL(r{position}, 0) + FILL(w{position}, 0)",
+                using_metrics={
+                    f"{kind}{position}": cloudwatch.Metric(
+                        namespace="AWS/DynamoDB",
+                        metric_name=name,
+                        dimensions_map={"TableName": table.table_name},
+                        statistic=cloudwatch.Stats.SUM,
+                        period=PERIOD,
+                    )
+                    for kind, name in (("r", "ReadThrottleEvents"), ("w", "WriteThrottleEvents"))
+                },
+                label=f"{role} table throttle events",
+                period=PERIOD,
+            )
+            graphed.append(throttled)
+            self._alarm(
+                f"dynamodb-{role}-throttled",
+                throttled,
+                0,
+                f"The {role} table throttled reads or writes (over its or a partition's limit), M of N "
+                "periods: the SDK's retries did not hide it for long",
+            )
+        kms_throttled = app_metric(observability.KMS_THROTTLED_METRIC)
+        graphed.append(kms_throttled)
+        self._alarm(
+            "kms-throttled",
+            kms_throttled,
+            0,
+            "KMS answered the functions with ThrottlingException (the account's KMS request rate in "
+            "this region), M of N periods",
+        )
+        gateways = [
+            child for child in (vpc.node.find_all() if vpc else ()) if isinstance(child, ec2.CfnNatGateway)
+        ]
+        if gateways:
+            ports = cloudwatch.MathExpression(
+                expression=" + ".join(f"FILL(nat{index}, 0)" for index in range(len(gateways))),
+                using_metrics={
+                    f"nat{index}": cloudwatch.Metric(
+                        namespace="AWS/NATGateway",
+                        metric_name="ErrorPortAllocation",
+                        dimensions_map={"NatGatewayId": gateway.ref},
+                        statistic=cloudwatch.Stats.SUM,
+                        period=PERIOD,
+                    )
+                    for index, gateway in enumerate(gateways)
+                },
+                label="NAT port allocation errors",
+                period=PERIOD,
+            )
+            graphed.append(ports)
+            self._never_happens(
+                "nat-port-allocation",
+                ports,
+                "A NAT gateway could not allocate a source port (over 55,000 concurrent connections to one "
+                "operator address): calls to operators fail",
+            )
+        return graphed
+
+    def _backup_and_probe_alarms(
+        self, config: StageConfig, topic_key: kms.IKey, probe_alarm: cloudwatch.Alarm | None
+    ) -> None:
+        if config.backup is not None:
+            self.backup_failed = self._backup_alarm(topic_key)
+            self.alarms.append(self.backup_failed.alarm)
+        if probe_alarm is not None:  # the front door's in-region health probe (mutual TLS stages)
+            notify(probe_alarm, self.topic)
+
+    def _backup_alarm(self, topic_key: kms.IKey) -> ManagementEventAlarm:
+        """AWS Backup's own events (not CloudTrail): a backup or copy job that failed or was aborted."""
+        return ManagementEventAlarm(
+            self,
+            "BackupFailed",
+            name=f"{self._prefix}-backup-failed",
+            pattern=events.EventPattern(
+                source=["aws.backup"],
+                detail_type=list(BACKUP_JOB_EVENTS),
+                detail={"state": list(BACKUP_FAILED_STATES)},
+            ),
+            rule_description=f"{self._prefix}: an AWS Backup or copy job failed or was aborted",
+            alarm_description="An AWS Backup job (or its copy to the other region) failed or was aborted: "
+            "the day has no recovery point (or no copy) until it is run again",
+            topic=self.topic,
+            topic_key=topic_key,
+        )
 
     def _never_happens(self, construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:
         """At least one in a period, on the first datapoint; no data is fine."""

@@ -4,7 +4,6 @@ AWS Backup of the regulated tables into a locked vault with a copy in another re
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -14,6 +13,7 @@ from aws_cdk import aws_sns as sns
 
 from constructs import Construct
 from infra.config import StageConfig, StageConfigError
+from infra.constructs.alerting import notify
 from infra.nag import acknowledge
 
 # Calls that destroy a key or take it away from us: deleting it (after the wait), disabling it, or
@@ -83,7 +83,7 @@ class ManagementEventAlarm(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        self.alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+        notify(self.alarm, topic)
 
 
 class KeyTamperingAlarm(ManagementEventAlarm):

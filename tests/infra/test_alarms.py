@@ -2,23 +2,30 @@
 M of N datapoints, silence as an alarm where it means trouble, 4xx spikes."""
 
 import json
+import re
 from typing import Any
 
-from aws_cdk import App
+import pytest
+from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
 from cdk_support import (
     DRAIN_HANDLER,
+    REPO_ROOT,
     WITNESS_HANDLER,
     function_with_handler,
     resources_of,
     without_aws_credentials,
 )
-from infra.app import REQUIRED_FLAGS, feature_flags
-from infra.config import STAGES_DIR, StageConfig
+from infra.app import REQUIRED_FLAGS, feature_flags, stack_name
+from infra.config import STAGES_DIR, StageConfig, StageConfigError, load_stage_config
 from infra.constructs.monitoring import MAPPING_EVENTS
-from infra.stack import service_stack
+from infra.stack import health_stack_name, service_stack
 
 from kyc_match.api import errors
+from kyc_match.tables import ALL_TABLES
+
+ROLES = tuple(schema.role for schema in ALL_TABLES)
+DEPLOY_MD = REPO_ROOT / "docs" / "deploy.md"
 
 PERIODS, DATAPOINTS = 5, 3  # the stage default: 3 of the last 5 five-minute periods
 
@@ -317,3 +324,231 @@ def test_any_change_of_the_sealers_event_source_mapping_reaches_the_alarm_topic(
         if s.get("Principal") == {"Service": "events.amazonaws.com"} and "witness-mapping" in json.dumps(s)
     ]
     assert len(key_statements) == 1  # EventBridge may use the topic's key for this rule
+
+
+# --- Alarms that reach a person (#25 item 4) --------------------------------------------------------------
+
+SLACK = {"workspaceId": "T0123ABCD45", "channelId": "C0123ABCD45"}
+PAGER = "https://events.pagerduty.com/integration/0123456789abcdef0123456789abcdef/enqueue"
+
+
+def _topic_ids(template: dict[str, Any]) -> list[str]:
+    return list(resources_of(template, "AWS::SNS::Topic"))
+
+
+def _every_alarm_notifies_on_alarm_and_ok(template: dict[str, Any]) -> None:
+    (topic_id,) = _topic_ids(template)
+    alarms = _alarms(template)
+    assert alarms
+    for name, alarm in alarms.items():
+        assert alarm.get("AlarmActions") == [{"Ref": topic_id}], name
+        assert alarm.get("OKActions") == [{"Ref": topic_id}], name
+
+
+def test_every_alarm_tells_the_topic_when_it_fires_and_when_it_is_ok(
+    sandbox_template_dict, production_template_dict
+):
+    for template in (sandbox_template_dict, production_template_dict):
+        _every_alarm_notifies_on_alarm_and_ok(template)
+
+
+def test_production_alarm_topic_reaches_the_stage_files_destinations(production_template_dict):
+    (topic_id,) = _topic_ids(production_template_dict)
+    subscriptions = [
+        s["Properties"] for s in resources_of(production_template_dict, "AWS::SNS::Subscription").values()
+    ]
+    assert subscriptions == [
+        {"Protocol": "email", "Endpoint": "kyc-match-oncall@kyc.example.com", "TopicArn": {"Ref": topic_id}}
+    ]
+
+
+@pytest.fixture(scope="module")
+def every_destination() -> dict[str, dict[str, Any]]:
+    """production.json with an email, an HTTPS endpoint and a Slack channel: its first region's stack
+    and the front door's health stack in us-east-1."""
+    raw = json.loads((STAGES_DIR / "production.json").read_text())
+    raw["alarms"]["destinations"] = {
+        "emails": ["a@bank.example"],
+        "httpsEndpoints": [PAGER],
+        "slack": [SLACK],
+    }
+    config = StageConfig.model_validate(raw)
+    context = {**feature_flags(), **REQUIRED_FLAGS, "aws:cdk:bundling-stacks": []}
+    with without_aws_credentials():
+        app = App(context=context)
+        stack = service_stack(app, config, "eu-west-1", None)
+        health = app.node.find_child(health_stack_name("production"))
+        assert isinstance(health, Stack) and health.region == "us-east-1"
+        return {
+            "regional": Template.from_stack(stack).to_json(),
+            "health": Template.from_stack(health).to_json(),
+        }
+
+
+def test_each_kind_of_destination_is_subscribed_to_the_alarm_topics(every_destination):
+    for template in every_destination.values():
+        (topic_id,) = _topic_ids(template)
+        subscriptions = {
+            s["Properties"]["Protocol"]: s["Properties"]
+            for s in resources_of(template, "AWS::SNS::Subscription").values()
+        }
+        assert subscriptions["email"]["Endpoint"] == "a@bank.example"
+        assert subscriptions["https"]["Endpoint"] == PAGER
+        assert {s["TopicArn"]["Ref"] for s in subscriptions.values()} == {topic_id}
+        (slack,) = [
+            s["Properties"]
+            for s in resources_of(template, "AWS::Chatbot::SlackChannelConfiguration").values()
+        ]
+        assert (slack["SlackWorkspaceId"], slack["SlackChannelId"]) == (
+            SLACK["workspaceId"],
+            SLACK["channelId"],
+        )
+        assert slack["SnsTopicArns"] == [{"Ref": topic_id}]
+
+
+@pytest.mark.parametrize(
+    ("destinations", "message"),
+    [
+        ({}, "names at least one destination"),
+        ({"emails": ["not-an-address"]}, "emails.0"),
+        ({"httpsEndpoints": ["http://pager.example.com/hook"]}, "not an https URL of a public host"),
+        ({"httpsEndpoints": ["https://127.0.0.1/hook"]}, "not an https URL of a public host"),
+        ({"emails": ["a@bank.example", "A@bank.example"]}, "lists a destination twice"),
+        ({"slack": [{"workspaceId": "acme", "channelId": "C0123ABCD45"}]}, "workspaceId"),
+    ],
+)
+def test_alarm_destinations_are_checked_at_synth(tmp_path, destinations, message):
+    raw = json.loads((STAGES_DIR / "production.json").read_text())
+    raw["alarms"]["destinations"] = destinations
+    (tmp_path / "production.json").write_text(json.dumps(raw))
+    with pytest.raises(StageConfigError, match=message):
+        load_stage_config("production", tmp_path)
+
+
+def test_a_sandbox_may_have_no_destination(sandbox_template_dict):
+    assert resources_of(sandbox_template_dict, "AWS::SNS::Subscription") == {}
+
+
+def _table_names(template: dict[str, Any]) -> dict[str, Any]:
+    """Each table of the stack as an alarm names it: a Ref to the table, or (a global table's replica
+    in another region's stack) its literal name."""
+    names: dict[str, Any] = {
+        logical_id: {"Ref": logical_id}
+        for kind in ("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable")
+        for logical_id in resources_of(template, kind)
+    }
+    return names
+
+
+def test_every_table_has_a_throttling_alarm_on_its_reads_and_writes(
+    sandbox_template_dict, production_template_dict
+):
+    for template, stage in ((sandbox_template_dict, "sandbox"), (production_template_dict, "production")):
+        alarms = {n: a for n, a in _alarms(template).items() if n.startswith(f"kyc-match-{stage}-dynamodb-")}
+        assert {n.removeprefix(f"kyc-match-{stage}-dynamodb-") for n in alarms} == {
+            f"{role}-throttled" for role in ROLES
+        }
+        watched = []
+        for alarm in alarms.values():
+            stats = [q["MetricStat"] for q in alarm["Metrics"] if "MetricStat" in q]
+            assert {s["Metric"]["MetricName"] for s in stats} == {"ReadThrottleEvents", "WriteThrottleEvents"}
+            assert {s["Metric"]["Namespace"] for s in stats} == {"AWS/DynamoDB"}
+            (table,) = {json.dumps(s["Metric"]["Dimensions"][0]["Value"]) for s in stats}
+            watched.append(json.loads(table))
+            assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+        for table in _table_names(template).values():
+            assert table in watched  # every table of the stack is watched
+    replica = _alarms(production_template_dict)["kyc-match-production-dynamodb-configuration-throttled"]
+    names = {
+        q["MetricStat"]["Metric"]["Dimensions"][0]["Value"] for q in replica["Metrics"] if "MetricStat" in q
+    }
+    assert names == {"kyc-match-production-configuration"}  # eu-central-1 holds the global table's replica
+
+
+def test_kms_throttling_is_alarmed_on_the_functions_own_count(sandbox_template_dict):
+    alarm = _alarms(sandbox_template_dict)["kyc-match-sandbox-kms-throttled"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        "KycMatch",
+        "KmsThrottled",
+        "Sum",
+    )
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "kyc-match"}]
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (PERIODS, DATAPOINTS)
+
+
+def test_each_nat_gateway_running_out_of_ports_is_an_alarm(production_template_dict, sandbox_template_dict):
+    gateways = resources_of(production_template_dict, "AWS::EC2::NatGateway")
+    assert len(gateways) == 2
+    alarm = _alarms(production_template_dict)["kyc-match-production-nat-port-allocation"]
+    stats = [q["MetricStat"] for q in alarm["Metrics"] if "MetricStat" in q]
+    assert {(s["Metric"]["Namespace"], s["Metric"]["MetricName"]) for s in stats} == {
+        ("AWS/NATGateway", "ErrorPortAllocation")
+    }
+    assert sorted(s["Metric"]["Dimensions"][0]["Value"]["Ref"] for s in stats) == sorted(gateways)
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (1, 1)
+    assert "kyc-match-sandbox-nat-port-allocation" not in _alarms(sandbox_template_dict)  # no VPC there
+
+
+def test_a_failed_or_aborted_backup_or_copy_job_reaches_the_topic(production_template_dict):
+    template = production_template_dict
+    (topic_id,) = _topic_ids(template)
+    (rule,) = [
+        r["Properties"]
+        for r in resources_of(template, "AWS::Events::Rule").values()
+        if r["Properties"].get("Name") == "kyc-match-production-backup-failed"
+    ]
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.backup"]
+    failed = {"source": "aws.backup", "detail": {"state": "FAILED"}}
+    for kind in ("Backup Job State Change", "Copy Job State Change"):
+        assert _matches(pattern, {**failed, "detail-type": kind}), kind
+        assert _matches(pattern, {**failed, "detail-type": kind, "detail": {"state": "ABORTED"}}), kind
+        assert not _matches(pattern, {**failed, "detail-type": kind, "detail": {"state": "COMPLETED"}})
+    assert [target["Arn"] for target in rule["Targets"]] == [{"Ref": topic_id}]
+    alarm = _alarms(template)["kyc-match-production-backup-failed"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == ("AWS/Events", "MatchedEvents", 1)
+    statements = [
+        s
+        for key in resources_of(template, "AWS::KMS::Key").values()
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Principal") == {"Service": "events.amazonaws.com"} and "backup-failed" in json.dumps(s)
+    ]
+    assert len(statements) == 1  # EventBridge may encrypt to the topic for this rule only
+
+
+def test_the_front_door_health_checks_alarm_in_us_east_1(production_regions, every_destination):
+    """Route 53 publishes HealthCheckStatus in us-east-1 only, and an alarm reads its own region's
+    metrics: one stack there per stage, with the stage's destinations on its own topic."""
+    health = production_regions.assembly.get_stack_by_name(health_stack_name("production"))
+    assert health.environment.region == "us-east-1"
+    template = dict(health.template)
+    (topic_id,) = _topic_ids(template)
+    (alarm,) = _alarms(template).values()
+    (query,) = alarm["Metrics"]
+    assert query["Expression"] == 'SELECT MIN(HealthCheckStatus) FROM SCHEMA("AWS/Route53", HealthCheckId)'
+    assert query["Period"] == 60
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", 1)
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3, 2)
+    assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": topic_id}]
+    (subscription,) = resources_of(template, "AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["Endpoint"] == "kyc-match-oncall@kyc.example.com"
+    (topic,) = resources_of(template, "AWS::SNS::Topic").values()
+    assert "KmsMasterKeyId" in topic["Properties"]
+    # What it watches: each region's stack holds its region's Route 53 health check.
+    for region in ("eu-west-1", "eu-central-1"):
+        regional = production_regions.template_dict(stack_name("production", region))
+        assert len(resources_of(regional, "AWS::Route53::HealthCheck")) == 1
+    assert resources_of(health.template, "AWS::DynamoDB::Table") == {}  # no data of the service there
+
+
+def test_every_alarm_has_its_runbook_line_in_deploy_md(sandbox_template_dict, production_regions):
+    rows = "\n".join(line for line in DEPLOY_MD.read_text().splitlines() if line.startswith("| `…-"))
+    documented = set(re.findall(r"`…-([a-z0-9<>-]+)`", rows))
+    patterns = [re.compile("^" + re.sub(r"<[a-z]+>", "[a-z0-9-]+", name) + "$") for name in documented]
+    templates = [("sandbox", sandbox_template_dict)] + [
+        ("production", dict(stack.template)) for stack in production_regions.assembly.stacks
+    ]
+    for stage, template in templates:
+        for name in _alarms(template):
+            suffix = name.removeprefix(f"kyc-match-{stage}-")
+            assert any(pattern.match(suffix) for pattern in patterns), f"{name}: no runbook line"

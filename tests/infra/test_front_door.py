@@ -331,3 +331,12 @@ def test_the_match_role_may_make_the_health_checks_calls(sandbox_template_dict):
         if logical_id.startswith("StorageAuditTable")
     ]
     assert "dynamodb:DescribeTable" in actions_on(statements, arn_of(audit_table))
+
+
+def test_the_in_region_probe_alarm_also_reaches_the_alarm_topic_on_alarm_and_ok(failover_mtls):
+    """#25 item 4: the alarm Route 53 follows with mutual TLS tells the topic too, both ways."""
+    template = failover_mtls["eu-west-1"]
+    _, check = one_resource(template, "AWS::Route53::HealthCheck")
+    alarm = template["Resources"][check["Properties"]["HealthCheckConfig"]["AlarmIdentifier"]["Name"]["Ref"]]
+    (topic_id,) = resources_of(template, "AWS::SNS::Topic")
+    assert alarm["Properties"]["AlarmActions"] == alarm["Properties"]["OKActions"] == [{"Ref": topic_id}]

@@ -15,7 +15,7 @@ from cfnlint.api import lint
 from infra.app import build_app, replica_stack_name, stack_name
 from infra.config import StageConfigError, load_stage_config
 from infra.pipeline import PIPELINE_STACK, load_pipeline_config
-from infra.stack import service_stack
+from infra.stack import health_stack_name, service_stack
 
 CONFIG = load_pipeline_config()
 
@@ -36,11 +36,15 @@ def _expected_rollout() -> list[tuple[str, str, str]]:
 
 def _expected_stacks(stage: str, region: str) -> dict[str, str]:
     """Stack name -> the region it deploys to: the region's service stack and, where the stage replicates
-    the audit witness, the replica's stack in the other region (deployed first: a stack dependency)."""
+    the audit witness, the replica's stack in the other region (deployed first: a stack dependency);
+    with the stage's first region, where it has a front door, the health alarm's stack in us-east-1."""
     stacks = {stack_name(stage, region): region}
-    replica_region = load_stage_config(stage).witness_replica_region(region)
+    config = load_stage_config(stage)
+    replica_region = config.witness_replica_region(region)
     if replica_region is not None:
         stacks[replica_stack_name(stage, region)] = replica_region
+    if config.domain is not None and region == config.regions[0]:
+        stacks[health_stack_name(stage)] = "us-east-1"
     return stacks
 
 

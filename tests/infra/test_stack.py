@@ -69,7 +69,9 @@ def test_other_methods_reach_the_function_for_its_camara_405(sandbox_template_di
         if m["Properties"]["HttpMethod"] != "POST"
         and not any(keyless in dumps(m["Properties"]["ResourceId"]) for keyless in ("jwks", "health"))
     ]
-    assert sorted(m["HttpMethod"] for m in others) == sorted(["GET", "PUT", "PATCH", "DELETE"] * 8)
+    assert sorted(m["HttpMethod"] for m in others) == sorted(
+        ["GET", "PUT", "PATCH", "DELETE"] * (2 + len(LINE_PATHS))
+    )
     assert all(m["ApiKeyRequired"] and m["Integration"]["Type"] == "AWS_PROXY" for m in others)
 
 
@@ -80,6 +82,7 @@ LINE_PATHS = [
     "/device-swap/v1/retrieve-date",
     "/number-recycling/v0.2/check",
     "/kyc-tenure/v0.2/check-tenure",
+    "/kyc-age-verification/v0.2/verify",
 ]
 
 
@@ -732,9 +735,17 @@ def test_alarms_exist_and_notify_the_topic(sandbox_template_dict):
         "kyc-match-sandbox-witness-refused",
         "kyc-match-sandbox-witness-mapping",
         "kyc-match-sandbox-key-tampering",
+        # What the functions depend on, throttling them (#25 item 4)
+        "kyc-match-sandbox-dynamodb-audit-throttled",
+        "kyc-match-sandbox-dynamodb-configuration-throttled",
+        "kyc-match-sandbox-dynamodb-ported-numbers-throttled",
+        "kyc-match-sandbox-dynamodb-subscribers-throttled",
+        "kyc-match-sandbox-dynamodb-pending-authorizations-throttled",
+        "kyc-match-sandbox-kms-throttled",
     }
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": topic_id}]
+        assert alarm["OKActions"] == [{"Ref": topic_id}]
 
 
 def test_alarms_read_the_function_metrics(sandbox_template_dict):

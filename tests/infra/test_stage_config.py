@@ -63,7 +63,13 @@ def test_sandbox_operator_config_is_passed_as_the_function_expects():
         ),
         (lambda c: c["operators"].append(dict(SANDBOX_OPERATOR)), r"operator ids must be unique"),
         (lambda c: c.update(operators=[]), r"operators: .*at least 1 item"),
-        (lambda c: c.update(stage="production"), r"declares stage 'production', expected 'sandbox'"),
+        (
+            # (a production stage names where its alarms go: #25 item 4)
+            lambda c: c.update(
+                stage="production", alarms={"destinations": {"emails": ["oncall@bank.example"]}}
+            ),
+            r"declares stage 'production', expected 'sandbox'",
+        ),
         (
             lambda c: c.update(alarms={"evaluationPeriods": 2, "datapointsToAlarm": 3}),
             r"alarms: .*datapointsToAlarm \(3\) > evaluationPeriods \(2\)",

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from kyc_match.domain.apis import KYC_TENURE, NUMBER_RECYCLING, SIM_SWAP
-from kyc_match.domain.line_history import LineQuery, Tenure
+from kyc_match.domain.apis import AGE_VERIFICATION, KYC_TENURE, NUMBER_RECYCLING, SIM_SWAP
+from kyc_match.domain.line_history import AgeAnswer, AgeQuestion, LineQuery, Tenure
 from kyc_match.domain.model import MatchQuery
 from kyc_match.operators.config import OperatorConfig
 from kyc_match.settings import get_settings
@@ -33,9 +33,18 @@ SUBSCRIBERS = [
         "simSwapDate": (NOW - timedelta(hours=1)).isoformat(),
         "recycledDate": "2024-02-01T00:00:00Z",
         "tenureDate": "2020-01-01",
+        "birthdate": "1990-04-12",
+        "ageVerified": True,
+        "parentalControl": False,
     }
 ]
-ALL_APIS = {"simSwap": ["v2"], "deviceSwap": ["v1"], "numberRecycling": ["v0.2"], "kycTenure": ["v0.2"]}
+ALL_APIS = {
+    "simSwap": ["v2"],
+    "deviceSwap": ["v1"],
+    "numberRecycling": ["v0.2"],
+    "kycTenure": ["v0.2"],
+    "kycAgeVerification": ["v0.2"],
+}
 REQUEST_SCOPES = frozenset({"kyc-match:match", "sim-swap:check", "number-recycling:check"})
 
 
@@ -148,3 +157,18 @@ def test_line_checks_with_dpop_answer_the_apis_nonce_challenge(our_jwks):
         assert stats.tokens_issued == 1 and stats.token_requests == 2, stats  # + the server's nonce challenge
         assert set(stats.rejections) == {"proof_without_nonce"}, stats.rejections
         assert 1 <= stats.match_requests <= 2 and 2 <= stats.line_requests <= 4, stats
+
+
+@pytest.mark.parametrize("grant", ["jwt-bearer", "client-credentials"])
+def test_age_verification_is_forwarded_under_the_requests_one_token(our_jwks, grant):
+    # #27 item 2: the operator's own KYC Age Verification, asked with the match's scopes in one token.
+    scopes = frozenset({"kyc-match:match", "kyc-age-verification:verify"})
+    with simulated(our_jwks, grant) as sim:
+        operator = operator_for(sim, grant)
+        query = LineQuery(SWAPPED, AGE_VERIFICATION, purpose=PURPOSE, client_id="bank-1", scopes=scopes)
+        asked = AgeQuestion(18, {"givenName": "Marta"}, include_parental_control=True)
+        assert operator.verify_age(query, asked) == AgeAnswer("true", True, 100, None, "false")
+        assert operator.verify_age(query, AgeQuestion(40)) == AgeAnswer("false", True)
+        stats = sim.stats()
+        assert stats.scope_requests == {"kyc-age-verification:verify kyc-match:match": 1}, stats
+        assert stats.tokens_issued == 1 and stats.line_requests == 2 and stats.rejections == [], stats

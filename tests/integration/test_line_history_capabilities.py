@@ -55,6 +55,7 @@ def test_api_not_offered_by_the_serving_operator(handler_transport, path):
 REQUIRED = {
     "/number-recycling/v0.2/check": {"specifiedDate": "2024-01-10"},
     "/kyc-tenure/v0.2/check-tenure": {"tenureDate": "2024-01-10"},
+    "/kyc-age-verification/v0.2/verify": {"ageThreshold": 18},
 }
 
 

@@ -21,6 +21,8 @@ NUMBER_RECYCLING_FILE = SPEC_DIR / "signals" / "number-recycling.yaml"
 NUMBER_RECYCLING_FEATURE = SPEC_DIR / "signals" / "number-recycling.feature"
 KYC_TENURE_FILE = SPEC_DIR / "signals" / "kyc-tenure.yaml"
 KYC_TENURE_FEATURE = SPEC_DIR / "signals" / "kyc-tenure.feature"
+AGE_VERIFICATION_FILE = SPEC_DIR / "age" / "kyc-age-verification-v0.2.1.yaml"
+AGE_VERIFICATION_FEATURE = SPEC_DIR / "age" / "kyc-age-verification-v0.2.1.feature"
 
 
 @cache

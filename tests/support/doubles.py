@@ -108,7 +108,7 @@ LineAnswer = bool | Tenure | BaseException | Callable[[LineQuery, Any], Any]
 
 class FakeLineOperator(FakeOperator):
     """OperatorAdapter and LineHistory: offers the APIs of `answers` (by name: simSwap, deviceSwap,
-    numberRecycling, kycTenure) and answers each with its value, raises it (an exception), or calls it
+    numberRecycling, kycTenure, kycAgeVerification) and answers each with its value, raises it (an exception), or calls it
     with the query and the question's argument (maxAge hours, the date asked); remembers every query."""
 
     def __init__(
@@ -135,6 +135,9 @@ class FakeLineOperator(FakeOperator):
 
     def check_tenure(self, query: LineQuery, tenure_date: Any) -> Any:
         return self._answer(query, tenure_date)
+
+    def verify_age(self, query: LineQuery, asked: Any) -> Any:
+        return self._answer(query, asked)
 
     def _answer(self, query: LineQuery, argument: Any) -> Any:
         self.line_queries.append(query)

@@ -10,6 +10,11 @@ from kyc_match.operators.config import SANDBOX_OPERATORS
 from kyc_match.operators.directory import PrefixDirectory
 from kyc_match_tools.errors import UsageError
 from kyc_match_tools.line_history import (
+    AGE_18_TODAY,
+    AGE_ADULT,
+    AGE_MINOR,
+    AGE_NO_BIRTHDATE,
+    AGE_PARENTAL_CONTROL,
     LONG_STANDING,
     NEVER_SWAPPED,
     NEW_LINE,
@@ -17,6 +22,7 @@ from kyc_match_tools.line_history import (
     RECYCLED_10_DAYS_AGO,
     SWAPPED_A_MONTH_AGO,
     SWAPPED_AN_HOUR_AGO,
+    bundled_line_history,
 )
 from kyc_match_tools.local_aws import DEFAULT_SUBSCRIBERS, read_subscribers
 
@@ -106,5 +112,25 @@ def test_the_bundled_number_of_an_operator_without_line_history_is_routed_to_it(
         "device_swap": (),
         "number_recycling": (),
         "kyc_tenure": (),
+        "kyc_age_verification": (),
     }
     assert directory.operator_for(LONG_STANDING).id == "sandbox"
+
+
+@pytest.mark.parametrize(
+    ("today", "adult", "minor", "turning_18"),
+    [
+        ("2026-11-30", "1986-11-30", "2011-11-30", "2008-11-30"),
+        # No 29 February 18 years earlier: the one born on the 28th has been 18 since yesterday.
+        ("2028-02-29", "1988-02-29", "2013-02-28", "2010-02-28"),
+    ],
+)
+def test_the_bundled_age_numbers_are_made_relative_to_the_day_read(today, adult, minor, turning_18):
+    # #27 item 2: an adult, a minor, one turning 18 that day, one without birth date, parental control.
+    now = datetime.fromisoformat(today).replace(hour=12, tzinfo=UTC)
+    by_number = {entry["phoneNumber"]: entry for entry in bundled_line_history(now)}
+    numbers = (AGE_ADULT, AGE_MINOR, AGE_18_TODAY, AGE_NO_BIRTHDATE)
+    assert [by_number[number].get("birthdate") for number in numbers] == [adult, minor, turning_18, None]
+    control = by_number[AGE_PARENTAL_CONTROL]
+    assert (control["parentalControl"], control["contentLock"], control["ageVerified"]) == (True, True, False)
+    assert by_number[AGE_ADULT]["ageVerified"] is True

@@ -8,11 +8,11 @@ after the day the request arrived, UTC).
 """
 
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StringConstraints, model_validator
 
-from kyc_match.api.models import CalendarDate, PhoneNumber, no_nulls
+from kyc_match.api.models import CalendarDate, Email, PhoneNumber, no_nulls
 from kyc_match.domain.apis import CamaraApi
 from kyc_match.domain.errors import (
     InvalidArgumentError,
@@ -21,11 +21,15 @@ from kyc_match.domain.errors import (
     UnnecessaryIdentifierError,
 )
 from kyc_match.domain.line_history import (
+    AGE_THRESHOLD_RANGE,
     DEFAULT_MAX_AGE_HOURS,
     MAX_AGE_RANGE,
+    AgeAnswer,
+    AgeQuestion,
     LineQuery,
     Question,
     Tenure,
+    age_question,
     ask,
     recycling_question,
     swap_date_question,
@@ -122,6 +126,53 @@ class TenureCheckRequest(DatedRequest):
         return tenure_body(answer)
 
 
+class AgeVerifyRequest(LineRequest):
+    """VerifyRequestBody (KYC Age Verification v0.2.1): the threshold, the optional identity attributes
+    (KYC Match's, with the same bounds as our match endpoint) and the two optional indicator flags."""
+
+    ageThreshold: StrictInt
+    idDocument: Annotated[str, StringConstraints(max_length=50)] | None = None
+    name: Annotated[str, StringConstraints(max_length=256)] | None = None
+    givenName: Annotated[str, StringConstraints(max_length=100)] | None = None
+    familyName: Annotated[str, StringConstraints(max_length=150)] | None = None
+    middleNames: Annotated[str, StringConstraints(max_length=100)] | None = None
+    familyNameAtBirth: Annotated[str, StringConstraints(max_length=150)] | None = None
+    birthdate: CalendarDate | None = None
+    email: Email | None = None
+    includeContentLock: StrictBool = False
+    includeParentalControl: StrictBool = False
+
+    def check_bounds(self, today: date) -> None:
+        """The test plan: a threshold outside the schema's 0 to 120 is 400 OUT_OF_RANGE."""
+        if self.ageThreshold not in AGE_THRESHOLD_RANGE:
+            raise OutOfRangeError("'ageThreshold' must be from 0 to 120.")
+
+    def question(self, query: LineQuery) -> Question[AgeAnswer]:
+        attributes = self.model_dump(exclude_none=True, exclude=AGE_OPTIONS)
+        asked = AgeQuestion(
+            self.ageThreshold, attributes, self.includeContentLock, self.includeParentalControl
+        )
+        return age_question(query, asked)
+
+    def response(self, answer: Any, api: CamaraApi) -> dict[str, Any]:
+        return age_body(answer)
+
+
+AGE_OPTIONS = {"phoneNumber", "ageThreshold", "includeContentLock", "includeParentalControl"}
+
+
+def age_body(answer: AgeAnswer) -> dict[str, Any]:
+    """VerifyResponseBody: `ageCheck`, and each optional property only where the operator gave it."""
+    body: dict[str, Any] = {"ageCheck": answer.age_check}
+    optional = {
+        "verifiedStatus": answer.verified_status,
+        "identityMatchScore": answer.identity_match_score,
+        "contentLock": answer.content_lock,
+        "parentalControl": answer.parental_control,
+    }
+    return body | {name: value for name, value in optional.items() if value is not None}
+
+
 # Each operation of the registry (domain/apis.py) by its CAMARA scope (`<api>:<operation>`), which
 # names it uniquely: its request model, which also says what to ask and how to answer.
 REQUEST_MODELS: dict[str, type[LineRequest]] = {
@@ -131,6 +182,7 @@ REQUEST_MODELS: dict[str, type[LineRequest]] = {
     "device-swap:retrieve-date": SwapDateRequest,
     "number-recycling:check": RecyclingCheckRequest,
     "kyc-tenure:check-tenure": TenureCheckRequest,
+    "kyc-age-verification:verify": AgeVerifyRequest,
 }
 
 

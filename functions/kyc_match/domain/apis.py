@@ -77,8 +77,16 @@ NUMBER_RECYCLING = CamaraApi(
 KYC_TENURE = CamaraApi(
     "kycTenure", "kyc-tenure/v0.2", "v0.2", ("check-tenure",), "KYC Tenure v0.2.0", "signals/kyc-tenure.yaml"
 )
+AGE_VERIFICATION = CamaraApi(
+    "kycAgeVerification",
+    "kyc-age-verification/v0.2",
+    "v0.2",
+    ("verify",),
+    "KYC Age Verification v0.2.1",
+    "age/kyc-age-verification-v0.2.1.yaml",
+)
 # The registry, in the order the docs list them.
-CAMARA_APIS: tuple[CamaraApi, ...] = (SIM_SWAP, DEVICE_SWAP, NUMBER_RECYCLING, KYC_TENURE)
+CAMARA_APIS: tuple[CamaraApi, ...] = (SIM_SWAP, DEVICE_SWAP, NUMBER_RECYCLING, KYC_TENURE, AGE_VERIFICATION)
 
 
 def operations(apis: tuple[CamaraApi, ...] = CAMARA_APIS) -> tuple[tuple[CamaraApi, str], ...]:

@@ -8,7 +8,7 @@ whether a date was returned…), never a date.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Protocol, TypeVar, cast
 
@@ -50,6 +50,45 @@ class LineQuery:
 CONTRACT_TYPES = ("PAYG", "PAYM", "Business")
 
 
+# KYC Age Verification's tri-state answers (`ageCheck`, `contentLock`, `parentalControl`).
+TRI_STATE = ("true", "false", "not_available")
+AGE_THRESHOLD_RANGE = range(0, 121)  # the spec's AgeThreshold: 0 to 120
+
+
+@dataclass(frozen=True)
+class AgeQuestion:
+    """KYC Age Verification's question: the threshold, the identity attributes sent to confirm that the
+    subscriber is the contract holder (KYC Match names), and which optional indicators are wanted."""
+
+    threshold: int
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    include_content_lock: bool = False
+    include_parental_control: bool = False
+
+
+@dataclass(frozen=True)
+class AgeAnswer:
+    """KYC Age Verification's answer; None where the operator does not say (the property is omitted)."""
+
+    age_check: str  # "true" | "false" | "not_available"
+    verified_status: bool | None = None
+    identity_match_score: int | None = None  # 0 to 100
+    content_lock: str | None = None  # TRI_STATE
+    parental_control: str | None = None  # TRI_STATE
+
+
+def age_on(birthdate: date, day: date) -> int:
+    """Whole years from `birthdate` to `day` (a birthday on 29 February comes on 1 March in other years)."""
+    return day.year - birthdate.year - ((day.month, day.day) < (birthdate.month, birthdate.day))
+
+
+def age_check(birthdate: date | None, threshold: int, day: date) -> str:
+    """The spec's `ageCheck`: age >= threshold on `day`; `not_available` without a birth date."""
+    if birthdate is None:
+        return "not_available"
+    return "true" if age_on(birthdate, day) >= threshold else "false"
+
+
 @dataclass(frozen=True)
 class Tenure:
     """KYC Tenure's answer: continuous tenure since the date asked, and the contract type if known."""
@@ -82,6 +121,10 @@ class LineHistory(Protocol):
 
     def check_tenure(self, query: LineQuery, tenure_date: date) -> Tenure:
         """KYC Tenure `check-tenure`: continuous tenure since `tenure_date`?"""
+        ...
+
+    def verify_age(self, query: LineQuery, asked: "AgeQuestion") -> "AgeAnswer":
+        """KYC Age Verification `verify`: is the subscriber at least `asked.threshold` years old?"""
         ...
 
 
@@ -139,6 +182,38 @@ def tenure_question(query: LineQuery, tenure_date: date) -> Question[Tenure]:
         }
 
     return question
+
+
+def age_question(query: LineQuery, asked: AgeQuestion) -> Question[AgeAnswer]:
+    """KYC Age Verification `verify`. An answer outside the spec (an `ageCheck` not in its enum, a score
+    outside 0 to 100, an indicator not asked for) is the operator's fault (502), whichever adapter passed
+    it on. The audit entry keeps the threshold and the outcome (`ageCheck` only when available), never a
+    date nor the attributes."""
+
+    def question(history: LineHistory) -> tuple[AgeAnswer, AnswerShape]:
+        answer = history.verify_age(query, asked)
+        if not _within_spec(answer, asked):
+            raise OperatorBadGatewayError
+        shape: dict[str, bool | int] = {"ageThreshold": asked.threshold}
+        if answer.age_check == "not_available":
+            shape["ageCheckAvailable"] = False
+        else:
+            shape["ageCheck"] = answer.age_check == "true"
+        if answer.identity_match_score is not None:
+            shape["identityMatchScore"] = answer.identity_match_score
+        return answer, shape
+
+    return question
+
+
+def _within_spec(answer: AgeAnswer, asked: AgeQuestion) -> bool:
+    score = answer.identity_match_score
+    return (
+        answer.age_check in TRI_STATE
+        and (score is None or 0 <= score <= 100)
+        and answer.content_lock in ((None, *TRI_STATE) if asked.include_content_lock else (None,))
+        and answer.parental_control in ((None, *TRI_STATE) if asked.include_parental_control else (None,))
+    )
 
 
 def check_swap(

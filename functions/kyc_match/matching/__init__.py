@@ -4,6 +4,12 @@ Pure functions, no I/O. Entry point: `match_attributes`. Modules: `normalise` (t
 `addresses` (street types), `rules` (attribute -> key function), `engine` (comparison and scores).
 """
 
-from kyc_match.matching.engine import SCORABLE_ATTRIBUTES, AttributeMatch, MatchResult, match_attributes
+from kyc_match.matching.engine import (
+    SCORABLE_ATTRIBUTES,
+    AttributeMatch,
+    MatchResult,
+    identity_match_score,
+    match_attributes,
+)
 
-__all__ = ["SCORABLE_ATTRIBUTES", "AttributeMatch", "MatchResult", "match_attributes"]
+__all__ = ["SCORABLE_ATTRIBUTES", "AttributeMatch", "MatchResult", "identity_match_score", "match_attributes"]

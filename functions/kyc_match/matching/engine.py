@@ -26,7 +26,14 @@ from kyc_match.matching.normalise import strict_key
 from kyc_match.matching.reasons import REASONED_ATTRIBUTES, classify_partial
 from kyc_match.matching.rules import DEFAULT_RULE, RULES
 
-__all__ = ["SCORABLE_ATTRIBUTES", "AttributeMatch", "MatchResult", "compare_attribute", "match_attributes"]
+__all__ = [
+    "SCORABLE_ATTRIBUTES",
+    "AttributeMatch",
+    "MatchResult",
+    "compare_attribute",
+    "identity_match_score",
+    "match_attributes",
+]
 
 _similarity = JaroWinkler.normalized_similarity
 _RULES = dict(RULES)  # a plain dict is the fastest lookup
@@ -77,3 +84,14 @@ def match_attributes(
             verdict = AttributeMatch("false", verdict.score, reason) if reason else verdict
         results[attribute] = verdict
     return results
+
+
+def identity_match_score(verdicts: Mapping[str, AttributeMatch]) -> int | None:
+    """One score (0 to 100) for all the attributes compared, as KYC Age Verification's
+    `identityMatchScore`: the mean of 100 per match and, per mismatch, its score (0 where the attribute
+    is not scorable). Attributes the operator does not hold do not count; with none compared, None."""
+    compared = [verdict for verdict in verdicts.values() if verdict.result != NOT_AVAILABLE.result]
+    if not compared:
+        return None
+    points = [100 if verdict.result == MATCH.result else (verdict.score or 0) for verdict in compared]
+    return sum(points) // len(points)

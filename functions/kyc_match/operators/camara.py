@@ -1,6 +1,7 @@
 """The `camara` adapter: forwards a match to an operator's own CAMARA KYC Match API over HTTPS, and
-each line-history question (SIM Swap, Device Swap, Number Recycling, KYC Tenure) to its own API of
-that name under the same `{apiRoot}` (line_answers.py), with the same machinery and answers.
+each line-history question (SIM Swap, Device Swap, Number Recycling, KYC Tenure) and each age check
+(KYC Age Verification) to its own API of that name under the same `{apiRoot}` (line_answers.py), with
+the same machinery, the same token (every scope the request needs) and answers.
 
 One call = one deadline covering everything: discovery, token requests (CIBA polls included),
 Secrets Manager reads, every attempt, headers and bodies, and the backoff between attempts. It is
@@ -63,7 +64,7 @@ from kyc_match.domain.errors import (
     ServiceNotApplicableError,
     UnavailableError,
 )
-from kyc_match.domain.line_history import LineQuery, Tenure
+from kyc_match.domain.line_history import AgeAnswer, AgeQuestion, LineQuery, Tenure
 from kyc_match.domain.model import MATCH_SCOPE, MatchQuery, Verdicts
 from kyc_match.matching import AttributeMatch
 from kyc_match.observability import SERVICE, logger, metrics
@@ -81,9 +82,11 @@ from kyc_match.operators.dpop import (
 from kyc_match.operators.dpop import TOKEN_TYPE as DPOP_SCHEME
 from kyc_match.operators.failures import CREDENTIALS_REFUSED_METRIC, OperatorFailure
 from kyc_match.operators.line_answers import (
+    age_fields,
     change_date_reader,
     line_body,
     line_url,
+    read_age,
     read_recycled,
     read_swapped,
     read_tenure,
@@ -261,7 +264,12 @@ class CamaraOperator:
     def check_tenure(self, query: LineQuery, tenure_date: date) -> Tenure:
         return self._line(query, "check-tenure", read_tenure, tenureDate=tenure_date)
 
-    def _line(self, query: LineQuery, operation: str, read: Callable[[bytes], T], **fields: int | date) -> T:
+    def verify_age(self, query: LineQuery, asked: AgeQuestion) -> AgeAnswer:
+        return self._line(query, "verify", read_age, **age_fields(asked))
+
+    def _line(
+        self, query: LineQuery, operation: str, read: Callable[[bytes], T], **fields: int | str | bool | date
+    ) -> T:
         api = query.api
         if not self.offers(api):
             raise ServiceNotApplicableError  # not configured: the operator is not asked

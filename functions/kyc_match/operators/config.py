@@ -122,7 +122,8 @@ class AuthConfig(BaseModel):
 
 
 class OfferedApis(BaseModel):
-    """The line-history APIs (and their versions) an operator offers besides KYC Match."""
+    """The CAMARA APIs (and their versions) an operator offers besides KYC Match: one key per API of
+    the registry (domain/apis.py), its capability name."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
 
@@ -130,6 +131,7 @@ class OfferedApis(BaseModel):
     device_swap: tuple[Literal["v1"], ...] = ()
     number_recycling: tuple[Literal["v0.2"], ...] = ()
     kyc_tenure: tuple[Literal["v0.2"], ...] = ()
+    kyc_age_verification: tuple[Literal["v0.2"], ...] = ()  # KYC Age Verification v0.2.1
 
     def offers(self, api: str, version: str) -> bool:
         return version in getattr(self, to_snake(api), ())

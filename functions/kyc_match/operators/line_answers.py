@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Final
 
-from kyc_match.domain.line_history import LineApi, Tenure
+from kyc_match.domain.line_history import TRI_STATE, AgeAnswer, AgeQuestion, LineApi, Tenure
 from kyc_match.operators.bounded import json_object
 from kyc_match.operators.sandbox import parse_change_date
 from kyc_match.operators.translation import MalformedAnswerError
@@ -26,7 +26,7 @@ def line_url(base_url: str, api: LineApi, operation: str) -> str:
     return f"{base_url.rstrip('/')}/{api.path}/{operation}"
 
 
-def line_body(phone_number: str | None, **fields: int | date) -> dict[str, Any]:
+def line_body(phone_number: str | None, **fields: int | str | bool | date) -> dict[str, Any]:
     """The request body: `phoneNumber` only when given (a three-legged token names the subscriber)."""
     identifier = {"phoneNumber": phone_number} if phone_number is not None else {}
     values = {name: value.isoformat() if isinstance(value, date) else value for name, value in fields.items()}
@@ -69,6 +69,38 @@ def read_tenure(content: bytes) -> Tenure:
     if contract is not None and contract not in CONTRACT_TYPES:
         raise MalformedAnswerError("contractType is not PAYG, PAYM or Business")
     return Tenure(since_date=held, contract_type=contract)
+
+
+def age_fields(asked: AgeQuestion) -> dict[str, int | str | bool]:
+    """VerifyRequestBody but phoneNumber: the threshold, the attributes sent, the flags only when set."""
+    flags = {
+        "includeContentLock": asked.include_content_lock,
+        "includeParentalControl": asked.include_parental_control,
+    }
+    return {
+        "ageThreshold": asked.threshold,
+        **asked.attributes,
+        **{name: True for name, on in flags.items() if on},
+    }
+
+
+def read_age(content: bytes) -> AgeAnswer:
+    """VerifyResponseBody: `ageCheck` required from its enum; the optional properties of their types.
+    Whether an indicator came without being asked for is the use case's check (age_question)."""
+    document = _document(content)
+    check = document.get("ageCheck")
+    if check not in TRI_STATE:
+        raise MalformedAnswerError("ageCheck is missing or not true, false or not_available")
+    verified = document.get("verifiedStatus")
+    if verified is not None and not isinstance(verified, bool):
+        raise MalformedAnswerError("verifiedStatus is not a boolean")
+    score = document.get("identityMatchScore")
+    if score is not None and (type(score) is not int or not 0 <= score <= 100):
+        raise MalformedAnswerError("identityMatchScore is not an integer from 0 to 100")
+    indicators = [document.get(name) for name in ("contentLock", "parentalControl")]
+    if any(value is not None and value not in TRI_STATE for value in indicators):
+        raise MalformedAnswerError("contentLock or parentalControl is not true, false or not_available")
+    return AgeAnswer(check, verified, score, *indicators)
 
 
 def _document(content: bytes) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from kyc_match.domain.errors import (
     OperatorBadGatewayError,
     ServiceNotApplicableError,
 )
-from kyc_match.domain.line_history import LineQuery, Tenure
+from kyc_match.domain.line_history import AgeAnswer, AgeQuestion, LineQuery, Tenure, age_check
 from kyc_match.domain.model import MatchQuery, Verdicts
-from kyc_match.matching import AttributeMatch, match_attributes
+from kyc_match.matching import AttributeMatch, identity_match_score, match_attributes
 from kyc_match.operators.config import OperatorConfig
 from kyc_match.operators.timing import operator_call
 
@@ -31,6 +31,10 @@ CHANGE_KEYS = {
 TENURE_KEY = "tenureDate"
 CONTRACT_TYPE_KEY = "contractType"
 TENURE_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+# KYC Age Verification: the age is the subscriber's `birthdate`'s; these optional booleans answer
+# `verifiedStatus` (the birth date was checked against an identity document), `contentLock` and
+# `parentalControl` (absent: `not_available` when asked for, `verifiedStatus` not sent).
+AGE_KEYS = ("ageVerified", "contentLock", "parentalControl")
 
 
 class SubscriberStore(Protocol):
@@ -108,6 +112,25 @@ class SandboxOperator:
         # A contract type outside the spec's values is refused by the loaders and by the use case.
         return Tenure(since_date=held, contract_type=record.get(CONTRACT_TYPE_KEY))
 
+    def verify_age(self, query: LineQuery, asked: AgeQuestion) -> AgeAnswer:
+        """At least `asked.threshold` years old on the day asked (UTC), by the record's birth date
+        (`not_available` without one); the attributes sent matched as a match would, folded into one
+        `identityMatchScore`; the indicators only when asked for."""
+        with operator_call(self._config.id):
+            record = self._record(query.phone_number)
+        day = (query.asked_at or datetime.now(UTC)).date()
+        stored = {name: value for name, value in record.items() if isinstance(value, str)}
+        verified = record.get("ageVerified")
+        return AgeAnswer(
+            age_check=age_check(parse_tenure_date(record.get("birthdate")), asked.threshold, day),
+            verified_status=verified if isinstance(verified, bool) else None,
+            identity_match_score=identity_match_score(match_attributes(asked.attributes, stored)),
+            content_lock=_indicator(record, "contentLock") if asked.include_content_lock else None,
+            parental_control=_indicator(record, "parentalControl")
+            if asked.include_parental_control
+            else None,
+        )
+
     def _subscription_start(self, phone_number: str) -> date | None:
         with operator_call(self._config.id):
             return _tenure_start(self._record(phone_number))
@@ -129,6 +152,11 @@ class SandboxOperator:
         if record.get("serviceApplicable") is False:
             raise ServiceNotApplicableError
         return record
+
+
+def _indicator(record: SubscriberRecord, key: str) -> str:
+    value = record.get(key)
+    return ("true" if value else "false") if isinstance(value, bool) else "not_available"
 
 
 def _tenure_start(record: SubscriberRecord) -> date | None:

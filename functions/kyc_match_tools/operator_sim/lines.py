@@ -1,9 +1,11 @@
-"""The simulator's line-history APIs (#14): SIM Swap v2 and Device Swap v1 (`check`, `retrieve-date`),
-Number Recycling v0.2 (`check`) and KYC Tenure v0.2 (`check-tenure`), at their CAMARA paths under the
-simulator's apiRoot, behind the same tokens as its KYC Match.
+"""The simulator's other CAMARA APIs (#14, #27), every operation of the registry (domain/apis.py): SIM
+Swap v2 and Device Swap v1 (`check`, `retrieve-date`), Number Recycling v0.2 (`check`), KYC Tenure v0.2
+(`check-tenure`) and KYC Age Verification v0.2 (`verify`), at their CAMARA paths under the simulator's
+apiRoot, behind the same tokens as its KYC Match.
 
 Answers come from the sandbox operator's LineHistory methods over the subscribers file
-(`simSwapDate`, `deviceSwapDate`, `recycledDate`, `tenureDate`, `contractType`), so the simulator and
+(`simSwapDate`, `deviceSwapDate`, `recycledDate`, `tenureDate`, `contractType`; `birthdate`,
+`ageVerified`, `contentLock`, `parentalControl`), so the simulator and
 the built-in sandbox answer alike. As the operator-access rules say:
 - the token needs the operation's scope (`sim-swap:check`…; the swap specs also accept the bare API
   name, `sim-swap`), else `403 PERMISSION_DENIED`;
