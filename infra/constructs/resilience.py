@@ -25,9 +25,10 @@ DAILY_SCHEDULE = events.Schedule.cron(hour="2", minute="30")
 
 
 class ManagementEventAlarm(Construct):
-    """CloudTrail management events matching `pattern` -> the alarm topic at once, and an alarm (first
-    datapoint) on the rule's matches so it shows on the dashboard. Needs a CloudTrail trail logging
-    management events in the account (docs/deploy.md)."""
+    """Events matching `pattern` -> the alarm topic at once, and an alarm (first datapoint, ALARM and OK)
+    on the rule's matches so it shows on the dashboard. CloudTrail management events need a trail logging
+    them in the account (docs/deploy.md); a service's own events (AWS Backup's job state changes, #25
+    item 4) need nothing more."""
 
     def __init__(
         self,
