@@ -30,8 +30,10 @@ A measurement, not a test: nothing here asserts a time.
 import argparse
 import contextlib
 import json
+import math
 import os
 import platform
+import statistics
 import sys
 import time
 import uuid
@@ -63,6 +65,7 @@ os.environ.pop("AWS_ENDPOINT_URL", None)  # moto in process: nothing may leave i
 from moto import mock_aws
 
 import aws_model
+import cost
 from dpop_operators import PREFIXES as DPOP_PREFIXES
 from dpop_operators import dpop_operators
 from kyc_match import aws, wiring
@@ -83,6 +86,7 @@ PORTED_REPEATED = "+34629999999"  # ported to op-jp, asked again
 TARGET_CALLS = {"repeated number": 1, "new number": 3, "DPoP, JWT Bearer, repeated number": 1}
 DPOP_REPEATED = {grant: f"{prefix}600000001" for grant, prefix in DPOP_PREFIXES.items()}
 TARGET_P99_MS = 15.0  # added p99 for a repeated number
+MEMORY_SIZES_MB = (512, 1024, 1769)  # the sizes the production setting is chosen from (#29 item 4)
 PREVIOUS_KEY = "alias/kyc-match-bench-previous-identifiers"
 
 
@@ -325,6 +329,15 @@ class Samples:
     measured: list[int] = field(default_factory=list)
     composed: list[int] = field(default_factory=list)
     calls: int = 0  # on the critical path, all requests together
+    cpu: list[int] = field(default_factory=list)  # the composed figure's two parts: our CPU time ...
+    waited: list[int] = field(default_factory=list)  # ... and the modelled AWS latency waited for
+
+    def at_memory(self, memory_mb: int) -> list[int]:
+        """The composed figure at Lambda's CPU share for `memory_mb` (one full vCPU at 1,769 MB,
+        proportional below; assumed: this machine's core and a Lambda vCPU alike): our CPU time
+        stretched by the share, the AWS waits unchanged."""
+        stretch = cpu_stretch(memory_mb)
+        return [round(cpu * stretch) + waited for cpu, waited in zip(self.cpu, self.waited, strict=True)]
 
 
 def timed(
@@ -346,6 +359,8 @@ def timed(
     waited = sum(seconds for call, seconds in zip(mine, on_request, strict=True) if call.position != OPERATOR)
     into.measured.append(elapsed - round(log.operator_seconds * 1e9))
     into.composed.append(cpu - round(log.operator_cpu_seconds * 1e9) + round(waited * 1e9))
+    into.cpu.append(cpu - round(log.operator_cpu_seconds * 1e9))
+    into.waited.append(round(waited * 1e9))
     into.calls += len(log.critical_path())
 
 
@@ -360,7 +375,9 @@ def floor(settings: Settings, modelled: aws_model.ModelledAws, iterations: int) 
         started, started_cpu = time.perf_counter_ns(), time.thread_time_ns()
         client.put_item(TableName=settings.audit_table, Item=item)
         samples.measured.append(time.perf_counter_ns() - started)
-        samples.composed.append(time.thread_time_ns() - started_cpu + round(sum(modelled.drawn) * 1e9))
+        samples.cpu.append(time.thread_time_ns() - started_cpu)
+        samples.waited.append(round(sum(modelled.drawn) * 1e9))
+        samples.composed.append(samples.cpu[-1] + samples.waited[-1])
         samples.calls += 1
     return samples
 
@@ -406,6 +423,48 @@ def report(title: str, found: dict[str, Samples], floor: Samples, judge: bool) -
         )
 
 
+def cpu_stretch(memory_mb: int) -> float:
+    return max(1.0, cost.LAMBDA_FULL_CPU_MB / memory_mb)
+
+
+def lambda_per_million(memory_mb: int, duration_ms: float) -> float:
+    """Lambda's charge for a million requests of `duration_ms` each at `memory_mb` (arm64, requests
+    and GB-seconds at bench/cost.py's list prices; billed per started millisecond)."""
+    gb_seconds = 1e6 * math.ceil(duration_ms) / 1000 * memory_mb / 1024
+    return cost.PRICE["lambda_request_per_million"] + gb_seconds * cost.PRICE["lambda_gb_second_arm"]
+
+
+def memory_table(found: dict[str, Samples], floor: Samples, operator_ms: float) -> int | None:
+    """Added latency and Lambda's cost per million at each memory size (#29 item 4); returns the
+    cheapest size whose repeated-number added p99 meets the target, None if none does."""
+    repeated, new = found["repeated number"], found["new number"]
+    print(f"\nby memory size, operator at {operator_ms:g} ms (CPU share ~ memory up to 1,769 MB), ms:")
+    print(
+        f"{'memory':<8}{'CPU x':>7}{'floor p99':>11}{'repeated p50':>14}{'p99':>8}{'new p50':>10}{'p99':>8}"
+        f"{'Lambda $/million':>18}  target p99 ≤ {TARGET_P99_MS:g} ms"
+    )
+    chosen: tuple[float, int] | None = None
+    for memory_mb in MEMORY_SIZES_MB:
+        p50, p99 = (percentile(repeated.at_memory(memory_mb), q) for q in (0.5, 0.99))
+        new_p50, new_p99 = (percentile(new.at_memory(memory_mb), q) for q in (0.5, 0.99))
+        duration = operator_ms + statistics.mean(
+            value / 1e6 for samples in found.values() for value in samples.at_memory(memory_mb)
+        )
+        dollars = lambda_per_million(memory_mb, duration)
+        met = p99 <= TARGET_P99_MS
+        if met and (chosen is None or dollars < chosen[0]):
+            chosen = (dollars, memory_mb)
+        floor_p99 = percentile(floor.at_memory(memory_mb), 0.99)
+        verdict = "met" if met else "NOT met"
+        print(
+            f"{memory_mb:<8}{cpu_stretch(memory_mb):>6.2f}x{floor_p99:>11.2f}{p50:>14.2f}{p99:>8.2f}"
+            f"{new_p50:>10.2f}{new_p99:>8.2f}{dollars:>18.2f}  {verdict}"
+        )
+    pick = chosen[1] if chosen else None
+    print(f"cheapest memory meeting the target: {f'{pick} MB' if pick else 'none'}")
+    return pick
+
+
 def model(numbers: Numbers, log: AwsCallLog, directory: MarkedDirectory, args: argparse.Namespace) -> None:
     settings = get_settings()
     modelled = install_model(settings, numbers, args.seed)
@@ -421,9 +480,9 @@ def model(numbers: Numbers, log: AwsCallLog, directory: MarkedDirectory, args: a
     for operator_ms in args.operator_ms:
         directory.delay = operator_ms / 1000.0
         found = measure(numbers, log, modelled, args.iterations)
-        report(
-            f"operator at {operator_ms:g} ms", found, floor(settings, modelled, args.iterations), judge=True
-        )
+        floor_samples = floor(settings, modelled, args.iterations)
+        report(f"operator at {operator_ms:g} ms", found, floor_samples, judge=True)
+        memory_table(found, floor_samples, operator_ms)
 
 
 def main() -> None:

@@ -386,21 +386,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=500)
-    parser.add_argument("--memory", type=int, help="Lambda memory (MB); default: the stack's MATCH_MEMORY_MB")
+    parser.add_argument("--memory", type=int, help="Lambda memory (MB); default: the production stage's")
     parser.add_argument("--operator-ms", type=float, nargs="+", default=[20.0, 50.0, 200.0])
     parser.add_argument("--zones", type=int, help="VPC zones (0: no VPC); default: the production stage's")
     args = parser.parse_args()
+    stage = json.loads(PRODUCTION_STAGE.read_text(encoding="utf-8"))
     if args.memory is None:
-        from infra.constructs.function import MATCH_MEMORY_MB  # noqa: PLC0415
+        from infra.config import Memory  # noqa: PLC0415
 
-        args.memory = MATCH_MEMORY_MB
+        args.memory = Memory.model_validate(stage.get("memory", {})).match
     measured = measure(args.requests, args.warmup)
     print(f"prices: {REGION}, list prices as published on {PRICES_AS_OF}: check them before quoting")
     print(
         f"modelled: each AWS call {AWS_CALL_MS} ms in-region; no free tier; traffic even over a 30-day month"
     )
     if args.zones is None:
-        stage = json.loads(PRODUCTION_STAGE.read_text(encoding="utf-8"))
         args.zones = int(stage.get("vpc", {}).get("availabilityZones", 0))
     report(measured, args.memory, args.operator_ms[len(args.operator_ms) // 2], args.zones)
     memory_sweep(measured, args.operator_ms)

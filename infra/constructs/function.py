@@ -26,11 +26,6 @@ from kyc_match.telemetry import powertools_environment
 
 HANDLER = "kyc_match.handler.lambda_handler"
 LIVE_ALIAS = "live"
-# Chosen with bench/cost.py (docs/performance.md, Cost of a million requests): the cheapest size at which
-# our own p99 compute leaves room for the audit write in the 15 ms added-latency budget (≤ 10 ms) and the
-# modelled cold start stays ≤ 1.5 s (Lambda's CPU share grows with memory). 256 MB misses the latter.
-MATCH_MEMORY_MB = 512
-
 
 def settings_environment(
     config: StageConfig,
@@ -234,7 +229,8 @@ class MatchFunction(ServiceFunction):
             description=f"CAMARA KYC Match v0.4 aggregator and risk decisions ({base.config.stage})",
             role_description="kyc-match function: its logs and tables, add audit entries, hash identifiers, "
             "check policy seals, sign client assertions, the credentials secret, the audit fallback queue",
-            memory_size=MATCH_MEMORY_MB,
+            # The stage's (memory.match): production's is chosen from bench/aws_calls.py's memory table.
+            memory_size=base.config.memory.match,
             timeout=Duration.seconds(25),  # below API Gateway's 29 s integration timeout
             # A cap (one busy client cannot exhaust the region) sized in docs/deploy.md (Capacity).
             reserved_concurrency=base.config.match_reserved_concurrency,

@@ -97,3 +97,7 @@ def test_aws_calls_bench_counts_every_request_type_and_times_them_under_the_mode
     assert "target: DPoP, JWT Bearer, repeated number ≤ 1 AWS call(s) on the critical path -> met" in lines
     assert any(line.startswith("floor: the audit PutItem alone") for line in lines)
     assert any(line.startswith("target: repeated number added p99") for line in lines)  # printed, not judged
+    # #29 item 4: the model at each memory size, CPU stretched by Lambda's share, and the pick printed
+    table = lines[lines.index(next(line for line in lines if line.startswith("by memory size"))) + 2 :][:3]
+    assert [row.split()[0] for row in table] == ["512", "1024", "1769"]
+    assert any(line.startswith("cheapest memory meeting the target: ") for line in lines)
