@@ -9,6 +9,7 @@ request's unread body is never read: the connection is closed instead.
 Two routes need no key, as in API Gateway: `GET /health` goes to the handler (it proves the function
 answers), and `GET /.well-known/jwks.json` is answered beside the handler and its one-invocation lock:
 an operator fetches our keys while our token request to it, inside a match, is in flight.
+`pages` (the API reference, kyc_match_tools/reference_pages.py) are answered there too, without a key.
 """
 
 import json
@@ -56,9 +57,11 @@ def make_server(
     api_keys: Mapping[str, str],
     listen: bool = True,
     jwks: Callable[[], Mapping[str, Any]] | None = None,
+    pages: Callable[[str], tuple[str, bytes] | None] | None = None,
 ) -> ThreadingHTTPServer:
     """`api_keys` maps each accepted key to the key id the handler sees as the client identity;
-    `jwks` gives the document served at JWKS_PATH (None: the path is the handler's, behind a key).
+    `jwks` gives the document served at JWKS_PATH (None: the path is the handler's, behind a key);
+    `pages` gives (content type, body) for a GET of a path it knows, else None (the handler's).
 
     With `listen=False` the port is taken (a busy one raises OSError) but connections are refused
     until `server.server_activate()`: a client does not wait on a server that is still starting.
@@ -109,6 +112,10 @@ def make_server(
             if jwks is not None and path == JWKS_PATH and self.command in {"GET", "HEAD"}:
                 headers_out = {"content-type": "application/json", **JWKS_HEADERS}
                 self._write(200, headers_out, json.dumps(jwks()), unread)
+                return
+            page = pages(path) if pages is not None and self.command in {"GET", "HEAD"} else None
+            if page is not None:
+                self.respond(200, {"content-type": page[0]}, page[1], unread)
                 return
             api_key_id = api_keys.get(headers.get("x-api-key", ""))
             keyless = path == HEALTH_PATH and self.command == "GET"

@@ -150,10 +150,11 @@ def local_api_keys(keys: list[str]) -> dict[str, str]:
 
 
 def _bind(host: str, port: int, keys: list[str]) -> "ThreadingHTTPServer":
+    from kyc_match_tools.reference_pages import page  # noqa: PLC0415
     from kyc_match_tools.server import make_server  # noqa: PLC0415
 
     try:
-        return make_server(host, port, _handler, local_api_keys(keys), listen=False, jwks=_jwks)
+        return make_server(host, port, _handler, local_api_keys(keys), listen=False, jwks=_jwks, pages=page)
     except OSError as error:
         raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
