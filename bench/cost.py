@@ -11,8 +11,14 @@ machine, wall time also counts the other jobs that preempt us; a Lambda vCPU is 
 access-log line is the stack's own format (infra/constructs/api.py) filled with values of real length.
 
 Modelled, and stated: the in-region latency of each AWS call, Lambda's CPU share scaling with memory,
-the WAF log record size, the witness sealer's batches, X-Ray's default sampling. Prices: the list
-prices below, eu-west-1, as published on PRICES_AS_OF; check them before quoting a price.
+the WAF log record size, the witness sealer's batches, X-Ray's default sampling, and (#29 item 6) the
+real deployment: the production stage's regions (two: traffic split between them, every fixed part
+once per region), KMS Sign of client assertions, interface-endpoint data, Route 53 health checks and
+the requests they send, log storage, PITR and backup copies, the witness's Object Lock storage and its
+replication, per-secret charges, DynamoDB global tables' replicated writes, SnapStart. Storage lines
+are priced as they stand after 12 months at the volume (they grow with the retention). Prices: the
+list prices below, eu-west-1 for both regions, from memory and NOT checked (no network here): each
+names its pricing page in PRICE_SOURCES; check them before quoting a price.
 A measurement and a model, not a test.
 """
 
@@ -39,8 +45,11 @@ import population
 import standins
 
 REGION = "eu-west-1"
-PRICES_AS_OF = "2025-06 (AWS list prices as known to the author; no network here to check them)"
-# USD, eu-west-1, on-demand list prices, no free tier.
+PRICES_AS_OF = (
+    "2025-06 (AWS list prices as known to the author, written down 2026-12-07 without network: to be checked)"
+)
+# USD, eu-west-1, on-demand list prices, no free tier. eu-central-1 is priced the same (its list prices
+# are a few % higher for some services: to be checked).
 PRICE = {
     "apigw_rest_per_million": 3.50,  # REST API, first 333 million a month
     "lambda_request_per_million": 0.20,
@@ -63,6 +72,38 @@ PRICE = {
     "nat_gateway_hour": 0.048,
     "nat_gateway_gb": 0.048,
     "interface_endpoint_hour": 0.011,  # per zone
+    # #29 item 6: the parts the one-region page left out (all to be checked)
+    "interface_endpoint_gb": 0.01,  # data processed by an interface endpoint, first PB
+    "route53_health_check_month": 0.50,  # an AWS endpoint
+    "route53_health_check_feature_month": 1.00,  # each optional feature (HTTPS is one)
+    "route53_zone_month": 0.50,
+    "logs_storage_gb_month": 0.03,  # archived (compressed) log data
+    "dynamodb_pitr_gb_month": 0.20,  # continuous backups, per GB of table
+    "dynamodb_backup_gb_month": 0.10,  # AWS Backup warm storage of DynamoDB recovery points
+    "dynamodb_rwru_per_million": 0.7068,  # global tables' replicated writes, on-demand (as WRU since 2024-11)
+    "inter_region_gb": 0.02,  # data transfer between EU regions (replication, backup copies)
+    "s3_storage_gb_month": 0.023,  # S3 Standard, first 50 TB (Object Lock adds no charge of its own)
+    "secret_month": 0.40,  # per secret, a replica counting as one
+    "secrets_api_per_10k": 0.05,
+    "snapstart_cache_gb_second": 0.0000015046,  # Python SnapStart: the cached snapshot, per published version
+    "snapstart_restore_gb": 0.0001397998,  # Python SnapStart: per GB restored
+}
+_PRICING = "https://aws.amazon.com/{}/pricing/"
+# Where each price is published (eu-west-1 tab); none was read from it here: to be checked, 2026-12-07.
+PRICE_SOURCES = {
+    "apigw": _PRICING.format("api-gateway"),
+    "lambda": _PRICING.format("lambda") + " (requests, arm64 GB-s, SnapStart for Python)",
+    "dynamodb": "https://aws.amazon.com/dynamodb/pricing/on-demand/ (WRU, RRU, storage, PITR, backup, "
+    "global tables' replicated writes)",
+    "kms": _PRICING.format("kms") + " (keys, symmetric/HMAC and asymmetric requests)",
+    "s3": _PRICING.format("s3") + " (storage, requests, replication transfer)",
+    "logs, metrics, x-ray": _PRICING.format("cloudwatch") + ", " + _PRICING.format("xray"),
+    "waf": _PRICING.format("waf"),
+    "route53": _PRICING.format("route53") + " (hosted zone, health checks and optional features)",
+    "vpc": "https://aws.amazon.com/vpc/pricing/, https://aws.amazon.com/privatelink/pricing/",
+    "secrets": _PRICING.format("secrets-manager"),
+    "backup": _PRICING.format("backup") + " (DynamoDB backups and cross-region copies)",
+    "transfer": "https://aws.amazon.com/ec2/pricing/on-demand/ (data transfer)",
 }
 # Modelled, not measured (no AWS here): typical in-region latency of one call, for Lambda's duration.
 AWS_CALL_MS = {"dynamodb": 5.0, "kms": 5.0}
@@ -81,6 +122,26 @@ INTERFACE_ENDPOINTS = (
     3  # infra/constructs/network.py: KMS, SQS, Secrets Manager (DynamoDB, S3: gateway, free)
 )
 OPERATOR_BYTES = 4000  # assumed per request through the NAT gateway to a real operator (TLS, token, answer)
+# The real deployment (#29 item 6). Assumed, each to be replaced by a measurement in AWS:
+ASSERTIONS_PER_REQUEST = 1.0  # KMS Sign per request with a CAMARA operator: tokens are per subject, few
+# numbers repeat within a token's life (CIBA signs more: bc-authorize and each poll); sandbox: none
+KMS_CALL_BYTES = 2000  # one KMS call through the interface endpoint, request + answer + TLS framing
+HEALTH_CHECKERS = 16  # Route 53 checkers probing each region's GET /health, each every 30 s
+HEALTH_CHECK_INTERVAL_SECONDS = 30  # infra/constructs/front_door.py
+HEALTH_CHECK_FEATURES = 1  # HTTPS
+HEALTH_LOG_BYTES = 800  # access log + function log + platform lines of one GET /health
+HEALTH_LAMBDA_MS = 5.0  # GET /health answers from its cached probes
+LOG_COMPRESSION = 0.15  # CloudWatch Logs bills storage on compressed size
+STORAGE_MONTHS = 12  # storage lines: as they stand after a year at the volume
+BACKUP_DAILY_KEPT = 35  # infra/stages/production.json backup.dailyRetentionDays; monthly ones kept 5 years
+WITNESS_RECORD_BYTES = 160  # per audit record in a witness object (hashes, key), plus its header
+WITNESS_OBJECT_BYTES = 1200  # an object's header and signature
+CONFIG_WRITES_PER_MONTH = 100_000  # clients, policies and ported-number loads: global tables, replicated
+CONFIG_TABLE_GB = 0.2  # configuration + ported numbers (e.g. a million ported numbers), per region
+SECRETS = 1  # infra/constructs/keys.py: the operator credentials secret, replicated to the other region
+KMS_KEYS_PER_REGION = 6  # the 5 above (a multi-region replica counts as a key) + the witness copy key
+RESTORES_PER_REGION_MONTH = 360  # SnapStart restores: containers recycled about every 2 hours when idle ...
+RESTORES_PER_MILLION = 100  # ... and one per 10,000 requests scaling out
 PRODUCTION_STAGE = Path(__file__).resolve().parent.parent / "infra" / "stages" / "production.json"
 _ACCESS_LOG_SAMPLES = {  # $context values of their real length
     "requestId": "c0a5ec1d-7d3a-4f7e-9c55-2a3b8d7e6f10",
@@ -249,41 +310,93 @@ def lambda_ms(measured: Measured, memory_mb: int, operator_ms: float) -> float:
     return math.ceil(own + waits + operator_ms)
 
 
-def xray_traces(monthly: float) -> float:
-    reservoir = min(monthly, XRAY_RESERVOIR_PER_SECOND * MONTH_SECONDS)
-    return reservoir + XRAY_RATE * (monthly - reservoir)
+def xray_traces(monthly: float, regions: int = 1) -> float:
+    """Traces the default rule records: its reservoir (1 a second) applies in each region."""
+    per_region = monthly / regions
+    reservoir = min(per_region, XRAY_RESERVOIR_PER_SECOND * MONTH_SECONDS)
+    return regions * (reservoir + XRAY_RATE * (per_region - reservoir))
+
+
+def log_bytes_per_request(measured: Measured) -> float:
+    per = measured.per_request
+    return per(measured.log_bytes) + LAMBDA_PLATFORM_LOG_BYTES + access_log_bytes() + WAF_LOG_BYTES
+
+
+def audit_gb_after(measured: Measured, monthly: float, months: int = STORAGE_MONTHS) -> float:
+    """Every region's audit tables together, after `months` at `monthly` requests (entries kept 5 years)."""
+    return monthly * measured.per_request(measured.audit_bytes) * months / 1e9
 
 
 def parts(
-    measured: Measured, monthly: float, memory_mb: int, operator_ms: float, zones: int
+    measured: Measured, monthly: float, memory_mb: int, operator_ms: float, zones: int, regions: int = 1
 ) -> dict[str, float]:
-    """Each AWS part's cost (USD) for `monthly` requests in one month."""
+    """Each AWS part's cost (USD) for `monthly` requests in one month, spread over `regions`."""
     m, p = monthly / 1e6, PRICE
     per = measured.per_request
     settings = population.settings()
     rru = sum(count for name, count in measured.reads.items() if name != settings.subscribers_table)
-    records_per_window = monthly * per(measured.audit_puts) / (MONTH_SECONDS / WITNESS_WINDOW_SECONDS)
-    witness_objects = (MONTH_SECONDS / WITNESS_WINDOW_SECONDS) * math.ceil(records_per_window / WITNESS_BATCH)
-    log_bytes = per(measured.log_bytes) + LAMBDA_PLATFORM_LOG_BYTES + access_log_bytes() + WAF_LOG_BYTES
+    windows = MONTH_SECONDS / WITNESS_WINDOW_SECONDS
+    records = monthly * per(measured.audit_puts)
+    # each region's sealer batches its own region's records
+    witness_objects = regions * windows * math.ceil(records / regions / windows / WITNESS_BATCH)
+    witness_gb = (witness_objects * WITNESS_OBJECT_BYTES + records * WITNESS_RECORD_BYTES) / 1e9
+    log_bytes = log_bytes_per_request(measured)
     gb_seconds = monthly * lambda_ms(measured, memory_mb, operator_ms) / 1000 * memory_mb / 1024
     sealer_gb_seconds = witness_objects * WITNESS_SEALER_MS / 1000 * WITNESS_SEALER_MB / 1024
+    audit_gb = audit_gb_after(measured, monthly)
+    kms_bytes = monthly * (per(measured.kms_calls) + ASSERTIONS_PER_REQUEST) * KMS_CALL_BYTES
+    restores = regions * RESTORES_PER_REGION_MONTH + m * RESTORES_PER_MILLION
+    backup_points = BACKUP_DAILY_KEPT + (STORAGE_MONTHS + 1) / 2  # the monthly points of a growing table
+    other = regions > 1
     return {
         "API Gateway REST requests": m * p["apigw_rest_per_million"],
         "WAF requests": m * p["waf_per_million"],
         "Lambda requests": m * p["lambda_request_per_million"],
         f"Lambda duration ({memory_mb} MB, arm64)": gb_seconds * p["lambda_gb_second_arm"],
+        "Lambda SnapStart restores (assumed count)": restores * memory_mb / 1024 * p["snapstart_restore_gb"],
         "DynamoDB audit writes (WRU, + index writes)": m
         * per(measured.audit_wru)
         * p["dynamodb_wru_per_million"],
         "DynamoDB reads (onboarding, ported numbers, policies)": m * per(rru) * p["dynamodb_rru_per_million"],
         "DynamoDB Streams reads (Lambda trigger)": 0.0,
         "KMS GenerateMac": monthly * per(measured.kms_calls) / 1e4 * p["kms_request_per_10k"],
+        "KMS Sign, client assertions (asymmetric, 1 assumed)": monthly
+        * ASSERTIONS_PER_REQUEST
+        / 1e4
+        * p["kms_asymmetric_per_10k"],
+        "Interface endpoint data (KMS calls, 2 KB each)": kms_bytes / 1e9 * p["interface_endpoint_gb"]
+        if zones
+        else 0.0,
         "Witness: S3 PUT + GET, KMS Sign, sealer Lambda": witness_objects
         * (p["s3_put_per_1000"] / 1e3 + p["s3_get_per_1000"] / 1e3 + p["kms_asymmetric_per_10k"] / 1e4)
         + witness_objects * p["lambda_request_per_million"] / 1e6
         + sealer_gb_seconds * p["lambda_gb_second_arm"],
+        "Witness replication (PUT in the copy, transfer)": (
+            witness_objects * p["s3_put_per_1000"] / 1e3 + witness_gb * p["inter_region_gb"]
+        )
+        if other
+        else 0.0,
+        "Witness Object Lock storage, both copies (12 months)": witness_gb
+        * STORAGE_MONTHS
+        * (2 if other else 1)
+        * p["s3_storage_gb_month"],
         "CloudWatch Logs ingestion (function, access, WAF)": monthly * log_bytes / 1e9 * p["logs_ingest_gb"],
-        "X-Ray traces (default sampling)": xray_traces(monthly) / 1e6 * p["xray_trace_per_million"],
+        "CloudWatch Logs storage (365 days kept, 12 months)": monthly
+        * log_bytes
+        * STORAGE_MONTHS
+        * LOG_COMPRESSION
+        / 1e9
+        * p["logs_storage_gb_month"],
+        "DynamoDB audit storage (12 months of entries)": audit_gb * p["dynamodb_storage_gb_month"],
+        "DynamoDB PITR (audit tables, 12 months)": audit_gb * p["dynamodb_pitr_gb_month"],
+        "AWS Backup: 35 daily + monthly points, and copies": audit_gb
+        * backup_points
+        * (2 if other else 1)
+        * p["dynamodb_backup_gb_month"]
+        + (audit_gb * 31 * p["inter_region_gb"] if other else 0.0),
+        "X-Ray traces (default sampling, per region)": xray_traces(monthly, regions)
+        / 1e6
+        * p["xray_trace_per_million"],
         "Data transfer out (responses)": monthly * per(measured.response_bytes) / 1e9 * p["data_out_gb"],
         "NAT gateway data (operator calls, assumed 4 KB)": monthly
         * OPERATOR_BYTES
@@ -291,23 +404,71 @@ def parts(
         * p["nat_gateway_gb"]
         if zones
         else 0.0,
-        "Secrets Manager (read once per container)": 0.0,
+        "Secrets Manager reads (once per container)": restores * p["secrets_api_per_10k"] / 1e4,
     }
 
 
-def fixed_monthly(measured: Measured, zones: int) -> dict[str, float]:
+def health_check_traffic(memory_mb: int, regions: int) -> float:
+    """What Route 53's checkers' GET /health requests cost a month: each passes API Gateway, WAF and
+    Lambda and is logged like any request (a fixed volume, whatever the clients send)."""
+    requests = regions * HEALTH_CHECKERS * MONTH_SECONDS / HEALTH_CHECK_INTERVAL_SECONDS
+    p = PRICE
+    per_million = p["apigw_rest_per_million"] + p["waf_per_million"] + p["lambda_request_per_million"]
+    gb_seconds = requests * math.ceil(HEALTH_LAMBDA_MS) / 1000 * memory_mb / 1024
+    log_gb = requests * HEALTH_LOG_BYTES / 1e9
+    return (
+        requests / 1e6 * per_million
+        + gb_seconds * p["lambda_gb_second_arm"]
+        + log_gb * (p["logs_ingest_gb"] + STORAGE_MONTHS * LOG_COMPRESSION * p["logs_storage_gb_month"])
+    )
+
+
+def fixed_monthly(measured: Measured, zones: int, regions: int = 1, memory_mb: int = 512) -> dict[str, float]:
     hours = MONTH_SECONDS / 3600
-    return {
-        "EMF metric series seen in this run": len(measured.metric_series) * PRICE["metric_month"],
-        f"WAF web ACL + {WAF_RULES} rules": PRICE["waf_acl_month"] + WAF_RULES * PRICE["waf_rule_month"],
-        f"KMS keys ({KMS_KEYS})": KMS_KEYS * PRICE["kms_key_month"],
-        f"VPC: {zones} NAT gateways, {INTERFACE_ENDPOINTS} endpoints x {zones} zones": zones
+    p = PRICE
+    each = f" x {regions} regions" if regions > 1 else ""
+    fixed = {
+        f"EMF metric series seen in this run{each}": regions
+        * len(measured.metric_series)
+        * p["metric_month"],
+        f"WAF web ACL + {WAF_RULES} rules{each}": regions
+        * (p["waf_acl_month"] + WAF_RULES * p["waf_rule_month"]),
+        f"KMS keys ({KMS_KEYS_PER_REGION}{each}, replicas included)": regions
+        * KMS_KEYS_PER_REGION
+        * p["kms_key_month"],
+        f"VPC: {zones} NAT gateways, {INTERFACE_ENDPOINTS} endpoints x {zones} zones{each}": regions
+        * zones
         * hours
-        * (PRICE["nat_gateway_hour"] + INTERFACE_ENDPOINTS * PRICE["interface_endpoint_hour"]),
+        * (p["nat_gateway_hour"] + INTERFACE_ENDPOINTS * p["interface_endpoint_hour"]),
+        f"Secrets Manager: {SECRETS} secret{each} (a replica is a secret)": regions
+        * SECRETS
+        * p["secret_month"],
+        f"Lambda SnapStart cache ({memory_mb} MB, one version{each})": regions
+        * memory_mb
+        / 1024
+        * MONTH_SECONDS
+        * p["snapstart_cache_gb_second"],
     }
+    if regions > 1:
+        fixed |= {
+            f"Route 53: hosted zone, {regions} HTTPS health checks": p["route53_zone_month"]
+            + regions
+            * (
+                p["route53_health_check_month"]
+                + HEALTH_CHECK_FEATURES * p["route53_health_check_feature_month"]
+            ),
+            f"Route 53 checkers' GET /health ({HEALTH_CHECKERS} per region, 30 s)": health_check_traffic(
+                memory_mb, regions
+            ),
+            "DynamoDB global tables: replicated writes, copies' storage + PITR": CONFIG_WRITES_PER_MONTH
+            * (regions - 1)
+            * (p["dynamodb_rwru_per_million"] / 1e6 + 1e-6 * p["inter_region_gb"])
+            + regions * CONFIG_TABLE_GB * (p["dynamodb_storage_gb_month"] + p["dynamodb_pitr_gb_month"]),
+        }
+    return fixed
 
 
-def report(measured: Measured, memory_mb: int, operator_ms: float, zones: int) -> None:
+def report(measured: Measured, memory_mb: int, operator_ms: float, zones: int, regions: int = 1) -> None:
     per = measured.per_request
     reads = ", ".join(
         f"{name.removeprefix('kyc-match-local-')} {per(count):.2f}"
@@ -336,20 +497,20 @@ def report(measured: Measured, memory_mb: int, operator_ms: float, zones: int) -
     print(f"  EMF metric series: {len(measured.metric_series)}")
     volumes = (1e6, 1e7, 1e8)
     print(
-        f"\ncost per month in {REGION}, USD, Lambda {memory_mb} MB, operator answering in "
-        f"{operator_ms:.0f} ms:"
+        f"\ncost per month, {regions} region(s) priced as {REGION}, USD, Lambda {memory_mb} MB, "
+        f"operator answering in {operator_ms:.0f} ms:"
     )
-    print(f"{'part':<52}" + "".join(f"{f'{v / 1e6:.0f}M/month':>14}" for v in volumes))
-    tables = [parts(measured, volume, memory_mb, operator_ms, zones) for volume in volumes]
+    print(f"{'part':<60}" + "".join(f"{f'{v / 1e6:.0f}M/month':>14}" for v in volumes))
+    tables = [parts(measured, volume, memory_mb, operator_ms, zones, regions) for volume in volumes]
     for name in tables[0]:
-        print(f"{name:<52}" + "".join(f"{table[name]:>14.2f}" for table in tables))
+        print(f"{name:<60}" + "".join(f"{table[name]:>14.2f}" for table in tables))
     totals = [sum(table.values()) for table in tables]
-    print(f"{'total of the per-request parts':<52}" + "".join(f"{total:>14.2f}" for total in totals))
-    fixed = fixed_monthly(measured, zones)
+    print(f"{'total of the per-request parts':<60}" + "".join(f"{total:>14.2f}" for total in totals))
+    fixed = fixed_monthly(measured, zones, regions, memory_mb)
     for name, cost in fixed.items():
-        print(f"{'+ fixed: ' + name:<52}" + "".join(f"{cost:>14.2f}" for _ in volumes))
+        print(f"{'+ fixed: ' + name:<60}" + "".join(f"{cost:>14.2f}" for _ in volumes))
     print(
-        f"{'per million requests, all in':<52}"
+        f"{'per million requests, all in':<60}"
         + "".join(
             f"{(t + sum(fixed.values())) / (v / 1e6):>14.2f}" for t, v in zip(totals, volumes, strict=True)
         )
@@ -389,6 +550,7 @@ def main() -> None:
     parser.add_argument("--memory", type=int, help="Lambda memory (MB); default: the production stage's")
     parser.add_argument("--operator-ms", type=float, nargs="+", default=[20.0, 50.0, 200.0])
     parser.add_argument("--zones", type=int, help="VPC zones (0: no VPC); default: the production stage's")
+    parser.add_argument("--regions", type=int, help="regions served; default: the production stage's")
     args = parser.parse_args()
     stage = json.loads(PRODUCTION_STAGE.read_text(encoding="utf-8"))
     if args.memory is None:
@@ -402,7 +564,11 @@ def main() -> None:
     )
     if args.zones is None:
         args.zones = int(stage.get("vpc", {}).get("availabilityZones", 0))
-    report(measured, args.memory, args.operator_ms[len(args.operator_ms) // 2], args.zones)
+    if args.regions is None:
+        args.regions = len(stage["regions"])
+    for service, page in PRICE_SOURCES.items():
+        print(f"  price source, {service}: {page}")
+    report(measured, args.memory, args.operator_ms[len(args.operator_ms) // 2], args.zones, args.regions)
     memory_sweep(measured, args.operator_ms)
 
 

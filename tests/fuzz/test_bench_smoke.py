@@ -64,6 +64,23 @@ def test_cost_bench_prices_every_part_at_three_volumes(tmp_path):
         assert part in out
     assert "1M/month" in out and "100M/month" in out
     assert "per million requests, all in" in out
+    # #29 item 6: the real deployment, two regions, every line item, each price with its source
+    assert "cost per month, 2 region(s)" in out and "price source, dynamodb: https://aws.amazon.com/" in out
+    for part in (
+        "KMS Sign, client assertions (asymmetric",
+        "Interface endpoint data",
+        "Route 53: hosted zone, 2 HTTPS health checks",
+        "Route 53 checkers' GET /health",
+        "CloudWatch Logs storage",
+        "DynamoDB PITR",
+        "AWS Backup: 35 daily + monthly points, and copies",
+        "Witness Object Lock storage, both copies",
+        "Witness replication",
+        "Secrets Manager: 1 secret x 2 regions",
+        "DynamoDB global tables: replicated writes",
+        "WAF web ACL + 4 rules x 2 regions",
+    ):
+        assert part in out, part
     sweep = out.split("by memory size", 1)[1]
     for memory in ("256", "512", "1024", "1769"):
         assert f"\n{memory} " in sweep
