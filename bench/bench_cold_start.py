@@ -1,6 +1,7 @@
 """Cold start as deployed: a fresh runtime-only process imports the handler, beside a floor process.
 
 Run: .venv/bin/python bench/bench_cold_start.py [--runs 15] [--python python3.12] [--importtime]
+     [--bytecode both|none|compiled]
 
 The environment is the Lambda function's, rebuilt on this machine:
 - packages: requirements/lambda.txt installed with pip `--no-deps --only-binary=:all: --target` as
@@ -24,6 +25,13 @@ Timed, alternating, each in a fresh process:
 - "bare floor": the same with `import pydantic` only, printed for comparison.
 Figures: start to ready as the parent sees it (interpreter start-up and imports; the target), the
 CPU time of the process (steadier on a shared machine), and the imports alone as the child times them.
+
+Bytecode (#29 items 1 and 5), both by default, each kind timed in both, alternating:
+- "no bytecode": no .pyc anywhere (`-X pycache_prefix=` an empty folder, `-B`): what a cold start
+  cost while the asset shipped none, Lambda's code folder being read-only;
+- "bytecode": every folder compiled beforehand as unchecked-hash pycs by this interpreter, as
+  infra/bundling.py now compiles the asset (`-B`: nothing written), the runtime's packages too.
+The target is read on "bytecode", as the asset runs now.
 A measurement, not a test: nothing here asserts a time.
 """
 
@@ -194,11 +202,28 @@ class Deployed:
         shutil.copytree(PACKAGE_DIR, code / PACKAGE_DIR.name, ignore=shutil.ignore_patterns("__pycache__"))
         self.path = [str(code), str(asset), str(runtime)]
         self.environment = lambda_environment(code, runtime, stage)
+        self.no_cache = work / "no-pycache"  # stays empty: -B writes nothing there
+        self.no_cache.mkdir()
+        self.flags: tuple[str, ...] = ()
+
+    def compile_bytecode(self) -> None:
+        """Unchecked-hash pycs for every module of the code, asset and runtime folders, as
+        infra/bundling.py compiles the asset (stale or timestamp-based ones replaced)."""
+        for folder in self.path:
+            subprocess.run(
+                [self.python, "-m", "compileall", "-q", "-f", "-j", "0",
+                 "--invalidation-mode", "unchecked-hash", folder],
+                check=False, capture_output=True,  # a few files of some packages are not Python 3
+            )  # fmt: skip
+
+    def use_bytecode(self, compiled: bool) -> None:
+        """Children from now on run with the compiled pycs, or with none at all; never writing any."""
+        self.flags = ("-B",) if compiled else ("-B", "-X", f"pycache_prefix={self.no_cache}")
 
     def run(self, code: str, *arguments: str, extra_path: tuple[str, ...] = ()) -> str:
         sys_path = os.pathsep.join([*self.path, *extra_path])
         completed = subprocess.run(
-            [self.python, "-I", "-S", "-c", code.format(sep=os.pathsep), sys_path, *arguments],
+            [self.python, "-I", "-S", *self.flags, "-c", code.format(sep=os.pathsep), sys_path, *arguments],
             capture_output=True,
             text=True,
             env=self.environment,
@@ -230,6 +255,7 @@ class Deployed:
                 self.python,
                 "-I",
                 "-S",
+                *self.flags,
                 "-X",
                 "importtime",
                 "-c",
@@ -269,23 +295,36 @@ def main() -> None:
     parser.add_argument("--stage", default="production", help="stage file under infra/stages")
     parser.add_argument("--event", type=Path, default=REPO / "events" / "match-full.json")
     parser.add_argument("--importtime", action="store_true", help="print the heaviest imports of ours")
+    parser.add_argument(
+        "--bytecode", choices=("both", "none", "compiled"), default="both",
+        help="time with no bytecode at all, with unchecked-hash pycs (as the asset has them), or both",
+    )  # fmt: skip
     args = parser.parse_args()
 
     python = find_python(args.python)
+    modes = {"both": (False, True), "none": (False,), "compiled": (True,)}[args.bytecode]
     with tempfile.TemporaryDirectory(prefix="kyc-match-cold-") as work:
         deployed = Deployed(python, args.stage, Path(work))
         first_request = deployed.first_request_modules(args.event.resolve())
+        deployed.compile_bytecode()
         kinds = {
             "floor": list(FLOOR_MODULES),
             "ours": [HANDLER_MODULE, *first_request],
             "bare floor": list(BARE_FLOOR_MODULES),
         }
-        for modules in kinds.values():  # bytecode caches and page cache, untimed
-            deployed.timed(modules)
-        samples: dict[str, list[tuple[float, float, float]]] = {kind: [] for kind in kinds}
+        for compiled in modes:  # page cache, untimed
+            deployed.use_bytecode(compiled)
+            for modules in kinds.values():
+                deployed.timed(modules)
+        by_mode: dict[bool, dict[str, list[tuple[float, float, float]]]] = {
+            compiled: {kind: [] for kind in kinds} for compiled in modes
+        }
         for _ in range(args.runs):
-            for kind, modules in kinds.items():
-                samples[kind].append(deployed.timed(modules))
+            for compiled in modes:
+                deployed.use_bytecode(compiled)
+                for kind, modules in kinds.items():
+                    by_mode[compiled][kind].append(deployed.timed(modules))
+        deployed.use_bytecode(modes[-1])
         profile = deployed.beyond_floor(kinds["ours"], kinds["floor"]) if args.importtime else []
 
     version = subprocess.run(
@@ -306,24 +345,38 @@ def main() -> None:
         f"ours: {HANDLER_MODULE} + {len(first_request)} modules the first request imports ({args.event.name})"
     )
     print(f"floor: {', '.join(FLOOR_MODULES)}; bare floor: {', '.join(BARE_FLOOR_MODULES)}")
-    print(f"{'':16}{'ours':>9}{'floor':>9}{'ratio':>8}   spread ours | floor (ms)")
-    figures = {
-        label: {kind: [sample[column] for sample in values] for kind, values in samples.items()}
-        for column, label in enumerate(("start to ready", "CPU time", "imports"))
-    }
-    for label, by_kind in figures.items():
-        ours, floor = statistics.median(by_kind["ours"]), statistics.median(by_kind["floor"])
+    ratio = 0.0
+    for compiled, samples in by_mode.items():
+        title = "bytecode: unchecked-hash pycs, as the asset now carries them" if compiled else (
+            "no bytecode: no .pyc anywhere (the asset before #29, a read-only code folder)"
+        )  # fmt: skip
+        print(f"\n{title}")
+        print(f"{'':16}{'ours':>9}{'floor':>9}{'ratio':>8}   spread ours | floor (ms)")
+        figures = {
+            label: {kind: [sample[column] for sample in values] for kind, values in samples.items()}
+            for column, label in enumerate(("start to ready", "CPU time", "imports"))
+        }
+        for label, by_kind in figures.items():
+            ours, floor = statistics.median(by_kind["ours"]), statistics.median(by_kind["floor"])
+            print(
+                f"{label:16}{ours * 1000:>7.0f}ms{floor * 1000:>7.0f}ms{ours / floor:>7.2f}x   "
+                f"{spread(by_kind['ours'])} | {spread(by_kind['floor'])}"
+            )
+        bare = {
+            label: statistics.median(ours["ours"]) / statistics.median(ours["bare floor"])
+            for label, ours in figures.items()
+        }
         print(
-            f"{label:16}{ours * 1000:>7.0f}ms{floor * 1000:>7.0f}ms{ours / floor:>7.2f}x   "
-            f"{spread(by_kind['ours'])} | {spread(by_kind['floor'])}"
+            "against the bare floor: " + ", ".join(f"{label} {ratio:.2f}x" for label, ratio in bare.items())
         )
-    bare = {
-        label: statistics.median(ours["ours"]) / statistics.median(ours["bare floor"])
-        for label, ours in figures.items()
-    }
-    print("against the bare floor: " + ", ".join(f"{label} {ratio:.2f}x" for label, ratio in bare.items()))
-    walls = figures["start to ready"]
-    ratio = statistics.median(walls["ours"]) / statistics.median(walls["floor"])
+        walls = figures["start to ready"]
+        ratio = statistics.median(walls["ours"]) / statistics.median(walls["floor"])
+    if len(by_mode) == 2:  # both modes timed
+        cpu = {
+            compiled: statistics.median([sample[1] for sample in samples["ours"]])
+            for compiled, samples in by_mode.items()
+        }
+        print(f"\nours with bytecode / without: CPU time {cpu[True] / cpu[False]:.2f}x")
     print(f"target: start to ready <= {TARGET}x the floor -> {'met' if ratio <= TARGET else 'NOT met'}")
     if profile:
         print("\nimported by ours beyond the floor (python -X importtime, self time, one process each):")
