@@ -64,6 +64,7 @@ class Source:
     paths: tuple[str, ...]  # its paths we serve, as the file writes them (`/check`)
     api: bool = True  # an API operation: our API key, the error catalogue's statuses
     base: str | None = None  # where we serve them (`/sim-swap/v2`); None: its first server's path
+    notes: str = ""  # the description of its operations that have none (its document's own)
 
 
 def sources(apis: Iterable[CamaraApi] = CAMARA_APIS, root: Path = ROOT) -> tuple[Source, ...]:
@@ -82,8 +83,10 @@ def sources(apis: Iterable[CamaraApi] = CAMARA_APIS, root: Path = ROOT) -> tuple
             decision,
             "KycDecision",
             "KYC Decision",
-            str(load(root / decision)["info"]["description"]).strip(),
+            "The risk decision on top of KYC Match (openapi/kyc-decision-v1.yaml, docs/decision.md): the "
+            "match, then the client's policy, the decision and the reasons that drove it.",
             ("/assess",),
+            notes=str(load(root / decision)["info"]["description"]).strip(),
         ),
         *(
             Source(
@@ -231,6 +234,8 @@ class _Bundler:
             item = self._local(copy.deepcopy(item), path)
             for operation in _operations(item):
                 operation["tags"] = [source.tag]
+                if source.notes:
+                    operation.setdefault("description", source.notes)
                 if operation.get("security") != []:
                     operation.pop("security", None)  # ours, from the document's root: x-api-key
                 if source.api:
