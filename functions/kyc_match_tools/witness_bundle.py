@@ -240,3 +240,33 @@ def read_client_bundle(directory: Path) -> tuple["ClientScope", list[dict[str, A
     with (directory / PROOFS).open(encoding="utf-8") as lines:
         rows = [json.loads(line) for line in lines if line.strip()]
     return scope, rows
+
+
+# --- Policies in the evidence (#26 item 2) ---------------------------------------------------------------
+
+POLICIES = "policies.jsonl"
+
+
+def write_policies(directory: Path, policies: Iterable[Mapping[str, Any]]) -> int:
+    """`policies.jsonl`: each policy version the entries name, `{"source", "id", "version", "sha256",
+    "document"}`, the document as served (its sha256 recomputable: kyc_match.domain.policy_hash)."""
+    count = 0
+    with (directory / POLICIES).open("x", encoding="utf-8") as output:
+        for policy in policies:
+            output.write(json.dumps(policy, sort_keys=True, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def read_policies(directory: Path) -> list[dict[str, Any]]:
+    """A bundle's policies (none for a bundle written before #26 item 2)."""
+    path = directory / POLICIES
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def exported_entries(directory: Path) -> list[dict[str, Any]]:
+    with (directory / ENTRIES).open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]

@@ -113,6 +113,15 @@ class PeopleAccess(Construct):
                 conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [CLIENT_RECORDS]}},
             )
         )
+        # `audit export --bundle` puts the policy versions the entries name into the evidence (#26 item
+        # 2): read-only on the policy items, the `POLICY#` partitions only, as operations read them.
+        self.auditor.add_to_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:Query"],
+                resources=[tables["configuration"].table_arn],
+                conditions=POLICY_PARTITIONS,
+            )
+        )
         keys.data_key.grant_decrypt(self.auditor)
         keys.identifiers.allow(self.auditor, "kms:GenerateMac")  # `audit find` hashes the number asked about
         # `audit verify` and `audit export`: the witness's public key (handed to regulators) and KMS's

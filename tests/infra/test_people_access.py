@@ -1,6 +1,7 @@
 """The people roles (#23 item 6): who may assume them, evaluated on the synthesized trust policies, and
 which policy-seal keys they and the match function may use after a rotation (#23 item 5)."""
 
+import json
 import re
 from typing import Any
 
@@ -164,3 +165,28 @@ def test_keys_that_sealed_policies_before_a_rotation_are_used_to_verify_only(tmp
     }
     for handler in (WITNESS_HANDLER, DRAIN_HANDLER):
         assert actions_on(role_statements(template, role_of(template, handler)), PREVIOUS_SEAL) == set()
+
+
+def test_auditors_read_policy_items_and_only_them_and_write_nothing_there(sandbox_template_dict):
+    """#26 item 2: `audit export --bundle` puts the policy versions entries name into the evidence; the
+    auditor reads them (GetItem, Query) under `POLICY#` partitions only, and writes nothing."""
+    [auditor] = [
+        lid
+        for lid in resources_of(sandbox_template_dict, "AWS::IAM::Role")
+        if lid.startswith("PeopleAuditor")
+    ]
+    on_table = [
+        statement
+        for statement in role_statements(sandbox_template_dict, auditor)
+        if "ConfigurationTable" in json.dumps(statement["Resource"])
+    ]
+    policy_reads = [
+        statement
+        for statement in on_table
+        if statement.get("Condition") == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["POLICY#*"]}}
+    ]
+    assert [set(as_list(statement["Action"])) for statement in policy_reads] == [
+        {"dynamodb:GetItem", "dynamodb:Query"}
+    ]
+    written = {action for statement in on_table for action in as_list(statement["Action"])}
+    assert not {action for action in written if not action.startswith(("dynamodb:Get", "dynamodb:Query"))}

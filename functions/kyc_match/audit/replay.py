@@ -107,3 +107,75 @@ def replay(entries: Iterable[dict[str, Any]], policy: Policy) -> Replay:
             continue
         report.transitions[(str(entry["decision"]), evaluate(policy, verdicts, facts).decision)] += 1
     return report
+
+
+# --- Replaying an evidence bundle (#26 item 2) ----------------------------------------------------------
+
+PolicyKey = tuple[str, str, int]  # (source, id, version)
+
+
+def policy_key(reference: object) -> PolicyKey | None:
+    """The (source, id, version) an entry's `policy` names; None for an entry without one."""
+    if not isinstance(reference, dict):
+        return None
+    source, policy_id, version = reference.get("source"), reference.get("id"), reference.get("version")
+    if not isinstance(source, str) or not isinstance(policy_id, str) or not isinstance(version, int):
+        return None
+    return source, policy_id, version
+
+
+def intact_policies(policies: Iterable[dict[str, Any]]) -> tuple[dict[PolicyKey, Policy], list[PolicyKey]]:
+    """The bundle's policy documents whose sha256, recomputed, is the one they are listed with (parsed),
+    and the keys of those whose is not (or that do not parse)."""
+    from kyc_match.domain.policy import parse_policy  # noqa: PLC0415
+    from kyc_match.domain.policy_hash import content_hash  # noqa: PLC0415
+
+    intact: dict[PolicyKey, Policy] = {}
+    broken: list[PolicyKey] = []
+    for listed in policies:
+        key = policy_key(listed)
+        document = listed.get("document")
+        if key is None:
+            continue
+        try:
+            if not isinstance(document, dict) or content_hash(document) != listed.get("sha256"):
+                raise ValueError("sha256")
+            intact[key] = parse_policy(document)
+        except ValueError:
+            broken.append(key)
+    return intact, sorted(broken)
+
+
+@dataclass
+class EvidenceReplay:
+    """Each decision of a bundle decided again under the policy its entry names, from the bundle."""
+
+    replayed: int = 0
+    differs: list[tuple[str, str, str, str]] = field(default_factory=list)  # clientDay, entryKey, was, now
+    without_policy: int = 0  # the policy named is not in the bundle (or its sha256 is not the entry's)
+    skipped: int = 0  # no verdicts to decide on, or an age the entry does not keep
+
+
+def replay_evidence(
+    entries: Iterable[dict[str, Any]], policies: dict[PolicyKey, Policy], hashes: dict[PolicyKey, str]
+) -> EvidenceReplay:
+    report = EvidenceReplay()
+    for entry in entries:
+        key = policy_key(entry.get("policy"))
+        if "decision" not in entry or key is None:
+            continue
+        policy = policies.get(key)
+        if policy is None or hashes.get(key) != entry["policy"].get("sha256"):
+            report.without_policy += 1
+            continue
+        verdicts, facts = verdicts_of(entry), facts_of(entry)
+        if (not verdicts and facts.operator_outcome is None) or _needs_age(policy, verdicts):
+            report.skipped += 1
+            continue
+        report.replayed += 1
+        now = evaluate(policy, verdicts, facts).decision
+        if now != entry["decision"]:
+            report.differs.append(
+                (str(entry.get("clientDay")), str(entry.get("entryKey")), str(entry["decision"]), now)
+            )
+    return report

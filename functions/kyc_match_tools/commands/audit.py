@@ -63,6 +63,12 @@ def register(subcommands: Any) -> None:
         help="when the witness started: entries dated before it, never witnessed, are counted, not "
         "findings (default: none; every entry must have been witnessed)",
     )
+    verify.add_argument(
+        "--replay",
+        action="store_true",
+        help="with --offline: decide each entry again under the policy it names, from the bundle's "
+        "policies; print any decision that would differ",
+    )
     verify.set_defaults(run=_verify)
 
     flush = actions.add_parser("flush", help="seal what the audit table's stream holds now (local sealer)")
@@ -155,14 +161,65 @@ def _export_bundle(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot write {args.bundle}: {error.strerror or error}") from None
     for name in written.refused:  # escaped: a name in the bucket is anyone's text, control codes too
         print(f"refused\t{name.encode('unicode_escape').decode('ascii')}")
+    policies, missing = _bundle_policies(args.bundle, args.client)
     refused = f", {len(written.refused)} objects refused: not witness names" if written.refused else ""
     kind = "witness headers" if args.client else "witness objects"
+    absent = f" ({missing} not found: {MISSING_POLICIES})" if missing else ""
     print(
-        f"{written.entries} entries, {written.objects} {kind}, {len(pems)} public keys in "
-        f"{args.bundle}{refused}",
+        f"{written.entries} entries, {written.objects} {kind}, {policies} policy versions{absent}, "
+        f"{len(pems)} public keys in {args.bundle}{refused}",
         file=sys.stderr,
     )
     return 1 if written.refused else 0
+
+
+MISSING_POLICIES = "built-in versions before the current one are in the repository's git history only"
+
+
+def _bundle_policies(directory: Path, client: str | None) -> tuple[int, int]:
+    """Every policy version the bundle's entries name, into policies.jsonl: the built-in one as the code
+    serves it, a client's as stored (read-only). (Written, not found.)"""
+    from kyc_match.audit.replay import policy_key  # noqa: PLC0415
+    from kyc_match.domain.policy_hash import BUILT_IN, built_in_policy, content_hash  # noqa: PLC0415
+    from kyc_match_tools.witness_bundle import exported_entries, write_policies  # noqa: PLC0415
+
+    named: dict[Any, str] = {}  # (source, id, version) -> the clientId of an entry that names it
+    for entry in exported_entries(directory):
+        key = policy_key(entry.get("policy"))
+        if key is not None:
+            named.setdefault(key, str(entry.get("clientId")))
+    built_in = built_in_policy()
+    found = []
+    for source, policy_id, version in sorted(named):
+        document: dict[str, Any] | None = None
+        if source == BUILT_IN and (policy_id, version) == (built_in.reference.id, built_in.reference.version):
+            document = built_in.policy.model_dump(mode="json", by_alias=True)
+        elif source != BUILT_IN:
+            document = _client_policy(client or named[(source, policy_id, version)], policy_id, version)
+        if document is not None:
+            found.append(
+                {
+                    "source": source,
+                    "id": policy_id,
+                    "version": version,
+                    "sha256": content_hash(document),
+                    "document": document,
+                }
+            )
+    write_policies(directory, found)
+    return len(found), len(named) - len(found)
+
+
+def _client_policy(client: str, policy_id: str, version: int) -> dict[str, Any] | None:
+    from kyc_match.policies.lifecycle import LifecycleError  # noqa: PLC0415
+    from kyc_match.wiring import policy_lifecycle  # noqa: PLC0415
+
+    try:
+        policy, _ = policy_lifecycle(_settings()).version(client, policy_id, version)
+    except LifecycleError:
+        return None
+    document: dict[str, Any] = policy.model_dump(mode="json", by_alias=True)
+    return document
 
 
 def _client_bundle(args: argparse.Namespace, parts: Any, keys: Any, pems: dict[str, bytes]) -> Any:
@@ -179,11 +236,15 @@ def _client_bundle(args: argparse.Namespace, parts: Any, keys: Any, pems: dict[s
 def _verify(args: argparse.Namespace) -> int:
     from kyc_match.audit.witness_check import TimeBounds, check_witness  # noqa: PLC0415
 
+    policies = 0
+    if args.replay and not args.offline:
+        raise UsageError("--replay goes with --offline: it replays a bundle's decisions under its policies")
     if args.offline:
         entries, objects, keys = _offline(args.offline, args.public_keys or [])
         client = _client_bundle_of(args.offline)
+        policies = _policies(args, entries)
         if client is not None:
-            return _verify_client(args, client, entries, objects, keys)
+            return max(_verify_client(args, client, entries, objects, keys), policies)
     elif args.public_keys:
         raise UsageError("--public-key goes with --offline (online, the keys come from KMS)")
     else:
@@ -203,7 +264,45 @@ def _verify(args: argparse.Namespace) -> int:
         f"{report.pending} entries not witnessed yet{older}",
         file=sys.stderr,
     )
-    return 0 if report.ok else 1
+    return max(0 if report.ok else 1, policies)  # a policy not as listed, a replay that differs: 1
+
+
+def _policies(args: argparse.Namespace, entries: list[dict[str, Any]]) -> int:
+    """The bundle's policies: each sha256 recomputed (`policy<TAB>source<TAB>id<TAB>version` for one
+    that is not what it is listed with), and with --replay each decision decided again under the policy
+    its entry names (`differs<TAB>clientDay<TAB>entryKey<TAB>was<TAB>would be`). 1 on any, else 0."""
+    from kyc_match.audit.replay import intact_policies, policy_key, replay_evidence  # noqa: PLC0415
+    from kyc_match_tools.witness_bundle import read_policies  # noqa: PLC0415
+
+    try:
+        listed = read_policies(args.offline)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"{args.offline}: cannot read its policies ({one_line(error)})") from None
+    intact, broken = intact_policies(listed)
+    for source, policy_id, version in broken:
+        print(f"policy\t{source}\t{policy_id}\t{version}")
+    hashes = {key: str(item.get("sha256")) for item in listed if (key := policy_key(item)) in intact}
+    if not args.replay:
+        if listed:
+            print(
+                f"{len(intact)} of {len(listed)} policy versions as listed (sha256 recomputed)",
+                file=sys.stderr,
+            )
+        return 1 if broken else 0
+    replayed = replay_evidence(entries, intact, hashes)
+    for line in replayed.differs:
+        print("\t".join(("differs", *line)))
+    absent = (
+        f", {replayed.without_policy} without their policy in the bundle ({MISSING_POLICIES})"
+        if replayed.without_policy
+        else ""
+    )
+    print(
+        f"replayed {replayed.replayed} decisions under {len(intact)} policy versions: "
+        f"{len(replayed.differs)} would differ, {replayed.skipped} not replayable{absent}",
+        file=sys.stderr,
+    )
+    return 1 if broken or replayed.differs else 0
 
 
 def _client_bundle_of(directory: Path) -> Any:
