@@ -114,6 +114,8 @@ def test_the_bundled_operator_that_offers_no_line_check_gives_unavailable(api):
         "simSwap": {"outcome": "unavailable", "maxAgeHours": 240},
         "numberRecycling": {"outcome": "unavailable"},
         "tenure": {"outcome": "unavailable"},
+        # The built-in minimumAge, no birth date sent: the age check, only where offered (#27 item 3).
+        "age": {"outcome": "notOffered", "minimum": 18},
     }
     assert result["decision"] == "STEP_UP"
     assert {r["signal"] for r in signal_reasons(result) if r["rule"] == "lineChecks.signalUnavailable"} == {

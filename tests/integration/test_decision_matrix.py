@@ -47,7 +47,8 @@ DEFAULT_MATRIX = [
     ("family name and birthdate, a second subscriber", PARTIAL, {"familyName": "Puig Serra", "birthdate": "1990-01-31"}, "PARTIAL", "STEP_UP", None),
     ("Sato and a birth date", JAPANESE, {"familyName": "Sato", "birthdate": "1992-04-01"}, "PARTIAL", "STEP_UP", None),
     ("given and family name and birthdate", FULL, {"givenName": "Federica", "familyName": "Sanchez Arjona", "birthdate": "1978-08-22"}, "FULL", "ACCEPT", None),
-    ("name and ID, no birth date for the age", FULL, {"name": "Federica Sanchez Arjona", "idDocument": "66666666Q"}, "FULL", "STEP_UP", None),
+    # #27 item 3: no birth date sent, so the operator's age check answers the built-in minimumAge.
+    ("name and ID, the age by the operator's age check", FULL, {"name": "Federica Sanchez Arjona", "idDocument": "66666666Q"}, "FULL", "ACCEPT", None),
     ("strong match", FULL, {"name": "Federica Sanchez Arjona", "idDocument": "66666666Q", "birthdate": "1978-08-22"}, "FULL", "ACCEPT", None),
     ("a document within its expiry", FULL, {"name": "Federica Sanchez Arjona", "idDocument": "66666666Q", "idDocumentExpiryDate": "2027-07-12", "birthdate": "1978-08-22"}, "FULL", "ACCEPT", None),
     ("an expired document is no anchor", FULL, {"name": "Federica Sanchez Arjona", "idDocument": "66666666Q", "idDocumentExpiryDate": "2020-01-01"}, "PARTIAL", "STEP_UP", None),
@@ -61,7 +62,7 @@ DEFAULT_MATRIX = [
     ("birthdate where no document is held", PARTIAL, {"name": "Jordi Puig Serra", "idDocument": "12345678Z", "birthdate": "1990-01-31"}, "FULL", "ACCEPT", None),
     ("no anchor held", PARTIAL, {"name": "Jordi Puig Serra", "idDocument": "12345678Z"}, "PARTIAL", "STEP_UP", None),
     ("everything not_available", PARTIAL, {"email": "jordi@example.com", "address": "Carrer Major 1", "gender": "MALE"}, "NONE", "STEP_UP", None),
-    ("document line, all matching but no birth date", ID_DOCUMENT_REQUIRED, {"name": "Lucia Martin Gomez", "idDocument": "12345678Z"}, "FULL", "STEP_UP", None),
+    ("document line, all matching, the age by the operator's age check", ID_DOCUMENT_REQUIRED, {"name": "Lucia Martin Gomez", "idDocument": "12345678Z"}, "FULL", "ACCEPT", None),
     ("document required, not sent", ID_DOCUMENT_REQUIRED, {"name": "Lucia Martin Gomez", "birthdate": "1985-05-05"}, "NONE", "STEP_UP", "ID_DOCUMENT_REQUIRED"),
     ("document mismatch", ID_DOCUMENT_REQUIRED, {"name": "Lucia Martin Gomez", "idDocument": "11111111H"}, "NONE", "REJECT", "ID_DOCUMENT_MISMATCH"),
     ("service not applicable", NOT_APPLICABLE, {"name": "Iot Device Line"}, "NONE", "STEP_UP", "SERVICE_NOT_APPLICABLE"),

@@ -98,7 +98,10 @@ def assess() -> Response[str]:
         today = context.received_at.date()
         # The client's onboarding binds the policies its keys may use; the request only chooses among them.
         served = _policy(deps.policies, context.client_id, _bound_policy(profile, request.policyId))
-        checks = required_line_checks(request.line_checks(today), served.policy, today)
+        birthdate_sent = request.birthdate is not None
+        checks = required_line_checks(
+            request.line_checks(today), served.policy, today, birthdate_sent=birthdate_sent
+        )
         return query, served, checks
 
     query, policy, checks = _rejecting_audited(context, deps, prepare)

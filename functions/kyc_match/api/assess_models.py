@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, StrictInt, StringConstraints, model_
 from kyc_match.api.models import CalendarDate, KycMatchRequest, no_nulls
 from kyc_match.domain.errors import InvalidArgumentError, OutOfRangeError
 from kyc_match.domain.line_checks import LineCheck
-from kyc_match.domain.line_history import DEFAULT_MAX_AGE_HOURS, MAX_AGE_RANGE
+from kyc_match.domain.line_history import AGE_THRESHOLD_RANGE, DEFAULT_MAX_AGE_HOURS, MAX_AGE_RANGE
 
 
 class _Part(BaseModel):
@@ -33,11 +33,18 @@ class SinceAsked(_Part):
     since: CalendarDate
 
 
+class AgeAsked(_Part):
+    """KYC Age Verification: is the subscriber at least `minimum` years old (its `ageThreshold`, 0 to 120)?"""
+
+    minimum: StrictInt
+
+
 class LineChecksAsked(_Part):
     simSwap: SwapCheckAsked | None = None
     deviceSwap: SwapCheckAsked | None = None
     numberRecycling: SinceAsked | None = None
     tenure: SinceAsked | None = None
+    age: AgeAsked | None = None
 
     def checks(self, today: date) -> tuple[LineCheck, ...]:
         """The checks asked, each within its spec's bounds (400 INVALID_ARGUMENT / OUT_OF_RANGE)."""
@@ -48,6 +55,10 @@ class LineChecksAsked(_Part):
         for signal, since in (("numberRecycling", self.numberRecycling), ("tenure", self.tenure)):
             if since is not None:
                 checks.append(LineCheck(signal, since=_past(signal, since.since, today)))
+        if self.age is not None:
+            if self.age.minimum not in AGE_THRESHOLD_RANGE:
+                raise OutOfRangeError("'lineChecks.age.minimum' must be from 0 to 120.")
+            checks.append(LineCheck("age", minimum=self.age.minimum))
         return tuple(checks)
 
 

@@ -116,19 +116,46 @@ def _consistency_floor(facts: RequestFacts) -> list[_Floor]:
 
 
 def _age_floor(policy: Policy, facts: RequestFacts, accepting: bool) -> list[_Floor]:
-    """`minimumAge`: a minor is REJECT at any level; an age the operator did not confirm stops an
-    ACCEPT (STEP_UP), and is not named where the level asks for more anyway."""
-    if policy.minimum_age is None:
+    """`minimumAge` (and a `lineChecks.age` the request asked): a minor is REJECT at any level; an age
+    the operator did not confirm stops an ACCEPT (STEP_UP), and is not named where the level asks for
+    more anyway. Confirmed by a birth date the operator matched or, without one, by the operator's age
+    check (`age` signal): `atLeast` a minimum as high satisfies it, `below` one as low is a minor.
+    `parentalControl: false`: a line with parental control on is REJECT, unknown stops an ACCEPT."""
+    age = next((signal for signal in facts.signals if signal.name == "age"), None)
+    floors = _parental_control_floor(policy, age, accepting)
+    minimum = max((m for m in (policy.minimum_age, age.minimum if age else None) if m), default=None)
+    if minimum is None:
+        return floors
+    below = ("REJECT", Reason(_AGE, "birthdate", "belowMinimum", code="ageBelowMinimum"))
+    if facts.age_years is not None:
+        return [*floors, below] if facts.age_years < minimum else floors
+    checked = age.minimum if age is not None and age.minimum is not None else None
+    if checked is not None and age is not None:
+        if age.outcome == "atLeast" and checked >= minimum:
+            return floors
+        if age.outcome == "below" and checked <= minimum:
+            return [
+                *floors,
+                ("REJECT", Reason(_AGE, "", "belowMinimum", signal="age", code="ageBelowMinimum")),
+            ]
+    unconfirmed = ("STEP_UP", Reason(_AGE, "birthdate", "unconfirmed", code="ageUnconfirmed"))
+    return [*floors, unconfirmed] if accepting else floors
+
+
+def _parental_control_floor(policy: Policy, age: Signal | None, accepting: bool) -> list[_Floor]:
+    if policy.parental_control is not False:
         return []
-    if facts.age_years is None:
-        return (
-            [("STEP_UP", Reason(_AGE, "birthdate", "unconfirmed", code="ageUnconfirmed"))]
-            if accepting
-            else []
+    answer = age.parental_control if age is not None else None
+    if answer == "true":
+        return [("REJECT", Reason("parentalControl", "", "on", signal="age", code="parentalControlOn"))]
+    if answer == "false" or not accepting:
+        return []
+    return [
+        (
+            "STEP_UP",
+            Reason("parentalControl", "", "unconfirmed", signal="age", code="parentalControlUnconfirmed"),
         )
-    if facts.age_years < policy.minimum_age:
-        return [("REJECT", Reason(_AGE, "birthdate", "belowMinimum", code="ageBelowMinimum"))]
-    return []
+    ]
 
 
 def _evidence_floor(counted: frozenset[str]) -> list[_Floor]:

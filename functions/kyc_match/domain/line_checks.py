@@ -20,10 +20,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from kyc_match.domain.apis import DEVICE_SWAP, KYC_TENURE, NUMBER_RECYCLING, SIM_SWAP
+from kyc_match.domain.apis import AGE_VERIFICATION, DEVICE_SWAP, KYC_TENURE, NUMBER_RECYCLING, SIM_SWAP
 from kyc_match.domain.errors import ServiceNotApplicableError
 from kyc_match.domain.line_history import (
     DEFAULT_MAX_AGE_HOURS,
+    AgeQuestion,
     LineApi,
     LineHistory,
     LineQuery,
@@ -57,9 +58,10 @@ _Answer = tuple[Signal, str | None, str | None]
 class LineCheck:
     """One line check a decision asks: a swap within `max_age_hours`, or a change/tenure since `since`."""
 
-    signal: str  # simSwap | deviceSwap | numberRecycling | tenure
+    signal: str  # simSwap | deviceSwap | numberRecycling | tenure | age
     max_age_hours: int | None = None
     since: date | None = None
+    minimum: int | None = None  # age: at least this many years old?
     # Required by the policy only where the operator offers the API: elsewhere `notOffered`, no floor.
     where_offered: bool = False
 
@@ -73,11 +75,11 @@ class LineCheck:
         return self.api.scope(self.api.operations[0])
 
     def unavailable(self) -> Signal:
-        return Signal(self.signal, UNAVAILABLE, self.max_age_hours)
+        return Signal(self.signal, UNAVAILABLE, self.max_age_hours, self.minimum)
 
     def not_offered(self) -> _Answer:
         if self.where_offered:
-            return Signal(self.signal, NOT_OFFERED, self.max_age_hours), None, None
+            return Signal(self.signal, NOT_OFFERED, self.max_age_hours, self.minimum), None, None
         return self.unavailable(), NOT_OFFERED, None
 
     def ask(self, history: LineHistory, query: LineQuery) -> Signal:
@@ -85,6 +87,13 @@ class LineCheck:
         if self.api in SWAP_APIS:
             swapped = history.check_swap(query, self.max_age_hours or DEFAULT_MAX_AGE_HOURS)
             return Signal(self.signal, "swapped" if swapped else "notSwapped", self.max_age_hours)
+        if self.signal == "age":
+            minimum = self.minimum or 0
+            answer = history.verify_age(query, AgeQuestion(minimum, include_parental_control=True))
+            outcome = AGE_OUTCOMES.get(answer.age_check)
+            if outcome is None:  # the use case's check: an answer outside the spec is no answer
+                raise ValueError("ageCheck outside the spec")
+            return Signal(self.signal, outcome, minimum=minimum, parental_control=answer.parental_control)
         since = self.since or date.min
         if self.signal == "numberRecycling":
             recycled = history.check_recycled(query, since)
@@ -99,16 +108,27 @@ APIS = {
     "deviceSwap": DEVICE_SWAP,
     "numberRecycling": NUMBER_RECYCLING,
     "tenure": KYC_TENURE,
+    "age": AGE_VERIFICATION,
 }
+# KYC Age Verification's ageCheck as a decision reads it.
+AGE_OUTCOMES = {"true": "atLeast", "false": "below", "not_available": "notAvailable"}
 
 
 def required_line_checks(
-    asked: tuple[LineCheck, ...], policy: "Policy", today: date
+    asked: tuple[LineCheck, ...], policy: "Policy", today: date, *, birthdate_sent: bool = True
 ) -> tuple[LineCheck, ...]:
     """The checks a decision runs: those the request asked and those its policy requires, each with
-    the wider window of the two (a request may make a required check stricter, never weaker)."""
+    the wider window of the two (a request may make a required check stricter, never weaker).
+
+    A policy's `minimumAge` asks the operator's age check when the request sent no birth date to
+    confirm, and `parentalControl: false` always (the check answers it); only of operators offering
+    it: elsewhere `notOffered`, and the age or the parental control stays unconfirmed."""
     checks = {check.signal: check for check in asked}
-    for required in _requirements(policy, today):
+    requirements = _requirements(policy, today)
+    needs_age = policy.minimum_age is not None and not birthdate_sent
+    if needs_age or policy.parental_control is False:
+        requirements.append(LineCheck("age", minimum=policy.minimum_age or 0, where_offered=True))
+    for required in requirements:
         mine = checks.get(required.signal)
         checks[required.signal] = required if mine is None else _stricter(mine, required)
     return tuple(checks.values())
@@ -136,6 +156,8 @@ def _stricter(asked: LineCheck, required: LineCheck) -> LineCheck:
         return replace(asked, max_age_hours=max(asked.max_age_hours, required.max_age_hours))
     if asked.since is not None and required.since is not None:
         return replace(asked, since=min(asked.since, required.since))
+    if asked.minimum is not None and required.minimum is not None:
+        return replace(asked, minimum=max(asked.minimum, required.minimum))
     return asked
 
 

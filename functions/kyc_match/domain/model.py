@@ -74,9 +74,14 @@ class Signal:
     too slow), notOffered (a check the policy requires only where the operator offers it, and it
     does not)."""
 
-    name: str  # simSwap | deviceSwap | numberRecycling | tenure
+    name: str  # simSwap | deviceSwap | numberRecycling | tenure | age
     outcome: str
     max_age_hours: int | None = None  # the window a swap check asked
+    # The age check (KYC Age Verification): outcomes atLeast | below | notAvailable (no birth date on
+    # the operator's record), the `minimum` asked, and the line's parentalControl answer
+    # ("true" | "false" | "not_available") when the operator gave one.
+    minimum: int | None = None
+    parental_control: str | None = None
 
     @property
     def adverse(self) -> bool:
@@ -84,7 +89,9 @@ class Signal:
 
     def document(self) -> dict[str, str | int]:
         window = {} if self.max_age_hours is None else {"maxAgeHours": self.max_age_hours}
-        return {"outcome": self.outcome, **window}
+        minimum = {} if self.minimum is None else {"minimum": self.minimum}
+        control = {} if self.parental_control is None else {"parentalControl": self.parental_control}
+        return {"outcome": self.outcome, **window, **minimum, **control}
 
 
 ADVERSE_OUTCOMES = frozenset({"swapped", "recycled", "notHeld"})

@@ -42,13 +42,18 @@ class Policy(PolicyPart):
     operator_outcomes: OperatorOutcomes = OperatorOutcomes()
     # Absent in every policy written before line checks existed: their answers then take the defaults.
     line_checks: LineChecks | None = None
-    # ACCEPT needs the operator to confirm a birth date at least this many years ago.
+    # ACCEPT needs the operator to confirm a birth date at least this many years ago, or, when the
+    # request sends no birth date, the operator's age check (KYC Age Verification) to say so.
     minimum_age: int | None = Field(default=None, ge=1, le=120)
+    # false: the line must not have parental control on (asked with the age check): on is REJECT.
+    parental_control: Literal[False] | None = None
     # Every decision checks that the line has been held at least this many days (KYC Tenure).
     minimum_tenure_days: int | None = Field(default=None, ge=1, le=36500)
     # What a STEP_UP asks for next, by the code of the reason that decided it; `default` otherwise.
     next_steps: dict[str, NextStep] = Field(default_factory=dict)
-    OMITTED_AT_DEFAULT = frozenset({"line_checks", "minimum_age", "minimum_tenure_days", "next_steps"})
+    OMITTED_AT_DEFAULT = frozenset(
+        {"line_checks", "minimum_age", "parental_control", "minimum_tenure_days", "next_steps"}
+    )
 
     @model_validator(mode="after")
     def _safe(self) -> "Policy":

@@ -32,7 +32,13 @@ CATALOGUE: dict[str, ReasonCode] = {
     ),
     "requestInconsistent": _Code("the request contradicts itself: {subject}", "manualReview"),
     "ageBelowMinimum": _Code("the customer is younger than the policy's minimum age", "manualReview"),
-    "ageUnconfirmed": _Code("no birth date confirmed by the operator for the minimum age", "documentCheck"),
+    "ageUnconfirmed": _Code(
+        "neither a birth date nor an age check confirmed by the operator for the minimum age", "documentCheck"
+    ),
+    "parentalControlOn": _Code("the line has parental control on, which the policy refuses", "manualReview"),
+    "parentalControlUnconfirmed": _Code(
+        "the operator did not say whether the line has parental control on", "documentCheck"
+    ),
     "operatorIdDocumentMismatch": _Code("the operator says the ID document does not match", "documentCheck"),
     "operatorIdDocumentRequired": _Code("the operator needs the ID document to match", "documentCheck"),
     "operatorNumberUnknown": _Code("the operator has no subscriber with this number", "documentCheck"),
@@ -68,6 +74,7 @@ SIGNAL_CODES = {
         "deviceSwap": "lineCheckUnavailable",
         "numberRecycling": "lineCheckUnavailable",
         "tenure": "lineCheckUnavailable",
+        "age": "lineCheckUnavailable",
     },
 }
 # Codes after which a one-time password to the line proves nothing: the line may have changed hands.
