@@ -5,7 +5,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -264,6 +264,12 @@ class MatchFunction(ServiceFunction):
         # (infra/constructs/deployment.py). The reserved concurrency stays on the function: it caps
         # every version together, so a canary and its predecessor share the one cap.
         self.alias = lambda_.Alias(self, "Live", alias_name=LIVE_ALIAS, version=self.function.current_version)
+        # CDK warns that SnapStart applies to published versions only: this function publishes one per
+        # release (current_version) and API Gateway invokes only the alias on it, never $LATEST.
+        Annotations.of(self.function).acknowledge_warning(
+            "@aws-cdk/aws-lambda:snapStartRequirePublish",
+            "the match function publishes a version per release behind the `live` alias (#29 item 2)",
+        )
 
         self.acknowledge_key_wildcards(
             "DynamoDB and SQS need these on the data CMK to write encrypted items and messages"

@@ -12,11 +12,17 @@ from typing import Any
 import boto3
 import pytest
 
-from conftest import AWS_TEST_ENV
 from kyc_match import aws, snapstart, wiring
 from kyc_match.operators import camara, dpop
 from kyc_match.settings import Settings
 
+# Credentials and a region for creating boto3 clients (none is called).
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+}
 OPERATOR = {
     "id": "op-dpop",
     "kind": "camara",
@@ -65,7 +71,7 @@ def dpop_operator_settings() -> Settings:
 def container(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """The real composition root for a stage with one DPoP operator, as the handler builds it."""
     settings = dpop_operator_settings()
-    for name, value in AWS_TEST_ENV.items():
+    for name, value in AWS_ENV.items():
         monkeypatch.setenv(name, value)
     aws.reset()
     monkeypatch.setattr(wiring, "get_settings", lambda: settings)
