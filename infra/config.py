@@ -352,6 +352,10 @@ class Deployment(_Model):
     # The canary's own alarm: errors of the `live` alias in 1-minute periods, so a bad version is rolled
     # back while it serves its 10 %, not after the 5-minute M-of-N alarms have caught up.
     canary_errors_per_minute: int = Field(default=1, ge=1)
+    # The pre-traffic hook's sandbox match (#25 item 5): made as the client holding this API key id
+    # (onboarded like any client, docs/deploy.md), for a test number the stage's operators answer.
+    pre_traffic_api_key_id: str = Field(default="kyc-match-pre-traffic", pattern=r"^[A-Za-z0-9_-]{1,128}$")
+    pre_traffic_phone_number: str = Field(default="+34600000001", pattern=r"^\+[1-9][0-9]{4,14}$")
 
 
 class CodeSigning(_Model):

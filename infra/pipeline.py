@@ -22,6 +22,7 @@ from constructs import Construct
 from infra import REPO_ROOT
 from infra.config import Region, StageConfig, StageConfigError, _Model, load_stage_config
 from infra.nag import acknowledge, logical_id
+from infra.release_checks import acknowledge_release_checks, add_release_checks
 from infra.stack import service_stack
 
 PIPELINE_CONFIG = Path(__file__).resolve().parent / "pipeline.json"
@@ -146,8 +147,10 @@ class PipelineStack(Stack):
                 )
                 self.pipeline.add_stage(stage, pre=approval)  # a pipeline stage each: one after another
                 self.stages.append(stage)
+        add_release_checks(self.pipeline, self.stages)  # smoke test and bake between regions (#25)
         self.pipeline.build_pipeline()  # now, so the generated roles and buckets can be acknowledged
         self._acknowledge_findings(config)
+        acknowledge_release_checks(self.pipeline, config)
 
     def _acknowledge_findings(self, config: PipelineConfig) -> None:
         """cdk-nag findings on what CDK Pipelines generates (roles, artifact buckets), each with its

@@ -20,6 +20,7 @@ from infra.constructs.keys import Keys
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.network import EgressNetwork
 from infra.constructs.policy_admin import PolicyAdminFunction
+from infra.constructs.pre_traffic import PreTrafficHook
 from infra.constructs.resilience import TableBackups
 from infra.constructs.storage import Storage
 
@@ -167,6 +168,9 @@ class KycMatchStack(Stack):
             config=config,
             alias=self.match_function.alias,
             monitoring=self.monitoring,
+            pre_traffic_hook=PreTrafficHook(
+                self, "PreTraffic", base=base, match_function=self.match_function.function
+            ).function,
         )
         if config.backup is not None:
             self.backups = TableBackups(

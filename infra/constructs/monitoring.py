@@ -130,6 +130,7 @@ class Monitoring(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         prefix = self._prefix = f"kyc-match-{config.stage}"
+        self.stage = stage
         thresholds = self._thresholds = config.alarms
 
         self.topic = sns.Topic(

@@ -79,9 +79,10 @@ def test_generated_steps_use_the_versions_pinned_in_package_json(pipeline):
         for project in resources_of(
             pipeline.template_dict(PIPELINE_STACK), "AWS::CodeBuild::Project"
         ).values()
-        for command in json.loads(project["Properties"]["Source"]["BuildSpec"])["phases"]["install"][
-            "commands"
-        ]
+        # (steps of our own, the smoke test and bake, install nothing)
+        for command in json.loads(project["Properties"]["Source"]["BuildSpec"])["phases"]
+        .get("install", {})
+        .get("commands", [])
     ]
     assert f"npm install -g aws-cdk@{pins['aws-cdk']}" in installs  # self-mutation
     assert f"npm install -g cdk-assets@{pins['cdk-assets']}" in installs  # asset publishing
@@ -233,3 +234,65 @@ def test_a_bad_pipeline_config_fails_synth_with_the_field_named(tmp_path: Path, 
     path.write_text(json.dumps(raw))
     with pytest.raises(StageConfigError, match=problem):
         load_pipeline_config(path)
+
+
+# --- Between regions: a smoke test, then a bake (#25 item 5) ----------------------------------------------
+
+
+def _build_actions(stage: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {a["Name"]: a for a in stage["Actions"] if a["ActionTypeId"]["Category"] == "Build"}
+
+
+def _projects(synth) -> dict[str, dict[str, Any]]:
+    return resources_of(synth.template_dict(PIPELINE_STACK), "AWS::CodeBuild::Project")
+
+
+def test_each_region_is_smoke_tested_then_baked_before_the_next_region(pipeline):
+    stages = {s["Name"]: s for s in _pipeline_stages(pipeline)}
+    rollout = _expected_rollout()
+    for position, (name, region, account) in enumerate(rollout):
+        stage = stages[f"{name}-{region}"]
+        last_deploy = max(
+            a["RunOrder"] for a in stage["Actions"] if a["ActionTypeId"]["Category"] == "Deploy"
+        )
+        builds = _build_actions(stage)
+        smoke = builds[f"SmokeTest-{region}"]
+        assert smoke["RunOrder"] > last_deploy  # after the region's stacks, inside its pipeline stage
+        if position == len(rollout) - 1:
+            assert f"Bake-{region}" not in builds  # nothing left to protect after the last region
+            continue
+        bake = builds[f"Bake-{region}"]
+        assert bake["RunOrder"] > smoke["RunOrder"]
+        project = _projects(pipeline)[bake["Configuration"]["ProjectName"]["Ref"]]["Properties"]
+        env = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
+        assert (
+            env["LOOKUP_ROLE_ARN"]
+            == f"arn:aws:iam::{account}:role/cdk-hnb659fds-lookup-role-{account}-{region}"
+        )
+        assert env["TARGET_REGION"] == region
+        assert env["ALARM_PREFIX"] == f"kyc-match-{name}-"
+        assert int(env["BAKE_MINUTES"]) >= 10
+        assert (
+            "describe-alarms" in project["Source"]["BuildSpec"]
+            and "--state-value ALARM" in project["Source"]["BuildSpec"]
+        )
+
+
+def test_the_smoke_test_calls_what_clients_reach_in_that_region(pipeline):
+    stages = {s["Name"]: s for s in _pipeline_stages(pipeline)}
+    projects = _projects(pipeline)
+    production = load_stage_config("production")
+    assert production.domain is not None
+    for region in production.regions:
+        smoke = _build_actions(stages[f"production-{region}"])[f"SmokeTest-{region}"]
+        project = projects[smoke["Configuration"]["ProjectName"]["Ref"]]["Properties"]
+        env = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
+        # The region's own name: the global one may answer from the other region.
+        assert env["HEALTH_URL"] == f"https://{region}.{production.domain.name}/health"
+        assert env["JWKS_URL"] == f"https://{region}.{production.domain.name}/.well-known/jwks.json"
+        assert "curl -fsS" in project["Source"]["BuildSpec"]
+    # The sandbox has no front door: its execute-api URLs, from the deployed stack's outputs.
+    sandbox = _build_actions(stages["sandbox-eu-west-1"])["SmokeTest-eu-west-1"]
+    variables = {v["name"]: v["value"] for v in json.loads(sandbox["Configuration"]["EnvironmentVariables"])}
+    assert set(variables) >= {"HEALTH_URL", "JWKS_URL"}
+    assert all(value.startswith("#{") for value in variables.values())  # the stack's outputs

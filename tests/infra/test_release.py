@@ -4,7 +4,14 @@
 from typing import Any
 
 import pytest
-from cdk_support import MATCH_HANDLER, function_with_handler, resources_of
+from cdk_support import (
+    MATCH_HANDLER,
+    allows,
+    as_list,
+    function_with_handler,
+    resources_of,
+    role_statements,
+)
 from infra.config import load_stage_config
 
 
@@ -95,7 +102,14 @@ def test_codedeploy_moves_the_alias_by_the_stage_strategy_and_rolls_back_on_alar
     assert props["AlarmConfiguration"]["Enabled"] is True
     assert watched == {
         f"kyc-match-{stage}-{name}"
-        for name in ("canary-errors", "api-5xx-rate", "api-p99-latency", "lambda-errors")
+        for name in (
+            "canary-errors",
+            "canary-5xx-rate",
+            "canary-p99-latency",
+            "api-5xx-rate",
+            "api-p99-latency",
+            "lambda-errors",
+        )
     }
     # The alias update is CodeDeploy's: CloudFormation hands the traffic shift to this group.
     _, alias = _alias(template)
@@ -121,3 +135,72 @@ def test_the_canary_alarm_watches_the_alias_per_minute(production_template_dict)
     assert alarm["Period"] == 60
     assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3, 2)
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+# --- Canaries that see failures (#25 item 5) --------------------------------------------------------------
+
+
+def _named_alarm(template: dict[str, Any], name: str) -> dict[str, Any]:
+    (alarm,) = [
+        a["Properties"]
+        for a in resources_of(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["AlarmName"] == name
+    ]
+    return alarm
+
+
+def _api_stats(alarm: dict[str, Any]) -> dict[str, tuple[str, str, int]]:
+    return {
+        q["Id"]: (q["MetricStat"]["Metric"]["MetricName"], q["MetricStat"]["Stat"], q["MetricStat"]["Period"])
+        for q in alarm["Metrics"]
+        if "MetricStat" in q and q["MetricStat"]["Metric"]["Namespace"] == "AWS/ApiGateway"
+    }
+
+
+def test_handled_5xx_answers_roll_the_canary_back_within_its_window(production_template_dict):
+    """The function's own 5xx answers are no Lambda errors: the API's 5xx rate, per minute, 2 of 3."""
+    alarm = _named_alarm(production_template_dict, "kyc-match-production-canary-5xx-rate")
+    assert _api_stats(alarm) == {"requests": ("Count", "Sum", 60), "errors": ("5XXError", "Sum", 60)}
+    (expression,) = [q["Expression"] for q in alarm["Metrics"] if "Expression" in q]
+    assert expression == "IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)"
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3, 2)  # 3 minutes, inside 5
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 1)  # production.json
+    # A new version failing every request it gets at 10 % of the traffic: 10 % > 1 %.
+    assert alarm["Threshold"] < 100 * 10 / 100
+
+
+def test_a_slower_new_version_rolls_the_canary_back_on_p99_per_minute(production_template_dict):
+    alarm = _named_alarm(production_template_dict, "kyc-match-production-canary-p99-latency")
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["ExtendedStatistic"]) == (
+        "AWS/ApiGateway",
+        "Latency",
+        "p99",
+    )
+    assert alarm["Period"] == 60 and (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3, 2)
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 3000)
+
+
+def test_a_pre_traffic_hook_checks_the_new_version_before_any_traffic(stage_template):
+    stage, template = stage_template
+    _, alias = _alias(template)
+    hook_id = alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]["BeforeAllowTrafficHook"]["Ref"]
+    hook = template["Resources"][hook_id]["Properties"]
+    assert hook["Handler"] == "kyc_match.jobs.pre_traffic.lambda_handler"
+    assert "VpcConfig" not in hook  # Lambda and CodeDeploy APIs only, never an operator
+    assert hook["ReservedConcurrentExecutions"] == 1
+    environment = hook["Environment"]["Variables"]
+    # The version the alias is about to move to: the same Version resource CloudFormation just made.
+    assert environment["KYC_PRE_TRAFFIC_TARGET"] == {
+        "Ref": alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
+    }
+    assert environment["KYC_PRE_TRAFFIC_API_KEY_ID"] == "kyc-match-pre-traffic"
+    assert environment["KYC_PRE_TRAFFIC_PHONE_NUMBER"] == "+34600000001"
+    match_id, _ = function_with_handler(template, MATCH_HANDLER)
+    statements = role_statements(template, hook["Role"]["Fn::GetAtt"][0])
+    assert allows(
+        statements, "lambda:InvokeFunction", {"Fn::Join": ["", [{"Fn::GetAtt": [match_id, "Arn"]}, ":*"]]}
+    )
+    assert any("codedeploy:PutLifecycleEventHookExecutionStatus" in as_list(s["Action"]) for s in statements)
+    (group,) = resources_of(template, "AWS::CodeDeploy::DeploymentGroup").values()
+    codedeploy_role = role_statements(template, group["Properties"]["ServiceRoleArn"]["Fn::GetAtt"][0])
+    assert allows(codedeploy_role, "lambda:InvokeFunction", {"Fn::GetAtt": [hook_id, "Arn"]}), stage

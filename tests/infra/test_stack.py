@@ -742,6 +742,9 @@ def test_alarms_exist_and_notify_the_topic(sandbox_template_dict):
         "kyc-match-sandbox-dynamodb-subscribers-throttled",
         "kyc-match-sandbox-dynamodb-pending-authorizations-throttled",
         "kyc-match-sandbox-kms-throttled",
+        # The canary sees handled 5xx and latency per minute (#25 item 5)
+        "kyc-match-sandbox-canary-5xx-rate",
+        "kyc-match-sandbox-canary-p99-latency",
     }
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": topic_id}]
