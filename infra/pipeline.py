@@ -11,18 +11,21 @@ and no later region is touched.
 """
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from aws_cdk import Environment, Stack, Stage, pipelines
 from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from pydantic import Field, ValidationError, field_validator
 
 from constructs import Construct
 from infra import REPO_ROOT
 from infra.config import Region, StageConfig, StageConfigError, _Model, load_stage_config
+from infra.constructs.signing import SIGNED_PREFIX, assets_bucket, signer_role_name, signing_profile_name
 from infra.nag import acknowledge, logical_id
-from infra.release_checks import acknowledge_release_checks, add_release_checks
 from infra.stack import service_stack
 
 PIPELINE_CONFIG = Path(__file__).resolve().parent / "pipeline.json"
@@ -91,6 +94,73 @@ def pinned_version(package: str, package_json: Path = REPO_ROOT / "package.json"
     return str(json.loads(package_json.read_text(encoding="utf-8"))["devDependencies"][package])
 
 
+# The signing step's script (POSIX sh, CodeBuild): as the stage's signer role, sign the published asset
+# object (by its version) with the stage's profile, wait for the job, and put the signed copy in the
+# asset's place, marked with the job id, so a re-run signs nothing twice. CloudFormation then creates or
+# updates the functions from that object, and Lambda checks its signature (docs/deploy.md, Supply chain).
+SIGN_SCRIPT = r"""set -eu
+creds=$(aws sts assume-role --role-arn "$SIGNER_ROLE_ARN" --role-session-name kyc-match-code-signing \
+  --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)
+export AWS_ACCESS_KEY_ID="$(echo "$creds" | cut -f1)" AWS_SECRET_ACCESS_KEY="$(echo "$creds" | cut -f2)" \
+  AWS_SESSION_TOKEN="$(echo "$creds" | cut -f3)" \
+  AWS_REGION="$SIGNING_REGION" AWS_DEFAULT_REGION="$SIGNING_REGION"
+done_by=$(aws s3api head-object --bucket "$ASSET_BUCKET" --key "$ASSET_KEY" \
+  --query 'Metadata."kyc-match-signing-job"' --output text)
+if [ "$done_by" != "None" ]; then echo "$ASSET_KEY is signed already (signing job $done_by)"; else
+  version=$(aws s3api head-object --bucket "$ASSET_BUCKET" --key "$ASSET_KEY" --query VersionId --output text)
+  job=$(aws signer start-signing-job --profile-name "$SIGNING_PROFILE" \
+    --source "s3={bucketName=$ASSET_BUCKET,key=$ASSET_KEY,version=$version}" \
+    --destination "s3={bucketName=$ASSET_BUCKET,prefix=$SIGNED_PREFIX}" --query jobId --output text)
+  aws signer wait successful-signing-job --job-id "$job"
+  signed=$(aws signer describe-signing-job --job-id "$job" --query signedObject.s3.key --output text)
+  aws s3 cp "s3://$ASSET_BUCKET/$signed" "s3://$ASSET_BUCKET/$ASSET_KEY" \
+    --metadata "kyc-match-signing-job=$job" --metadata-directive REPLACE
+  echo "$ASSET_KEY signed by $SIGNING_PROFILE (signing job $job)"
+fi"""
+
+
+def function_asset_key(stack: Stack) -> str:
+    """The S3 key (<asset hash>.zip) of the function asset the stack's functions run."""
+    function = stack.node.find_child("Match").node.find_child("Function").node.default_child
+    assert isinstance(function, lambda_.CfnFunction)
+    return str(stack.resolve(function.code)["s3Key"])
+
+
+def sign_step(
+    stage: "ServiceStage", config: StageConfig, *, after: Sequence[pipelines.Step]
+) -> pipelines.Step:
+    """Signs the stage's published function asset with its signing profile before its stacks deploy
+    (after the approval, if any). Under Warn (the deploy that first creates the profile and the signer
+    role) a failure to sign is reported and the deploy goes on; under Enforce it stops the stage."""
+    assert config.code_signing is not None
+    stack = stage.stack
+    account, region = stack.account, stack.region
+    role_arn = f"arn:aws:iam::{account}:role/{signer_role_name(config.stage, region)}"
+    enforce = config.code_signing.untrusted_artifacts == "Enforce"
+    step = pipelines.CodeBuildStep(
+        f"SignFunctionCode-{region}",
+        install_commands=["aws --version"],  # the build image's AWS CLI v2: signer, s3api, sts
+        commands=[
+            f"cat > sign.sh <<'EOF'\n{SIGN_SCRIPT}\nEOF",
+            "sh sign.sh"
+            if enforce
+            else "sh sign.sh || echo 'NOT SIGNED: codeSigning is Warn, so Lambda takes unsigned code (once)'",
+        ],
+        env={
+            "SIGNER_ROLE_ARN": role_arn,
+            "SIGNING_REGION": region,
+            "SIGNING_PROFILE": signing_profile_name(config.stage),
+            "ASSET_BUCKET": assets_bucket(account, region),
+            "ASSET_KEY": function_asset_key(stack),
+            "SIGNED_PREFIX": SIGNED_PREFIX,
+        },
+        role_policy_statements=[iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[role_arn])],
+    )
+    for earlier in after:
+        step.add_step_dependency(earlier)
+    return step
+
+
 class PipelineStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: PipelineConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -145,12 +215,28 @@ class PipelineStack(Stack):
                     if target.stage == "production" and index == 0
                     else []
                 )
-                self.pipeline.add_stage(stage, pre=approval)  # a pipeline stage each: one after another
+                pre: list[pipelines.Step] = list(approval)
+                if stage_config.code_signing is not None:  # #25 item 6: signed before it deploys
+                    pre.append(sign_step(stage, stage_config, after=approval))
+                self.pipeline.add_stage(stage, pre=pre)  # a pipeline stage each: one after another
                 self.stages.append(stage)
-        add_release_checks(self.pipeline, self.stages)  # smoke test and bake between regions (#25)
         self.pipeline.build_pipeline()  # now, so the generated roles and buckets can be acknowledged
         self._acknowledge_findings(config)
-        acknowledge_release_checks(self.pipeline, config)
+        self._acknowledge_signing_steps(config)
+
+    def _acknowledge_signing_steps(self, config: PipelineConfig) -> None:
+        """The signing steps' projects (#25 item 6) get CodeBuild's usual log and report statements."""
+        prefix = f"arn:aws:logs:{config.region}:{config.account}:log-group:/aws/codebuild/"
+        reports = f"arn:aws:codebuild:{config.region}:{config.account}:report-group/"
+        for project in self.pipeline.node.find_all():
+            if isinstance(project, codebuild.Project) and project.node.id.startswith("SignFunctionCode-"):
+                project_id = logical_id(project)
+                for resource in (f"{prefix}<{project_id}>:*", f"{reports}<{project_id}>-*"):
+                    acknowledge(
+                        project,
+                        f"AwsSolutions-IAM5[Resource::{resource}]",
+                        "CodeBuild's own log group and report groups of the signing step's project",
+                    )
 
     def _acknowledge_findings(self, config: PipelineConfig) -> None:
         """cdk-nag findings on what CDK Pipelines generates (roles, artifact buckets), each with its

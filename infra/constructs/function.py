@@ -20,13 +20,13 @@ from infra.config import StageConfig
 from infra.constructs.access import allow_previous_seal_checks
 from infra.constructs.keys import Keys
 from infra.constructs.network import EgressNetwork
+from infra.constructs.signing import code_signing_config
 from infra.constructs.storage import grant_append_only
 from infra.nag import acknowledge, logical_id
 from kyc_match.telemetry import powertools_environment
 
 HANDLER = "kyc_match.handler.lambda_handler"
 LIVE_ALIAS = "live"
-
 
 def settings_environment(
     config: StageConfig,
@@ -141,6 +141,8 @@ class ServiceFunction(Construct):
             reserved_concurrent_executions=reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             role=self.role,
+            # Production: only code the stage's signing profile signed (#25 item 6).
+            code_signing_config=code_signing_config(self, config),
             log_group=self.log_group,
             vpc=network.vpc if network else None,
             vpc_subnets=network.private_subnets if network else None,
