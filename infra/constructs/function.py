@@ -28,6 +28,7 @@ from kyc_match.telemetry import powertools_environment
 HANDLER = "kyc_match.handler.lambda_handler"
 LIVE_ALIAS = "live"
 
+
 def settings_environment(
     config: StageConfig,
     *,
