@@ -20,6 +20,7 @@ __all__ = [
     "SERVICE",
     "logger",
     "metrics",
+    "report_client_request",
     "report_unanswered",
     "trace_operator_http",
     "tracer",
@@ -30,6 +31,12 @@ LINE_CHECK_UNAVAILABLE_METRIC = "LineCheckUnavailable"
 # metric for customer managed keys, so the functions count what they see (#25 item 4).
 KMS_THROTTLED_METRIC = "KmsThrottled"
 KMS_THROTTLING_CODES = frozenset({"ThrottlingException"})
+
+# Per client (#25 item 7): requests answered to an onboarded client, by the answer's class. The `client`
+# dimension is the stable id we assign at onboarding (a slug, no personal data), and only a key that
+# resolved to an onboarded client is counted: an unknown key never becomes a dimension, so the series
+# are bounded by the clients onboarded (hundreds) times three classes.
+CLIENT_REQUESTS_METRIC = "ClientRequests"
 
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE, patch_modules=TRACED_AT_START)
@@ -93,3 +100,22 @@ def report_unanswered(unanswered: "Iterable[Unanswered]") -> None:
         ) as metric:
             metric.add_dimension(name="operator", value=check.operator_id)
             metric.add_dimension(name="signal", value=check.signal)
+
+
+def report_client_request(client_id: str | None, status: int) -> None:
+    """One ClientRequests count for an onboarded client's answered request (client_id None: the key
+    resolved to no client, nothing counted), dimensioned by client and class (2xx, 4xx, 5xx); written on
+    the request's own thread, as every metric line."""
+    if not client_id:
+        return
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric  # noqa: PLC0415
+
+    with single_metric(
+        name=CLIENT_REQUESTS_METRIC,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=NAMESPACE,
+        default_dimensions={"service": SERVICE},
+    ) as metric:
+        metric.add_dimension(name="client", value=client_id)
+        metric.add_dimension(name="class", value=f"{status // 100}xx")

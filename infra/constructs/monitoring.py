@@ -63,6 +63,29 @@ def tampering() -> cloudwatch.MathExpression:
     )
 
 
+def client_search(classes: tuple[str, ...]) -> str:
+    """Every onboarded client's ClientRequests of these answer classes (#25 item 7): a search, since
+    clients are onboarded after the deploy; the function bounds the series to onboarded clients."""
+    keys = f"{{{NAMESPACE},class,client,service}}"
+    chosen = " OR ".join(f'class="{name}"' for name in classes)
+    return f"SEARCH('{keys} MetricName=\"{observability.CLIENT_REQUESTS_METRIC}\" ({chosen})', 'Sum', 300)"
+
+
+def client_widgets() -> list[cloudwatch.IWidget]:
+    return [
+        cloudwatch.GraphWidget(
+            title="Per client: requests (all answers)",
+            left=[cloudwatch.MathExpression(expression=client_search(("2xx", "4xx", "5xx")), label="")],
+            width=12,
+        ),
+        cloudwatch.GraphWidget(
+            title="Per client: errors (4xx, 5xx)",
+            left=[cloudwatch.MathExpression(expression=client_search(("4xx", "5xx")), label="")],
+            width=12,
+        ),
+    ]
+
+
 def app_metric(name: str, **dimensions: str) -> cloudwatch.Metric:
     return cloudwatch.Metric(
         namespace=NAMESPACE,
@@ -353,6 +376,7 @@ class Monitoring(Construct):
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Throttling: tables, KMS, NAT ports", left=throttles, width=24)
         )
+        self.dashboard.add_widgets(*client_widgets())
 
     def _alarm(
         self,

@@ -552,3 +552,22 @@ def test_every_alarm_has_its_runbook_line_in_deploy_md(sandbox_template_dict, pr
         for name in _alarms(template):
             suffix = name.removeprefix(f"kyc-match-{stage}-")
             assert any(pattern.match(suffix) for pattern in patterns), f"{name}: no runbook line"
+
+
+# --- Tenants (#25 item 7) -----------------------------------------------------------------------------
+
+
+def _dashboard_body(template: dict[str, Any]) -> str:
+    (dashboard,) = resources_of(template, "AWS::CloudWatch::Dashboard").values()
+    body = dashboard["Properties"]["DashboardBody"]
+    return "".join(part if isinstance(part, str) else "" for part in body["Fn::Join"][1])
+
+
+def test_the_dashboard_graphs_requests_and_errors_per_onboarded_client(sandbox_template_dict):
+    widgets = json.loads(_dashboard_body(sandbox_template_dict).replace("\n", ""))["widgets"]
+    by_title = {w["properties"].get("title"): w["properties"] for w in widgets}
+    search = 'SEARCH(\'{KycMatch,class,client,service} MetricName="ClientRequests"'
+    requests = by_title["Per client: requests (all answers)"]["metrics"][0][0]["expression"]
+    errors = by_title["Per client: errors (4xx, 5xx)"]["metrics"][0][0]["expression"]
+    assert requests.startswith(search) and 'class="2xx"' in requests
+    assert errors.startswith(search) and 'class="4xx" OR class="5xx"' in errors and "2xx" not in errors

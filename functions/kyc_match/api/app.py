@@ -36,7 +36,7 @@ from kyc_match.domain.errors import (
 from kyc_match.domain.match import match_identity, reject_request
 from kyc_match.domain.model import CallContext, MatchQuery, ServedPolicy
 from kyc_match.domain.ports import PolicyStore
-from kyc_match.observability import logger, metrics, report_unanswered
+from kyc_match.observability import logger, metrics, report_client_request, report_unanswered
 from kyc_match.wiring import Dependencies, dependencies
 
 if TYPE_CHECKING:
@@ -272,6 +272,7 @@ def _identified(context: CallContext, deps: Dependencies) -> tuple[CallContext, 
     client = _rejecting_audited(context, deps, lambda: deps.clients.client_for_key(context.api_key_id))
     if client is None:
         return context, None
+    app.append_context(client_id=client.id)  # an onboarded client: its answer is counted (#25 item 7)
     return replace(context, client_id=client.id), client.profile
 
 
@@ -330,6 +331,7 @@ def _token_phone_number() -> str | None:
 
 def _log_outcome(status: int, code: str | None) -> None:
     metrics.add_metric(name="MatchRequests", unit=MetricUnit.Count, value=1)
+    report_client_request(app.context.get("client_id"), status)
     logger.info("request answered", extra={"status": status, "error_code": code})
 
 

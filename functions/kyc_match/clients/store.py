@@ -94,6 +94,17 @@ class DynamoDbClientStore:
                 self._cache.clear()
         return stored
 
+    def offboard(self, client_id: str) -> tuple[ClientRecord, tuple[str, ...]] | None:
+        """Remove every API key item of the client, in one transaction with its record: the function
+        then resolves those keys to nobody and refuses them (403). The record stays, its keys turned
+        legacy ids, so the client's history stays findable under its id. Returns (the stored record,
+        the key ids removed); None when no such client is onboarded."""
+        current = self.record(client_id)
+        if current is None:
+            return None
+        stored = self.put(ClientRecord.of(client_id, current.profile, (), ()))
+        return stored, current.api_key_ids
+
     def list(self) -> list[ClientRecord]:
         return [_record(item) for item in self._query(PARTITION)]
 

@@ -1,4 +1,4 @@
-"""`kyc-match clients apply|put|get|list`: clients' onboarding in the configuration table of one region.
+"""`kyc-match clients apply|put|get|list|offboard`: clients' onboarding in a region's configuration table.
 
 A client has a stable id (e.g. `acme-bank`), the same in every region, and in each region the ids of
 its API keys there. `apply FILE` stores every client of a stage's file (clients/<stage>.json) with its
@@ -83,7 +83,14 @@ def register(subcommands: Any) -> None:
 
     listing = actions.add_parser("list", help="every onboarded client: default purpose, purposes, API keys")
     listing.set_defaults(run=_list)
-    for action in (apply, put, get, listing):
+
+    offboard = actions.add_parser(
+        "offboard",
+        help="remove a client's API keys (the function refuses them) and say what happens to its entries",
+    )
+    offboard.add_argument("--client", required=True, help="the client's stable id, e.g. acme-bank")
+    offboard.set_defaults(run=_offboard)
+    for action in (apply, put, get, listing, offboard):
         action.add_argument(
             "--region", help="the region whose configuration table to use (default: AWS_DEFAULT_REGION)"
         )
@@ -194,4 +201,39 @@ def _list(args: argparse.Namespace) -> int:
         profile = record.profile
         keys = " ".join(record.api_key_ids) or "-"
         print(f"{record.id}\t{profile.default_purpose}\t{' '.join(profile.purposes)}\t{keys}")
+    return 0
+
+
+def _offboard(args: argparse.Namespace) -> int:
+    """#25 item 7: the client's key items go (in every region, where the configuration is a global
+    table), its record stays; nothing of its audit trail is deleted: each entry stays until its TTL."""
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    from kyc_match.settings import get_settings  # noqa: PLC0415
+
+    store = _store(args.region)
+    result = store.offboard(args.client)
+    if result is None:
+        print(f"no onboarding record for {args.client}", file=sys.stderr)
+        return 1
+    record, removed = result
+    days = get_settings().audit_retention_days
+    last = (datetime.now(UTC) + timedelta(days=days)).date().isoformat()
+    keys = ", ".join(removed) or "none (it had no key left)"
+    print(f"offboarded {record.id}: API key ids removed: {keys}")
+    print(
+        "  requests with them are refused (403) from now on; containers that cached the key within the "
+        "last minute refuse them within a minute"
+    )
+    print(f"  its record stays, the removed key ids kept as its legacy ids: {' '.join(record.legacy_ids)}")
+    print(
+        f"  its audit entries are not deleted: each stays until its TTL, {days} days after its request "
+        f"(auditRetentionDays), so one written today expires on {last}; until then `kyc-match audit "
+        f"find|export --client {record.id}` finds them"
+    )
+    print(
+        "  its risk policies stay in the configuration table (`kyc-match policy deactivate` retires one); "
+        "API Gateway keys: disable, then delete each in every region (aws apigateway update-api-key "
+        "--api-key ID --patch-operations op=replace,path=/enabled,value=false)"
+    )
     return 0

@@ -1,0 +1,68 @@
+"""Offboarding a client (#25 item 7): `kyc-match clients offboard --client ID` removes its API keys' items
+so the function refuses them, keeps its record (the keys as legacy ids), deletes nothing of its audit
+trail and says so: each entry stays until its TTL. Through the CLI against moto, as an operator runs it."""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kyc_match.settings import get_settings
+from support.cli import call_cli
+from support.clients import call_as
+from support.people import FULL, ON_FILE
+
+pytestmark = pytest.mark.usefixtures("local_stack")
+
+MATCH = "/kyc-match/v0.4/match"
+FRAUD = "dpv:FraudPreventionAndDetection"
+BODY = {"phoneNumber": FULL, "givenName": ON_FILE["givenName"]}
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def test_offboarding_refuses_the_clients_keys_and_keeps_its_history_until_its_ttl():
+    client, key_one, key_two = _unique("leaving-bank"), _unique("key"), _unique("key")
+    put = call_cli(
+        "clients",
+        "put",
+        "--client",
+        client,
+        "--purpose",
+        FRAUD,
+        "--api-key-id",
+        key_one,
+        "--api-key-id",
+        key_two,
+    )
+    assert put.returncode == 0, put.stderr
+    answered, _ = call_as(key_one, MATCH, BODY)
+    assert answered["statusCode"] == 200
+
+    offboarded = call_cli("clients", "offboard", "--client", client)
+
+    assert offboarded.returncode == 0, offboarded.stderr
+    out = offboarded.stdout
+    assert f"offboarded {client}: API key ids removed: {key_one}, {key_two}" in out
+    days = get_settings().audit_retention_days
+    expires = (datetime.now(UTC) + timedelta(days=days)).date().isoformat()
+    assert f"each stays until its TTL, {days} days after its request" in out and expires in out
+    for key in (key_one, key_two):  # the function resolves them to nobody now
+        refused, _ = call_as(key, MATCH, BODY)
+        assert refused["statusCode"] == 403, key
+    record = json.loads(call_cli("clients", "get", "--client", client).stdout)
+    assert record["apiKeyIds"] == [] and set(record["legacyIds"]) == {key_one, key_two}
+    # Its entries are still there, under its id: nothing of the trail was deleted.
+    found = call_cli("audit", "export", "--client", client, "--format", "csv", "--output", "/dev/null")
+    assert found.returncode == 0, found.stderr
+    # the answered call, and the two refused ones (filed under the key ids, now its legacy ids)
+    assert found.stderr == "3 entries exported\n"
+
+
+def test_offboarding_a_client_nobody_onboarded_changes_nothing():
+    missing = call_cli("clients", "offboard", "--client", _unique("nobody"))
+    assert missing.returncode == 1
+    assert "no onboarding record for" in missing.stderr
