@@ -26,6 +26,7 @@ from infra import REPO_ROOT
 from infra.config import Region, StageConfig, StageConfigError, _Model, load_stage_config
 from infra.constructs.signing import SIGNED_PREFIX, assets_bucket, signer_role_name, signing_profile_name
 from infra.nag import acknowledge, logical_id
+from infra.release_checks import acknowledge_release_checks, add_release_checks
 from infra.stack import service_stack
 
 PIPELINE_CONFIG = Path(__file__).resolve().parent / "pipeline.json"
@@ -220,8 +221,10 @@ class PipelineStack(Stack):
                     pre.append(sign_step(stage, stage_config, after=approval))
                 self.pipeline.add_stage(stage, pre=pre)  # a pipeline stage each: one after another
                 self.stages.append(stage)
+        add_release_checks(self.pipeline, self.stages)  # smoke test and bake between regions (#25)
         self.pipeline.build_pipeline()  # now, so the generated roles and buckets can be acknowledged
         self._acknowledge_findings(config)
+        acknowledge_release_checks(self.pipeline, config)
         self._acknowledge_signing_steps(config)
 
     def _acknowledge_signing_steps(self, config: PipelineConfig) -> None:
