@@ -11,7 +11,7 @@ the documents we serve from (spec/ unchanged, openapi/ ours) and writes openapi/
   `Common_ErrorInfo` for CAMARA_common.yaml), every `$ref` local;
 - security: our `x-api-key` header for every API operation (the CAMARA specs' openId is not what a
   client of this aggregator presents), none for the service routes;
-- errors: our catalogue (api/errors.py) as a table in the description, and for every status of it an
+- errors: our catalogue (kyc_match/catalogue.py) as a table in the description, and for every status of it an
   operation does not declare, a response `Aggregator_Generic<status>` listing the catalogue's codes.
 
 `python -m kyc_match_tools.openapi_bundle` writes the file; `--check` exits 1 when it differs from a
@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from kyc_match.api.errors import CATALOGUE, CamaraError
+from kyc_match.catalogue import CATALOGUE, CamaraError
 from kyc_match.domain.apis import CAMARA_APIS, CamaraApi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -398,7 +398,7 @@ CAMARA specs' OpenID Connect is what the aggregator presents to the operators, n
 present). `x-correlator` is echoed, or made when absent.
 
 **Errors**: every error is a CAMARA `ErrorInfo` (`status`, `code`, `message`), from this catalogue
-(functions/kyc_match/api/errors.py): the function, API Gateway and `kyc-match serve` answer the same.
+(functions/kyc_match/catalogue.py): the function, API Gateway and `kyc-match serve` answer the same.
 An operation lists its CAMARA spec's responses, plus `Aggregator_Generic<status>` for each status
 below its spec does not declare (a throttled request's 429, an operator's 502/503/504).
 

@@ -4,7 +4,7 @@ Each request becomes an API Gateway REST proxy event. What the deployed front an
 answered here in the same order, before any body byte is read: a body that cannot be framed
 (`Content-Length` negative, not a number, given twice, or `Transfer-Encoding`) or an invalid
 `x-correlator` (the WAF rule) is a 400, a request without a known `x-api-key` the CAMARA 401, an
-oversized body a 400 — all from kyc_match/api/errors.py, as the gateway responses are. A refused
+oversized body a 400 — all from kyc_match/catalogue.py, as the gateway responses are. A refused
 request's unread body is never read: the connection is closed instead.
 Two routes need no key, as in API Gateway: `GET /health` goes to the handler (it proves the function
 answers), and `GET /.well-known/jwks.json` is answered beside the handler and its one-invocation lock:
@@ -22,7 +22,7 @@ from typing import Any
 from kyc_match.api.app import HEALTH_PATH, JWKS_CACHE_SECONDS, JWKS_PATH
 from kyc_match.api.correlator import INVALID_MESSAGE as INVALID_CORRELATOR_MESSAGE
 from kyc_match.api.correlator import read_correlator
-from kyc_match.api.errors import INVALID_ARGUMENT, UNAUTHENTICATED, CamaraError
+from kyc_match.catalogue import INVALID_ARGUMENT, UNAUTHENTICATED, CamaraError
 from kyc_match_tools.events import rest_proxy_event
 from kyc_match_tools.http_base import QuietJsonHandler, QuietServer
 from kyc_match_tools.lambda_context import local_context

@@ -17,7 +17,7 @@ from kyc_match.api.correlator import FORBIDDEN_CHARACTER
 from kyc_match.api.correlator import HEADER as CORRELATOR_HEADER
 from kyc_match.api.correlator import INVALID_MESSAGE as INVALID_CORRELATOR_MESSAGE
 from kyc_match.api.correlator import MAX_LENGTH as CORRELATOR_MAX_LENGTH
-from kyc_match.api.errors import (
+from kyc_match.catalogue import (
     BAD_GATEWAY,
     INTERNAL,
     INVALID_ARGUMENT,

@@ -17,8 +17,8 @@ from constructs import Construct
 from infra.config import StageConfig
 from infra.constructs.alerting import notify, subscribe
 from infra.constructs.resilience import KeyTamperingAlarm, ManagementEventAlarm
+from kyc_match import catalogue as errors
 from kyc_match import observability
-from kyc_match.api import errors
 
 # Outcomes (the `outcome` dimension of MatchOutcomes: "200" or the CAMARA code) of requests that reached
 # an operator: its answers (match, not found, not applicable, document mismatch) and its failures.

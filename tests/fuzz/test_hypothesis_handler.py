@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from kyc_match.api import parsing
 from kyc_match.api.assess_models import KycAssessRequest
-from kyc_match.api.errors import answer_for, outcome
 from kyc_match.api.models import KycMatchRequest
+from kyc_match.catalogue import answer_for, outcome
 from kyc_match.domain.errors import KycMatchError
 from kyc_match.handler import lambda_handler
 from kyc_match_tools.events import rest_proxy_event

@@ -21,7 +21,7 @@ from infra.config import STAGES_DIR, StageConfig, StageConfigError, load_stage_c
 from infra.constructs.monitoring import MAPPING_EVENTS
 from infra.stack import health_stack_name, service_stack
 
-from kyc_match.api import errors
+from kyc_match import catalogue as errors
 from kyc_match.tables import ALL_TABLES
 
 ROLES = tuple(schema.role for schema in ALL_TABLES)

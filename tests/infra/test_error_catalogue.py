@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from kyc_match import wiring
-from kyc_match.api.errors import CATALOGUE
+from kyc_match.catalogue import CATALOGUE
 from kyc_match.domain.errors import KycMatchError, OperatorBadGatewayError, OperatorTimeoutError
 from kyc_match.operators.directory import PrefixDirectory
 from kyc_match.settings import get_settings

@@ -4,7 +4,7 @@ import inspect
 
 import pytest
 
-from kyc_match.api import errors as catalogue
+import kyc_match.catalogue as catalogue
 from kyc_match.domain import errors
 
 DOMAIN_ERRORS = [

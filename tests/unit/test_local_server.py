@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from kyc_match.api.correlator import INVALID_MESSAGE
-from kyc_match.api.errors import INVALID_ARGUMENT
+from kyc_match.catalogue import INVALID_ARGUMENT
 from kyc_match_tools.http_base import QuietServer
 from kyc_match_tools.server import MAX_BODY_BYTES, make_server
 

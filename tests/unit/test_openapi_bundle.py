@@ -14,7 +14,7 @@ import yaml
 from openapi_spec_validator import validate
 
 from kyc_match.api.app import ASSESS_PATH, HEALTH_PATH, JWKS_PATH, LINE_PATHS, MATCH_PATH
-from kyc_match.api.errors import CATALOGUE
+from kyc_match.catalogue import CATALOGUE
 from kyc_match.domain.apis import CAMARA_APIS, CamaraApi
 from kyc_match_tools import openapi_bundle
 from kyc_match_tools.openapi_bundle import OUTPUT, ROOT, BundleError, build, bundle, render

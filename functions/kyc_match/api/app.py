@@ -16,9 +16,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from kyc_match.api.correlator import HEADER as CORRELATOR_HEADER
 from kyc_match.api.correlator import INVALID_MESSAGE as INVALID_CORRELATOR_MESSAGE
 from kyc_match.api.correlator import read_correlator
-from kyc_match.api.errors import answer_for, error_body
 from kyc_match.api.models import KycMatchRequest, match_response_body
 from kyc_match.api.parsing import Request, build_query, check_content_type, parse_match_request
+from kyc_match.catalogue import answer_for, error_body
 from kyc_match.domain.apis import CAMARA_APIS, CamaraApi, operations
 from kyc_match.domain.clients import ClientProfile, purpose_for
 from kyc_match.domain.errors import (
@@ -336,7 +336,7 @@ def _log_outcome(status: int, code: str | None) -> None:
 
 
 def _error(error: KycMatchError) -> Response[str]:
-    """Every error answer: status, code and message from the catalogue (api/errors.py), logged once."""
+    """Every error answer: status, code and message from the catalogue (kyc_match/catalogue.py), logged."""
     answer = answer_for(error)
     _log_outcome(answer.status, answer.code)
     return _json(answer.status, error_body(error), _error_headers(error))

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import BotoCoreError, ClientError
 
-from kyc_match.api.errors import outcome
 from kyc_match.audit.canonical import plain
+from kyc_match.catalogue import outcome
 from kyc_match.domain.errors import AuditUnavailableError
 from kyc_match.domain.model import AuditRecord, CallContext
 from kyc_match.observability import NAMESPACE, SERVICE, logger

@@ -1,5 +1,5 @@
 """Domain errors: what went wrong, in the domain's words. No HTTP here: the API layer's catalogue
-(kyc_match/api/errors.py) decides the CAMARA status, code and message each one is answered with.
+(kyc_match/catalogue.py) decides the CAMARA status, code and message each one is answered with.
 
 An error may carry a `detail` that refines the answer (which field, which rule). It is a fixed text
 on purpose: it never repeats a value the client sent, so it can be logged, audited and returned

@@ -51,7 +51,7 @@ from urllib.parse import urlsplit
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from kyc_match.api.errors import answer_for
+from kyc_match.catalogue import answer_for
 from kyc_match.domain.apis import CAMARA_APIS, CamaraApi
 from kyc_match.domain.errors import (
     IdDocumentMismatchError,

@@ -21,8 +21,8 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from kyc_match.api.errors import answer_for
 from kyc_match.api.line_models import REQUEST_MODELS, line_query
+from kyc_match.catalogue import answer_for
 from kyc_match.domain.apis import CAMARA_APIS, CamaraApi, by_route
 from kyc_match.domain.errors import KycMatchError
 from kyc_match.domain.line_history import LineQuery

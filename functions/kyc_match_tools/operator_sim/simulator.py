@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from kyc_match.api.errors import answer_for
 from kyc_match.api.models import KycMatchRequest, match_response_body
+from kyc_match.catalogue import answer_for
 from kyc_match.domain.errors import KycMatchError
 from kyc_match.domain.model import MatchQuery
 from kyc_match.domain.purposes import is_purpose

@@ -8,7 +8,7 @@ Runtime API, the instance metadata service or the VPC. The refusal is the operat
 
 import pytest
 
-from kyc_match.api.errors import error_body
+from kyc_match.catalogue import error_body
 from kyc_match.domain.errors import UnavailableError
 from kyc_match.domain.model import MatchQuery
 from support.operator_server import ISSUER, InProcessOperator, adapter

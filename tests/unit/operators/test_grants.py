@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from kyc_match.api.errors import error_body
+from kyc_match.catalogue import error_body
 from kyc_match.domain.errors import (
     AuthorizationPendingError,
     ConsentRefusedError,
@@ -404,7 +404,7 @@ def test_the_operators_page_has_the_same_error_table(tmp_path):
     """docs/operators.md's Appendix A table says what token_errors.py does, code for code."""
     from pathlib import Path
 
-    from kyc_match.api.errors import answer_for
+    from kyc_match.catalogue import answer_for
 
     page = (Path(__file__).resolve().parents[3] / "docs" / "operators.md").read_text(encoding="utf-8")
     section = page.split("## Authorization errors (Appendix A)", 1)[1].split("\n## ", 1)[0]
