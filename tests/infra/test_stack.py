@@ -539,9 +539,12 @@ def test_people_roles_need_mfa_and_cannot_write_the_trail(sandbox_template_dict)
                 assert not any(a.startswith("s3:Put") or a.startswith("s3:Delete") for a in actions)
 
 
-def test_auditors_read_clients_records_and_nothing_else_of_the_configuration(sandbox_template_dict):
+def test_auditors_read_clients_records_and_policies_and_nothing_else_of_the_configuration(
+    sandbox_template_dict,
+):
     """`audit export --client ID` reads the client's record (its key and legacy ids): GetItem on the
-    `CLIENTS` partition only, no policy, no key item, no write."""
+    `CLIENTS` partition only; a bundle carries the policies its entries name (#26 item 2): GetItem and
+    Query on `POLICY#` partitions only. No key item, no write."""
     from kyc_match.clients.store import PARTITION
 
     auditor = _people_roles(sandbox_template_dict)["Auditor"]
@@ -555,9 +558,14 @@ def test_auditors_read_clients_records_and_nothing_else_of_the_configuration(san
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if table in dumps(statement["Resource"])
     ]
-    [statement] = statements
-    assert (statement["Effect"], statement["Action"]) == ("Allow", "dynamodb:GetItem")
-    assert statement["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [PARTITION]}}
+    clients, policies = statements
+    assert (clients["Effect"], clients["Action"]) == ("Allow", "dynamodb:GetItem")
+    assert clients["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [PARTITION]}}
+    assert (policies["Effect"], sorted(policies["Action"])) == (
+        "Allow",
+        ["dynamodb:GetItem", "dynamodb:Query"],
+    )
+    assert policies["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["POLICY#*"]}}
 
 
 def test_operations_read_policy_items_and_the_policy_admin_function_adds_them(sandbox_template_dict):
