@@ -139,6 +139,21 @@ def _wait_until_up(base_url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
+def our_jwks(local_stack: str) -> Iterator[str]:
+    """Our published JWKS (the signing keys in the suite's moto), served on loopback: what simulated
+    operators check our client assertions against."""
+    from types import SimpleNamespace
+
+    from kyc_match.settings import get_settings
+    from kyc_match.wiring import public_jwks
+    from support.signing import JwksServer
+
+    keys = public_jwks(get_settings())["keys"]
+    with JwksServer([SimpleNamespace(public_jwk=key) for key in keys]) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
 def handler_transport(local_stack: str, handler_log: Path, ledger: Ledger) -> HandlerTransport:
     return HandlerTransport(ledger)
 

@@ -6,7 +6,6 @@ them; the operator sees one grant request, for all three scopes, and three API c
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
 
@@ -14,11 +13,8 @@ from kyc_match.domain.apis import AGE_VERIFICATION, KYC_TENURE, NUMBER_RECYCLING
 from kyc_match.domain.line_history import AgeAnswer, AgeQuestion, LineQuery, Tenure
 from kyc_match.domain.model import MatchQuery
 from kyc_match.operators.config import OperatorConfig
-from kyc_match.settings import get_settings
-from kyc_match.wiring import public_jwks
 from kyc_match_tools.operator_sim import start_simulator
 from support.operators import build_adapter
-from support.signing import JwksServer
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
@@ -46,13 +42,6 @@ ALL_APIS = {
     "kycAgeVerification": ["v0.2"],
 }
 REQUEST_SCOPES = frozenset({"kyc-match:match", "sim-swap:check", "number-recycling:check"})
-
-
-@pytest.fixture(scope="module")
-def our_jwks():
-    keys = public_jwks(get_settings())["keys"]
-    with JwksServer([SimpleNamespace(public_jwk=key) for key in keys]) as server:
-        yield server.url
 
 
 def operator_for(sim, grant: str, *, dpop: bool = False):

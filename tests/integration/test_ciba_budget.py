@@ -8,7 +8,6 @@ The simulator's clock is real, so its interval is 1 s: the only real wait here."
 import time
 import uuid
 from collections.abc import Iterator
-from types import SimpleNamespace
 
 import pytest
 
@@ -16,24 +15,15 @@ from kyc_match import wiring
 from kyc_match.operators.config import OperatorConfig
 from kyc_match.operators.directory import PrefixDirectory
 from kyc_match.settings import get_settings
-from kyc_match.wiring import public_jwks
 from kyc_match_tools.operator_sim import SimulatorHandle
 from support.audit import audit_item_for
 from support.operators import build_adapter, simulator
 from support.people import FULL
-from support.signing import JwksServer
 
 pytestmark = pytest.mark.usefixtures("local_stack", "handler_log")
 
 CLIENT_ID = "aggregator-ciba-budget"
 INTERVAL = 1.0  # the simulator's CIBA interval
-
-
-@pytest.fixture(scope="module")
-def our_jwks() -> Iterator[str]:
-    keys = public_jwks(get_settings())["keys"]
-    with JwksServer([SimpleNamespace(public_jwk=key) for key in keys]) as server:
-        yield server.url
 
 
 @pytest.fixture

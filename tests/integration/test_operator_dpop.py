@@ -2,52 +2,32 @@
 sender-constrained tokens, nonce challenges at both servers, refusals, and ICM r4.2's request binding
 (`camara:bh`, `camara:qh`) when the operator's discovery requires it."""
 
-from types import SimpleNamespace
-
 import pytest
 
 from kyc_match.domain.errors import UnavailableError
 from kyc_match.operators.config import OperatorConfig
-from kyc_match.settings import get_settings
-from kyc_match.wiring import public_jwks
-from support.operators import FAST, ask, build_adapter, camara_entry, simulator
-from support.signing import JwksServer
+from support.operators import (
+    ask,
+    build_adapter,
+    camara_entry,
+    discovered_adapter,
+    keyed_simulator,
+    simulator,
+)
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
 CLIENT_ID = "aggregator-dpop"
 
 
-@pytest.fixture(scope="module")
-def our_jwks():
-    keys = public_jwks(get_settings())["keys"]
-    with JwksServer([SimpleNamespace(public_jwk=key) for key in keys]) as server:
-        yield server.url
-
-
 def three_legged(our_jwks: str, grant: str):
     """A simulator that verifies our assertions against our JWKS and serves `grant` only."""
-    return simulator(
-        operator_id=f"op-dpop-{grant}",
-        client_id=CLIENT_ID,
-        client_secret=None,
-        client_jwks_url=our_jwks,
-        grants=(grant,),
-        ciba_interval_seconds=0.05,
-    )
+    return keyed_simulator(f"op-dpop-{grant}", CLIENT_ID, our_jwks, grant, ciba_interval_seconds=0.05)
 
 
 def discovered_operator(sim, grant: str, **auth):
     """The adapter for `sim` found by OpenID discovery (its metadata read), with DPoP."""
-    entry = {
-        "id": f"op-dpop-{grant}",
-        "kind": "camara",
-        "prefixes": ["+34"],
-        "baseUrl": sim.url,
-        "auth": {"grant": grant, "issuer": sim.issuer, "clientId": CLIENT_ID, "dpop": True, **auth},
-        **FAST,
-    }
-    return build_adapter(OperatorConfig.model_validate(entry))
+    return discovered_adapter(sim, f"op-dpop-{grant}", CLIENT_ID, grant, dpop=True, **auth)
 
 
 @pytest.fixture

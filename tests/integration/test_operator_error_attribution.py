@@ -7,30 +7,20 @@ proof keeps the token. Nothing personal in a log line or metric."""
 import json
 import uuid
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from kyc_match import wiring
-from kyc_match.operators.config import OperatorConfig
 from kyc_match.operators.directory import PrefixDirectory
 from kyc_match.operators.resilience import CircuitState
 from kyc_match.settings import get_settings
-from kyc_match.wiring import public_jwks
-from support.operators import FAST, build_adapter, simulator
+from support.operators import FAST, discovered_adapter, keyed_simulator
 from support.people import FULL
 from support.signing import JwksServer, LocalSigner
 
 pytestmark = pytest.mark.usefixtures("local_stack", "handler_log")
 
 CLIENT_ID = "aggregator-attribution"
-
-
-@pytest.fixture(scope="module")
-def our_jwks():
-    keys = public_jwks(get_settings())["keys"]
-    with JwksServer([SimpleNamespace(public_jwk=key) for key in keys]) as server:
-        yield server.url
 
 
 @pytest.fixture(scope="module")
@@ -41,25 +31,11 @@ def strangers_jwks():
 
 
 def jwt_bearer_sim(jwks_url: str):
-    return simulator(
-        operator_id="op-attribution",
-        client_id=CLIENT_ID,
-        client_secret=None,
-        client_jwks_url=jwks_url,
-        grants=("jwt-bearer",),
-    )
+    return keyed_simulator("op-attribution", CLIENT_ID, jwks_url, "jwt-bearer")
 
 
 def jwt_bearer_operator(sim):
-    entry = {
-        "id": "op-attribution",
-        "kind": "camara",
-        "prefixes": ["+34"],
-        "baseUrl": sim.url,
-        "auth": {"grant": "jwt-bearer", "issuer": sim.issuer, "clientId": CLIENT_ID},
-        **FAST,
-    }
-    return build_adapter(OperatorConfig.model_validate(entry))
+    return discovered_adapter(sim, "op-attribution", CLIENT_ID, "jwt-bearer")
 
 
 @pytest.fixture

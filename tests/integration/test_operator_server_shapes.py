@@ -2,50 +2,22 @@
 one that wants every assertion's `aud` to be its issuer identifier (FAPI 2.0, the draft successor of
 RFC 7523), and one that wants client authentication on the JWT Bearer grant too."""
 
-from types import SimpleNamespace
-
 import pytest
 
 from kyc_match.domain.errors import UnavailableError
-from kyc_match.operators.config import OperatorConfig
-from kyc_match.settings import get_settings
-from kyc_match.wiring import public_jwks
-from support.operators import FAST, ask, build_adapter, simulator
-from support.signing import JwksServer
+from support.operators import ask, discovered_adapter, keyed_simulator
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
 CLIENT_ID = "aggregator-shapes"
 
 
-@pytest.fixture(scope="module")
-def our_jwks():
-    keys = public_jwks(get_settings())["keys"]
-    with JwksServer([SimpleNamespace(public_jwk=key) for key in keys]) as server:
-        yield server.url
-
-
 def simulated(our_jwks: str, grant: str):
-    return simulator(
-        operator_id=f"op-shape-{grant}",
-        client_id=CLIENT_ID,
-        client_secret=None,
-        client_jwks_url=our_jwks,
-        grants=(grant,),
-        ciba_interval_seconds=0.05,
-    )
+    return keyed_simulator(f"op-shape-{grant}", CLIENT_ID, our_jwks, grant, ciba_interval_seconds=0.05)
 
 
 def operator_for(sim, grant: str, **auth):
-    entry = {
-        "id": f"op-shape-{grant}",
-        "kind": "camara",
-        "prefixes": ["+34"],
-        "baseUrl": sim.url,
-        "auth": {"grant": grant, "issuer": sim.issuer, "clientId": CLIENT_ID, **auth},
-        **FAST,
-    }
-    return build_adapter(OperatorConfig.model_validate(entry))
+    return discovered_adapter(sim, f"op-shape-{grant}", CLIENT_ID, grant, **auth)
 
 
 @pytest.mark.parametrize("grant", ["jwt-bearer", "ciba"])

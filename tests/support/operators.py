@@ -100,3 +100,33 @@ def handler_routes(entries: Sequence[Mapping[str, Any]], **settings_fields: Any)
         yield directory
     finally:
         wiring.use_dependencies(None)
+
+
+def keyed_simulator(
+    operator_id: str, client_id: str, jwks_url: str, grant: str, **options: Any
+) -> SimulatorHandle:
+    """A simulator that knows us by `client_id` and our keys at `jwks_url` (private_key_jwt, no
+    secret), serving `grant` only."""
+    return simulator(
+        operator_id=operator_id,
+        client_id=client_id,
+        client_secret=None,
+        client_jwks_url=jwks_url,
+        grants=(grant,),
+        **options,
+    )
+
+
+def discovered_adapter(
+    sim: SimulatorHandle, operator_id: str, client_id: str, grant: str, **auth: Any
+) -> Any:
+    """The camara adapter for `sim`, its endpoints found by OpenID discovery from its issuer."""
+    entry = {
+        "id": operator_id,
+        "kind": "camara",
+        "prefixes": ["+34"],
+        "baseUrl": sim.url,
+        "auth": {"grant": grant, "issuer": sim.issuer, "clientId": client_id, **auth},
+        **FAST,
+    }
+    return build_adapter(OperatorConfig.model_validate(entry))
