@@ -234,7 +234,7 @@ def _client_bundle(args: argparse.Namespace, parts: Any, keys: Any, pems: dict[s
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from kyc_match.audit.witness_check import TimeBounds, check_witness  # noqa: PLC0415
+    from kyc_match.audit.witness_check import check_witness  # noqa: PLC0415
 
     policies = 0
     if args.replay and not args.offline:
@@ -253,17 +253,12 @@ def _verify(args: argparse.Namespace) -> int:
         parts = _components()
         entries, objects = list(parts.reader.all_entries()), list(parts.witness.all_versions())
         keys = witness_public_keys(_settings())
-    since = datetime.combine(args.witnessed_since, time(), UTC) if args.witnessed_since else None
-    report = check_witness(objects, entries, keys, bounds=TimeBounds(witnessed_since=since))
-    for finding in report.findings:
-        print(finding.line())
-    verdict = "OK" if report.ok else f"FAILED: {len(report.findings)} findings"
+    report = check_witness(objects, entries, keys, bounds=_bounds(args))
     older = f", {report.before_witness} entries older than the witness" if report.before_witness else ""
-    print(
-        f"{verdict} — {report.entries} entries, {report.objects} witness objects, "
-        f"{report.pending} entries not witnessed yet{older}",
-        file=sys.stderr,
-    )
+    _print_report(
+        report, f"{report.entries} entries, {report.objects} witness objects, {report.pending} entries not "
+        f"witnessed yet{older}",
+    )  # fmt: skip
     return max(0 if report.ok else 1, policies)  # a policy not as listed, a replay that differs: 1
 
 
@@ -318,22 +313,32 @@ def _client_bundle_of(directory: Path) -> Any:
 
 def _verify_client(args: argparse.Namespace, client: Any, entries: Any, objects: Any, keys: Any) -> int:
     """A client's bundle: its entries, each record proven in a signed object, the chain of headers."""
-    from kyc_match.audit.witness_check import TimeBounds  # noqa: PLC0415
     from kyc_match.audit.witness_client import check_client  # noqa: PLC0415
 
     scope, proofs = client
+    report = check_client(objects, proofs, entries, keys, scope, bounds=_bounds(args))
+    older = f", {report.before_witness} entries older than the proofs" if report.before_witness else ""
+    _print_report(
+        report, f"client {scope.client}: {report.entries} entries, {report.proven} records proven in "
+        f"{report.objects} signed witness headers, {report.pending} entries not witnessed yet{older}",
+    )  # fmt: skip
+    return 0 if report.ok else 1
+
+
+def _bounds(args: argparse.Namespace) -> Any:
+    """The time bounds `verify` checks entries against: --witnessed-since, if given."""
+    from kyc_match.audit.witness_check import TimeBounds  # noqa: PLC0415
+
     since = datetime.combine(args.witnessed_since, time(), UTC) if args.witnessed_since else None
-    report = check_client(objects, proofs, entries, keys, scope, bounds=TimeBounds(witnessed_since=since))
+    return TimeBounds(witnessed_since=since)
+
+
+def _print_report(report: Any, summary: str) -> None:
+    """One line per finding on stdout, then the verdict and what was checked on stderr."""
     for finding in report.findings:
         print(finding.line())
     verdict = "OK" if report.ok else f"FAILED: {len(report.findings)} findings"
-    older = f", {report.before_witness} entries older than the proofs" if report.before_witness else ""
-    print(
-        f"{verdict} — client {scope.client}: {report.entries} entries, {report.proven} records proven in "
-        f"{report.objects} signed witness headers, {report.pending} entries not witnessed yet{older}",
-        file=sys.stderr,
-    )
-    return 0 if report.ok else 1
+    print(f"{verdict} — {summary}", file=sys.stderr)
 
 
 def _offline(directory: Path, key_files: list[Path]) -> tuple[Any, Any, Any]:
