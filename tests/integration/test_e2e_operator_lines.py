@@ -284,6 +284,9 @@ def test_a_decision_needing_match_sim_swap_and_recycling_asks_one_token_for_all_
     assert answer["lineChecks"] == {
         "simSwap": {"outcome": "swapped", "maxAgeHours": 72},
         "numberRecycling": {"outcome": "recycled"},
+        # No birth date sent: the built-in policy's minimumAge asks the operator's age check where it
+        # offers one (#27 item 3); this operator does not, so no scope is asked for it.
+        "age": {"outcome": "notOffered", "minimum": 18},
     }
     stats = sim.stats()
     assert stats["scope_requests"] == {"kyc-match:match number-recycling:check sim-swap:check": 1}, stats
