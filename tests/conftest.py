@@ -138,11 +138,10 @@ def _wait_until_up(base_url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("kyc-match serve did not start within 60 s")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def our_jwks(local_stack: str) -> Iterator[str]:
     """Our published JWKS (the signing keys in the suite's moto), served on loopback: what simulated
-    operators check our client assertions against. Per module, read when the module starts: a test
-    elsewhere may rotate the signing key, and a JWKS read earlier would make every assertion refused."""
+    operators check our client assertions against."""
     from types import SimpleNamespace
 
     from kyc_match.settings import get_settings

@@ -79,6 +79,8 @@ def report_unanswered(unanswered: "Iterable[Unanswered]") -> None:
     a warning naming the signal, the operator, why (notOffered, failed, deadline) and the error's class,
     and one `LineCheckUnavailable` count dimensioned by operator and signal (bounded: the operators
     configured times four signals). Never the error's message: it may carry request data."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric  # noqa: PLC0415
+
     for check in unanswered:
         logger.warning(
             "line check unavailable",
@@ -89,7 +91,15 @@ def report_unanswered(unanswered: "Iterable[Unanswered]") -> None:
                 "errorClass": check.error,
             },
         )
-        _count(LINE_CHECK_UNAVAILABLE_METRIC, operator=check.operator_id, signal=check.signal)
+        with single_metric(
+            name=LINE_CHECK_UNAVAILABLE_METRIC,
+            unit=MetricUnit.Count,
+            value=1,
+            namespace=NAMESPACE,
+            default_dimensions={"service": SERVICE},
+        ) as metric:
+            metric.add_dimension(name="operator", value=check.operator_id)
+            metric.add_dimension(name="signal", value=check.signal)
 
 
 def report_client_request(client_id: str | None, status: int) -> None:
@@ -98,19 +108,14 @@ def report_client_request(client_id: str | None, status: int) -> None:
     the request's own thread, as every metric line."""
     if not client_id:
         return
-    _count(CLIENT_REQUESTS_METRIC, **{"client": client_id, "class": f"{status // 100}xx"})
-
-
-def _count(name: str, **dimensions: str) -> None:
-    """One count of `name` in its own metric line (its dimensions are this line's only), on this thread."""
     from aws_lambda_powertools.metrics import MetricUnit, single_metric  # noqa: PLC0415
 
     with single_metric(
-        name=name,
+        name=CLIENT_REQUESTS_METRIC,
         unit=MetricUnit.Count,
         value=1,
         namespace=NAMESPACE,
         default_dimensions={"service": SERVICE},
     ) as metric:
-        for dimension, value in dimensions.items():
-            metric.add_dimension(name=dimension, value=value)
+        metric.add_dimension(name="client", value=client_id)
+        metric.add_dimension(name="class", value=f"{status // 100}xx")
