@@ -22,7 +22,11 @@ Timed, alternating, each in a fresh process:
   `--event` with in-memory AWS stand-ins (bench/standins.py), so imports deferred to the first request
   are still counted;
 - "floor": boto3, Powertools' APIGatewayRestResolver and pydantic's BaseModel, imported (FLOOR_MODULES);
-- "bare floor": the same with `import pydantic` only, printed for comparison.
+- "bare floor": the same with `import pydantic` only, printed for comparison;
+- "ours + clients" (the "+ first request" line): ours, then the composition root built as the first
+  request builds it before its first AWS call (kyc_match.wiring.dependencies(): boto3's clients and
+  resources with their service models, the operator adapters, the hashers). No AWS call is made; the
+  credentials are dead ones in the variables Lambda sets, so botocore asks no metadata service.
 Figures: start to ready as the parent sees it (interpreter start-up and imports; the target), the
 CPU time of the process (steadier on a shared machine), and the imports alone as the child times them.
 
@@ -70,6 +74,10 @@ PIP_QUIET = ("--disable-pip-version-check",)
 FLOOR_MODULES = ("boto3", "aws_lambda_powertools.event_handler:APIGatewayRestResolver", "pydantic:BaseModel")
 BARE_FLOOR_MODULES = ("boto3", "aws_lambda_powertools.event_handler:APIGatewayRestResolver", "pydantic")
 HANDLER_MODULE = "kyc_match.handler"
+# Not a module: the timed child builds the composition root there (kyc_match.wiring.dependencies():
+# boto3's clients and resources with their service models, the operator adapters, the hashers), which
+# the first request does before its first AWS call; SnapStart's before-snapshot hook does the same.
+FIRST_REQUEST_OBJECTS = "(first request's clients)"
 LAMBDA_CONTEXT = REPO / "functions" / "kyc_match_tools" / "lambda_context.py"
 
 # The timed child: put the as-deployed directories first, import the given modules, report the time.
@@ -80,6 +88,9 @@ import os, sys, time
 started = time.perf_counter()
 sys.path[:0] = sys.argv[1].split({sep!r})
 for name in sys.argv[2].split(","):
+    if name == {prime!r}:  # the first request's objects: AWS clients, adapters (no AWS call is made)
+        __import__("kyc_match.wiring", fromlist=["dependencies"]).dependencies()
+        continue
     module, _, attribute = name.partition(":")
     imported = __import__(module, fromlist=[attribute] if attribute else [])
     if attribute:
@@ -178,8 +189,13 @@ def lambda_environment(task_root: Path, runtime: Path, stage: str) -> dict[str, 
         **runtime_environment(config),
         "KYC_STAGE": config.stage,
         "KYC_OPERATORS": config.operators_json,
-        "AWS_REGION": "eu-west-1",  # no credentials and no endpoint: nothing can reach AWS
+        "AWS_REGION": "eu-west-1",  # no endpoint and a dead key: nothing can reach AWS
         "AWS_DEFAULT_REGION": "eu-west-1",
+        # Lambda gives the execution role's session in these three; clients are built with them at
+        # once (without them botocore would ask the instance metadata service, which Lambda has not).
+        "AWS_ACCESS_KEY_ID": "ASIABENCHONLYNOTAKEY",
+        "AWS_SECRET_ACCESS_KEY": "bench-only-not-a-secret",
+        "AWS_SESSION_TOKEN": "bench-only-not-a-token",
         "AWS_EXECUTION_ENV": f"AWS_Lambda_python{PYTHON_VERSION}",
         "AWS_LAMBDA_FUNCTION_NAME": "kyc-match-bench-Match",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
@@ -223,7 +239,7 @@ class Deployed:
     def run(self, code: str, *arguments: str, extra_path: tuple[str, ...] = ()) -> str:
         sys_path = os.pathsep.join([*self.path, *extra_path])
         completed = subprocess.run(
-            [self.python, "-I", "-S", *self.flags, "-c", code.format(sep=os.pathsep), sys_path, *arguments],
+            [self.python, "-I", "-S", *self.flags, "-c", self.child(code), sys_path, *arguments],
             capture_output=True,
             text=True,
             env=self.environment,
@@ -232,6 +248,10 @@ class Deployed:
         if completed.returncode != 0:
             raise RuntimeError(f"child failed ({completed.returncode}): {completed.stderr[-3000:]}")
         return completed.stdout
+
+    @staticmethod
+    def child(code: str) -> str:
+        return code.format(sep=os.pathsep, prime=FIRST_REQUEST_OBJECTS)
 
     def first_request_modules(self, event: Path) -> list[str]:
         output = self.run(DISCOVERY_CHILD, str(event), str(LAMBDA_CONTEXT), extra_path=(str(BENCH),))
@@ -249,7 +269,7 @@ class Deployed:
 
     def self_times(self, modules: list[str]) -> dict[str, int]:
         """Each module's own import time in µs (python -X importtime, one process)."""
-        child = TIMED_CHILD.format(sep=os.pathsep)
+        child = TIMED_CHILD.format(sep=os.pathsep, prime=FIRST_REQUEST_OBJECTS)
         completed = subprocess.run(
             [
                 self.python,
@@ -310,6 +330,7 @@ def main() -> None:
         kinds = {
             "floor": list(FLOOR_MODULES),
             "ours": [HANDLER_MODULE, *first_request],
+            "ours + clients": [HANDLER_MODULE, *first_request, FIRST_REQUEST_OBJECTS],
             "bare floor": list(BARE_FLOOR_MODULES),
         }
         for compiled in modes:  # page cache, untimed
@@ -366,10 +387,18 @@ def main() -> None:
             label: statistics.median(ours["ours"]) / statistics.median(ours["bare floor"])
             for label, ours in figures.items()
         }
+        walls, cpus = figures["start to ready"], figures["CPU time"]
+        ready, floor_ready = statistics.median(walls["ours + clients"]), statistics.median(walls["floor"])
+        clients_cpu = statistics.median(cpus["ours + clients"]) - statistics.median(cpus["ours"])
+        print(
+            f"{'+ first request':16}{ready * 1000:>7.0f}ms{floor_ready * 1000:>7.0f}ms"
+            f"{ready / floor_ready:>7.2f}x   "
+            f"start to ready with the first request's clients built (+{clients_cpu * 1000:.0f} ms CPU), "
+            f"{spread(walls['ours + clients'])}"
+        )
         print(
             "against the bare floor: " + ", ".join(f"{label} {ratio:.2f}x" for label, ratio in bare.items())
         )
-        walls = figures["start to ready"]
         ratio = statistics.median(walls["ours"]) / statistics.median(walls["floor"])
     if len(by_mode) == 2:  # both modes timed
         cpu = {
