@@ -16,9 +16,11 @@ real deployment: the production stage's regions (two: traffic split between them
 once per region), KMS Sign of client assertions, interface-endpoint data, Route 53 health checks and
 the requests they send, log storage, PITR and backup copies, the witness's Object Lock storage and its
 replication, per-secret charges, DynamoDB global tables' replicated writes, SnapStart. Storage lines
-are priced as they stand after 12 months at the volume (they grow with the retention). Prices: the
-list prices below, eu-west-1 for both regions, from memory and NOT checked (no network here): each
-names its pricing page in PRICE_SOURCES; check them before quoting a price.
+are priced as they stand after 12 months at the volume (they grow with the retention). Prices:
+PRICES, each with the page it was read on and that page's date (no network here: pages as stored by
+a search tool, read 2026-12-07), each region at its own price where eu-central-1's differs; a price
+no stored page states is marked NOT_FOUND (from memory, to be checked). AWS's own pricing pages
+render their tables client-side, so several sources are third-party pages or name no region.
 A measurement and a model, not a test.
 """
 
@@ -45,51 +47,198 @@ import population
 import standins
 
 REGION = "eu-west-1"
+DEPLOYMENT_REGIONS = ("eu-west-1", "eu-central-1")  # infra/stages/production.json "regions"
 PRICES_AS_OF = (
-    "2025-06 (AWS list prices as known to the author, written down 2026-12-07 without network: to be checked)"
+    "pages stored by the search tool, read 2026-12-07 (each price's own date below); "
+    "prices not found there are from memory (2025-06) and marked so"
 )
-# USD, eu-west-1, on-demand list prices, no free tier. eu-central-1 is priced the same (its list prices
-# are a few % higher for some services: to be checked).
-PRICE = {
-    "apigw_rest_per_million": 3.50,  # REST API, first 333 million a month
-    "lambda_request_per_million": 0.20,
-    "lambda_gb_second_arm": 0.0000133334,  # arm64 (the stack's architecture), first 7.5 billion GB-s
-    "dynamodb_wru_per_million": 0.7068,  # on-demand, after the November 2024 price cut
-    "dynamodb_rru_per_million": 0.1413,
-    "dynamodb_storage_gb_month": 0.283,
-    "kms_request_per_10k": 0.03,  # symmetric and HMAC (GenerateMac)
-    "kms_asymmetric_per_10k": 0.15,  # ECC Sign (the witness sealer)
-    "s3_put_per_1000": 0.005,
-    "s3_get_per_1000": 0.0004,
-    "logs_ingest_gb": 0.57,  # CloudWatch Logs standard ingestion (Lambda, access logs, WAF logs)
-    "metric_month": 0.30,  # a custom metric (EMF series), first 10,000
-    "waf_per_million": 0.60,
-    "waf_acl_month": 5.00,
-    "waf_rule_month": 1.00,
-    "xray_trace_per_million": 5.00,  # traces recorded
-    "data_out_gb": 0.09,  # to the internet, first 10 TB
-    "kms_key_month": 1.00,
-    "nat_gateway_hour": 0.048,
-    "nat_gateway_gb": 0.048,
-    "interface_endpoint_hour": 0.011,  # per zone
-    # #29 item 6: the parts the one-region page left out (all to be checked)
-    "interface_endpoint_gb": 0.01,  # data processed by an interface endpoint, first PB
-    "route53_health_check_month": 0.50,  # an AWS endpoint
-    "route53_health_check_feature_month": 1.00,  # each optional feature (HTTPS is one)
-    "route53_zone_month": 0.50,
-    "logs_storage_gb_month": 0.03,  # archived (compressed) log data
-    "dynamodb_pitr_gb_month": 0.20,  # continuous backups, per GB of table
-    "dynamodb_backup_gb_month": 0.10,  # AWS Backup warm storage of DynamoDB recovery points
-    "dynamodb_rwru_per_million": 0.7068,  # global tables' replicated writes, on-demand (as WRU since 2024-11)
-    "inter_region_gb": 0.02,  # data transfer between EU regions (replication, backup copies)
-    "s3_storage_gb_month": 0.023,  # S3 Standard, first 50 TB (Object Lock adds no charge of its own)
-    "secret_month": 0.40,  # per secret, a replica counting as one
-    "secrets_api_per_10k": 0.05,
-    "snapstart_cache_gb_second": 0.0000015046,  # Python SnapStart: the cached snapshot, per published version
-    "snapstart_restore_gb": 0.0001397998,  # Python SnapStart: per GB restored
+STORED = "2026-12-07 (as stored by the search tool, page undated)"
+NOT_FOUND = "not found: from memory, to be checked"
+
+
+@dataclass(frozen=True)
+class Price:
+    """A list price in USD, no free tier, with where it was read and when.
+
+    `value` is eu-west-1's; `central` is eu-central-1's where it differs (None: the same). `source`
+    names the page that states the value, or NOT_FOUND; it says when the page names no region, when it
+    is not AWS's own, and where the eu-central-1 figure comes from."""
+
+    value: float
+    source: str
+    as_of: str
+    central: float | None = None
+
+    def at(self, region: str) -> float:
+        return self.central if region == "eu-central-1" and self.central is not None else self.value
+
+
+_AWS_EVANGELIST = "transcribed verbatim from {} by github.com/api-evangelist/{} (read there 2026-09-20)"
+_DDB_PRECUT = (
+    "engineering-ed7.pages.dev/docs/architecture/aws/services/dynamodb (third party, region not named: "
+    "on-demand $1.4135/M WRU, $0.283/M RRU, storage $0.283/GB-month, before the cut) halved by the 50 % "
+    "on-demand cut of 2024-11-01 (jusdb.com/blog/dynamodb-cost-optimization-a-comprehensive-guide-by-jusdb, "
+    "2025-08-19); eu-central-1 ({}): " + NOT_FOUND
+)
+PRICES: dict[str, Price] = {
+    # API Gateway: AWS's own whitepaper states the REST tier without naming a region
+    "apigw_rest_per_million": Price(
+        3.50,
+        "docs.aws.amazon.com/whitepapers/latest/best-practices-api-gateway-private-apis-integration/"
+        "cost-optimization.html: REST, first 333 million a month, $3.50 per million (no region named); "
+        "eu-central-1 ($3.70): " + NOT_FOUND,
+        STORED,
+        central=3.70,
+    ),
+    "waf_per_million": Price(
+        0.60,
+        "c3x.dev/blog/aws-waf-cost-explained (third party); 'pricing for AWS WAF is consistent across all "
+        "AWS Regions': aws.amazon.com/blogs/networking-and-content-delivery/"
+        "cost-effective-ways-for-securing-your-web-applications-using-aws-waf/",
+        STORED,
+    ),
+    "waf_acl_month": Price(5.00, "as waf_per_million", STORED),
+    "waf_rule_month": Price(1.00, "as waf_per_million", STORED),
+    # Lambda
+    "lambda_request_per_million": Price(
+        0.20,
+        _AWS_EVANGELIST.format("aws.amazon.com/lambda/pricing/", "aws-lambda")
+        + " ($0.20 per million on the Managed Instances line; the functions table is rendered client-side)",
+        "2026-09-20",
+    ),
+    "lambda_gb_second_arm": Price(
+        0.0000133334,
+        "artillery@2.0.28 lib/platform/aws-lambda/prices.js (app.unpkg.com; third party, citing "
+        "aws.amazon.com/lambda/pricing/): arm64 base 1333340e-11 for every region but af-south-1, "
+        "ap-east-1, eu-south-1, me-south-1, me-central-1, so eu-west-1 and eu-central-1 alike",
+        STORED,
+    ),
+    "snapstart_cache_gb_second": Price(
+        0.0000015046,
+        "awsnegotiations.com/blog/lambda-snapstart-cost-impact/ (third party, 'approximately', region not "
+        "named); docs.aws.amazon.com/lambda/latest/dg/snapstart.html names the charges, no figure",
+        "2026-05 (page's date)",
+    ),
+    "snapstart_restore_gb": Price(0.0001397998, "as snapstart_cache_gb_second", "2026-05 (page's date)"),
+    # DynamoDB
+    "dynamodb_wru_per_million": Price(0.70675, _DDB_PRECUT.format("$0.7625"), "2025-08-19", central=0.7625),
+    "dynamodb_rru_per_million": Price(0.1415, _DDB_PRECUT.format("$0.1525"), "2025-08-19", central=0.1525),
+    "dynamodb_storage_gb_month": Price(
+        0.283,
+        "engineering-ed7.pages.dev/docs/architecture/aws/services/dynamodb (third party, region not "
+        "named); eu-central-1 ($0.306): " + NOT_FOUND,
+        STORED,
+        central=0.306,
+    ),
+    "dynamodb_rwru_per_million": Price(
+        0.70675,
+        "as a WRU: 'replicated writes now match single-region pricing' since 2024-11-01 "
+        "(jusdb.com, as dynamodb_wru_per_million)",
+        "2025-08-19",
+        central=0.7625,
+    ),
+    "dynamodb_pitr_gb_month": Price(0.20, NOT_FOUND + " (likely the us-east-1 figure)", "2025-06"),
+    "dynamodb_backup_gb_month": Price(0.10, NOT_FOUND + " (likely the us-east-1 figure)", "2025-06"),
+    # KMS
+    "kms_key_month": Price(
+        1.00,
+        "aws.amazon.com/kms/pricing/: each KMS key $1/month, each multi-Region primary and replica alike "
+        "(no region named)",
+        STORED,
+    ),
+    "kms_request_per_10k": Price(
+        0.03,
+        "factualminds.com/blog/aws-kms-pricing-keys-requests-multi-region/ (third party, us-east-1); "
+        "eu regions: " + NOT_FOUND,
+        "2026-06-13",
+    ),
+    "kms_asymmetric_per_10k": Price(
+        0.15,
+        "factualminds.com (as kms_request_per_10k): 'asymmetric operations at 5x the symmetric rate'; "
+        "wring.co/blog/aws-kms-pricing-guide lists ECC at $0.03: conflicting, the official figure "
+        + NOT_FOUND,
+        "2026-06-13",
+    ),
+    # S3
+    "s3_put_per_1000": Price(0.005, NOT_FOUND + "; eu-central-1 $0.0054 too", "2025-06", central=0.0054),
+    "s3_get_per_1000": Price(0.0004, NOT_FOUND + "; eu-central-1 $0.00043 too", "2025-06", central=0.00043),
+    "s3_storage_gb_month": Price(
+        0.023, NOT_FOUND + "; eu-central-1 $0.0245 too (Object Lock: no charge)", "2025-06", central=0.0245
+    ),
+    # CloudWatch, X-Ray
+    "logs_ingest_gb": Price(
+        0.57, NOT_FOUND + "; eu-central-1 $0.63 too (us-east-1 $0.50)", "2025-06", central=0.63
+    ),
+    "logs_storage_gb_month": Price(0.03, NOT_FOUND + "; eu-central-1 $0.0324 too", "2025-06", central=0.0324),
+    "metric_month": Price(0.30, NOT_FOUND + " (us-east-1 $0.30, first 10,000)", "2025-06"),
+    "xray_trace_per_million": Price(
+        5.00,
+        "aws.amazon.com/de/xray/pricing/: 5 USD per million traces recorded (0.000005 USD a trace), one "
+        "price on the page, no regional table",
+        STORED,
+    ),
+    # networking
+    "data_out_gb": Price(0.09, NOT_FOUND + " (first 10 TB)", "2025-06"),
+    "inter_region_gb": Price(
+        0.02,
+        "redresscompliance.com/aws-inter-region-transfer-costs-multiregion (third party): $0.02 per GB "
+        "typical, most pairs $0.01-0.02; the eu-west-1/eu-central-1 pair itself " + NOT_FOUND,
+        STORED,
+    ),
+    "nat_gateway_hour": Price(
+        0.048,
+        "cloudpipelines.pages.dev/guides/aws-nat-gateway-pricing-2026/ (third party): Europe (Ireland, "
+        "Frankfurt, London) ~$0.048-0.052; the split by region (eu-central-1 $0.052): " + NOT_FOUND,
+        STORED,
+        central=0.052,
+    ),
+    "nat_gateway_gb": Price(0.048, "as nat_gateway_hour", STORED, central=0.052),
+    "interface_endpoint_hour": Price(
+        0.011, NOT_FOUND + " per zone; eu-central-1 $0.012 too", "2025-06", central=0.012
+    ),
+    "interface_endpoint_gb": Price(
+        0.01,
+        "aws.amazon.com/privatelink/pricing/ (as mirrored at 968880.n0h2l.group/privatelink/pricing): "
+        "first 1 PB a month in a Region $0.01 per GB (no region named)",
+        STORED,
+    ),
+    # Route 53 is global: one price
+    "route53_zone_month": Price(
+        0.50,
+        _AWS_EVANGELIST.format("aws.amazon.com/route53/pricing/", "amazon-route53-resolver"),
+        "2026-09-20",
+    ),
+    "route53_health_check_month": Price(
+        0.50,
+        "as route53_zone_month: basic health check, AWS endpoint (the page adds: up to 50 for AWS "
+        "endpoints in the account are free; not counted here)",
+        "2026-09-20",
+    ),
+    "route53_health_check_feature_month": Price(
+        1.00, "as route53_zone_month: each optional feature, AWS endpoint (HTTPS is one)", "2026-09-20"
+    ),
+    # Secrets Manager
+    "secret_month": Price(
+        0.40,
+        _AWS_EVANGELIST.format("aws.amazon.com/secrets-manager/pricing/", "amazon-secrets-manager")
+        + ": a replica is a distinct secret, billed per replica (no region named)",
+        "2026-09-20",
+    ),
+    "secrets_api_per_10k": Price(0.05, "as secret_month", "2026-09-20"),
 }
+PRICE = {name: price.value for name, price in PRICES.items()}  # eu-west-1 (bench/aws_calls.py reads it)
+
+
+def prices_for(regions: int) -> dict[str, float]:
+    """Each price over the regions served: traffic is split evenly and every fixed part is paid once per
+    region, so the bill is each region's equal quantity at its own price, i.e. the total at the mean."""
+    names = [DEPLOYMENT_REGIONS[i] if i < len(DEPLOYMENT_REGIONS) else REGION for i in range(max(regions, 1))]
+    return {key: statistics.fmean(price.at(name) for name in names) for key, price in PRICES.items()}
+
+
 _PRICING = "https://aws.amazon.com/{}/pricing/"
-# Where each price is published (eu-west-1 tab); none was read from it here: to be checked, 2026-12-07.
+# The pricing page of each service (eu-west-1 and eu-central-1 tabs): what each price was checked
+# against is in PRICES; the pages' own tables are rendered client-side and were not readable here.
 PRICE_SOURCES = {
     "apigw": _PRICING.format("api-gateway"),
     "lambda": _PRICING.format("lambda") + " (requests, arm64 GB-s, SnapStart for Python)",
@@ -331,7 +480,7 @@ def parts(
     measured: Measured, monthly: float, memory_mb: int, operator_ms: float, zones: int, regions: int = 1
 ) -> dict[str, float]:
     """Each AWS part's cost (USD) for `monthly` requests in one month, spread over `regions`."""
-    m, p = monthly / 1e6, PRICE
+    m, p = monthly / 1e6, prices_for(regions)
     per = measured.per_request
     settings = population.settings()
     rru = sum(count for name, count in measured.reads.items() if name != settings.subscribers_table)
@@ -412,7 +561,7 @@ def health_check_traffic(memory_mb: int, regions: int) -> float:
     """What Route 53's checkers' GET /health requests cost a month: each passes API Gateway, WAF and
     Lambda and is logged like any request (a fixed volume, whatever the clients send)."""
     requests = regions * HEALTH_CHECKERS * MONTH_SECONDS / HEALTH_CHECK_INTERVAL_SECONDS
-    p = PRICE
+    p = prices_for(regions)
     per_million = p["apigw_rest_per_million"] + p["waf_per_million"] + p["lambda_request_per_million"]
     gb_seconds = requests * math.ceil(HEALTH_LAMBDA_MS) / 1000 * memory_mb / 1024
     log_gb = requests * HEALTH_LOG_BYTES / 1e9
@@ -425,7 +574,7 @@ def health_check_traffic(memory_mb: int, regions: int) -> float:
 
 def fixed_monthly(measured: Measured, zones: int, regions: int = 1, memory_mb: int = 512) -> dict[str, float]:
     hours = MONTH_SECONDS / 3600
-    p = PRICE
+    p = prices_for(regions)
     each = f" x {regions} regions" if regions > 1 else ""
     fixed = {
         f"EMF metric series seen in this run{each}": regions
@@ -497,7 +646,8 @@ def report(measured: Measured, memory_mb: int, operator_ms: float, zones: int, r
     print(f"  EMF metric series: {len(measured.metric_series)}")
     volumes = (1e6, 1e7, 1e8)
     print(
-        f"\ncost per month, {regions} region(s) priced as {REGION}, USD, Lambda {memory_mb} MB, "
+        f"\ncost per month, {regions} region(s) ({', '.join(DEPLOYMENT_REGIONS[:regions])}) each at its own "
+        f"prices, USD, Lambda {memory_mb} MB, "
         f"operator answering in {operator_ms:.0f} ms:"
     )
     print(f"{'part':<60}" + "".join(f"{f'{v / 1e6:.0f}M/month':>14}" for v in volumes))
@@ -516,8 +666,9 @@ def report(measured: Measured, memory_mb: int, operator_ms: float, zones: int, r
         )
     )
     entry_gb = measured.audit_bytes / max(measured.audit_puts, 1) / 1e9
+    storage = prices_for(regions)["dynamodb_storage_gb_month"]
     print(
-        f"audit storage: +{entry_gb * 1e6 * PRICE['dynamodb_storage_gb_month']:.2f} USD/month per million "
+        f"audit storage: +{entry_gb * 1e6 * storage:.2f} USD/month per million "
         "entries kept (entries stay 5 years: the bill grows by that every month)"
     )
 
@@ -558,7 +709,7 @@ def main() -> None:
 
         args.memory = Memory.model_validate(stage.get("memory", {})).match
     measured = measure(args.requests, args.warmup)
-    print(f"prices: {REGION}, list prices as published on {PRICES_AS_OF}: check them before quoting")
+    print(f"prices: {', '.join(DEPLOYMENT_REGIONS)}, list prices as published on {PRICES_AS_OF}")
     print(
         f"modelled: each AWS call {AWS_CALL_MS} ms in-region; no free tier; traffic even over a 30-day month"
     )
@@ -568,6 +719,12 @@ def main() -> None:
         args.regions = len(stage["regions"])
     for service, page in PRICE_SOURCES.items():
         print(f"  price source, {service}: {page}")
+    unconfirmed = [name for name, price in PRICES.items() if price.source.startswith(NOT_FOUND)]
+    print(f"  prices found on a stored page: {len(PRICES) - len(unconfirmed)} of {len(PRICES)}; {NOT_FOUND}:")
+    print(f"    {', '.join(unconfirmed)}")
+    for name, price in PRICES.items():
+        central = "" if price.central is None else f", eu-central-1 {price.central:g}"
+        print(f"  {name}: {price.value:g}{central} ({price.as_of}): {price.source}")
     report(measured, args.memory, args.operator_ms[len(args.operator_ms) // 2], args.zones, args.regions)
     memory_sweep(measured, args.operator_ms)
 
