@@ -16,6 +16,7 @@ from typing import Any
 
 from kyc_match_tools import local_aws
 from kyc_match_tools.commands.arguments import check_period, day, e164
+from kyc_match_tools.commands.audit_evidence import register_evidence
 from kyc_match_tools.errors import UsageError, one_line
 
 
@@ -41,6 +42,8 @@ def register(subcommands: Any) -> None:
     )
     _period_and_client(export)
     export.set_defaults(run=_export)
+
+    register_evidence(actions)
 
     verify = actions.add_parser(
         "verify", help="check the witness chain and the table against it; exit 1 on any finding"
