@@ -4,6 +4,7 @@
 {"clients": [{"id": "acme-bank",
               "purposes": ["dpv:FraudPreventionAndDetection"],
               "defaultPurpose": "dpv:FraudPreventionAndDetection",
+              "retentionDays": 3653,
               "apiKeyIds": {"eu-west-1": ["a1b2c3d4e5"], "eu-central-1": ["f6g7h8i9j0"]},
               "legacyIds": []}]}
 ```
@@ -31,6 +32,8 @@ class _ClientEntry(BaseModel):
     default_purpose: str | None = Field(default=None, alias="defaultPurpose")
     policies: list[str] | None = None  # the risk policies its keys may use; absent: `default` only
     default_policy: str | None = Field(default=None, alias="defaultPolicy")
+    # its audit entries' retention in days (#26 item 4); absent: the stage's auditRetentionDays
+    retention_days: int | None = Field(default=None, alias="retentionDays", strict=True)
     api_key_ids: dict[str, list[str]] = Field(default_factory=dict, alias="apiKeyIds")
     legacy_ids: list[str] = Field(default_factory=list, alias="legacyIds")
 
@@ -53,7 +56,11 @@ def read_clients_file(document: Any, region: str) -> list[ClientRecord]:
     for number, entry in enumerate(parsed.clients, start=1):
         try:
             profile = ClientProfile.of(
-                entry.purposes, entry.default_purpose, entry.policies, entry.default_policy
+                entry.purposes,
+                entry.default_purpose,
+                entry.policies,
+                entry.default_policy,
+                entry.retention_days,
             )
             # `region` first (its keys lead the record), then the others' in the file's order
             ordered = sorted(entry.api_key_ids.items(), key=lambda pair: pair[0] != region)

@@ -6,6 +6,10 @@
     DIR/witness/<region>/<sequence>.jws.v2 a later version of the same name, if one exists (a finding)
     DIR/keys/<kid>.pem                     the witness keys' public halves (current and previous)
 
+One client's bundle (`--client`) and one number's evidence (`audit evidence`) add client.json (whose,
+which period; for evidence, the number's keyed hashes), proofs.jsonl and policies.jsonl, and hold
+signed headers only; evidence adds summary.md (kyc_match.audit.evidence).
+
 Only those names are written, each resolved inside DIR: an object the bucket holds under any other
 name (anyone with write on it can put `witness/../../../pwned/evil.sh`) is refused and named, never
 written (issue #23).
@@ -13,7 +17,7 @@ written (issue #23).
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -124,12 +128,14 @@ def write_client_bundle(
     objects: Iterable[WitnessObject],
     keys: Mapping[str, "ECKey"],
     pems: Mapping[str, bytes],
+    only: Collection[tuple[str, str]] | None = None,
 ) -> Written:
     """One client's bundle: its entries of the period, the signed headers of the version 2 objects
     sealed from the period's start on (headers only: roots and links), its count leaves and records
     with their audit paths, the public keys. Never an object's body nor a version 1 object (which
     lists every client's records): a later version of a name is written empty (`rewritten` needs no
-    content). The directory must not hold a bundle already."""
+    content). The directory must not hold a bundle already. `only` (one number's evidence): the
+    records of these (clientDay, entryKey) keys alone, with no count leaf."""
     from kyc_match.audit.witness_tree import client_proofs  # noqa: PLC0415
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -149,7 +155,7 @@ def write_client_bundle(
                 refused.add(item.name)
                 continue
             written += 1
-            row = client_proofs(content, scope.ids) if content and item.version == 0 else None
+            row = client_proofs(content, scope.ids, only) if content and item.version == 0 else None
             if row is not None:
                 proofs.write(json.dumps({"object": item.name, **row}, sort_keys=True) + "\n")
     described = {
@@ -158,6 +164,8 @@ def write_client_bundle(
         "from": scope.start.isoformat() if scope.start else None,
         "to": scope.end.isoformat() if scope.end else None,
     }
+    if scope.subject:
+        described["subject"] = sorted(scope.subject)
     (root / CLIENT).write_text(json.dumps(described, sort_keys=True, indent=2) + "\n", encoding="utf-8")
     for kid, pem in pems.items():
         if _KID.fullmatch(kid) is None or not _write_inside(root, f"{KEYS}/{kid}.pem", pem):
@@ -236,6 +244,7 @@ def read_client_bundle(directory: Path) -> tuple["ClientScope", list[dict[str, A
         frozenset(str(name) for name in described["ids"]),
         date.fromisoformat(described["from"]) if described.get("from") else None,
         date.fromisoformat(described["to"]) if described.get("to") else None,
+        frozenset(str(value) for value in described.get("subject") or ()),
     )
     with (directory / PROOFS).open(encoding="utf-8") as lines:
         rows = [json.loads(line) for line in lines if line.strip()]

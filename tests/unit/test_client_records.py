@@ -154,3 +154,18 @@ def test_a_key_of_nobody_is_refused_and_filed_under_the_key_id(two_keys_one_clie
     assert response["statusCode"] == 403
     [record] = two_keys_one_client.records
     assert (record.context.client_id, record.context.api_key_id) == ("k-stranger", "k-stranger")
+
+
+@pytest.mark.parametrize(("days", "ok"), [(1826, True), (3653, True), (1825, False), (3654, False)])
+def test_a_retention_is_five_to_ten_years(days, ok):
+    """#26 item 4: the AML minimum, five years, up to the five more a member state may require."""
+    if ok:
+        profile = ClientProfile.of(["dpv:FraudPreventionAndDetection"], retention_days=days)
+        assert profile.document()["retentionDays"] == days
+    else:
+        with pytest.raises(ClientProfileError, match="retentionDays must be 1826"):
+            ClientProfile.of(["dpv:FraudPreventionAndDetection"], retention_days=days)
+
+
+def test_a_profile_without_retention_has_none_in_its_document():
+    assert "retentionDays" not in ClientProfile.of(["dpv:FraudPreventionAndDetection"]).document()

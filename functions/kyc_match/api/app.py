@@ -273,7 +273,8 @@ def _identified(context: CallContext, deps: Dependencies) -> tuple[CallContext, 
     if client is None:
         return context, None
     app.append_context(client_id=client.id)  # an onboarded client: its answer is counted (#25 item 7)
-    return replace(context, client_id=client.id), client.profile
+    retention = client.profile.retention_days  # its entries' expiry (#26 item 4)
+    return replace(context, client_id=client.id, retention_days=retention), client.profile
 
 
 def _with_purpose(context: CallContext, profile: ClientProfile | None, requested: str | None) -> CallContext:

@@ -82,7 +82,7 @@ def audit_item(
         "partialMatches": {
             name: verdict.reason for name, verdict in record.verdicts.items() if verdict.reason is not None
         },
-        EXPIRES_AT: int((context.received_at + retention).timestamp()),
+        EXPIRES_AT: int((context.received_at + _retention(context, retention)).timestamp()),
     }
     if context.api_key_id:  # which of the client's keys: shows when a rotated-out key is no longer used
         item["apiKeyId"] = context.api_key_id
@@ -112,6 +112,11 @@ def audit_item(
         item["api"] = record.api  # SIM/Device Swap: which operation, and `swapped`/`maxAge`, no date
         item["answer"] = dict(record.answer)
     return item
+
+
+def _retention(context: CallContext, default: timedelta) -> timedelta:
+    """The client's retention, set at onboarding (#26 item 4); the deployment's for anyone else."""
+    return timedelta(days=context.retention_days) if context.retention_days else default
 
 
 NEW_ENTRY_ONLY = "attribute_not_exists(#pk)"  # a replayed request id never overwrites history

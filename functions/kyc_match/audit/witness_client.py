@@ -13,7 +13,9 @@ path (witness_tree). On top of `verify`'s findings (witness_check: `modified`, `
 |  |  | is not in the chain |
 | `dropped` | object | the object's signed count of the client's records is not the number of records |
 |  |  | the bundle proves, or a later count leaf of the client names this object as its previous |
-|  |  | one and the bundle holds no count leaf of it |
+|  |  | one and the bundle holds no count leaf of it (not checked in one number's evidence, |
+|  |  | which holds no count leaf: `audit evidence`) |
+| `outside` | entry | in one number's evidence, an entry of another number or client |
 
 Entries dated before the first header of the bundle (sealed, if at all, in version 1 objects, which
 hold every client's records and so are never in a client's bundle) are counted, not findings.
@@ -50,6 +52,9 @@ class ClientScope:
     ids: frozenset[str]  # the client's id, its API key ids and legacy ids
     start: date | None = None
     end: date | None = None
+    # One number's evidence (#26 item 3): the keyed hashes of the number (one per hashing key its
+    # entries were written under). Its bundle proves each of its records, with no count leaf.
+    subject: frozenset[str] = frozenset()
 
     def holds(self, client_day: str) -> bool:
         day = client_day.rsplit("#", 1)[-1]
@@ -81,7 +86,7 @@ def check_client(
     now: datetime | None = None,
     bounds: TimeBounds | None = None,
 ) -> ClientReport:
-    stored = list(headers)
+    stored, entries = list(headers), list(entries)
     chain = check_chain(stored, keys, open_header, anchored=True)
     signed = {object_name(content["region"], content["sequence"]): content for content in chain.payloads}
     report = ClientReport(objects=len(stored))
@@ -96,7 +101,10 @@ def check_client(
             findings.add(Finding("unproven", (name,)))
             continue
         findings |= _row(row, name, header, scope, proven.setdefault(name, {}), (counted, links))
-    findings |= _back_links(stored, counted, links)
+    if scope.subject:
+        findings |= _outside(entries, scope)
+    else:
+        findings |= _back_links(stored, counted, links)
     report.proven = sum(len(records) for records in proven.values())
     payloads = [
         {
@@ -158,12 +166,23 @@ def _row(
             findings.add(Finding("unproven", _subject(record)))
         else:
             proven[int(item["index"])] = record
+    if scope.subject:
+        return findings  # one number's records: the client's signed counts would count the others
     seen = Counter(client_of(record) for record in proven.values())
     if any(counts.get(client, {}).get("records") != number for client, number in seen.items()):
         findings.add(Finding("dropped", (name,)))
     if any(leaf.get("records") != seen[client] for client, leaf in counts.items()):
         findings.add(Finding("dropped", (name,)))
     return findings
+
+
+def _outside(entries: Iterable[Mapping[str, Any]], scope: ClientScope) -> set[Finding]:
+    """One number's evidence holds that number's entries of the client only: any other is `outside`."""
+    return {
+        Finding("outside", (str(entry.get(AUDIT.partition_key)), str(entry.get(ENTRY_KEY))))
+        for entry in entries
+        if entry.get("phoneHash") not in scope.subject or entry.get("clientId") not in scope.ids
+    }
 
 
 def _items(value: Any) -> list[dict[str, Any]]:

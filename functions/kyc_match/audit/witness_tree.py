@@ -30,7 +30,7 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -185,10 +185,18 @@ def _checked_body(header: Mapping[str, Any], body: Mapping[str, Any]) -> dict[st
 # --- Proofs for one client ------------------------------------------------------------------------------
 
 
-def client_proofs(content: Mapping[str, Any], client_ids: Iterable[str]) -> dict[str, Any] | None:
+def client_proofs(
+    content: Mapping[str, Any],
+    client_ids: Iterable[str],
+    only: Collection[tuple[str, str]] | None = None,
+) -> dict[str, Any] | None:
     """What a client's bundle holds of an opened version 2 object: for each of the client's ids with
     records in it, its count leaf and each of its records, with their leaf indexes and audit paths.
-    None when the object holds nothing of the client's."""
+    None when the object holds nothing of the client's. `only` (one number's evidence, #26 item 3):
+    the records of these (clientDay, entryKey) keys and no count leaf (it would count the client's
+    other records), None when the object holds none of them."""
+    if only is not None:
+        return _some_records(content, client_ids, only)
     seed = content["padding"]
     wanted = set(client_ids)
     records: list[dict[str, Any]] = content["records"]
@@ -208,6 +216,27 @@ def client_proofs(content: Mapping[str, Any], client_ids: Iterable[str]) -> dict
         if client_of(record) in wanted
     ]
     return {"counts": counts, "records": proven}
+
+
+def _some_records(
+    content: Mapping[str, Any], client_ids: Iterable[str], only: Collection[tuple[str, str]]
+) -> dict[str, Any] | None:
+    wanted, keys = set(client_ids), set(only)
+    records: list[dict[str, Any]] = content["records"]
+    record_leaves = _padded([record_leaf(record) for record in records], content["padding"], "records")
+    proven = [
+        {"leaf": record, "index": place, "proof": _hex(inclusion_proof(place, record_leaves))}
+        for place, record in enumerate(records)
+        if client_of(record) in wanted and _key(record) in keys
+    ]
+    return {"records": proven} if proven else None
+
+
+def _key(record: Mapping[str, Any]) -> tuple[str, str]:
+    key = record.get("key")
+    if not isinstance(key, Mapping):
+        return ("", "")
+    return (str(key.get(AUDIT.partition_key, "")), str(key.get(AUDIT.sort_key or "entryKey", "")))
 
 
 def _hex(proof: list[bytes]) -> list[str]:

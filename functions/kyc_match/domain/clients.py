@@ -24,6 +24,14 @@ class ClientProfileError(ValueError):
         self.problems = problems
 
 
+# How long a client's audit entries are kept (#26 item 4), set at onboarding; absent: the deployment's
+# auditRetentionDays. At least five years (EU AML record keeping: AMLD Art. 40, AMLR Art. 77, counted
+# here from the check, the longest that holds without knowing when the relationship ends), at most ten
+# (the five more years a member state may require). The witness bucket's Object Lock must cover it
+# (`kyc-match clients apply|put` refuses a longer one: docs/audit.md#retention-per-client).
+RETENTION_DAYS_MIN = 1826
+RETENTION_DAYS_MAX = 3653
+
 BUILT_IN_POLICY = "default"  # the built-in policy's id, and a client's own `default` policy
 POLICY_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
@@ -36,6 +44,7 @@ class ClientProfile:
     # onboarding, never by the caller: an integration cannot pick a more lenient policy.
     policies: tuple[str, ...] = (BUILT_IN_POLICY,)
     default_policy: str = BUILT_IN_POLICY
+    retention_days: int | None = None  # its entries' retention; None: the deployment's default
 
     @classmethod
     def of(
@@ -44,6 +53,7 @@ class ClientProfile:
         default: str | None = None,
         policies: list[str] | tuple[str, ...] | None = None,
         default_policy: str | None = None,
+        retention_days: int | None = None,
     ) -> "ClientProfile":
         """Validated: at least one purpose, each from the DPV purpose list, the default among them;
         policy ids well formed, the default policy among the policies."""
@@ -62,9 +72,14 @@ class ClientProfile:
             problems.append("a policy id must be 1 to 63 lowercase letters, digits or inner dashes")
         if default_policy not in bound:
             problems.append("the default policy must be one of the policies")
+        if retention_days is not None and not RETENTION_DAYS_MIN <= retention_days <= RETENTION_DAYS_MAX:
+            problems.append(
+                f"retentionDays must be {RETENTION_DAYS_MIN} (five years, the AML minimum) to "
+                f"{RETENTION_DAYS_MAX} (ten years)"
+            )
         if problems:
             raise ClientProfileError(problems)
-        return cls(unique, chosen, bound, default_policy)
+        return cls(unique, chosen, bound, default_policy, retention_days)
 
     def policy_for(self, requested: str | None) -> str:
         """The policy of a decision: the one requested if the client's keys may use it; none: the default."""
@@ -79,6 +94,8 @@ class ClientProfile:
         document["defaultPurpose"] = self.default_purpose
         if self.policies != (BUILT_IN_POLICY,) or self.default_policy != BUILT_IN_POLICY:
             document |= {"policies": list(self.policies), "defaultPolicy": self.default_policy}
+        if self.retention_days is not None:
+            document["retentionDays"] = self.retention_days
         return document
 
 

@@ -50,6 +50,8 @@ class CallContext:
     # The DPV purpose of this call (`dpv:<term>`), from the client's onboarding; operators are told it.
     purpose: str = DEFAULT_PURPOSE
     api_key_id: str = ""  # the key it called with: per region, changed at every rotation
+    # How long its audit entry is kept: the client's onboarding (#26 item 4); None: the default.
+    retention_days: int | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from kyc_match_tools import local_aws
+from kyc_match_tools.errors import UsageError
 
 
 def port(value: str) -> int:
@@ -45,3 +46,10 @@ def day(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a day (YYYY-MM-DD)") from None
+
+
+def check_period(start: date | None, end: date | None) -> None:
+    """`--from` and `--to` each work alone; together, `--from` may not come after `--to` (an empty
+    period is a mistake, not `0 entries`)."""
+    if start is not None and end is not None and start > end:
+        raise UsageError(f"--from {start.isoformat()} is after --to {end.isoformat()}: an empty period")

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from kyc_match_tools import local_aws
-from kyc_match_tools.commands.arguments import day, e164
+from kyc_match_tools.commands.arguments import check_period, day, e164
+from kyc_match_tools.commands.audit_evidence import register_evidence
 from kyc_match_tools.errors import UsageError, one_line
 
 
@@ -41,6 +42,8 @@ def register(subcommands: Any) -> None:
     )
     _period_and_client(export)
     export.set_defaults(run=_export)
+
+    register_evidence(actions)
 
     verify = actions.add_parser(
         "verify", help="check the witness chain and the table against it; exit 1 on any finding"
@@ -108,6 +111,7 @@ def _history_ids(client_id: str | None) -> tuple[str, ...] | None:
 def _find(args: argparse.Namespace) -> int:
     from kyc_match.audit.query import find_by_phone  # noqa: PLC0415
 
+    check_period(args.start, args.end)
     parts = _components()
     clients = _history_ids(args.client)
     entries = find_by_phone(parts.reader, parts.hashers, args.phone, clients, args.start, args.end)
@@ -120,6 +124,7 @@ def _find(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from kyc_match.audit.query import entries_between, write_export  # noqa: PLC0415
 
+    check_period(args.start, args.end)
     if args.bundle:
         return _export_bundle(args)
     parts = _components()

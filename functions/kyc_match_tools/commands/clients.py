@@ -60,6 +60,13 @@ def register(subcommands: Any) -> None:
         help="the policy of decision requests that name none (default: the first --policy)",
     )
     put.add_argument(
+        "--retention-days",
+        type=int,
+        metavar="DAYS",
+        help="how long its audit entries are kept, 1826 to 3653 days, within the witness bucket's Object "
+        "Lock (default: the retention it has, or the deployment's auditRetentionDays)",
+    )
+    put.add_argument(
         "--api-key-id",
         action="append",
         dest="api_key_ids",
@@ -123,8 +130,11 @@ def _put(args: argparse.Namespace) -> int:
     default_policy = args.default_policy
     if default_policy is None and args.policies is None and current is not None:
         default_policy = current.profile.default_policy
+    retention = args.retention_days
+    if retention is None and current is not None:
+        retention = current.profile.retention_days
     try:
-        profile = ClientProfile.of(args.purposes, args.default, policies, default_policy)
+        profile = ClientProfile.of(args.purposes, args.default, policies, default_policy, retention)
         record = ClientRecord.of(args.client, profile, keys, args.legacy_ids)
     except ClientProfileError as error:
         return _refused("put", error)
@@ -151,6 +161,10 @@ def _stored(command: str, store: "DynamoDbClientStore", record: "ClientRecord") 
     if previous is not None and record.replacing(previous) == previous:
         print(f"{record.id}: unchanged", file=sys.stderr)
         return 0
+    uncovered = _beyond_witness_lock(record.profile.retention_days)
+    if uncovered:
+        print(f"kyc-match clients {command}: {record.id}: {uncovered}", file=sys.stderr)
+        return 2
     try:
         stored = store.put(record)
     except ClientProfileError as error:
@@ -158,10 +172,31 @@ def _stored(command: str, store: "DynamoDbClientStore", record: "ClientRecord") 
     profile, keys = stored.profile, " ".join(stored.api_key_ids) or "none"
     print(
         f"onboarded {stored.id} for {', '.join(profile.purposes)}; {_policies(profile)}; "
-        f"API keys in {_region()}: {keys}",
+        f"{_retention(profile)}API keys in {_region()}: {keys}",
         file=sys.stderr,
     )
     return 0
+
+
+def _retention(profile: "ClientProfile") -> str:
+    """Said when the client set one (none: the deployment's auditRetentionDays, as before #26)."""
+    return f"entries kept {profile.retention_days} days; " if profile.retention_days else ""
+
+
+def _beyond_witness_lock(retention_days: int | None) -> str:
+    """Why a retention is refused: longer than this region's witness objects are locked (the witness
+    would no longer prove an entry still in the table); "" when covered or not set."""
+    if retention_days is None:
+        return ""
+    locked = _witness_lock_days()
+    if locked is None:
+        return "the witness bucket has no default Object Lock retention: no retentionDays can be checked"
+    if retention_days > locked:
+        return (
+            f"retentionDays {retention_days} exceeds the witness bucket's Object Lock ({locked} days in "
+            f"{_region()}): raise auditRetentionDays (the lock) first"
+        )
+    return ""
 
 
 def _policies(profile: "ClientProfile") -> str:
@@ -204,6 +239,19 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _witness_lock_days() -> int | None:
+    """The default Object Lock retention of this region's witness bucket, in days (None: none set)."""
+    from kyc_match import aws  # noqa: PLC0415
+    from kyc_match.settings import get_settings  # noqa: PLC0415
+
+    bucket = get_settings().audit_witness_bucket
+    rule = aws.s3().get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"].get("Rule", {})
+    retention = rule.get("DefaultRetention", {})
+    if "Days" in retention:
+        return int(retention["Days"])
+    return int(retention["Years"]) * 365 if "Years" in retention else None
+
+
 def _offboard(args: argparse.Namespace) -> int:
     """#25 item 7: the client's key items go (in every region, where the configuration is a global
     table), its record stays; nothing of its audit trail is deleted: each entry stays until its TTL."""
@@ -217,7 +265,8 @@ def _offboard(args: argparse.Namespace) -> int:
         print(f"no onboarding record for {args.client}", file=sys.stderr)
         return 1
     record, removed = result
-    days = get_settings().audit_retention_days
+    days = record.profile.retention_days or get_settings().audit_retention_days
+    source = "its retentionDays" if record.profile.retention_days else "auditRetentionDays: it set none"
     last = (datetime.now(UTC) + timedelta(days=days)).date().isoformat()
     keys = ", ".join(removed) or "none (it had no key left)"
     print(f"offboarded {record.id}: API key ids removed: {keys}")
@@ -228,8 +277,8 @@ def _offboard(args: argparse.Namespace) -> int:
     print(f"  its record stays, the removed key ids kept as its legacy ids: {' '.join(record.legacy_ids)}")
     print(
         f"  its audit entries are not deleted: each stays until its TTL, {days} days after its request "
-        f"(auditRetentionDays), so one written today expires on {last}; until then `kyc-match audit "
-        f"find|export --client {record.id}` finds them"
+        f"({source}), so one written today expires on {last}; each keeps the expiresAt it was written "
+        f"with; until then `kyc-match audit find|export --client {record.id}` finds them"
     )
     print(
         "  its risk policies stay in the configuration table (`kyc-match policy deactivate` retires one); "
