@@ -31,6 +31,8 @@ class _ClientEntry(BaseModel):
     default_purpose: str | None = Field(default=None, alias="defaultPurpose")
     policies: list[str] | None = None  # the risk policies its keys may use; absent: `default` only
     default_policy: str | None = Field(default=None, alias="defaultPolicy")
+    # Its decisions forward only the attributes the number's operator verifies (docs/decision.md).
+    minimise_attributes: bool = Field(default=False, alias="minimiseAttributes", strict=True)
     api_key_ids: dict[str, list[str]] = Field(default_factory=dict, alias="apiKeyIds")
     legacy_ids: list[str] = Field(default_factory=list, alias="legacyIds")
 
@@ -53,7 +55,11 @@ def read_clients_file(document: Any, region: str) -> list[ClientRecord]:
     for number, entry in enumerate(parsed.clients, start=1):
         try:
             profile = ClientProfile.of(
-                entry.purposes, entry.default_purpose, entry.policies, entry.default_policy
+                entry.purposes,
+                entry.default_purpose,
+                entry.policies,
+                entry.default_policy,
+                minimise_attributes=entry.minimise_attributes,
             )
             # `region` first (its keys lead the record), then the others' in the file's order
             ordered = sorted(entry.api_key_ids.items(), key=lambda pair: pair[0] != region)

@@ -115,6 +115,7 @@ def assess() -> Response[str]:
         audit=deps.audit,
         line_checks=checks,
         pool=deps.line_checks,
+        minimise=profile is not None and profile.minimise_attributes,
     )
     report_unanswered(result.unanswered)
     _log_outcome(200, None)

@@ -36,6 +36,10 @@ class ClientProfile:
     # onboarding, never by the caller: an integration cannot pick a more lenient policy.
     policies: tuple[str, ...] = (BUILT_IN_POLICY,)
     default_policy: str = BUILT_IN_POLICY
+    # Data minimisation (#27 item 4): its decisions forward to the operator only the attributes that
+    # operator verifies (its coverage); the others are dropped, named in a `attributeNotSent` reason
+    # and in the audit entry. Off by default: a decision then sends what it was sent, as before.
+    minimise_attributes: bool = False
 
     @classmethod
     def of(
@@ -44,6 +48,8 @@ class ClientProfile:
         default: str | None = None,
         policies: list[str] | tuple[str, ...] | None = None,
         default_policy: str | None = None,
+        *,
+        minimise_attributes: bool = False,
     ) -> "ClientProfile":
         """Validated: at least one purpose, each from the DPV purpose list, the default among them;
         policy ids well formed, the default policy among the policies."""
@@ -64,7 +70,7 @@ class ClientProfile:
             problems.append("the default policy must be one of the policies")
         if problems:
             raise ClientProfileError(problems)
-        return cls(unique, chosen, bound, default_policy)
+        return cls(unique, chosen, bound, default_policy, minimise_attributes)
 
     def policy_for(self, requested: str | None) -> str:
         """The policy of a decision: the one requested if the client's keys may use it; none: the default."""
@@ -79,6 +85,8 @@ class ClientProfile:
         document["defaultPurpose"] = self.default_purpose
         if self.policies != (BUILT_IN_POLICY,) or self.default_policy != BUILT_IN_POLICY:
             document |= {"policies": list(self.policies), "defaultPolicy": self.default_policy}
+        if self.minimise_attributes:
+            document["minimiseAttributes"] = True
         return document
 
 

@@ -60,6 +60,13 @@ def register(subcommands: Any) -> None:
         help="the policy of decision requests that name none (default: the first --policy)",
     )
     put.add_argument(
+        "--minimise-attributes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="its decisions forward to the operator only the attributes that operator verifies, the "
+        "others reported as not sent (default: as it is; off for a new client)",
+    )
+    put.add_argument(
         "--api-key-id",
         action="append",
         dest="api_key_ids",
@@ -124,7 +131,12 @@ def _put(args: argparse.Namespace) -> int:
     if default_policy is None and args.policies is None and current is not None:
         default_policy = current.profile.default_policy
     try:
-        profile = ClientProfile.of(args.purposes, args.default, policies, default_policy)
+        minimise = args.minimise_attributes
+        if minimise is None:
+            minimise = current.profile.minimise_attributes if current else False
+        profile = ClientProfile.of(
+            args.purposes, args.default, policies, default_policy, minimise_attributes=minimise
+        )
         record = ClientRecord.of(args.client, profile, keys, args.legacy_ids)
     except ClientProfileError as error:
         return _refused("put", error)
