@@ -18,13 +18,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from kyc_match.domain.line_history import LineHistory
 from kyc_match.domain.ports import OperatorAdapter, OperatorDirectory
 
 BEFORE, OPERATOR, AFTER, BESIDE = "before", "operator", "after", "beside"
-# The adapter methods that ask the operator (match; the line-history questions); the rest (`offers`)
-# only read its configuration.
 _HOOK_ID = "kyc-match-aws-call-log"
-OPERATOR_CALLS = frozenset({"match", "check_swap", "swap_date", "check_recycled", "check_tenure"})
+# The adapter methods that ask the operator: match, and every question of the line-history port, read
+# from the port itself so an API added there is counted (verify_age was not); the rest (`offers`,
+# `verified_attributes`) only read its configuration.
+OPERATOR_CALLS = frozenset(
+    {"match"} | {name for name in vars(LineHistory) if not name.startswith("_") and name != "offers"}
+)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ class _ClientEntry(BaseModel):
     default_policy: str | None = Field(default=None, alias="defaultPolicy")
     # its audit entries' retention in days (#26 item 4); absent: the stage's auditRetentionDays
     retention_days: int | None = Field(default=None, alias="retentionDays", strict=True)
+    # Its decisions forward only the attributes the number's operator verifies (docs/decision.md).
+    minimise_attributes: bool = Field(default=False, alias="minimiseAttributes", strict=True)
     api_key_ids: dict[str, list[str]] = Field(default_factory=dict, alias="apiKeyIds")
     legacy_ids: list[str] = Field(default_factory=list, alias="legacyIds")
 
@@ -61,6 +63,7 @@ def read_clients_file(document: Any, region: str) -> list[ClientRecord]:
                 entry.policies,
                 entry.default_policy,
                 entry.retention_days,
+                minimise_attributes=entry.minimise_attributes,
             )
             # `region` first (its keys lead the record), then the others' in the file's order
             ordered = sorted(entry.api_key_ids.items(), key=lambda pair: pair[0] != region)

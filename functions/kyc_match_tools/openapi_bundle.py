@@ -68,8 +68,10 @@ class Source:
 
 
 def sources(apis: Iterable[CamaraApi] = CAMARA_APIS, root: Path = ROOT) -> tuple[Source, ...]:
-    """What we serve, in the order the document lists it: match, assess, the registry's APIs, service."""
+    """What we serve, in the order the document lists it: match, assess, coverage, the registry's APIs,
+    service."""
     decision = Path("openapi") / "kyc-decision-v1.yaml"
+    coverage = Path("openapi") / "kyc-coverage-v1.yaml"
     return (
         Source(
             Path("spec") / "kyc-match-v0.4.0.yaml",
@@ -87,6 +89,16 @@ def sources(apis: Iterable[CamaraApi] = CAMARA_APIS, root: Path = ROOT) -> tuple
             "match, then the client's policy, the decision and the reasons that drove it.",
             ("/assess",),
             notes=str(load(root / decision)["info"]["description"]).strip(),
+        ),
+        Source(
+            coverage,
+            "KycCoverage",
+            "KYC Coverage",
+            "What the operator serving a number can check (openapi/kyc-coverage-v1.yaml, docs/api.md): "
+            "its APIs, the attributes it verifies, whether the subscriber is asked; answered without "
+            "calling it.",
+            ("/check",),
+            notes=str(load(root / coverage)["info"]["description"]).strip(),
         ),
         *(
             Source(

@@ -36,6 +36,8 @@ BASE_PATH = ("kyc-match", "v0.4")
 MATCH_PATH = (*BASE_PATH, "match")
 # Risk decisions (issue #7): the client's policy turns the match verdicts into a level and a decision.
 DECISION_PATH = ("kyc-decision", "v1", "assess")
+# What a number's operator can check (issue #27 item 4), answered by the same function from configuration.
+COVERAGE_PATH = ("kyc-coverage", "v1", "check")
 # The other CAMARA APIs (issues #14, #27): every operation of the function's API registry
 # (kyc_match/domain/apis.py), served by the same function.
 LINE_PATHS = tuple((*api.path.split("/"), operation) for api, operation in operations(CAMARA_APIS))
@@ -240,9 +242,12 @@ class Api(Construct):
         # Both on the one stage, so every usage plan (tier) covers both; one function serves both.
         self.match_method = post(MATCH_PATH)
         self.decision_method = post(DECISION_PATH)
+        self.coverage_method = post(COVERAGE_PATH)
         self.line_methods = [post(path) for path in LINE_PATHS]
         self.not_allowed_methods = [
-            method for path in (MATCH_PATH, DECISION_PATH, *LINE_PATHS) for method in other_methods(path)
+            method
+            for path in (MATCH_PATH, DECISION_PATH, COVERAGE_PATH, *LINE_PATHS)
+            for method in other_methods(path)
         ]
         self.jwks_method = self._keyless_get(JWKS_PATH, handler)
         self.health_method = self._keyless_get(HEALTH_PATH, handler)
@@ -279,6 +284,7 @@ class Api(Construct):
             ("MatchUrl", MATCH_PATH),
             ("JwksUrl", JWKS_PATH),
             ("DecisionUrl", DECISION_PATH),
+            ("CoverageUrl", COVERAGE_PATH),
             ("HealthUrl", HEALTH_PATH),
         ):
             CfnOutput(self, name, value=self._url(config, "/" + "/".join(path)))
@@ -449,7 +455,13 @@ class Api(Construct):
             "API Gateway's account-level logging role (needed for execution logs, APIG6) uses the AWS "
             "managed policy AWS documents for exactly this role; it writes API Gateway's own log groups.",
         )
-        keyed = (self.match_method, self.decision_method, *self.line_methods, *self.not_allowed_methods)
+        keyed = (
+            self.match_method,
+            self.decision_method,
+            self.coverage_method,
+            *self.line_methods,
+            *self.not_allowed_methods,
+        )
         for method in keyed:
             acknowledge(
                 method,

@@ -22,6 +22,7 @@ from support.transports import API_KEY
 REPO = Path(__file__).resolve().parents[2]
 MATCH_SPEC = REPO / "spec" / "kyc-match-v0.4.0.yaml"
 DECISION_SPEC = REPO / "openapi" / "kyc-decision-v1.yaml"  # $refs the CAMARA file by relative path
+COVERAGE_SPEC = REPO / "openapi" / "kyc-coverage-v1.yaml"  # ours too (#27 item 4)
 MAX_EXAMPLES = 120
 SEED = 20_261_126
 
@@ -68,6 +69,7 @@ def _config(**checks: Any) -> SchemathesisConfig:
 # that pytest 9 no longer has).
 match_schema = schemathesis.openapi.from_path(MATCH_SPEC, config=_config())
 decision_schema = schemathesis.openapi.from_path(DECISION_SPEC, config=_config())
+coverage_schema = schemathesis.openapi.from_path(COVERAGE_SPEC, config=_config())
 
 
 FUZZ_SETTINGS = settings(
@@ -91,6 +93,12 @@ def test_decision_contract(case: Any, served_api: tuple[str, Path]) -> None:
     case.call_and_validate(base_url=served_api[0] + "/kyc-decision/v1")
 
 
+@coverage_schema.parametrize()
+@FUZZ_SETTINGS
+def test_coverage_contract(case: Any, served_api: tuple[str, Path]) -> None:
+    case.call_and_validate(base_url=served_api[0] + "/kyc-coverage/v1")
+
+
 # Line history (#14): Number Recycling and KYC Tenure, fuzzed against their own CAMARA documents.
 recycling_schema = schemathesis.openapi.from_path(contract.NUMBER_RECYCLING_FILE, config=_config())
 tenure_schema = schemathesis.openapi.from_path(contract.KYC_TENURE_FILE, config=_config())
@@ -108,7 +116,7 @@ def test_kyc_tenure_contract(case: Any, served_api: tuple[str, Path]) -> None:
     case.call_and_validate(base_url=served_api[0] + "/kyc-tenure/v0.2")
 
 
-PATHS = ["/kyc-match/v0.4/match", "/kyc-decision/v1/assess"]
+PATHS = ["/kyc-match/v0.4/match", "/kyc-decision/v1/assess", "/kyc-coverage/v1/check"]
 
 
 def _other_method(base_url: str, method: str, path: str) -> httpx.Response:

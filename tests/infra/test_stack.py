@@ -70,7 +70,7 @@ def test_other_methods_reach_the_function_for_its_camara_405(sandbox_template_di
         and not any(keyless in dumps(m["Properties"]["ResourceId"]) for keyless in ("jwks", "health"))
     ]
     assert sorted(m["HttpMethod"] for m in others) == sorted(
-        ["GET", "PUT", "PATCH", "DELETE"] * (2 + len(LINE_PATHS))
+        ["GET", "PUT", "PATCH", "DELETE"] * (3 + len(LINE_PATHS))  # match, decision, coverage
     )
     assert all(m["ApiKeyRequired"] and m["Integration"]["Type"] == "AWS_PROXY" for m in others)
 
@@ -86,7 +86,9 @@ LINE_PATHS = [
 ]
 
 
-@pytest.mark.parametrize("path", ["/kyc-match/v0.4/match", "/kyc-decision/v1/assess", *LINE_PATHS])
+@pytest.mark.parametrize(
+    "path", ["/kyc-match/v0.4/match", "/kyc-decision/v1/assess", "/kyc-coverage/v1/check", *LINE_PATHS]
+)
 def test_post_method_requires_an_api_key_and_proxies_to_the_match_function(sandbox_template_dict, path):
     method = _methods(sandbox_template_dict)[path]
     # Through its `live` alias (CodeDeploy's traffic shifting, tests/infra/test_release.py).
@@ -107,9 +109,11 @@ def test_post_method_requires_an_api_key_and_proxies_to_the_match_function(sandb
 
 def test_the_api_has_the_match_decision_and_line_history_methods_only(sandbox_template_dict):
     assert set(LINE_PATHS) == set(app.LINE_PATHS), "the gateway routes what the function serves"
+    assert app.COVERAGE_PATH == "/kyc-coverage/v1/check"
     assert set(_methods(sandbox_template_dict)) == {
         "/kyc-match/v0.4/match",
         "/kyc-decision/v1/assess",
+        "/kyc-coverage/v1/check",
         *LINE_PATHS,
     }
     match, decision = (
@@ -238,6 +242,7 @@ def test_usage_plan_ids_and_endpoint_urls_are_stack_outputs(sandbox_template_dic
     assert tiers == {"kyc-match-sandbox-trial": "tier trial", "kyc-match-sandbox-developer": "tier developer"}
     assert "/kyc-match/v0.4/match" in dumps(sandbox_template_dict["Outputs"])
     assert "/kyc-decision/v1/assess" in dumps(sandbox_template_dict["Outputs"])
+    assert "/kyc-coverage/v1/check" in dumps(sandbox_template_dict["Outputs"])
 
 
 def test_stage_has_tracing_and_access_logs_without_body(sandbox_template_dict):

@@ -60,6 +60,10 @@ def test_the_docs_endpoint_table_lists_every_api_of_the_registry():
         assert api.title in table, api.title
         assert (ROOT / "spec" / api.spec_file).is_file(), api.spec_file
     api_md = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    # Our own APIs too: every POST route the function serves is in the table.
+    for path in (app_module.MATCH_PATH, app_module.ASSESS_PATH, app_module.COVERAGE_PATH):
+        assert f"`POST {path}`" in table, path
+    assert f"POST {app_module.COVERAGE_PATH}" in api_md
     for api in CAMARA_APIS:
         for operation in api.operations:
             assert f"POST {api.route(operation)}" in api_md, api.route(operation)

@@ -14,6 +14,7 @@ SPEC_FILE = SPEC_DIR / "kyc-match-v0.4.0.yaml"
 COMMON_FILE = SPEC_DIR / "CAMARA_common.yaml"
 FEATURE_FILE = SPEC_DIR / "kyc-match-v0.4.0.feature"
 DECISION_FILE = SPEC_DIR.parent / "openapi" / "kyc-decision-v1.yaml"
+COVERAGE_FILE = SPEC_DIR.parent / "openapi" / "kyc-coverage-v1.yaml"
 SIM_SWAP_FILE = SPEC_DIR / "signals" / "sim-swap.yaml"
 DEVICE_SWAP_FILE = SPEC_DIR / "signals" / "device-swap.yaml"
 SIM_SWAP_FEATURES = tuple(sorted((SPEC_DIR / "signals").glob("sim-swap-*.feature")))

@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from kyc_match.audit.witness import WitnessObject, object_name
-from kyc_match.domain.apis import CamaraApi
+from kyc_match.domain.apis import MATCH_ATTRIBUTES, CamaraApi
 from kyc_match.domain.clients import Client, ClientProfile
 from kyc_match.domain.errors import AuditUnavailableError
 from kyc_match.domain.line_history import LineQuery, Tenure
@@ -88,6 +88,9 @@ class FakeOperator:
     def __init__(self, operator_id: str, outcome: Outcome | None = None) -> None:
         self.operator_id = operator_id
         self.grant: str | None = None
+        self.verified_attributes: frozenset[str] = frozenset(
+            MATCH_ATTRIBUTES
+        )  # as a camara one declaring none
         self._outcome: Outcome = {} if outcome is None else outcome
         self.queries: list[MatchQuery] = []
 

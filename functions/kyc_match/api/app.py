@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 MATCH_PATH = "/kyc-match/v0.4/match"
 ASSESS_PATH = "/kyc-decision/v1/assess"
+# What the number's operator can check, answered from configuration (domain/coverage.py): ours, no CAMARA API.
+COVERAGE_PATH = "/kyc-coverage/v1/check"
 JWKS_PATH = "/.well-known/jwks.json"
 # Route 53 health checks (and people) ask whether this region can serve: no API key, no personal data.
 HEALTH_PATH = "/health"
@@ -113,6 +115,7 @@ def assess() -> Response[str]:
         audit=deps.audit,
         line_checks=checks,
         pool=deps.line_checks,
+        minimise=profile is not None and profile.minimise_attributes,
     )
     report_unanswered(result.unanswered)
     _log_outcome(200, None)
@@ -122,6 +125,26 @@ def assess() -> Response[str]:
         "policy": result.policy.document(),
     }
     return _json(200, body)
+
+
+@app.post(COVERAGE_PATH)
+def coverage() -> Response[str]:
+    """Same keys, purpose, x-correlator rules, routing and audit as a match; no operator is called."""
+    from kyc_match.api.coverage_models import KycCoverageRequest  # noqa: PLC0415 - coverage calls only
+    from kyc_match.domain.coverage import COVERAGE_API, check_coverage  # noqa: PLC0415
+
+    context, deps = _call_context(), dependencies()
+    context, profile = _identified(context, deps)
+
+    def refused_or(step: Callable[[], T]) -> T:
+        return _rejecting_audited(context, deps, step, api=COVERAGE_API)
+
+    context = refused_or(lambda: _with_purpose(context, profile, None))
+    request = refused_or(lambda: _request(KycCoverageRequest))
+    phone_number = refused_or(lambda: request.subject(_token_phone_number()))
+    answer = check_coverage(phone_number, context, operators=deps.operators, audit=deps.audit)
+    _log_outcome(200, None)
+    return _json(200, answer.document())
 
 
 def _line_history(api: CamaraApi, operation: str) -> Response[str]:
@@ -196,6 +219,7 @@ def get_only_method_not_allowed() -> Response[str]:
 
 @app.route(MATCH_PATH, method=OTHER_METHODS)
 @app.route(ASSESS_PATH, method=OTHER_METHODS)
+@app.route(COVERAGE_PATH, method=OTHER_METHODS)
 def method_not_allowed() -> Response[str]:
     raise MethodNotAllowedError
 

@@ -64,6 +64,7 @@ def facts_of(entry: dict[str, Any]) -> RequestFacts:
         signals=signals_of(entry),
         id_document_expired=entry.get("idDocumentExpired") is True,
         inconsistent=_inconsistent(entry),
+        not_sent=tuple(str(name) for name in entry.get("notSent") or ()),
     )
 
 

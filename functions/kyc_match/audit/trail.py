@@ -108,6 +108,8 @@ def audit_item(
         item["policy"] = record.policy.document()
     if record.id_document_type:
         item["idDocumentType"] = record.id_document_type  # an enum value: what a replay of `when` needs
+    if record.not_sent:
+        item["notSent"] = list(record.not_sent)  # names only: what minimisation withheld
     if record.api:
         item["api"] = record.api  # SIM/Device Swap: which operation, and `swapped`/`maxAge`, no date
         item["answer"] = dict(record.answer)

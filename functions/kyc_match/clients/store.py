@@ -187,6 +187,7 @@ def _profile(values: dict[str, Any]) -> ClientProfile:
         [str(policy) for policy in policies] if isinstance(policies, list) else None,
         str(values["defaultPolicy"]) if "defaultPolicy" in values else None,
         int(values["retentionDays"]) if "retentionDays" in values else None,
+        minimise_attributes=values.get("minimiseAttributes") is True,
     )
 
 

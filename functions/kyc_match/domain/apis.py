@@ -85,6 +85,17 @@ AGE_VERIFICATION = CamaraApi(
     "KYC Age Verification v0.2.1",
     "age/kyc-age-verification-v0.2.1.yaml",
 )
+# KYC Match itself, which every operator answers (in the version it speaks: operators/translation.py):
+# its capability name and the version our clients call, and the attributes of its request, each of
+# which an operator may or may not verify (`verifiedAttributes` in its configuration).
+KYC_MATCH_NAME = "kycMatch"
+KYC_MATCH_VERSION = "v0.4"
+MATCH_ATTRIBUTES = (
+    "idDocument", "idDocumentType", "idDocumentExpiryDate", "name", "givenName", "familyName",
+    "nameKanaHankaku", "nameKanaZenkaku", "middleNames", "familyNameAtBirth", "address", "streetName",
+    "streetNumber", "postalCode", "region", "locality", "country", "houseNumberExtension", "birthdate",
+    "email", "gender", "cityOfBirth", "countryOfBirth", "nationality",
+)  # fmt: skip
 # The registry, in the order the docs list them.
 CAMARA_APIS: tuple[CamaraApi, ...] = (SIM_SWAP, DEVICE_SWAP, NUMBER_RECYCLING, KYC_TENURE, AGE_VERIFICATION)
 

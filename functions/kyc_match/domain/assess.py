@@ -49,6 +49,7 @@ def outcome_of(attribute: str, verdict: AttributeMatch | None, policy: Policy) -
 
 
 _Floor = tuple[str, Reason]
+NOT_SENT_RULE = "minimiseAttributes"  # the client's onboarding setting, not a policy rule
 _AGE = "minimumAge"
 
 
@@ -71,7 +72,7 @@ def evaluate(policy: Policy, verdicts: Verdicts, facts: RequestFacts | None = No
             floors.extend(_evidence_floor(counted))
     decision = max([level_decision, *(floor for floor, _ in floors)], key=lambda name: SEVERITY[name])
     ranked = sorted(floors, key=lambda floor: -SEVERITY[floor[0]])  # stable: the operator's first
-    reasons = (*(reason for _, reason in ranked), *level_reasons)
+    reasons = (*(reason for _, reason in ranked), *level_reasons, *_not_sent(facts))
     return Assessment(
         level,
         decision,
@@ -84,6 +85,13 @@ def evaluate(policy: Policy, verdicts: Verdicts, facts: RequestFacts | None = No
         summary=summary(decision, level, reasons),
         facts=facts,
     )
+
+
+def _not_sent(facts: RequestFacts) -> tuple[Reason, ...]:
+    """What minimisation withheld: last, deciding nothing (the level saw them as never sent)."""
+    if not facts.not_sent:
+        return ()
+    return (Reason(NOT_SENT_RULE, "", "notSent", code="attributeNotSent", attributes=facts.not_sent),)
 
 
 def _operator_floor(policy: Policy, outcome: str) -> _Floor:
@@ -290,7 +298,8 @@ def _scored_at_least(verdict: AttributeMatch | None, threshold: int | None) -> b
 def next_step(policy: Policy, reasons: tuple[Reason, ...]) -> str:
     """What a STEP_UP asks for: the policy's step for the deciding reason's code, else its default,
     else the catalogue's. Never an OTP to a line that may have changed hands."""
-    deciding = next((reason.code for reason in reasons if reason.code != "contradictionTolerated"), "")
+    informative = {"contradictionTolerated", "attributeNotSent"}
+    deciding = next((reason.code for reason in reasons if reason.code not in informative), "")
     chosen = policy.next_steps.get(deciding) or policy.next_steps.get("default")
     if chosen is None or (chosen == "otp" and deciding in LINE_AT_RISK):
         return CATALOGUE[deciding].next_step if deciding in CATALOGUE else "manualReview"
@@ -301,7 +310,8 @@ def summary(decision: str, level: str, reasons: tuple[Reason, ...]) -> str:
     """One line for an analyst: names and rule outcomes only, never a value."""
     if decision == "ACCEPT":
         return f"ACCEPT: a full name and an identity anchor matched (level {level})."
-    deciding = next((reason for reason in reasons if reason.code != "contradictionTolerated"), None)
+    informative = {"contradictionTolerated", "attributeNotSent"}
+    deciding = next((reason for reason in reasons if reason.code not in informative), None)
     if deciding is None:
         return f"{decision}: no evidence (level {level})."
     subject = deciding.signal or ", ".join(deciding.attributes) or deciding.attribute

@@ -45,6 +45,10 @@ class ClientProfile:
     policies: tuple[str, ...] = (BUILT_IN_POLICY,)
     default_policy: str = BUILT_IN_POLICY
     retention_days: int | None = None  # its entries' retention; None: the deployment's default
+    # Data minimisation (#27 item 4): its decisions forward to the operator only the attributes that
+    # operator verifies (its coverage); the others are dropped, named in a `attributeNotSent` reason
+    # and in the audit entry. Off by default: a decision then sends what it was sent, as before.
+    minimise_attributes: bool = False
 
     @classmethod
     def of(
@@ -54,6 +58,8 @@ class ClientProfile:
         policies: list[str] | tuple[str, ...] | None = None,
         default_policy: str | None = None,
         retention_days: int | None = None,
+        *,
+        minimise_attributes: bool = False,
     ) -> "ClientProfile":
         """Validated: at least one purpose, each from the DPV purpose list, the default among them;
         policy ids well formed, the default policy among the policies."""
@@ -79,7 +85,7 @@ class ClientProfile:
             )
         if problems:
             raise ClientProfileError(problems)
-        return cls(unique, chosen, bound, default_policy, retention_days)
+        return cls(unique, chosen, bound, default_policy, retention_days, minimise_attributes)
 
     def policy_for(self, requested: str | None) -> str:
         """The policy of a decision: the one requested if the client's keys may use it; none: the default."""
@@ -96,6 +102,8 @@ class ClientProfile:
             document |= {"policies": list(self.policies), "defaultPolicy": self.default_policy}
         if self.retention_days is not None:
             document["retentionDays"] = self.retention_days
+        if self.minimise_attributes:
+            document["minimiseAttributes"] = True
         return document
 
 

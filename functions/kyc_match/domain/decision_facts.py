@@ -16,6 +16,7 @@ def decision_facts(
     *,
     operator_outcome: str | None = None,
     signals: tuple[Signal, ...] = (),
+    not_sent: tuple[str, ...] = (),
 ) -> RequestFacts:
     return RequestFacts(
         id_document_type=attributes.get("idDocumentType"),
@@ -24,6 +25,7 @@ def decision_facts(
         id_document_expired=_expired(attributes, verdicts, today),
         inconsistent=inconsistent_attributes(attributes),
         age_years=_age(attributes, verdicts, today),
+        not_sent=not_sent,
     )
 
 

@@ -67,6 +67,7 @@ def assess_identity(
     audit: AuditTrail,
     line_checks: "tuple[LineCheck, ...]" = (),
     pool: TaskPool | None = None,
+    minimise: bool = False,
 ) -> RiskAssessment:
     """As match_identity, then the client's policy turns the verdicts into a level and a decision.
 
@@ -74,6 +75,8 @@ def assess_identity(
     applicable) is a decision too, by the policy's `operatorOutcomes`, audited like any other.
     The line checks asked run alongside the match at the same operator; their outcomes are facts
     of the decision (domain/line_checks.py), recorded with it; `pool` (the container's) runs them.
+    `minimise` (the client's onboarding): only the attributes the operator verifies are forwarded; the
+    others are decided on as never sent, named in a reason and in the audit entry.
     """
     if line_checks:
         if pool is None:
@@ -82,7 +85,7 @@ def assess_identity(
 
         query = replace(query, line_scopes=query.line_scopes | line_scopes(line_checks))
     verdicts, assessment, unanswered = _answer(
-        query, context, operators, audit, policy=served, line_checks=line_checks, pool=pool
+        query, context, operators, audit, policy=served, line_checks=line_checks, pool=pool, minimise=minimise
     )
     # Given a policy, always assessed.
     return RiskAssessment(verdicts, cast(Assessment, assessment), served.reference, unanswered)
@@ -96,30 +99,37 @@ def _answer(
     policy: ServedPolicy | None,
     line_checks: "tuple[LineCheck, ...]" = (),
     pool: TaskPool | None = None,
+    minimise: bool = False,
 ) -> "tuple[Verdicts, Assessment | None, tuple[Unanswered, ...]]":
     operator: OperatorAdapter | None = None
     running: LineCheckRun | None = None
-    attributes = tuple(query.attributes)
-    id_document_type = query.attributes.get("idDocumentType") if policy is not None else None
+    not_sent: tuple[str, ...] = ()
     try:
         operator = operators.operator_for(query.phone_number)
+        if minimise:
+            query, not_sent = _minimised(query, operator.verified_attributes)
         running = _start_line_checks(operator, line_checks, pool, query, context)
-        verdicts = operator.match(query)
+        # Everything withheld: nothing to ask (a body of the number alone is no match request).
+        verdicts = operator.match(query) if query.attributes or not not_sent else {}
         signals = running.finish() if running else ()
         assessment = None
         if policy is not None:
-            assessment = _assess(verdicts, policy.policy, _facts(query, verdicts, context, None, signals))
+            facts = _facts(query, verdicts, context, None, signals, not_sent)
+            assessment = _assess(verdicts, policy.policy, facts)
     except Exception as error:
         outcome = _operator_outcome(error)
         if policy is None or outcome is None:
             if running:
                 running.abandon()
-            _audit_failure(error, context, query, operator, audit)
+            _audit_failure(error, context, query, operator, audit, not_sent)
             raise
         verdicts = {}
         # No operator serves the number: no check could be asked.
         signals = running.finish() if running else tuple(check.unavailable() for check in line_checks)
-        assessment = _assess(verdicts, policy.policy, _facts(query, verdicts, context, outcome, signals))
+        facts = _facts(query, verdicts, context, outcome, signals, not_sent)
+        assessment = _assess(verdicts, policy.policy, facts)
+    attributes = tuple(query.attributes)  # those the operator was sent
+    id_document_type = query.attributes.get("idDocumentType") if policy is not None else None
     audit.record(
         AuditRecord(
             context=context,
@@ -131,9 +141,17 @@ def _answer(
             assessment=assessment,
             policy=policy.reference if policy is not None else None,
             id_document_type=id_document_type,
+            not_sent=not_sent,
         )
     )
     return verdicts, assessment, running.unanswered if running else ()
+
+
+def _minimised(query: MatchQuery, verified: frozenset[str]) -> tuple[MatchQuery, tuple[str, ...]]:
+    """The query with only the attributes the operator verifies, and the names of those withheld."""
+    kept = {name: value for name, value in query.attributes.items() if name in verified}
+    withheld = tuple(name for name in query.attributes if name not in verified)
+    return (replace(query, attributes=kept), withheld) if withheld else (query, ())
 
 
 def _start_line_checks(
@@ -160,6 +178,7 @@ def _audit_failure(
     query: MatchQuery,
     operator: OperatorAdapter | None,
     audit: AuditTrail,
+    not_sent: tuple[str, ...] = (),
 ) -> None:
     failure = error if isinstance(error, KycMatchError) else KycMatchError()
     audit.record(
@@ -170,6 +189,7 @@ def _audit_failure(
             operator_id=operator.operator_id if operator else None,
             grant=operator.grant if operator else None,
             attributes=tuple(query.attributes),
+            not_sent=not_sent,
         )
     )
 
@@ -188,12 +208,15 @@ def _facts(
     context: CallContext,
     operator_outcome: str | None,
     signals: tuple[Signal, ...],
+    not_sent: tuple[str, ...] = (),
 ) -> RequestFacts:
     from kyc_match.domain.decision_facts import decision_facts  # noqa: PLC0415 - decision requests only
 
     today = context.received_at.date()
     outcome = operator_outcome
-    return decision_facts(query.attributes, verdicts, today, operator_outcome=outcome, signals=signals)
+    return decision_facts(
+        query.attributes, verdicts, today, operator_outcome=outcome, signals=signals, not_sent=not_sent
+    )
 
 
 def _assess(verdicts: Verdicts, policy: "Policy", facts: RequestFacts) -> Assessment:

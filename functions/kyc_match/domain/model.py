@@ -114,6 +114,9 @@ class RequestFacts:
     # Whole years since the birth date the operator confirmed, for `minimumAge`; None when it did not
     # confirm one. Used while deciding, never recorded (an audit entry keeps the rule's outcome only).
     age_years: int | None = None
+    # Attributes sent that were not forwarded: the client minimises and the operator does not verify
+    # them (ClientProfile.minimise_attributes). Names only.
+    not_sent: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -168,3 +171,4 @@ class AuditRecord:
     id_document_type: str | None = None  # recorded with a decision, so it can be replayed
     api: str | None = None  # a line-history call (e.g. "sim-swap/v2/check"); None for match/decision
     answer: Mapping[str, bool | int] = field(default_factory=dict)  # its answer's shape, never a date
+    not_sent: tuple[str, ...] = ()  # attributes sent but withheld from the operator (minimisation)

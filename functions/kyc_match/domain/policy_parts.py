@@ -18,14 +18,10 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel, to_snake
 
+from kyc_match.domain.apis import MATCH_ATTRIBUTES
 from kyc_match.matching.reasons import PartialMatch
 
-ATTRIBUTES = (
-    "idDocument", "idDocumentType", "idDocumentExpiryDate", "name", "givenName", "familyName",
-    "nameKanaHankaku", "nameKanaZenkaku", "middleNames", "familyNameAtBirth", "address", "streetName",
-    "streetNumber", "postalCode", "region", "locality", "country", "houseNumberExtension", "birthdate",
-    "email", "gender", "cityOfBirth", "countryOfBirth", "nationality",
-)  # fmt: skip
+ATTRIBUTES = MATCH_ATTRIBUTES
 FORMAT = 2
 Outcome = Literal["match", "near", "mismatch", "unavailable"]
 Level = Literal["FULL", "PARTIAL", "NONE"]

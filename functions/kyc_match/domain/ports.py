@@ -34,6 +34,13 @@ class OperatorAdapter(Protocol):
         inferred from the adapter's type (domain/apis.py)."""
         ...
 
+    @property
+    def verified_attributes(self) -> frozenset[str]:
+        """The KYC Match attributes this operator verifies (its configuration; the sandbox's, its
+        data's): what a coverage answer lists and a minimising client's decision forwards. Read from
+        configuration or a cache, never by asking the operator."""
+        ...
+
 
 class OperatorDirectory(Protocol):
     """Finds the adapter of the operator serving a phone number."""

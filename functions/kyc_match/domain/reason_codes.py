@@ -26,6 +26,10 @@ CATALOGUE: dict[str, ReasonCode] = {
     ),
     "attributeUnavailable": _Code("the operator holds no {subject} to compare", "documentCheck"),
     "evidenceMissing": _Code("not sent, needed for a higher level: {subject}", "documentCheck"),
+    "attributeNotSent": _Code(
+        "withheld from the operator, which does not verify them (data minimisation): {subject}",
+        "documentCheck",
+    ),
     "documentExpired": _Code("the ID document has expired: it is no identity anchor", "documentCheck"),
     "evidenceBelowFloor": _Code(
         "not enough evidence to accept: a full name and an identity anchor must match", "documentCheck"

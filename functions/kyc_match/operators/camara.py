@@ -52,7 +52,7 @@ from urllib.parse import urlsplit
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from kyc_match.catalogue import answer_for
-from kyc_match.domain.apis import CAMARA_APIS, CamaraApi
+from kyc_match.domain.apis import CAMARA_APIS, MATCH_ATTRIBUTES, CamaraApi
 from kyc_match.domain.errors import (
     IdDocumentMismatchError,
     IdDocumentRequiredError,
@@ -251,6 +251,12 @@ class CamaraOperator:
 
     def offers(self, api: CamaraApi) -> bool:
         return self._config.offered_apis.offers(api.name, api.version)
+
+    @property
+    def verified_attributes(self) -> frozenset[str]:
+        """As its entry declares; none declared: every attribute (nothing is withheld from it)."""
+        declared = self._config.verified_attributes
+        return frozenset(MATCH_ATTRIBUTES if declared is None else declared)
 
     def check_swap(self, query: LineQuery, max_age_hours: int) -> bool:
         return self._line(query, "check", read_swapped, maxAge=max_age_hours)

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from pydantic.alias_generators import to_camel, to_snake
 
-from kyc_match.domain.apis import CAMARA_APIS
+from kyc_match.domain.apis import CAMARA_APIS, MATCH_ATTRIBUTES
 
 E164Prefix = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{0,14}$")]
 ApiVersion = Literal["v0.4", "vwip", "v0.5rc1"]
@@ -40,6 +40,15 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # the Lambda timeout (25 s, itself under API Gateway's 29 s), for routing, the audit write and a
 # pathological last read; see docs/operators.md ("The camara adapter").
 MAX_OPERATOR_TIMEOUT_SECONDS = 12.0
+
+
+def _match_attribute(value: str) -> str:
+    if value not in MATCH_ATTRIBUTES:
+        raise ValueError("is not a KYC Match attribute")
+    return value
+
+
+MatchAttribute = Annotated[str, AfterValidator(_match_attribute)]
 
 
 def _operator_url(value: str) -> str:
@@ -154,6 +163,12 @@ class OperatorConfig(BaseModel):
     # The line-history APIs: a sandbox operator offers all unless told otherwise; a camara operator
     # offers what its entry lists, at the same apiRoot as its KYC Match (docs/operators.md).
     apis: OfferedApis | None = None
+    # The KYC Match attributes it verifies (coverage, data minimisation: docs/api.md#kyc-coverage).
+    # Absent: a camara operator is taken to verify every attribute (nothing is withheld from it); a
+    # sandbox operator, those its subscriber data holds for some subscriber.
+    verified_attributes: tuple[MatchAttribute, ...] | None = Field(
+        default=None, max_length=len(MATCH_ATTRIBUTES)
+    )
 
     # kind "camara": the operator's own CAMARA APIs, with an access token per `auth`.
     # {apiRoot}: the match path is appended per api_version, a line-history API's path per its version.

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
-from kyc_match.domain.apis import CamaraApi
+from kyc_match.domain.apis import MATCH_ATTRIBUTES, CamaraApi
 from kyc_match.domain.errors import (
     IdDocumentMismatchError,
     IdDocumentRequiredError,
@@ -40,6 +40,10 @@ AGE_KEYS = ("ageVerified", "contentLock", "parentalControl")
 class SubscriberStore(Protocol):
     def find(self, phone_number: str) -> SubscriberRecord | None: ...
 
+    def attribute_names(self) -> frozenset[str]:
+        """Every property name some subscriber record holds (a read of the whole store)."""
+        ...
+
 
 class SandboxOperator:
     """Subscriber records are keyed by CAMARA property names; a missing key is `not_available`.
@@ -51,6 +55,7 @@ class SandboxOperator:
     def __init__(self, config: OperatorConfig, subscribers: SubscriberStore) -> None:
         self._config = config
         self._subscribers = subscribers
+        self._verified: frozenset[str] | None = None
 
     @property
     def operator_id(self) -> str:
@@ -78,6 +83,16 @@ class SandboxOperator:
 
     def offers(self, api: CamaraApi) -> bool:
         return self._config.offered_apis.offers(api.name, api.version)
+
+    @property
+    def verified_attributes(self) -> frozenset[str]:
+        """As configured, else derived from the data: an attribute some test subscriber holds. Read
+        once per container (the sandbox table is a few records; changing it needs a new container)."""
+        if self._config.verified_attributes is not None:
+            return frozenset(self._config.verified_attributes)
+        if self._verified is None:
+            self._verified = self._subscribers.attribute_names() & frozenset(MATCH_ATTRIBUTES)
+        return self._verified
 
     def check_swap(self, query: LineQuery, max_age_hours: int) -> bool:
         change = self.swap_date(query)

@@ -25,3 +25,10 @@ class DynamoDbSubscriberStore:
         )
         item: dict[str, Any] | None = response.get("Item")
         return item
+
+    def attribute_names(self) -> frozenset[str]:
+        names: set[str] = set()
+        for page in self._client.get_paginator("scan").paginate(TableName=self._table_name):
+            for item in page.get("Items", []):
+                names.update(item)
+        return frozenset(names)

@@ -67,6 +67,13 @@ def register(subcommands: Any) -> None:
         "Lock (default: the retention it has, or the deployment's auditRetentionDays)",
     )
     put.add_argument(
+        "--minimise-attributes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="its decisions forward to the operator only the attributes that operator verifies, the "
+        "others reported as not sent (default: as it is; off for a new client)",
+    )
+    put.add_argument(
         "--api-key-id",
         action="append",
         dest="api_key_ids",
@@ -134,7 +141,12 @@ def _put(args: argparse.Namespace) -> int:
     if retention is None and current is not None:
         retention = current.profile.retention_days
     try:
-        profile = ClientProfile.of(args.purposes, args.default, policies, default_policy, retention)
+        minimise = args.minimise_attributes
+        if minimise is None:
+            minimise = current.profile.minimise_attributes if current else False
+        profile = ClientProfile.of(
+            args.purposes, args.default, policies, default_policy, retention, minimise_attributes=minimise
+        )
         record = ClientRecord.of(args.client, profile, keys, args.legacy_ids)
     except ClientProfileError as error:
         return _refused("put", error)

@@ -43,6 +43,9 @@ class MemorySubscribers:
     def find(self, phone_number: str) -> SubscriberRecord | None:
         return self._records.get(phone_number)
 
+    def attribute_names(self) -> frozenset[str]:
+        return frozenset(name for record in self._records.values() for name in record)
+
 
 @dataclass(frozen=True)
 class SimulatorOptions:

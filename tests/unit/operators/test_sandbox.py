@@ -54,3 +54,21 @@ def test_second_level_validation_per_operator():
 def test_operator_without_scores_returns_none():
     verdicts = ask(sandbox(returns_scores=False), "+34600000001", givenName="Federika")
     assert verdicts["givenName"].result == "false" and verdicts["givenName"].score is None
+
+
+def test_it_verifies_the_attributes_some_subscriber_holds_and_no_flag():
+    # Derived from the data (#27 item 4): flags and the number are not KYC Match attributes.
+    assert sandbox().verified_attributes == {"givenName", "idDocument", "name"}
+
+
+def test_declared_verified_attributes_override_the_data():
+    assert sandbox(verified_attributes=("birthdate",)).verified_attributes == {"birthdate"}
+    assert sandbox(verified_attributes=()).verified_attributes == frozenset()
+
+
+def test_an_unknown_attribute_cannot_be_declared_and_is_not_echoed():
+    with pytest.raises(ValueError, match="is not a KYC Match attribute") as raised:
+        OperatorConfig.model_validate(
+            {"id": "sandbox", "kind": "sandbox", "prefixes": ["+34"], "verifiedAttributes": ["shoeSize"]}
+        )
+    assert "shoeSize" not in str(raised.value)
