@@ -7,7 +7,7 @@ anything reaches CloudFormation.
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -29,6 +29,35 @@ KMS_KEY_PATTERN = (
 )
 
 KMS_KEY_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$"
+MULTI_REGION_KEY_PREFIX = "mrk-"  # the id of a multi-region key, the same in every region holding it
+PreviousKeyKind = Literal["hash", "signing", "witness", "policy_seal"]
+
+
+def key_arn_in(arn: str, region: str) -> str | None:
+    """The key `arn` names, as a function in `region` must name it, or None where it cannot be used.
+
+    A multi-region key (`key/mrk-…`) is the same key id in each region holding a replica, but its ARN
+    there names that region: KMS (and IAM, evaluating the request's resource) refuse a call in one region
+    naming another region's ARN. Any other key exists in its own region only."""
+    partition, service, key_region, account, resource = arn.split(":", 5)[1:]
+    if resource.startswith(f"key/{MULTI_REGION_KEY_PREFIX}"):
+        return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+    return arn if key_region == region else None
+
+
+def keys_in(arns: Iterable[str], region: str) -> tuple[str, ...]:
+    """`arns` as a function in `region` names them (key_arn_in), in order, each once."""
+    return tuple(dict.fromkeys(key for key in (key_arn_in(arn, region) for arn in arns) if key))
+
+
+_PREVIOUS_FIELDS: dict[PreviousKeyKind, str] = {
+    "hash": "previousHashKeyIds",
+    "signing": "previousSigningKeyIds",
+    "witness": "previousWitnessKeyIds",
+    "policy_seal": "previousPolicySealKeyIds",
+}
+
+
 # Operator URLs a deployed function may call: https only, never a loopback or link-local host.
 _OPERATOR_URL_FIELDS = ("baseUrl", "tokenUrl")
 _LOCAL_HOSTS = ("localhost", "127.", "[::1]", "0.0.0.0", "169.254.")
@@ -666,25 +695,49 @@ class StageConfig(_Model):
         """The KYC_OPERATORS value the function parses."""
         return json.dumps(list(self.operators), separators=(",", ":"))
 
-    @property
-    def previous_hash_key_ids_json(self) -> str:
-        """The KYC_PREVIOUS_HASH_KEY_IDS value (a JSON list, as kyc_match.settings reads a tuple)."""
-        return json.dumps(list(self.previous_hash_key_ids), separators=(",", ":"))
+    @model_validator(mode="after")
+    def _previous_keys_usable_in_the_stage(self) -> "StageConfig":
+        """A previous key is a multi-region key (each region uses its own replica's ARN) or a key of one
+        of the stage's regions (used there only): any other ARN would be used nowhere, silently."""
+        for kind, field in _PREVIOUS_FIELDS.items():
+            for index, arn in enumerate(self._previous(kind)):
+                if not any(key_arn_in(arn, region) for region in self.regions):
+                    raise ValueError(
+                        f"{field}[{index}]: {arn} is neither a multi-region key (key/"
+                        f"{MULTI_REGION_KEY_PREFIX}…) nor a key of the stage's regions {list(self.regions)}"
+                    )
+        return self
 
-    @property
-    def previous_witness_key_ids_json(self) -> str:
-        """The KYC_PREVIOUS_WITNESS_KEY_IDS value (a JSON list)."""
-        return json.dumps(list(self.previous_witness_key_ids), separators=(",", ":"))
+    def _previous(self, kind: PreviousKeyKind) -> tuple[str, ...]:
+        return {
+            "hash": self.previous_hash_key_ids,
+            "signing": self.previous_signing_key_ids,
+            "witness": self.previous_witness_key_ids,
+            "policy_seal": self.previous_policy_seal_key_ids,
+        }[kind]
 
-    @property
-    def previous_policy_seal_key_ids_json(self) -> str:
-        """The KYC_PREVIOUS_POLICY_SEAL_KEY_IDS value (a JSON list)."""
-        return json.dumps(list(self.previous_policy_seal_key_ids), separators=(",", ":"))
+    def previous_key_ids(self, kind: PreviousKeyKind, region: str) -> tuple[str, ...]:
+        """The stage file's previous keys of `kind` as `region`'s functions and roles name them
+        (KYC_PREVIOUS_*_KEY_IDS, their grants): a multi-region key by its replica's ARN in `region`, a
+        regional key only in its own region (#25: key rotation across regions)."""
+        return keys_in(self._previous(kind), region)
 
-    @property
-    def previous_signing_key_ids_json(self) -> str:
-        """The KYC_PREVIOUS_SIGNING_KEY_IDS value (a JSON list)."""
-        return json.dumps(list(self.previous_signing_key_ids), separators=(",", ":"))
+    def previous_key_ids_json(self, kind: PreviousKeyKind, region: str) -> str:
+        """The KYC_PREVIOUS_*_KEY_IDS value of `region` (a JSON list, as kyc_match.settings reads a tuple)."""
+        return json.dumps(list(self.previous_key_ids(kind, region)), separators=(",", ":"))
+
+    def peer_previous_key_ids(self, kind: Literal["signing", "witness"], region: str) -> tuple[str, ...]:
+        """The other regions' previous assertion (witness) keys, each regional and named by its own
+        region's ARN: published by `region` too, as their current keys are (our JWKS until their
+        assertions expire; the witness keys for auditors)."""
+        own = set(self.previous_key_ids(kind, region))
+        return tuple(
+            key
+            for other in self.regions
+            if other != region
+            for key in self.previous_key_ids(kind, other)
+            if key not in own and f":key/{MULTI_REGION_KEY_PREFIX}" not in key  # a replica: listed as own
+        )
 
     @property
     def log_retention(self) -> logs.RetentionDays:

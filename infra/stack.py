@@ -114,8 +114,8 @@ class KycMatchStack(Stack):
             tables=tables,
             keys=self.keys,
             witness_bucket=self.audit.witness_bucket,
-            previous_witness_key_ids=config.previous_witness_key_ids,
-            previous_policy_seal_key_ids=config.previous_policy_seal_key_ids,
+            previous_witness_key_ids=config.previous_key_ids("witness", self.region),
+            previous_policy_seal_key_ids=config.previous_key_ids("policy_seal", self.region),
         )
         # The only principal that seals and adds policy items; operations call its URL (#23).
         self.policy_admin = PolicyAdminFunction(

@@ -49,6 +49,9 @@ class Settings(BaseModel):
     witness_key_id: str = "alias/kyc-match-local-witness"
     # Keys that signed witness objects before the current one: `audit verify` still accepts them.
     previous_witness_key_ids: tuple[str, ...] = ()
+    # The stage's other regions' witness keys, current and previous (ARNs or alias ARNs, each naming its
+    # region): published for auditors beside ours (GET /.well-known/witness-keys.json), never signing here.
+    peer_witness_key_ids: tuple[str, ...] = ()
     # KMS HMAC_SHA_256 key sealing policy items (operations seal, the match function verifies): not the
     # identifier key, which auditors may use to hash a number for `audit find`.
     policy_seal_key_id: str = "alias/kyc-match-local-policy-seal"

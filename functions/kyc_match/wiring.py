@@ -327,6 +327,26 @@ def public_jwks(settings: Settings) -> dict[str, list[dict[str, str]]]:
     return jwks((*jwt_signers(settings), *_readable(peer_signers(settings))))
 
 
+@cache
+def peer_witness_signers(settings: Settings) -> "tuple[KmsJwtSigner, ...]":
+    """The stage's other regions' witness keys (`KYC_PEER_WITNESS_KEY_IDS`), each read from its own
+    region's KMS: published for auditors beside ours, never signing here."""
+    from kyc_match.operators.signing import KmsJwtSigner  # noqa: PLC0415
+
+    return tuple(
+        KmsJwtSigner(_kms_in(key_id.split(":")[3]), key_id) for key_id in settings.peer_witness_key_ids
+    )
+
+
+def witness_jwks(settings: Settings) -> dict[str, list[dict[str, str]]]:
+    """The witness keys' public halves for auditors (`GET /.well-known/witness-keys.json`): this region's
+    current and previous keys, then every other region's that can be read. What `kyc-match audit verify
+    --offline DIR --public-key FILE` takes as FILE."""
+    from kyc_match.operators.signing import jwks  # noqa: PLC0415
+
+    return jwks((*witness_signers(settings), *_readable(peer_witness_signers(settings))))
+
+
 def _readable(signers: "tuple[KmsJwtSigner, ...]") -> "list[KmsJwtSigner]":
     from kyc_match.operators.signing import SigningKeyError  # noqa: PLC0415
 

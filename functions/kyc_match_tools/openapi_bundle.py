@@ -117,7 +117,7 @@ def sources(apis: Iterable[CamaraApi] = CAMARA_APIS, root: Path = ROOT) -> tuple
             "Service",
             "Service",
             "Routes answered without an API key and holding no personal data.",
-            ("/health", "/.well-known/jwks.json"),
+            ("/health", "/.well-known/jwks.json", "/.well-known/witness-keys.json"),
             api=False,
         ),
     )

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from kyc_match.api.app import HEALTH_PATH, JWKS_CACHE_SECONDS, JWKS_PATH
+from kyc_match.api.app import HEALTH_PATH, JWKS_CACHE_SECONDS, JWKS_PATH, WITNESS_KEYS_PATH
 from kyc_match.api.correlator import INVALID_MESSAGE as INVALID_CORRELATOR_MESSAGE
 from kyc_match.api.correlator import read_correlator
 from kyc_match.catalogue import INVALID_ARGUMENT, UNAUTHENTICATED, CamaraError
@@ -118,7 +118,7 @@ def make_server(
                 self.respond(200, {"content-type": page[0]}, page[1], unread)
                 return
             api_key_id = api_keys.get(headers.get("x-api-key", ""))
-            keyless = path == HEALTH_PATH and self.command == "GET"
+            keyless = path in {HEALTH_PATH, WITNESS_KEYS_PATH} and self.command == "GET"  # as in AWS
             if api_key_id is None and not keyless:
                 self._send(UNAUTHENTICATED, headers, close=unread)
                 return

@@ -44,6 +44,8 @@ LINE_PATHS = tuple((*api.path.split("/"), operation) for api, operation in opera
 # Our public keys (RFC 7517), fetched by operators while they check our client assertions: no API key.
 JWKS_PATH = (".well-known", "jwks.json")
 JWKS_CACHE_TTL = Duration.minutes(5)  # a new key is published well before it signs (docs: rotation)
+# The audit witness's public keys (JWK Set) for auditors verifying an export (#25 item 3): no API key.
+WITNESS_KEYS_PATH = (".well-known", "witness-keys.json")
 # Whether this region can serve (function, audit table, KMS): Route 53 health checks call it. No API key.
 HEALTH_PATH = ("health",)
 NOT_ALLOWED_METHODS = ("GET", "PUT", "PATCH", "DELETE")
@@ -186,14 +188,15 @@ class Api(Construct):
             cloud_watch_role=True,  # API Gateway's account-level role for execution logs
             deploy_options=apigw.StageOptions(
                 stage_name=config.stage,
-                # The smallest cache cluster, for GET /.well-known/jwks.json only (method_options):
-                # operators' key fetches do not reach the function or KMS more than once per TTL.
+                # The smallest cache cluster, for the two public key sets only (method_options):
+                # operators' and auditors' key fetches reach the function or KMS once per TTL at most.
                 cache_cluster_enabled=True,
                 cache_cluster_size="0.5",
                 method_options={
-                    "/" + "/".join(JWKS_PATH) + "/GET": apigw.MethodDeploymentOptions(
+                    "/" + "/".join(path) + "/GET": apigw.MethodDeploymentOptions(
                         caching_enabled=True, cache_ttl=JWKS_CACHE_TTL, cache_data_encrypted=True
                     )
+                    for path in (JWKS_PATH, WITNESS_KEYS_PATH)
                 },
                 tracing_enabled=True,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
@@ -250,6 +253,7 @@ class Api(Construct):
             for method in other_methods(path)
         ]
         self.jwks_method = self._keyless_get(JWKS_PATH, handler)
+        self.witness_keys_method = self._keyless_get(WITNESS_KEYS_PATH, handler)
         self.health_method = self._keyless_get(HEALTH_PATH, handler)
 
         for response_type, error in GATEWAY_RESPONSES.items():
@@ -283,6 +287,7 @@ class Api(Construct):
         for name, path in (
             ("MatchUrl", MATCH_PATH),
             ("JwksUrl", JWKS_PATH),
+            ("WitnessKeysUrl", WITNESS_KEYS_PATH),
             ("DecisionUrl", DECISION_PATH),
             ("CoverageUrl", COVERAGE_PATH),
             ("HealthUrl", HEALTH_PATH),
@@ -481,6 +486,13 @@ class Api(Construct):
         )
         acknowledge(self.jwks_method, "AwsSolutions-APIG4", public_keys)
         acknowledge(self.jwks_method, "AwsSolutions-COG4", public_keys)
+        witness_keys = (
+            "GET /.well-known/witness-keys.json publishes the audit witness's public keys (JWK Set) for "
+            "auditors verifying an audit export; public keys only, public by design as our JWKS, cached "
+            "at the stage and behind the WAF rate rule."
+        )
+        acknowledge(self.witness_keys_method, "AwsSolutions-APIG4", witness_keys)
+        acknowledge(self.witness_keys_method, "AwsSolutions-COG4", witness_keys)
         health = (
             "GET /health is called by Route 53 health checkers, which cannot send an API key; it answers "
             "only ok/unavailable for the function, the audit table and KMS (no data, no personal data), "

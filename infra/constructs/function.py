@@ -5,7 +5,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aws_cdk import Annotations, Duration
+from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -42,7 +42,9 @@ def settings_environment(
     Every function gets the same values, so the jobs and the match function cannot disagree on a
     table, key or retention; what each may do with them is its role's business (the sealer alone may
     sign with KYC_WITNESS_KEY_ID, the match function only verifies with KYC_POLICY_SEAL_KEY_ID).
+    Previous keys are named as this region must name them (StageConfig.previous_key_ids).
     """
+    region = Stack.of(keys).region
     return {
         "KYC_STAGE": config.stage,
         "KYC_AUDIT_TABLE": tables["audit"].table_name,
@@ -51,19 +53,30 @@ def settings_environment(
         "KYC_CONFIG_TABLE": tables["configuration"].table_name,
         "KYC_PENDING_AUTHORIZATIONS_TABLE": tables["pending-authorizations"].table_name,
         "KYC_SIGNING_KEY_ID": keys.signing_key.key_arn,
-        "KYC_PREVIOUS_SIGNING_KEY_IDS": config.previous_signing_key_ids_json,
+        "KYC_PREVIOUS_SIGNING_KEY_IDS": config.previous_key_ids_json("signing", region),
         # The stage's other regions' assertion keys: our JWKS lists them, whichever region signs (#25).
-        "KYC_PEER_SIGNING_KEY_IDS": json.dumps(list(keys.peer_signing_key_ids), separators=(",", ":")),
+        # and, during a rotation, their previous ones (each read in its own region).
+        "KYC_PEER_SIGNING_KEY_IDS": _json_list(
+            *keys.peer_signing_key_ids, *config.peer_previous_key_ids("signing", region)
+        ),
         "KYC_HASH_KEY_ID": keys.hmac_key.key_arn,
-        "KYC_PREVIOUS_HASH_KEY_IDS": config.previous_hash_key_ids_json,
+        "KYC_PREVIOUS_HASH_KEY_IDS": config.previous_key_ids_json("hash", region),
         "KYC_AUDIT_RETENTION_DAYS": str(config.audit_retention_days),
         "KYC_AUDIT_FALLBACK_QUEUE_URL": fallback_queue.queue_url,
         "KYC_AUDIT_WITNESS_BUCKET": witness_bucket.bucket_name,
         "KYC_WITNESS_KEY_ID": keys.witness_key.key_arn,
-        "KYC_PREVIOUS_WITNESS_KEY_IDS": config.previous_witness_key_ids_json,
+        "KYC_PREVIOUS_WITNESS_KEY_IDS": config.previous_key_ids_json("witness", region),
+        # The other regions' witness keys, current and previous: published for auditors beside ours.
+        "KYC_PEER_WITNESS_KEY_IDS": _json_list(
+            *keys.peer_witness_key_ids, *config.peer_previous_key_ids("witness", region)
+        ),
         "KYC_POLICY_SEAL_KEY_ID": keys.policy_seal_key.key_arn,
-        "KYC_PREVIOUS_POLICY_SEAL_KEY_IDS": config.previous_policy_seal_key_ids_json,
+        "KYC_PREVIOUS_POLICY_SEAL_KEY_IDS": config.previous_key_ids_json("policy_seal", region),
     }
+
+
+def _json_list(*values: str) -> str:
+    return json.dumps(list(values), separators=(",", ":"))
 
 
 def runtime_environment(config: StageConfig) -> dict[str, str]:
@@ -253,14 +266,22 @@ class MatchFunction(ServiceFunction):
             tables[role].grant_read_data(self.role)
         keys.identifiers.allow(self.role, "kms:GenerateMac")  # hashes identifiers, seals nothing
         # Ported numbers loaded under a previous identifier key still route (docs/operators.md).
-        self._allow_previous_macs(base.config.previous_hash_key_ids)
+        region = Stack.of(self).region  # each region names a multi-region key by its own replica's ARN
+        self._allow_previous_macs(base.config.previous_key_ids("hash", region))
         keys.policy_seals.allow(self.role, "kms:VerifyMac")  # checks a policy's seals before deciding
-        allow_previous_seal_checks(self.role, base.config.previous_policy_seal_key_ids)
+        allow_previous_seal_checks(self.role, base.config.previous_key_ids("policy_seal", region))
         # GET /health: is the identifier key enabled? (the key policy delegates DescribeKey to IAM).
         keys.hmac_key.grant(self.role, "kms:DescribeKey")
         # It calls operators (signs client assertions) and answers GET /.well-known/jwks.json.
         keys.assertions.allow(self.role, "kms:Sign")
-        keys.allow_public_keys(self.role, base.config.previous_signing_key_ids)
+        published = (
+            *base.config.previous_key_ids("signing", region),
+            *base.config.peer_previous_key_ids("signing", region),  # read in their own regions
+            # the witness keys, published for auditors (GET /.well-known/witness-keys.json)
+            *base.config.previous_key_ids("witness", region),
+            *base.config.peer_previous_key_ids("witness", region),
+        )
+        keys.allow_public_keys(self.role, published, witness=True)
         keys.operator_credentials.grant_read(self.role)
         fallback_queue.grant_send_messages(self.role)  # send only: the drain function consumes
 

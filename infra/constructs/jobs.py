@@ -1,6 +1,6 @@
 """The audit trail's background functions: the SQS drain and the witness sealer (DynamoDB Streams)."""
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -176,7 +176,7 @@ class WitnessSealerFunction(ServiceFunction):
         keys.witness.allow(self.role, "kms:Sign", "kms:GetPublicKey")  # the sealer alone signs
         # It verifies the chain's head before extending it: the public halves of the keys that signed
         # before a rotation too (read only; signing with them is not granted anywhere).
-        previous = base.config.previous_witness_key_ids
+        previous = base.config.previous_key_ids("witness", Stack.of(self).region)  # this region's
         if previous:
             self.role.add_to_principal_policy(
                 iam.PolicyStatement(actions=["kms:GetPublicKey"], resources=list(previous))

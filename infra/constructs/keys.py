@@ -227,6 +227,9 @@ class Keys(Construct):
             name="witness",
             kind="es256",
             purpose="ES256 signatures of the audit witness",
+            # Its public half is published for auditors (GET /.well-known/witness-keys.json, #25): the
+            # account's IAM may grant reading it (the match function, each region's for every region).
+            account_may_also=("kms:GetPublicKey",),
         )
         # Our private_key_jwt key (CAMARA ICM): ES256, signed by the functions that talk to operators.
         # The account may read its public half (it is published anyway, as our JWKS).
@@ -300,16 +303,28 @@ class Keys(Construct):
     @property
     def peer_signing_key_ids(self) -> tuple[str, ...]:
         """The other regions' assertion keys (alias ARNs), published in our JWKS beside this region's."""
-        stack = Stack.of(self)
-        alias = self.assertions.alias_name
-        return tuple(
-            peer_key_alias_arn(stack.partition, other, stack.account, alias) for other in self.peer_regions
-        )
+        return self._peer_alias_arns(self.assertions)
 
-    def allow_public_keys(self, role: iam.IRole, previous_key_ids: tuple[str, ...] = ()) -> None:
-        """Let `role` read the public halves it publishes as our JWKS: the current key, those before it,
-        and the other regions' (each key's policy lets the account's IAM grant kms:GetPublicKey)."""
-        self.signing_key.grant(role, "kms:GetPublicKey")
+    @property
+    def peer_witness_key_ids(self) -> tuple[str, ...]:
+        """The other regions' witness keys (alias ARNs), published for auditors beside this region's."""
+        return self._peer_alias_arns(self.witness)
+
+    def _peer_alias_arns(self, key: NamedUseKey) -> tuple[str, ...]:
+        stack = Stack.of(self)
+        partition, account = stack.partition, stack.account
+        alias = key.alias_name
+        return tuple(peer_key_alias_arn(partition, other, account, alias) for other in self.peer_regions)
+
+    def allow_public_keys(
+        self, role: iam.IRole, previous_key_ids: tuple[str, ...] = (), *, witness: bool = False
+    ) -> None:
+        """Let `role` read the public halves it publishes as our JWKS (and, with `witness`, the witness
+        keys' for auditors): the current keys, those before them, and the other regions' (each key's
+        policy lets the account's IAM grant kms:GetPublicKey)."""
+        published = (self.assertions, self.witness) if witness else (self.assertions,)
+        for key in published:
+            key.key.grant(role, "kms:GetPublicKey")
         if previous_key_ids:
             role.add_to_principal_policy(
                 iam.PolicyStatement(actions=["kms:GetPublicKey"], resources=list(previous_key_ids))
@@ -319,17 +334,18 @@ class Keys(Construct):
         for other in self.peer_regions:
             # The key's id is only known in its own region's stack: named by the alias it carries.
             keys = f"arn:{stack.partition}:kms:{other}:{stack.account}:key/*"
-            alias = self.assertions.alias_name
+            aliases = [key.alias_name for key in published]
             role.add_to_principal_policy(
                 iam.PolicyStatement(
                     actions=["kms:GetPublicKey"],
                     resources=[keys],
-                    conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": [alias]}},
+                    conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": aliases}},
                 )
             )
             acknowledge(
                 role,
                 f"AwsSolutions-IAM5[Resource::{keys.replace(stack.account, nag_account)}]",
                 f"Our JWKS publishes {other}'s assertion key too (an operator accepts whichever region "
-                f"signs): kms:GetPublicKey only, on the one key of {other} carrying alias {alias}.",
+                "signs), and the witness key list its witness key (for auditors): kms:GetPublicKey only, "
+                f"on the keys of {other} carrying alias {' or '.join(aliases)}.",
             )

@@ -10,7 +10,7 @@ a session of the operations role whose name the role's trust policy pins to the 
 operations' InvokeFunction holds only with `lambda:InvokedViaFunctionUrl`.
 """
 
-from aws_cdk import CfnOutput, Duration
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -62,7 +62,9 @@ class PolicyAdminFunction(ServiceFunction):
         )
         # The one holder of GenerateMac on the seal key; it checks seals before each step.
         keys.policy_seals.allow(self.role, "kms:GenerateMac", "kms:VerifyMac")
-        allow_previous_seal_checks(self.role, base.config.previous_policy_seal_key_ids)
+        allow_previous_seal_checks(
+            self.role, base.config.previous_key_ids("policy_seal", Stack.of(self).region)
+        )
 
         self.url = self.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
         # lambda:InvokeFunctionUrl, and lambda:InvokeFunction only when invoked via the URL (dual auth).

@@ -175,8 +175,34 @@ def test_each_regions_jwks_names_the_other_regions_assertion_key(production_regi
     ]
     assert statement["Action"] == "kms:GetPublicKey"
     assert statement["Condition"] == {
-        "ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/kyc-match-production-signing"]}
+        "ForAnyValue:StringEquals": {
+            "kms:ResourceAliases": [
+                "alias/kyc-match-production-signing",
+                "alias/kyc-match-production-witness",
+            ]
+        }
     }
+
+
+@pytest.mark.parametrize(("region", "peer"), [(PRIMARY, OTHER), (OTHER, PRIMARY)])
+def test_each_region_publishes_the_other_regions_witness_key_for_auditors(production_regions, region, peer):
+    """GET /.well-known/witness-keys.json at the global hostname lists both regions' witness keys (#25):
+    the match function reads this region's witness key and the other region's by its alias."""
+    template = production_regions.template_dict(stack_name("production", region))
+    peers = _joined(_environment(template)["KYC_PEER_WITNESS_KEY_IDS"])
+    assert peers == f'["arn:aws:kms:{peer}:<AWS::AccountId>:alias/kyc-match-production-witness"]'
+    witness_key = next(
+        logical_id
+        for logical_id, resource in resources_of(template, "AWS::KMS::Key").items()
+        if "witness" in resource["Properties"]["Description"]
+    )
+    own = [
+        s
+        for s in role_statements(template, role_of(template, MATCH_HANDLER))
+        if "kms:GetPublicKey" in as_list(s["Action"])
+        and {"Fn::GetAtt": [witness_key, "Arn"]} in as_list(s["Resource"])
+    ]
+    assert own and all(s["Effect"] == "Allow" for s in own)
 
 
 def test_a_stage_without_global_configuration_keeps_its_own_tables_and_keys(sandbox_template_dict):

@@ -67,7 +67,9 @@ def test_other_methods_reach_the_function_for_its_camara_405(sandbox_template_di
         m["Properties"]
         for m in methods
         if m["Properties"]["HttpMethod"] != "POST"
-        and not any(keyless in dumps(m["Properties"]["ResourceId"]) for keyless in ("jwks", "health"))
+        and not any(
+            keyless in dumps(m["Properties"]["ResourceId"]) for keyless in ("jwks", "witnesskeys", "health")
+        )
     ]
     assert sorted(m["HttpMethod"] for m in others) == sorted(
         ["GET", "PUT", "PATCH", "DELETE"] * (3 + len(LINE_PATHS))  # match, decision, coverage
@@ -432,29 +434,30 @@ def test_signing_key_is_p256_sign_verify_and_only_the_match_function_signs(sandb
     assert {"kms:Sign", "kms:GetPublicKey"} <= granted
 
 
-def test_jwks_route_needs_no_api_key_and_is_cached(sandbox_template_dict):
-    methods = [
-        (path, props)
-        for path, props in _all_methods(sandbox_template_dict)
-        if path == "/.well-known/jwks.json"
-    ]
+PUBLIC_KEY_SETS = ("/.well-known/jwks.json", "/.well-known/witness-keys.json")  # ours; the witness's (#25)
+
+
+@pytest.mark.parametrize("key_set", PUBLIC_KEY_SETS)
+def test_public_key_set_routes_need_no_api_key_and_are_cached(sandbox_template_dict, key_set):
+    methods = [(path, props) for path, props in _all_methods(sandbox_template_dict) if path == key_set]
     assert [props["HttpMethod"] for _, props in methods] == ["GET"]
-    (_, jwks) = methods[0]
-    assert jwks.get("ApiKeyRequired", False) is False
-    assert jwks["Integration"]["Type"] == "AWS_PROXY"
+    (_, method) = methods[0]
+    assert method.get("ApiKeyRequired", False) is False
+    assert method["Integration"]["Type"] == "AWS_PROXY"
     (stage,) = resources_of(sandbox_template_dict, "AWS::ApiGateway::Stage").values()
     assert stage["Properties"]["CacheClusterEnabled"] is True
     cached = [m for m in stage["Properties"]["MethodSettings"] if m.get("CachingEnabled")]
-    assert cached == [
-        {
-            "HttpMethod": "GET",
-            "ResourcePath": "/~1.well-known~1jwks.json",
-            "CachingEnabled": True,
-            "CacheTtlInSeconds": 300,
-            "CacheDataEncrypted": True,
-            "DataTraceEnabled": False,  # never log bodies, here as elsewhere
-        }
-    ]
+    assert sorted(m["ResourcePath"] for m in cached) == sorted(
+        "/" + path.replace("/", "~1") for path in PUBLIC_KEY_SETS
+    )
+    assert {
+        "HttpMethod": "GET",
+        "ResourcePath": "/" + key_set.replace("/", "~1"),
+        "CachingEnabled": True,
+        "CacheTtlInSeconds": 300,
+        "CacheDataEncrypted": True,
+        "DataTraceEnabled": False,  # never log bodies, here as elsewhere
+    } in cached
 
 
 def test_pending_authorizations_expire_on_the_application_ttl_attribute(sandbox_template: Template):

@@ -155,7 +155,7 @@ def test_an_entry_from_before_auth_is_passed_on_in_its_auth_form(tmp_path):
 def test_previous_hash_key_ids_default_to_an_empty_json_list():
     config = load_stage_config("sandbox")
     assert config.previous_hash_key_ids == ()
-    assert json.loads(config.previous_hash_key_ids_json) == []
+    assert json.loads(config.previous_key_ids_json("hash", "eu-west-1")) == []
 
 
 def test_previous_hash_key_ids_are_passed_as_a_json_list(tmp_path):
@@ -166,7 +166,7 @@ def test_previous_hash_key_ids_are_passed_as_a_json_list(tmp_path):
     ]
     config["previousHashKeyIds"] = old_keys
     loaded = load_stage_config("sandbox", _write(tmp_path, config))
-    assert json.loads(loaded.previous_hash_key_ids_json) == old_keys
+    assert json.loads(loaded.previous_key_ids_json("hash", "eu-west-1")) == old_keys
 
 
 @pytest.mark.parametrize("key", ["not a key", "alias/kyc-match-sandbox-identifiers-2025"])
@@ -225,8 +225,47 @@ def test_previous_signing_key_ids_are_key_arns_passed_as_a_json_list(tmp_path):
     old_key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     config["previousSigningKeyIds"] = [old_key]
     assert json.loads(
-        load_stage_config("sandbox", _write(tmp_path, config)).previous_signing_key_ids_json
+        load_stage_config("sandbox", _write(tmp_path, config)).previous_key_ids_json("signing", "eu-west-1")
     ) == [old_key]
     config["previousSigningKeyIds"] = ["alias/kyc-match-sandbox-signing"]
     with pytest.raises(StageConfigError, match=r"previousSigningKeyIds\.0: String should match pattern"):
         load_stage_config("sandbox", _write(tmp_path, config))
+
+
+# Key rotation across regions (#25): one list in the stage file, each region's functions naming each key
+# as that region must (a multi-region key by its replica's ARN there, a regional key only at home).
+MRK = "arn:aws:kms:eu-west-1:222222222222:key/mrk-1234abcd12ab34cd56ef1234567890ab"
+WEST = "arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+CENTRAL = "arn:aws:kms:eu-central-1:222222222222:key/0fedcba9-12ab-34cd-56ef-1234567890ab"
+
+
+def _production(**previous: list[str]) -> StageConfig:
+    return load_stage_config("production").model_validate(
+        {**load_stage_config("production").model_dump(by_alias=True), **previous}
+    )
+
+
+def test_a_multi_region_previous_key_is_named_by_each_regions_own_arn():
+    config = _production(previousHashKeyIds=[MRK], previousPolicySealKeyIds=[MRK])
+    for kind in ("hash", "policy_seal"):
+        assert config.previous_key_ids(kind, "eu-west-1") == (MRK,)
+        assert config.previous_key_ids(kind, "eu-central-1") == (MRK.replace("eu-west-1", "eu-central-1"),)
+
+
+def test_a_regional_previous_key_is_used_in_its_own_region_only():
+    config = _production(previousWitnessKeyIds=[WEST, CENTRAL], previousSigningKeyIds=[WEST, CENTRAL])
+    assert config.previous_key_ids("witness", "eu-west-1") == (WEST,)
+    assert config.previous_key_ids("witness", "eu-central-1") == (CENTRAL,)
+    assert json.loads(config.previous_key_ids_json("signing", "eu-central-1")) == [CENTRAL]
+    # the other region's previous assertion key is still published here, read in its own region
+    assert config.peer_previous_key_ids("signing", "eu-central-1") == (WEST,)
+    assert config.peer_previous_key_ids("witness", "eu-west-1") == (CENTRAL,)
+
+
+def test_a_previous_key_no_region_of_the_stage_can_use_is_refused_naming_the_field():
+    outside = WEST.replace("eu-west-1", "us-east-1")
+    with pytest.raises(ValueError, match=r"previousHashKeyIds\[0\]: .* is neither a multi-region key"):
+        _production(previousHashKeyIds=[outside])
+    assert _production(previousHashKeyIds=[MRK.replace("eu-west-1", "us-east-1")]).previous_key_ids(
+        "hash", "eu-central-1"
+    ) == (MRK.replace("eu-west-1", "eu-central-1"),)

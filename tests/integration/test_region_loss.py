@@ -17,6 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from kyc_match import wiring
 from kyc_match.settings import get_settings
 from kyc_match.wiring import public_jwks
 from kyc_match_tools import local_aws
@@ -196,3 +197,112 @@ def test_the_other_region_decides_the_same_and_finds_the_same_number_after_the_p
     assert [entry["phoneHash"] for entry in other_found] == [primary_hash]
     # and either region's JWKS lists both regions' assertion keys
     assert len(primary_jwks["keys"]) == 2 and primary_jwks == {"keys": other_jwks["keys"][::-1]}
+
+
+def _key_arn(region: str, alias: str) -> str:
+    return str(boto3.client("kms", region_name=region).describe_key(KeyId=alias)["KeyMetadata"]["Arn"])
+
+
+def _rotate(monkeypatch, stage: dict[str, str], region: str, *, previous: bool) -> None:
+    """After a rotation, as `region`'s stack sets it: the new multi-region keys current, the old ones
+    previous, each named by its replica's ARN in `region` (what infra's StageConfig.previous_key_ids
+    gives it; test_previous_identifier_keys.py checks the templates). `previous=False`: none named."""
+    monkeypatch.setenv("KYC_HASH_KEY_ID", stage["rotated:hash"])
+    monkeypatch.setenv("KYC_POLICY_SEAL_KEY_ID", stage["rotated:seal"])
+    old = {
+        "KYC_PREVIOUS_HASH_KEY_IDS": _key_arn(region, stage["KYC_HASH_KEY_ID"]),
+        "KYC_PREVIOUS_POLICY_SEAL_KEY_IDS": _key_arn(region, stage["KYC_POLICY_SEAL_KEY_ID"]),
+    }
+    for name, arn in old.items():
+        assert f":kms:{region}:" in arn and ":key/mrk-" in arn  # the replica's own ARN there
+        monkeypatch.setenv(name, json.dumps([arn] if previous else []))
+
+
+def _onboard_and_serve_in_the_primary(stage, monkeypatch, tmp_path) -> tuple[str, str, str]:
+    """The first test's setup: one client, its policy sealed by three people and a ported number, all
+    written once in the primary region, and one call there; returns (client, other region's key,
+    the number's hash under the identifier key of the time)."""
+    client, primary_key, other_key = (f"bank-{uuid.uuid4().hex[:8]}", *(uuid.uuid4().hex[:10] for _ in "ab"))
+    clients = {
+        "clients": [
+            {
+                "id": client,
+                "purposes": [FRAUD],
+                "policies": [POLICY],
+                "apiKeyIds": {PRIMARY: [primary_key], OTHER: [other_key]},
+            }
+        ]
+    }
+    (tmp_path / "clients.json").write_text(json.dumps(clients), encoding="utf-8")
+    (tmp_path / "operators.json").write_text(
+        json.dumps([{"id": "sandbox", "kind": "sandbox", "prefixes": ["+34"]}])
+    )
+    (tmp_path / "ported.csv").write_text(f"phoneNumber,operatorId\n{FULL},sandbox\n", encoding="utf-8")
+    _peer(monkeypatch, stage, PRIMARY)
+    with in_region(PRIMARY):
+        assert main(["clients", "apply", str(tmp_path / "clients.json")]) == 0
+        assert main(["policy", "put", "--client", client, str(RETAIL), "--as", "ana"]) == 0
+        version = ["--client", client, "--policy", POLICY, "--version", "1"]
+        assert main(["policy", "approve", *version, "--as", "bo", "--reason", "reviewed"]) == 0
+        assert main(["policy", "activate", *version, "--as", "cy", "--reason", "released"]) == 0
+        ported = [
+            "ported-numbers",
+            "load",
+            str(tmp_path / "ported.csv"),
+            "--operators",
+            str(tmp_path / "operators.json"),
+        ]
+        assert main([*ported, "--table", stage["KYC_PORTED_NUMBERS_TABLE"]]) == 0
+        there, correlator = call_as(primary_key, ASSESS, BODY)
+        assert there["statusCode"] == 200, there["body"]
+        return client, other_key, audit_item_for(correlator)["phoneHash"]
+
+
+@pytest.fixture
+def rotated(stage) -> dict[str, str]:
+    """The stage's next identifier and policy-seal keys, multi-region as the first ones."""
+    suffix = uuid.uuid4().hex[:8]
+    names = {"rotated:hash": f"alias/identifiers-2-{suffix}", "rotated:seal": f"alias/policy-seal-2-{suffix}"}
+    for alias in names.values():
+        _multi_region_key(alias, "HMAC_256", "GENERATE_VERIFY_MAC")
+    return {**stage, **names}
+
+
+@pytest.mark.parametrize("previous", [True, False], ids=["previous-keys-named", "none-named"])
+def test_after_a_key_rotation_the_other_region_still_finds_and_verifies_what_the_old_keys_made(
+    rotated, monkeypatch, tmp_path, previous
+):
+    """Key rotation across regions: the number's route, the policy's seals and its audit entries, all
+    made under the old keys in the primary region, still work in the other region after the rotation,
+    through the old keys' replicas there, named by their own region's ARNs. With no previous key named
+    (the control), the route and the old entry are lost and the policy refused: the previous keys are
+    what keep them."""
+    client, other_key, old_hash = _onboard_and_serve_in_the_primary(rotated, monkeypatch, tmp_path)
+    _replicate((rotated["KYC_CONFIG_TABLE"], rotated["KYC_PORTED_NUMBERS_TABLE"]))
+    _peer(monkeypatch, rotated, OTHER)
+    with in_region(OTHER):  # the other region served the client under the old keys too
+        before, in_other = call_as(other_key, ASSESS, BODY)
+        assert before["statusCode"] == 200 and audit_item_for(in_other)["phoneHash"] == old_hash
+
+    # When the keys are rotated, then the primary region is lost
+    for name in (rotated["KYC_CONFIG_TABLE"], rotated["KYC_PORTED_NUMBERS_TABLE"]):
+        boto3.client("dynamodb", region_name=PRIMARY).delete_table(TableName=name)
+    _rotate(monkeypatch, rotated, OTHER, previous=previous)
+    with in_region(OTHER):
+        after, correlator = call_as(other_key, ASSESS, BODY)
+        entry, new_hash = audit_item_for(correlator), keyed_hash(FULL)  # under the new key
+        route = wiring.operator_directory(get_settings()).ported.operator_of(FULL)
+        found = {entry["phoneHash"] for entry in _found(client)}
+    assert new_hash != old_hash  # the number hashes under the new key now
+    if previous:
+        assert after["statusCode"] == 200, after["body"]
+        decided = json.loads(after["body"])["policy"]
+        assert (decided["source"], decided["id"]) == ("client", POLICY)  # sealed under the old key
+        assert route == "sandbox"  # loaded under the old key
+        assert entry["phoneHash"] == new_hash
+        assert found == {old_hash, new_hash}  # `audit find`: before and after the rotation
+    else:
+        # the client's policy, sealed under a key no longer named, is refused (never replaced)
+        assert after["statusCode"] == 500 and json.loads(after["body"])["code"] == "INTERNAL"
+        assert route is None
+        assert old_hash not in found

@@ -13,13 +13,21 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from kyc_match.api.app import ASSESS_PATH, COVERAGE_PATH, HEALTH_PATH, JWKS_PATH, LINE_PATHS, MATCH_PATH
+from kyc_match.api.app import (
+    ASSESS_PATH,
+    COVERAGE_PATH,
+    HEALTH_PATH,
+    JWKS_PATH,
+    LINE_PATHS,
+    MATCH_PATH,
+    WITNESS_KEYS_PATH,
+)
 from kyc_match.catalogue import CATALOGUE
 from kyc_match.domain.apis import CAMARA_APIS, CamaraApi
 from kyc_match_tools import openapi_bundle
 from kyc_match_tools.openapi_bundle import OUTPUT, ROOT, BundleError, build, bundle, render
 
-SERVICE_PATHS = {HEALTH_PATH, JWKS_PATH}
+SERVICE_PATHS = {HEALTH_PATH, JWKS_PATH, WITNESS_KEYS_PATH}
 
 
 @pytest.fixture(scope="module")

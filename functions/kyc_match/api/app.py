@@ -47,6 +47,8 @@ ASSESS_PATH = "/kyc-decision/v1/assess"
 # What the number's operator can check, answered from configuration (domain/coverage.py): ours, no CAMARA API.
 COVERAGE_PATH = "/kyc-coverage/v1/check"
 JWKS_PATH = "/.well-known/jwks.json"
+# The audit witness keys' public halves, for auditors (`kyc-match audit verify --offline … --public-key`).
+WITNESS_KEYS_PATH = "/.well-known/witness-keys.json"
 # Route 53 health checks (and people) ask whether this region can serve: no API key, no personal data.
 HEALTH_PATH = "/health"
 # The other CAMARA APIs (issues #14, #27), from the registry (domain/apis.py): each operation at its
@@ -201,6 +203,17 @@ def jwks() -> Response[str]:
     return _json(200, public_jwks(get_settings()), {"Cache-Control": f"public, max-age={JWKS_CACHE_SECONDS}"})
 
 
+@app.get(WITNESS_KEYS_PATH)
+def witness_keys() -> Response[str]:
+    """The audit witness's public keys (JWK Set), current and previous, of every region that can be
+    read: what an auditor verifies an export with. No API key, no personal data, cacheable."""
+    from kyc_match.settings import get_settings  # noqa: PLC0415
+    from kyc_match.wiring import witness_jwks  # noqa: PLC0415
+
+    cache = {"Cache-Control": f"public, max-age={JWKS_CACHE_SECONDS}"}
+    return _json(200, witness_jwks(get_settings()), cache)
+
+
 @app.get(HEALTH_PATH)
 def health() -> Response[str]:
     """200 when the audit table and the identifier key answer, else 503; checks cached a few seconds."""
@@ -212,6 +225,7 @@ def health() -> Response[str]:
 
 
 @app.route(JWKS_PATH, method=["POST", *(method for method in OTHER_METHODS if method != "GET")])
+@app.route(WITNESS_KEYS_PATH, method=["POST", *(method for method in OTHER_METHODS if method != "GET")])
 @app.route(HEALTH_PATH, method=["POST", *(method for method in OTHER_METHODS if method != "GET")])
 def get_only_method_not_allowed() -> Response[str]:
     raise MethodNotAllowedError
@@ -370,7 +384,8 @@ def _error(error: KycMatchError) -> Response[str]:
 def _error_headers(error: KycMatchError) -> dict[str, str]:
     # A 405 names what the resource does allow (RFC 9110 §15.5.6).
     if isinstance(error, MethodNotAllowedError):
-        return {"Allow": "GET" if app.current_event.path in {JWKS_PATH, HEALTH_PATH} else "POST"}
+        get_only = {JWKS_PATH, WITNESS_KEYS_PATH, HEALTH_PATH}
+        return {"Allow": "GET" if app.current_event.path in get_only else "POST"}
     # CIBA: when the operator allows the next poll, so the client's retry finds the token (RFC 9110 §10.2.3).
     if isinstance(error, AuthorizationPendingError) and error.retry_after_seconds is not None:
         return {"Retry-After": str(error.retry_after_seconds)}

@@ -42,6 +42,19 @@ def public_key_from_pem(pem: bytes) -> ECKey:
     return key
 
 
+def public_key_from_jwk(jwk: object) -> ECKey:
+    """A public EC key from its JWK (RFC 7517), as the service publishes the witness keys."""
+    if not isinstance(jwk, dict) or jwk.get("kty") != "EC":
+        raise ValueError("not an EC public JWK")
+    if "d" in jwk:
+        raise ValueError("a private key was given: the witness is checked with public keys only")
+    public = {name: jwk[name] for name in ("kty", "crv", "x", "y") if name in jwk}
+    try:
+        return ECKey.import_key(public)
+    except Exception as error:  # joserfc raises its own errors for a malformed key
+        raise ValueError(f"not an EC public JWK: {error}") from None
+
+
 def public_key_pem(key: ECKey) -> bytes:
     pem: bytes = key.as_pem(private=False)
     return pem

@@ -57,7 +57,8 @@ def register(subcommands: Any) -> None:
         type=Path,
         dest="public_keys",
         metavar="FILE",
-        help="witness public key, PEM (repeatable; with --offline)",
+        help="witness public key(s): a PEM, or the JWK Set of GET /.well-known/witness-keys.json "
+        "(repeatable; with --offline)",
     )
     verify.add_argument(
         "--witnessed-since",
@@ -354,7 +355,7 @@ def _offline(directory: Path, key_files: list[Path]) -> tuple[Any, Any, Any]:
     if not key_files:
         raise UsageError("--offline needs the witness public key: --public-key FILE (repeatable)")
     try:
-        keys = key_ring(_public_key(path, public_key_from_pem) for path in key_files)
+        keys = key_ring(key for path in key_files for key in _public_keys(path, public_key_from_pem))
         entries, objects = read_bundle(directory)
     except OSError as error:
         raise UsageError(f"cannot read {error.filename or directory}: {error.strerror or error}") from None
@@ -363,17 +364,27 @@ def _offline(directory: Path, key_files: list[Path]) -> tuple[Any, Any, Any]:
     return entries, objects, keys
 
 
-def _public_key(path: Path, parse: Callable[[bytes], Any]) -> Any:
-    """One --public-key file; a file that is no public key is named, not described in ASN.1 terms."""
+def _public_keys(path: Path, parse: Callable[[bytes], Any]) -> list[Any]:
+    """One --public-key file: a PEM, or a JWK Set (or one JWK) as the service publishes the witness keys;
+    a file that is no public key is named, not described in ASN.1 terms."""
+    from kyc_match.audit.witness_signature import public_key_from_jwk  # noqa: PLC0415
+
     pem = path.read_bytes()
     try:
-        return parse(pem)
+        if pem.lstrip().startswith(b"{"):
+            document = json.loads(pem)
+            jwks = document.get("keys", [document]) if isinstance(document, dict) else None
+            if not isinstance(jwks, list) or not jwks:
+                raise ValueError("no keys")
+            return [public_key_from_jwk(jwk) for jwk in jwks]
+        return [parse(pem)]
     except ValueError as error:
         if "private key" in str(error):
             raise UsageError(f"{path}: {one_line(error)}") from None
         raise UsageError(
-            f"{path}: not a witness public key (a PEM 'BEGIN PUBLIC KEY' block, EC P-256): get it with "
-            "`aws kms get-public-key` (docs/audit.md, Verifying an export)"
+            f"{path}: not a witness public key (a PEM 'BEGIN PUBLIC KEY' block, EC P-256, or the JWK Set "
+            "of GET /.well-known/witness-keys.json): get it there or with `aws kms get-public-key` "
+            "(docs/audit.md, Verifying an export)"
         ) from None
 
 
