@@ -140,16 +140,15 @@ def _wait_until_up(base_url: str, process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="session")
 def our_jwks(local_stack: str) -> Iterator[str]:
-    """Our published JWKS (the signing keys in the suite's moto), served on loopback: what simulated
-    operators check our client assertions against."""
-    from types import SimpleNamespace
-
+    """Our published JWKS, served on loopback: what simulated operators check our client assertions
+    against. Read at each fetch, as `kyc-match serve` answers it: the keys of the settings the handler
+    signs with now, never a copy taken when the session started (a module that changes the signing
+    key would otherwise leave every later assertion refused)."""
     from kyc_match.settings import get_settings
     from kyc_match.wiring import public_jwks
     from support.signing import JwksServer
 
-    keys = public_jwks(get_settings())["keys"]
-    with JwksServer([SimpleNamespace(public_jwk=key) for key in keys]) as server:
+    with JwksServer(source=lambda: list(public_jwks(get_settings())["keys"])) as server:
         yield server.url
 
 

@@ -69,8 +69,9 @@ def camara_operator(sim: SimulatorHandle, **overrides: Any) -> Any:
     return build_adapter(OperatorConfig.model_validate(entry))
 
 
-def build_adapter(config: OperatorConfig, secrets: Any = None) -> Any:
-    """The camara adapter as the composition root builds it: KMS signer, keyed hasher, pending store."""
+def build_adapter(config: OperatorConfig, secrets: Any = None, **clocks: Any) -> Any:
+    """The camara adapter as the composition root builds it: KMS signer, keyed hasher, pending store.
+    `clocks`: build_camara_operator's clock, wall_clock and sleep (a test's ManualClock)."""
     settings = get_settings()
     return build_camara_operator(
         config,
@@ -79,6 +80,7 @@ def build_adapter(config: OperatorConfig, secrets: Any = None) -> Any:
         wiring.identifier_hasher(settings),
         wiring.pending_authorizations(settings),
         local=settings.runs_locally,
+        **clocks,
     )
 
 

@@ -523,9 +523,13 @@ def build_camara_operator(
     http: "httpx.Client | None" = None,
     *,
     local: bool = False,
+    clock: Clock = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    wall_clock: Callable[[], float] = time.time,
 ) -> CamaraOperator:
     """The adapter for one `camara` operator, on the container's shared HTTP client. `local`: not a
-    deployed stage, so OpenID discovery may name loopback endpoints (the operator simulator)."""
+    deployed stage, so OpenID discovery may name loopback endpoints (the operator simulator). The
+    clocks and `sleep` are the real ones but in tests, where a manual clock moves instead."""
     if config.auth is None:
         raise ValueError("a camara operator needs auth")
     client = http or shared_http_client()
@@ -549,5 +553,8 @@ def build_camara_operator(
         breaker,
         hasher=hasher,
         pending=pending if config.auth.grant == "ciba" else None,
+        clock=clock,
+        sleep=sleep,
+        wall_clock=wall_clock,
         dpop=DpopProver(keys) if config.auth.dpop else None,
     )
