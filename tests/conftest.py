@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support.cli import KYC_MATCH
+from support.cli import KYC_MATCH, ServedApi, terminal_of
 from support.loopback import free_port
 from support.transports import API_KEY, API_KEY_ID, HandlerTransport, HttpTransport, Ledger
 
@@ -109,17 +109,17 @@ def handler_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def served_api(local_stack: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """`kyc-match serve` in a subprocess, exactly as the README runs it, against the shared moto."""
+def served_api(local_stack: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
+    """`kyc-match serve` in a subprocess, as the README runs it, against the shared moto."""
     port = free_port()
-    output = tmp_path_factory.mktemp("serve") / "serve.log"
-    command = [str(KYC_MATCH), "serve", "--port", str(port), "--api-key", API_KEY]
-    with output.open("w", encoding="utf-8") as sink:
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    command = [str(KYC_MATCH), "serve", "--port", str(port), "--api-key", API_KEY, "--log-file", str(log)]
+    with terminal_of(log).open("w", encoding="utf-8") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=os.environ.copy())
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base_url, process)
-        yield base_url, output
+        yield ServedApi(base_url, log, terminal_of(log))
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -158,7 +158,7 @@ def handler_transport(local_stack: str, handler_log: Path, ledger: Ledger) -> Ha
 
 
 @pytest.fixture(scope="session")
-def http_transport(served_api: tuple[str, Path], ledger: Ledger) -> Iterator[HttpTransport]:
+def http_transport(served_api: ServedApi, ledger: Ledger) -> Iterator[HttpTransport]:
     transport = HttpTransport(served_api[0], ledger)
     yield transport
     transport.close()
