@@ -545,7 +545,7 @@ def build_camara_operator(
         dpop=DpopProver(keys) if config.auth.dpop else None,
         loopback_allowed=local,
     )
-    breaker = CircuitBreaker(config.circuit_failure_threshold, config.circuit_cooldown_seconds)
+    breaker = CircuitBreaker(config.circuit_failure_threshold, config.circuit_cooldown_seconds, clock)
     return CamaraOperator(
         config,
         client,
