@@ -137,8 +137,8 @@ class AuthorizationOptions:
     ciba_interval_seconds: float
     ciba_expires_in_seconds: float
     enforce_interval: bool
-    # What CIBA requests are timed by (expiry, the interval between polls): a test moves a ManualClock
-    # shared with the adapter under test instead of waiting out the interval on the wall clock.
+    # What CIBA requests (expiry, the interval between polls) and the JWKS refetch are timed by: a test
+    # moves a ManualClock (shared with the adapter under test) instead of waiting on the wall clock.
     clock: Callable[[], float] = time.monotonic
 
 
@@ -172,7 +172,9 @@ class AuthorizationServer:
         self.options = options
         self.faults = faults
         self.tokens = AccessTokens()
-        self.client_keys = ClientKeys(options.client_jwks_url, on_fetch=lambda: faults.count("jwks_fetches"))
+        self.client_keys = ClientKeys(
+            options.client_jwks_url, on_fetch=lambda: faults.count("jwks_fetches"), clock=options.clock
+        )
         self._verifier = AssertionVerifier((options.client_id, *options.other_client_ids), self.client_keys)
         self._is_subscriber = is_subscriber
         self._lock = threading.Lock()

@@ -61,7 +61,7 @@ class SimulatorOptions:
     ciba_interval_seconds: float = 1.0
     ciba_expires_in_seconds: float = 120.0
     enforce_interval: bool = True  # a CIBA poll before the interval has passed gets slow_down
-    clock: Callable[[], float] = time.monotonic  # times CIBA requests (tests: a ManualClock)
+    clock: Callable[[], float] = time.monotonic  # times CIBA requests, JWKS refetches (tests: a ManualClock)
     returns_scores: bool = True
     id_document_required: bool = False
 
