@@ -86,7 +86,7 @@ def served(german_subscribers: Path, tmp_path: Path) -> Iterator[tuple[str, Path
         while "Function logs:" not in terminal.read_text(encoding="utf-8"):
             assert process.poll() is None, terminal.read_text(encoding="utf-8")
             assert time.monotonic() < deadline, "serve did not start within 90 s"
-            time.sleep(0.2)
+            time.sleep(0.2)  # bounded poll: a subprocess's start-up line
         named = re.search(r"^Function logs: (\S+) ", terminal.read_text(encoding="utf-8"), re.MULTILINE)
         assert named is not None
         log = Path(named.group(1))

@@ -297,7 +297,8 @@ def test_a_rotation_signs_only_with_keys_the_operator_already_has(world, tmp_pat
                 )
                 if len(fetches) == 2:
                     # The simulator fetches our JWKS at most every 2 s; the serve restart counts towards it.
-                    time.sleep(max(0.0, answered + 2.1 - time.monotonic()))
+                    # bounded wait: the rule of a subprocess's own clock (its JWKS refetch, 2 s)
+                    time.sleep(max(0.0, answered + 2.1 - time.monotonic()))  # bounded poll
                 published.append({key["kid"] for key in httpx.get(api + JWKS_PATH, timeout=5).json()["keys"]})
                 answer = rotation.match(next(sim.numbers))
                 answered = time.monotonic()

@@ -475,7 +475,7 @@ def test_the_cli_serves_a_profile_operator_told_our_jwks_and_client_ids(jwks, si
                 consumer = ProfileClient(issuer, signer, CLIENT_ID)
                 break
             except httpx.TransportError:
-                time.sleep(0.1)
+                time.sleep(0.1)  # bounded poll: a subprocess starting to listen
         else:
             raise AssertionError("operator-sim did not start")
         assert consumer.metadata["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]

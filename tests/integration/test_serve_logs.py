@@ -48,7 +48,7 @@ def _poll(condition, timeout: float, what: str) -> None:  # type: ignore[no-unty
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"{what} within {timeout:.0f} s"
-        time.sleep(0.2)
+        time.sleep(0.2)  # bounded poll: a subprocess's output
 
 
 @pytest.fixture(scope="module")
