@@ -214,6 +214,7 @@ def local_setup(latency: float, workdir: Path) -> Iterator[LocalSetup]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "KYC_"))}
     command = [str(Path(sys.executable).parent / "kyc-match"), "serve", "--port", str(_free_port())]
     command += ["--api-key", API_KEY, "--operators", str(operators_file)]
+    command += ["--log-file", str(workdir / "function.log")]  # its JSON lines, beside its terminal
     with log.open("w", encoding="utf-8") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
     try:

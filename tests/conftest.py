@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support.cli import KYC_MATCH
+from support.cli import KYC_MATCH, ServedApi, terminal_of
 from support.loopback import free_port
 from support.transports import API_KEY, API_KEY_ID, HandlerTransport, HttpTransport, Ledger
 
@@ -51,8 +51,39 @@ AWS_TEST_ENV = {
 }
 
 
+# Marked here, by path under tests/, rather than in each file (`pytest -m "not slow and not network"`
+# is the fast part; the default run includes all). `slow`: more than about 5 s on 2 cores, or a start
+# that takes that long: the CDK synth, Node servers, `kyc-match serve` with its own moto, a generator,
+# a real window. `network`: the package index. tests/unit/test_markers.py checks the paths exist.
+SLOW_PATHS = (
+    "infra/",
+    "interop/",
+    "fuzz/",
+    "docs/test_docs_examples.py",
+    "integration/test_cli_local.py",
+    "integration/test_e2e_operator_auth.py",
+    "integration/test_e2e_operator_lines.py",
+    "integration/test_openapi_client.py",
+    "integration/test_serve_logs.py",
+    "integration/test_audit_witness.py::test_serve_seals_the_stream_by_itself_within_its_window",
+)
+NETWORK_PATHS = ("infra/test_bundling.py",)
+TESTS = Path(__file__).parent
+
+
+def _under(item: pytest.Item, paths: tuple[str, ...]) -> bool:
+    where = item.path.relative_to(TESTS).as_posix()
+    node = f"{where}::{item.name.split('[', 1)[0]}"
+    return any(where.startswith(path) if "::" not in path else node == path for path in paths)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The privacy scan reads what every other test produced, so it runs last."""
+    """Markers by path (above); and the privacy scan reads what every other test produced, so it runs last."""
+    for item in items:
+        if _under(item, SLOW_PATHS):
+            item.add_marker(pytest.mark.slow)
+        if _under(item, NETWORK_PATHS):
+            item.add_marker(pytest.mark.network)
     items.sort(key=lambda item: item.get_closest_marker("privacy_scan") is not None)
 
 
@@ -109,17 +140,17 @@ def handler_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def served_api(local_stack: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """`kyc-match serve` in a subprocess, exactly as the README runs it, against the shared moto."""
+def served_api(local_stack: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
+    """`kyc-match serve` in a subprocess, as the README runs it, against the shared moto."""
     port = free_port()
-    output = tmp_path_factory.mktemp("serve") / "serve.log"
-    command = [str(KYC_MATCH), "serve", "--port", str(port), "--api-key", API_KEY]
-    with output.open("w", encoding="utf-8") as sink:
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    command = [str(KYC_MATCH), "serve", "--port", str(port), "--api-key", API_KEY, "--log-file", str(log)]
+    with terminal_of(log).open("w", encoding="utf-8") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=os.environ.copy())
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base_url, process)
-        yield base_url, output
+        yield ServedApi(base_url, log, terminal_of(log))
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -134,22 +165,21 @@ def _wait_until_up(base_url: str, process: subprocess.Popen[bytes]) -> None:
             httpx.get(base_url + "/", timeout=1)
             return
         except httpx.TransportError:
-            time.sleep(0.2)
+            time.sleep(0.2)  # bounded poll: a subprocess starting to listen
     raise RuntimeError("kyc-match serve did not start within 60 s")
 
 
 @pytest.fixture(scope="session")
 def our_jwks(local_stack: str) -> Iterator[str]:
-    """Our published JWKS (the signing keys in the suite's moto), served on loopback: what simulated
-    operators check our client assertions against."""
-    from types import SimpleNamespace
-
+    """Our published JWKS, served on loopback: what simulated operators check our client assertions
+    against. Read at each fetch, as `kyc-match serve` answers it: the keys of the settings the handler
+    signs with now, never a copy taken when the session started (a module that changes the signing
+    key would otherwise leave every later assertion refused)."""
     from kyc_match.settings import get_settings
     from kyc_match.wiring import public_jwks
     from support.signing import JwksServer
 
-    keys = public_jwks(get_settings())["keys"]
-    with JwksServer([SimpleNamespace(public_jwk=key) for key in keys]) as server:
+    with JwksServer(source=lambda: list(public_jwks(get_settings())["keys"])) as server:
         yield server.url
 
 
@@ -159,7 +189,7 @@ def handler_transport(local_stack: str, handler_log: Path, ledger: Ledger) -> Ha
 
 
 @pytest.fixture(scope="session")
-def http_transport(served_api: tuple[str, Path], ledger: Ledger) -> Iterator[HttpTransport]:
+def http_transport(served_api: ServedApi, ledger: Ledger) -> Iterator[HttpTransport]:
     transport = HttpTransport(served_api[0], ledger)
     yield transport
     transport.close()

@@ -60,7 +60,6 @@ def test_no_personal_value_in_audit_items_or_logs(
     handler_transport, http_transport, served_api, handler_log, ledger
 ):
     _send_a_sample_of_everything([handler_transport, http_transport])
-    served_log: Path = served_api[1]
     phone_numbers = {value for value in ledger.values if value.startswith("+")}
     forbidden = ledger.values | {hashlib.sha256(number.encode()).hexdigest() for number in phone_numbers}
     assert len(ledger.values) >= 30 and {FULL, CORRELATOR_NUMBER, UUID_SHAPED_NUMBER} <= ledger.values
@@ -79,12 +78,33 @@ def test_no_personal_value_in_audit_items_or_logs(
             f"audit entry {item['entryKey']}: credential"
         )
 
-    for log in (handler_log, served_log):
-        lines = log.read_text(encoding="utf-8").splitlines()
-        assert any('"request answered"' in line for line in lines), f"{log.name} recorded nothing"
-        for number, line in enumerate(lines, start=1):
-            assert leaks(line) == [], f"{log.name} line {number} contains personal data"
-            assert not credentials.search(line), f"{log.name} line {number} contains a token or login_hint"
+    # serve's function log lines are in its log file; its terminal has its access lines.
+    for log in (handler_log, served_api.log):
+        assert '"request answered"' in log.read_text(encoding="utf-8"), f"{log.name} recorded nothing"
+    for log in (handler_log, served_api.log, served_api.terminal):
+        assert _leaking_lines(log, leaks, credentials) == [], f"{log.name}: personal data or a credential"
+
+
+@pytest.mark.privacy_scan
+def test_the_scan_finds_a_value_leaked_into_serves_log_file(http_transport, served_api, ledger, tmp_path):
+    """The scan above reads where serve's function logs now go, and would see a leak there: the same
+    check on a copy of that file with one personal value and one tel: URI written into a line."""
+    http_transport.send({"phoneNumber": FULL, **ON_FILE})
+    lines = served_api.log.read_text(encoding="utf-8").splitlines()
+    answered = next(line for line in lines if '"request answered"' in line)
+    leaked = tmp_path / served_api.log.name
+    planted = [answered.replace('"status"', f'"name": "{ON_FILE["name"]}", "status"', 1), f"tel:{FULL}"]
+    leaked.write_text("\n".join([*lines, *planted]) + "\n", encoding="utf-8")
+    credentials = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.|tel:\+[0-9]")
+    found = _leaking_lines(leaked, _finder(ledger.values), credentials)
+    assert found == [len(lines) + 1, len(lines) + 2], found
+    assert _leaking_lines(served_api.log, _finder(ledger.values), credentials) == []
+
+
+def _leaking_lines(log: Path, leaks, credentials: re.Pattern[str]) -> list[int]:
+    """The numbers of the lines of `log` holding a value `leaks` finds, or a token or login_hint."""
+    lines = log.read_text(encoding="utf-8").splitlines()
+    return [number for number, line in enumerate(lines, start=1) if leaks(line) or credentials.search(line)]
 
 
 def _finder(values: set[str]):

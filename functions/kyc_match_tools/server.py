@@ -10,16 +10,28 @@ Two routes need no key, as in API Gateway: `GET /health` goes to the handler (it
 answers), and `GET /.well-known/jwks.json` is answered beside the handler and its one-invocation lock:
 an operator fetches our keys while our token request to it, inside a match, is in flight.
 `pages` (the API reference, kyc_match_tools/reference_pages.py) are answered there too, without a key.
+`access` is told of every answer (an `Access`): serve prints one line per request from it.
 """
 
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from kyc_match.api.app import HEALTH_PATH, JWKS_CACHE_SECONDS, JWKS_PATH, WITNESS_KEYS_PATH
+from kyc_match.api.app import (
+    ASSESS_PATH,
+    COVERAGE_PATH,
+    HEALTH_PATH,
+    JWKS_CACHE_SECONDS,
+    JWKS_PATH,
+    LINE_PATHS,
+    MATCH_PATH,
+    WITNESS_KEYS_PATH,
+)
 from kyc_match.api.correlator import INVALID_MESSAGE as INVALID_CORRELATOR_MESSAGE
 from kyc_match.api.correlator import read_correlator
 from kyc_match.catalogue import INVALID_ARGUMENT, UNAUTHENTICATED, CamaraError
@@ -38,6 +50,27 @@ _LENGTH = re.compile(r"[0-9]{1,19}")
 # requests got ReadError). The kernel caps it at net.core.somaxconn (4096 on current Linux, 128 on
 # older kernels and macOS): either holds 64 clients.
 LISTEN_BACKLOG = 1024
+# The paths an access line names as they are; any other is printed as OTHER_PATH, since a path is
+# client text and may carry personal data (a phone number in a mistyped URL).
+API_PATHS = frozenset(
+    {MATCH_PATH, ASSESS_PATH, COVERAGE_PATH, HEALTH_PATH, JWKS_PATH, WITNESS_KEYS_PATH, *LINE_PATHS}
+)
+OTHER_PATH = "(other path)"
+
+
+@dataclass(frozen=True)
+class Access:
+    """One answered request, for an access line: never a header, a body or an unknown path."""
+
+    method: str
+    path: str  # one of API_PATHS or a reference page's, else OTHER_PATH
+    status: int
+    milliseconds: float
+    correlation_id: str | None  # the request id the function's log lines carry; None: answered here
+
+    def line(self) -> str:
+        took = f"{self.milliseconds:.0f} ms"
+        return f"{self.method} {self.path} {self.status} {took} {self.correlation_id or '-'}"
 
 
 class GatewayServer(QuietServer):
@@ -58,6 +91,7 @@ def make_server(
     listen: bool = True,
     jwks: Callable[[], Mapping[str, Any]] | None = None,
     pages: Callable[[str], tuple[str, bytes] | None] | None = None,
+    access: Callable[[Access], None] | None = None,
 ) -> ThreadingHTTPServer:
     """`api_keys` maps each accepted key to the key id the handler sees as the client identity;
     `jwks` gives the document served at JWKS_PATH (None: the path is the handler's, behind a key);
@@ -96,7 +130,23 @@ def make_server(
         def do_TRACE(self) -> None:
             self._dispatch()
 
+        started = 0.0
+        known_path = OTHER_PATH
+        correlation_id: str | None = None
+
+        def respond(
+            self, status: int, headers: Mapping[str, str], payload: bytes, close: bool = False
+        ) -> None:
+            if access is not None:  # first: a client that has its answer finds the line printed
+                elapsed = (time.monotonic() - self.started) * 1000
+                access(Access(self.command, self.known_path, status, elapsed, self.correlation_id))
+            super().respond(status, headers, payload, close)
+
         def _dispatch(self) -> None:
+            self.started, self.correlation_id = time.monotonic(), None
+            self.known_path = self.path.split("?", 1)[0]
+            if self.known_path not in API_PATHS:
+                self.known_path = OTHER_PATH
             headers = {name.lower(): value for name, value in self.headers.items()}
             length = _body_length(self.headers.get_all("content-length") or [], headers)
             if length is None:
@@ -115,6 +165,7 @@ def make_server(
                 return
             page = pages(path) if pages is not None and self.command in {"GET", "HEAD"} else None
             if page is not None:
+                self.known_path = path
                 self.respond(200, {"content-type": page[0]}, page[1], unread)
                 return
             api_key_id = api_keys.get(headers.get("x-api-key", ""))
@@ -128,6 +179,7 @@ def make_server(
                 return
             body = self.rfile.read(length).decode("utf-8", errors="replace") if length else None
             event = rest_proxy_event(self.command, path, headers, body, api_key_id)
+            self.correlation_id = str(event["requestContext"]["requestId"])
             # One invocation at a time, as in a Lambda execution environment: the Powertools resolver
             # keeps the current request in module state, so concurrent calls would cross answers.
             with invocation_lock:

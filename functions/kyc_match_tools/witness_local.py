@@ -8,6 +8,8 @@ at once: each try is a single conditional write, and a loser reads the stream ag
 sealed twice.
 """
 
+import logging
+import sys
 import threading
 from typing import Any
 
@@ -84,6 +86,35 @@ def _checkpoint(head: dict[str, Any] | None) -> int | None:
         return None  # no sequence numbers: read the stream from its start
 
 
+# The keys Powertools' Logger adds for the Lambda invocation being served (inject_lambda_context and
+# its correlation id). It keeps them in its formatter, shared by every thread, until the next request.
+INVOCATION_KEYS = (
+    "correlation_id",
+    "function_request_id",
+    "function_name",
+    "function_arn",
+    "function_memory_size",
+    "cold_start",
+    "xray_trace_id",
+)
+
+
+class _NoInvocation(logging.Filter):
+    """The sealer's log lines belong to no request: on its thread, the keys of the request served last
+    (or being served now) are dropped (a key set to None is left out of the line), as the witness
+    function's own lines in AWS carry only its own invocation's."""
+
+    def __init__(self, thread: threading.Thread) -> None:
+        super().__init__()
+        self._thread = thread
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.thread == self._thread.ident:
+            for key in INVOCATION_KEYS:
+                setattr(record, key, None)
+        return True
+
+
 class BackgroundSealer:
     """`kyc-match serve`'s sealer: flushes every WINDOW_SECONDS until stopped (a daemon thread)."""
 
@@ -92,13 +123,20 @@ class BackgroundSealer:
         self._window = window
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="witness-sealer", daemon=True)
+        self._filter = _NoInvocation(self._thread)
 
     def start(self) -> None:
+        from kyc_match.observability import logger  # noqa: PLC0415
+
+        logger.addFilter(self._filter)
         self._thread.start()
 
     def stop(self) -> None:
+        from kyc_match.observability import logger  # noqa: PLC0415
+
         self._stop.set()
         self._thread.join(timeout=self._window + 5)
+        logger.removeFilter(self._filter)
 
     def _run(self) -> None:
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
@@ -110,4 +148,4 @@ class BackgroundSealer:
                 flush(self._settings, metrics=True)
             except (BotoCoreError, ClientError, WitnessChainBrokenError) as error:
                 # The stand-in stopped, or the chain is broken (counted as a metric): try next window.
-                print(f"witness sealer: {type(error).__name__}", flush=True)
+                print(f"witness sealer: {type(error).__name__}", file=sys.stderr, flush=True)

@@ -17,6 +17,7 @@ from openapi_schema_validator import OAS30Validator
 from schemathesis.config import SchemathesisConfig
 
 from support import contract
+from support.cli import ServedApi
 from support.transports import API_KEY
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,14 +83,14 @@ FUZZ_SETTINGS = settings(
 
 @match_schema.parametrize()
 @FUZZ_SETTINGS
-def test_match_contract(case: Any, served_api: tuple[str, Path]) -> None:
+def test_match_contract(case: Any, served_api: ServedApi) -> None:
     # The CAMARA document's server is {apiRoot}/kyc-match/v0.4; its paths are relative to it.
     case.call_and_validate(base_url=served_api[0] + "/kyc-match/v0.4")
 
 
 @decision_schema.parametrize()
 @FUZZ_SETTINGS
-def test_decision_contract(case: Any, served_api: tuple[str, Path]) -> None:
+def test_decision_contract(case: Any, served_api: ServedApi) -> None:
     case.call_and_validate(base_url=served_api[0] + "/kyc-decision/v1")
 
 
@@ -106,13 +107,13 @@ tenure_schema = schemathesis.openapi.from_path(contract.KYC_TENURE_FILE, config=
 
 @recycling_schema.parametrize()
 @FUZZ_SETTINGS
-def test_number_recycling_contract(case: Any, served_api: tuple[str, Path]) -> None:
+def test_number_recycling_contract(case: Any, served_api: ServedApi) -> None:
     case.call_and_validate(base_url=served_api[0] + "/number-recycling/v0.2")
 
 
 @tenure_schema.parametrize()
 @FUZZ_SETTINGS
-def test_kyc_tenure_contract(case: Any, served_api: tuple[str, Path]) -> None:
+def test_kyc_tenure_contract(case: Any, served_api: ServedApi) -> None:
     case.call_and_validate(base_url=served_api[0] + "/kyc-tenure/v0.2")
 
 
@@ -125,7 +126,7 @@ def _other_method(base_url: str, method: str, path: str) -> httpx.Response:
 
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("method", UNEXPECTED_METHODS)
-def test_undeclared_methods_are_camara_405(served_api: tuple[str, Path], method: str, path: str) -> None:
+def test_undeclared_methods_are_camara_405(served_api: ServedApi, method: str, path: str) -> None:
     response = _other_method(served_api[0], method, path)
     assert response.status_code == 405
     assert response.json()["code"] == "METHOD_NOT_ALLOWED"
@@ -133,16 +134,16 @@ def test_undeclared_methods_are_camara_405(served_api: tuple[str, Path], method:
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_405_names_the_allowed_method(served_api: tuple[str, Path], path: str) -> None:
+def test_405_names_the_allowed_method(served_api: ServedApi, path: str) -> None:
     assert _other_method(served_api[0], "PUT", path).headers.get("allow") == "POST"
 
 
 @pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "TRACE"])
-def test_serve_passes_every_method_to_the_handler(served_api: tuple[str, Path], method: str) -> None:
+def test_serve_passes_every_method_to_the_handler(served_api: ServedApi, method: str) -> None:
     assert _other_method(served_api[0], method, PATHS[0]).status_code == 405
 
 
-def test_decision_document_states_the_input_rules_we_enforce(served_api: tuple[str, Path]) -> None:
+def test_decision_document_states_the_input_rules_we_enforce(served_api: ServedApi) -> None:
     """Bodies the API refuses are invalid per our own published document too (found by schemathesis)."""
     schema = contract.decision_schema("/components/schemas/AssessRequest")
     for body in (

@@ -3,11 +3,17 @@ over loopback (our KMS assertions, verified against our published JWKS). An inte
 budget cannot cover is not waited for: the client gets 503 at once with `Retry-After`, the seconds
 until the operator allows the next poll, and the retry after that many seconds gets the token without
 prompting the subscriber again. An interval the budget covers is waited for on the first request.
-The simulator's clock is real, so its interval is 1 s: the only real wait here."""
+
+No wall clock: the adapter's clocks and sleep and the simulator's CIBA timing share one ManualClock, so
+"at once" means the clock never moved and "waited the interval" means it moved by exactly that much,
+however loaded the machine. Each test has its own operator id: a pending authorization a failed test
+leaves behind (kept for the client's retry) is never continued by the next test's simulator, which
+would not know it (`invalid_grant`)."""
 
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -17,6 +23,7 @@ from kyc_match.operators.directory import PrefixDirectory
 from kyc_match.settings import get_settings
 from kyc_match_tools.operator_sim import SimulatorHandle
 from support.audit import audit_item_for
+from support.doubles import ManualClock
 from support.operators import build_adapter, simulator
 from support.people import FULL
 
@@ -26,31 +33,51 @@ CLIENT_ID = "aggregator-ciba-budget"
 INTERVAL = 1.0  # the simulator's CIBA interval
 
 
+@dataclass
+class Budgeted:
+    handle: SimulatorHandle
+    operator_id: str
+    clock: ManualClock
+
+
 @pytest.fixture
-def sim(our_jwks: str) -> Iterator[SimulatorHandle]:
+def sim(our_jwks: str) -> Iterator[Budgeted]:
+    # Started at the monotonic clock's reading: the handler's own deadline (the function's remaining
+    # time) is on that clock, and the operator's budget is the smaller of the two.
+    clock = ManualClock(time.monotonic())
+    operator_id = f"op-ciba-budget-{uuid.uuid4().hex[:8]}"
     handle = simulator(
-        operator_id="op-ciba-budget",
+        operator_id=operator_id,
         client_id=CLIENT_ID,
         client_jwks_url=our_jwks,
         grants=("ciba",),
         ciba_interval_seconds=INTERVAL,
+        clock=clock,
     )
     handle.faults.set(ciba_pending_polls=1)  # the subscriber answers after the first poll
-    yield handle
+    yield Budgeted(handle, operator_id, clock)
     handle.stop()
     wiring.use_dependencies(None)
 
 
-def route_to(sim: SimulatorHandle, budget: float) -> None:
+def route_to(sim: Budgeted, budget: float) -> None:
     entry = {
-        "id": "op-ciba-budget",
+        "id": sim.operator_id,
         "kind": "camara",
         "prefixes": ["+34"],
-        "baseUrl": sim.url,
-        "auth": {"grant": "ciba", "issuer": sim.issuer, "clientId": CLIENT_ID},
+        "baseUrl": sim.handle.url,
+        "auth": {"grant": "ciba", "issuer": sim.handle.issuer, "clientId": CLIENT_ID},
         "timeoutSeconds": budget,
     }
-    directory = PrefixDirectory({"+34": build_adapter(OperatorConfig.model_validate(entry))})
+    # The pending store's expiry is on the wall clock: the same manual clock, read as a date.
+    epoch = time.time() - sim.clock.now
+    adapter = build_adapter(
+        OperatorConfig.model_validate(entry),
+        clock=sim.clock,
+        sleep=sim.clock.sleep,
+        wall_clock=lambda: epoch + sim.clock.now,
+    )
+    directory = PrefixDirectory({"+34": adapter})
     wiring.use_dependencies(wiring.build(get_settings(), operators=directory))
 
 
@@ -66,26 +93,31 @@ def test_an_interval_beyond_the_budget_is_answered_at_once_and_the_retry_gets_th
     handler_transport, sim
 ):
     route_to(sim, budget=0.95)  # the next poll, 1 s after the first, cannot fit
-    started = time.monotonic()
+    started = sim.clock.now
     first, entry = send(handler_transport)
-    elapsed = time.monotonic() - started
     assert (first.status, first.json()["code"]) == (503, "UNAVAILABLE"), first.body
     assert first.headers["retry-after"] == "1"
-    assert elapsed < INTERVAL, f"answered after {elapsed:.2f} s: it waited for a poll it could not make"
+    assert sim.clock.now == started, "it waited for a poll it could not make"
     assert entry["status"] == 503
-    time.sleep(int(first.headers["retry-after"]))  # the client does as it is told
+    sim.clock.advance(int(first.headers["retry-after"]))  # the client does as it is told
     second, _ = send(handler_transport)
     assert (second.status, second.json()) == (200, {"givenNameMatch": "true"}), second.body
-    stats = sim.stats()
+    # At once: the pending store keeps the next poll's time to the millisecond, so at most that is left.
+    assert sim.clock.now - started == pytest.approx(INTERVAL, abs=0.001), "the retry waited"
+    stats = sim.handle.stats()
     assert (stats.bc_authorize_requests, stats.ciba_polls, stats.tokens_issued) == (1, 2, 1), stats
     assert stats.oauth_errors == ["authorization_pending"], "a poll came early (slow_down) or was refused"
 
 
 def test_an_interval_within_the_budget_is_waited_for_on_the_first_request(handler_transport, sim):
     route_to(sim, budget=3.0)
+    started = sim.clock.now
     reply, _ = send(handler_transport)
     assert (reply.status, reply.json()) == (200, {"givenNameMatch": "true"}), reply.body
     assert "retry-after" not in reply.headers
-    stats = sim.stats()
+    assert sim.clock.now - started == pytest.approx(INTERVAL), (
+        "it should have waited the interval once, no more"
+    )
+    stats = sim.handle.stats()
     assert (stats.bc_authorize_requests, stats.ciba_polls, stats.tokens_issued) == (1, 2, 1), stats
     assert stats.oauth_errors == ["authorization_pending"], "a poll came early (slow_down) or was refused"

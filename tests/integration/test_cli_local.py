@@ -6,7 +6,9 @@ at start-up; the mistakes a newcomer makes first end in one line and exit status
 
 import json
 import os
+import re
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,10 +62,11 @@ def assert_one_line_error(completed: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.fixture
-def served(german_subscribers: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """`kyc-match serve --subscribers subscribers-de.json`: (base URL, the file of all it prints)."""
+def served(german_subscribers: Path, tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
+    """`kyc-match serve --subscribers subscribers-de.json`: (base URL, what it printed on the terminal,
+    the default log file of the function's JSON lines, which the start-up lines name)."""
     port = free_port()
-    log = tmp_path / "serve.log"
+    terminal = tmp_path / "serve.log"
     command = [
         CLI,
         "serve",
@@ -74,18 +77,26 @@ def served(german_subscribers: Path, tmp_path: Path) -> Iterator[tuple[str, Path
         "--subscribers",
         str(german_subscribers),
     ]
-    with log.open("w", encoding="utf-8") as sink:
+    with terminal.open("w", encoding="utf-8") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=fresh_environment())
+    named = None
     try:
+        # A bounded wait for a subprocess's start-up line (the documented case for polling).
         deadline = time.monotonic() + 90
-        while "AWS stand-in:" not in log.read_text(encoding="utf-8"):
-            assert process.poll() is None, log.read_text(encoding="utf-8")
+        while "Function logs:" not in terminal.read_text(encoding="utf-8"):
+            assert process.poll() is None, terminal.read_text(encoding="utf-8")
             assert time.monotonic() < deadline, "serve did not start within 90 s"
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", log
+            time.sleep(0.2)  # bounded poll: a subprocess's start-up line
+        named = re.search(r"^Function logs: (\S+) ", terminal.read_text(encoding="utf-8"), re.MULTILINE)
+        assert named is not None
+        log = Path(named.group(1))
+        assert log == Path(tempfile.gettempdir()) / f"kyc-match-serve-{port}.log"
+        yield f"http://127.0.0.1:{port}", terminal, log
     finally:
         process.terminate()
         process.wait(timeout=10)
+        if named is not None:
+            Path(named.group(1)).unlink(missing_ok=True)
 
 
 def match(base_url: str, body: dict[str, str]) -> httpx.Response:
@@ -94,8 +105,8 @@ def match(base_url: str, body: dict[str, str]) -> httpx.Response:
 
 
 def test_serve_answers_for_the_numbers_of_its_subscribers_file(served):
-    base_url, log = served
-    startup = log.read_text(encoding="utf-8")
+    base_url, terminal, log = served
+    startup = terminal.read_text(encoding="utf-8")
     assert "operators: sandbox serves +49 (the country codes in subscribers-de.json)" in startup.splitlines()
     assert GERMAN not in startup and GERMAN.lstrip("+") not in startup, "prefixes only, never a number"
 
@@ -112,10 +123,14 @@ def test_serve_answers_for_the_numbers_of_its_subscribers_file(served):
     assert match(base_url, {"phoneNumber": SPANISH, "givenName": "Federica"}).json()["code"] == (
         "SERVICE_NOT_APPLICABLE"
     )
-    printed = log.read_text(encoding="utf-8")
-    assert printed.count('"request answered"') == 3
+    # The terminal: one access line per request; the function's JSON lines: in the log file.
+    printed = terminal.read_text(encoding="utf-8")[len(startup) :]
+    access = re.findall(r"^POST /kyc-match/v0\.4/match (\d{3}) \d+ ms [0-9a-f-]{36}$", printed, re.MULTILINE)
+    assert access == ["200", "404", "422"] and len(printed.splitlines()) == 3, printed
+    logged = log.read_text(encoding="utf-8")
+    assert logged.count('"request answered"') >= 3
     for personal in (GERMAN, GERMAN_UNKNOWN, SPANISH, "Erika", "Mustermann", "1964-08-12"):
-        assert personal.lstrip("+") not in printed
+        assert personal.lstrip("+") not in printed and personal.lstrip("+") not in logged
 
 
 def test_invoke_answers_for_the_numbers_of_its_subscribers_file(german_subscribers, tmp_path):

@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from support.audit import audit_item_for
-from support.cli import KYC_MATCH
+from support.cli import KYC_MATCH, terminal_of
 from support.loopback import SimulatorControl, free_port, wait_until_serving
 from support.transports import Ledger
 
@@ -133,15 +133,17 @@ def _start_sim(
 def _start_serve(
     port: int, operators: Path, log: Path, signing: str, previous: list[str]
 ) -> subprocess.Popen[bytes]:
-    """`kyc-match serve --operators FILE` on the suite's moto, signing with `signing`, publishing `previous`."""
+    """`kyc-match serve --operators FILE` on the suite's moto, signing with `signing`, publishing `previous`;
+    its JSON log lines in `log`, its terminal beside it (terminal_of)."""
     environment = {name: value for name, value in os.environ.items() if name != "KYC_OPERATORS"}
     environment |= {"KYC_SIGNING_KEY_ID": signing, "KYC_PREVIOUS_SIGNING_KEY_IDS": json.dumps(previous)}
     command = [
         str(KYC_MATCH), "serve", "--port", str(port), "--api-key", API_KEY, "--operators", str(operators),
+        "--log-file", str(log),
     ]  # fmt: skip
-    with log.open("ab") as sink:
+    with terminal_of(log).open("ab") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=environment)
-    wait_until_serving(process, log, f"http://127.0.0.1:{port}{JWKS_PATH}", START_TIMEOUT)
+    wait_until_serving(process, terminal_of(log), f"http://127.0.0.1:{port}{JWKS_PATH}", START_TIMEOUT)
     return process
 
 
@@ -295,7 +297,8 @@ def test_a_rotation_signs_only_with_keys_the_operator_already_has(world, tmp_pat
                 )
                 if len(fetches) == 2:
                     # The simulator fetches our JWKS at most every 2 s; the serve restart counts towards it.
-                    time.sleep(max(0.0, answered + 2.1 - time.monotonic()))
+                    # bounded wait: the rule of a subprocess's own clock (its JWKS refetch, 2 s)
+                    time.sleep(max(0.0, answered + 2.1 - time.monotonic()))  # bounded poll
                 published.append({key["kid"] for key in httpx.get(api + JWKS_PATH, timeout=5).json()["keys"]})
                 answer = rotation.match(next(sim.numbers))
                 answered = time.monotonic()
@@ -312,7 +315,8 @@ def test_a_rotation_signs_only_with_keys_the_operator_already_has(world, tmp_pat
     assert fetches[1] == fetches[0] >= 1 and fetches[2] == fetches[0] + 1 and fetches[3] == fetches[2], (
         fetches
     )
-    _assert_no_leaks(world.sent, {"rotation serve": serve_log, "rotation operator": sim_log})
+    logs = {"rotation serve": serve_log, "rotation serve's terminal": terminal_of(serve_log)}
+    _assert_no_leaks(world.sent, logs | {"rotation operator": sim_log})
 
 
 # -- (2) every error of item 6, as the simulators produce it
@@ -594,7 +598,8 @@ def test_no_number_name_token_or_login_hint_in_the_logs(world, jwt_sim, ciba_sim
     assert world.match(next(ciba_sim.numbers)).status_code == 200
     served = world.serve_log.read_text(encoding="utf-8")
     assert served.count('"request answered"') >= 2, "serve logged no answers"
-    logs = {"serve": world.serve_log} | {sim.base: sim.log for sim in world.sims.values()}
+    logs = {"serve": world.serve_log, "serve's terminal": terminal_of(world.serve_log)}
+    logs |= {sim.base: sim.log for sim in world.sims.values()}
     _assert_no_leaks(world.sent, logs)
 
 

@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from support.audit import audit_item_for
-from support.cli import KYC_MATCH
+from support.cli import KYC_MATCH, terminal_of
 from support.loopback import SimulatorControl, free_port, wait_until_serving
 from support.transports import Ledger
 
@@ -145,12 +145,14 @@ def world(tmp_path_factory: pytest.TempPathFactory, ledger: Ledger) -> Iterator[
             API_KEY,
             "--operators",
             str(operators),
+            "--log-file",
+            str(serve_log),
         ]
-        with serve_log.open("ab") as sink:
+        with terminal_of(serve_log).open("ab") as sink:
             processes.append(
                 subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=environment)
             )
-        wait_until_serving(processes[-1], serve_log, api + JWKS_PATH, START_TIMEOUT)
+        wait_until_serving(processes[-1], terminal_of(serve_log), api + JWKS_PATH, START_TIMEOUT)
         sims = [
             SimulatorControl(f"http://127.0.0.1:{port}", logs[operator]) for operator, port in ports.items()
         ]
@@ -303,7 +305,7 @@ def test_a_decision_needing_match_sim_swap_and_recycling_asks_one_token_for_all_
 def test_no_number_date_or_credential_in_the_logs(world):
     # Runs last in this module: by now every case above has gone through serve and the simulators.
     dates = [SWAP_DATE.isoformat()[:19], "2024-03-01T09:30", "2024-02-01"]
-    for log in (world.serve_log, world.sim.log, world.match_only.log):
+    for log in (world.serve_log, terminal_of(world.serve_log), world.sim.log, world.match_only.log):
         text = log.read_text(encoding="utf-8")
         leaked = [
             value for value in (*(record["phoneNumber"] for record in SUBSCRIBERS), *dates) if value in text

@@ -156,7 +156,7 @@ def test_a_body_the_json_parser_would_let_through_is_refused(api, body, message)
 
 
 def test_bytes_that_are_not_utf8_are_refused_over_http(served_api):
-    base_url, _ = served_api
+    base_url = served_api.url
     body = b'{"phoneNumber": "+34600000001", "name": "Feder\xffica Sanchez"}'
     headers = {"content-type": "application/json", "x-api-key": API_KEY}
     reply = httpx.post(f"{base_url}/kyc-match/v0.4/match", content=body, headers=headers, timeout=10)

@@ -20,6 +20,7 @@ import pytest
 
 from kyc_match_tools.openapi_bundle import OUTPUT, ROOT
 from kyc_match_tools.reference_pages import swagger_ui_folder
+from support.cli import ServedApi
 from support.transports import API_KEY
 
 PACKAGE = "kyc_aggregator_client"
@@ -27,9 +28,9 @@ GENERATOR = Path(sys.executable).parent / "openapi-python-client"
 
 
 @pytest.fixture(scope="module")
-def generated(served_api: tuple[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+def generated(served_api: ServedApi, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     """The client generated from the document as served (not the file): what an integrator gets."""
-    base_url, _ = served_api
+    base_url = served_api.url
     folder = tmp_path_factory.mktemp("generated")
     document = folder / "openapi.yaml"
     document.write_bytes(httpx.get(base_url + "/openapi.yaml", timeout=10).content)
@@ -55,10 +56,10 @@ def _module(name: str) -> ModuleType:
 
 
 @pytest.fixture
-def client(generated: ModuleType, served_api: tuple[str, Path]) -> Iterator[object]:
+def client(generated: ModuleType, served_api: ServedApi) -> Iterator[object]:
     """The generated client, authenticated as the document's security scheme says: x-api-key."""
     authenticated = generated.AuthenticatedClient(
-        base_url=served_api[0], token=API_KEY, prefix="", auth_header_name="x-api-key"
+        base_url=served_api.url, token=API_KEY, prefix="", auth_header_name="x-api-key"
     )
     with authenticated as open_client:
         yield open_client
@@ -120,13 +121,11 @@ def test_a_line_history_api_through_the_generated_client(client: object) -> None
     assert kept.swapped is False
 
 
-def test_an_error_parses_into_the_catalogue_response(
-    generated: ModuleType, served_api: tuple[str, Path]
-) -> None:
+def test_an_error_parses_into_the_catalogue_response(generated: ModuleType, served_api: ServedApi) -> None:
     models = _module("models")
     match = _module("api.kyc_match.kyc_match")
     body = models.KycMatchKYCMatchRequestBody(phone_number="+34600000001", given_name="Federica")
-    with generated.Client(base_url=served_api[0]) as keyless:
+    with generated.Client(base_url=served_api.url) as keyless:
         response = match.sync_detailed(client=keyless, body=body)
 
     assert response.status_code == 401
@@ -134,27 +133,27 @@ def test_an_error_parses_into_the_catalogue_response(
     assert response.parsed.status.value == 401
 
 
-def test_health_through_the_generated_client(generated: ModuleType, served_api: tuple[str, Path]) -> None:
+def test_health_through_the_generated_client(generated: ModuleType, served_api: ServedApi) -> None:
     models = _module("models")
     health = _module("api.service.health")
-    with generated.Client(base_url=served_api[0]) as keyless:
+    with generated.Client(base_url=served_api.url) as keyless:
         report = health.sync(client=keyless)
 
     assert isinstance(report, models.ServiceHealthReport)
     assert report.status == models.ServiceHealthReportStatus.OK
 
 
-def test_the_document_is_served_without_a_key_as_committed(served_api: tuple[str, Path]) -> None:
-    response = httpx.get(served_api[0] + "/openapi.yaml", timeout=10)
+def test_the_document_is_served_without_a_key_as_committed(served_api: ServedApi) -> None:
+    response = httpx.get(served_api.url + "/openapi.yaml", timeout=10)
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/yaml")
     assert response.content == (ROOT / OUTPUT).read_bytes()
-    assert httpx.post(served_api[0] + "/openapi.yaml", timeout=10).status_code == 401  # only GET is keyless
+    assert httpx.post(served_api.url + "/openapi.yaml", timeout=10).status_code == 401  # only GET is keyless
 
 
-def test_the_reference_page_is_served_from_the_package_without_a_cdn(served_api: tuple[str, Path]) -> None:
-    base_url, _ = served_api
+def test_the_reference_page_is_served_from_the_package_without_a_cdn(served_api: ServedApi) -> None:
+    base_url = served_api.url
     page = httpx.get(base_url + "/docs", timeout=10)
 
     assert page.status_code == 200

@@ -16,6 +16,7 @@ from joserfc.jwk import KeySet
 from kyc_match_tools.local_aws import DEFAULT_SUBSCRIBERS
 from kyc_match_tools.operator_sim import start_simulator
 from support.camara_client import BEARER_SCOPE, CIBA_SCOPE, PURPOSE, ProfileClient
+from support.doubles import ManualClock
 from support.people import FULL, ON_FILE, PARTIAL, UNKNOWN
 from support.signing import JWT_BEARER_GRANT, JwksServer, LocalSigner
 
@@ -46,14 +47,20 @@ def start(jwks_server: JwksServer, **options):
 
 
 @pytest.fixture
-def sim(jwks):
-    with start(jwks) as handle:
+def clock() -> ManualClock:
+    """The simulator's clock for CIBA intervals and expiry and for its JWKS refetch: moved, not waited."""
+    return ManualClock(1000.0)
+
+
+@pytest.fixture
+def sim(jwks, clock):
+    with start(jwks, clock=clock) as handle:
         yield handle
 
 
 @pytest.fixture
-def client(sim, signer):
-    consumer = ProfileClient(sim.issuer, signer, CLIENT_ID)
+def client(sim, signer, clock):
+    consumer = ProfileClient(sim.issuer, signer, CLIENT_ID, sleep=clock.sleep)
     yield consumer
     consumer.close()
 
@@ -190,13 +197,15 @@ def test_an_unknown_client_is_invalid_client(sim, signer):
 
 
 def test_rotation_a_new_key_is_accepted_once_published_and_the_old_one_while_it_stays(
-    sim, client, jwks, signer
+    sim, client, jwks, signer, clock
 ):
     assert client.jwt_bearer(FULL).status_code == 200  # the simulator has fetched our JWKS: key A only
     new_key = LocalSigner()
     jwks.publish([signer, new_key])  # rotation step 1: publish B beside A, before B signs
-    time.sleep(2.1)  # the simulator refetches for an unknown kid at most every 2 s
     rotated = ProfileClient(sim.issuer, new_key, CLIENT_ID)
+    clock.advance(1.9)  # the simulator refetches for an unknown kid at most every 2 s
+    assert error_of(rotated.jwt_bearer(FULL)) == (400, "invalid_grant")  # not refetched yet
+    clock.advance(0.1)
     assert rotated.jwt_bearer(FULL).status_code == 200
     assert client.jwt_bearer(FULL).status_code == 200  # A still published: still accepted
 
@@ -239,7 +248,7 @@ def test_jwt_bearer_unknown_subscriber_and_refused_consent_are_invalid_grants(si
 # --- CIBA -----------------------------------------------------------------------------------------
 
 
-def test_ciba_pending_then_a_token_bound_to_the_subscriber(sim, client):
+def test_ciba_pending_then_a_token_bound_to_the_subscriber(sim, client, clock):
     sim.faults.set(ciba_pending_polls=2)
     started = client.bc_authorize(FULL)
     assert started.status_code == 200
@@ -247,7 +256,7 @@ def test_ciba_pending_then_a_token_bound_to_the_subscriber(sim, client):
     auth_req_id = started.json()["auth_req_id"]
     answers = []
     for _ in range(3):
-        time.sleep(0.06)
+        clock.advance(0.06)
         answers.append(client.poll(auth_req_id))
     assert [error_of(answer) for answer in answers[:2]] == [(400, "authorization_pending")] * 2
     token_response = answers[2]
@@ -321,10 +330,10 @@ def test_authorize_error_knob_answers_with_the_appendix_a_status(sim, client, co
     assert error_of(client.bc_authorize(FULL)) == (status, code)
 
 
-def test_ciba_slow_down_and_polling_too_early(sim, client):
+def test_ciba_slow_down_and_polling_too_early(sim, client, clock):
     sim.faults.set(ciba_slow_down_polls=1)
     auth_req_id = client.bc_authorize(FULL).json()["auth_req_id"]
-    time.sleep(0.06)
+    clock.advance(0.06)
     assert error_of(client.poll(auth_req_id)) == (400, "slow_down")  # the knob
     assert error_of(client.poll(auth_req_id)) == (
         400,
@@ -333,37 +342,37 @@ def test_ciba_slow_down_and_polling_too_early(sim, client):
     assert sim.stats().rejections[-2:] == ["knob", "polled_too_early"]
 
 
-def test_ciba_refused_consent_expired_request_and_another_clients_poll(sim, client, jwks, signer):
+def test_ciba_refused_consent_expired_request_and_another_clients_poll(sim, client, jwks, signer, clock):
     sim.faults.set(consent_refused=True)
     assert error_of(client.ciba_token(FULL)) == (400, "access_denied")
     sim.faults.set(consent_refused=False, expired_request=True)
     assert error_of(client.ciba_token(FULL)) == (400, "expired_token")
     sim.faults.set(expired_request=False)
     auth_req_id = client.bc_authorize(FULL).json()["auth_req_id"]
-    time.sleep(0.06)
+    clock.advance(0.06)
     assert error_of(client.poll(auth_req_id, sub="intruder", iss="intruder")) == (401, "invalid_client")
 
 
-def test_ciba_request_expires_after_its_lifetime(jwks, signer):
-    with start(jwks, ciba_expires_in_seconds=0.2) as sim:
+def test_ciba_request_expires_after_its_lifetime(jwks, signer, clock):
+    with start(jwks, ciba_expires_in_seconds=0.2, clock=clock) as sim:
         consumer = ProfileClient(sim.issuer, signer, CLIENT_ID)
         auth_req_id = consumer.bc_authorize(FULL).json()["auth_req_id"]
-        time.sleep(0.3)
+        clock.advance(0.3)
         assert error_of(consumer.poll(auth_req_id)) == (400, "expired_token")
 
 
-def test_ciba_hold_keeps_the_request_pending_until_released(sim, client):
+def test_ciba_hold_keeps_the_request_pending_until_released(sim, client, clock):
     sim.faults.set(ciba_hold=True)
     auth_req_id = client.bc_authorize(FULL).json()["auth_req_id"]
     for _ in range(3):
-        time.sleep(0.06)
+        clock.advance(0.06)
         assert error_of(client.poll(auth_req_id)) == (400, "authorization_pending")
     sim.faults.set(ciba_hold=False)
-    time.sleep(0.06)
+    clock.advance(0.06)
     assert client.poll(auth_req_id).status_code == 200
 
 
-def test_every_poll_needs_a_fresh_client_assertion(sim, client, signer):
+def test_every_poll_needs_a_fresh_client_assertion(sim, client, signer, clock):
     auth_req_id = client.bc_authorize(FULL).json()["auth_req_id"]
     assertion = signer.client_assertion(CLIENT_ID, sim.token_url)
     form = {
@@ -373,9 +382,9 @@ def test_every_poll_needs_a_fresh_client_assertion(sim, client, signer):
         "client_assertion": assertion,
     }
     sim.faults.set(ciba_pending_polls=5)
-    time.sleep(0.06)
+    clock.advance(0.06)
     client.post_form(sim.token_url, form)
-    time.sleep(0.06)
+    clock.advance(0.06)
     assert error_of(client.post_form(sim.token_url, form)) == (401, "invalid_client")
     assert sim.stats().rejections[-1] == "replayed_jti"
 
@@ -466,7 +475,7 @@ def test_the_cli_serves_a_profile_operator_told_our_jwks_and_client_ids(jwks, si
                 consumer = ProfileClient(issuer, signer, CLIENT_ID)
                 break
             except httpx.TransportError:
-                time.sleep(0.1)
+                time.sleep(0.1)  # bounded poll: a subprocess starting to listen
         else:
             raise AssertionError("operator-sim did not start")
         assert consumer.metadata["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]

@@ -18,6 +18,7 @@ from kyc_match.settings import get_settings
 from kyc_match_tools.lambda_context import local_context
 from support.cli import call_cli
 from support.clients import onboard
+from support.doubles import StsFactory
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
@@ -195,19 +196,6 @@ class PersonSts:
         credentials = {"AccessKeyId": KEYS[self.person], "SecretAccessKey": "x", "SessionToken": "t"}
         user = {"Arn": session(self.person), "AssumedRoleId": f"AROAEXAMPLE:{self.person}"}
         return {"Credentials": credentials, "AssumedRoleUser": user, "SourceIdentity": self.person}
-
-
-class StsFactory:
-    """Stands in for kyc_match.aws.sts (a cached factory, cleared by aws.reset())."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    def __call__(self) -> Any:
-        return self._client
-
-    def cache_clear(self) -> None:
-        """Nothing cached."""
 
 
 class FunctionUrl:

@@ -30,7 +30,7 @@ from kyc_match_tools.lambda_context import local_context
 from support.audit import audit_item_for
 from support.cli import call_cli, run_cli
 from support.clients import onboard
-from support.doubles import CountingTable, ManualClock
+from support.doubles import CountingTable, ManualClock, StsFactory
 from support.people import FULL, ON_FILE
 
 pytestmark = pytest.mark.usefixtures("local_stack")
@@ -374,19 +374,6 @@ def operations_role(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     yield role
     monkeypatch.delenv("KYC_OPERATIONS_ROLE_ARN")
     get_settings.cache_clear()
-
-
-class StsFactory:
-    """Stands in for kyc_match.aws.sts, a cached factory: the STS client the command is given."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    def __call__(self) -> Any:
-        return self._client
-
-    def cache_clear(self) -> None:
-        """kyc_match.aws.reset() clears every factory."""
 
 
 def _as_sts(monkeypatch: pytest.MonkeyPatch, sts: Any) -> None:

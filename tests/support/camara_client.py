@@ -5,6 +5,7 @@ It speaks the profile plainly and returns raw `httpx.Response`s, so tests can as
 """
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -17,7 +18,17 @@ CIBA_SCOPE = f"openid {PURPOSE} kyc-match:match"
 
 
 class ProfileClient:
-    def __init__(self, issuer: str, signer: LocalSigner, client_id: str, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        issuer: str,
+        signer: LocalSigner,
+        client_id: str,
+        *,
+        timeout: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """`sleep`: how ciba_token waits out the interval (a ManualClock's, when the simulator runs on it)."""
+        self.sleep = sleep
         self.signer = signer
         self.client_id = client_id
         self.http = httpx.Client(timeout=timeout)
@@ -65,7 +76,7 @@ class ProfileClient:
         started.raise_for_status()
         auth_req_id, interval = started.json()["auth_req_id"], float(started.json().get("interval", 5))
         for _ in range(max_polls):
-            time.sleep(interval)
+            self.sleep(interval)
             response = self.poll(auth_req_id)
             error = response.json().get("error") if response.status_code == 400 else None
             if error == "slow_down":

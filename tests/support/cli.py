@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 KYC_MATCH = Path(sys.executable).parent / "kyc-match"
 
@@ -42,3 +43,17 @@ def call_cli(*args: str) -> subprocess.CompletedProcess[str]:
         os.environ.clear()
         os.environ.update(environment)
     return subprocess.CompletedProcess([str(KYC_MATCH), *args], status, stdout.getvalue(), stderr.getvalue())
+
+
+def terminal_of(log: Path) -> Path:
+    """Where a test puts what `kyc-match serve --log-file LOG` prints on the terminal (its start-up
+    lines and one access line per request): beside LOG, which holds the function's JSON lines."""
+    return log.with_name(log.stem + "-terminal.log")
+
+
+class ServedApi(NamedTuple):
+    """The suite's `kyc-match serve` (tests/conftest.py)."""
+
+    url: str
+    log: Path  # the function's JSON log lines and metrics (`--log-file`)
+    terminal: Path  # what serve printed: its start-up lines, one access line per request

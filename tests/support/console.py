@@ -32,6 +32,11 @@ VOLATILE: tuple[tuple[str, re.Pattern[str], str], ...] = (
         "AWS_ENDPOINT_URL=http://127.0.0.1:<port>",
     ),
     (
+        "the temporary folder of serve's default log file",
+        re.compile(r"^(Function logs: )\S+/kyc-match-serve-\d+\.log", re.MULTILINE),
+        r"\1<temporary folder>/kyc-match-serve-<port>.log",
+    ),
+    (
         "audit timestamps",
         re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?"),
         "<timestamp>",

@@ -30,6 +30,7 @@ from kyc_match_tools.operator_sim.simulator import MemorySubscribers
 __all__ = [
     "DEFAULT_PROFILE",
     "CountingKms",
+    "CountingProbe",
     "CountingTable",
     "FakeDynamoDb",
     "FakeLineOperator",
@@ -43,6 +44,7 @@ __all__ = [
     "MemorySubscribers",
     "MemoryTrail",
     "MemoryWitnessStore",
+    "StsFactory",
 ]
 
 
@@ -59,6 +61,31 @@ class ManualClock:
         self.now += seconds
 
     sleep = advance  # where the code under test sleeps, time passes at once
+
+
+class CountingProbe:
+    """A health probe: answers `answers` in turn (the last one from then on), counting its calls."""
+
+    def __init__(self, answers: list[bool]) -> None:
+        self.answers = answers
+        self.calls = 0
+
+    def __call__(self) -> bool:
+        self.calls += 1
+        return self.answers[min(self.calls, len(self.answers)) - 1]
+
+
+class StsFactory:
+    """Stands in for kyc_match.aws.sts, a cached factory (cleared by aws.reset()): gives `client`."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __call__(self) -> Any:
+        return self._client
+
+    def cache_clear(self) -> None:
+        """Nothing cached."""
 
 
 @dataclass

@@ -92,7 +92,7 @@ def hostile_operator(behaviour: Behaviour) -> Iterator[str]:
                 if stop.is_set() or time.monotonic() > ends:
                     return
                 self.request.sendall(bytes([byte]))
-                time.sleep(behaviour.drip_interval)
+                time.sleep(behaviour.drip_interval)  # the fault itself: a server dripping its answer
 
     class Server(socketserver.ThreadingTCPServer):
         daemon_threads = True

@@ -59,5 +59,5 @@ def wait_until_serving(process: "subprocess.Popen[bytes]", log: Path, url: str, 
             httpx.get(url, timeout=1)
             return
         except httpx.TransportError:
-            time.sleep(0.2)
+            time.sleep(0.2)  # bounded poll: a subprocess starting to listen
     raise AssertionError(f"{url} did not answer within {timeout} s")

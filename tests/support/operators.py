@@ -17,6 +17,7 @@ from kyc_match.operators.secrets import SecretsManagerSecrets
 from kyc_match.settings import Settings, get_settings
 from kyc_match_tools.local_aws import DEFAULT_SUBSCRIBERS
 from kyc_match_tools.operator_sim import SimulatorHandle, start_simulator
+from support.doubles import ManualClock
 from support.people import FULL
 
 # Short budgets so fault tests stay fast: the deadline, backoff and cool-down are all per operator.
@@ -63,14 +64,17 @@ def camara_entry(
     return entry
 
 
-def camara_operator(sim: SimulatorHandle, **overrides: Any) -> Any:
-    """The adapter alone (no handler), reading its secret from moto like the function does."""
+def camara_operator(sim: SimulatorHandle, clock: ManualClock | None = None, **overrides: Any) -> Any:
+    """The adapter alone (no handler), reading its secret from moto like the function does. With
+    `clock`, its deadline, backoff sleeps, breaker and token cache all run on that manual clock."""
     entry = camara_entry(sim, overrides.pop("id", "op-test"), overrides.pop("prefixes", ["+34"]), **overrides)
-    return build_adapter(OperatorConfig.model_validate(entry))
+    clocks = {} if clock is None else {"clock": clock, "sleep": clock.sleep, "wall_clock": clock}
+    return build_adapter(OperatorConfig.model_validate(entry), **clocks)
 
 
-def build_adapter(config: OperatorConfig, secrets: Any = None) -> Any:
-    """The camara adapter as the composition root builds it: KMS signer, keyed hasher, pending store."""
+def build_adapter(config: OperatorConfig, secrets: Any = None, **clocks: Any) -> Any:
+    """The camara adapter as the composition root builds it: KMS signer, keyed hasher, pending store.
+    `clocks`: build_camara_operator's clock, wall_clock and sleep (a test's ManualClock)."""
     settings = get_settings()
     return build_camara_operator(
         config,
@@ -79,6 +83,7 @@ def build_adapter(config: OperatorConfig, secrets: Any = None) -> Any:
         wiring.identifier_hasher(settings),
         wiring.pending_authorizations(settings),
         local=settings.runs_locally,
+        **clocks,
     )
 
 

@@ -11,7 +11,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from http.server import ThreadingHTTPServer
 from typing import Any
 
@@ -107,19 +107,24 @@ def _apply(claims: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, An
 
 
 class JwksServer:
-    """Publishes the public keys of some signers at `url` on 127.0.0.1; `publish` swaps them (rotation)."""
+    """Publishes the public keys of some signers at `url` on 127.0.0.1; `publish` swaps them (rotation).
+    With `source`, each fetch publishes what it returns then: keys that are never out of date."""
 
-    def __init__(self, signers: Iterable[LocalSigner]) -> None:
+    def __init__(
+        self, signers: Iterable[LocalSigner] = (), *, source: Callable[[], list[Any]] | None = None
+    ) -> None:
         self._lock = threading.Lock()
         self._keys = [signer.public_jwk for signer in signers]
+        self._source = source
         self.fetches = 0
         owner = self
 
         class Handler(QuietJsonHandler):
             def do_GET(self) -> None:
+                keys = owner._source() if owner._source is not None else None
                 with owner._lock:
                     owner.fetches += 1
-                    body = json.dumps({"keys": owner._keys}).encode()
+                    body = json.dumps({"keys": owner._keys if keys is None else keys}).encode()
                 self.respond(200, {"Content-Type": "application/json"}, body)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -1,17 +1,7 @@
 """The health report: what it answers, how long it keeps an answer, and that a failing probe is a 503."""
 
 from kyc_match.health import CACHE_SECONDS, CachedHealth, HealthReport
-from support.doubles import ManualClock
-
-
-class CountingProbe:
-    def __init__(self, answers: list[bool]) -> None:
-        self.answers = answers
-        self.calls = 0
-
-    def __call__(self) -> bool:
-        self.calls += 1
-        return self.answers[min(self.calls, len(self.answers)) - 1]
+from support.doubles import CountingProbe, ManualClock
 
 
 def test_all_probes_ok_is_a_200_naming_each_check():

@@ -529,9 +529,13 @@ def build_camara_operator(
     http: "httpx.Client | None" = None,
     *,
     local: bool = False,
+    clock: Clock = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    wall_clock: Callable[[], float] = time.time,
 ) -> CamaraOperator:
     """The adapter for one `camara` operator, on the container's shared HTTP client. `local`: not a
-    deployed stage, so OpenID discovery may name loopback endpoints (the operator simulator)."""
+    deployed stage, so OpenID discovery may name loopback endpoints (the operator simulator). The
+    clocks and `sleep` are the real ones but in tests, where a manual clock moves instead."""
     if config.auth is None:
         raise ValueError("a camara operator needs auth")
     client = http or shared_http_client()
@@ -547,7 +551,7 @@ def build_camara_operator(
         dpop=DpopProver(keys) if config.auth.dpop else None,
         loopback_allowed=local,
     )
-    breaker = CircuitBreaker(config.circuit_failure_threshold, config.circuit_cooldown_seconds)
+    breaker = CircuitBreaker(config.circuit_failure_threshold, config.circuit_cooldown_seconds, clock)
     return CamaraOperator(
         config,
         client,
@@ -555,5 +559,8 @@ def build_camara_operator(
         breaker,
         hasher=hasher,
         pending=pending if config.auth.grant == "ciba" else None,
+        clock=clock,
+        sleep=sleep,
+        wall_clock=wall_clock,
         dpop=DpopProver(keys) if config.auth.dpop else None,
     )

@@ -1,12 +1,20 @@
-"""`kyc-match serve`: the API over HTTP on this machine."""
+"""`kyc-match serve`: the API over HTTP on this machine.
+
+The terminal gets the start-up lines and one access line per request (method, path, status, time,
+the correlation id of the function's log lines). What the function writes on standard output in
+Lambda (its JSON log lines, its EMF metrics) goes to the log file instead (`--log-file`, by default
+kyc-match-serve-PORT.log in the temporary folder), and with `--verbose` to the terminal as well.
+"""
 
 import argparse
 import contextlib
+import io
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from kyc_match_tools import local_aws
 from kyc_match_tools.commands.arguments import add_subscribers_argument, port
@@ -67,6 +75,18 @@ def register(subcommands: Any) -> None:
         metavar="FILE",
         help="CSV phoneNumber,operatorId loaded into the ported-numbers table",
     )
+    parser.add_argument(
+        "--log-file",
+        type=Path,
+        metavar="FILE",
+        help="where the function's JSON log lines and metrics are appended "
+        "(default: kyc-match-serve-PORT.log in the temporary folder)",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the function's log lines and metrics on the terminal too",
+    )
     parser.set_defaults(run=run)
 
 
@@ -94,24 +114,31 @@ CLIENT_CACHE = "KYC_CLIENT_CACHE_SECONDS"
 def _serve(args: argparse.Namespace) -> int:
     operators = _read_operators(args.operators)
     subscribers = local_aws.read_subscribers(args.subscribers)
-    server = _bind(args.host, args.port, args.api_keys or [LOCAL_API_KEY])  # a busy port: said at once
+    terminal = sys.stdout
+    # A busy port is said at once, before the AWS stand-in starts.
+    server = _bind(args.host, args.port, args.api_keys or [LOCAL_API_KEY], terminal)
+    log_file = args.log_file or Path(tempfile.gettempdir()) / f"kyc-match-serve-{server.server_port}.log"
     sealer = None
     try:
-        routes = _prepare(args, operators, subscribers)
-        sealer = _start_sealer()
-        server.server_activate()
-        print(
-            f"KYC Match API on http://{args.host}:{server.server_port}/kyc-match/v0.4/match", file=sys.stderr
-        )
-        print(f"Our JWKS on http://{args.host}:{server.server_port}/.well-known/jwks.json", file=sys.stderr)
-        print(routes, file=sys.stderr)
-        print(
-            f"AWS stand-in: export AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} "
-            "(for `kyc-match audit ...`)",
-            file=sys.stderr,
-            flush=True,
-        )
-        server.serve_forever()
+        with _function_output(log_file, terminal if args.verbose else None):
+            routes = _prepare(args, operators, subscribers)
+            sealer = _start_sealer()
+            server.server_activate()
+            print(
+                f"KYC Match API on http://{args.host}:{server.server_port}/kyc-match/v0.4/match",
+                file=sys.stderr,
+            )
+            base = f"http://{args.host}:{server.server_port}"
+            print(f"Our JWKS on {base}/.well-known/jwks.json", file=sys.stderr)
+            print(routes, file=sys.stderr)
+            print(
+                f"AWS stand-in: export AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} "
+                "(for `kyc-match audit ...`)",
+                file=sys.stderr,
+            )
+            print(f"Function logs: {log_file} (JSON lines; --verbose prints them here too)", file=sys.stderr)
+            sys.stderr.flush()
+            server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
@@ -119,6 +146,44 @@ def _serve(args: argparse.Namespace) -> int:
         if sealer is not None:
             sealer.stop()
     return 0
+
+
+@contextlib.contextmanager
+def _function_output(path: Path, terminal: IO[str] | None) -> Iterator[None]:
+    """Everything the function writes to standard output (Powertools' log lines through its handler's
+    stream, EMF metrics through print) appended to `path`, and copied to `terminal` if given."""
+    from kyc_match.observability import logger  # noqa: PLC0415
+
+    try:
+        sink = path.open("a", encoding="utf-8", buffering=1)
+    except OSError as error:
+        raise UsageError(f"cannot write the log file {path}: {error.strerror or error}") from None
+    stream: IO[str] = sink if terminal is None else cast("IO[str]", _Both(sink, terminal))
+    handler = logger.registered_handler
+    previous = handler.setStream(stream)  # type: ignore[attr-defined]
+    try:
+        with contextlib.redirect_stdout(stream):
+            yield
+    finally:
+        handler.setStream(previous)  # type: ignore[attr-defined]  # before the file is closed
+        sink.close()
+
+
+class _Both(io.TextIOBase):
+    """A text stream writing to two: the log file and the terminal (`--verbose`)."""
+
+    def __init__(self, *streams: IO[str]) -> None:
+        self._streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self._streams:
+            stream.write(text)
+            stream.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self._streams:
+            stream.flush()
 
 
 def _start_sealer() -> "BackgroundSealer":
@@ -149,12 +214,17 @@ def local_api_keys(keys: list[str]) -> dict[str, str]:
     return {key: f"local-key-{number}" for number, key in enumerate(keys, start=1)}
 
 
-def _bind(host: str, port: int, keys: list[str]) -> "ThreadingHTTPServer":
+def _bind(host: str, port: int, keys: list[str], terminal: IO[str]) -> "ThreadingHTTPServer":
     from kyc_match_tools.reference_pages import page  # noqa: PLC0415
-    from kyc_match_tools.server import make_server  # noqa: PLC0415
+    from kyc_match_tools.server import Access, make_server  # noqa: PLC0415
+
+    def access(answered: Access) -> None:
+        print(answered.line(), file=terminal, flush=True)
 
     try:
-        return make_server(host, port, _handler, local_api_keys(keys), listen=False, jwks=_jwks, pages=page)
+        return make_server(
+            host, port, _handler, local_api_keys(keys), listen=False, jwks=_jwks, pages=page, access=access
+        )
     except OSError as error:
         raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 

@@ -35,9 +35,16 @@ class AssertionRejectedError(Exception):
 class ClientKeys:
     """The consumer's public keys, fetched from its JWKS URL; an unknown `kid` refetches (rotation)."""
 
-    def __init__(self, jwks_url: str | None, *, on_fetch: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        jwks_url: str | None,
+        *,
+        on_fetch: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._url = jwks_url
         self._on_fetch = on_fetch
+        self._clock = clock
         self._lock = threading.Lock()
         self._keys: KeySet | None = None
         self._fetched_at = float("-inf")
@@ -45,7 +52,7 @@ class ClientKeys:
     def key_set(self, kid: str | None) -> KeySet:
         with self._lock:
             known = self._keys is not None and any(key.kid == kid for key in self._keys.keys)
-            if not known and time.monotonic() - self._fetched_at >= JWKS_REFRESH_SECONDS:
+            if not known and self._clock() - self._fetched_at >= JWKS_REFRESH_SECONDS:
                 self._keys = self._fetch()
             if self._keys is None:
                 raise AssertionRejectedError("jwks_unavailable")
@@ -58,7 +65,7 @@ class ClientKeys:
     def _fetch(self) -> KeySet | None:
         if self._url is None:
             return None
-        self._fetched_at = time.monotonic()
+        self._fetched_at = self._clock()
         if self._on_fetch is not None:
             self._on_fetch()
         try:

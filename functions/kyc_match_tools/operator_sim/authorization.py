@@ -108,7 +108,7 @@ class Grant:
     client_id: str
     phone_number: str | None  # the subscriber of a three-legged token; None for client credentials
     scopes: frozenset[str]
-    expires_at: float  # time.monotonic()
+    expires_at: float  # options.clock()
     jkt: str | None = None  # DPoP: the thumbprint of the key the token is bound to (cnf.jkt)
 
 
@@ -137,6 +137,9 @@ class AuthorizationOptions:
     ciba_interval_seconds: float
     ciba_expires_in_seconds: float
     enforce_interval: bool
+    # What CIBA requests (expiry, the interval between polls) and the JWKS refetch are timed by: a test
+    # moves a ManualClock (shared with the adapter under test) instead of waiting on the wall clock.
+    clock: Callable[[], float] = time.monotonic
 
 
 class AccessTokens:
@@ -169,7 +172,9 @@ class AuthorizationServer:
         self.options = options
         self.faults = faults
         self.tokens = AccessTokens()
-        self.client_keys = ClientKeys(options.client_jwks_url, on_fetch=lambda: faults.count("jwks_fetches"))
+        self.client_keys = ClientKeys(
+            options.client_jwks_url, on_fetch=lambda: faults.count("jwks_fetches"), clock=options.clock
+        )
         self._verifier = AssertionVerifier((options.client_id, *options.other_client_ids), self.client_keys)
         self._is_subscriber = is_subscriber
         self._lock = threading.Lock()
@@ -279,15 +284,14 @@ class AuthorizationServer:
             client_id=client_id,
             phone_number=phone_number,
             scopes=scopes,
-            expires_at=time.monotonic() + self.options.ciba_expires_in_seconds,
+            expires_at=self.options.clock() + self.options.ciba_expires_in_seconds,
             interval=self.options.ciba_interval_seconds,
             pending_polls=knobs.ciba_pending_polls,
             slow_downs=knobs.ciba_slow_down_polls,
         )
+        now = self.options.clock()
         with self._lock:
-            self._ciba = {
-                key: value for key, value in self._ciba.items() if value.expires_at > time.monotonic()
-            }
+            self._ciba = {key: value for key, value in self._ciba.items() if value.expires_at > now}
             self._ciba[auth_req_id] = request
         self.faults.count("auth_requests_started")
         return 200, {
@@ -396,7 +400,7 @@ class AuthorizationServer:
         if not auth_req_id:
             raise OAuthError("invalid_request", "missing_auth_req_id")
         knobs = self.faults.settings
-        now = time.monotonic()
+        now = self.options.clock()
         with self._lock:
             request = self._ciba.get(auth_req_id)
             if request is None or request.client_id != client_id:

@@ -8,7 +8,8 @@ The subscriber of a three-legged token is the one the match is about: the body m
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -63,6 +64,7 @@ class SimulatorOptions:
     ciba_interval_seconds: float = 1.0
     ciba_expires_in_seconds: float = 120.0
     enforce_interval: bool = True  # a CIBA poll before the interval has passed gets slow_down
+    clock: Callable[[], float] = time.monotonic  # times CIBA requests, JWKS refetches (tests: a ManualClock)
     returns_scores: bool = True
     id_document_required: bool = False
 
@@ -89,6 +91,7 @@ class SimulatorOptions:
             ciba_interval_seconds=self.ciba_interval_seconds,
             ciba_expires_in_seconds=self.ciba_expires_in_seconds,
             enforce_interval=self.enforce_interval,
+            clock=self.clock,
         )
 
 

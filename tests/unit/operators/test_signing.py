@@ -12,6 +12,7 @@ from joserfc.errors import BadSignatureError
 from joserfc.jwk import ECKey, KeySet
 
 from kyc_match.operators.signing import KmsJwtSigner, SigningKeyError, jwks
+from support.doubles import ManualClock
 
 
 @pytest.fixture
@@ -29,13 +30,8 @@ def rfc7638_thumbprint(jwk: dict) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
 
 
-class FixedClock:
-    def __call__(self) -> float:
-        return 1_800_000_000.0
-
-
 def test_assertion_verifies_with_the_published_key_and_carries_the_profile_claims(kms):
-    signer = KmsJwtSigner(kms, signing_key(kms), clock=FixedClock())
+    signer = KmsJwtSigner(kms, signing_key(kms), clock=ManualClock(1_800_000_000.0))
     assertion = signer.client_assertion(
         "our-client", "https://as.example/token", subject="tel:+34600000001", extra={"scope": "dpv:X a:b"}
     )
