@@ -13,9 +13,9 @@ import pytest
 from kyc_match.domain.errors import IdentifierNotFoundError, OperatorTimeoutError
 from kyc_match.domain.line_checks import LineCheck
 from kyc_match.domain.line_history import Tenure
-from kyc_match.domain.match import assess_identity
 from kyc_match.domain.model import CallContext, MatchQuery, Signal
 from kyc_match.domain.policy_hash import built_in_policy
+from kyc_match.domain.use_cases import assess_identity
 from kyc_match.matching import AttributeMatch
 from kyc_match.operators.directory import PrefixDirectory
 from kyc_match.operators.tasks import PooledTasks

@@ -14,10 +14,10 @@ from kyc_match.domain.errors import (
     OperatorTimeoutError,
     ServiceNotApplicableError,
 )
-from kyc_match.domain.match import assess_identity, match_identity, reject_request
 from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery, PolicyReference, ServedPolicy
 from kyc_match.domain.policy import parse_policy
 from kyc_match.domain.policy_hash import built_in_policy
+from kyc_match.domain.use_cases import assess_identity, match_identity, reject_request
 from kyc_match.matching import AttributeMatch
 from kyc_match.operators.directory import PrefixDirectory
 from support.doubles import FakeOperator, MemoryTrail
