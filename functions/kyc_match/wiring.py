@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
 
     from kyc_match.audit.hashing import KmsIdentifierHasher
+    from kyc_match.audit.reader import AuditReader
     from kyc_match.audit.sealing import KmsSealer
-    from kyc_match.audit.store import AuditReader
     from kyc_match.audit.witness_sealer import WitnessSealer
     from kyc_match.audit.witness_store import S3WitnessStore
     from kyc_match.clients.store import DynamoDbClientStore
@@ -168,7 +168,7 @@ def audit_trail(settings: Settings) -> AuditTrail:
 
 @cache
 def audit_components(settings: Settings) -> AuditComponents:
-    from kyc_match.audit.store import AuditReader  # noqa: PLC0415
+    from kyc_match.audit.reader import AuditReader  # noqa: PLC0415
 
     return AuditComponents(
         reader=AuditReader(audit_table(settings)),

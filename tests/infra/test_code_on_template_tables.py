@@ -17,8 +17,8 @@ from cdk_support import resources_of
 
 from kyc_match.audit.hashing import KmsIdentifierHasher
 from kyc_match.audit.query import find_by_phone
+from kyc_match.audit.reader import AuditReader
 from kyc_match.audit.sealing import KmsSealer
-from kyc_match.audit.store import AuditReader
 from kyc_match.audit.trail import DynamoDbAuditTrail
 from kyc_match.clients.store import DynamoDbClientStore
 from kyc_match.domain.clients import Client, ClientProfile, ClientRecord

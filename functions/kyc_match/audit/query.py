@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from typing import IO, Any, Protocol
 
-from kyc_match.audit.store import ENTRY_KEY, AuditReader
+from kyc_match.audit.reader import ENTRY_KEY, AuditReader
 
 EXPORT_COLUMNS = (
     "clientId",
