@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
     from kyc_match.audit.hashing import KmsIdentifierHasher
     from kyc_match.audit.reader import AuditReader
-    from kyc_match.audit.sealing import KmsSealer
     from kyc_match.audit.witness_sealer import WitnessSealer
     from kyc_match.audit.witness_store import S3WitnessStore
     from kyc_match.clients.store import DynamoDbClientStore
@@ -47,6 +46,7 @@ if TYPE_CHECKING:
     from kyc_match.operators.secrets import SecretSource
     from kyc_match.operators.signing import KmsJwtSigner
     from kyc_match.policies.lifecycle import PolicyLifecycle
+    from kyc_match.policies.seal import KmsSealer
     from kyc_match.policies.store import DynamoDbPolicyStore
 
 
@@ -355,7 +355,7 @@ def ported_numbers_table(settings: Settings) -> "Table":
 @cache
 def _policy_sealer(settings: Settings) -> "KmsSealer":
     """Policy items' MAC key: the policy-admin function seals, the match function and people verify."""
-    from kyc_match.audit.sealing import KmsSealer  # noqa: PLC0415
+    from kyc_match.policies.seal import KmsSealer  # noqa: PLC0415
 
     return KmsSealer(aws.kms(), settings.policy_seal_key_id, settings.previous_policy_seal_key_ids)
 
