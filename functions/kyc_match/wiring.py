@@ -139,12 +139,8 @@ def operator_configs(settings: Settings) -> tuple[OperatorConfig, ...]:
 def operator_directory(settings: Settings) -> OperatorDirectory:
     """Ported numbers first (keyed hashes in DynamoDB, each answer kept a minute per container), then
     the longest prefix; one adapter per operator."""
-    from kyc_match.operators.directory import PrefixDirectory  # noqa: PLC0415
-    from kyc_match.operators.ported import (  # noqa: PLC0415
-        DynamoDbPortedNumbers,
-        PortingDirectory,
-        RecentRoutes,
-    )
+    from kyc_match.operators.ported import DynamoDbPortedNumbers, RecentRoutes  # noqa: PLC0415
+    from kyc_match.operators.routing import PortingDirectory, PrefixDirectory  # noqa: PLC0415
 
     operators = operator_configs(settings)
     adapters = {config.id: _adapter(config, settings) for config in operators}

@@ -6,7 +6,7 @@ import pytest
 
 from kyc_match import wiring
 from kyc_match.operators.config import OperatorConfig
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixDirectory
 from kyc_match.operators.sandbox import SandboxOperator
 from kyc_match.settings import Settings
 from kyc_match_tools.local_aws import DEFAULT_SUBSCRIBERS, read_subscribers

@@ -9,7 +9,7 @@ import pytest
 from kyc_match import wiring
 from kyc_match.catalogue import CATALOGUE
 from kyc_match.domain.errors import KycMatchError, OperatorBadGatewayError, OperatorTimeoutError
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixDirectory
 from kyc_match.settings import get_settings
 from support.doubles import FakeOperator
 from support.people import FULL

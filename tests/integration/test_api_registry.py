@@ -18,7 +18,7 @@ from kyc_match.domain.errors import ServiceNotApplicableError
 from kyc_match.domain.line_history import LineQuery, ask, check_swap, history_of
 from kyc_match.domain.model import CallContext
 from kyc_match.operators.config import ALL_LINE_APIS, OfferedApis
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixDirectory
 from kyc_match.settings import get_settings
 from kyc_match_tools.operator_sim import authorization
 from kyc_match_tools.operator_sim import lines as simulator_lines

@@ -13,7 +13,7 @@ import pytest
 
 from kyc_match import wiring
 from kyc_match.operators.config import OperatorConfig
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixDirectory
 from kyc_match.settings import get_settings
 from kyc_match_tools.operator_sim import SimulatorHandle
 from support.audit import audit_item_for

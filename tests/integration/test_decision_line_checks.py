@@ -13,7 +13,7 @@ import pytest
 
 from kyc_match import wiring
 from kyc_match.operators.config import OfferedApis, OperatorConfig
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixDirectory
 from kyc_match.operators.sandbox import SandboxOperator
 from kyc_match.settings import get_settings
 from kyc_match_tools.line_history import NEVER_SWAPPED, NO_LINE_APIS, SWAPPED_A_MONTH_AGO, SWAPPED_AN_HOUR_AGO

@@ -6,7 +6,7 @@ import uuid
 import httpx
 import pytest
 
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixDirectory
 from kyc_match.settings import get_settings
 from support.assertions import assert_error
 from support.audit import audit_item_for

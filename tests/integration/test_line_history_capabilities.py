@@ -7,7 +7,7 @@ import pytest
 from kyc_match import aws, wiring
 from kyc_match.api.app import LINE_PATHS
 from kyc_match.operators.config import OfferedApis, OperatorConfig
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixDirectory
 from kyc_match.operators.sandbox import SandboxOperator
 from kyc_match.operators.subscribers import DynamoDbSubscriberStore
 from kyc_match.settings import get_settings

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from kyc_match import wiring
-from kyc_match.operators.directory import PrefixDirectory
 from kyc_match.operators.resilience import CircuitState
+from kyc_match.operators.routing import PrefixDirectory
 from kyc_match.settings import get_settings
 from support.operators import FAST, discovered_adapter, keyed_simulator
 from support.people import FULL

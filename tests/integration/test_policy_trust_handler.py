@@ -18,7 +18,7 @@ import pytest
 from kyc_match import wiring
 from kyc_match.handler import lambda_handler
 from kyc_match.operators.config import OperatorConfig
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixDirectory
 from kyc_match.operators.sandbox import SandboxOperator
 from kyc_match.policies import store as policy_store_module
 from kyc_match.settings import get_settings

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from kyc_match import wiring
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixDirectory
 from kyc_match.settings import get_settings
 from support import contract
 from support.audit import audit_item_for

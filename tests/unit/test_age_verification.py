@@ -21,7 +21,7 @@ from kyc_match.domain.line_history import (
 from kyc_match.domain.model import CallContext
 from kyc_match.matching import AttributeMatch, identity_match_score
 from kyc_match.operators.config import OperatorConfig
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixDirectory
 from kyc_match.operators.sandbox import SandboxOperator
 from kyc_match_tools.errors import UsageError
 from kyc_match_tools.subscribers_file import check_subscribers

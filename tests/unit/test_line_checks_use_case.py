@@ -17,7 +17,7 @@ from kyc_match.domain.model import CallContext, MatchQuery, Signal
 from kyc_match.domain.policy_hash import built_in_policy
 from kyc_match.domain.use_cases import assess_identity
 from kyc_match.matching import AttributeMatch
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixDirectory
 from kyc_match.operators.tasks import PooledTasks
 from support.doubles import FakeLineOperator, FakeOperator, MemoryTrail
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kyc_match.operators.config import SANDBOX_OPERATORS
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixDirectory
 from kyc_match_tools.errors import UsageError
 from kyc_match_tools.line_history import (
     AGE_18_TODAY,

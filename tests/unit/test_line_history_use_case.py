@@ -23,7 +23,7 @@ from kyc_match.domain.line_history import (
 )
 from kyc_match.domain.model import CallContext
 from kyc_match.operators.config import OfferedApis, OperatorConfig
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixDirectory
 from kyc_match.operators.sandbox import SandboxOperator
 from support.doubles import FakeOperator, MemorySubscribers, MemoryTrail
 

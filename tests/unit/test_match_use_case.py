@@ -19,7 +19,7 @@ from kyc_match.domain.policy import parse_policy
 from kyc_match.domain.policy_hash import built_in_policy
 from kyc_match.domain.use_cases import assess_identity, match_identity, reject_request
 from kyc_match.matching import AttributeMatch
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixDirectory
 from support.doubles import FakeOperator, MemoryTrail
 
 CONTEXT = CallContext("client-1", "req-1", "corr-1", datetime(2026, 11, 26, tzinfo=UTC), 0)

@@ -10,7 +10,7 @@ import pytest
 
 from kyc_match import aws, wiring
 from kyc_match.jobs import drain
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixDirectory
 from kyc_match.settings import Settings
 from kyc_match_tools.lambda_context import local_context
 from support.doubles import FakeDynamoDb, MemoryClients, MemoryPolicies, MemoryTrail

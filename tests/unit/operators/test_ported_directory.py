@@ -3,8 +3,7 @@
 import pytest
 
 from kyc_match.domain.errors import ServiceNotApplicableError
-from kyc_match.operators.directory import PrefixDirectory
-from kyc_match.operators.ported import PortingDirectory
+from kyc_match.operators.routing import PortingDirectory, PrefixDirectory
 from support.doubles import FakeOperator, MemoryPortedNumbers
 
 ES, ES_MOBILE, JP = FakeOperator("op-es"), FakeOperator("op-es-mobile"), FakeOperator("op-jp")

@@ -5,13 +5,8 @@ ROUTE_CACHE_SECONDS, and memory stays flat whatever numbers arrive."""
 import pytest
 
 from kyc_match.domain.errors import UnavailableError
-from kyc_match.operators.directory import PrefixDirectory
-from kyc_match.operators.ported import (
-    ROUTE_CACHE_ENTRIES,
-    ROUTE_CACHE_SECONDS,
-    PortingDirectory,
-    RecentRoutes,
-)
+from kyc_match.operators.ported import ROUTE_CACHE_ENTRIES, ROUTE_CACHE_SECONDS, RecentRoutes
+from kyc_match.operators.routing import PortingDirectory, PrefixDirectory
 from support.doubles import FakeOperator, ManualClock, MemoryPortedNumbers
 
 ES, JP = FakeOperator("op-es"), FakeOperator("op-jp")
