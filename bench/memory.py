@@ -78,7 +78,7 @@ def cache_sizes() -> dict[str, str]:
 
     settings = get_settings()
     directory = wiring.dependencies().operators
-    routes = directory.ported if isinstance(directory, routing.PortingDirectory) else None
+    routes = directory.ported if isinstance(directory, routing.PortingRouter) else None
     return {
         "identifier hashes": f"{wiring.identifier_hasher(settings).cached} of {hashing.CACHE_ENTRIES}",
         "client keys": f"{wiring.client_store(settings).cached} of {clients.CACHE_ENTRIES}",

@@ -13,7 +13,7 @@ import pytest
 
 from kyc_match import wiring
 from kyc_match.operators.config import OperatorConfig
-from kyc_match.operators.routing import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match.settings import get_settings
 from kyc_match_tools.operator_sim import SimulatorHandle
 from support.audit import audit_item_for
@@ -50,7 +50,7 @@ def route_to(sim: SimulatorHandle, budget: float) -> None:
         "auth": {"grant": "ciba", "issuer": sim.issuer, "clientId": CLIENT_ID},
         "timeoutSeconds": budget,
     }
-    directory = PrefixDirectory({"+34": build_adapter(OperatorConfig.model_validate(entry))})
+    directory = PrefixRouter({"+34": build_adapter(OperatorConfig.model_validate(entry))})
     wiring.use_dependencies(wiring.build(get_settings(), operators=directory))
 
 

@@ -35,7 +35,7 @@ class OperatorAdapter(Protocol):
         ...
 
 
-class OperatorDirectory(Protocol):
+class OperatorRouter(Protocol):
     """Finds the adapter of the operator serving a phone number."""
 
     def operator_for(self, phone_number: str) -> OperatorAdapter:

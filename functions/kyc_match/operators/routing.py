@@ -5,13 +5,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from kyc_match.domain.errors import ServiceNotApplicableError
-from kyc_match.domain.ports import OperatorAdapter, OperatorDirectory
+from kyc_match.domain.ports import OperatorAdapter, OperatorRouter
 
 if TYPE_CHECKING:
     from kyc_match.operators.ported import PortedNumbers
 
 
-class PrefixDirectory:
+class PrefixRouter:
     def __init__(self, adapters_by_prefix: Mapping[str, OperatorAdapter]) -> None:
         # Longest prefixes first, so "+3460" wins over "+34".
         self._routes = sorted(adapters_by_prefix.items(), key=lambda item: len(item[0]), reverse=True)
@@ -23,7 +23,7 @@ class PrefixDirectory:
         raise ServiceNotApplicableError
 
 
-class PortingDirectory:
+class PortingRouter:
     """Ported numbers first, then the longest prefix.
 
     A number ported to an operator we have no adapter for is `422 SERVICE_NOT_APPLICABLE`: the
@@ -32,7 +32,7 @@ class PortingDirectory:
 
     def __init__(
         self,
-        prefixes: OperatorDirectory,
+        prefixes: OperatorRouter,
         ported: "PortedNumbers",
         adapters_by_id: Mapping[str, OperatorAdapter],
     ) -> None:
