@@ -52,7 +52,7 @@ from urllib.parse import urlsplit
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from kyc_match.catalogue import answer_for
-from kyc_match.domain.apis import CAMARA_APIS, CamaraApi
+from kyc_match.domain.apis import CAMARA_APIS, MATCH_SCOPE, CamaraApi
 from kyc_match.domain.errors import (
     IdDocumentMismatchError,
     IdDocumentRequiredError,
@@ -65,7 +65,7 @@ from kyc_match.domain.errors import (
     UnavailableError,
 )
 from kyc_match.domain.line_history import AgeAnswer, AgeQuestion, LineQuery, Tenure
-from kyc_match.domain.model import MATCH_SCOPE, MatchQuery, Verdicts
+from kyc_match.domain.model import MatchQuery, Verdicts
 from kyc_match.matching import AttributeMatch
 from kyc_match.observability import SERVICE, logger, metrics
 from kyc_match.operators.bounded import BodyError, DeadlinePassedError, Reply, exchange, operator_http_client
