@@ -19,22 +19,13 @@ from kyc_match.domain.errors import UnavailableError
 from kyc_match.tables import PORTED_NUMBERS
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from mypy_boto3_dynamodb.service_resource import Table
+
+    from kyc_match.domain.ports import IdentifierHasher
 
 NUMBER_HASH = PORTED_NUMBERS.partition_key
 OPERATOR_ID = "operatorId"
 HASH_KEY_ID = "hashKeyId"
-
-
-class IdentifierHasher(Protocol):
-    @property
-    def key_id(self) -> str: ...
-
-    def hash(self, identifier: str) -> str: ...
-
-    def hash_soon(self, identifier: str) -> "Future[str]": ...
 
 
 class PortedNumbers(Protocol):
@@ -43,7 +34,7 @@ class PortedNumbers(Protocol):
         ...
 
 
-def ported_item(hasher: IdentifierHasher, phone_number: str, operator_id: str) -> dict[str, str]:
+def ported_item(hasher: "IdentifierHasher", phone_number: str, operator_id: str) -> dict[str, str]:
     return {NUMBER_HASH: hasher.hash(phone_number), OPERATOR_ID: operator_id, HASH_KEY_ID: hasher.key_id}
 
 
@@ -59,7 +50,7 @@ class DynamoDbPortedNumbers:
     one DynamoDB call.
     """
 
-    def __init__(self, table: "Table", hashers: Sequence[IdentifierHasher]) -> None:
+    def __init__(self, table: "Table", hashers: "Sequence[IdentifierHasher]") -> None:
         if not hashers:
             raise ValueError("at least the current identifier hasher is needed")
         self._table = table
