@@ -74,7 +74,7 @@ from kyc_match.settings import Settings, get_settings
 from kyc_match.tables import ALL_TABLES
 from kyc_match.wiring import public_jwks
 from kyc_match_tools import local_aws
-from kyc_match_tools.aws_calls import BESIDE, OPERATOR, AwsCallLog, MarkedDirectory, function_clients
+from kyc_match_tools.aws_calls import BESIDE, OPERATOR, AwsCallLog, MarkedRouter, function_clients
 from kyc_match_tools.events import load_event
 from kyc_match_tools.lambda_context import local_context
 from standins import percentile, stdout_to, subscribers
@@ -245,7 +245,7 @@ def rotated(log: AwsCallLog) -> Iterator[None]:
     """The composition root as after an identifier key rotation (one previous key), for the block."""
     before = wiring.dependencies()
     settings = get_settings().model_copy(update={"previous_hash_key_ids": (PREVIOUS_KEY,)})
-    directory = MarkedDirectory(wiring.operator_directory(settings), log)
+    directory = MarkedRouter(wiring.operator_router(settings), log)
     wiring.use_dependencies(wiring.build(settings, operators=directory))
     try:
         yield
@@ -465,7 +465,7 @@ def memory_table(found: dict[str, Samples], floor: Samples, operator_ms: float) 
     return pick
 
 
-def model(numbers: Numbers, log: AwsCallLog, directory: MarkedDirectory, args: argparse.Namespace) -> None:
+def model(numbers: Numbers, log: AwsCallLog, directory: MarkedRouter, args: argparse.Namespace) -> None:
     settings = get_settings()
     modelled = install_model(settings, numbers, args.seed)
     print()
@@ -506,7 +506,7 @@ def main() -> None:
         simulated = [{**record, "phoneNumber": phone} for phone in numbers.dpop_subscribers()]
         with dpop_operators(public_jwks(get_settings()), simulated) as entries:
             settings = with_operators(entries)
-            directory = MarkedDirectory(wiring.operator_directory(settings), log)
+            directory = MarkedRouter(wiring.operator_router(settings), log)
             wiring.use_dependencies(wiring.build(settings, operators=directory))
             with log.watching(function_clients()):
                 count(numbers, log)

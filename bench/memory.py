@@ -72,13 +72,13 @@ def cache_sizes() -> dict[str, str]:
     from kyc_match import wiring  # noqa: PLC0415
     from kyc_match.audit import hashing  # noqa: PLC0415
     from kyc_match.clients import store as clients  # noqa: PLC0415
-    from kyc_match.operators import ported  # noqa: PLC0415
+    from kyc_match.operators import ported, routing  # noqa: PLC0415
     from kyc_match.policies import store as policies  # noqa: PLC0415
     from kyc_match.settings import get_settings  # noqa: PLC0415
 
     settings = get_settings()
     directory = wiring.dependencies().operators
-    routes = directory.ported if isinstance(directory, ported.PortingDirectory) else None
+    routes = directory.ported if isinstance(directory, routing.PortingRouter) else None
     return {
         "identifier hashes": f"{wiring.identifier_hasher(settings).cached} of {hashing.CACHE_ENTRIES}",
         "client keys": f"{wiring.client_store(settings).cached} of {clients.CACHE_ENTRIES}",

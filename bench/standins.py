@@ -138,7 +138,7 @@ def install() -> tuple[MemoryTable, MemoryKms]:
     from kyc_match.audit.trail import DynamoDbAuditTrail  # noqa: PLC0415
     from kyc_match.health import CachedHealth  # noqa: PLC0415
     from kyc_match.operators.config import OperatorConfig  # noqa: PLC0415
-    from kyc_match.operators.directory import PrefixDirectory  # noqa: PLC0415
+    from kyc_match.operators.routing import PrefixRouter  # noqa: PLC0415
     from kyc_match.operators.sandbox import SandboxOperator  # noqa: PLC0415
     from kyc_match.operators.subscribers import DynamoDbSubscriberStore  # noqa: PLC0415
 
@@ -153,7 +153,7 @@ def install() -> tuple[MemoryTable, MemoryKms]:
     )
     wiring.use_dependencies(
         wiring.Dependencies(
-            operators=PrefixDirectory({"+34": sandbox, "+81": sandbox}),
+            operators=PrefixRouter({"+34": sandbox, "+81": sandbox}),
             audit=trail,
             policies=MemoryPolicies(),
             clients=MemoryClients(),

@@ -79,8 +79,6 @@ def report_unanswered(unanswered: "Iterable[Unanswered]") -> None:
     a warning naming the signal, the operator, why (notOffered, failed, deadline) and the error's class,
     and one `LineCheckUnavailable` count dimensioned by operator and signal (bounded: the operators
     configured times four signals). Never the error's message: it may carry request data."""
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric  # noqa: PLC0415
-
     for check in unanswered:
         logger.warning(
             "line check unavailable",
@@ -91,15 +89,7 @@ def report_unanswered(unanswered: "Iterable[Unanswered]") -> None:
                 "errorClass": check.error,
             },
         )
-        with single_metric(
-            name=LINE_CHECK_UNAVAILABLE_METRIC,
-            unit=MetricUnit.Count,
-            value=1,
-            namespace=NAMESPACE,
-            default_dimensions={"service": SERVICE},
-        ) as metric:
-            metric.add_dimension(name="operator", value=check.operator_id)
-            metric.add_dimension(name="signal", value=check.signal)
+        _count(LINE_CHECK_UNAVAILABLE_METRIC, operator=check.operator_id, signal=check.signal)
 
 
 def report_client_request(client_id: str | None, status: int) -> None:
@@ -108,14 +98,19 @@ def report_client_request(client_id: str | None, status: int) -> None:
     the request's own thread, as every metric line."""
     if not client_id:
         return
+    _count(CLIENT_REQUESTS_METRIC, **{"client": client_id, "class": f"{status // 100}xx"})
+
+
+def _count(name: str, **dimensions: str) -> None:
+    """One count of `name` in its own metric line (its dimensions are this line's only), on this thread."""
     from aws_lambda_powertools.metrics import MetricUnit, single_metric  # noqa: PLC0415
 
     with single_metric(
-        name=CLIENT_REQUESTS_METRIC,
+        name=name,
         unit=MetricUnit.Count,
         value=1,
         namespace=NAMESPACE,
         default_dimensions={"service": SERVICE},
     ) as metric:
-        metric.add_dimension(name="client", value=client_id)
-        metric.add_dimension(name="class", value=f"{status // 100}xx")
+        for dimension, value in dimensions.items():
+            metric.add_dimension(name=dimension, value=value)

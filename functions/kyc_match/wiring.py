@@ -19,7 +19,7 @@ from kyc_match.domain.ports import (
     AuditTrail,
     ClientStore,
     OperatorAdapter,
-    OperatorDirectory,
+    OperatorRouter,
     PolicyStore,
     TaskPool,
 )
@@ -36,8 +36,7 @@ if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
 
     from kyc_match.audit.hashing import KmsIdentifierHasher
-    from kyc_match.audit.sealing import KmsSealer
-    from kyc_match.audit.store import AuditReader
+    from kyc_match.audit.reader import AuditReader
     from kyc_match.audit.witness_sealer import WitnessSealer
     from kyc_match.audit.witness_store import S3WitnessStore
     from kyc_match.clients.store import DynamoDbClientStore
@@ -47,6 +46,7 @@ if TYPE_CHECKING:
     from kyc_match.operators.secrets import SecretSource
     from kyc_match.operators.signing import KmsJwtSigner
     from kyc_match.policies.lifecycle import PolicyLifecycle
+    from kyc_match.policies.seal import KmsSealer
     from kyc_match.policies.store import DynamoDbPolicyStore
 
 
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 class Dependencies:
     """What the API's use cases need."""
 
-    operators: OperatorDirectory
+    operators: OperatorRouter
     audit: AuditTrail
     policies: PolicyStore
     clients: ClientStore  # onboarding: whose each API key is, the purposes each client may use
@@ -74,7 +74,7 @@ class AuditComponents:
 def build(
     settings: Settings,
     *,
-    operators: OperatorDirectory | None = None,
+    operators: OperatorRouter | None = None,
     audit: AuditTrail | None = None,
     policies: PolicyStore | None = None,
     clients: ClientStore | None = None,
@@ -83,7 +83,7 @@ def build(
 ) -> Dependencies:
     """The API's adapters from `settings`; any given one (a fake, in tests) replaces the real one."""
     return Dependencies(
-        operators=operators if operators is not None else operator_directory(settings),
+        operators=operators if operators is not None else operator_router(settings),
         audit=audit if audit is not None else audit_trail(settings),
         policies=policies if policies is not None else _PolicyStoreOnFirstUse(settings),
         clients=clients if clients is not None else _ClientStoreOnFirstUse(settings),
@@ -136,21 +136,17 @@ def operator_configs(settings: Settings) -> tuple[OperatorConfig, ...]:
         raise
 
 
-def operator_directory(settings: Settings) -> OperatorDirectory:
+def operator_router(settings: Settings) -> OperatorRouter:
     """Ported numbers first (keyed hashes in DynamoDB, each answer kept a minute per container), then
     the longest prefix; one adapter per operator."""
-    from kyc_match.operators.directory import PrefixDirectory  # noqa: PLC0415
-    from kyc_match.operators.ported import (  # noqa: PLC0415
-        DynamoDbPortedNumbers,
-        PortingDirectory,
-        RecentRoutes,
-    )
+    from kyc_match.operators.ported import DynamoDbPortedNumbers, RecentRoutes  # noqa: PLC0415
+    from kyc_match.operators.routing import PortingRouter, PrefixRouter  # noqa: PLC0415
 
     operators = operator_configs(settings)
     adapters = {config.id: _adapter(config, settings) for config in operators}
     routes = {prefix: adapters[config.id] for config in operators for prefix in config.prefixes}
     ported = RecentRoutes(DynamoDbPortedNumbers(ported_numbers_table(settings), identifier_hashers(settings)))
-    return PortingDirectory(PrefixDirectory(routes), ported, adapters)
+    return PortingRouter(PrefixRouter(routes), ported, adapters)
 
 
 def audit_trail(settings: Settings) -> AuditTrail:
@@ -168,7 +164,7 @@ def audit_trail(settings: Settings) -> AuditTrail:
 
 @cache
 def audit_components(settings: Settings) -> AuditComponents:
-    from kyc_match.audit.store import AuditReader  # noqa: PLC0415
+    from kyc_match.audit.reader import AuditReader  # noqa: PLC0415
 
     return AuditComponents(
         reader=AuditReader(audit_table(settings)),
@@ -375,7 +371,7 @@ def ported_numbers_table(settings: Settings) -> "Table":
 @cache
 def _policy_sealer(settings: Settings) -> "KmsSealer":
     """Policy items' MAC key: the policy-admin function seals, the match function and people verify."""
-    from kyc_match.audit.sealing import KmsSealer  # noqa: PLC0415
+    from kyc_match.policies.seal import KmsSealer  # noqa: PLC0415
 
     return KmsSealer(aws.kms(), settings.policy_seal_key_id, settings.previous_policy_seal_key_ids)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kyc_match.domain.line_history import LineHistory
-from kyc_match.domain.ports import OperatorAdapter, OperatorDirectory
+from kyc_match.domain.ports import OperatorAdapter, OperatorRouter
 
 BEFORE, OPERATOR, AFTER, BESIDE = "before", "operator", "after", "beside"
 _HOOK_ID = "kyc-match-aws-call-log"
@@ -106,11 +106,11 @@ def function_clients() -> list[Any]:
     return [aws.dynamodb().meta.client, aws.dynamodb_client(), aws.kms(), aws.sqs()]
 
 
-class MarkedDirectory:
-    """An OperatorDirectory whose adapters mark their calls in `log`; `delay` seconds are added to
+class MarkedRouter:
+    """An OperatorRouter whose adapters mark their calls in `log`; `delay` seconds are added to
     each operator call (an operator that answers that much later)."""
 
-    def __init__(self, directory: OperatorDirectory, log: AwsCallLog, delay: float = 0.0) -> None:
+    def __init__(self, directory: OperatorRouter, log: AwsCallLog, delay: float = 0.0) -> None:
         self._directory = directory
         self._log = log
         self.delay = delay
@@ -129,7 +129,7 @@ class MarkedDirectory:
 class _MarkedOperator:
     """The adapter itself for the use cases; its OPERATOR_CALLS are marked."""
 
-    def __init__(self, adapter: OperatorAdapter, directory: MarkedDirectory) -> None:
+    def __init__(self, adapter: OperatorAdapter, directory: MarkedRouter) -> None:
         self._adapter = adapter
         self._directory = directory
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kyc_match.operators.ported import IdentifierHasher
+    from kyc_match.domain.ports import IdentifierHasher
     from kyc_match.settings import Settings
 
 E164 = re.compile(r"^\+[1-9][0-9]{4,14}$")

@@ -11,7 +11,22 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 CODE_PATH = re.compile(
     r"`((?:functions|infra|tests|bench|events|examples|openapi|spec|scripts|requirements|docs)/[^`\s]*)`"
 )
+# A module named from inside the package (`operators/camara.py`, `kyc_match/observability.py`), as prose
+# about the code names it: resolved under functions/kyc_match/ (or functions/ for kyc_match*/).
+PACKAGE_PATH = re.compile(
+    r"`((?:api|domain|operators|audit|policies|clients|jobs|matching|kyc_match|kyc_match_tools)/[^`\s]*)`"
+)
 README_MAX_LINES = 200
+# docs/development.md's walk-through: the stages of a request, in order, each with the file that does it.
+WALK_THROUGH = "## A request's path"
+WALK_STAGES = (
+    ("Handler", "functions/kyc_match/handler.py"),
+    ("API", "functions/kyc_match/api/app.py"),
+    ("Use case", "functions/kyc_match/domain/use_cases.py"),
+    ("Operator", "functions/kyc_match/operators/routing.py"),
+    ("Audit", "functions/kyc_match/audit/trail.py"),
+    ("Answer", "functions/kyc_match/catalogue.py"),
+)
 
 
 def _slug(heading: str) -> str:
@@ -48,6 +63,35 @@ def test_named_repository_paths_exist(page: Path) -> None:
         if not re.search(r"[<*…{]", name) and not (ROOT / name.rstrip("/")).exists()
     ]
     assert not missing, f"{page.name} names files that do not exist: {missing}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_modules_named_from_inside_the_package_exist(page: Path) -> None:
+    missing = []
+    for name in PACKAGE_PATH.findall(page.read_text(encoding="utf-8")):
+        base = ROOT / "functions" if name.startswith("kyc_match") else ROOT / "functions" / "kyc_match"
+        if not re.search(r"[<*…{]", name) and not (base / name.rstrip("/")).exists():
+            missing.append(name)
+    assert not missing, f"{page.name} names modules that do not exist: {missing}"
+
+
+def _walk_through() -> str:
+    text = (ROOT / "docs" / "development.md").read_text(encoding="utf-8")
+    assert WALK_THROUGH in text, "docs/development.md has no walk-through of a request"
+    return text.split(WALK_THROUGH, 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_walk_through_follows_a_request_from_handler_to_answer_naming_each_file() -> None:
+    steps = re.split(r"\n\d+\. ", _walk_through())[1:]
+    titles = [re.match(r"\*\*([^*]+)\*\*", step) for step in steps]
+    assert [title.group(1) if title else step[:20] for title, step in zip(titles, steps, strict=True)] == [
+        stage for stage, _ in WALK_STAGES
+    ]
+    for (stage, path), step in zip(WALK_STAGES, steps, strict=True):
+        assert f"`{path}`" in step, f"the walk-through's step {stage} does not name {path}"
+    named = CODE_PATH.findall(_walk_through())
+    missing = [name for name in named if not (ROOT / name).exists()]
+    assert not missing, f"the walk-through names files that do not exist: {missing}"
 
 
 def test_readme_stays_short_with_quick_start_architecture_and_endpoints_first() -> None:

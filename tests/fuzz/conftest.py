@@ -6,7 +6,7 @@ import pytest
 
 from kyc_match import wiring
 from kyc_match.operators.config import OperatorConfig
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match.operators.sandbox import SandboxOperator
 from kyc_match.settings import Settings
 from kyc_match_tools.local_aws import DEFAULT_SUBSCRIBERS, read_subscribers
@@ -19,7 +19,7 @@ def memory_handler() -> Iterator[MemoryTrail]:
     config = OperatorConfig(id="sandbox", kind="sandbox", prefixes=("+34", "+81"))
     sandbox = SandboxOperator(config, MemorySubscribers(read_subscribers(DEFAULT_SUBSCRIBERS)))
     audit = MemoryTrail()
-    directory = PrefixDirectory({"+34": sandbox, "+81": sandbox})
+    directory = PrefixRouter({"+34": sandbox, "+81": sandbox})
     wiring.use_dependencies(
         wiring.build(
             Settings(),

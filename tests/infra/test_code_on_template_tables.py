@@ -17,8 +17,7 @@ from cdk_support import resources_of
 
 from kyc_match.audit.hashing import KmsIdentifierHasher
 from kyc_match.audit.query import find_by_phone
-from kyc_match.audit.sealing import KmsSealer
-from kyc_match.audit.store import AuditReader
+from kyc_match.audit.reader import AuditReader
 from kyc_match.audit.trail import DynamoDbAuditTrail
 from kyc_match.clients.store import DynamoDbClientStore
 from kyc_match.domain.clients import Client, ClientProfile, ClientRecord
@@ -28,6 +27,7 @@ from kyc_match.matching import AttributeMatch
 from kyc_match.operators.ported import DynamoDbPortedNumbers
 from kyc_match.operators.subscribers import DynamoDbSubscriberStore
 from kyc_match.policies.lifecycle import Actor, PolicyLifecycle
+from kyc_match.policies.seal import KmsSealer
 from kyc_match.policies.store import DynamoDbPolicyStore
 from kyc_match.settings import Settings
 from kyc_match_tools import local_aws

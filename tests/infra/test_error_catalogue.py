@@ -9,7 +9,7 @@ import pytest
 from kyc_match import wiring
 from kyc_match.catalogue import CATALOGUE
 from kyc_match.domain.errors import KycMatchError, OperatorBadGatewayError, OperatorTimeoutError
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match.settings import get_settings
 from support.doubles import FakeOperator
 from support.people import FULL
@@ -39,7 +39,7 @@ def answer(reply: Reply) -> tuple[int, dict[str, Any]]:
 
 def function_answer_when_the_operator_fails(transport: Any, error: Exception) -> tuple[int, dict[str, Any]]:
     wiring.use_dependencies(
-        wiring.build(get_settings(), operators=PrefixDirectory({"+34": FakeOperator("failing", error)}))
+        wiring.build(get_settings(), operators=PrefixRouter({"+34": FakeOperator("failing", error)}))
     )
     try:
         return answer(transport.send(VALID_BODY))

@@ -18,7 +18,7 @@ from kyc_match.domain.errors import ServiceNotApplicableError
 from kyc_match.domain.line_history import LineQuery, ask, check_swap, history_of
 from kyc_match.domain.model import CallContext
 from kyc_match.operators.config import ALL_LINE_APIS, OfferedApis
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match.settings import get_settings
 from kyc_match_tools.operator_sim import authorization
 from kyc_match_tools.operator_sim import lines as simulator_lines
@@ -92,7 +92,7 @@ def test_a_new_api_is_offered_asked_and_audited_under_its_path():
     operator = FakeCheckOperator("op-es")
     trail = MemoryTrail()
     query = LineQuery(NUMBER, FAKE)
-    directory = PrefixDirectory({"+34": operator})
+    directory = PrefixRouter({"+34": operator})
     assert ask(query, "check", fake_question(query), CONTEXT, operators=directory, audit=trail) is True
     (record,) = trail.records
     assert (record.api, record.answer, record.operator_id) == (
@@ -104,7 +104,7 @@ def test_a_new_api_is_offered_asked_and_audited_under_its_path():
 
 def test_an_operator_that_does_not_offer_the_new_api_is_not_applicable_and_still_answers_the_others():
     operator = FakeLineOperator("op-es", answers={"simSwap": True})  # knows nothing of check_fake
-    directory = PrefixDirectory({"+34": operator})
+    directory = PrefixRouter({"+34": operator})
     with pytest.raises(ServiceNotApplicableError):
         ask(LineQuery(NUMBER, FAKE), "check", fake_question(LineQuery(NUMBER, FAKE)), CONTEXT,
             operators=directory, audit=MemoryTrail())  # fmt: skip
@@ -134,7 +134,7 @@ def test_capability_is_asked_not_inferred_from_the_protocols_methods():
     assert history_of(operator, SIM_SWAP) is operator
     with pytest.raises(ServiceNotApplicableError):
         history_of(operator, KYC_TENURE)
-    directory = PrefixDirectory({"+34": operator})
+    directory = PrefixRouter({"+34": operator})
     assert check_swap(LineQuery(NUMBER, SIM_SWAP), 24, CONTEXT, operators=directory, audit=MemoryTrail())
 
 
@@ -155,7 +155,7 @@ def fake_api_routed(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped
     monkeypatch.setitem(line_models.REQUEST_MODELS, FAKE.scope("check"), FakeCheckRequest)
     app_module.route_apis(app, (FAKE,))
     operator = FakeCheckOperator("op-fake")
-    wiring.use_dependencies(wiring.build(get_settings(), operators=PrefixDirectory({"+34": operator})))
+    wiring.use_dependencies(wiring.build(get_settings(), operators=PrefixRouter({"+34": operator})))
     yield operator
     wiring.use_dependencies(None)
     app._static_routes[:], app._dynamic_routes[:], app._route_keys[:] = saved

@@ -23,7 +23,7 @@ from kyc_match.settings import Settings
 from kyc_match_tools.witness_local import flush
 from support.audit import private_trail_settings, record, table_items, trail_for
 from support.cli import run_cli
-from support.loopback import free_port
+from support.witness import verify_offline
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
@@ -49,20 +49,6 @@ def export(tmp_path: Path, *args: str) -> Path:
     completed = run_cli("audit", "export", "--bundle", str(directory), *args)
     assert completed.returncode == 0, completed.stderr
     return directory
-
-
-def offline(directory: Path, key: Path) -> tuple[int, list[list[str]], str]:
-    """`verify --offline` with AWS out of reach: a closed port and no credentials at all."""
-    import os
-
-    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
-    completed = run_cli("audit", "verify", "--offline", str(directory), "--public-key", str(key), env=env)
-    return (
-        completed.returncode,
-        [line.split("\t") for line in completed.stdout.splitlines()],
-        completed.stderr,
-    )
 
 
 def lines(path: Path) -> list[dict[str, Any]]:
@@ -100,7 +86,7 @@ def bundle(trail_settings: Settings, tmp_path: Path) -> tuple[Path, Path]:
 
 def test_a_client_bundle_verifies_offline_and_holds_nothing_of_another_client(trail_settings, bundle):
     directory, key = bundle
-    code, findings, summary = offline(directory, key)
+    code, findings, summary = verify_offline(directory, key)
     assert (code, findings) == (0, []), summary
     assert "client bank-1: 4 entries, 4 records proven in 3 signed witness headers" in summary
     assert sorted(entry["requestId"] for entry in lines(directory / "entries.jsonl")) == [
@@ -124,7 +110,10 @@ def test_a_changed_entry_is_modified(bundle, tmp_path):
     entries = lines(changed / "entries.jsonl")
     entries[0]["status"] = 500
     rewrite(changed / "entries.jsonl", entries)
-    assert offline(changed, key)[:2] == (1, [["modified", entries[0]["clientDay"], entries[0]["entryKey"]]])
+    assert verify_offline(changed, key)[:2] == (
+        1,
+        [["modified", entries[0]["clientDay"], entries[0]["entryKey"]]],
+    )
 
 
 def test_a_changed_record_does_not_prove(bundle, tmp_path):
@@ -139,7 +128,7 @@ def test_a_changed_record_does_not_prove(bundle, tmp_path):
     target["newHash"] = entry_hash(entry)
     rewrite(changed / "entries.jsonl", entries)
     rewrite(changed / "proofs.jsonl", proofs)
-    code, findings, _ = offline(changed, key)
+    code, findings, _ = verify_offline(changed, key)
     assert code == 1 and ["unproven", entry["clientDay"], entry["entryKey"]] in findings
 
 
@@ -154,7 +143,7 @@ def test_a_dropped_entry_is_named_by_the_signed_count(bundle, tmp_path):
         dropped / "entries.jsonl",
         [e for e in lines(dropped / "entries.jsonl") if e["entryKey"] != gone["entryKey"]],
     )
-    assert offline(dropped, key)[:2] == (1, [["dropped", proofs[0]["object"]]])
+    assert verify_offline(dropped, key)[:2] == (1, [["dropped", proofs[0]["object"]]])
 
 
 def test_an_object_of_the_clients_left_out_is_named_by_the_next_count(bundle, tmp_path):
@@ -168,7 +157,7 @@ def test_an_object_of_the_clients_left_out_is_named_by_the_next_count(bundle, tm
     rewrite(
         dropped / "entries.jsonl", [e for e in lines(dropped / "entries.jsonl") if e["entryKey"] not in gone]
     )
-    assert offline(dropped, key)[:2] == (1, [["dropped", object_name(REGION, 2)]])
+    assert verify_offline(dropped, key)[:2] == (1, [["dropped", object_name(REGION, 2)]])
 
 
 def test_a_swapped_proof_does_not_prove(bundle, tmp_path):
@@ -178,7 +167,7 @@ def test_a_swapped_proof_does_not_prove(bundle, tmp_path):
     first, second = proofs[0]["records"]
     first["proof"], second["proof"] = second["proof"], first["proof"]
     rewrite(swapped / "proofs.jsonl", proofs)
-    code, findings, _ = offline(swapped, key)
+    code, findings, _ = verify_offline(swapped, key)
     assert code == 1
     assert sorted(findings) == sorted(
         [
@@ -200,7 +189,7 @@ def test_a_forged_root_is_a_forged_header_and_its_records_prove_nothing(bundle, 
     content["recordsTree"]["root"] = "00" * 32
     payload = base64.urlsafe_b64encode(json.dumps(content).encode()).rstrip(b"=")
     header_file.write_bytes(b".".join((protected, payload, signature)))
-    code, findings, _ = offline(forged, key)
+    code, findings, _ = verify_offline(forged, key)
     assert code == 1
     assert ["forged", object_name(REGION, 1)] in findings
     assert ["unproven", object_name(REGION, 1)] in findings
@@ -213,12 +202,12 @@ def test_a_period_bundle_holds_the_periods_entries_and_the_whole_trail_bundle_st
     whole = tmp_path / "whole"
     completed = run_cli("audit", "export", "--bundle", str(whole))
     assert completed.returncode == 0, completed.stderr
-    assert offline(whole, key)[:2] == (0, [])
+    assert verify_offline(whole, key)[:2] == (0, [])
     today = lines(directory / "entries.jsonl")[0]["day"]
     period = tmp_path / "period"
     completed = run_cli("audit", "export", "--client", "bank-1", "--from", today, "--bundle", str(period))
     assert completed.returncode == 0, completed.stderr
-    code, findings, summary = offline(period, key)
+    code, findings, summary = verify_offline(period, key)
     assert (code, findings) == (0, []), summary
     future = tmp_path / "future"
     completed = run_cli(
@@ -226,4 +215,4 @@ def test_a_period_bundle_holds_the_periods_entries_and_the_whole_trail_bundle_st
     )
     assert completed.returncode == 0, completed.stderr
     assert lines(future / "entries.jsonl") == [] and lines(future / "proofs.jsonl") == []
-    assert offline(future, key)[:2] == (0, [])
+    assert verify_offline(future, key)[:2] == (0, [])

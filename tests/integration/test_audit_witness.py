@@ -27,8 +27,7 @@ from kyc_match_tools.witness_local import WINDOW_SECONDS, stream_records
 from kyc_match_tools.witness_local import flush as local_flush
 from support.audit import audit_item_for, private_trail_settings, record, table_items, trail_for
 from support.cli import run_cli
-from support.loopback import free_port
-from support.witness import stream_event, stream_record
+from support.witness import stream_event, stream_record, verify_offline
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
@@ -277,20 +276,6 @@ def export_bundle(tmp_path: Path) -> Path:
     return directory
 
 
-def offline(directory: Path, key: Path) -> tuple[int, list[list[str]], str]:
-    """`verify --offline` with AWS out of reach: a closed port and no credentials at all."""
-    import os
-
-    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
-    completed = run_cli("audit", "verify", "--offline", str(directory), "--public-key", str(key), env=env)
-    return (
-        completed.returncode,
-        [line.split("\t") for line in completed.stdout.splitlines()],
-        completed.stderr,
-    )
-
-
 def test_an_export_verifies_offline_and_each_tampering_of_it_is_named(trail_settings, tmp_path):
     for request_id in ("r1", "r2", "r3"):  # three objects
         written(trail_settings, request_id)
@@ -299,7 +284,7 @@ def test_an_export_verifies_offline_and_each_tampering_of_it_is_named(trail_sett
     [key] = list((directory / "keys").glob("*.pem"))
     public_key = tmp_path / "witness.pem"  # what the regulator got from the operator, separately
     shutil.copy(key, public_key)
-    assert offline(directory, public_key)[:2] == (0, [])
+    assert verify_offline(directory, public_key)[:2] == (0, [])
 
     changed = tmp_path / "changed"
     shutil.copytree(directory, changed)
@@ -307,7 +292,10 @@ def test_an_export_verifies_offline_and_each_tampering_of_it_is_named(trail_sett
     first = json.loads(lines[0])
     lines[0] = json.dumps({**first, "results": {"givenName": "true"}})
     (changed / "entries.jsonl").write_text("\n".join(lines) + "\n")
-    assert offline(changed, public_key)[:2] == (1, [["modified", first["clientDay"], first["entryKey"]]])
+    assert verify_offline(changed, public_key)[:2] == (
+        1,
+        [["modified", first["clientDay"], first["entryKey"]]],
+    )
 
     altered = tmp_path / "altered"
     shutil.copytree(directory, altered)
@@ -315,18 +303,18 @@ def test_an_export_verifies_offline_and_each_tampering_of_it_is_named(trail_sett
     signed, body = second.read_bytes().split(b"\n", 1)
     header, payload, signature = signed.split(b".")
     second.write_bytes(b".".join((header, payload[:-4] + b"AAAA", signature)) + b"\n" + body)
-    code, findings, _ = offline(altered, public_key)
+    code, findings, _ = verify_offline(altered, public_key)
     assert code == 1 and ["forged", object_name(REGION, 2)] in findings
 
     removed = tmp_path / "removed"
     shutil.copytree(directory, removed)
     (removed / object_name(REGION, 2)).unlink()
-    code, findings, _ = offline(removed, public_key)
+    code, findings, _ = verify_offline(removed, public_key)
     assert code == 1 and ["gap", object_name(REGION, 2)] in findings
 
     stranger = tmp_path / "stranger.pem"
     stranger.write_bytes(_other_public_key())
-    code, findings, _ = offline(directory, stranger)
+    code, findings, _ = verify_offline(directory, stranger)
     assert code == 1 and {kind for kind, *_ in findings} == {"forged"}
 
 
@@ -469,7 +457,7 @@ def test_a_junk_object_at_the_last_sequence_neither_becomes_the_head_nor_drowns_
     assert "2 entries, 3 witness objects" in summary
     directory = export_bundle(tmp_path)
     [key] = list((directory / "keys").glob("*.pem"))
-    assert offline(directory, key)[:2] == (1, [["forged", JUNK]])
+    assert verify_offline(directory, key)[:2] == (1, [["forged", JUNK]])
 
 
 def _entry_dated(entry: dict[str, Any], when: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from kyc_match_tools.aws_calls import (
     BESIDE,
     AwsCall,
     AwsCallLog,
-    MarkedDirectory,
+    MarkedRouter,
     function_clients,
 )
 from support.audit import audit_item_for, audit_items, stored_correlator
@@ -57,7 +57,7 @@ def dpop_entry(sim: Any) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def counted_calls(
-    marked: type[MarkedDirectory] = MarkedDirectory, *, dpop: bool = False, **settings_fields: Any
+    marked: type[MarkedRouter] = MarkedRouter, *, dpop: bool = False, **settings_fields: Any
 ) -> Iterator[AwsCallLog]:
     """The handler with its real adapters and a CAMARA operator, every AWS call of the process counted."""
     log = AwsCallLog()
@@ -68,7 +68,7 @@ def counted_calls(
         # One settings object for the whole set, as in the function: routing and the audit trail then
         # share one identifier hasher (and its cache), which fresh settings start empty.
         settings = settings_for([entry], **settings_fields)
-        directory = marked(wiring.operator_directory(settings), log)
+        directory = marked(wiring.operator_router(settings), log)
         wiring.use_dependencies(wiring.build(settings, operators=directory))
         try:
             with log.watching(function_clients()):
@@ -178,7 +178,7 @@ class Order:
         self.mac_asked = threading.Event()
 
 
-class HeldOperator(MarkedDirectory):
+class HeldOperator(MarkedRouter):
     """Once `order` is set, its operator answers only after a KMS GenerateMac was asked (or
     GATE_SECONDS passed)."""
 

@@ -19,7 +19,7 @@ import pytest
 
 from kyc_match import wiring
 from kyc_match.operators.config import OperatorConfig
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match.settings import get_settings
 from kyc_match_tools.operator_sim import SimulatorHandle
 from support.audit import audit_item_for
@@ -77,7 +77,7 @@ def route_to(sim: Budgeted, budget: float) -> None:
         sleep=sim.clock.sleep,
         wall_clock=lambda: epoch + sim.clock.now,
     )
-    directory = PrefixDirectory({"+34": adapter})
+    directory = PrefixRouter({"+34": adapter})
     wiring.use_dependencies(wiring.build(get_settings(), operators=directory))
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from kyc_match import wiring
 from kyc_match.matching import AttributeMatch
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match.settings import get_settings
 from kyc_match_tools.cli import main
 from support import contract
@@ -32,7 +32,7 @@ def operator():
     """An operator verifying names and the ID document only; it answers every attribute it is sent."""
     fake = FakeOperator("op-es", lambda query: {name: AttributeMatch("true") for name in query.attributes})
     fake.verified_attributes = VERIFIED
-    wiring.use_dependencies(wiring.build(get_settings(), operators=PrefixDirectory({"+34": fake})))
+    wiring.use_dependencies(wiring.build(get_settings(), operators=PrefixRouter({"+34": fake})))
     yield fake
     wiring.use_dependencies(None)
 

@@ -13,7 +13,7 @@ import pytest
 
 from kyc_match import wiring
 from kyc_match.operators.config import OfferedApis, OperatorConfig
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match.operators.sandbox import SandboxOperator
 from kyc_match.settings import get_settings
 from kyc_match_tools.line_history import NEVER_SWAPPED, NO_LINE_APIS, SWAPPED_A_MONTH_AGO, SWAPPED_AN_HOUR_AGO
@@ -138,7 +138,7 @@ RECORDS = [
 def use_operator(apis: OfferedApis | None) -> None:
     config = OperatorConfig(id="line-sandbox", kind="sandbox", prefixes=("+34",), apis=apis)
     operator = SandboxOperator(config, MemorySubscribers(RECORDS))
-    wiring.use_dependencies(wiring.build(get_settings(), operators=PrefixDirectory({"+34": operator})))
+    wiring.use_dependencies(wiring.build(get_settings(), operators=PrefixRouter({"+34": operator})))
 
 
 @pytest.fixture

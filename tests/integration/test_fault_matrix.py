@@ -118,7 +118,7 @@ def test_fault_matrix(row: Row, handler_transport, private_queue: str) -> None:
                 "tokenUrl": f"http://127.0.0.1:{port}/oauth2/token",
             }
         entry = camara_entry(sim, "op-matrix", ["+34"], **overrides)
-        directory = wiring.operator_directory(settings_for([entry]))
+        directory = wiring.operator_router(settings_for([entry]))
         refusing = FakeTable(refuse=THROTTLED)
         clients = DynamoDbClientStore(refusing) if row.clients == "refuses" else None  # type: ignore[arg-type]
         wiring.use_dependencies(

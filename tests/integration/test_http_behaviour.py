@@ -6,7 +6,7 @@ import uuid
 import httpx
 import pytest
 
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match.settings import get_settings
 from support.assertions import assert_error
 from support.audit import audit_item_for
@@ -88,7 +88,7 @@ def test_a_bug_is_a_camara_500_without_stack_trace_or_values(handler_transport, 
     from kyc_match import wiring
     from kyc_match.settings import get_settings
 
-    exploding = PrefixDirectory({"+34": FakeOperator("exploding", explode)})
+    exploding = PrefixRouter({"+34": FakeOperator("exploding", explode)})
     wiring.use_dependencies(wiring.build(get_settings(), operators=exploding))
     logged_before = len(handler_log.read_text().splitlines())
     try:

@@ -7,7 +7,7 @@ import pytest
 from kyc_match import aws, wiring
 from kyc_match.api.app import LINE_PATHS
 from kyc_match.operators.config import OfferedApis, OperatorConfig
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match.operators.sandbox import SandboxOperator
 from kyc_match.operators.subscribers import DynamoDbSubscriberStore
 from kyc_match.settings import get_settings
@@ -25,7 +25,7 @@ def operator_without_line_history():
     settings = get_settings()
     config = OperatorConfig(id="match-only", kind="sandbox", prefixes=("+34",), apis=OfferedApis())
     store = DynamoDbSubscriberStore(aws.dynamodb().Table(settings.subscribers_table))
-    directory = PrefixDirectory({"+34": SandboxOperator(config, store)})
+    directory = PrefixRouter({"+34": SandboxOperator(config, store)})
     wiring.use_dependencies(wiring.build(settings, operators=directory))
     yield
     wiring.use_dependencies(None)

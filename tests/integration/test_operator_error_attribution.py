@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from kyc_match import wiring
-from kyc_match.operators.directory import PrefixDirectory
 from kyc_match.operators.resilience import CircuitState
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match.settings import get_settings
 from support.operators import FAST, discovered_adapter, keyed_simulator
 from support.people import FULL
@@ -41,7 +41,7 @@ def jwt_bearer_operator(sim):
 @pytest.fixture
 def routed():
     def route(operator):
-        wiring.use_dependencies(wiring.build(get_settings(), operators=PrefixDirectory({"+34": operator})))
+        wiring.use_dependencies(wiring.build(get_settings(), operators=PrefixRouter({"+34": operator})))
 
     yield route
     wiring.use_dependencies(None)

@@ -18,12 +18,12 @@ from typing import Any
 import boto3
 import pytest
 
-from kyc_match.audit.sealing import KmsSealer
 from kyc_match.domain.default_policy import DEFAULT_POLICY
 from kyc_match.domain.policy import parse_policy
 from kyc_match.domain.policy_hash import content_hash
 from kyc_match.handler import lambda_handler
 from kyc_match.policies import store as policy_store_module
+from kyc_match.policies.seal import KmsSealer
 from kyc_match.settings import get_settings
 from kyc_match_tools.events import rest_proxy_event
 from kyc_match_tools.lambda_context import local_context

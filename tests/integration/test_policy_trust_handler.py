@@ -18,7 +18,7 @@ import pytest
 from kyc_match import wiring
 from kyc_match.handler import lambda_handler
 from kyc_match.operators.config import OperatorConfig
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match.operators.sandbox import SandboxOperator
 from kyc_match.policies import store as policy_store_module
 from kyc_match.settings import get_settings
@@ -127,7 +127,7 @@ RECORDS = [
 def own_operator():
     config = OperatorConfig(id="trust-sandbox", kind="sandbox", prefixes=("+34",))
     operator = SandboxOperator(config, MemorySubscribers(RECORDS))
-    wiring.use_dependencies(wiring.build(get_settings(), operators=PrefixDirectory({"+34": operator})))
+    wiring.use_dependencies(wiring.build(get_settings(), operators=PrefixRouter({"+34": operator})))
     yield
     wiring.use_dependencies(None)
 

@@ -291,7 +291,7 @@ def test_after_a_key_rotation_the_other_region_still_finds_and_verifies_what_the
     with in_region(OTHER):
         after, correlator = call_as(other_key, ASSESS, BODY)
         entry, new_hash = audit_item_for(correlator), keyed_hash(FULL)  # under the new key
-        route = wiring.operator_directory(get_settings()).ported.operator_of(FULL)
+        route = wiring.operator_router(get_settings()).ported.operator_of(FULL)
         found = {entry["phoneHash"] for entry in _found(client)}
     assert new_hash != old_hash  # the number hashes under the new key now
     if previous:

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from kyc_match import wiring
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match.settings import get_settings
 from support import contract
 from support.audit import audit_item_for
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("local_stack", "handler_log")
 @pytest.fixture
 def routed():
     def route(operator):
-        directory = PrefixDirectory({"+34": operator})
+        directory = PrefixRouter({"+34": operator})
         wiring.use_dependencies(wiring.build(get_settings(), operators=directory))
 
     yield route

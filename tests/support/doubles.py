@@ -1,10 +1,10 @@
 """In-memory test doubles, one per port: every test that needs one imports it from here.
 
-Ports are the Protocols of kyc_match.domain.ports (OperatorAdapter, OperatorDirectory, PolicyStore,
+Ports are the Protocols of kyc_match.domain.ports (OperatorAdapter, OperatorRouter, PolicyStore,
 ClientStore, AuditTrail), the line-history port (LineHistory, FakeLineOperator) and the adapters' own (the `clock` of resilience/oauth/camara/policy store,
 PortedNumbers, SecretsManagerClient, SubscriberStore). Besides: the DynamoDB resource where a test
 runs without moto (counting the tables built, or refusing writes), and a spy counting the reads
-made of a moto table. A directory needs no double: PrefixDirectory over FakeOperators is the real
+made of a moto table. A directory needs no double: PrefixRouter over FakeOperators is the real
 one. The subscriber store's double is the operator simulator's own MemorySubscribers, re-exported
 here so there is one.
 """

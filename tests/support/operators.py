@@ -99,7 +99,7 @@ def settings_for(entries: Sequence[Mapping[str, Any]], **fields: Any) -> Setting
 @contextlib.contextmanager
 def handler_routes(entries: Sequence[Mapping[str, Any]], **settings_fields: Any) -> Iterator[Any]:
     """Point the Lambda handler at these operators (and the real audit trail) for the block."""
-    directory = wiring.operator_directory(settings_for(entries, **settings_fields))
+    directory = wiring.operator_router(settings_for(entries, **settings_fields))
     wiring.use_dependencies(wiring.build(get_settings(), operators=directory))
     try:
         yield directory

@@ -1,13 +1,17 @@
 """DynamoDB stream records as Lambda delivers them, and a witness signer that holds its own key."""
 
+import os
 from collections.abc import Mapping
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 from joserfc.jwk import ECKey
 
 from kyc_match.audit.witness import TTL_IDENTITY
+from support.cli import run_cli
+from support.loopback import free_port
 from support.signing import LocalSigner
 
 STREAM_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/audit/stream/2026-01-01T00:00:00.000"
@@ -85,3 +89,16 @@ class LocalWitnessSigner:
     @property
     def kid(self) -> str:
         return self._signer.kid
+
+
+def verify_offline(directory: Path, key: Path) -> tuple[int, list[list[str]], str]:
+    """`kyc-match audit verify --offline` with AWS out of reach (a closed port, no credentials at all):
+    the exit status, each finding's fields, and what it said on stderr."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
+    completed = run_cli("audit", "verify", "--offline", str(directory), "--public-key", str(key), env=env)
+    return (
+        completed.returncode,
+        [line.split("\t") for line in completed.stdout.splitlines()],
+        completed.stderr,
+    )

@@ -21,7 +21,7 @@ from kyc_match.domain.line_history import (
 from kyc_match.domain.model import CallContext
 from kyc_match.matching import AttributeMatch, identity_match_score
 from kyc_match.operators.config import OperatorConfig
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match.operators.sandbox import SandboxOperator
 from kyc_match_tools.errors import UsageError
 from kyc_match_tools.subscribers_file import check_subscribers
@@ -73,7 +73,7 @@ def ask_age(answer: AgeAnswer, asked: AgeQuestion, trail: MemoryTrail | None = N
         "verify",
         age_question(query, asked),
         CONTEXT,
-        operators=PrefixDirectory({"+34": operator}),
+        operators=PrefixRouter({"+34": operator}),
         audit=trail if trail is not None else MemoryTrail(),
     )
 

@@ -2,8 +2,8 @@
 
 from kyc_match.domain.apis import AGE_VERIFICATION
 from kyc_match.domain.line_history import LineHistory, LineQuery
-from kyc_match.operators.directory import PrefixDirectory
-from kyc_match_tools.aws_calls import AFTER, BEFORE, OPERATOR_CALLS, AwsCallLog, MarkedDirectory
+from kyc_match.operators.routing import PrefixRouter
+from kyc_match_tools.aws_calls import AFTER, BEFORE, OPERATOR_CALLS, AwsCallLog, MarkedRouter
 from support.doubles import FakeLineOperator
 
 
@@ -18,7 +18,7 @@ def test_an_age_check_is_counted_as_the_operator_s_time():
     # Given an operator answering KYC Age Verification, behind the benchmark's marked directory
     log = AwsCallLog()
     operator = FakeLineOperator("op", answers={AGE_VERIFICATION.name: True})
-    marked = MarkedDirectory(PrefixDirectory({"+34": operator}), log).operator_for("+34600000020")
+    marked = MarkedRouter(PrefixRouter({"+34": operator}), log).operator_for("+34600000020")
     assert log.position == BEFORE
     # When it is asked the age check
     marked.verify_age(LineQuery("+34600000020", AGE_VERIFICATION), None)  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from kyc_match.domain.model import PolicyReference, ServedPolicy
 from kyc_match.domain.policy_hash import built_in_policy
 from kyc_match.handler import lambda_handler
 from kyc_match.matching.model import MATCH
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match.settings import get_settings
 from kyc_match_tools.events import rest_proxy_event
 from kyc_match_tools.lambda_context import local_context
@@ -124,8 +124,8 @@ def two_keys_one_client():
     wiring.use_dependencies(None)
 
 
-def _directory() -> PrefixDirectory:
-    return PrefixDirectory({"+34": FakeOperator("sandbox", {"givenName": MATCH})})
+def _directory() -> PrefixRouter:
+    return PrefixRouter({"+34": FakeOperator("sandbox", {"givenName": MATCH})})
 
 
 @pytest.mark.parametrize("key", ["k-old", "k-new"])

@@ -8,7 +8,7 @@ from kyc_match.domain.apis import AGE_VERIFICATION, SIM_SWAP
 from kyc_match.domain.coverage import COVERAGE_API, check_coverage
 from kyc_match.domain.errors import ServiceNotApplicableError
 from kyc_match.domain.model import CallContext
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from support.doubles import FakeLineOperator, MemoryTrail
 
 CONTEXT = CallContext("client-1", "req-1", "corr-1", datetime(2026, 12, 7, tzinfo=UTC), 0)
@@ -23,7 +23,7 @@ def operator() -> FakeLineOperator:
 
 def test_the_answer_is_the_operator_s_configuration_and_nothing_is_asked_of_it():
     fake, trail = operator(), MemoryTrail()
-    coverage = check_coverage("+34600000001", CONTEXT, operators=PrefixDirectory({"+34": fake}), audit=trail)
+    coverage = check_coverage("+34600000001", CONTEXT, operators=PrefixRouter({"+34": fake}), audit=trail)
     assert coverage.document() == {
         "operatorId": "op-es",
         "apis": [
@@ -48,7 +48,7 @@ def test_the_answer_is_the_operator_s_configuration_and_nothing_is_asked_of_it()
 def test_an_unserved_number_is_not_applicable_and_audited():
     trail = MemoryTrail()
     with pytest.raises(ServiceNotApplicableError):
-        check_coverage("+447700900123", CONTEXT, operators=PrefixDirectory({"+34": operator()}), audit=trail)
+        check_coverage("+447700900123", CONTEXT, operators=PrefixRouter({"+34": operator()}), audit=trail)
     (record,) = trail.records
     assert isinstance(record.error, ServiceNotApplicableError)
     assert (record.api, record.operator_id) == (COVERAGE_API, None)

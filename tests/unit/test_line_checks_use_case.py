@@ -13,11 +13,11 @@ import pytest
 from kyc_match.domain.errors import IdentifierNotFoundError, OperatorTimeoutError
 from kyc_match.domain.line_checks import LineCheck
 from kyc_match.domain.line_history import Tenure
-from kyc_match.domain.match import assess_identity
 from kyc_match.domain.model import CallContext, MatchQuery, Signal
 from kyc_match.domain.policy_hash import built_in_policy
+from kyc_match.domain.use_cases import assess_identity
 from kyc_match.matching import AttributeMatch
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match.operators.tasks import PooledTasks
 from support.doubles import FakeLineOperator, FakeOperator, MemoryTrail
 
@@ -39,7 +39,7 @@ POOL = PooledTasks(ThreadPoolExecutor(5, thread_name_prefix="shared-pool"))
 
 def decide(operator, checks=ALL_CHECKS, query=QUERY, trail=None, pool=POOL):
     trail = trail if trail is not None else MemoryTrail()
-    directory = PrefixDirectory({"+34": operator})
+    directory = PrefixRouter({"+34": operator})
     result = assess_identity(
         query, CONTEXT, built_in_policy(), operators=directory, audit=trail, line_checks=checks, pool=pool
     )
@@ -186,7 +186,7 @@ def test_an_operator_refusal_still_carries_the_checks_outcomes():
 
 def test_no_operator_serves_the_number_every_check_unavailable():
     trail = MemoryTrail()
-    directory = PrefixDirectory({"+44": FakeLineOperator("uk", PERFECT, REASSURING)})
+    directory = PrefixRouter({"+44": FakeLineOperator("uk", PERFECT, REASSURING)})
     result = assess_identity(
         QUERY,
         CONTEXT,
@@ -230,7 +230,7 @@ def unanswered(operator, query=QUERY):
         query,
         CONTEXT,
         built_in_policy(),
-        operators=PrefixDirectory({"+34": operator}),
+        operators=PrefixRouter({"+34": operator}),
         audit=MemoryTrail(),
         line_checks=ALL_CHECKS,
         pool=POOL,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kyc_match.operators.config import SANDBOX_OPERATORS
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match_tools.errors import UsageError
 from kyc_match_tools.line_history import (
     AGE_18_TODAY,
@@ -102,7 +102,7 @@ def test_the_bundled_recycling_and_tenure_lines():
 
 
 def test_the_bundled_number_of_an_operator_without_line_history_is_routed_to_it():
-    directory = PrefixDirectory({prefix: op for op in SANDBOX_OPERATORS for prefix in op.prefixes})
+    directory = PrefixRouter({prefix: op for op in SANDBOX_OPERATORS for prefix in op.prefixes})
     by_number = {entry["phoneNumber"]: entry for entry in read_subscribers(DEFAULT_SUBSCRIBERS)}
     assert NO_LINE_APIS in by_number
     operator = directory.operator_for(NO_LINE_APIS)

@@ -23,7 +23,7 @@ from kyc_match.domain.line_history import (
 )
 from kyc_match.domain.model import CallContext
 from kyc_match.operators.config import OfferedApis, OperatorConfig
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match.operators.sandbox import SandboxOperator
 from support.doubles import FakeOperator, MemorySubscribers, MemoryTrail
 
@@ -54,9 +54,9 @@ RECORDS = [
 ]
 
 
-def directory(apis: OfferedApis | None = None) -> PrefixDirectory:
+def directory(apis: OfferedApis | None = None) -> PrefixRouter:
     config = OperatorConfig(id="sandbox", kind="sandbox", prefixes=("+34",), apis=apis)
-    return PrefixDirectory({"+34": SandboxOperator(config, MemorySubscribers(RECORDS))})
+    return PrefixRouter({"+34": SandboxOperator(config, MemorySubscribers(RECORDS))})
 
 
 def check(number: str, max_age: int, api=SIM_SWAP, apis=None, trail=None) -> bool:  # type: ignore[no-untyped-def]
@@ -88,7 +88,7 @@ def test_an_api_the_operator_does_not_offer_is_422():
 
 def test_an_operator_without_line_history_is_422_not_a_server_error():
     trail = MemoryTrail()
-    operators = PrefixDirectory({"+34": FakeOperator("op-es")})
+    operators = PrefixRouter({"+34": FakeOperator("op-es")})
     with pytest.raises(ServiceNotApplicableError):
         retrieve_swap_date(LineQuery(SWAPPED, SIM_SWAP), CONTEXT, operators=operators, audit=trail)
     assert trail.records[0].operator_id == "op-es"
@@ -225,7 +225,7 @@ def test_recycling_and_tenure_not_offered_are_422_and_audited():
 
 @pytest.mark.parametrize(("ask", "api"), [(check_recycling, NUMBER_RECYCLING), (check_tenure, KYC_TENURE)])
 def test_an_operator_without_line_history_answers_neither_recycling_nor_tenure(ask, api):
-    trail, operators = MemoryTrail(), PrefixDirectory({"+34": FakeOperator("op-es")})
+    trail, operators = MemoryTrail(), PrefixRouter({"+34": FakeOperator("op-es")})
     with pytest.raises(ServiceNotApplicableError):
         ask(LineQuery(RECYCLED, api), date(2020, 1, 1), CONTEXT, operators=operators, audit=trail)
     assert (trail.records[0].operator_id, trail.records[0].api) == (

@@ -14,12 +14,12 @@ from kyc_match.domain.errors import (
     OperatorTimeoutError,
     ServiceNotApplicableError,
 )
-from kyc_match.domain.match import assess_identity, match_identity, reject_request
 from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery, PolicyReference, ServedPolicy
 from kyc_match.domain.policy import parse_policy
 from kyc_match.domain.policy_hash import built_in_policy
+from kyc_match.domain.use_cases import assess_identity, match_identity, reject_request
 from kyc_match.matching import AttributeMatch
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from support.doubles import FakeOperator, MemoryTrail
 
 CONTEXT = CallContext("client-1", "req-1", "corr-1", datetime(2026, 11, 26, tzinfo=UTC), 0)
@@ -31,7 +31,7 @@ VERDICTS = {"givenName": AttributeMatch("false", 91), "birthdate": AttributeMatc
 
 def test_verdicts_come_back_after_their_audit_record():
     operator, trail = FakeOperator("op-es", VERDICTS), MemoryTrail()
-    verdicts = match_identity(QUERY, CONTEXT, operators=PrefixDirectory({"+34": operator}), audit=trail)
+    verdicts = match_identity(QUERY, CONTEXT, operators=PrefixRouter({"+34": operator}), audit=trail)
     assert verdicts == VERDICTS
     assert operator.queries == [QUERY]
     [record] = trail.records
@@ -45,7 +45,7 @@ def test_verdicts_come_back_after_their_audit_record():
 
 def test_operator_error_is_audited_then_raised():
     trail = MemoryTrail()
-    directory = PrefixDirectory({"+34": FakeOperator("op-es", IdentifierNotFoundError())})
+    directory = PrefixRouter({"+34": FakeOperator("op-es", IdentifierNotFoundError())})
     with pytest.raises(IdentifierNotFoundError) as raised:
         match_identity(QUERY, CONTEXT, operators=directory, audit=trail)
     [record] = trail.records
@@ -56,7 +56,7 @@ def test_unserved_number_is_audited_without_operator():
     trail = MemoryTrail()
     with pytest.raises(ServiceNotApplicableError):
         match_identity(
-            QUERY, CONTEXT, operators=PrefixDirectory({"+44": FakeOperator("uk", VERDICTS)}), audit=trail
+            QUERY, CONTEXT, operators=PrefixRouter({"+44": FakeOperator("uk", VERDICTS)}), audit=trail
         )
     assert trail.records[0].operator_id is None
     assert isinstance(trail.records[0].error, ServiceNotApplicableError)
@@ -64,7 +64,7 @@ def test_unserved_number_is_audited_without_operator():
 
 def test_unexpected_failure_is_audited_as_internal():
     trail = MemoryTrail()
-    directory = PrefixDirectory({"+34": FakeOperator("op-es", RuntimeError("bug"))})
+    directory = PrefixRouter({"+34": FakeOperator("op-es", RuntimeError("bug"))})
     with pytest.raises(RuntimeError):
         match_identity(QUERY, CONTEXT, operators=directory, audit=trail)
     # The base error: answered (and audited) as a server bug, whatever the exception said.
@@ -72,7 +72,7 @@ def test_unexpected_failure_is_audited_as_internal():
 
 
 def test_no_verdict_when_the_audit_fails():
-    directory = PrefixDirectory({"+34": FakeOperator("op-es", VERDICTS)})
+    directory = PrefixRouter({"+34": FakeOperator("op-es", VERDICTS)})
     with pytest.raises(AuditUnavailableError):
         match_identity(QUERY, CONTEXT, operators=directory, audit=MemoryTrail(fail=True))
 
@@ -86,7 +86,7 @@ def test_rejections_are_audited_without_identifiers():
 
 def test_longest_prefix_wins():
     broad, narrow = FakeOperator("broad", VERDICTS), FakeOperator("narrow", VERDICTS)
-    directory = PrefixDirectory({"+34": broad, "+3460": narrow})
+    directory = PrefixRouter({"+34": broad, "+3460": narrow})
     assert directory.operator_for("+34600000001") is narrow
     assert directory.operator_for("+34910000000") is broad
     with pytest.raises(ServiceNotApplicableError):
@@ -116,7 +116,7 @@ LICENCE_NEEDS_BIRTHDATE = parse_policy(
 def assess(outcome, query=QUERY, served=None, trail=None):
     trail = trail if trail is not None else MemoryTrail()
     served = served or built_in_policy()
-    directory = PrefixDirectory({"+34": FakeOperator("op-es", outcome)})
+    directory = PrefixRouter({"+34": FakeOperator("op-es", outcome)})
     return assess_identity(query, CONTEXT, served, operators=directory, audit=trail), trail
 
 
@@ -150,7 +150,7 @@ def test_an_operator_refusal_is_a_decision_audited_as_an_answer(refusal, outcome
 
 def test_an_unserved_number_is_a_decision_without_an_operator():
     trail = MemoryTrail()
-    directory = PrefixDirectory({"+44": FakeOperator("uk", VERDICTS)})
+    directory = PrefixRouter({"+44": FakeOperator("uk", VERDICTS)})
     result = assess_identity(QUERY, CONTEXT, built_in_policy(), operators=directory, audit=trail)
     assert result.assessment.operator_outcome == "SERVICE_NOT_APPLICABLE"
     assert trail.records[0].operator_id is None
@@ -189,7 +189,7 @@ def test_the_id_document_type_sent_reaches_the_policy_and_the_audit(document_typ
 
 def test_the_camara_use_case_keeps_operator_refusals_as_errors():
     trail = MemoryTrail()
-    directory = PrefixDirectory({"+34": FakeOperator("op-es", IdDocumentMismatchError())})
+    directory = PrefixRouter({"+34": FakeOperator("op-es", IdDocumentMismatchError())})
     with pytest.raises(IdDocumentMismatchError):
         match_identity(QUERY, CONTEXT, operators=directory, audit=trail)
     assert trail.records[0].assessment is None

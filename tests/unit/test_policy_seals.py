@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from kyc_match.audit.sealing import KmsSealer
+from kyc_match.policies.seal import KmsSealer
 
 DOMAIN = "kyc-match/policy-item/v1"
 OURS, PREVIOUS, ATTACKERS = (

@@ -10,7 +10,7 @@ import pytest
 
 from kyc_match import aws, wiring
 from kyc_match.jobs import drain
-from kyc_match.operators.directory import PrefixDirectory
+from kyc_match.operators.routing import PrefixRouter
 from kyc_match.settings import Settings
 from kyc_match_tools.lambda_context import local_context
 from support.doubles import FakeDynamoDb, MemoryClients, MemoryPolicies, MemoryTrail
@@ -34,7 +34,7 @@ def fresh_settings() -> Settings:
 
 @pytest.mark.usefixtures("no_aws")
 def test_given_fakes_the_root_builds_nothing_real():
-    operators, audit, policies = PrefixDirectory({}), MemoryTrail(), MemoryPolicies()
+    operators, audit, policies = PrefixRouter({}), MemoryTrail(), MemoryPolicies()
     built = wiring.build(fresh_settings(), operators=operators, audit=audit, policies=policies)
     assert (built.operators, built.audit, built.policies) == (operators, audit, policies)
     clients = MemoryClients()  # given too, it is used; not given, the real store waits for its first use
@@ -53,7 +53,7 @@ def test_the_policy_store_is_built_at_the_first_decision_request(monkeypatch):
 
     monkeypatch.setattr(wiring, "policy_store", policy_store)
     settings = fresh_settings()
-    dependencies = wiring.build(settings, operators=PrefixDirectory({}), audit=MemoryTrail())
+    dependencies = wiring.build(settings, operators=PrefixRouter({}), audit=MemoryTrail())
     assert built_for == []
     assert dependencies.policies.active("bank-1", "default") is None
     assert built_for == [settings]
@@ -99,7 +99,7 @@ def test_aws_clients_make_four_attempts_unless_the_sdk_setting_says_otherwise(mo
 
 @pytest.mark.usefixtures("no_aws")
 def test_every_decision_of_a_container_shares_one_bounded_line_check_pool():
-    fakes = {"operators": PrefixDirectory({}), "audit": MemoryTrail(), "policies": MemoryPolicies()}
+    fakes = {"operators": PrefixRouter({}), "audit": MemoryTrail(), "policies": MemoryPolicies()}
     first, second = wiring.build(fresh_settings(), **fakes), wiring.build(fresh_settings(), **fakes)
     assert first.line_checks is second.line_checks  # per container, not per request or settings
     threads: set[str] = set()

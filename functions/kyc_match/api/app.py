@@ -33,9 +33,9 @@ from kyc_match.domain.errors import (
     UnauthenticatedError,
     UnknownPolicyError,
 )
-from kyc_match.domain.match import match_identity, reject_request
 from kyc_match.domain.model import CallContext, MatchQuery, ServedPolicy
 from kyc_match.domain.ports import PolicyStore
+from kyc_match.domain.use_cases import match_identity, reject_request
 from kyc_match.observability import logger, metrics, report_client_request, report_unanswered
 from kyc_match.wiring import Dependencies, dependencies
 
@@ -88,7 +88,7 @@ def assess() -> Response[str]:
     # that serves only CAMARA matches never builds it at cold start.
     from kyc_match.api.assess_models import KycAssessRequest  # noqa: PLC0415
     from kyc_match.domain.assess import assessment_document  # noqa: PLC0415
-    from kyc_match.domain.match import assess_identity  # noqa: PLC0415
+    from kyc_match.domain.use_cases import assess_identity  # noqa: PLC0415
 
     context, deps = _call_context(), dependencies()
     context, profile = _identified(context, deps)  # first: every refusal is filed under the client

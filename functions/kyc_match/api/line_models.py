@@ -37,7 +37,7 @@ from kyc_match.domain.line_history import (
     tenure_question,
 )
 from kyc_match.domain.model import CallContext
-from kyc_match.domain.ports import AuditTrail, OperatorDirectory
+from kyc_match.domain.ports import AuditTrail, OperatorRouter
 
 
 class LineRequest(BaseModel):
@@ -215,7 +215,7 @@ def answer(
     operation: str,
     context: CallContext,
     *,
-    operators: OperatorDirectory,
+    operators: OperatorRouter,
     audit: AuditTrail,
 ) -> dict[str, Any]:
     """Ask the serving operator the request's question (audited there); the spec's body."""

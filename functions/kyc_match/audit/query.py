@@ -4,9 +4,12 @@ import csv
 import json
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, timedelta
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any
 
-from kyc_match.audit.store import ENTRY_KEY, AuditReader
+from kyc_match.audit.reader import ENTRY_KEY, AuditReader
+
+if TYPE_CHECKING:
+    from kyc_match.domain.ports import Hasher
 
 EXPORT_COLUMNS = (
     "clientId",
@@ -39,10 +42,6 @@ EXPORT_COLUMNS = (
 )
 
 
-class Hasher(Protocol):
-    def hash(self, identifier: str) -> str: ...
-
-
 def entry_key_range(start: date | None, end: date | None) -> tuple[str, str]:
     """Entry keys begin with the ISO timestamp, so a period is a key range."""
     return (start.isoformat() if start else "0000", (end.isoformat() if end else "9999-12-31") + "\uffff")
@@ -50,7 +49,7 @@ def entry_key_range(start: date | None, end: date | None) -> tuple[str, str]:
 
 def find_by_phone(
     reader: AuditReader,
-    hashers: Sequence[Hasher],
+    hashers: "Sequence[Hasher]",
     phone_number: str,
     client_ids: Collection[str] | None = None,
     start: date | None = None,

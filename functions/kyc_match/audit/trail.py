@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import BotoCoreError, ClientError
@@ -38,25 +38,16 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_sqs import SQSClient
 
+    from kyc_match.domain.ports import IdentifierHasher
+
 
 ENTRY_KEY = AUDIT.sort_key or "entryKey"
 EXPIRES_AT = AUDIT.ttl_attribute or "expiresAt"
 AWS_ERRORS = (BotoCoreError, ClientError)
 
 
-class IdentifierHasher(Protocol):
-    @property
-    def key_id(self) -> str: ...
-
-    def hash(self, identifier: str) -> str: ...
-
-    def hash_uncached(self, identifier: str) -> str: ...
-
-    def expect(self, identifier: str) -> None: ...
-
-
 def audit_item(
-    record: AuditRecord, hasher: IdentifierHasher, retention: timedelta, latency_ms: int
+    record: AuditRecord, hasher: "IdentifierHasher", retention: timedelta, latency_ms: int
 ) -> dict[str, Any]:
     """The stored form of a record: names, results and keyed hashes only, never a submitted value."""
     context = record.context
@@ -206,7 +197,7 @@ class DynamoDbAuditTrail:
     def __init__(
         self,
         table: "Table",
-        hasher: IdentifierHasher,
+        hasher: "IdentifierHasher",
         retention: timedelta,
         fallback: SqsFallback | None = None,
         client: "DynamoDBClient | None" = None,

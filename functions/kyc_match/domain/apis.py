@@ -15,6 +15,12 @@ adapter that offers an API answers its questions through the methods of the line
 
 from dataclasses import dataclass
 
+# KYC Match's CAMARA scope, defined here only: an operator's default token scope (operators/config.py),
+# the operator simulator's, and, in a request's scopes (LineQuery.scopes), the sign that the request
+# also matches: a three-legged operator's one token for the request then covers the match and the
+# line checks.
+MATCH_SCOPE = "kyc-match:match"
+
 
 @dataclass(frozen=True)
 class CamaraApi:

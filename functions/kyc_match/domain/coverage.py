@@ -12,7 +12,7 @@ from typing import Any
 from kyc_match.domain.apis import CAMARA_APIS, KYC_MATCH_NAME, KYC_MATCH_VERSION, MATCH_ATTRIBUTES
 from kyc_match.domain.errors import KycMatchError
 from kyc_match.domain.model import AuditRecord, CallContext
-from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorDirectory
+from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorRouter
 
 # Where a coverage answer is filed in the audit trail (its `api`), as a line-history call is.
 COVERAGE_API = "kyc-coverage/v1/check"
@@ -63,7 +63,7 @@ class Coverage:
 
 
 def check_coverage(
-    phone_number: str, context: CallContext, *, operators: OperatorDirectory, audit: AuditTrail
+    phone_number: str, context: CallContext, *, operators: OperatorRouter, audit: AuditTrail
 ) -> Coverage:
     """Route the number and describe its operator; audited (keyed hash of the number) before returned.
 

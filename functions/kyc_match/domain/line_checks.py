@@ -20,7 +20,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from kyc_match.domain.apis import AGE_VERIFICATION, DEVICE_SWAP, KYC_TENURE, NUMBER_RECYCLING, SIM_SWAP
+from kyc_match.domain.apis import (
+    AGE_VERIFICATION,
+    DEVICE_SWAP,
+    KYC_TENURE,
+    MATCH_SCOPE,
+    NUMBER_RECYCLING,
+    SIM_SWAP,
+)
 from kyc_match.domain.errors import ServiceNotApplicableError
 from kyc_match.domain.line_history import (
     DEFAULT_MAX_AGE_HOURS,
@@ -30,7 +37,7 @@ from kyc_match.domain.line_history import (
     LineQuery,
     history_of,
 )
-from kyc_match.domain.model import MATCH_SCOPE, MatchQuery, Signal
+from kyc_match.domain.model import MatchQuery, Signal
 from kyc_match.domain.ports import OperatorAdapter, TaskPool
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import Protocol, TypeVar, cast
 from kyc_match.domain.apis import CAMARA_APIS, CamaraApi
 from kyc_match.domain.errors import KycMatchError, OperatorBadGatewayError, ServiceNotApplicableError
 from kyc_match.domain.model import AuditRecord, CallContext
-from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorDirectory
+from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorRouter
 from kyc_match.domain.purposes import DEFAULT_PURPOSE
 
 # The descriptors live in the registry (apis.py); `LineApi` is their name where line history asks.
@@ -221,7 +221,7 @@ def check_swap(
     max_age_hours: int,
     context: CallContext,
     *,
-    operators: OperatorDirectory,
+    operators: OperatorRouter,
     audit: AuditTrail,
 ) -> bool:
     """Was the SIM (device) changed within `max_age_hours` before the request arrived?"""
@@ -231,7 +231,7 @@ def check_swap(
 
 
 def retrieve_swap_date(
-    query: LineQuery, context: CallContext, *, operators: OperatorDirectory, audit: AuditTrail
+    query: LineQuery, context: CallContext, *, operators: OperatorRouter, audit: AuditTrail
 ) -> datetime | None:
     """The latest change, or None where the operator has no record (the spec's `null`)."""
     question = swap_date_question(query)
@@ -243,7 +243,7 @@ def check_recycling(
     specified_date: date,
     context: CallContext,
     *,
-    operators: OperatorDirectory,
+    operators: OperatorRouter,
     audit: AuditTrail,
 ) -> bool:
     """Has the number changed subscriber after `specified_date`? (Number Recycling `check`)"""
@@ -256,7 +256,7 @@ def check_tenure(
     tenure_date: date,
     context: CallContext,
     *,
-    operators: OperatorDirectory,
+    operators: OperatorRouter,
     audit: AuditTrail,
 ) -> Tenure:
     """Has the subscription had continuous tenure since `tenure_date`? (KYC Tenure `check-tenure`)"""
@@ -270,7 +270,7 @@ def ask(
     question: Question[T],
     context: CallContext,
     *,
-    operators: OperatorDirectory,
+    operators: OperatorRouter,
     audit: AuditTrail,
 ) -> T:
     """Ask the operator serving the number one operation of `query.api`, if it offers the API (else

@@ -13,9 +13,6 @@ if TYPE_CHECKING:
     from kyc_match.domain.policy import Policy
 
 Verdicts = Mapping[str, AttributeMatch]
-# KYC Match's CAMARA scope. In a request's scopes (LineQuery.scopes) it says the request also matches:
-# a three-legged operator's one token for the request then covers the match and the line checks.
-MATCH_SCOPE = "kyc-match:match"
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,28 @@ class OperatorAdapter(Protocol):
         ...
 
 
-class OperatorDirectory(Protocol):
+class Hasher(Protocol):
+    """A keyed hash of an identifier (a phone number, a correlator): what the audit trail, the
+    ported-numbers table, the CIBA state and the auditor's search key by, never the value itself."""
+
+    def hash(self, identifier: str) -> str: ...
+
+
+class IdentifierHasher(Hasher, Protocol):
+    """The container's KMS hasher (audit/hashing.py): the key it hashes under, and hashes started ahead
+    (`hash_soon`, `expect`) or computed without the per-container cache (`hash_uncached`)."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    def hash_soon(self, identifier: str) -> "Future[str]": ...
+
+    def hash_uncached(self, identifier: str) -> str: ...
+
+    def expect(self, identifier: str) -> None: ...
+
+
+class OperatorRouter(Protocol):
     """Finds the adapter of the operator serving a phone number."""
 
     def operator_for(self, phone_number: str) -> OperatorAdapter:

@@ -52,7 +52,7 @@ from urllib.parse import urlsplit
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from kyc_match.catalogue import answer_for
-from kyc_match.domain.apis import CAMARA_APIS, MATCH_ATTRIBUTES, CamaraApi
+from kyc_match.domain.apis import CAMARA_APIS, MATCH_ATTRIBUTES, MATCH_SCOPE, CamaraApi
 from kyc_match.domain.errors import (
     IdDocumentMismatchError,
     IdDocumentRequiredError,
@@ -65,11 +65,11 @@ from kyc_match.domain.errors import (
     UnavailableError,
 )
 from kyc_match.domain.line_history import AgeAnswer, AgeQuestion, LineQuery, Tenure
-from kyc_match.domain.model import MATCH_SCOPE, MatchQuery, Verdicts
+from kyc_match.domain.model import MatchQuery, Verdicts
 from kyc_match.matching import AttributeMatch
 from kyc_match.observability import SERVICE, logger, metrics
 from kyc_match.operators.bounded import BodyError, DeadlinePassedError, Reply, exchange, operator_http_client
-from kyc_match.operators.ciba import CibaFlow, Hasher, PendingAuthorizations, pending_key
+from kyc_match.operators.ciba import CibaFlow, PendingAuthorizations, pending_key
 from kyc_match.operators.config import OperatorConfig
 from kyc_match.operators.dpop import (
     NONCE_ERROR,
@@ -116,6 +116,8 @@ from kyc_match.operators.translation import (
 
 if TYPE_CHECKING:
     import httpx
+
+    from kyc_match.domain.ports import Hasher
 
 METRIC_NAMESPACE = "KycMatch"
 OPERATOR_ERRORS_METRIC = "OperatorErrors"
@@ -192,7 +194,7 @@ class CamaraOperator:
         server: AuthServer,
         breaker: CircuitBreaker,
         *,
-        hasher: Hasher,
+        hasher: "Hasher",
         pending: PendingAuthorizations | None = None,
         clock: Clock = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -524,7 +526,7 @@ def build_camara_operator(
     config: OperatorConfig,
     secrets: SecretSource,
     signer: KmsJwtSigner,
-    hasher: Hasher,
+    hasher: "Hasher",
     pending: PendingAuthorizations | None = None,
     http: "httpx.Client | None" = None,
     *,

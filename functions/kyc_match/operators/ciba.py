@@ -21,13 +21,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from kyc_match.domain.errors import AuthorizationPendingError, OperatorBadGatewayError
 from kyc_match.operators.bounded import finite_positive
 from kyc_match.operators.failures import OperatorFailure
 from kyc_match.operators.resilience import Deadline
 from kyc_match.operators.tokens import AuthServer, Subject, read_access_token
+
+if TYPE_CHECKING:
+    from kyc_match.domain.ports import Hasher
 
 CIBA_GRANT: Final = "urn:openid:params:grant-type:ciba"
 DEFAULT_INTERVAL_SECONDS: Final = 5.0
@@ -52,11 +55,7 @@ class PendingAuthorizations(Protocol):
     def delete(self, key: str) -> None: ...
 
 
-class Hasher(Protocol):
-    def hash(self, identifier: str) -> str: ...
-
-
-def pending_key(hasher: Hasher, operator_id: str, client_id: str, scope: str, phone_number: str) -> str:
+def pending_key(hasher: "Hasher", operator_id: str, client_id: str, scope: str, phone_number: str) -> str:
     """`scope`: the purpose and the API scopes, so a retry continues only an authorization for the same."""
     return hasher.hash("\x1f".join(("ciba", operator_id, client_id, scope, phone_number)))
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from pydantic.alias_generators import to_camel, to_snake
 
-from kyc_match.domain.apis import CAMARA_APIS, MATCH_ATTRIBUTES
+from kyc_match.domain.apis import CAMARA_APIS, MATCH_ATTRIBUTES, MATCH_SCOPE
 
 E164Prefix = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{0,14}$")]
 ApiVersion = Literal["v0.4", "vwip", "v0.5rc1"]
@@ -33,7 +33,6 @@ TokenAuthMethod = Literal["private_key_jwt", "client_secret_basic", "client_secr
 AssertionAudience = Literal["tokenEndpoint", "issuer", "both"]
 JwtBearerClientAuth = Literal["none", "private_key_jwt"]  # RFC 7523 §3.1 leaves it to the server
 HostName = Annotated[str, Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")]
-DEFAULT_SCOPE = "kyc-match:match"
 _SCOPE_TOKEN = r"[!#-\[\]-~]+"  # noqa: S105 - RFC 6749 scope-token characters, no secret
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # The adapter's whole budget for one operator call (token, attempts, backoff) must leave room, inside
@@ -89,7 +88,7 @@ class AuthConfig(BaseModel):
     # Hosts besides the issuer's that its discovery document may name for an endpoint (discovered.py).
     discovery_hosts: tuple[HostName, ...] = Field(default=(), max_length=8)
     # API scopes; our client's purpose (`dpv:...`) is added per call, so none here.
-    scope: str = Field(default=DEFAULT_SCOPE, pattern=rf"^{_SCOPE_TOKEN}( {_SCOPE_TOKEN})*$", max_length=1024)
+    scope: str = Field(default=MATCH_SCOPE, pattern=rf"^{_SCOPE_TOKEN}( {_SCOPE_TOKEN})*$", max_length=1024)
     token_auth_method: TokenAuthMethod = "private_key_jwt"  # noqa: S105 - a method name
     client_secret_id: str | None = Field(default=None, min_length=1, max_length=2048)  # secret name or ARN
     client_secret_key: str | None = Field(default=None, min_length=1, max_length=256)  # JSON secret's key

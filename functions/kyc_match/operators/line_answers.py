@@ -12,14 +12,12 @@ are ignored (their schemas allow them), and never passed on.
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Any
 
-from kyc_match.domain.line_history import TRI_STATE, AgeAnswer, AgeQuestion, LineApi, Tenure
+from kyc_match.domain.line_history import CONTRACT_TYPES, TRI_STATE, AgeAnswer, AgeQuestion, LineApi, Tenure
 from kyc_match.operators.bounded import json_object
 from kyc_match.operators.sandbox import parse_change_date
 from kyc_match.operators.translation import MalformedAnswerError
-
-CONTRACT_TYPES: Final = frozenset({"PAYG", "PAYM", "Business"})
 
 
 def line_url(base_url: str, api: LineApi, operation: str) -> str:

@@ -11,31 +11,21 @@ its new operator at most that long after the load.
 """
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kyc_match.caching import ExpiringCache
-from kyc_match.domain.errors import ServiceNotApplicableError, UnavailableError
-from kyc_match.domain.ports import OperatorAdapter, OperatorDirectory
+from kyc_match.domain.errors import UnavailableError
 from kyc_match.tables import PORTED_NUMBERS
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from mypy_boto3_dynamodb.service_resource import Table
+
+    from kyc_match.domain.ports import IdentifierHasher
 
 NUMBER_HASH = PORTED_NUMBERS.partition_key
 OPERATOR_ID = "operatorId"
 HASH_KEY_ID = "hashKeyId"
-
-
-class IdentifierHasher(Protocol):
-    @property
-    def key_id(self) -> str: ...
-
-    def hash(self, identifier: str) -> str: ...
-
-    def hash_soon(self, identifier: str) -> "Future[str]": ...
 
 
 class PortedNumbers(Protocol):
@@ -44,7 +34,7 @@ class PortedNumbers(Protocol):
         ...
 
 
-def ported_item(hasher: IdentifierHasher, phone_number: str, operator_id: str) -> dict[str, str]:
+def ported_item(hasher: "IdentifierHasher", phone_number: str, operator_id: str) -> dict[str, str]:
     return {NUMBER_HASH: hasher.hash(phone_number), OPERATOR_ID: operator_id, HASH_KEY_ID: hasher.key_id}
 
 
@@ -60,7 +50,7 @@ class DynamoDbPortedNumbers:
     one DynamoDB call.
     """
 
-    def __init__(self, table: "Table", hashers: Sequence[IdentifierHasher]) -> None:
+    def __init__(self, table: "Table", hashers: "Sequence[IdentifierHasher]") -> None:
         if not hashers:
             raise ValueError("at least the current identifier hasher is needed")
         self._table = table
@@ -136,35 +126,3 @@ class RecentRoutes:
 
     def operator_of(self, phone_number: str) -> str | None:
         return self._answers.get_or_read(phone_number, lambda: self._ported.operator_of(phone_number))
-
-
-class PortingDirectory:
-    """Ported numbers first, then the longest prefix.
-
-    A number ported to an operator we have no adapter for is `422 SERVICE_NOT_APPLICABLE`: the
-    prefix's operator no longer holds that subscriber.
-    """
-
-    def __init__(
-        self,
-        prefixes: OperatorDirectory,
-        ported: PortedNumbers,
-        adapters_by_id: Mapping[str, OperatorAdapter],
-    ) -> None:
-        self._prefixes = prefixes
-        self._ported = ported
-        self._adapters = dict(adapters_by_id)
-
-    @property
-    def ported(self) -> PortedNumbers:
-        """Where ported numbers are looked up (the container's `RecentRoutes`)."""
-        return self._ported
-
-    def operator_for(self, phone_number: str) -> OperatorAdapter:
-        operator_id = self._ported.operator_of(phone_number)
-        if operator_id is None:
-            return self._prefixes.operator_for(phone_number)
-        adapter = self._adapters.get(operator_id)
-        if adapter is None:
-            raise ServiceNotApplicableError
-        return adapter

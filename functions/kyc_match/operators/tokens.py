@@ -30,8 +30,8 @@ from urllib.parse import quote_plus, urlencode
 
 from pydantic import TypeAdapter
 
+from kyc_match.domain.apis import MATCH_SCOPE
 from kyc_match.domain.errors import OperatorBadGatewayError, OperatorTimeoutError, UnavailableError
-from kyc_match.domain.model import MATCH_SCOPE
 from kyc_match.operators.bounded import (
     BodyError,
     DeadlinePassedError,

@@ -38,7 +38,7 @@ from urllib.parse import parse_qs
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from kyc_match.domain.apis import CAMARA_APIS
+from kyc_match.domain.apis import CAMARA_APIS, MATCH_SCOPE
 from kyc_match.domain.purposes import PREFIX as PURPOSE_PREFIX
 from kyc_match.domain.purposes import is_purpose
 from kyc_match_tools.operator_sim.assertions import AssertionRejectedError, AssertionVerifier, ClientKeys
@@ -53,9 +53,8 @@ JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CIBA = "urn:openid:params:grant-type:ciba"
 CLIENT_CREDENTIALS = "client_credentials"
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-API_SCOPE = "kyc-match:match"
 WHOLE_API_SCOPES = frozenset({"sim-swap", "device-swap"})  # the swap specs also accept the API's name
-API_SCOPES = frozenset({API_SCOPE, *WHOLE_API_SCOPES}) | {
+API_SCOPES = frozenset({MATCH_SCOPE, *WHOLE_API_SCOPES}) | {
     scope for api in CAMARA_APIS for scope in api.scopes
 }
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path
@@ -435,7 +434,7 @@ class AuthorizationServer:
         self._require_grant("client-credentials")
         # RFC 6749 §3.3: without `scope`, a pre-defined default (the API scope, no purpose).
         scope = form.get("scope")
-        scopes = self._scopes(scope, openid=False) if scope is not None else frozenset({API_SCOPE})
+        scopes = self._scopes(scope, openid=False) if scope is not None else frozenset({MATCH_SCOPE})
         return self._token(Grant(client_id, None, scopes, self._expiry(), jkt))
 
     # --- helpers --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from kyc_match.api.models import KycMatchRequest, match_response_body
 from kyc_match.catalogue import answer_for
+from kyc_match.domain.apis import MATCH_SCOPE
 from kyc_match.domain.errors import KycMatchError
 from kyc_match.domain.model import MatchQuery
 from kyc_match.domain.purposes import is_purpose
@@ -24,7 +25,6 @@ from kyc_match.operators.config import OperatorConfig
 from kyc_match.operators.sandbox import SandboxOperator, SubscriberRecord
 from kyc_match_tools.operator_sim.authorization import (
     ALL_GRANTS,
-    API_SCOPE,
     API_SCOPES,
     AuthorizationOptions,
     AuthorizationServer,
@@ -137,7 +137,7 @@ class OperatorSimulator:
 
     def match_response(self, body: bytes, correlator: str, grant: Grant) -> tuple[int, Any]:  # noqa: PLR0911
         """The CAMARA answer to a match body under an access token: (status, JSON value)."""
-        document = permitted_object(body, allowed=bool(API_SCOPE in grant.scopes))
+        document = permitted_object(body, allowed=bool(MATCH_SCOPE in grant.scopes))
         if isinstance(document, tuple):
             return document
         bank_account = document.pop("bankAccountNumber", None) if self.options.version != "v0.4" else None

@@ -5,13 +5,8 @@ ROUTE_CACHE_SECONDS, and memory stays flat whatever numbers arrive."""
 import pytest
 
 from kyc_match.domain.errors import UnavailableError
-from kyc_match.operators.directory import PrefixDirectory
-from kyc_match.operators.ported import (
-    ROUTE_CACHE_ENTRIES,
-    ROUTE_CACHE_SECONDS,
-    PortingDirectory,
-    RecentRoutes,
-)
+from kyc_match.operators.ported import ROUTE_CACHE_ENTRIES, ROUTE_CACHE_SECONDS, RecentRoutes
+from kyc_match.operators.routing import PortingRouter, PrefixRouter
 from support.doubles import FakeOperator, ManualClock, MemoryPortedNumbers
 
 ES, JP = FakeOperator("op-es"), FakeOperator("op-jp")
@@ -47,8 +42,8 @@ def test_a_number_ported_meanwhile_goes_to_its_new_operator_within_the_stated_bo
     ROUTE_CACHE_SECONDS of the earlier read may still go to the old operator, and none after."""
     ported: dict[str, str] = {}
     clock = ManualClock()
-    directory = PortingDirectory(
-        PrefixDirectory({"+34": ES, "+81": JP}),
+    directory = PortingRouter(
+        PrefixRouter({"+34": ES, "+81": JP}),
         routes(MemoryPortedNumbers(ported), clock),
         {"op-es": ES, "op-jp": JP},
     )

@@ -21,7 +21,7 @@ from kyc_match.domain.model import (
     Signal,
     Verdicts,
 )
-from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorDirectory, TaskPool
+from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorRouter, TaskPool
 
 if TYPE_CHECKING:
     from kyc_match.domain.line_checks import LineCheck, LineCheckRun, Unanswered
@@ -47,7 +47,7 @@ class RiskAssessment:
 
 
 def match_identity(
-    query: MatchQuery, context: CallContext, *, operators: OperatorDirectory, audit: AuditTrail
+    query: MatchQuery, context: CallContext, *, operators: OperatorRouter, audit: AuditTrail
 ) -> Verdicts:
     """Route the query to the operator serving the number; audit the outcome before returning it.
 
@@ -63,7 +63,7 @@ def assess_identity(
     context: CallContext,
     served: ServedPolicy,
     *,
-    operators: OperatorDirectory,
+    operators: OperatorRouter,
     audit: AuditTrail,
     line_checks: "tuple[LineCheck, ...]" = (),
     pool: TaskPool | None = None,
@@ -94,7 +94,7 @@ def assess_identity(
 def _answer(
     query: MatchQuery,
     context: CallContext,
-    operators: OperatorDirectory,
+    operators: OperatorRouter,
     audit: AuditTrail,
     policy: ServedPolicy | None,
     line_checks: "tuple[LineCheck, ...]" = (),

@@ -3,17 +3,16 @@
 import pytest
 
 from kyc_match.domain.errors import ServiceNotApplicableError
-from kyc_match.operators.directory import PrefixDirectory
-from kyc_match.operators.ported import PortingDirectory
+from kyc_match.operators.routing import PortingRouter, PrefixRouter
 from support.doubles import FakeOperator, MemoryPortedNumbers
 
 ES, ES_MOBILE, JP = FakeOperator("op-es"), FakeOperator("op-es-mobile"), FakeOperator("op-jp")
-PREFIXES = PrefixDirectory({"+34": ES, "+346": ES_MOBILE, "+81": JP})
+PREFIXES = PrefixRouter({"+34": ES, "+346": ES_MOBILE, "+81": JP})
 ADAPTERS = {adapter.operator_id: adapter for adapter in (ES, ES_MOBILE, JP)}
 
 
 def directory(ported):
-    return PortingDirectory(PREFIXES, MemoryPortedNumbers(ported), ADAPTERS)
+    return PortingRouter(PREFIXES, MemoryPortedNumbers(ported), ADAPTERS)
 
 
 def test_longest_prefix_when_not_ported():
