@@ -7,14 +7,13 @@ key names from the same KYC_* variables the function uses. `verify --offline` re
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
-from kyc_match_tools import local_aws
+from kyc_match_tools.commands import audit_access
 from kyc_match_tools.commands.arguments import check_period, day, e164
 from kyc_match_tools.commands.audit_evidence import register_evidence
 from kyc_match_tools.errors import UsageError, one_line
@@ -90,31 +89,12 @@ def _period_and_client(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", dest="end", type=day, help="last day, YYYY-MM-DD")
 
 
-def _use_local_stand_in_if_set() -> None:
-    if os.environ.get("AWS_ENDPOINT_URL"):
-        local_aws.use_local_credentials()
-
-
-def _components() -> Any:
-    _use_local_stand_in_if_set()
-    from kyc_match.settings import get_settings  # noqa: PLC0415 - after the environment
-    from kyc_match.wiring import audit_components  # noqa: PLC0415
-
-    return audit_components(get_settings())
-
-
-def _history_ids(client_id: str | None) -> tuple[str, ...] | None:
-    from kyc_match_tools.commands.clients import history_ids  # noqa: PLC0415
-
-    return history_ids(client_id) if client_id else None
-
-
 def _find(args: argparse.Namespace) -> int:
     from kyc_match.audit.query import find_by_phone  # noqa: PLC0415
 
     check_period(args.start, args.end)
-    parts = _components()
-    clients = _history_ids(args.client)
+    parts = audit_access.components()
+    clients = audit_access.client_history_ids(args.client)
     entries = find_by_phone(parts.reader, parts.hashers, args.phone, clients, args.start, args.end)
     for entry in entries:
         print(json.dumps(entry, sort_keys=True, ensure_ascii=False))
@@ -128,8 +108,9 @@ def _export(args: argparse.Namespace) -> int:
     check_period(args.start, args.end)
     if args.bundle:
         return _export_bundle(args)
-    parts = _components()
-    entries = entries_between(parts.reader, args.start, args.end, _history_ids(args.client))
+    parts = audit_access.components()
+    clients = audit_access.client_history_ids(args.client)
+    entries = entries_between(parts.reader, args.start, args.end, clients)
     if args.output:
         try:
             output = args.output.open("w", encoding="utf-8", newline="")
@@ -152,8 +133,8 @@ def _export_bundle(args: argparse.Namespace) -> int:
     from kyc_match.wiring import witness_public_keys  # noqa: PLC0415
     from kyc_match_tools.witness_bundle import write_bundle  # noqa: PLC0415
 
-    parts = _components()
-    keys = witness_public_keys(_settings())
+    parts = audit_access.components()
+    keys = witness_public_keys(audit_access.settings())
     pems = {kid: public_key_pem(key) for kid, key in keys.items()}
     try:
         if args.client:
@@ -167,7 +148,7 @@ def _export_bundle(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot write {args.bundle}: {error.strerror or error}") from None
     for name in written.refused:  # escaped: a name in the bucket is anyone's text, control codes too
         print(f"refused\t{name.encode('unicode_escape').decode('ascii')}")
-    policies, missing = _bundle_policies(args.bundle, args.client)
+    policies, missing = audit_access.bundle_policies(args.bundle, args.client)
     refused = f", {len(written.refused)} objects refused: not witness names" if written.refused else ""
     kind = "witness headers" if args.client else "witness objects"
     absent = f" ({missing} not found: {MISSING_POLICIES})" if missing else ""
@@ -182,58 +163,12 @@ def _export_bundle(args: argparse.Namespace) -> int:
 MISSING_POLICIES = "built-in versions before the current one are in the repository's git history only"
 
 
-def _bundle_policies(directory: Path, client: str | None) -> tuple[int, int]:
-    """Every policy version the bundle's entries name, into policies.jsonl: the built-in one as the code
-    serves it, a client's as stored (read-only). (Written, not found.)"""
-    from kyc_match.audit.replay import policy_key  # noqa: PLC0415
-    from kyc_match.domain.policy_hash import BUILT_IN, built_in_policy, content_hash  # noqa: PLC0415
-    from kyc_match_tools.witness_bundle import exported_entries, write_policies  # noqa: PLC0415
-
-    named: dict[Any, str] = {}  # (source, id, version) -> the clientId of an entry that names it
-    for entry in exported_entries(directory):
-        key = policy_key(entry.get("policy"))
-        if key is not None:
-            named.setdefault(key, str(entry.get("clientId")))
-    built_in = built_in_policy()
-    found = []
-    for source, policy_id, version in sorted(named):
-        document: dict[str, Any] | None = None
-        if source == BUILT_IN and (policy_id, version) == (built_in.reference.id, built_in.reference.version):
-            document = built_in.policy.model_dump(mode="json", by_alias=True)
-        elif source != BUILT_IN:
-            document = _client_policy(client or named[(source, policy_id, version)], policy_id, version)
-        if document is not None:
-            found.append(
-                {
-                    "source": source,
-                    "id": policy_id,
-                    "version": version,
-                    "sha256": content_hash(document),
-                    "document": document,
-                }
-            )
-    write_policies(directory, found)
-    return len(found), len(named) - len(found)
-
-
-def _client_policy(client: str, policy_id: str, version: int) -> dict[str, Any] | None:
-    from kyc_match.policies.lifecycle import LifecycleError  # noqa: PLC0415
-    from kyc_match.wiring import policy_lifecycle  # noqa: PLC0415
-
-    try:
-        policy, _ = policy_lifecycle(_settings()).version(client, policy_id, version)
-    except LifecycleError:
-        return None
-    document: dict[str, Any] = policy.model_dump(mode="json", by_alias=True)
-    return document
-
-
 def _client_bundle(args: argparse.Namespace, parts: Any, keys: Any, pems: dict[str, bytes]) -> Any:
     from kyc_match.audit.query import entries_between  # noqa: PLC0415
     from kyc_match.audit.witness_client import ClientScope  # noqa: PLC0415
     from kyc_match_tools.witness_bundle import write_client_bundle  # noqa: PLC0415
 
-    ids = _history_ids(args.client) or (args.client,)
+    ids = audit_access.client_history_ids(args.client) or (args.client,)
     scope = ClientScope(args.client, frozenset(ids), args.start, args.end)
     entries = entries_between(parts.reader, args.start, args.end, scope.ids)
     return write_client_bundle(args.bundle, scope, entries, parts.witness.all_versions(), keys, pems)
@@ -256,9 +191,9 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         from kyc_match.wiring import witness_public_keys  # noqa: PLC0415
 
-        parts = _components()
+        parts = audit_access.components()
         entries, objects = list(parts.reader.all_entries()), list(parts.witness.all_versions())
-        keys = witness_public_keys(_settings())
+        keys = witness_public_keys(audit_access.settings())
     report = check_witness(objects, entries, keys, bounds=_bounds(args))
     older = f", {report.before_witness} entries older than the witness" if report.before_witness else ""
     _print_report(
@@ -392,8 +327,8 @@ def _flush(_: argparse.Namespace) -> int:
     from kyc_match.audit.witness import object_name  # noqa: PLC0415
     from kyc_match_tools.witness_local import flush  # noqa: PLC0415
 
-    _use_local_stand_in_if_set()
-    settings = _settings()
+    audit_access.use_local_stand_in_if_set()
+    settings = audit_access.settings()
     flush(settings)
     from kyc_match.wiring import witness_sealer  # noqa: PLC0415
 
@@ -406,14 +341,8 @@ def _flush(_: argparse.Namespace) -> int:
     return 0
 
 
-def _settings() -> Any:
-    from kyc_match.settings import get_settings  # noqa: PLC0415 - after the environment
-
-    return get_settings()
-
-
 def _drain(_: argparse.Namespace) -> int:
-    _use_local_stand_in_if_set()
+    audit_access.use_local_stand_in_if_set()
     from kyc_match import aws  # noqa: PLC0415
     from kyc_match.jobs.drain import store_entry  # noqa: PLC0415
     from kyc_match.settings import get_settings  # noqa: PLC0415

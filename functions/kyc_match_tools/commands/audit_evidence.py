@@ -36,14 +36,14 @@ def register_evidence(actions: Any) -> None:
 
 def _evidence(args: argparse.Namespace) -> int:
     from kyc_match.audit.query import find_by_phone  # noqa: PLC0415
-    from kyc_match_tools.commands import audit  # noqa: PLC0415
+    from kyc_match_tools.commands import audit_access  # noqa: PLC0415
     from kyc_match_tools.evidence_summary import period  # noqa: PLC0415
 
     check_period(args.start, args.end)
     if args.directory.exists() and (not args.directory.is_dir() or any(args.directory.iterdir())):
         raise UsageError(f"{args.directory} is not a new, empty directory")
-    parts = audit._components()
-    ids = audit._history_ids(args.client) or (args.client,)
+    parts = audit_access.components()
+    ids = audit_access.client_history_ids(args.client) or (args.client,)
     entries = find_by_phone(parts.reader, parts.hashers, args.phone, ids, args.start, args.end)
     if not entries:
         print(
@@ -68,13 +68,13 @@ def _write(
     from kyc_match.audit.witness_client import ClientScope  # noqa: PLC0415
     from kyc_match.audit.witness_signature import public_key_pem  # noqa: PLC0415
     from kyc_match.wiring import witness_public_keys  # noqa: PLC0415
-    from kyc_match_tools.commands import audit  # noqa: PLC0415
+    from kyc_match_tools.commands import audit_access  # noqa: PLC0415
     from kyc_match_tools.evidence_summary import SUMMARY, Request, summary  # noqa: PLC0415
     from kyc_match_tools.witness_bundle import read_policies, write_client_bundle  # noqa: PLC0415
 
     hashes = {str(entry["phoneHash"]): str(entry.get("hashKeyId", "")) for entry in entries}
     scope = ClientScope(args.client, frozenset(ids), args.start, args.end, frozenset(hashes))
-    keys = witness_public_keys(audit._settings())
+    keys = witness_public_keys(audit_access.settings())
     pems = {kid: public_key_pem(key) for kid, key in keys.items()}
     only = {(str(entry["clientDay"]), str(entry["entryKey"])) for entry in entries}
     try:
@@ -85,7 +85,7 @@ def _write(
         raise UsageError(f"cannot write {args.directory}: {error.strerror or error}") from None
     for name in written.refused:  # escaped, as `export --bundle` does: a bucket name is anyone's text
         print(f"refused\t{name.encode('unicode_escape').decode('ascii')}")
-    audit._bundle_policies(args.directory, args.client)
+    audit_access.bundle_policies(args.directory, args.client)
     policies = read_policies(args.directory)
     request = Request(args.client, sorted(ids), args.start, args.end, hashes, datetime.now(UTC))
     (args.directory / SUMMARY).write_text(summary(request, entries, policies), encoding="utf-8")
