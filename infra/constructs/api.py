@@ -36,6 +36,9 @@ BASE_PATH = ("kyc-match", "v0.4")
 MATCH_PATH = (*BASE_PATH, "match")
 # Risk decisions (issue #7): the client's policy turns the match verdicts into a level and a decision.
 DECISION_PATH = ("kyc-decision", "v1", "assess")
+# The bank's final outcome of one of its decisions (#26 item 7): the function finds the decision by
+# the id, in the calling client's own entries only.
+OUTCOME_PATH = ("kyc-decision", "v1", "decisions", "{decisionId}", "outcome")
 # The other CAMARA APIs (issues #14, #27): every operation of the function's API registry
 # (kyc_match/domain/apis.py), served by the same function.
 LINE_PATHS = tuple((*api.path.split("/"), operation) for api, operation in operations(CAMARA_APIS))
@@ -240,9 +243,12 @@ class Api(Construct):
         # Both on the one stage, so every usage plan (tier) covers both; one function serves both.
         self.match_method = post(MATCH_PATH)
         self.decision_method = post(DECISION_PATH)
+        self.outcome_method = post(OUTCOME_PATH)
         self.line_methods = [post(path) for path in LINE_PATHS]
         self.not_allowed_methods = [
-            method for path in (MATCH_PATH, DECISION_PATH, *LINE_PATHS) for method in other_methods(path)
+            method
+            for path in (MATCH_PATH, DECISION_PATH, OUTCOME_PATH, *LINE_PATHS)
+            for method in other_methods(path)
         ]
         self.jwks_method = self._keyless_get(JWKS_PATH, handler)
         self.health_method = self._keyless_get(HEALTH_PATH, handler)
@@ -449,7 +455,13 @@ class Api(Construct):
             "API Gateway's account-level logging role (needed for execution logs, APIG6) uses the AWS "
             "managed policy AWS documents for exactly this role; it writes API Gateway's own log groups.",
         )
-        keyed = (self.match_method, self.decision_method, *self.line_methods, *self.not_allowed_methods)
+        keyed = (
+            self.match_method,
+            self.decision_method,
+            self.outcome_method,
+            *self.line_methods,
+            *self.not_allowed_methods,
+        )
         for method in keyed:
             acknowledge(
                 method,

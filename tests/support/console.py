@@ -32,6 +32,11 @@ VOLATILE: tuple[tuple[str, re.Pattern[str], str], ...] = (
         "AWS_ENDPOINT_URL=http://127.0.0.1:<port>",
     ),
     (
+        "a decision's id and audit entry key (its timestamp and request id, #26 item 7)",
+        re.compile(r'"(decisionId|decisionEntryKey)": "[^"]+"'),
+        r'"\1": "<generated>"',
+    ),
+    (
         "audit timestamps",
         re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?"),
         "<timestamp>",

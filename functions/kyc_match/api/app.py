@@ -36,7 +36,12 @@ from kyc_match.domain.errors import (
 from kyc_match.domain.match import match_identity, reject_request
 from kyc_match.domain.model import CallContext, MatchQuery, ServedPolicy
 from kyc_match.domain.ports import PolicyStore
-from kyc_match.observability import logger, metrics, report_client_request, report_unanswered
+from kyc_match.observability import (
+    logger,
+    metrics,
+    report_client_request,
+    report_unanswered,
+)
 from kyc_match.wiring import Dependencies, dependencies
 
 if TYPE_CHECKING:
@@ -44,6 +49,8 @@ if TYPE_CHECKING:
 
 MATCH_PATH = "/kyc-match/v0.4/match"
 ASSESS_PATH = "/kyc-decision/v1/assess"
+# The bank's final word on one of its decisions (#26 item 7); `decisionId` from the decision's answer.
+OUTCOME_PATH = "/kyc-decision/v1/decisions/<decision_id>/outcome"
 JWKS_PATH = "/.well-known/jwks.json"
 # Route 53 health checks (and people) ask whether this region can serve: no API key, no personal data.
 HEALTH_PATH = "/health"
@@ -85,6 +92,7 @@ def assess() -> Response[str]:
     from kyc_match.api.assess_models import KycAssessRequest  # noqa: PLC0415
     from kyc_match.domain.assess import assessment_document  # noqa: PLC0415
     from kyc_match.domain.match import assess_identity  # noqa: PLC0415
+    from kyc_match.domain.outcomes import decision_id, entry_key  # noqa: PLC0415
 
     context, deps = _call_context(), dependencies()
     context, profile = _identified(context, deps)  # first: every refusal is filed under the client
@@ -117,11 +125,45 @@ def assess() -> Response[str]:
     report_unanswered(result.unanswered)
     _log_outcome(200, None)
     body = {
+        "decisionId": decision_id(entry_key(context).entry_key),  # names its audit entry, to this client
         "matchResults": match_response_body(dict(result.verdicts)),
         **assessment_document(result.assessment),
         "policy": result.policy.document(),
     }
     return _json(200, body)
+
+
+@app.post(OUTCOME_PATH)
+def final_outcome(decision_id: str) -> Response[str]:
+    """Record the client's final outcome of one of its decisions, once (201); 404 for an id naming
+    none of its decisions, whoever else's it may be; 409 when one is on record already."""
+    from kyc_match.api.outcome_models import FinalOutcomeRequest  # noqa: PLC0415 - outcome calls only
+    from kyc_match.domain.outcomes import OUTCOME_API, record_outcome  # noqa: PLC0415
+
+    context, deps = _call_context(), dependencies()
+    context, profile = _identified(context, deps)
+
+    def refused_or(step: Callable[[], T]) -> T:
+        return _rejecting_audited(context, deps, step, api=OUTCOME_API)
+
+    context = refused_or(lambda: _with_purpose(context, profile, None))
+    request = refused_or(lambda: _request(FinalOutcomeRequest))
+    if deps.decisions is None:
+        raise KycMatchError  # wiring always builds one; a test's partial wiring is a bug
+    ledger = deps.decisions
+    final = refused_or(
+        lambda: record_outcome(
+            context,
+            decision_id,
+            request.outcome,
+            request.reasonCode,
+            request.analystReference,
+            decisions=ledger,
+            audit=deps.audit,
+        )
+    )
+    _log_outcome(201, None)
+    return _json(201, {**final.document(), "recordedAt": context.received_at.isoformat(timespec="seconds")})
 
 
 def _line_history(api: CamaraApi, operation: str) -> Response[str]:
@@ -196,7 +238,8 @@ def get_only_method_not_allowed() -> Response[str]:
 
 @app.route(MATCH_PATH, method=OTHER_METHODS)
 @app.route(ASSESS_PATH, method=OTHER_METHODS)
-def method_not_allowed() -> Response[str]:
+@app.route(OUTCOME_PATH, method=OTHER_METHODS)
+def method_not_allowed(**_: str) -> Response[str]:  # the outcome path's decision_id, unused
     raise MethodNotAllowedError
 
 
