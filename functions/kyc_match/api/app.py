@@ -40,6 +40,7 @@ from kyc_match.observability import (
     logger,
     metrics,
     report_client_request,
+    report_decision,
     report_unanswered,
 )
 from kyc_match.wiring import Dependencies, dependencies
@@ -123,6 +124,7 @@ def assess() -> Response[str]:
         pool=deps.line_checks,
     )
     report_unanswered(result.unanswered)
+    report_decision(app.context.get("client_id"), result.policy, result.assessment.decision)
     _log_outcome(200, None)
     body = {
         "decisionId": decision_id(entry_key(context).entry_key),  # names its audit entry, to this client
