@@ -586,7 +586,10 @@ def test_a_policy_versions_accept_share_outside_the_stage_band_alarms(
     low, high, window = band
     template = sandbox_template_dict if stage == "sandbox" else production_template_dict
     alarms = _alarms(template)
-    for side, threshold, operator in (("high", high, "GreaterThanThreshold"), ("low", low, "LessThanThreshold")):
+    for side, threshold, operator in (
+        ("high", high, "GreaterThanThreshold"),
+        ("low", low, "LessThanThreshold"),
+    ):
         alarm = alarms[f"kyc-match-{stage}-decision-accept-share-{side}"]
         (query,) = alarm["Metrics"]
         assert query["Expression"] == (
