@@ -165,7 +165,9 @@ def final_outcome(decision_id: str) -> Response[str]:
         )
     )
     _log_outcome(201, None)
-    return _json(201, {**final.document(), "recordedAt": context.received_at.isoformat(timespec="seconds")})
+    recorded_at = context.received_at.isoformat(timespec="seconds")
+    answer = {**final.document(), "decisionEntryKey": final.decision.entry_key, "recordedAt": recorded_at}
+    return _json(201, answer)
 
 
 def _line_history(api: CamaraApi, operation: str) -> Response[str]:

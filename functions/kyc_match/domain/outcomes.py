@@ -79,12 +79,13 @@ class FinalOutcome:
     decided: RecordedDecision
 
     def document(self) -> dict[str, str]:
+        """As the audit entry records it: no date beyond the entry's own key and timestamp (the decision
+        it closes is the entry whose key this one's extends, and `decisionId` names it)."""
         return {
             "outcome": self.outcome,
             "reasonCode": self.reason,
             "analystReference": self.analyst_reference,
             "decision": self.decided.decision,
-            "decisionEntryKey": self.decision.entry_key,
             "decisionId": decision_id(self.decision.entry_key),
         }
 
