@@ -325,6 +325,23 @@ class AlarmDestinations(_Model):
         return not (self.emails or self.https_endpoints or self.slack)
 
 
+class AcceptShareBand(_Model):
+    """Decisions watched (#26 item 6): the ACCEPT share each client's policy version may have over a
+    window; outside it, an alarm (one contributor per client and version). A new policy version that
+    doubles the ACCEPT rate, or a change at an operator that halves it, shows here."""
+
+    low_percent: float = Field(ge=0, lt=100)
+    high_percent: float = Field(gt=0, le=100)
+    # Metrics Insights alarms read the last 3 hours of data only.
+    window_minutes: int = Field(default=60, ge=5, le=180, multiple_of=5)
+
+    @model_validator(mode="after")
+    def _a_band(self) -> "AcceptShareBand":
+        if self.low_percent >= self.high_percent:
+            raise ValueError("alarms.decisionAcceptShare: lowPercent must be below highPercent")
+        return self
+
+
 class Alarms(_Model):
     # Who is told (unset: nobody; a production stage must name at least one destination).
     destinations: AlarmDestinations = AlarmDestinations()
@@ -346,6 +363,8 @@ class Alarms(_Model):
     # No match request at all for this many minutes is an alarm (missing data counts as breaching);
     # unset: no such alarm (a sandbox may be idle for days).
     no_traffic_minutes: int | None = Field(default=None, ge=5, le=24 * 60)
+    # The band of ACCEPT shares per client and policy version (#26 item 6); unset: no drift alarm.
+    decision_accept_share: AcceptShareBand | None = None
 
     @model_validator(mode="after")
     def _m_of_n(self) -> "Alarms":

@@ -64,6 +64,7 @@ IDENTIFIER_NOT_FOUND = CamaraError(
 METHOD_NOT_ALLOWED = CamaraError(
     405, "METHOD_NOT_ALLOWED", "The requested method is not allowed/supported on the target resource."
 )
+CONFLICT = CamaraError(409, "CONFLICT", "A specified resource duplicate entry found.")
 UNSUPPORTED_MEDIA_TYPE = CamaraError(
     415,
     "UNSUPPORTED_MEDIA_TYPE",
@@ -95,6 +96,7 @@ CATALOGUE = (
     NOT_FOUND,
     IDENTIFIER_NOT_FOUND,
     METHOD_NOT_ALLOWED,
+    CONFLICT,
     UNSUPPORTED_MEDIA_TYPE,
     SERVICE_NOT_APPLICABLE,
     MISSING_IDENTIFIER,
@@ -122,6 +124,7 @@ _ANSWERS: dict[type[errors.KycMatchError], CamaraError] = {
     errors.NotFoundError: NOT_FOUND,
     errors.IdentifierNotFoundError: IDENTIFIER_NOT_FOUND,
     errors.MethodNotAllowedError: METHOD_NOT_ALLOWED,
+    errors.OutcomeAlreadyRecordedError: CONFLICT,
     errors.UnsupportedMediaTypeError: UNSUPPORTED_MEDIA_TYPE,
     errors.ServiceNotApplicableError: SERVICE_NOT_APPLICABLE,
     errors.MissingIdentifierError: MISSING_IDENTIFIER,

@@ -13,6 +13,7 @@ from kyc_match.telemetry import NAMESPACE, SERVICE, TRACED_AT_START, TRACED_WITH
 
 if TYPE_CHECKING:
     from kyc_match.domain.line_checks import Unanswered
+    from kyc_match.domain.model import PolicyReference
 
 # NAMESPACE and SERVICE are telemetry's, exported here too.
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "logger",
     "metrics",
     "report_client_request",
+    "report_decision",
     "report_unanswered",
     "trace_operator_http",
     "tracer",
@@ -37,6 +39,13 @@ KMS_THROTTLING_CODES = frozenset({"ThrottlingException"})
 # resolved to an onboarded client is counted: an unknown key never becomes a dimension, so the series
 # are bounded by the clients onboarded (hundreds) times three classes.
 CLIENT_REQUESTS_METRIC = "ClientRequests"
+# Decisions watched (#26 item 6): each decision of an onboarded client, by client, policy id and version
+# and decision; `AcceptShare` is 100 for an ACCEPT and 0 otherwise, so its average over a window is the
+# version's ACCEPT share in percent (the drift alarm's query, infra/constructs/monitoring.py).
+# Bounded as ClientRequests: onboarded clients only, and the policies they are served (the built-in one
+# or the client's own stored, approved versions, never a value of the request).
+DECISIONS_METRIC = "Decisions"
+ACCEPT_SHARE_METRIC = "AcceptShare"
 
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE, patch_modules=TRACED_AT_START)
@@ -114,3 +123,28 @@ def _count(name: str, **dimensions: str) -> None:
     ) as metric:
         for dimension, value in dimensions.items():
             metric.add_dimension(name=dimension, value=value)
+
+
+def report_decision(client_id: str | None, policy: "PolicyReference", decision: str) -> None:
+    """One Decisions count (by decision) and one AcceptShare sample for an onboarded client's decision,
+    dimensioned by client, policy id and version (`built-in-<n>` for the built-in policy's, which a
+    client's own `default` policy must not be mistaken for). Nothing for a key of no client."""
+    if not client_id:
+        return
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric  # noqa: PLC0415
+
+    version = str(policy.version) if policy.source == "client" else f"{policy.source}-{policy.version}"
+    series = {"client": client_id, "policy": policy.id, "policyVersion": version}
+    for name, value, extra in (
+        (DECISIONS_METRIC, 1.0, {"decision": decision}),
+        (ACCEPT_SHARE_METRIC, 100.0 if decision == "ACCEPT" else 0.0, {}),
+    ):
+        with single_metric(
+            name=name,
+            unit=MetricUnit.Count if name == DECISIONS_METRIC else MetricUnit.Percent,
+            value=value,
+            namespace=NAMESPACE,
+            default_dimensions={"service": SERVICE},
+        ) as metric:
+            for dimension, label in {**series, **extra}.items():
+                metric.add_dimension(name=dimension, value=label)

@@ -40,6 +40,9 @@ AUDIT = TableSchema(
     ttl_attribute="expiresAt",
     stream_view_type="NEW_AND_OLD_IMAGES",  # the witness records inserts, and old images of changes
 )
+# What the API function may read back of an audit entry (#26 item 7): a decision, before its final outcome
+# is filed beside it, and its number's keyed hash; its IAM statement allows these names only.
+DECISION_READ = ("decision", "phoneHash", "hashKeyId")
 SUBSCRIBERS = TableSchema(role="subscribers", partition_key="phoneNumber")
 PORTED_NUMBERS = TableSchema(role="ported-numbers", partition_key="numberHash")
 CONFIGURATION = TableSchema(role="configuration", partition_key="pk", sort_key="sk")

@@ -18,6 +18,7 @@ from kyc_match import aws
 from kyc_match.domain.ports import (
     AuditTrail,
     ClientStore,
+    DecisionLedger,
     OperatorAdapter,
     OperatorRouter,
     PolicyStore,
@@ -60,6 +61,8 @@ class Dependencies:
     clients: ClientStore  # onboarding: whose each API key is, the purposes each client may use
     health: CachedHealth  # GET /health: the audit table and the identifier key reachable
     line_checks: TaskPool  # the threads a decision's line checks run on, beside its match
+    # A decision read back for its final outcome (#26 item 7); given last, so older callers keep working.
+    decisions: DecisionLedger | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ def build(
     clients: ClientStore | None = None,
     health: CachedHealth | None = None,
     line_checks: TaskPool | None = None,
+    decisions: DecisionLedger | None = None,
 ) -> Dependencies:
     """The API's adapters from `settings`; any given one (a fake, in tests) replaces the real one."""
     return Dependencies(
@@ -89,7 +93,14 @@ def build(
         clients=clients if clients is not None else _ClientStoreOnFirstUse(settings),
         health=health if health is not None else health_check(settings),
         line_checks=line_checks if line_checks is not None else line_check_pool(),
+        decisions=decisions if decisions is not None else decision_ledger(settings),
     )
+
+
+def decision_ledger(settings: Settings) -> DecisionLedger:
+    from kyc_match.audit.decisions import DynamoDbDecisionLedger  # noqa: PLC0415
+
+    return DynamoDbDecisionLedger(aws.dynamodb_client(), settings.audit_table)
 
 
 def health_check(settings: Settings) -> CachedHealth:

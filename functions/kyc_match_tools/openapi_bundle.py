@@ -4,8 +4,9 @@ openapi/kyc-decision-v1.yaml points into spec/ (`../spec/kyc-match-v0.4.0.yaml#/
 generators refuse remote references (openapi-python-client skipped `POST /assess`). This module reads
 the documents we serve from (spec/ unchanged, openapi/ ours) and writes openapi/kyc-match-aggregator.yaml:
 
-- paths: KYC Match's `/match`, KYC Decision's `/assess`, every operation of every API in the registry
-  (domain/apis.py, so an API added there is bundled too) and the keyless service routes
+- paths: KYC Match's `/match`, KYC Decision's `/assess` and `/decisions/{decisionId}/outcome`, every
+  operation of every API in the registry (domain/apis.py, so an API added there is bundled too) and
+  the keyless service routes
   (openapi/kyc-match-service.yaml), each under its base path (`/sim-swap/v2/check`), one tag per API;
 - components: only those referenced, each renamed `<Source>_<name>` (`SimSwap_ErrorInfo`,
   `Common_ErrorInfo` for CAMARA_common.yaml), every `$ref` local;
@@ -87,7 +88,7 @@ def sources(apis: Iterable[CamaraApi] = CAMARA_APIS, root: Path = ROOT) -> tuple
             "KYC Decision",
             "The risk decision on top of KYC Match (openapi/kyc-decision-v1.yaml, docs/decision.md): the "
             "match, then the client's policy, the decision and the reasons that drove it.",
-            ("/assess",),
+            ("/assess", "/decisions/{decisionId}/outcome"),
             notes=str(load(root / decision)["info"]["description"]).strip(),
         ),
         Source(
@@ -396,7 +397,8 @@ def _catalogue_table(catalogue: Iterable[CamaraError]) -> str:
 
 _INTRODUCTION = """\
 Every endpoint the KYC Match aggregator answers, in one self-contained document: CAMARA KYC Match
-v0.4.0 (`POST /kyc-match/v0.4/match`), the risk-based decision (`POST /kyc-decision/v1/assess`), the
+v0.4.0 (`POST /kyc-match/v0.4/match`), the risk-based decision (`POST /kyc-decision/v1/assess`) and the
+bank's final outcome of one (`POST /kyc-decision/v1/decisions/{decisionId}/outcome`), the
 CAMARA line-history APIs answered by the operator serving the number, and the keyless service routes.
 Each API keeps its CAMARA base path and version; its schemas are CAMARA's own, named
 `<API>_<schema>` (`SimSwap_CreateCheckSimSwap`, `Common_ErrorInfo` for CAMARA Commonalities).

@@ -30,6 +30,7 @@ from kyc_match.api.app import (
     JWKS_PATH,
     LINE_PATHS,
     MATCH_PATH,
+    OUTCOME_PATH,
     WITNESS_KEYS_PATH,
 )
 from kyc_match.api.correlator import INVALID_MESSAGE as INVALID_CORRELATOR_MESSAGE
@@ -56,6 +57,17 @@ API_PATHS = frozenset(
     {MATCH_PATH, ASSESS_PATH, COVERAGE_PATH, HEALTH_PATH, JWKS_PATH, WITNESS_KEYS_PATH, *LINE_PATHS}
 )
 OTHER_PATH = "(other path)"
+# A decision's outcome path holds its id (#26 item 7): printed as the route, never the id.
+OUTCOME_ROUTE = OUTCOME_PATH.replace("<decision_id>", "{decisionId}")
+_OUTCOME = re.compile("^" + re.escape(OUTCOME_PATH).replace(re.escape("<decision_id>"), "[^/]+") + "$")
+
+
+def access_path(path: str) -> str:
+    """What an access line names for a request's path: ours as it is, a decision's outcome as its route,
+    any other as OTHER_PATH."""
+    if path in API_PATHS:
+        return path
+    return OUTCOME_ROUTE if _OUTCOME.match(path) else OTHER_PATH
 
 
 @dataclass(frozen=True)
@@ -145,8 +157,7 @@ def make_server(
         def _dispatch(self) -> None:
             self.started, self.correlation_id = time.monotonic(), None
             self.known_path = self.path.split("?", 1)[0]
-            if self.known_path not in API_PATHS:
-                self.known_path = OTHER_PATH
+            self.known_path = access_path(self.known_path)
             headers = {name.lower(): value for name, value in self.headers.items()}
             length = _body_length(self.headers.get_all("content-length") or [], headers)
             if length is None:

@@ -38,6 +38,9 @@ MATCH_PATH = (*BASE_PATH, "match")
 DECISION_PATH = ("kyc-decision", "v1", "assess")
 # What a number's operator can check (issue #27 item 4), answered by the same function from configuration.
 COVERAGE_PATH = ("kyc-coverage", "v1", "check")
+# The bank's final outcome of one of its decisions (#26 item 7): the function finds the decision by
+# the id, in the calling client's own entries only.
+OUTCOME_PATH = ("kyc-decision", "v1", "decisions", "{decisionId}", "outcome")
 # The other CAMARA APIs (issues #14, #27): every operation of the function's API registry
 # (kyc_match/domain/apis.py), served by the same function.
 LINE_PATHS = tuple((*api.path.split("/"), operation) for api, operation in operations(CAMARA_APIS))
@@ -246,10 +249,11 @@ class Api(Construct):
         self.match_method = post(MATCH_PATH)
         self.decision_method = post(DECISION_PATH)
         self.coverage_method = post(COVERAGE_PATH)
+        self.outcome_method = post(OUTCOME_PATH)
         self.line_methods = [post(path) for path in LINE_PATHS]
         self.not_allowed_methods = [
             method
-            for path in (MATCH_PATH, DECISION_PATH, COVERAGE_PATH, *LINE_PATHS)
+            for path in (MATCH_PATH, DECISION_PATH, COVERAGE_PATH, OUTCOME_PATH, *LINE_PATHS)
             for method in other_methods(path)
         ]
         self.jwks_method = self._keyless_get(JWKS_PATH, handler)
@@ -464,6 +468,7 @@ class Api(Construct):
             self.match_method,
             self.decision_method,
             self.coverage_method,
+            self.outcome_method,
             *self.line_methods,
             *self.not_allowed_methods,
         )

@@ -21,7 +21,7 @@ from infra.constructs.access import allow_previous_seal_checks
 from infra.constructs.keys import Keys
 from infra.constructs.network import EgressNetwork
 from infra.constructs.signing import code_signing_config
-from infra.constructs.storage import grant_append_only
+from infra.constructs.storage import decision_read_statement, grant_append_only
 from infra.nag import acknowledge, logical_id
 from kyc_match.telemetry import powertools_environment
 
@@ -259,6 +259,9 @@ class MatchFunction(ServiceFunction):
         # The writer cannot rewrite (#13): it adds entries (conditional puts) and reads none back;
         # changing or deleting one is denied, and would be witnessed anyway. DescribeTable: GET /health.
         grant_append_only(self.role, tables["audit"], reads=["dynamodb:DescribeTable"])
+        # One read back (#26 item 7): a decision before its final outcome is recorded, and of its entry
+        # only the decision and its number's keyed hash (kyc_match/audit/decisions.py).
+        self.role.add_to_principal_policy(decision_read_statement(tables["audit"].table_arn))
         # CIBA authorizations a retry continues: written, read and deleted by this function alone.
         tables["pending-authorizations"].grant_read_write_data(self.role)
         # configuration: the client risk policies and onboarding (decision endpoint), read only.

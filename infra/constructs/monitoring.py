@@ -14,7 +14,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
-from infra.config import StageConfig
+from infra.config import AcceptShareBand, StageConfig
 from infra.constructs.alerting import notify, subscribe
 from infra.constructs.resilience import KeyTamperingAlarm, ManagementEventAlarm
 from kyc_match import catalogue as errors
@@ -34,6 +34,12 @@ OPERATOR_ANSWERS = (
 NAMESPACE = observability.NAMESPACE
 SERVICE = observability.SERVICE
 PERIOD = Duration.minutes(5)
+# Decisions drift (#26 item 6): each client's policy version's ACCEPT share, in percent (AcceptShare is
+# 100 for an ACCEPT, 0 otherwise: its average is the share), one series per client and version.
+ACCEPT_SHARE_QUERY = (
+    'SELECT AVG(AcceptShare) FROM SCHEMA("KycMatch", client, policy, policyVersion, service) '
+    "GROUP BY client, policy, policyVersion"
+)
 # The witness lags when the sealer's stream iterator is older than this: changes are not yet evidence.
 WITNESS_LAG = Duration.minutes(15)
 WITNESS_SILENCE_PERIOD_MINUTES = 30
@@ -131,7 +137,7 @@ def operator_failure_rate(operator_id: str, position: int = 0) -> cloudwatch.Mat
 
 
 class Monitoring(Construct):
-    def __init__(
+    def __init__(  # noqa: PLR0915 - one statement per alarm family, in the order the runbook lists them
         self,
         scope: Construct,
         construct_id: str,
@@ -377,6 +383,34 @@ class Monitoring(Construct):
             cloudwatch.GraphWidget(title="Throttling: tables, KMS, NAT ports", left=throttles, width=24)
         )
         self.dashboard.add_widgets(*client_widgets())
+        self._decision_drift_alarms(thresholds.decision_accept_share)
+
+    def _decision_drift_alarms(self, band: AcceptShareBand | None) -> None:
+        """A client's policy version whose ACCEPT share leaves the band over the window (#26 item 6): a
+        Metrics Insights query grouped by client and version, each series a contributor of the alarm,
+        so a version is watched from its first decision without a change here. No band: no alarm."""
+        if band is None:
+            return
+        window = Duration.minutes(band.window_minutes)
+        for name, threshold, operator, side in (
+            ("high", band.high_percent, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, "above"),
+            ("low", band.low_percent, cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD, "below"),
+        ):
+            share = cloudwatch.MathExpression(
+                expression=ACCEPT_SHARE_QUERY,
+                label="ACCEPT share (%) by client and policy version",
+                period=window,
+            )
+            self._alarm(
+                f"decision-accept-share-{name}",
+                share,
+                threshold,
+                f"A client's policy version decided ACCEPT {side} {threshold}% of the time over "
+                f"{band.window_minutes} minutes (docs/deploy.md: decisions drift)",
+                operator,
+                m_of_n=False,
+                missing=cloudwatch.TreatMissingData.NOT_BREACHING,  # no decision is no drift
+            )
 
     def _alarm(
         self,

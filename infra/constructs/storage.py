@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 import infra  # noqa: F401 - puts functions/ on sys.path for the application package
 from constructs import Construct
 from infra.nag import logical_id
-from kyc_match.tables import ALL_TABLES, TableSchema
+from kyc_match.tables import ALL_TABLES, AUDIT, DECISION_READ, TableSchema
 
 # The audit table is written on every request and read rarely (audits, exports), and holds
 # years of entries: storage dominates its cost after a few months, so Standard-IA (storage 60 % cheaper,
@@ -40,6 +40,24 @@ NEVER_ON_APPEND_ONLY = (
     "dynamodb:RestoreTableFromBackup",
     "dynamodb:ImportTable",
 )
+
+
+_AUDIT_KEYS = (AUDIT.partition_key, AUDIT.sort_key or "entryKey")
+
+
+def decision_read_statement(table_arn: str) -> iam.PolicyStatement:
+    """GetItem on the audit table returning only a decision's key, its decision and its number's keyed
+    hash (#26 item 7): a request must name its attributes (Null: false), all of them from this list; a
+    read of a whole entry, or of any other attribute, is refused by IAM."""
+    return iam.PolicyStatement(
+        actions=["dynamodb:GetItem"],
+        resources=[table_arn],
+        conditions={
+            "ForAllValues:StringEquals": {"dynamodb:Attributes": [*_AUDIT_KEYS, *DECISION_READ]},
+            "Null": {"dynamodb:Attributes": "false"},
+            "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
+        },
+    )
 
 
 def grant_append_only(

@@ -571,3 +571,44 @@ def test_the_dashboard_graphs_requests_and_errors_per_onboarded_client(sandbox_t
     errors = by_title["Per client: errors (4xx, 5xx)"]["metrics"][0][0]["expression"]
     assert requests.startswith(search) and 'class="2xx"' in requests
     assert errors.startswith(search) and 'class="4xx" OR class="5xx"' in errors and "2xx" not in errors
+
+
+# --- Decisions watched (#26 item 6) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("stage", "band"), [("sandbox", (5, 95, 60)), ("production", (20, 85, 180))])
+def test_a_policy_versions_accept_share_outside_the_stage_band_alarms(
+    stage, band, sandbox_template_dict, production_template_dict
+):
+    """One Metrics Insights query per side, grouped by client and policy version (each a contributor of
+    the alarm): AcceptShare is 100 for an ACCEPT and 0 otherwise, so its average is the share, over the
+    stage file's window, on the first breaching window, no decision being no drift."""
+    low, high, window = band
+    template = sandbox_template_dict if stage == "sandbox" else production_template_dict
+    alarms = _alarms(template)
+    for side, threshold, operator in (
+        ("high", high, "GreaterThanThreshold"),
+        ("low", low, "LessThanThreshold"),
+    ):
+        alarm = alarms[f"kyc-match-{stage}-decision-accept-share-{side}"]
+        (query,) = alarm["Metrics"]
+        assert query["Expression"] == (
+            'SELECT AVG(AcceptShare) FROM SCHEMA("KycMatch", client, policy, policyVersion, service) '
+            "GROUP BY client, policy, policyVersion"
+        )
+        assert query["Period"] == window * 60
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == (operator, threshold)
+        assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (1, 1)
+        assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_the_band_is_a_band_and_fits_a_metrics_insights_alarm():
+    base = json.loads((STAGES_DIR / "sandbox.json").read_text())
+    for band in (
+        {"lowPercent": 60, "highPercent": 40},  # inverted
+        {"lowPercent": 5, "highPercent": 95, "windowMinutes": 240},  # beyond the 3 hours an alarm reads
+        {"lowPercent": -1, "highPercent": 95},
+    ):
+        config = {**base, "alarms": {**base["alarms"], "decisionAcceptShare": band}}
+        with pytest.raises(ValueError, match=r"decisionAcceptShare"):
+            StageConfig.model_validate(config)

@@ -72,7 +72,7 @@ def test_other_methods_reach_the_function_for_its_camara_405(sandbox_template_di
         )
     ]
     assert sorted(m["HttpMethod"] for m in others) == sorted(
-        ["GET", "PUT", "PATCH", "DELETE"] * (3 + len(LINE_PATHS))  # match, decision, coverage
+        ["GET", "PUT", "PATCH", "DELETE"] * (4 + len(LINE_PATHS))  # match, assess, coverage, outcome, lines
     )
     assert all(m["ApiKeyRequired"] and m["Integration"]["Type"] == "AWS_PROXY" for m in others)
 
@@ -88,8 +88,12 @@ LINE_PATHS = [
 ]
 
 
+OUTCOME = "/kyc-decision/v1/decisions/{decisionId}/outcome"  # the bank's final outcome (#26 item 7)
+
+
 @pytest.mark.parametrize(
-    "path", ["/kyc-match/v0.4/match", "/kyc-decision/v1/assess", "/kyc-coverage/v1/check", *LINE_PATHS]
+    "path",
+    ["/kyc-match/v0.4/match", "/kyc-decision/v1/assess", "/kyc-coverage/v1/check", OUTCOME, *LINE_PATHS],
 )
 def test_post_method_requires_an_api_key_and_proxies_to_the_match_function(sandbox_template_dict, path):
     method = _methods(sandbox_template_dict)[path]
@@ -116,15 +120,18 @@ def test_the_api_has_the_match_decision_and_line_history_methods_only(sandbox_te
         "/kyc-match/v0.4/match",
         "/kyc-decision/v1/assess",
         "/kyc-coverage/v1/check",
+        OUTCOME,
         *LINE_PATHS,
     }
     match, decision = (
         _methods(sandbox_template_dict)[p] for p in ("/kyc-match/v0.4/match", "/kyc-decision/v1/assess")
     )
     # The same request check: one validator, one model.
-    assert match["RequestValidatorId"] == decision["RequestValidatorId"]
-    assert match["RequestModels"] == decision["RequestModels"]
-    assert match["RequestParameters"] == decision["RequestParameters"]
+    outcome = _methods(sandbox_template_dict)[OUTCOME]
+    for method in (decision, outcome):
+        assert match["RequestValidatorId"] == method["RequestValidatorId"]
+        assert match["RequestModels"] == method["RequestModels"]
+        assert match["RequestParameters"] == method["RequestParameters"]
 
 
 def test_rest_api_is_regional(sandbox_template: Template):
@@ -691,8 +698,21 @@ def test_function_grants(sandbox_template_dict):
     def on(logical_id: str) -> set[str]:
         return actions_on(statements, arn_of(logical_id)) | actions_on(statements, {"Ref": logical_id})
 
-    # Adds entries, reads none (DescribeTable: GET /health); no change, test_witness_resources.py evaluates it.
-    assert on(audit_id) == {"dynamodb:PutItem", "dynamodb:DescribeTable"}
+    # Adds entries (DescribeTable: GET /health); no change, test_witness_resources.py evaluates it. It
+    # reads back only a decision's key, decision and number hash, before its final outcome (#26 item 7).
+    assert on(audit_id) == {"dynamodb:PutItem", "dynamodb:DescribeTable", "dynamodb:GetItem"}
+    (read,) = [
+        s
+        for s in statements
+        if "dynamodb:GetItem" in as_list(s["Action"]) and arn_of(audit_id) in as_list(s["Resource"])
+    ]
+    assert read["Condition"] == {
+        "ForAllValues:StringEquals": {
+            "dynamodb:Attributes": ["clientDay", "entryKey", "decision", "phoneHash", "hashKeyId"]
+        },
+        "Null": {"dynamodb:Attributes": "false"},  # a read naming no attribute (the whole entry) is refused
+        "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
+    }
     assert {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"} <= on(pending_id)
     # Subscribers, ported numbers and configuration (client risk policies, onboarding): read only.
     for logical_id in set(by_role.values()) - {audit_id, pending_id}:

@@ -7,6 +7,7 @@ run through the CLI's entry point in this process (`call_cli`), except where the
 point: the caller's identity from its own credentials, and `--as` refused without the local endpoint.
 """
 
+import hashlib
 import json
 import os
 import subprocess
@@ -23,6 +24,7 @@ from kyc_match.domain.policy import parse_policy
 from kyc_match.domain.policy_hash import content_hash
 from kyc_match.handler import lambda_handler
 from kyc_match.policies import store as policy_store_module
+from kyc_match.policies.items import approval_key, partition
 from kyc_match.policies.seal import KmsSealer
 from kyc_match.settings import get_settings
 from kyc_match_tools.events import rest_proxy_event
@@ -523,3 +525,53 @@ def test_a_policy_sealed_with_a_key_that_is_not_ours_is_refused_and_the_refusal_
     refused = [record for record in caplog.records if record.getMessage() == "policy refused"]
     assert [(record.client_id, record.check) for record in refused] == [(client, "version seal")]  # type: ignore[attr-defined]
     assert attacker_key not in caplog.text
+
+
+# --- #26 item 6: the simulation an approval rests on ----------------------------------------------------
+
+
+def test_an_approval_records_the_sha256_of_the_simulation_report_it_rests_on(client, tmp_path):
+    # Given a client's decision, and a new version simulated over today's decisions
+    status, _, _ = decide(client, NAME_AND_BIRTHDATE)
+    assert status == 200
+    file = policy_file(tmp_path, CLIENT_DEFAULT)
+    report = tmp_path / "simulation.txt"
+    today = ["--from", entry_day(), "--to", entry_day()]
+    simulated = ok("policy", "simulate", "--client", client, "--file", file, *today, "--report", str(report))
+    digest = hashlib.sha256(report.read_bytes()).hexdigest()
+    assert simulated.stdout.splitlines()[-1] == f"report sha256 {digest}"
+    assert report.read_text() == simulated.stdout.rsplit("report sha256", 1)[0]
+    # When a second person approves the version on that report
+    ok("policy", "put", "--client", client, file, "--as", "ana")
+    target = ["--client", client, "--policy", "default", "--version", "1"]
+    approved = ok(
+        "policy", "approve", *target, "--as", "bo", "--reason", "CHG-9", "--simulation", str(report)
+    )
+    # Then the approval record carries the report's sha256, under the record's seal (activation checks it)
+    assert f"on simulation report sha256 {digest}" in approved.stderr
+    table = boto3.resource("dynamodb").Table(get_settings().config_table)
+    record = table.get_item(Key={"pk": partition(client), "sk": approval_key("default", 1)})["Item"]
+    assert record["simulationSha256"] == digest
+    ok("policy", "activate", *target, "--as", "cy", "--reason", "released")
+    # And an approval without a simulation is still possible (a first version has nothing to replay)
+    ok("policy", "put", "--client", client, policy_file(tmp_path, CLIENT_DEFAULT), "--as", "ana")
+    plain = ["--client", client, "--policy", "default", "--version", "2"]
+    ok("policy", "approve", *plain, "--as", "bo", "--reason", "CHG-10")
+    record = table.get_item(Key={"pk": partition(client), "sk": approval_key("default", 2)})["Item"]
+    assert "simulationSha256" not in record
+
+
+def test_an_unreadable_simulation_report_is_a_one_line_error(client, tmp_path):
+    ok("policy", "put", "--client", client, policy_file(tmp_path, CLIENT_DEFAULT), "--as", "ana")
+    target = ["--client", client, "--policy", "default", "--version", "1"]
+    refused = call_cli(
+        "policy", "approve", *target, "--as", "bo", "--reason", "x", "--simulation", "missing.txt"
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [refused.stderr.strip()] and "missing.txt" in refused.stderr
+
+
+def entry_day() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).date().isoformat()

@@ -5,8 +5,10 @@ decisions a lenient policy made; the simulation replays them under a stricter po
 """
 
 import csv
+import hashlib
 import io
 import json
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -23,6 +25,7 @@ from kyc_match.matching import AttributeMatch
 from kyc_match.settings import Settings
 from kyc_match.tables import AUDIT
 from kyc_match_tools import local_aws
+from support.audit import table_items
 from support.cli import run_cli
 
 pytestmark = pytest.mark.usefixtures("local_stack")
@@ -123,21 +126,54 @@ def seeded(trail_settings: Settings) -> Settings:
     return trail_settings
 
 
-def test_simulation_prints_how_many_decisions_change_and_which_way(seeded, tmp_path):
+def test_simulation_prints_how_many_decisions_change_which_way_and_which_entries(seeded, tmp_path):
     new = tmp_path / "strict.json"
     new.write_text(json.dumps(STRICT))
     period = ["--from", DAY_1.isoformat(), "--to", DAY_3.isoformat()]
     completed = run_cli("policy", "simulate", "--client", CLIENT, "--file", str(new), *period)
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.splitlines() == [
-        f"replayed 5 decisions of {CLIENT} under default",
-        "changed: 4",
-        "  ACCEPT -> STEP_UP: 2",
+    lines = completed.stdout.splitlines()
+    # The client's decisions of the period whatever policy made them: the "payments" one too (#26 item 6).
+    assert lines[:8] == [
+        f"replayed 6 decisions of {CLIENT} under default",
+        "changed: 5",
+        "  ACCEPT -> STEP_UP: 3",
         "  STEP_UP -> ACCEPT: 1",
         "  STEP_UP -> REJECT: 1",
         "unchanged: 1",
         "  ACCEPT: 1",
+        "changed entries:",
     ]
+    changed = [re.fullmatch(r"  (\S+#[0-9a-f-]{36})  (\w+) -> (\w+)", line) for line in lines[8:-1]]
+    assert all(changed), lines[8:-1]
+    assert sorted((m[2], m[3]) for m in changed if m) == [
+        ("ACCEPT", "STEP_UP"),
+        ("ACCEPT", "STEP_UP"),
+        ("ACCEPT", "STEP_UP"),
+        ("STEP_UP", "ACCEPT"),
+        ("STEP_UP", "REJECT"),
+    ]
+    stored = {item["entryKey"] for item in table_items(seeded)}
+    assert {m[1] for m in changed if m} <= stored  # each an entry of the trail, by its key
+    report = "".join(line + "\n" for line in lines[:-1])
+    assert lines[-1] == f"report sha256 {hashlib.sha256(report.encode()).hexdigest()}"
+
+
+def test_a_new_policy_id_replays_the_decisions_of_the_old_one(trail_settings, tmp_path):
+    """The bug of #26: simulate keyed on the file's policy id, so a policy under a new id replayed 0."""
+    seed(trail_settings, DAY_1, {"givenName": TYPO, "familyName": TRUE, "birthdate": TRUE}, "ACCEPT")
+    renamed = tmp_path / "renamed.json"
+    renamed.write_text(json.dumps({**STRICT, "policyId": "retail-2027"}))
+    period = ["--from", DAY_1.isoformat(), "--to", DAY_1.isoformat()]
+    completed = run_cli("policy", "simulate", "--client", CLIENT, "--file", str(renamed), *period)
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert lines[:3] == [
+        f"replayed 1 decisions of {CLIENT} under retail-2027",
+        "changed: 1",
+        "  ACCEPT -> STEP_UP: 1",
+    ]
+    assert lines[-2].endswith("  ACCEPT -> STEP_UP")
 
 
 def test_simulation_refuses_an_invalid_policy_file_and_says_where(seeded, tmp_path):
@@ -190,7 +226,7 @@ def test_simulation_replays_line_checks_from_their_recorded_outcomes(trail_setti
     period = ["--from", DAY_1.isoformat(), "--to", DAY_1.isoformat()]
     completed = run_cli("policy", "simulate", "--client", CLIENT, "--file", str(new), *period)
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.splitlines() == [
+    assert completed.stdout.splitlines()[:7] == [
         f"replayed 4 decisions of {CLIENT} under default",
         "changed: 2",
         "  REJECT -> STEP_UP: 1",

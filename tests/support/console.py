@@ -37,6 +37,21 @@ VOLATILE: tuple[tuple[str, re.Pattern[str], str], ...] = (
         r"\1<temporary folder>/kyc-match-serve-<port>.log",
     ),
     (
+        "a decision's id and audit entry key (its timestamp and request id, #26 item 7)",
+        re.compile(r'"(decisionId|decisionEntryKey)": "[^"]+"'),
+        r'"\1": "<generated>"',
+    ),
+    (
+        "a simulation report's sha256 (its lines name entry keys, #26 item 6)",
+        re.compile(r"report sha256 [0-9a-f]{64}"),
+        "report sha256 <sha256>",
+    ),
+    (
+        "the request id of an audit entry key (`policy simulate` lists changed entries)",
+        re.compile(r"#[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"),
+        "#<request id>",
+    ),
+    (
         "audit timestamps",
         re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?"),
         "<timestamp>",

@@ -24,6 +24,7 @@ from kyc_match.domain.clients import Client, ClientProfile
 from kyc_match.domain.errors import AuditUnavailableError
 from kyc_match.domain.line_history import LineQuery, Tenure
 from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery, ServedPolicy, Verdicts
+from kyc_match.domain.outcomes import DecisionKey, RecordedDecision
 from kyc_match.domain.purposes import DEFAULT_PURPOSE
 from kyc_match_tools.operator_sim.simulator import MemorySubscribers
 
@@ -103,6 +104,18 @@ class MemoryTrail:
         if self.fail:
             raise AuditUnavailableError
         self.records.append(record)
+
+
+@dataclass
+class MemoryDecisionLedger:
+    """DecisionLedger: the decisions recorded, by audit entry key; remembers every key asked."""
+
+    decisions: dict[DecisionKey, RecordedDecision] = field(default_factory=dict)
+    asked: list[DecisionKey] = field(default_factory=list)
+
+    def decision(self, key: DecisionKey) -> RecordedDecision | None:
+        self.asked.append(key)
+        return self.decisions.get(key)
 
 
 Outcome = Verdicts | BaseException | Callable[[MatchQuery], Verdicts]

@@ -22,6 +22,10 @@ NOT_PERSONAL = {
     "idDocumentType",
     "gender",
     "policyId",
+    # A final outcome (#26 item 7): enum values and an opaque, pattern-bound analyst reference.
+    "outcome",
+    "reasonCode",
+    "analystReference",
 }  # enum values and the policy chosen: not about a person
 
 

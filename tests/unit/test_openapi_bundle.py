@@ -20,6 +20,7 @@ from kyc_match.api.app import (
     JWKS_PATH,
     LINE_PATHS,
     MATCH_PATH,
+    OUTCOME_PATH,
     WITNESS_KEYS_PATH,
 )
 from kyc_match.catalogue import CATALOGUE
@@ -76,7 +77,8 @@ def test_every_reference_is_inside_the_document_and_resolves(document: dict[str,
 
 
 def test_it_lists_every_route_the_function_answers_and_no_other(document: dict[str, Any]) -> None:
-    served = {MATCH_PATH, ASSESS_PATH, COVERAGE_PATH, *LINE_PATHS, *SERVICE_PATHS}
+    outcome = OUTCOME_PATH.replace("<decision_id>", "{decisionId}")  # the resolver's syntax, OpenAPI's
+    served = {MATCH_PATH, ASSESS_PATH, COVERAGE_PATH, outcome, *LINE_PATHS, *SERVICE_PATHS}
     assert set(document["paths"]) == served
     # Every API of the registry, including KYC Age Verification (#27 item 2), under its own tag.
     tags = {tag["name"] for tag in document["tags"]}

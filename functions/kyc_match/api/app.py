@@ -36,7 +36,13 @@ from kyc_match.domain.errors import (
 from kyc_match.domain.model import CallContext, MatchQuery, ServedPolicy
 from kyc_match.domain.ports import PolicyStore
 from kyc_match.domain.use_cases import match_identity, reject_request
-from kyc_match.observability import logger, metrics, report_client_request, report_unanswered
+from kyc_match.observability import (
+    logger,
+    metrics,
+    report_client_request,
+    report_decision,
+    report_unanswered,
+)
 from kyc_match.wiring import Dependencies, dependencies
 
 if TYPE_CHECKING:
@@ -46,6 +52,8 @@ MATCH_PATH = "/kyc-match/v0.4/match"
 ASSESS_PATH = "/kyc-decision/v1/assess"
 # What the number's operator can check, answered from configuration (domain/coverage.py): ours, no CAMARA API.
 COVERAGE_PATH = "/kyc-coverage/v1/check"
+# The bank's final word on one of its decisions (#26 item 7); `decisionId` from the decision's answer.
+OUTCOME_PATH = "/kyc-decision/v1/decisions/<decision_id>/outcome"
 JWKS_PATH = "/.well-known/jwks.json"
 # The audit witness keys' public halves, for auditors (`kyc-match audit verify --offline … --public-key`).
 WITNESS_KEYS_PATH = "/.well-known/witness-keys.json"
@@ -88,6 +96,7 @@ def assess() -> Response[str]:
     # that serves only CAMARA matches never builds it at cold start.
     from kyc_match.api.assess_models import KycAssessRequest  # noqa: PLC0415
     from kyc_match.domain.assess import assessment_document  # noqa: PLC0415
+    from kyc_match.domain.outcomes import decision_id, entry_key  # noqa: PLC0415
     from kyc_match.domain.use_cases import assess_identity  # noqa: PLC0415
 
     context, deps = _call_context(), dependencies()
@@ -120,8 +129,10 @@ def assess() -> Response[str]:
         minimise=profile is not None and profile.minimise_attributes,
     )
     report_unanswered(result.unanswered)
+    report_decision(app.context.get("client_id"), result.policy, result.assessment.decision)
     _log_outcome(200, None)
     body = {
+        "decisionId": decision_id(entry_key(context).entry_key),  # names its audit entry, to this client
         "matchResults": match_response_body(dict(result.verdicts)),
         **assessment_document(result.assessment),
         "policy": result.policy.document(),
@@ -147,6 +158,41 @@ def coverage() -> Response[str]:
     answer = check_coverage(phone_number, context, operators=deps.operators, audit=deps.audit)
     _log_outcome(200, None)
     return _json(200, answer.document())
+
+
+@app.post(OUTCOME_PATH)
+def final_outcome(decision_id: str) -> Response[str]:
+    """Record the client's final outcome of one of its decisions, once (201); 404 for an id naming
+    none of its decisions, whoever else's it may be; 409 when one is on record already."""
+    from kyc_match.api.outcome_models import FinalOutcomeRequest  # noqa: PLC0415 - outcome calls only
+    from kyc_match.domain.outcomes import OUTCOME_API, record_outcome  # noqa: PLC0415
+
+    context, deps = _call_context(), dependencies()
+    context, profile = _identified(context, deps)
+
+    def refused_or(step: Callable[[], T]) -> T:
+        return _rejecting_audited(context, deps, step, api=OUTCOME_API)
+
+    context = refused_or(lambda: _with_purpose(context, profile, None))
+    request = refused_or(lambda: _request(FinalOutcomeRequest))
+    if deps.decisions is None:
+        raise KycMatchError  # wiring always builds one; a test's partial wiring is a bug
+    ledger = deps.decisions
+    final = refused_or(
+        lambda: record_outcome(
+            context,
+            decision_id,
+            request.outcome,
+            request.reasonCode,
+            request.analystReference,
+            decisions=ledger,
+            audit=deps.audit,
+        )
+    )
+    _log_outcome(201, None)
+    recorded_at = context.received_at.isoformat(timespec="seconds")
+    answer = {**final.document(), "decisionEntryKey": final.decision.entry_key, "recordedAt": recorded_at}
+    return _json(201, answer)
 
 
 def _line_history(api: CamaraApi, operation: str) -> Response[str]:
@@ -234,7 +280,8 @@ def get_only_method_not_allowed() -> Response[str]:
 @app.route(MATCH_PATH, method=OTHER_METHODS)
 @app.route(ASSESS_PATH, method=OTHER_METHODS)
 @app.route(COVERAGE_PATH, method=OTHER_METHODS)
-def method_not_allowed() -> Response[str]:
+@app.route(OUTCOME_PATH, method=OTHER_METHODS)
+def method_not_allowed(**_: str) -> Response[str]:  # the outcome path's decision_id, unused
     raise MethodNotAllowedError
 
 

@@ -35,6 +35,8 @@ _FIELD_RULES = {
     "lineChecks.deviceSwap.maxAgeHours": "must be an integer from 1 to 2400",
     "lineChecks.numberRecycling.since": "must be a calendar date formatted YYYY-MM-DD",
     "lineChecks.tenure.since": "must be a calendar date formatted YYYY-MM-DD",
+    "analystReference": "must be an opaque reference: 1 to 64 letters, digits, '-' or '_'",
+    "reasonCode": "must be a code of the outcome reasons (docs/decision.md)",
 }
 _CHECKS = ("simSwap", "deviceSwap", "numberRecycling", "tenure")
 _OBJECTS = {"lineChecks", *(f"lineChecks.{check}" for check in _CHECKS)}

@@ -38,6 +38,7 @@ EXPORT_COLUMNS = (
     # Added later, before apiKeyId so that the columns before them keep their place and apiKeyId stays
     # last (docs/deploy.md reads it as the last column).
     "lineChecks",  # a decision's line-check outcomes (#14): outcomes and windows, never a date
+    "finalOutcome",  # the bank's final word on a decision (#26 item 7), filed beside it
     "apiKeyId",  # added with stable client ids (#17)
 )
 

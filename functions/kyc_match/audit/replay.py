@@ -21,6 +21,8 @@ from kyc_match.matching import AttributeMatch
 class Replay:
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)  # (was, would be) -> count
     skipped: int = 0  # entries of the policy without the verdicts a replay needs
+    # Each decision that would change, in the order read: (entry key, was, would be) (#26 item 6).
+    changes: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def replayed(self) -> int:
@@ -97,16 +99,21 @@ def _needs_age(policy: Policy, verdicts: dict[str, AttributeMatch]) -> bool:
     return policy.minimum_age is not None and birthdate is not None and birthdate.result == "true"
 
 
-def replay(entries: Iterable[dict[str, Any]], policy: Policy) -> Replay:
+def replay(entries: Iterable[dict[str, Any]], policy: Policy, *, any_policy: bool = False) -> Replay:
+    """Decide again under `policy` the entries decided with a policy of its id, or, `any_policy`, every
+    decision whatever policy made it (a new policy id replaces an old one: #26 item 6)."""
     report = Replay()
     for entry in entries:
-        if not decided_under(entry, policy.policy_id):
+        if not ("decision" in entry if any_policy else decided_under(entry, policy.policy_id)):
             continue
         verdicts, facts = verdicts_of(entry), facts_of(entry)
         if (not verdicts and facts.operator_outcome is None) or _needs_age(policy, verdicts):
             report.skipped += 1
             continue
-        report.transitions[(str(entry["decision"]), evaluate(policy, verdicts, facts).decision)] += 1
+        was, would_be = str(entry["decision"]), evaluate(policy, verdicts, facts).decision
+        report.transitions[(was, would_be)] += 1
+        if was != would_be:
+            report.changes.append((str(entry.get("entryKey", "")), was, would_be))
     return report
 
 

@@ -28,8 +28,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from kyc_match.audit.canonical import plain
 from kyc_match.catalogue import outcome
-from kyc_match.domain.errors import AuditUnavailableError
+from kyc_match.domain.errors import AuditUnavailableError, OutcomeAlreadyRecordedError
 from kyc_match.domain.model import AuditRecord, CallContext
+from kyc_match.domain.outcomes import OUTCOME_SUFFIX, FinalOutcome
 from kyc_match.observability import NAMESPACE, SERVICE, logger
 from kyc_match.tables import AUDIT
 
@@ -104,12 +105,31 @@ def audit_item(
     if record.api:
         item["api"] = record.api  # SIM/Device Swap: which operation, and `swapped`/`maxAge`, no date
         item["answer"] = dict(record.answer)
+    if record.final_outcome:
+        item.update(_outcome_fields(record.final_outcome))
     return item
 
 
 def _retention(context: CallContext, default: timedelta) -> timedelta:
     """The client's retention, set at onboarding (#26 item 4); the deployment's for anyone else."""
     return timedelta(days=context.retention_days) if context.retention_days else default
+
+
+def _outcome_fields(final: FinalOutcome) -> dict[str, Any]:
+    """A final outcome is filed beside the decision it closes (its partition, its key + `#outcome`):
+    written once, a period's export holds both, and `audit find --phone` finds it by the decision's
+    number hash (copied, never computed from a number)."""
+    fields: dict[str, Any] = {
+        AUDIT.partition_key: final.decision.client_day,
+        ENTRY_KEY: final.decision.entry_key + OUTCOME_SUFFIX,
+        "day": final.decision.day,
+        "status": 201,
+        "finalOutcome": final.document(),
+    }
+    if final.decided.phone_hash and final.decided.hash_key_id:
+        fields["phoneHash"] = final.decided.phone_hash
+        fields["hashKeyId"] = final.decided.hash_key_id
+    return fields
 
 
 NEW_ENTRY_ONLY = "attribute_not_exists(#pk)"  # a replayed request id never overwrites history
@@ -190,6 +210,11 @@ def _count_outcome(record: AuditRecord) -> None:
         metric.add_dimension(name="outcome", value=error_code or str(status))
 
 
+def _already_there(error: Exception) -> bool:
+    code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
+    return code == "ConditionalCheckFailedException"
+
+
 class DynamoDbAuditTrail:
     """`client`: a low-level DynamoDB client (not the resource's own, which would serialise the item
     again) for the request path's pre-serialised write; without one, the table's resource layer."""
@@ -231,6 +256,8 @@ class DynamoDbAuditTrail:
             self._put(item)
             return
         except AWS_ERRORS as error:
+            if record.final_outcome is not None and _already_there(error):
+                raise OutcomeAlreadyRecordedError from None  # written once: the table says so (409)
             # botocore errors name the operation and AWS error code only, never item content.
             table_error = type(error).__name__
             if self._fallback is None:

@@ -79,6 +79,12 @@ class NotFoundError(KycMatchError):
     """No such resource (path)."""
 
 
+class OutcomeAlreadyRecordedError(KycMatchError):
+    """The decision's final outcome is on record already: it is written once (docs/decision.md)."""
+
+    default_detail = "A final outcome is already recorded for this decision."
+
+
 class IdentifierNotFoundError(KycMatchError):
     """The operator has no customer account for the number."""
 

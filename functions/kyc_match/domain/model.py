@@ -10,6 +10,7 @@ from kyc_match.domain.purposes import DEFAULT_PURPOSE
 from kyc_match.matching import AttributeMatch
 
 if TYPE_CHECKING:
+    from kyc_match.domain.outcomes import FinalOutcome
     from kyc_match.domain.policy import Policy
 
 Verdicts = Mapping[str, AttributeMatch]
@@ -169,3 +170,4 @@ class AuditRecord:
     api: str | None = None  # a line-history call (e.g. "sim-swap/v2/check"); None for match/decision
     answer: Mapping[str, bool | int] = field(default_factory=dict)  # its answer's shape, never a date
     not_sent: tuple[str, ...] = ()  # attributes sent but withheld from the operator (minimisation)
+    final_outcome: "FinalOutcome | None" = None  # the bank's final word on one of its decisions

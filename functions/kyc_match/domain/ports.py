@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from kyc_match.domain.clients import Client
+    from kyc_match.domain.outcomes import DecisionKey, RecordedDecision
 
 T = TypeVar("T")
 
@@ -94,6 +95,13 @@ class AuditTrail(Protocol):
 
     def record(self, record: AuditRecord) -> None:
         """Store the entry durably, or raise AuditUnavailableError."""
+        ...
+
+
+class DecisionLedger(Protocol):
+    def decision(self, key: "DecisionKey") -> "RecordedDecision | None":
+        """The decision whose audit entry is at `key`, or None when there is none there (no entry, or
+        an entry that is no decision)."""
         ...
 
 

@@ -57,6 +57,8 @@ class Step(BaseModel):
     version: int | None = Field(default=None, ge=1)
     reason: str = ""
     document: str = Field(default="", max_length=MAX_BODY_BYTES)  # put: the policy file, as written
+    # approve: the sha256 of the `policy simulate` report the approval rests on (#26 item 6), if any.
+    simulation: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 def caller(event: Mapping[str, Any], operations_role_arn: str) -> Actor:
@@ -115,7 +117,9 @@ def take(lifecycle: PolicyLifecycle, step: Step, by: Actor) -> dict[str, Any]:
         return {"person": by.person, "version": version}
     number = int(step.version or 0)
     if step.action == "approve":
-        sha256 = lifecycle.approve(step.client, step.policy_id, number, by, step.reason)
+        sha256 = lifecycle.approve(
+            step.client, step.policy_id, number, by, step.reason, simulation=step.simulation
+        )
     else:
         rollback = step.action == "rollback"
         sha256 = lifecycle.activate(step.client, step.policy_id, number, by, step.reason, rollback=rollback)

@@ -99,24 +99,38 @@ class PolicyLifecycle:
         )
         return version, sha256
 
-    def approve(self, client_id: str, policy_id: str, version: int, approver: Actor, reason: str) -> str:
+    def approve(
+        self,
+        client_id: str,
+        policy_id: str,
+        version: int,
+        approver: Actor,
+        reason: str,
+        *,
+        simulation: str | None = None,
+    ) -> str:
+        """`simulation`: the sha256 of the `policy simulate` report the approval rests on, recorded with
+        it; optional (a first version has no decisions to replay: docs/decision.md, "Simulation")."""
         draft = self._intact_version(client_id, policy_id, version)
         if approver.same_person(draft["author"]):
             raise LifecycleError("an approver must be a different identity from the version's author")
         reason = checked_reason(reason)
+        record: dict[str, Any] = {
+            "kind": "approval",
+            "policyId": policy_id,
+            "version": version,
+            "sha256": draft["sha256"],
+            "approver": approver.person,
+            "approverSession": approver.session,
+            "approvedAt": _now(),
+            "reason": reason,
+        }
+        if simulation is not None:
+            record["simulationSha256"] = simulation
         self._write(
             client_id,
             items.approval_key(policy_id, version),
-            {
-                "kind": "approval",
-                "policyId": policy_id,
-                "version": version,
-                "sha256": draft["sha256"],
-                "approver": approver.person,
-                "approverSession": approver.session,
-                "approvedAt": _now(),
-                "reason": reason,
-            },
+            record,
             exists_message=f"version {version} is already approved",
         )
         return str(draft["sha256"])

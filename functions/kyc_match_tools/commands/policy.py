@@ -21,6 +21,7 @@ without that URL the command takes the step itself, with the same code (kyc_matc
 """
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from kyc_match_tools import local_aws
 from kyc_match_tools.commands.arguments import day
+from kyc_match_tools.errors import UsageError
 from kyc_match_tools.files import read_text
 
 if TYPE_CHECKING:
@@ -48,6 +50,12 @@ def register(subcommands: Any) -> None:
 
     approve = actions.add_parser("approve", help="approve a draft (by an identity other than its author)")
     _version_options(approve)
+    approve.add_argument(
+        "--simulation",
+        type=Path,
+        metavar="FILE",
+        help="the `policy simulate --report` file the approval rests on: its sha256 is recorded with it",
+    )
     _identity_option(approve, reason=True)
     approve.set_defaults(run=_approve)
 
@@ -89,6 +97,12 @@ def register(subcommands: Any) -> None:
     simulate.add_argument("--file", required=True, type=Path, help="the new policy")
     simulate.add_argument("--from", dest="start", required=True, type=day, help="YYYY-MM-DD")
     simulate.add_argument("--to", dest="end", required=True, type=day, help="YYYY-MM-DD")
+    simulate.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE",
+        help="also write the report to FILE, for `policy approve --simulation FILE` (its sha256 is recorded)",
+    )
     simulate.set_defaults(run=_simulate)
 
 
@@ -240,9 +254,12 @@ def _put(args: argparse.Namespace) -> int:
 
 def _approve(args: argparse.Namespace) -> int:
     def step(_: argparse.Namespace) -> int:
-        done = _take(args, _targeted("approve", args))
+        step = _targeted("approve", args)
+        done = _take(args, step)
+        simulated = f", on simulation report sha256 {step['simulation']}" if "simulation" in step else ""
         print(
-            f"approved {args.policy} version {args.version} (sha256 {done['sha256']}) by {done['person']}",
+            f"approved {args.policy} version {args.version} (sha256 {done['sha256']}) by {done['person']}"
+            + simulated,
             file=sys.stderr,
         )
         return 0
@@ -266,13 +283,24 @@ def _activate(args: argparse.Namespace, *, rollback: bool = False) -> int:
 
 def _targeted(action: str, args: argparse.Namespace) -> dict[str, Any]:
     """A step on one version: approve, activate, rollback (`--to` is its version)."""
-    return {
+    step = {
         "action": action,
         "client": args.client,
         "policy": args.policy,
         "version": args.version,
         "reason": args.reason,
     }
+    report = getattr(args, "simulation", None)
+    if report is not None:  # approve: the simulation report it rests on, by its sha256
+        step["simulation"] = hashlib.sha256(_read_bytes(report)).hexdigest()
+    return step
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
 
 
 def _rollback(args: argparse.Namespace) -> int:
@@ -338,14 +366,25 @@ def _simulate(args: argparse.Namespace) -> int:
     from kyc_match_tools.commands.clients import history_ids  # noqa: PLC0415
 
     reader = audit_components(_settings()).reader
-    report = replay(entries_between(reader, args.start, args.end, history_ids(args.client)), policy)
-    print(f"replayed {report.replayed} decisions of {args.client} under {policy.policy_id}")
-    print(f"changed: {sum(report.changed.values())}")
-    for (was, would_be), count in report.changed.items():
-        print(f"  {was} -> {would_be}: {count}")
-    print(f"unchanged: {sum(report.unchanged.values())}")
-    for (was, _), count in report.unchanged.items():
-        print(f"  {was}: {count}")
+    entries = entries_between(reader, args.start, args.end, history_ids(args.client))
+    report = replay(entries, policy, any_policy=True)  # whatever policy decided them (#26 item 6)
+    lines = [f"replayed {report.replayed} decisions of {args.client} under {policy.policy_id}"]
+    lines.append(f"changed: {sum(report.changed.values())}")
+    lines += [f"  {was} -> {would_be}: {count}" for (was, would_be), count in report.changed.items()]
+    lines.append(f"unchanged: {sum(report.unchanged.values())}")
+    lines += [f"  {was}: {count}" for (was, _), count in report.unchanged.items()]
     if report.skipped:
-        print(f"not replayable (no verdicts recorded, or an age entries do not keep): {report.skipped}")
+        skipped = report.skipped
+        lines.append(f"not replayable (no verdicts recorded, or an age entries do not keep): {skipped}")
+    if report.changes:
+        lines.append("changed entries:")
+        lines += [f"  {key}  {was} -> {would_be}" for key, was, would_be in report.changes]
+    text = "".join(line + "\n" for line in lines)
+    print(text, end="")
+    if args.report is not None:
+        try:
+            args.report.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"cannot write {args.report}: {error.strerror or error}") from None
+    print(f"report sha256 {hashlib.sha256(text.encode()).hexdigest()}")
     return 0
