@@ -10,7 +10,7 @@ from kyc_match.domain.purposes import DEFAULT_PURPOSE
 from kyc_match.matching import AttributeMatch
 
 if TYPE_CHECKING:
-    from kyc_match.domain.outcomes import FinalOutcome
+    from kyc_match.domain.final_outcome import FinalOutcome
     from kyc_match.domain.policy import Policy
 
 Verdicts = Mapping[str, AttributeMatch]

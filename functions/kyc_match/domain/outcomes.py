@@ -11,18 +11,35 @@ The reason codes are a closed list (docs/decision.md lists exactly these; a test
 free text could carry personal data into the trail.
 """
 
+__all__ = [
+    "OUTCOME_SUFFIX",
+    "DecisionKey",
+    "FinalDecision",
+    "FinalOutcome",
+    "RecordedDecision",
+    "decision_id",
+    "decision_key",
+    "entry_key",
+    "record_outcome",
+]
+
 import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from kyc_match.domain.errors import InvalidArgumentError, NotFoundError
+from kyc_match.domain.final_outcome import (
+    OUTCOME_SUFFIX,
+    DecisionKey,
+    FinalDecision,
+    FinalOutcome,
+    RecordedDecision,
+    decision_id,
+)
 from kyc_match.domain.model import AuditRecord, CallContext
 from kyc_match.domain.ports import AuditTrail, DecisionLedger
 
-FinalDecision = Literal["ACCEPTED", "REJECTED"]
-OUTCOME_SUFFIX = "#outcome"
 OUTCOME_API = "kyc-decision/v1/decisions/outcome"  # what a refused outcome call is filed under
 ANALYST_REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
@@ -49,57 +66,12 @@ OUTCOME_REASONS: dict[str, OutcomeReason] = {
 }
 
 
-@dataclass(frozen=True)
-class DecisionKey:
-    """Where a decision's audit entry is: its client's day partition and its entry key."""
-
-    client_day: str
-    entry_key: str
-
-    @property
-    def day(self) -> str:
-        return self.client_day.rsplit("#", 1)[1]
-
-
-@dataclass(frozen=True)
-class RecordedDecision:
-    """What the outcome entry copies from the decision's entry: no personal data, keyed hashes only."""
-
-    decision: str  # ACCEPT | STEP_UP | REJECT, as the policy decided
-    phone_hash: str | None = None  # so `audit find --phone` shows the outcome beside its decision
-    hash_key_id: str | None = None
-
-
-@dataclass(frozen=True)
-class FinalOutcome:
-    decision: DecisionKey
-    outcome: str  # ACCEPTED | REJECTED
-    reason: str  # a code of OUTCOME_REASONS
-    analyst_reference: str  # opaque, bounded, pattern-restricted (no free text)
-    decided: RecordedDecision
-
-    def document(self) -> dict[str, str]:
-        """As the audit entry records it: no date beyond the entry's own key and timestamp (the decision
-        it closes is the entry whose key this one's extends, and `decisionId` names it)."""
-        return {
-            "outcome": self.outcome,
-            "reasonCode": self.reason,
-            "analystReference": self.analyst_reference,
-            "decision": self.decided.decision,
-            "decisionId": decision_id(self.decision.entry_key),
-        }
-
-
 def entry_key(context: CallContext) -> DecisionKey:
     """The audit entry key of a call: `<client>#<day>` and `<ISO timestamp>#<request id>`."""
     received: datetime = context.received_at
     timestamp = received.isoformat(timespec="milliseconds")
     client_day = f"{context.client_id}#{received.date().isoformat()}"
     return DecisionKey(client_day, f"{timestamp}#{context.request_id}")
-
-
-def decision_id(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode("utf-8")).decode("ascii").rstrip("=")
 
 
 def decision_key(client_id: str, identifier: str) -> DecisionKey:

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from kyc_match.domain.clients import Client
-    from kyc_match.domain.outcomes import DecisionKey, RecordedDecision
+    from kyc_match.domain.final_outcome import DecisionKey, RecordedDecision
 
 T = TypeVar("T")
 
