@@ -459,6 +459,7 @@ FORGOTTEN_ON_RESTORE = (
     identifier_hashers,
     jwt_signers,
     peer_signers,
+    peer_witness_signers,
     _kms_in,
     audit_table,
     ported_numbers_table,
