@@ -1,6 +1,9 @@
 """Reading the audit trail the suite produced (moto's DynamoDB), and private trails for one test."""
 
+import json
+import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -105,3 +108,10 @@ def record(request_id: str, *, phone: str | None = PHONE, error: KycMatchError |
 
 def table_items(settings: Settings) -> list[dict[str, Any]]:
     return list(audit_components(settings).reader.all_entries())
+
+
+def holds_token(entry: Mapping[str, Any], value: str) -> bool:
+    """Whether `value` stands in an audit entry as a whole token ("1986" in "1986-04-12" or "Laura"),
+    not by chance inside a keyed hash's hex digits or a request id, where short digit runs turn up."""
+    pattern = rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])"
+    return re.search(pattern, json.dumps(entry, default=str, ensure_ascii=False)) is not None
