@@ -186,6 +186,8 @@ def test_the_other_region_decides_the_same_and_finds_the_same_number_after_the_p
         other_found = _found(client)
         other_jwks = public_jwks(get_settings())
     decided_there, decided_here = json.loads(there["body"]), json.loads(here["body"])
+    # Each answer names its own audit entry (#26 item 7): a new id, in the region that recorded it.
+    assert decided_here.pop("decisionId") != decided_there.pop("decisionId")
     assert decided_here == decided_there  # decision, reasons, next step, and the policy's version and hash
     # the client's own policy, its seals verified with the replica key (not the built-in fallback)
     assert (decided_here["policy"]["source"], decided_here["policy"]["id"]) == ("client", POLICY)
