@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -121,47 +122,10 @@ def _printed(args: list[str]) -> list[str]:
 def test_the_other_region_decides_the_same_and_finds_the_same_number_after_the_primary_is_lost(
     stage, monkeypatch, tmp_path
 ):
-    client, primary_key, other_key = (
-        f"bank-{uuid.uuid4().hex[:8]}",
-        uuid.uuid4().hex[:10],
-        uuid.uuid4().hex[:10],
-    )
-    clients = {
-        "clients": [
-            {
-                "id": client,
-                "purposes": [FRAUD],
-                "policies": [POLICY],
-                "apiKeyIds": {PRIMARY: [primary_key], OTHER: [other_key]},
-            }
-        ]
-    }
-    (tmp_path / "clients.json").write_text(json.dumps(clients), encoding="utf-8")
-    (tmp_path / "operators.json").write_text(
-        json.dumps([{"id": "sandbox", "kind": "sandbox", "prefixes": ["+34"]}])
-    )
-    (tmp_path / "ported.csv").write_text(f"phoneNumber,operatorId\n{FULL},sandbox\n", encoding="utf-8")
-
     # Given the stage's configuration written once, in the primary region: onboarding (both regions'
-    # keys), a policy put, approved and activated by three people, a ported number
-    _peer(monkeypatch, stage, PRIMARY)
+    # keys), a policy put, approved and activated by three people, a ported number; the client served there
+    client, other_key, there, primary_hash = _onboard_and_serve_in_the_primary(stage, monkeypatch, tmp_path)
     with in_region(PRIMARY):
-        assert main(["clients", "apply", str(tmp_path / "clients.json")]) == 0
-        assert main(["policy", "put", "--client", client, str(RETAIL), "--as", "ana"]) == 0
-        version = ["--client", client, "--policy", POLICY, "--version", "1"]
-        assert main(["policy", "approve", *version, "--as", "bo", "--reason", "reviewed"]) == 0
-        assert main(["policy", "activate", *version, "--as", "cy", "--reason", "released"]) == 0
-        ported = [
-            "ported-numbers",
-            "load",
-            str(tmp_path / "ported.csv"),
-            "--operators",
-            str(tmp_path / "operators.json"),
-        ]
-        assert main([*ported, "--table", stage["KYC_PORTED_NUMBERS_TABLE"]]) == 0
-        # and the client served there
-        there, in_primary = call_as(primary_key, ASSESS, BODY)
-        primary_hash = audit_item_for(in_primary)["phoneHash"]
         primary_found = _found(client)
         primary_jwks = public_jwks(get_settings())
     assert there["statusCode"] == 200, there["body"]
@@ -220,9 +184,9 @@ def _rotate(monkeypatch, stage: dict[str, str], region: str, *, previous: bool) 
         monkeypatch.setenv(name, json.dumps([arn] if previous else []))
 
 
-def _onboard_and_serve_in_the_primary(stage, monkeypatch, tmp_path) -> tuple[str, str, str]:
-    """The first test's setup: one client, its policy sealed by three people and a ported number, all
-    written once in the primary region, and one call there; returns (client, other region's key,
+def _onboard_and_serve_in_the_primary(stage, monkeypatch, tmp_path) -> tuple[str, str, dict[str, Any], str]:
+    """One client, its policy sealed by three people and a ported number, all written once in the
+    primary region, and one decision there; returns (client, other region's key, the primary's answer,
     the number's hash under the identifier key of the time)."""
     client, primary_key, other_key = (f"bank-{uuid.uuid4().hex[:8]}", *(uuid.uuid4().hex[:10] for _ in "ab"))
     clients = {
@@ -257,7 +221,7 @@ def _onboard_and_serve_in_the_primary(stage, monkeypatch, tmp_path) -> tuple[str
         assert main([*ported, "--table", stage["KYC_PORTED_NUMBERS_TABLE"]]) == 0
         there, correlator = call_as(primary_key, ASSESS, BODY)
         assert there["statusCode"] == 200, there["body"]
-        return client, other_key, audit_item_for(correlator)["phoneHash"]
+        return client, other_key, there, audit_item_for(correlator)["phoneHash"]
 
 
 @pytest.fixture
@@ -279,7 +243,7 @@ def test_after_a_key_rotation_the_other_region_still_finds_and_verifies_what_the
     through the old keys' replicas there, named by their own region's ARNs. With no previous key named
     (the control), the route and the old entry are lost and the policy refused: the previous keys are
     what keep them."""
-    client, other_key, old_hash = _onboard_and_serve_in_the_primary(rotated, monkeypatch, tmp_path)
+    client, other_key, _, old_hash = _onboard_and_serve_in_the_primary(rotated, monkeypatch, tmp_path)
     _replicate((rotated["KYC_CONFIG_TABLE"], rotated["KYC_PORTED_NUMBERS_TABLE"]))
     _peer(monkeypatch, rotated, OTHER)
     with in_region(OTHER):  # the other region served the client under the old keys too
