@@ -11,12 +11,12 @@ from urllib.parse import parse_qs
 
 import httpx
 
+from kyc_match.operators.auth_server import AuthServer
 from kyc_match.operators.camara import CamaraOperator
 from kyc_match.operators.ciba import PendingAuthorization
 from kyc_match.operators.config import OperatorConfig
 from kyc_match.operators.dpop import DpopProver, ProofKeys
 from kyc_match.operators.resilience import CircuitBreaker
-from kyc_match.operators.tokens import AuthServer
 from support.doubles import ManualClock
 
 ISSUER = "https://auth.operator.example"

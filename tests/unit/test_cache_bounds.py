@@ -14,7 +14,7 @@ from kyc_match.audit.hashing import KmsIdentifierHasher
 from kyc_match.clients.store import CACHE_ENTRIES as CLIENT_ENTRIES
 from kyc_match.clients.store import DynamoDbClientStore
 from kyc_match.domain.purposes import DEFAULT_PURPOSE
-from kyc_match.operators.tokens import TokenCache
+from kyc_match.operators.token_cache import TokenCache
 from support.doubles import CountingKms, ManualClock
 
 

@@ -20,7 +20,7 @@ The body is serialised here, so a proof can bind its exact bytes (ICM r4.2 `cama
 One token for one request: a three-legged token is asked for every API scope the client's request
 needs from this operator (`MatchQuery.line_scopes`, `LineQuery.scopes`), under one purpose, and each
 call of that request finds it in the cache; calls running at once wait for the first one's token
-request (tokens.TokenCache.flight). A line-history 502/503/504 is not retried either (the operator
+request (token_cache.TokenCache.flight). A line-history 502/503/504 is not retried either (the operator
 may have done the check). A line-history API the configuration does not offer is 422
 SERVICE_NOT_APPLICABLE without a call.
 
@@ -68,6 +68,7 @@ from kyc_match.domain.line_history import AgeAnswer, AgeQuestion, LineQuery, Ten
 from kyc_match.domain.model import MatchQuery, Verdicts
 from kyc_match.matching import AttributeMatch
 from kyc_match.observability import SERVICE, logger, metrics
+from kyc_match.operators.auth_server import AuthServer, Subject, transport_failure
 from kyc_match.operators.bounded import BodyError, DeadlinePassedError, Reply, exchange, operator_http_client
 from kyc_match.operators.ciba import CibaFlow, PendingAuthorizations, pending_key
 from kyc_match.operators.config import OperatorConfig
@@ -81,6 +82,7 @@ from kyc_match.operators.dpop import (
 )
 from kyc_match.operators.dpop import TOKEN_TYPE as DPOP_SCHEME
 from kyc_match.operators.failures import CREDENTIALS_REFUSED_METRIC, OperatorFailure
+from kyc_match.operators.grants import api_scopes, client_credentials_token, jwt_bearer_token, scope_for
 from kyc_match.operators.line_answers import (
     age_fields,
     change_date_reader,
@@ -95,17 +97,7 @@ from kyc_match.operators.resilience import CircuitBreaker, Clock, Deadline, back
 from kyc_match.operators.secrets import SecretSource
 from kyc_match.operators.signing import KmsJwtSigner
 from kyc_match.operators.timing import operator_call
-from kyc_match.operators.tokens import (
-    AuthServer,
-    Subject,
-    TokenCache,
-    TokenKey,
-    api_scopes,
-    client_credentials_token,
-    jwt_bearer_token,
-    scope_for,
-    transport_failure,
-)
+from kyc_match.operators.token_cache import TokenCache, TokenKey
 from kyc_match.operators.translation import (
     MalformedAnswerError,
     error_code,
@@ -176,7 +168,7 @@ class ApiRequest(Generic[T]):
     client_id: str
     answer_by: float | None
     # The token's API scopes: every scope the client's request needs from this operator, so that the
-    # match and the line checks of one request share one token (tokens.api_scopes).
+    # match and the line checks of one request share one token (grants.api_scopes).
     scopes: tuple[str, ...]
     read: Callable[[bytes], T]  # a 200 answer's body -> the answer; MalformedAnswerError if it is not one
     gateway_retryable: bool = False  # may a 502/503/504 be asked again (the operator said so)?

@@ -24,10 +24,10 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from kyc_match.domain.errors import AuthorizationPendingError, OperatorBadGatewayError
+from kyc_match.operators.auth_server import AuthServer, Subject, read_access_token
 from kyc_match.operators.bounded import finite_positive
 from kyc_match.operators.failures import OperatorFailure
 from kyc_match.operators.resilience import Deadline
-from kyc_match.operators.tokens import AuthServer, Subject, read_access_token
 
 if TYPE_CHECKING:
     from kyc_match.domain.ports import Hasher
@@ -75,7 +75,7 @@ class CibaFlow:
         self._sleep = sleep
 
     def token(self, subject: Subject, scope: str, key: str, deadline: Deadline) -> tuple[str, float]:
-        """`scope`: the purpose and the API scopes (tokens.scope_for); `openid` is added here."""
+        """`scope`: the purpose and the API scopes (grants.scope_for); `openid` is added here."""
         current = self._pending.get(key)
         if current is not None and current.expires_at <= self._wall_clock():
             current = None

@@ -1,4 +1,6 @@
-"""Access tokens from an operator's authorization server, as the CAMARA profile has them.
+"""An operator's authorization server, as the CAMARA profile has it: its endpoints (configured or
+discovered) and how every token request is made and its answer read. The token cache is
+token_cache.py, the grants (which token for which call) grants.py.
 
 - every request to the authorization server is authenticated with a fresh client assertion
   (`private_key_jwt`, our KMS key), except a `client-credentials` operator configured with a client
@@ -19,18 +21,14 @@
 """
 
 import base64
-import contextlib
 import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 from urllib.parse import quote_plus, urlencode
 
 from pydantic import TypeAdapter
 
-from kyc_match.domain.apis import MATCH_SCOPE
 from kyc_match.domain.errors import OperatorBadGatewayError, OperatorTimeoutError, UnavailableError
 from kyc_match.operators.bounded import (
     BodyError,
@@ -51,7 +49,7 @@ from kyc_match.operators.dpop import (
     required_binding,
 )
 from kyc_match.operators.failures import CREDENTIALS_REFUSED_METRIC, OperatorFailure
-from kyc_match.operators.resilience import Clock, Deadline
+from kyc_match.operators.resilience import Deadline
 from kyc_match.operators.secrets import SecretSource, SecretUnavailableError
 from kyc_match.operators.signing import KmsJwtSigner, SigningKeyError
 from kyc_match.operators.token_errors import failure_for
@@ -61,10 +59,7 @@ if TYPE_CHECKING:
 
 MAX_AUTH_RESPONSE_BYTES: Final = 16_384
 DEFAULT_LIFETIME_SECONDS: Final = 300.0  # expires_in is only RECOMMENDED; assume a short life without it
-MAX_REFRESH_MARGIN_SECONDS: Final = 30.0
-MAX_CACHED_TOKENS: Final = 4096
 ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-JWT_BEARER_GRANT: Final = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 _ENDPOINT: TypeAdapter[str] = TypeAdapter(OperatorUrl)
 
 
@@ -331,117 +326,6 @@ def read_access_token(reply: Reply, token_type: str = "Bearer") -> tuple[str, fl
     if lifetime is None:
         raise OperatorFailure(OperatorBadGatewayError(), "token_lifetime_invalid")
     return token, lifetime
-
-
-TokenKey = tuple[str, ...]
-
-
-@dataclass
-class _Flight:
-    """The token request in progress for one key, and how many calls wait on it."""
-
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    callers: int = 0
-
-
-class TokenCache:
-    """Tokens by key (subject hash, client, scope), each until 10 % of its life (at most 30 s) before it
-    ends. Thread-safe; `flight` lets one caller per key fetch while the others wait for its token."""
-
-    def __init__(self, clock: Clock = time.monotonic, size: int = MAX_CACHED_TOKENS) -> None:
-        self._clock = clock
-        self._size = size
-        self._tokens: OrderedDict[TokenKey, tuple[str, float]] = OrderedDict()
-        self._flights: dict[TokenKey, _Flight] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: TokenKey) -> str | None:
-        with self._lock:
-            entry = self._tokens.get(key)
-            if entry is None or self._clock() >= entry[1]:
-                self._tokens.pop(key, None)
-                return None
-            self._tokens.move_to_end(key)
-            return entry[0]
-
-    def put(self, key: TokenKey, token: str, lifetime: float, fetched_at: float) -> None:
-        margin = min(MAX_REFRESH_MARGIN_SECONDS, lifetime * 0.1)
-        with self._lock:
-            self._tokens[key] = (token, fetched_at + lifetime - margin)
-            self._tokens.move_to_end(key)
-            while len(self._tokens) > self._size:
-                self._tokens.popitem(last=False)
-
-    def drop(self, key: TokenKey, token: str) -> None:
-        with self._lock:
-            entry = self._tokens.get(key)
-            if entry is not None and entry[0] == token:
-                del self._tokens[key]
-
-    @contextlib.contextmanager
-    def flight(self, key: TokenKey, deadline: Deadline) -> Iterator[None]:
-        """Held while fetching the token for `key`: a second caller waits here (look in the cache again
-        once inside) at most until its deadline, then fails as the deadline does."""
-        with self._lock:
-            flight = self._flights.setdefault(key, _Flight())
-            flight.callers += 1
-        acquired = flight.lock.acquire(timeout=deadline.remaining())
-        try:
-            if not acquired:
-                raise OperatorFailure(OperatorTimeoutError(), "deadline")
-            yield
-        finally:
-            if acquired:
-                flight.lock.release()
-            with self._lock:
-                flight.callers -= 1
-                if flight.callers == 0:
-                    del self._flights[key]
-
-
-def scope_for(purpose: str, api_scopes: Iterable[str]) -> str:
-    """Exactly one purpose, then the API scopes (CIBA's bc-authorize puts `openid` first)."""
-    return " ".join((purpose, *api_scopes))
-
-
-def api_scopes(configured: str, needed: Iterable[str]) -> tuple[str, ...]:
-    """The API scopes of one token: MATCH_SCOPE among `needed` stands for the operator's configured
-    match scopes (`auth.scope`, first and in their order); the others follow, sorted, so every call of
-    one request names the same set in the same words (one cache key, one token request)."""
-    wanted = set(needed)
-    first = tuple(configured.split()) if MATCH_SCOPE in wanted else ()
-    return (*first, *sorted(wanted - {MATCH_SCOPE} - set(first)))
-
-
-def client_credentials_token(server: AuthServer, scope: str, deadline: Deadline) -> tuple[str, float]:
-    """`scope`: the purpose and the API scopes (scope_for)."""
-    endpoint = server.endpoints(deadline).token
-    form = {"grant_type": "client_credentials", "scope": scope}
-    reply = server.token_request(endpoint, lambda: form, deadline)
-    if reply.status != 200:
-        failure = server.refused(reply)
-        if failure.metric == CREDENTIALS_REFUSED_METRIC:
-            server.forget_secret()  # a rotated secret is read again next time
-        raise failure
-    return read_access_token(reply, server.token_type)
-
-
-def jwt_bearer_token(
-    server: AuthServer, subject: Subject, scope: str, deadline: Deadline
-) -> tuple[str, float]:
-    """RFC 7523 grant: the assertion (sub = tel:+E164, scope claim) both grants and authenticates."""
-    endpoint = server.endpoints(deadline).token
-
-    def form() -> dict[str, str]:
-        audience = server.audience(endpoint)
-        assertion = server.assertion(audience, subject=f"tel:{subject.phone_number}", scope=scope)
-        return {"grant_type": JWT_BEARER_GRANT, "assertion": assertion}
-
-    authenticate = server.auth.jwt_bearer_client_auth == "private_key_jwt"
-    reply = server.token_request(endpoint, form, deadline, authenticate=authenticate)
-    if reply.status != 200:
-        raise server.refused(reply)
-    return read_access_token(reply, server.token_type)
 
 
 def transport_failure(error: Exception, deadline: Deadline) -> NoReturn:
