@@ -13,6 +13,7 @@ import pytest
 
 from support.cli import KYC_MATCH, ServedApi, terminal_of
 from support.loopback import free_port
+from support.markers import NETWORK_PATHS, SLOW_PATHS, under
 from support.transports import API_KEY, API_KEY_ID, HandlerTransport, HttpTransport, Ledger
 
 
@@ -51,38 +52,12 @@ AWS_TEST_ENV = {
 }
 
 
-# Marked here, by path under tests/, rather than in each file (`pytest -m "not slow and not network"`
-# is the fast part; the default run includes all). `slow`: more than about 5 s on 2 cores, or a start
-# that takes that long: the CDK synth, Node servers, `kyc-match serve` with its own moto, a generator,
-# a real window. `network`: the package index. tests/unit/test_markers.py checks the paths exist.
-SLOW_PATHS = (
-    "infra/",
-    "interop/",
-    "fuzz/",
-    "docs/test_docs_examples.py",
-    "integration/test_cli_local.py",
-    "integration/test_e2e_operator_auth.py",
-    "integration/test_e2e_operator_lines.py",
-    "integration/test_openapi_client.py",
-    "integration/test_serve_logs.py",
-    "integration/test_audit_witness.py::test_serve_seals_the_stream_by_itself_within_its_window",
-)
-NETWORK_PATHS = ("infra/test_bundling.py",)
-TESTS = Path(__file__).parent
-
-
-def _under(item: pytest.Item, paths: tuple[str, ...]) -> bool:
-    where = item.path.relative_to(TESTS).as_posix()
-    node = f"{where}::{item.name.split('[', 1)[0]}"
-    return any(where.startswith(path) if "::" not in path else node == path for path in paths)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Markers by path (above); and the privacy scan reads what every other test produced, so it runs last."""
     for item in items:
-        if _under(item, SLOW_PATHS):
+        if under(item, SLOW_PATHS):
             item.add_marker(pytest.mark.slow)
-        if _under(item, NETWORK_PATHS):
+        if under(item, NETWORK_PATHS):
             item.add_marker(pytest.mark.network)
     items.sort(key=lambda item: item.get_closest_marker("privacy_scan") is not None)
 

@@ -1,14 +1,14 @@
-"""The `slow` and `network` markers are given by path (tests/conftest.py): a renamed or moved module
+"""The `slow` and `network` markers are given by path (tests/support/markers.py): a renamed or moved module
 must not silently drop out of them, and a path names a folder, a module or one test of a module."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import NETWORK_PATHS, SLOW_PATHS, TESTS, _under
+from support.markers import NETWORK_PATHS, SLOW_PATHS, TESTS, under
 
 
 @dataclass
-class Collected:  # what _under reads of a pytest.Item
+class Collected:  # what under reads of a pytest.Item
     path: Path
     name: str
 
@@ -24,9 +24,9 @@ def test_every_marked_path_names_a_test_folder_module_or_test() -> None:
 
 def test_a_path_marks_its_folder_its_module_or_its_one_test() -> None:
     witness = TESTS / "integration/test_audit_witness.py"
-    assert _under(Collected(TESTS / "infra/test_bundling.py", "test_x"), SLOW_PATHS)  # type: ignore[arg-type]
-    assert _under(Collected(TESTS / "infra/test_bundling.py", "test_x[a]"), NETWORK_PATHS)  # type: ignore[arg-type]
+    assert under(Collected(TESTS / "infra/test_bundling.py", "test_x"), SLOW_PATHS)  # type: ignore[arg-type]
+    assert under(Collected(TESTS / "infra/test_bundling.py", "test_x[a]"), NETWORK_PATHS)  # type: ignore[arg-type]
     seals = Collected(witness, "test_serve_seals_the_stream_by_itself_within_its_window")
-    assert _under(seals, SLOW_PATHS)  # type: ignore[arg-type]
-    assert not _under(Collected(witness, "test_flush_seals"), SLOW_PATHS)  # type: ignore[arg-type]
-    assert not _under(Collected(TESTS / "unit/test_cli.py", "test_x"), SLOW_PATHS)  # type: ignore[arg-type]
+    assert under(seals, SLOW_PATHS)  # type: ignore[arg-type]
+    assert not under(Collected(witness, "test_flush_seals"), SLOW_PATHS)  # type: ignore[arg-type]
+    assert not under(Collected(TESTS / "unit/test_cli.py", "test_x"), SLOW_PATHS)  # type: ignore[arg-type]
