@@ -305,6 +305,8 @@ class Monitoring(Construct):
         # What the functions depend on, throttling them; failed backups (#25 item 4).
         throttles = self._throttling_alarms(tables or {}, vpc)
         self._backup_and_probe_alarms(config, topic_key, probe_alarm)
+        # Decisions drift (#26 item 6), before the dashboard: its status widget lists every alarm.
+        self._decision_drift_alarms(thresholds.decision_accept_share)
 
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=f"{prefix}-{stage.stack.region}"
@@ -383,7 +385,6 @@ class Monitoring(Construct):
             cloudwatch.GraphWidget(title="Throttling: tables, KMS, NAT ports", left=throttles, width=24)
         )
         self.dashboard.add_widgets(*client_widgets())
-        self._decision_drift_alarms(thresholds.decision_accept_share)
 
     def _decision_drift_alarms(self, band: AcceptShareBand | None) -> None:
         """A client's policy version whose ACCEPT share leaves the band over the window (#26 item 6): a

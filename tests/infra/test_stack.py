@@ -781,6 +781,9 @@ def test_alarms_exist_and_notify_the_topic(sandbox_template_dict):
         # The canary sees handled 5xx and latency per minute (#25 item 5)
         "kyc-match-sandbox-canary-5xx-rate",
         "kyc-match-sandbox-canary-p99-latency",
+        # A client's policy version's ACCEPT share out of the stage's band (#26 item 6)
+        "kyc-match-sandbox-decision-accept-share-high",
+        "kyc-match-sandbox-decision-accept-share-low",
     }
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": topic_id}]
