@@ -30,7 +30,7 @@ from kyc_match.audit.canonical import plain
 from kyc_match.catalogue import outcome
 from kyc_match.domain.errors import AuditUnavailableError, OutcomeAlreadyRecordedError
 from kyc_match.domain.model import AuditRecord, CallContext
-from kyc_match.domain.outcomes import OUTCOME_SUFFIX, FinalOutcome
+from kyc_match.domain.outcomes import OUTCOME_SUFFIX, FinalOutcome, entry_key
 from kyc_match.observability import NAMESPACE, SERVICE, logger
 from kyc_match.tables import AUDIT
 
@@ -53,11 +53,12 @@ def audit_item(
     """The stored form of a record: names, results and keyed hashes only, never a submitted value."""
     context = record.context
     timestamp = context.received_at.isoformat(timespec="milliseconds")
-    day = context.received_at.date().isoformat()
+    key = entry_key(context)  # the one definition, which a decision's decisionId names too
+    day = key.day
     status, error_code = outcome(record.error)  # what the client was answered
     item: dict[str, Any] = {
-        AUDIT.partition_key: f"{context.client_id}#{day}",
-        ENTRY_KEY: f"{timestamp}#{context.request_id}",
+        AUDIT.partition_key: key.client_day,
+        ENTRY_KEY: key.entry_key,
         "day": day,
         "clientId": context.client_id,
         "requestId": context.request_id,
