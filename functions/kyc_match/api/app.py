@@ -4,7 +4,7 @@ import json
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -146,13 +146,8 @@ def coverage() -> Response[str]:
     from kyc_match.api.coverage_models import KycCoverageRequest  # noqa: PLC0415 - coverage calls only
     from kyc_match.domain.coverage import COVERAGE_API, check_coverage  # noqa: PLC0415
 
-    context, deps = _call_context(), dependencies()
-    context, profile = _identified(context, deps)
-
-    def refused_or(step: Callable[[], T]) -> T:
-        return _rejecting_audited(context, deps, step, api=COVERAGE_API)
-
-    context = refused_or(lambda: _with_purpose(context, profile, None))
+    call = _begin(COVERAGE_API)
+    context, deps, refused_or = call.context, call.deps, call.refused_or
     request = refused_or(lambda: _request(KycCoverageRequest))
     phone_number = refused_or(lambda: request.subject(_token_phone_number()))
     answer = check_coverage(phone_number, context, operators=deps.operators, audit=deps.audit)
@@ -167,13 +162,8 @@ def final_outcome(decision_id: str) -> Response[str]:
     from kyc_match.api.outcome_models import FinalOutcomeRequest  # noqa: PLC0415 - outcome calls only
     from kyc_match.domain.outcomes import OUTCOME_API, record_outcome  # noqa: PLC0415
 
-    context, deps = _call_context(), dependencies()
-    context, profile = _identified(context, deps)
-
-    def refused_or(step: Callable[[], T]) -> T:
-        return _rejecting_audited(context, deps, step, api=OUTCOME_API)
-
-    context = refused_or(lambda: _with_purpose(context, profile, None))
+    call = _begin(OUTCOME_API)
+    context, deps, refused_or = call.context, call.deps, call.refused_or
     request = refused_or(lambda: _request(FinalOutcomeRequest))
     if deps.decisions is None:
         raise KycMatchError  # wiring always builds one; a test's partial wiring is a bug
@@ -199,14 +189,8 @@ def _line_history(api: CamaraApi, operation: str) -> Response[str]:
     """Same keys, purpose, x-correlator rules, routing and audit as a match; the spec's own body."""
     from kyc_match.api import line_models as models  # noqa: PLC0415 - line-history calls only
 
-    context, deps = _call_context(), dependencies()
-    context, profile = _identified(context, deps)
-    asked = f"{api.path}/{operation}"  # a refusal is filed under the API asked too
-
-    def refused_or(step: Callable[[], T]) -> T:
-        return _rejecting_audited(context, deps, step, api=asked)
-
-    context = refused_or(lambda: _with_purpose(context, profile, None))
+    call = _begin(f"{api.path}/{operation}")  # a refusal is filed under the API asked too
+    context, deps, refused_or = call.context, call.deps, call.refused_or
     request = refused_or(lambda: _request(models.REQUEST_MODELS[api.scope(operation)]))
     refused_or(lambda: request.check_bounds(context.received_at.date()))
     subject = refused_or(lambda: models.line_query(request, _token_phone_number(), api))
@@ -308,6 +292,27 @@ def unexpected_error(error: Exception) -> Response[str]:
         extra={"error_type": type(error).__name__, "frames": traceback.format_tb(error.__traceback__)},
     )
     return _error(KycMatchError())
+
+
+@dataclass(frozen=True)
+class _Call:
+    """A call identified and its purpose settled; its refusals are audited under `api`."""
+
+    context: CallContext
+    deps: Dependencies
+    api: str
+
+    def refused_or(self, step: Callable[[], T]) -> T:
+        return _rejecting_audited(self.context, self.deps, step, api=self.api)
+
+
+def _begin(api: str) -> _Call:
+    """The preamble of the calls that name their API (coverage, final outcome, line history): the
+    request carries no purpose, so the client's default one, from its onboarding."""
+    context, deps = _call_context(), dependencies()
+    context, profile = _identified(context, deps)
+    context = _rejecting_audited(context, deps, lambda: _with_purpose(context, profile, None), api=api)
+    return _Call(context, deps, api)
 
 
 def _rejecting_audited(
