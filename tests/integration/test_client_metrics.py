@@ -4,41 +4,26 @@ never a dimension, so the series stay bounded by the clients onboarded."""
 
 import json
 import uuid
-from typing import Any
 
 import pytest
 
 from kyc_match.observability import CLIENT_REQUESTS_METRIC
-from support.clients import call_as
+from support.clients import call_as, onboarded
+from support.metrics import emf_lines
 from support.people import FULL, ON_FILE
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
 MATCH = "/kyc-match/v0.4/match"
-FRAUD = "dpv:FraudPreventionAndDetection"
-
-
-def _client_lines(out: str) -> list[dict[str, Any]]:
-    documents = [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
-    return [d for d in documents if CLIENT_REQUESTS_METRIC in d]
-
-
-def _onboarded() -> tuple[str, str]:
-    from support.cli import call_cli
-
-    client, key = f"metered-{uuid.uuid4().hex[:8]}", f"key-{uuid.uuid4().hex[:8]}"
-    put = call_cli("clients", "put", "--client", client, "--purpose", FRAUD, "--api-key-id", key)
-    assert put.returncode == 0, put.stderr
-    return client, key
 
 
 def test_an_onboarded_clients_answers_are_counted_under_its_id_by_class(capsys):
-    client, key = _onboarded()
+    client, key = onboarded("metered")
     capsys.readouterr()
     ok, _ = call_as(key, MATCH, {"phoneNumber": FULL, "givenName": ON_FILE["givenName"]})
     refused, _ = call_as(key, MATCH, {"phoneNumber": "not a number"})
     assert (ok["statusCode"], refused["statusCode"] // 100) == (200, 4)
-    lines = _client_lines(capsys.readouterr().out)
+    lines = emf_lines(capsys.readouterr().out, CLIENT_REQUESTS_METRIC)
     assert [(line["client"], line["class"], line[CLIENT_REQUESTS_METRIC]) for line in lines] == [
         (client, "2xx", [1.0]),
         (client, "4xx", [1.0]),
@@ -56,5 +41,5 @@ def test_a_key_of_no_client_is_never_a_dimension(capsys):
     refused, _ = call_as(stranger, MATCH, {"phoneNumber": FULL, "givenName": ON_FILE["givenName"]})
     assert refused["statusCode"] == 403
     out = capsys.readouterr().out
-    assert _client_lines(out) == []
+    assert emf_lines(out, CLIENT_REQUESTS_METRIC) == []
     assert stranger not in "".join(line for line in out.splitlines() if '"_aws"' in line)

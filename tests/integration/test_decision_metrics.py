@@ -5,19 +5,18 @@ dimension, and no request value is one."""
 
 import json
 import uuid
-from typing import Any
 
 import pytest
 
 from kyc_match.domain.default_policy import DEFAULT_POLICY
 from kyc_match.observability import ACCEPT_SHARE_METRIC, DECISIONS_METRIC
-from support.clients import call_as
+from support.clients import call_as, onboarded
+from support.metrics import emf_lines
 from support.people import FULL, ON_FILE
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
 ASSESS = "/kyc-decision/v1/assess"
-FRAUD = "dpv:FraudPreventionAndDetection"
 ACCEPTED = {
     "phoneNumber": FULL,
     "givenName": "Federica",
@@ -32,36 +31,22 @@ STEPPED_UP = {
 }
 
 
-def _lines(out: str, name: str) -> list[dict[str, Any]]:
-    documents = [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
-    return [d for d in documents if name in d]
-
-
-def _onboarded() -> tuple[str, str]:
-    from support.cli import call_cli
-
-    client, key = f"watched-{uuid.uuid4().hex[:8]}", f"key-{uuid.uuid4().hex[:8]}"
-    put = call_cli("clients", "put", "--client", client, "--purpose", FRAUD, "--api-key-id", key)
-    assert put.returncode == 0, put.stderr
-    return client, key
-
-
 def test_each_decision_is_counted_by_client_policy_version_and_decision(capsys):
-    client, key = _onboarded()
+    client, key = onboarded("watched")
     capsys.readouterr()
     for body in (ACCEPTED, STEPPED_UP):
         answer, _ = call_as(key, ASSESS, body)
         assert answer["statusCode"] == 200, answer["body"]
     out = capsys.readouterr().out
     version = f"built-in-{DEFAULT_POLICY.version}"
-    counted = _lines(out, DECISIONS_METRIC)
+    counted = emf_lines(out, DECISIONS_METRIC)
     assert [
         (d["client"], d["policy"], d["policyVersion"], d["decision"], d[DECISIONS_METRIC]) for d in counted
     ] == [
         (client, "default", version, "ACCEPT", [1.0]),
         (client, "default", version, "STEP_UP", [1.0]),
     ]
-    shares = _lines(out, ACCEPT_SHARE_METRIC)
+    shares = emf_lines(out, ACCEPT_SHARE_METRIC)
     assert [(d["client"], d["policyVersion"], d[ACCEPT_SHARE_METRIC]) for d in shares] == [
         (client, version, [100.0]),
         (client, version, [0.0]),
@@ -80,4 +65,4 @@ def test_a_key_of_no_client_never_becomes_a_dimension(capsys):
     refused, _ = call_as(stranger, ASSESS, ACCEPTED)
     assert refused["statusCode"] == 403
     out = capsys.readouterr().out
-    assert _lines(out, DECISIONS_METRIC) == [] and _lines(out, ACCEPT_SHARE_METRIC) == []
+    assert emf_lines(out, DECISIONS_METRIC) == [] and emf_lines(out, ACCEPT_SHARE_METRIC) == []

@@ -11,6 +11,32 @@ from kyc_match_tools import local_aws
 from kyc_match_tools.events import rest_proxy_event
 from kyc_match_tools.lambda_context import local_context
 
+FRAUD = "dpv:FraudPreventionAndDetection"  # the purpose the clients of these tests are onboarded for
+MATCH_PATH = "/kyc-match/v0.4/match"
+
+
+def unique_id(prefix: str) -> str:
+    """A client or key id no other test of the run uses (the moto tables live as long as the run)."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def onboarded(prefix: str) -> tuple[str, str]:
+    """A client onboarded for FRAUD through `kyc-match clients put`, with one API key id of its own
+    (not its name): returns (client id, key id)."""
+    from support.cli import call_cli
+
+    client, key = unique_id(prefix), unique_id("key")
+    put = call_cli("clients", "put", "--client", client, "--purpose", FRAUD, "--api-key-id", key)
+    assert put.returncode == 0, put.stderr
+    return client, key
+
+
+def match_as(api_key_id: str) -> tuple[dict[str, Any], str]:
+    """A match (given name of the subscriber with everything on file) with this API key id."""
+    from support.people import FULL, ON_FILE
+
+    return call_as(api_key_id, MATCH_PATH, {"phoneNumber": FULL, "givenName": ON_FILE["givenName"]})
+
 
 def onboard(api_key_id: str, *purposes: str, policies: tuple[str, ...] = ()) -> str:
     """Onboard `api_key_id` as a client of its own name, for these purposes (default: the service's
