@@ -3,29 +3,19 @@ so the function refuses them, keeps its record (the keys as legacy ids), deletes
 trail and says so: each entry stays until its TTL. Through the CLI against moto, as an operator runs it."""
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from kyc_match.settings import get_settings
 from support.cli import call_cli
-from support.clients import call_as
-from support.people import FULL, ON_FILE
+from support.clients import FRAUD, match_as, unique_id
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
-MATCH = "/kyc-match/v0.4/match"
-FRAUD = "dpv:FraudPreventionAndDetection"
-BODY = {"phoneNumber": FULL, "givenName": ON_FILE["givenName"]}
-
-
-def _unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
 
 def test_offboarding_refuses_the_clients_keys_and_keeps_its_history_until_its_ttl():
-    client, key_one, key_two = _unique("leaving-bank"), _unique("key"), _unique("key")
+    client, key_one, key_two = unique_id("leaving-bank"), unique_id("key"), unique_id("key")
     put = call_cli(
         "clients",
         "put",
@@ -39,7 +29,7 @@ def test_offboarding_refuses_the_clients_keys_and_keeps_its_history_until_its_tt
         key_two,
     )
     assert put.returncode == 0, put.stderr
-    answered, _ = call_as(key_one, MATCH, BODY)
+    answered, _ = match_as(key_one)
     assert answered["statusCode"] == 200
 
     offboarded = call_cli("clients", "offboard", "--client", client)
@@ -51,7 +41,7 @@ def test_offboarding_refuses_the_clients_keys_and_keeps_its_history_until_its_tt
     expires = (datetime.now(UTC) + timedelta(days=days)).date().isoformat()
     assert f"each stays until its TTL, {days} days after its request" in out and expires in out
     for key in (key_one, key_two):  # the function resolves them to nobody now
-        refused, _ = call_as(key, MATCH, BODY)
+        refused, _ = match_as(key)
         assert refused["statusCode"] == 403, key
     record = json.loads(call_cli("clients", "get", "--client", client).stdout)
     assert record["apiKeyIds"] == [] and set(record["legacyIds"]) == {key_one, key_two}
@@ -63,6 +53,6 @@ def test_offboarding_refuses_the_clients_keys_and_keeps_its_history_until_its_tt
 
 
 def test_offboarding_a_client_nobody_onboarded_changes_nothing():
-    missing = call_cli("clients", "offboard", "--client", _unique("nobody"))
+    missing = call_cli("clients", "offboard", "--client", unique_id("nobody"))
     assert missing.returncode == 1
     assert "no onboarding record for" in missing.stderr

@@ -18,18 +18,9 @@ from kyc_match.domain.clients import ClientProfile, ClientRecord
 from kyc_match.settings import get_settings
 from support.audit import audit_item_for
 from support.cli import run_cli
-from support.clients import call_as
-from support.people import FULL, ON_FILE
+from support.clients import FRAUD, match_as, unique_id
 
 pytestmark = pytest.mark.usefixtures("local_stack")
-
-MATCH = "/kyc-match/v0.4/match"
-FRAUD = "dpv:FraudPreventionAndDetection"
-BODY = {"phoneNumber": FULL, "givenName": ON_FILE["givenName"]}
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def onboard(client: str, key: str, retention_days: int | None) -> None:
@@ -43,12 +34,13 @@ def expiry_days(entry: dict[str, object]) -> float:
 
 
 def test_each_clients_entries_expire_after_its_own_retention_or_the_default():
-    bank_a, key_a, bank_b, key_b = unique("bank-a"), unique("key"), unique("bank-b"), unique("key")
+    bank_a, bank_b = unique_id("bank-a"), unique_id("bank-b")
+    key_a, key_b = unique_id("key"), unique_id("key")
     onboard(bank_a, key_a, 3650)
     onboard(bank_b, key_b, None)
 
-    answered_a, correlator_a = call_as(key_a, MATCH, BODY)
-    answered_b, correlator_b = call_as(key_b, MATCH, BODY)
+    answered_a, correlator_a = match_as(key_a)
+    answered_b, correlator_b = match_as(key_b)
 
     assert (answered_a["statusCode"], answered_b["statusCode"]) == (200, 200)
     entry_a, entry_b = audit_item_for(correlator_a), audit_item_for(correlator_b)
@@ -86,8 +78,8 @@ def put(client: str, *extra: str) -> tuple[int, str]:
 
 
 def test_put_sets_the_retention_keeps_it_when_not_given_and_offboarding_states_it(locked_for_ten_years):
-    client = unique("bank")
-    code, said = put(client, "--retention-days", "3650", "--api-key-id", unique("key"))
+    client = unique_id("bank")
+    code, said = put(client, "--retention-days", "3650", "--api-key-id", unique_id("key"))
     assert code == 0, said
     assert "entries kept 3650 days" in said
     assert put(client)[0] == 0  # purposes again, no --retention-days: the retention stays
@@ -104,7 +96,7 @@ def test_put_sets_the_retention_keeps_it_when_not_given_and_offboarding_states_i
 
 @pytest.mark.parametrize("days", ["1825", "3654", "0"])
 def test_a_retention_out_of_bounds_is_refused(locked_for_ten_years, days):
-    code, said = put(unique("bank"), "--retention-days", days)
+    code, said = put(unique_id("bank"), "--retention-days", days)
     assert (code, said.splitlines()) == (
         2,
         [
@@ -117,7 +109,7 @@ def test_a_retention_out_of_bounds_is_refused(locked_for_ten_years, days):
 def test_a_retention_longer_than_the_witness_lock_is_refused():
     """The suite's witness bucket is locked auditRetentionDays (1826): an entry kept 3000 days would
     outlive the objects that prove it."""
-    client = unique("bank")
+    client = unique_id("bank")
     code, said = put(client, "--retention-days", "3000")
     locked = get_settings().audit_retention_days
     assert code == 2
@@ -129,7 +121,7 @@ def test_a_retention_longer_than_the_witness_lock_is_refused():
 
 
 def test_apply_takes_retention_days_from_the_clients_file_and_validates_it(locked_for_ten_years, tmp_path):
-    kept, wrong, text = unique("bank"), unique("bank"), unique("bank")
+    kept, wrong, text = unique_id("bank"), unique_id("bank"), unique_id("bank")
     clients = [
         {"id": kept, "purposes": [FRAUD], "retentionDays": 3653},
         {"id": wrong, "purposes": [FRAUD], "retentionDays": 365},
