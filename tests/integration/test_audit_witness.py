@@ -10,7 +10,6 @@ import json
 import shutil
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -27,7 +26,14 @@ from kyc_match_tools.witness_local import WINDOW_SECONDS, stream_records
 from kyc_match_tools.witness_local import flush as local_flush
 from support.audit import audit_item_for, private_trail_settings, record, table_items, trail_for
 from support.cli import run_cli
-from support.witness import stream_event, stream_record, verify_offline
+from support.witness import (
+    export_bundle,
+    forged_copy,
+    sealed,
+    stream_event,
+    stream_record,
+    verify_offline,
+)
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
@@ -269,17 +275,8 @@ def test_a_broken_chain_is_counted_and_the_sealer_goes_on(trail_settings, capsys
     assert (code, findings) == (1, [["forged", object_name(REGION, 2)]])
 
 
-def export_bundle(tmp_path: Path) -> Path:
-    directory = tmp_path / "export"
-    completed = run_cli("audit", "export", "--bundle", str(directory))
-    assert completed.returncode == 0, completed.stderr
-    return directory
-
-
 def test_an_export_verifies_offline_and_each_tampering_of_it_is_named(trail_settings, tmp_path):
-    for request_id in ("r1", "r2", "r3"):  # three objects
-        written(trail_settings, request_id)
-        flush(trail_settings)
+    sealed(trail_settings, "r1", "r2", "r3")  # three objects
     directory = export_bundle(tmp_path)
     [key] = list((directory / "keys").glob("*.pem"))
     public_key = tmp_path / "witness.pem"  # what the regulator got from the operator, separately
@@ -297,12 +294,7 @@ def test_an_export_verifies_offline_and_each_tampering_of_it_is_named(trail_sett
         [["modified", first["clientDay"], first["entryKey"]]],
     )
 
-    altered = tmp_path / "altered"
-    shutil.copytree(directory, altered)
-    second = altered / object_name(REGION, 2)
-    signed, body = second.read_bytes().split(b"\n", 1)
-    header, payload, signature = signed.split(b".")
-    second.write_bytes(b".".join((header, payload[:-4] + b"AAAA", signature)) + b"\n" + body)
+    altered = forged_copy(directory, tmp_path / "altered", object_name(REGION, 2))
     code, findings, _ = verify_offline(altered, public_key)
     assert code == 1 and ["forged", object_name(REGION, 2)] in findings
 

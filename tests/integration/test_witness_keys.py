@@ -4,7 +4,6 @@ without an API key, through the handler and over `kyc-match serve`, is a JWK Set
 `kyc-match audit verify --offline DIR --public-key FILE`."""
 
 import json
-import os
 import shutil
 
 import boto3
@@ -15,11 +14,10 @@ from kyc_match.audit.witness import object_name
 from kyc_match.settings import get_settings
 from kyc_match.wiring import public_jwks, witness_jwks, witness_signers
 from kyc_match_tools import local_aws
-from kyc_match_tools.witness_local import flush
-from support.audit import private_trail_settings, record, trail_for
+from support.audit import private_trail_settings
 from support.cli import run_cli
-from support.loopback import free_port
 from support.regions import in_region
+from support.witness import export_bundle, forged_copy, sealed, verify_offline
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
@@ -68,26 +66,16 @@ def test_an_export_verifies_offline_with_the_published_key_set_and_a_forgery_doe
 ):
     """What an auditor does: fetch the key set from the service, verify the export against it alone."""
     settings = private_trail_settings(monkeypatch)
-    trail = trail_for(settings)
-    for request_id in ("r1", "r2"):
-        trail.record(record(request_id))
-        flush(settings)
-    directory = tmp_path / "export"
-    exported = run_cli("audit", "export", "--bundle", str(directory))
-    assert exported.returncode == 0, exported.stderr
+    sealed(settings, "r1", "r2")
+    directory = export_bundle(tmp_path)
     shutil.rmtree(directory / "keys")  # the auditor trusts the published keys, not the bundle's copy
     key_set = tmp_path / "witness-keys.json"
     key_set.write_text(httpx.get(served_api[0] + PATH, timeout=10).text, encoding="utf-8")
 
-    assert _offline(directory, key_set) == (0, "")
-    forged = tmp_path / "forged"
-    shutil.copytree(directory, forged)
-    second = forged / object_name(REGION, 2)
-    signed, body = second.read_bytes().split(b"\n", 1)
-    header, payload, signature = signed.split(b".")
-    second.write_bytes(b".".join((header, payload[:-4] + b"AAAA", signature)) + b"\n" + body)
-    code, found = _offline(forged, key_set)
-    assert code == 1 and f"forged\t{object_name(REGION, 2)}" in found
+    assert verify_offline(directory, key_set)[:2] == (0, [])
+    forged = forged_copy(directory, tmp_path / "forged", object_name(REGION, 2))
+    code, findings, _ = verify_offline(forged, key_set)
+    assert code == 1 and ["forged", object_name(REGION, 2)] in findings
 
 
 def test_a_key_set_holding_a_private_key_is_refused(tmp_path):
@@ -116,11 +104,3 @@ def test_each_region_publishes_the_other_regions_witness_key_too(monkeypatch):
         with in_region(region):
             published = [key["kid"] for key in witness_jwks(get_settings())["keys"]]
         assert published == [kids[region], kids[peer]]
-
-
-def _offline(directory, key_set) -> tuple[int, str]:
-    """`verify --offline` with AWS out of reach: a closed port and no credentials at all."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
-    completed = run_cli("audit", "verify", "--offline", str(directory), "--public-key", str(key_set), env=env)
-    return completed.returncode, completed.stdout

@@ -1,6 +1,7 @@
 """DynamoDB stream records as Lambda delivers them, and a witness signer that holds its own key."""
 
 import os
+import shutil
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -10,6 +11,9 @@ from boto3.dynamodb.types import TypeSerializer
 from joserfc.jwk import ECKey
 
 from kyc_match.audit.witness import TTL_IDENTITY
+from kyc_match.settings import Settings
+from kyc_match_tools.witness_local import flush
+from support.audit import record, trail_for
 from support.cli import run_cli
 from support.loopback import free_port
 from support.signing import LocalSigner
@@ -89,6 +93,34 @@ class LocalWitnessSigner:
     @property
     def kid(self) -> str:
         return self._signer.kid
+
+
+def sealed(settings: Settings, *request_ids: str) -> None:
+    """Each entry written through the trail, then sealed into a witness object of its own (objects 1 to
+    n), as `kyc-match audit flush` does after each."""
+    trail = trail_for(settings)
+    for request_id in request_ids:
+        trail.record(record(request_id))
+        flush(settings)
+
+
+def export_bundle(tmp_path: Path) -> Path:
+    """`kyc-match audit export --bundle`, into tmp_path/export: what an auditor is handed."""
+    directory = tmp_path / "export"
+    completed = run_cli("audit", "export", "--bundle", str(directory))
+    assert completed.returncode == 0, completed.stderr
+    return directory
+
+
+def forged_copy(directory: Path, target: Path, name: str) -> Path:
+    """A copy of the export at `target` in which the witness object `name` says something else under
+    its old signature (its payload's last bytes changed): what a forger without the key can do."""
+    shutil.copytree(directory, target)
+    signed_object = target / name
+    signed, body = signed_object.read_bytes().split(b"\n", 1)
+    header, payload, signature = signed.split(b".")
+    signed_object.write_bytes(b".".join((header, payload[:-4] + b"AAAA", signature)) + b"\n" + body)
+    return target
 
 
 def verify_offline(directory: Path, key: Path) -> tuple[int, list[list[str]], str]:
