@@ -14,6 +14,7 @@ from kyc_match.domain.model import CallContext
 from kyc_match.domain.outcomes import (
     OUTCOME_REASONS,
     DecisionKey,
+    FinalOutcome,
     RecordedDecision,
     decision_id,
     decision_key,
@@ -80,6 +81,18 @@ def test_an_id_that_names_no_entry_key_is_not_found(identifier):
         decision_key("bank-a", identifier)
 
 
+def present(
+    context: CallContext,
+    ledger: MemoryDecisionLedger,
+    trail: MemoryTrail,
+    outcome: str = "ACCEPTED",
+    reason: str = "ANALYST_OVERRIDE",
+) -> FinalOutcome:
+    """The final outcome of CONTEXT's decision, presented by `context`'s client."""
+    identifier = decision_id(entry_key(CONTEXT).entry_key)
+    return record_outcome(context, identifier, outcome, reason, "AN-1", decisions=ledger, audit=trail)
+
+
 def test_an_outcome_is_recorded_for_the_clients_own_decision_only():
     key = entry_key(CONTEXT)
     ledger, trail = (
@@ -87,39 +100,20 @@ def test_an_outcome_is_recorded_for_the_clients_own_decision_only():
         MemoryTrail(),
     )
     later = replace(CONTEXT, request_id="later", received_at=datetime(2026, 12, 9, tzinfo=UTC))
-    final = record_outcome(
-        later,
-        decision_id(key.entry_key),
-        "ACCEPTED",
-        "ANALYST_OVERRIDE",
-        "AN-1",
-        decisions=ledger,
-        audit=trail,
-    )
+    final = present(later, ledger, trail)
     assert (final.decision, final.decided.decision) == (key, "STEP_UP")
     (recorded,) = trail.records
     assert recorded.final_outcome == final
     # the same id presented by another client finds nothing there: 404, nothing recorded
     with pytest.raises(NotFoundError):
-        record_outcome(
-            replace(later, client_id="bank-b"),
-            decision_id(key.entry_key),
-            "ACCEPTED",
-            "ANALYST_OVERRIDE",
-            "AN-1",
-            decisions=ledger,
-            audit=trail,
-        )
+        present(replace(later, client_id="bank-b"), ledger, trail)
     assert ledger.asked[-1].client_day == "bank-b#2026-12-07"
     assert len(trail.records) == 1
 
 
 @pytest.mark.parametrize(("outcome", "reason"), [("REJECTED", "VIDEO_CALL_PASSED"), ("ACCEPTED", "NOPE")])
 def test_a_reason_must_be_listed_and_explain_the_outcome(outcome, reason):
-    key = entry_key(CONTEXT)
-    ledger, trail = MemoryDecisionLedger({key: RecordedDecision("STEP_UP")}), MemoryTrail()
+    ledger, trail = MemoryDecisionLedger({entry_key(CONTEXT): RecordedDecision("STEP_UP")}), MemoryTrail()
     with pytest.raises(InvalidArgumentError):
-        record_outcome(
-            CONTEXT, decision_id(key.entry_key), outcome, reason, "AN-1", decisions=ledger, audit=trail
-        )
+        present(CONTEXT, ledger, trail, outcome, reason)
     assert trail.records == []
