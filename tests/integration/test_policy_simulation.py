@@ -9,8 +9,10 @@ import hashlib
 import io
 import json
 import re
+import subprocess
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -100,6 +102,16 @@ def seed(
     )
 
 
+def simulate(
+    tmp_path: Path, policy: dict[str, Any], start: date, end: date
+) -> subprocess.CompletedProcess[str]:
+    """`kyc-match policy simulate` of CLIENT's decisions from `start` to `end` under `policy` (a file)."""
+    new = tmp_path / "policy.json"
+    new.write_text(json.dumps(policy))
+    period = ["--from", start.isoformat(), "--to", end.isoformat()]
+    return run_cli("policy", "simulate", "--client", CLIENT, "--file", str(new), *period)
+
+
 @pytest.fixture
 def seeded(trail_settings: Settings) -> Settings:
     seed(trail_settings, DAY_1, {"givenName": TRUE, "familyName": TRUE, "birthdate": TRUE}, "ACCEPT")  # stays
@@ -127,10 +139,7 @@ def seeded(trail_settings: Settings) -> Settings:
 
 
 def test_simulation_prints_how_many_decisions_change_which_way_and_which_entries(seeded, tmp_path):
-    new = tmp_path / "strict.json"
-    new.write_text(json.dumps(STRICT))
-    period = ["--from", DAY_1.isoformat(), "--to", DAY_3.isoformat()]
-    completed = run_cli("policy", "simulate", "--client", CLIENT, "--file", str(new), *period)
+    completed = simulate(tmp_path, STRICT, DAY_1, DAY_3)
     assert completed.returncode == 0, completed.stderr
     lines = completed.stdout.splitlines()
     # The client's decisions of the period whatever policy made them: the "payments" one too (#26 item 6).
@@ -162,10 +171,7 @@ def test_simulation_prints_how_many_decisions_change_which_way_and_which_entries
 def test_a_new_policy_id_replays_the_decisions_of_the_old_one(trail_settings, tmp_path):
     """The bug of #26: simulate keyed on the file's policy id, so a policy under a new id replayed 0."""
     seed(trail_settings, DAY_1, {"givenName": TYPO, "familyName": TRUE, "birthdate": TRUE}, "ACCEPT")
-    renamed = tmp_path / "renamed.json"
-    renamed.write_text(json.dumps({**STRICT, "policyId": "retail-2027"}))
-    period = ["--from", DAY_1.isoformat(), "--to", DAY_1.isoformat()]
-    completed = run_cli("policy", "simulate", "--client", CLIENT, "--file", str(renamed), *period)
+    completed = simulate(tmp_path, {**STRICT, "policyId": "retail-2027"}, DAY_1, DAY_1)
     assert completed.returncode == 0, completed.stderr
     lines = completed.stdout.splitlines()
     assert lines[:3] == [
@@ -177,14 +183,8 @@ def test_a_new_policy_id_replays_the_decisions_of_the_old_one(trail_settings, tm
 
 
 def test_simulation_refuses_an_invalid_policy_file_and_says_where(seeded, tmp_path):
-    bad = tmp_path / "bad.json"
-    bad.write_text(
-        json.dumps(
-            {"policyId": "default", "format": 2, "levels": {"FULL": {"groups": [{"attributes": ["nmae"]}]}}}
-        )
-    )
-    period = ["--from", DAY_1.isoformat(), "--to", DAY_3.isoformat()]
-    completed = run_cli("policy", "simulate", "--client", CLIENT, "--file", str(bad), *period)
+    bad = {"policyId": "default", "format": 2, "levels": {"FULL": {"groups": [{"attributes": ["nmae"]}]}}}
+    completed = simulate(tmp_path, bad, DAY_1, DAY_3)
     assert completed.returncode == 2
     assert "levels.FULL.groups[0].attributes[0]: 'nmae' is not a KYC Match attribute" in completed.stderr
 
@@ -221,10 +221,7 @@ def test_simulation_replays_line_checks_from_their_recorded_outcomes(trail_setti
         **STRICT,
         "lineChecks": {"simSwap": {"decision": "REJECT", "withinHours": 24}, "signalUnavailable": "REJECT"},
     }
-    new = tmp_path / "line-checks.json"
-    new.write_text(json.dumps(softer_on_wide_windows))
-    period = ["--from", DAY_1.isoformat(), "--to", DAY_1.isoformat()]
-    completed = run_cli("policy", "simulate", "--client", CLIENT, "--file", str(new), *period)
+    completed = simulate(tmp_path, softer_on_wide_windows, DAY_1, DAY_1)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.splitlines()[:7] == [
         f"replayed 4 decisions of {CLIENT} under default",
@@ -235,6 +232,7 @@ def test_simulation_replays_line_checks_from_their_recorded_outcomes(trail_setti
         "  ACCEPT: 1",
         "  REJECT: 1",
     ]
+    period = ["--from", DAY_1.isoformat(), "--to", DAY_1.isoformat()]
     exported = run_cli("audit", "export", "--format", "csv", "--client", CLIENT, *period)
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
     recorded = sorted(json.dumps(json.loads(row["lineChecks"]), sort_keys=True) for row in rows)
