@@ -182,11 +182,28 @@ def test_a_new_policy_id_replays_the_decisions_of_the_old_one(trail_settings, tm
     assert lines[-2].endswith("  ACCEPT -> STEP_UP")
 
 
-def test_simulation_refuses_an_invalid_policy_file_and_says_where(seeded, tmp_path):
-    bad = {"policyId": "default", "format": 2, "levels": {"FULL": {"groups": [{"attributes": ["nmae"]}]}}}
-    completed = simulate(tmp_path, bad, DAY_1, DAY_3)
+BAD_POLICY = {"policyId": "default", "format": 2, "levels": {"FULL": {"groups": [{"attributes": ["nmae"]}]}}}
+
+
+@pytest.mark.parametrize(
+    ("policy", "start", "end", "said"),
+    [
+        (
+            BAD_POLICY,
+            DAY_1,
+            DAY_3,
+            "levels.FULL.groups[0].attributes[0]: 'nmae' is not a KYC Match attribute",
+        ),
+        # Before: `--from` after `--to` replayed nothing, said `replayed 0 decisions`, exit 0.
+        (STRICT, DAY_3, DAY_1, f"--from {DAY_3} is after --to {DAY_1}: an empty period"),
+    ],
+    ids=["invalid-policy-file", "inverted-period"],
+)
+def test_simulation_refuses_a_bad_file_or_period_and_says_what(seeded, tmp_path, policy, start, end, said):
+    completed = simulate(tmp_path, policy, start, end)
     assert completed.returncode == 2
-    assert "levels.FULL.groups[0].attributes[0]: 'nmae' is not a KYC Match attribute" in completed.stderr
+    assert said in completed.stderr
+    assert completed.stdout == ""  # no report, no sha256 for an approval to rest on
 
 
 def test_csv_export_carries_level_decision_reasons_and_policy(seeded):

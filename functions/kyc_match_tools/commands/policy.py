@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kyc_match_tools import local_aws
-from kyc_match_tools.commands.arguments import day
+from kyc_match_tools.commands.arguments import check_period, day
 from kyc_match_tools.errors import UsageError
 from kyc_match_tools.files import read_text
 
@@ -357,6 +357,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    check_period(args.start, args.end)  # else an inverted period replays nothing and says `replayed 0`
     policy = _read_policy(args.file)
     if policy is None:
         return 2
