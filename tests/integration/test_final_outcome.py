@@ -139,6 +139,7 @@ def test_an_entry_that_is_no_decision_takes_no_outcome(api):
         ({"analystReference": "Jane Doe"}, "'analystReference' must be an opaque reference"),
         ({"analystReference": "jane.doe@bank.example"}, "'analystReference' must be an opaque reference"),
         ({"analystReference": "A" * 65}, "'analystReference' must be an opaque reference"),
+        ({"analystReference": "600-123-456"}, "no run of 7 or more digits (it could be a phone number)"),
         ({"reasonCode": "MY_OWN_REASON"}, "'reasonCode' is not an outcome reason"),
         ({"outcome": "REJECTED"}, "'reasonCode' does not explain this outcome"),  # VIDEO_CALL_PASSED
         ({"outcome": "MAYBE"}, "'outcome' must be one of"),
@@ -148,6 +149,7 @@ def test_an_entry_that_is_no_decision_takes_no_outcome(api):
         "name",
         "email",
         "too-long",
+        "phone-number",
         "unknown-reason",
         "reason-of-the-other-outcome",
         "outcome",
@@ -162,6 +164,45 @@ def test_bad_input_is_a_400_that_quotes_nothing_and_records_nothing(api, change,
     assert message_part in message
     assert "Jane" not in message and "bank.example" not in message and "said" not in message
     assert outcome_entries(audit_item_for(tag)) == []
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["34600000001", "600-123-456", "600_12_34_56", "REF34600000001", "AN-600123456-B"],
+    ids=["international", "dashes", "underscores", "prefixed", "inside"],
+)
+def test_a_phone_number_as_analyst_reference_is_refused_and_never_stored_or_logged(
+    handler_transport, handler_log, capsys, reference
+):
+    """The attack of a careless (or curious) client: a customer's number in the one field of a final
+    outcome that takes digits. It is refused before anything is recorded, and no trace of it is kept."""
+    # Given a decision of this client
+    decided, tag = decide(handler_transport)
+    capsys.readouterr()
+    since = handler_log.stat().st_size
+    digits = "".join(character for character in reference if character.isdigit())
+    # When it sends a phone number as the analyst reference
+    correlator = f"outcome-{uuid.uuid4()}"
+    reply = handler_transport.send(
+        {**OVERRIDE, "analystReference": reference},
+        path=outcome_path(decided["decisionId"]),
+        headers={"x-correlator": correlator},
+    )
+    # Then it is a 400 whose message states the rule and does not repeat the value
+    assert_error(reply, 400, "INVALID_ARGUMENT")
+    message = reply.json()["message"]
+    assert "'analystReference'" in message and "7 or more digits" in message
+    assert digits[-7:] not in message
+    # and nothing holds it: no outcome beside the decision, not the refusal's own entry, no log, no metric
+    assert outcome_entries(audit_item_for(tag)) == []
+    refusal = audit_item_for(correlator)
+    assert refusal["status"] == 400
+    with handler_log.open(encoding="utf-8") as log:
+        log.seek(since)
+        logged = log.read()
+    assert '"status": 400' in logged or '"status":400' in logged  # the refusal was logged, without it
+    for place in (json.dumps(refusal, default=str), logged, capsys.readouterr().out):
+        assert digits[-7:] not in place
 
 
 def test_audit_find_and_export_show_the_outcome_entry(api):

@@ -2,6 +2,7 @@
 decisionId naming only the calling client's own entries, the reason/outcome rule, and the use case
 with the suite's in-memory doubles."""
 
+import json
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -9,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from kyc_match.api.outcome_models import FinalOutcomeRequest
+from kyc_match.api.parsing import parse_match_request
 from kyc_match.domain.errors import InvalidArgumentError, NotFoundError
 from kyc_match.domain.model import CallContext
 from kyc_match.domain.outcomes import (
+    ANALYST_REFERENCE_PATTERN,
     OUTCOME_REASONS,
     DecisionKey,
     FinalOutcome,
@@ -52,6 +56,52 @@ def test_the_published_contract_lists_exactly_the_reasons():
 
     schema = contract.decision_schema("/components/schemas/OutcomeReasonCode")
     assert set(schema["enum"]) == set(OUTCOME_REASONS)
+
+
+def test_the_published_contract_states_the_analyst_reference_rule_the_api_enforces():
+    from support import contract
+
+    schema = contract.decision_schema("/components/schemas/FinalOutcomeRequest")
+    assert schema["properties"]["analystReference"]["pattern"] == ANALYST_REFERENCE_PATTERN
+
+
+def outcome_body(reference: str) -> str:
+    return json.dumps(
+        {"outcome": "ACCEPTED", "reasonCode": "ANALYST_OVERRIDE", "analystReference": reference}
+    )
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "AN-4711",
+        "CASE-2026-12",  # six digits across the dashes
+        "A1-B2-C3-D4-E5-F6-G7",  # digits, but never two in a row
+        "INC123456X7",  # a letter splits the run
+    ],
+)
+def test_an_analyst_reference_with_fewer_than_seven_digits_in_a_row_is_taken(reference):
+    assert parse_match_request(outcome_body(reference), FinalOutcomeRequest).analystReference == reference
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "6001234",
+        "34600000001",
+        "600-123-456",
+        "600_12_34_56",
+        "6-0-0-1-2-3-4",
+        "REF34600000001",
+        "AN-600123456-B",
+    ],
+)
+def test_an_analyst_reference_with_seven_digits_in_a_row_is_refused_unquoted(reference):
+    """Separators '-' and '_' do not break a run: `600-123-456` is a phone number all the same."""
+    with pytest.raises(InvalidArgumentError) as refused:
+        parse_match_request(outcome_body(reference), FinalOutcomeRequest)
+    assert "no run of 7 or more digits" in str(refused.value)
+    assert reference not in str(refused.value) and "1234" not in str(refused.value)
 
 
 def test_a_decision_id_names_the_entry_in_the_calling_clients_own_partition():

@@ -12,7 +12,8 @@ ReasonCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z_]{0,39}$")]
 
 
 class FinalOutcomeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # Python's engine: the analyst reference's pattern looks ahead (no phone-like run), Rust's cannot.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, regex_engine="python-re")
 
     outcome: Literal["ACCEPTED", "REJECTED"]
     reasonCode: ReasonCode  # checked against the list (domain/outcomes.py) by the use case

@@ -35,7 +35,10 @@ _FIELD_RULES = {
     "lineChecks.deviceSwap.maxAgeHours": "must be an integer from 1 to 2400",
     "lineChecks.numberRecycling.since": "must be a calendar date formatted YYYY-MM-DD",
     "lineChecks.tenure.since": "must be a calendar date formatted YYYY-MM-DD",
-    "analystReference": "must be an opaque reference: 1 to 64 letters, digits, '-' or '_'",
+    "analystReference": (
+        "must be an opaque reference: 1 to 64 letters, digits, '-' or '_', with no run of 7 or more digits "
+        "(it could be a phone number)"
+    ),
     "reasonCode": "must be a code of the outcome reasons (docs/decision.md)",
 }
 _CHECKS = ("simSwap", "deviceSwap", "numberRecycling", "tenure")

@@ -41,7 +41,10 @@ from kyc_match.domain.model import AuditRecord, CallContext
 from kyc_match.domain.ports import AuditTrail, DecisionLedger
 
 OUTCOME_API = "kyc-decision/v1/decisions/outcome"  # what a refused outcome call is filed under
-ANALYST_REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+# Seven or more digits in a row, '-' or '_' between them or not: what a phone number written into the
+# reference looks like (national or international), so it is refused rather than stored in the trail.
+PHONE_LIKE_RUN = r"[0-9](?:[-_]*[0-9]){6}"
+ANALYST_REFERENCE_PATTERN = rf"^(?!.*{PHONE_LIKE_RUN})[A-Za-z0-9][A-Za-z0-9_-]{{0,63}}$"
 
 
 @dataclass(frozen=True)
