@@ -18,12 +18,11 @@ import pytest
 
 from kyc_match.audit.canonical import entry_hash
 from kyc_match.audit.witness import object_name
-from kyc_match.jobs import witness as witness_job
 from kyc_match.settings import Settings
 from kyc_match_tools.witness_local import flush
-from support.audit import private_trail_settings, record, table_items, trail_for
+from support.audit import record, table_items, trail_for
 from support.cli import run_cli
-from support.witness import verify_offline
+from support.witness import sealer_trail_settings, verify_offline
 
 pytestmark = pytest.mark.usefixtures("local_stack")
 
@@ -32,9 +31,7 @@ REGION = "eu-west-1"
 
 @pytest.fixture
 def trail_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
-    settings = private_trail_settings(monkeypatch)
-    monkeypatch.setattr(witness_job, "get_settings", lambda: settings)
-    return settings
+    return sealer_trail_settings(monkeypatch)
 
 
 def write(settings: Settings, client: str, *request_ids: str) -> None:

@@ -24,12 +24,13 @@ from kyc_match.wiring import audit_components, witness_sealer
 from kyc_match_tools.lambda_context import local_context
 from kyc_match_tools.witness_local import WINDOW_SECONDS, stream_records
 from kyc_match_tools.witness_local import flush as local_flush
-from support.audit import audit_item_for, private_trail_settings, record, table_items, trail_for
+from support.audit import audit_item_for, record, table_items, trail_for
 from support.cli import run_cli
 from support.witness import (
     export_bundle,
     forged_copy,
     sealed,
+    sealer_trail_settings,
     stream_event,
     stream_record,
     verify_offline,
@@ -42,9 +43,7 @@ REGION = "eu-west-1"
 
 @pytest.fixture
 def trail_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
-    settings = private_trail_settings(monkeypatch)
-    monkeypatch.setattr(witness_job, "get_settings", lambda: settings)
-    return settings
+    return sealer_trail_settings(monkeypatch)
 
 
 def flush(settings: Settings) -> None:

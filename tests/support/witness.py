@@ -7,13 +7,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from boto3.dynamodb.types import TypeSerializer
 from joserfc.jwk import ECKey
 
 from kyc_match.audit.witness import TTL_IDENTITY
+from kyc_match.jobs import witness as witness_job
 from kyc_match.settings import Settings
 from kyc_match_tools.witness_local import flush
-from support.audit import record, trail_for
+from support.audit import private_trail_settings, record, trail_for
 from support.cli import run_cli
 from support.loopback import free_port
 from support.signing import LocalSigner
@@ -93,6 +95,14 @@ class LocalWitnessSigner:
     @property
     def kid(self) -> str:
         return self._signer.kid
+
+
+def sealer_trail_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A private audit trail (support.audit.private_trail_settings) that the sealer's handler
+    (kyc_match.jobs.witness) reads too, as the tests of the witness run it in this process."""
+    settings = private_trail_settings(monkeypatch)
+    monkeypatch.setattr(witness_job, "get_settings", lambda: settings)
+    return settings
 
 
 def sealed(settings: Settings, *request_ids: str) -> None:
