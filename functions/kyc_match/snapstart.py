@@ -8,7 +8,8 @@ shared by every copy, for as long as the version serves: randomness, keys, crede
 and clocks' readings must not be.
 
 - Before the snapshot, `before_snapshot` builds the composition root once (the adapters' modules are
-  imported, botocore's service models loaded, so a restored container skips that work) and then
+  imported, botocore's service models loaded, the matching engine's rapidfuzz and jaconv imported, so a
+  restored container skips that work) and then
   forgets every built object: the snapshot holds code, parsed settings and operator configuration,
   botocore's loaded model files and idle thread pools, and no client, key, token, connection or
   cached answer.
@@ -34,6 +35,7 @@ from types import ModuleType
 from typing import Any
 
 from kyc_match import aws, wiring
+from kyc_match.matching import load_libraries
 from kyc_match.observability import logger
 
 RUNTIME_HOOKS = "snapshot_restore_py"
@@ -104,5 +106,6 @@ def _prime() -> None:
     and service models. A failure leaves the snapshot unprimed, never unsafe: it is logged."""
     try:
         wiring.dependencies()
+        load_libraries()  # the matching engine's, imported on first use otherwise (matching/similarity.py)
     except Exception as error:  # priming is an optimisation; its type is logged
         logger.warning("snapshot not primed", extra={"error": type(error).__name__})
