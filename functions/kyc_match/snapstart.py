@@ -39,6 +39,9 @@ from kyc_match.matching import load_libraries
 from kyc_match.observability import logger
 
 RUNTIME_HOOKS = "snapshot_restore_py"
+# Modules the adapters import on first use rather than at start (a match request never needs them),
+# loaded into the snapshot all the same: the sandbox operator's line-history answer types.
+LOADED_BEFORE_SNAPSHOT = ("kyc_match.domain.line_history",)
 
 
 def register_hooks(hooks: ModuleType | None = None) -> bool:
@@ -107,5 +110,7 @@ def _prime() -> None:
     try:
         wiring.dependencies()
         load_libraries()  # the matching engine's, imported on first use otherwise (matching/similarity.py)
+        for module in LOADED_BEFORE_SNAPSHOT:
+            importlib.import_module(module)
     except Exception as error:  # priming is an optimisation; its type is logged
         logger.warning("snapshot not primed", extra={"error": type(error).__name__})
