@@ -39,9 +39,9 @@ from kyc_match.matching import load_libraries
 from kyc_match.observability import logger
 
 RUNTIME_HOOKS = "snapshot_restore_py"
-# Modules the adapters import on first use rather than at start (a match request never needs them),
-# loaded into the snapshot all the same: the sandbox operator's line-history answer types.
-LOADED_BEFORE_SNAPSHOT = ("kyc_match.domain.line_history",)
+# Modules imported on first use rather than at start (a match request never needs them), loaded into
+# the snapshot all the same: the sandbox operator's line-history answer types, a decision's values.
+LOADED_BEFORE_SNAPSHOT = ("kyc_match.domain.line_history", "kyc_match.domain.decision_model")
 
 
 def register_hooks(hooks: ModuleType | None = None) -> bool:
