@@ -12,8 +12,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from kyc_match.telemetry import NAMESPACE, SERVICE, TRACED_AT_START, TRACED_WITH_OPERATOR_HTTP
 
 if TYPE_CHECKING:
+    from kyc_match.domain.decision_model import PolicyReference
     from kyc_match.domain.line_checks import Unanswered
-    from kyc_match.domain.model import PolicyReference
 
 # NAMESPACE and SERVICE are telemetry's, exported here too.
 __all__ = [

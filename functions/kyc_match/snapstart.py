@@ -8,7 +8,8 @@ shared by every copy, for as long as the version serves: randomness, keys, crede
 and clocks' readings must not be.
 
 - Before the snapshot, `before_snapshot` builds the composition root once (the adapters' modules are
-  imported, botocore's service models loaded, so a restored container skips that work) and then
+  imported, botocore's service models loaded, the matching engine's rapidfuzz and jaconv imported, so a
+  restored container skips that work) and then
   forgets every built object: the snapshot holds code, parsed settings and operator configuration,
   botocore's loaded model files and idle thread pools, and no client, key, token, connection or
   cached answer.
@@ -34,9 +35,13 @@ from types import ModuleType
 from typing import Any
 
 from kyc_match import aws, wiring
+from kyc_match.matching import load_libraries
 from kyc_match.observability import logger
 
 RUNTIME_HOOKS = "snapshot_restore_py"
+# Modules imported on first use rather than at start (a match request never needs them), loaded into
+# the snapshot all the same: the sandbox operator's line-history answer types, a decision's values.
+LOADED_BEFORE_SNAPSHOT = ("kyc_match.domain.line_history", "kyc_match.domain.decision_model")
 
 
 def register_hooks(hooks: ModuleType | None = None) -> bool:
@@ -104,5 +109,8 @@ def _prime() -> None:
     and service models. A failure leaves the snapshot unprimed, never unsafe: it is logged."""
     try:
         wiring.dependencies()
+        load_libraries()  # the matching engine's, imported on first use otherwise (matching/similarity.py)
+        for module in LOADED_BEFORE_SNAPSHOT:
+            importlib.import_module(module)
     except Exception as error:  # priming is an optimisation; its type is logged
         logger.warning("snapshot not primed", extra={"error": type(error).__name__})

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from kyc_match.audit.witness_store import S3WitnessStore
     from kyc_match.clients.store import DynamoDbClientStore
     from kyc_match.domain.clients import Client
-    from kyc_match.domain.model import ServedPolicy
+    from kyc_match.domain.decision_model import ServedPolicy
     from kyc_match.operators.ciba import PendingAuthorizations
     from kyc_match.operators.secrets import SecretSource
     from kyc_match.operators.signing import KmsJwtSigner

@@ -12,7 +12,8 @@ import pytest
 
 from kyc_match.audit.replay import facts_of
 from kyc_match.domain.assess import evaluate
-from kyc_match.domain.model import Assessment, AuditRecord, CallContext, PolicyReference
+from kyc_match.domain.decision_model import Assessment, PolicyReference
+from kyc_match.domain.model import AuditRecord, CallContext
 from kyc_match.domain.policy_hash import built_in_policy
 from kyc_match.jobs import witness as witness_job
 from kyc_match.matching import AttributeMatch

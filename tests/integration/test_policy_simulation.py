@@ -21,7 +21,8 @@ import pytest
 from kyc_match import aws
 from kyc_match.audit.hashing import KmsIdentifierHasher
 from kyc_match.audit.trail import DynamoDbAuditTrail
-from kyc_match.domain.model import Assessment, AuditRecord, CallContext, PolicyReference, Reason, Signal
+from kyc_match.domain.decision_model import Assessment, PolicyReference, Reason, Signal
+from kyc_match.domain.model import AuditRecord, CallContext
 from kyc_match.domain.reason_codes import OUTCOME_CODES
 from kyc_match.matching import AttributeMatch
 from kyc_match.settings import Settings

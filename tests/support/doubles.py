@@ -21,9 +21,10 @@ from botocore.exceptions import ClientError
 from kyc_match.audit.witness import WitnessObject, object_name
 from kyc_match.domain.apis import MATCH_ATTRIBUTES, CamaraApi
 from kyc_match.domain.clients import Client, ClientProfile
+from kyc_match.domain.decision_model import ServedPolicy
 from kyc_match.domain.errors import AuditUnavailableError
 from kyc_match.domain.line_history import LineQuery, Tenure
-from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery, ServedPolicy, Verdicts
+from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery, Verdicts
 from kyc_match.domain.outcomes import DecisionKey, RecordedDecision
 from kyc_match.domain.purposes import DEFAULT_PURPOSE
 from kyc_match_tools.operator_sim.simulator import MemorySubscribers

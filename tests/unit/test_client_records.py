@@ -7,7 +7,7 @@ import pytest
 
 from kyc_match import wiring
 from kyc_match.domain.clients import Client, ClientProfile, ClientProfileError, ClientRecord
-from kyc_match.domain.model import PolicyReference, ServedPolicy
+from kyc_match.domain.decision_model import PolicyReference, ServedPolicy
 from kyc_match.domain.policy_hash import built_in_policy
 from kyc_match.handler import lambda_handler
 from kyc_match.matching.model import MATCH

@@ -10,9 +10,9 @@ import pytest
 
 from kyc_match.domain.assess import evaluate
 from kyc_match.domain.decision_facts import decision_facts
+from kyc_match.domain.decision_model import RequestFacts, Signal
 from kyc_match.domain.default_policy import DEFAULT_POLICY
 from kyc_match.domain.line_checks import LineCheck, required_line_checks
-from kyc_match.domain.model import RequestFacts, Signal
 from kyc_match.domain.policy import PolicyError, parse_policy
 from kyc_match.matching import AttributeMatch
 from kyc_match.matching.consistency import inconsistent_attributes

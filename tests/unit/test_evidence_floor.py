@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from kyc_match.domain import assess, policy_rules
 from kyc_match.domain.assess import evaluate
-from kyc_match.domain.model import RequestFacts
+from kyc_match.domain.decision_model import RequestFacts
 from kyc_match.domain.policy import Policy, PolicyError, parse_policy
 from kyc_match.matching import AttributeMatch
 

@@ -10,10 +10,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from kyc_match.domain.decision_model import Signal
 from kyc_match.domain.errors import IdentifierNotFoundError, OperatorTimeoutError
 from kyc_match.domain.line_checks import LineCheck
 from kyc_match.domain.line_history import Tenure
-from kyc_match.domain.model import CallContext, MatchQuery, Signal
+from kyc_match.domain.model import CallContext, MatchQuery
 from kyc_match.domain.policy_hash import built_in_policy
 from kyc_match.domain.use_cases import assess_identity
 from kyc_match.matching import AttributeMatch

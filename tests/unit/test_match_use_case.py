@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from kyc_match.domain.decision_model import PolicyReference, ServedPolicy
 from kyc_match.domain.errors import (
     AuditUnavailableError,
     IdDocumentMismatchError,
@@ -14,7 +15,7 @@ from kyc_match.domain.errors import (
     OperatorTimeoutError,
     ServiceNotApplicableError,
 )
-from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery, PolicyReference, ServedPolicy
+from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery
 from kyc_match.domain.policy import parse_policy
 from kyc_match.domain.policy_hash import built_in_policy
 from kyc_match.domain.use_cases import assess_identity, match_identity, reject_request

@@ -10,8 +10,8 @@ import pytest
 
 from kyc_match.audit.replay import facts_of, replay, verdicts_of
 from kyc_match.domain.assess import assessment_document, evaluate
+from kyc_match.domain.decision_model import RequestFacts, Signal
 from kyc_match.domain.default_policy import DEFAULT_POLICY
-from kyc_match.domain.model import RequestFacts, Signal
 from kyc_match.domain.policy import PolicyError, parse_policy
 from kyc_match.domain.policy_hash import content_hash
 from kyc_match.matching import AttributeMatch

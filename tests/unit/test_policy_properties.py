@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from kyc_match.domain.assess import evaluate
-from kyc_match.domain.model import RequestFacts, Signal
+from kyc_match.domain.decision_model import RequestFacts, Signal
 from kyc_match.domain.policy import Policy, PolicyError, parse_policy
 from kyc_match.domain.policy_parts import SEVERITY
 from kyc_match.matching import AttributeMatch

@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from kyc_match import aws, snapstart, wiring
+from kyc_match.matching import normalise, similarity
 from kyc_match.operators import camara, dpop
 from kyc_match.settings import Settings
 
@@ -94,11 +95,21 @@ def test_hooks_are_registered_with_the_runtime_module_when_it_is_there(monkeypat
     assert (hooks.before, hooks.after) == ([snapstart.before_snapshot], [snapstart.after_restore])
 
 
-def test_the_snapshot_holds_loaded_code_and_models_but_nothing_built(container):
+def test_the_snapshot_holds_loaded_code_and_models_but_nothing_built(container, monkeypatch):
+    for name in snapstart.LOADED_BEFORE_SNAPSHOT:  # as in a fresh container (restored after the test)
+        package, _, child = name.rpartition(".")
+        if name in sys.modules:  # the package's attribute too, which a re-import would replace
+            monkeypatch.setattr(sys.modules[package], child, sys.modules[name])
+        monkeypatch.delitem(sys.modules, name, raising=False)
     hooks = RuntimeHooks()
     snapstart.register_hooks(hooks)
+    similarity._metrics.cache_clear()  # as in a fresh container: the engine loads them on first use
+    normalise._kana_table.cache_clear()
     hooks.snapshot()
     assert "kyc_match.operators.camara" in sys.modules  # primed: the first request imports nothing
+    # The matching engine's rapidfuzz metrics and jaconv's kana table, loaded into the snapshot too.
+    assert similarity._metrics.cache_info().currsize == normalise._kana_table.cache_info().currsize == 1
+    assert all(name in sys.modules for name in snapstart.LOADED_BEFORE_SNAPSHOT)
     loader = boto3.DEFAULT_SESSION._session.get_component("data_loader")
     loaded = {str(key) for key in loader._cache}
     assert any("dynamodb" in key for key in loaded) and any("kms" in key for key in loaded)

@@ -33,7 +33,7 @@ from kyc_match.domain.errors import (
     UnauthenticatedError,
     UnknownPolicyError,
 )
-from kyc_match.domain.model import CallContext, MatchQuery, ServedPolicy
+from kyc_match.domain.model import CallContext, MatchQuery
 from kyc_match.domain.ports import PolicyStore
 from kyc_match.domain.use_cases import match_identity, reject_request
 from kyc_match.observability import (
@@ -46,6 +46,7 @@ from kyc_match.observability import (
 from kyc_match.wiring import Dependencies, dependencies
 
 if TYPE_CHECKING:
+    from kyc_match.domain.decision_model import ServedPolicy
     from kyc_match.domain.line_checks import LineCheck
 
 MATCH_PATH = "/kyc-match/v0.4/match"
@@ -104,7 +105,7 @@ def assess() -> Response[str]:
     request = _rejecting_audited(context, deps, lambda: _request(KycAssessRequest))
     context = _rejecting_audited(context, deps, lambda: _with_purpose(context, profile, request.purpose))
 
-    def prepare() -> tuple[MatchQuery, ServedPolicy, "tuple[LineCheck, ...]"]:
+    def prepare() -> "tuple[MatchQuery, ServedPolicy, tuple[LineCheck, ...]]":
         from kyc_match.domain.line_checks import required_line_checks  # noqa: PLC0415 - see above
 
         query = _query(request, context, explain=True)
@@ -377,7 +378,7 @@ def _bound_policy(profile: ClientProfile | None, requested: str | None) -> str:
     return profile.policy_for(requested)
 
 
-def _policy(policies: PolicyStore, client_id: str, policy_id: str) -> ServedPolicy:
+def _policy(policies: PolicyStore, client_id: str, policy_id: str) -> "ServedPolicy":
     """The client's active policy by id; a client without an active "default" gets the built-in one."""
     from kyc_match.domain.policy import PolicyError  # noqa: PLC0415 - see assess()
     from kyc_match.domain.policy_hash import built_in_policy  # noqa: PLC0415

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kyc_match.domain.assess import evaluate
-from kyc_match.domain.model import RequestFacts, Signal
+from kyc_match.domain.decision_model import RequestFacts, Signal
 from kyc_match.domain.policy import Policy
 from kyc_match.matching import AttributeMatch
 

@@ -8,8 +8,9 @@ so past decisions can be replayed.
 from dataclasses import dataclass
 from typing import Any
 
+from kyc_match.domain.decision_model import Assessment, Reason, RequestFacts, Signal
 from kyc_match.domain.evidence import missing_evidence
-from kyc_match.domain.model import Assessment, Reason, RequestFacts, Signal, Verdicts
+from kyc_match.domain.model import Verdicts
 from kyc_match.domain.policy import Policy
 from kyc_match.domain.policy_parts import SEVERITY, Group, parts_of
 from kyc_match.domain.reason_codes import (

@@ -5,7 +5,8 @@ operator confirmed the birth date. Flags and names leave this module, never a va
 from collections.abc import Mapping
 from datetime import date
 
-from kyc_match.domain.model import RequestFacts, Signal, Verdicts
+from kyc_match.domain.decision_model import RequestFacts, Signal
+from kyc_match.domain.model import Verdicts
 from kyc_match.matching.consistency import inconsistent_attributes
 
 

@@ -28,6 +28,7 @@ from kyc_match.domain.apis import (
     NUMBER_RECYCLING,
     SIM_SWAP,
 )
+from kyc_match.domain.decision_model import Signal
 from kyc_match.domain.errors import ServiceNotApplicableError
 from kyc_match.domain.line_history import (
     DEFAULT_MAX_AGE_HOURS,
@@ -37,7 +38,7 @@ from kyc_match.domain.line_history import (
     LineQuery,
     history_of,
 )
-from kyc_match.domain.model import MatchQuery, Signal
+from kyc_match.domain.model import MatchQuery
 from kyc_match.domain.ports import OperatorAdapter, TaskPool
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from kyc_match.domain.model import PolicyReference, ServedPolicy
+from kyc_match.domain.decision_model import PolicyReference, ServedPolicy
 
 BUILT_IN = "built-in"
 CLIENT = "client"

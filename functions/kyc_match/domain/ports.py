@@ -4,12 +4,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from kyc_match.domain.apis import CamaraApi
-from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery, ServedPolicy, Verdicts
+from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery, Verdicts
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from kyc_match.domain.clients import Client
+    from kyc_match.domain.decision_model import ServedPolicy
     from kyc_match.domain.final_outcome import DecisionKey, RecordedDecision
 
 T = TypeVar("T")
@@ -73,7 +74,7 @@ class OperatorRouter(Protocol):
 
 
 class PolicyStore(Protocol):
-    def active(self, client_id: str, policy_id: str) -> ServedPolicy | None:
+    def active(self, client_id: str, policy_id: str) -> "ServedPolicy | None":
         """The active (approved, then activated) version of a client's policy, or None.
 
         Raise PolicyIntegrityError when a stored item fails its seal: a tampered policy is never used.

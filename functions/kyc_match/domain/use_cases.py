@@ -10,20 +10,18 @@ from kyc_match.domain.errors import (
     KycMatchError,
     ServiceNotApplicableError,
 )
-from kyc_match.domain.model import (
-    Assessment,
-    AuditRecord,
-    CallContext,
-    MatchQuery,
-    PolicyReference,
-    RequestFacts,
-    ServedPolicy,
-    Signal,
-    Verdicts,
-)
+from kyc_match.domain.model import AuditRecord, CallContext, MatchQuery, Verdicts
 from kyc_match.domain.ports import AuditTrail, OperatorAdapter, OperatorRouter, TaskPool
 
 if TYPE_CHECKING:
+    # A decision's values: annotations only here, so the CAMARA match path never builds them.
+    from kyc_match.domain.decision_model import (
+        Assessment,
+        PolicyReference,
+        RequestFacts,
+        ServedPolicy,
+        Signal,
+    )
     from kyc_match.domain.line_checks import LineCheck, LineCheckRun, Unanswered
     from kyc_match.domain.policy import Policy
 
@@ -40,8 +38,8 @@ OPERATOR_OUTCOMES: dict[type[KycMatchError], str] = {
 @dataclass(frozen=True)
 class RiskAssessment:
     verdicts: Verdicts
-    assessment: Assessment
-    policy: PolicyReference
+    assessment: "Assessment"
+    policy: "PolicyReference"
     # Why each unavailable line check is so, asked of an operator: for the caller to log and count.
     unanswered: "tuple[Unanswered, ...]" = ()
 
@@ -61,7 +59,7 @@ def match_identity(
 def assess_identity(
     query: MatchQuery,
     context: CallContext,
-    served: ServedPolicy,
+    served: "ServedPolicy",
     *,
     operators: OperatorRouter,
     audit: AuditTrail,
@@ -88,7 +86,7 @@ def assess_identity(
         query, context, operators, audit, policy=served, line_checks=line_checks, pool=pool, minimise=minimise
     )
     # Given a policy, always assessed.
-    return RiskAssessment(verdicts, cast(Assessment, assessment), served.reference, unanswered)
+    return RiskAssessment(verdicts, cast("Assessment", assessment), served.reference, unanswered)
 
 
 def _answer(
@@ -96,7 +94,7 @@ def _answer(
     context: CallContext,
     operators: OperatorRouter,
     audit: AuditTrail,
-    policy: ServedPolicy | None,
+    policy: "ServedPolicy | None",
     line_checks: "tuple[LineCheck, ...]" = (),
     pool: TaskPool | None = None,
     minimise: bool = False,
@@ -207,9 +205,9 @@ def _facts(
     verdicts: Verdicts,
     context: CallContext,
     operator_outcome: str | None,
-    signals: tuple[Signal, ...],
+    signals: "tuple[Signal, ...]",
     not_sent: tuple[str, ...] = (),
-) -> RequestFacts:
+) -> "RequestFacts":
     from kyc_match.domain.decision_facts import decision_facts  # noqa: PLC0415 - decision requests only
 
     today = context.received_at.date()
@@ -219,7 +217,7 @@ def _facts(
     )
 
 
-def _assess(verdicts: Verdicts, policy: "Policy", facts: RequestFacts) -> Assessment:
+def _assess(verdicts: Verdicts, policy: "Policy", facts: "RequestFacts") -> "Assessment":
     from kyc_match.domain.assess import evaluate  # noqa: PLC0415 - decision requests only
 
     return evaluate(policy, verdicts, facts)

@@ -9,7 +9,15 @@ from kyc_match.matching.engine import (
     AttributeMatch,
     MatchResult,
     identity_match_score,
+    load_libraries,
     match_attributes,
 )
 
-__all__ = ["SCORABLE_ATTRIBUTES", "AttributeMatch", "MatchResult", "identity_match_score", "match_attributes"]
+__all__ = [
+    "SCORABLE_ATTRIBUTES",
+    "AttributeMatch",
+    "MatchResult",
+    "identity_match_score",
+    "load_libraries",
+    "match_attributes",
+]

@@ -12,8 +12,6 @@ Decisions (also in docs/matching.md):
 
 from collections.abc import Mapping
 
-from rapidfuzz.distance import JaroWinkler
-
 from kyc_match.matching.model import (
     MATCH,
     NO_MATCH,
@@ -22,9 +20,11 @@ from kyc_match.matching.model import (
     AttributeMatch,
     MatchResult,
 )
-from kyc_match.matching.normalise import strict_key
+from kyc_match.matching.normalise import load_kana, strict_key
 from kyc_match.matching.reasons import REASONED_ATTRIBUTES, classify_partial
 from kyc_match.matching.rules import DEFAULT_RULE, RULES
+from kyc_match.matching.similarity import jaro_winkler
+from kyc_match.matching.similarity import load as load_similarity
 
 __all__ = [
     "SCORABLE_ATTRIBUTES",
@@ -32,19 +32,25 @@ __all__ = [
     "MatchResult",
     "compare_attribute",
     "identity_match_score",
+    "load_libraries",
     "match_attributes",
 ]
 
-_similarity = JaroWinkler.normalized_similarity
 _RULES = dict(RULES)  # a plain dict is the fastest lookup
 _SCORED = tuple(AttributeMatch("false", value) for value in range(100))  # immutable, shared
+
+
+def load_libraries() -> None:
+    """Import now what the engine imports on first use (rapidfuzz, jaconv): for SnapStart's snapshot."""
+    load_similarity()
+    load_kana()
 
 
 def score(left: str, right: str) -> int:
     """Jaro-Winkler similarity on a 0..99 scale (100 is reserved for a match)."""
     if right < left:
         left, right = right, left
-    return min(99, round(_similarity(left, right) * 100))
+    return min(99, round(jaro_winkler(left, right) * 100))
 
 
 def compare_attribute(attribute: str, requested: str, stored: str) -> AttributeMatch:

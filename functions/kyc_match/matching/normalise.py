@@ -11,8 +11,7 @@ NFKC-normalised and case-folded, so it equals another value only when identical 
 
 import re
 import unicodedata
-
-import jaconv
+from functools import cache
 
 # Apostrophes and look-alikes are deleted ("O'Brien" == "OBrien", "D\u2019Angelo" == "DAngelo"), every other
 # punctuation, symbol, separator or control character becomes a space (hyphenated compounds are two words).
@@ -148,8 +147,12 @@ def full_name_key(value: str) -> str:
 _HALFWIDTH_KANA = re.compile("[\uff61-\uff9f]")
 
 
+@cache
 def _kana_table() -> dict[int, str | None]:
-    """Katakana -> hiragana as jaconv defines it, plus the separators a reading may contain (deleted)."""
+    """Katakana -> hiragana as jaconv defines it, plus the separators a reading may contain (deleted).
+    Built, and jaconv imported, by the first kana value compared: most containers never compare one."""
+    import jaconv  # noqa: PLC0415 - see above
+
     table: dict[int, str | None] = {}
     for code_point in range(0x30A0, 0x3100):
         hiragana = str(jaconv.kata2hira(chr(code_point)))
@@ -160,15 +163,19 @@ def _kana_table() -> dict[int, str | None]:
     return table
 
 
-_KANA = _kana_table()
+def load_kana() -> None:
+    """Import jaconv and build the kana table now (idempotent): SnapStart's before-snapshot hook."""
+    _kana_table()
 
 
 def kana_key(value: str) -> str:
     """Japanese readings: half-/full-width kana equal, katakana folded to hiragana, spaces ignored."""
     text = value.replace("\u3000", " ")  # keeps NFKC on its quick path for ordinary kana
     if _HALFWIDTH_KANA.search(text):
+        import jaconv  # noqa: PLC0415 - see _kana_table
+
         text = str(jaconv.h2z(text, kana=True, ascii=False, digit=False))
-    key = "".join(nfkc_casefold(text).translate(_KANA).split())
+    key = "".join(nfkc_casefold(text).translate(_kana_table()).split())
     # Deleting a separator can bring a base letter and a combining mark together: compose them again.
     return key if key.isascii() or unicodedata.is_normalized("NFKC", key) else nfkc_casefold(key)
 

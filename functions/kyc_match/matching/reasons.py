@@ -15,9 +15,8 @@ rules below cannot tell with confidence gets no reason rather than a guess.
 
 from typing import Literal
 
-from rapidfuzz.distance import OSA
-
 from kyc_match.matching.rules import RULES
+from kyc_match.matching.similarity import osa_distance
 
 PartialMatch = Literal["TOKEN_ORDER", "INITIAL", "MISSING_TOKEN", "EXTRA_TOKEN", "TYPO"]
 PARTIAL_MATCHES: tuple[PartialMatch, ...] = ("TOKEN_ORDER", "INITIAL", "MISSING_TOKEN", "EXTRA_TOKEN", "TYPO")
@@ -97,4 +96,4 @@ def _one_word_typo(asked: list[str], held: list[str]) -> bool:
     # Edits counted with adjacent transpositions as one ("Jonh" / "John"); Latin (folded to ASCII)
     # only: in other scripts one letter can be a grammatical form (Петров / Петрова), not a slip.
     latin = left.isascii() and right.isascii()
-    return latin and min(len(left), len(right)) >= 3 and OSA.distance(left, right) <= limit
+    return latin and min(len(left), len(right)) >= 3 and osa_distance(left, right) <= limit

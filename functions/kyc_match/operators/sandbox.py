@@ -3,7 +3,7 @@
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kyc_match.domain.apis import MATCH_ATTRIBUTES, CamaraApi
 from kyc_match.domain.errors import (
@@ -13,11 +13,15 @@ from kyc_match.domain.errors import (
     OperatorBadGatewayError,
     ServiceNotApplicableError,
 )
-from kyc_match.domain.line_history import AgeAnswer, AgeQuestion, LineQuery, Tenure, age_check
 from kyc_match.domain.model import MatchQuery, Verdicts
 from kyc_match.matching import AttributeMatch, identity_match_score, match_attributes
 from kyc_match.operators.config import OperatorConfig
 from kyc_match.operators.timing import operator_call
+
+if TYPE_CHECKING:
+    # The line-history answers' types: imported by the line checks that build one, so a container that
+    # serves matches only starts without them (docs/performance.md, "Cold start as deployed").
+    from kyc_match.domain.line_history import AgeAnswer, AgeQuestion, LineQuery, Tenure
 
 SubscriberRecord = Mapping[str, Any]
 # Line history per subscriber; a key absent means the operator has no record. The latest SIM change,
@@ -94,17 +98,17 @@ class SandboxOperator:
             self._verified = self._subscribers.attribute_names() & frozenset(MATCH_ATTRIBUTES)
         return self._verified
 
-    def check_swap(self, query: LineQuery, max_age_hours: int) -> bool:
+    def check_swap(self, query: "LineQuery", max_age_hours: int) -> bool:
         change = self.swap_date(query)
         if change is None and query.api.check_needs_record:
             raise ServiceNotApplicableError
         asked_at = query.asked_at or datetime.now(UTC)
         return change is not None and change >= asked_at - timedelta(hours=max_age_hours)
 
-    def swap_date(self, query: LineQuery) -> datetime | None:
+    def swap_date(self, query: "LineQuery") -> datetime | None:
         return self._change(query.api.name, query.phone_number)
 
-    def check_recycled(self, query: LineQuery, specified_date: date) -> bool:
+    def check_recycled(self, query: "LineQuery", specified_date: date) -> bool:
         """Recycled when the current subscriber took the number on a later day than `specified_date`
         (the record's own calendar day: a contract signed on the specified date is not a change).
 
@@ -117,9 +121,11 @@ class SandboxOperator:
         started = self._subscription_start(query.phone_number)
         return started is not None and started > specified_date
 
-    def check_tenure(self, query: LineQuery, tenure_date: date) -> Tenure:
+    def check_tenure(self, query: "LineQuery", tenure_date: date) -> "Tenure":
         """Tenure held when the subscription started on or before `tenure_date`; without a start date
         on record the operator cannot confirm it (`false`), and the contract type is sent if known."""
+        from kyc_match.domain.line_history import Tenure  # noqa: PLC0415 - see TYPE_CHECKING above
+
         with operator_call(self._config.id):
             record = self._record(query.phone_number)
         started = _tenure_start(record)
@@ -127,10 +133,12 @@ class SandboxOperator:
         # A contract type outside the spec's values is refused by the loaders and by the use case.
         return Tenure(since_date=held, contract_type=record.get(CONTRACT_TYPE_KEY))
 
-    def verify_age(self, query: LineQuery, asked: AgeQuestion) -> AgeAnswer:
+    def verify_age(self, query: "LineQuery", asked: "AgeQuestion") -> "AgeAnswer":
         """At least `asked.threshold` years old on the day asked (UTC), by the record's birth date
         (`not_available` without one); the attributes sent matched as a match would, folded into one
         `identityMatchScore`; the indicators only when asked for."""
+        from kyc_match.domain.line_history import AgeAnswer, age_check  # noqa: PLC0415 - see above
+
         with operator_call(self._config.id):
             record = self._record(query.phone_number)
         day = (query.asked_at or datetime.now(UTC)).date()

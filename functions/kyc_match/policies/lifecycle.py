@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from kyc_match.domain.decision_model import ServedPolicy
 from kyc_match.domain.errors import PolicyIntegrityError
-from kyc_match.domain.model import ServedPolicy
 from kyc_match.domain.policy import Policy
 from kyc_match.domain.policy_hash import content_hash
 from kyc_match.policies import items

@@ -19,8 +19,8 @@ from boto3.dynamodb.conditions import Key
 
 from kyc_match.audit.canonical import plain
 from kyc_match.aws import unavailable_on_failure
+from kyc_match.domain.decision_model import PolicyReference, ServedPolicy
 from kyc_match.domain.errors import PolicyIntegrityError
-from kyc_match.domain.model import PolicyReference, ServedPolicy
 from kyc_match.domain.policy import Policy, parse_policy
 from kyc_match.domain.policy_hash import CLIENT, content_hash
 from kyc_match.observability import logger
