@@ -14,6 +14,7 @@ import pytest
 from support.cli import KYC_MATCH, ServedApi, terminal_of
 from support.loopback import free_port
 from support.markers import NETWORK_PATHS, SLOW_PATHS, under
+from support.privacy_scan import ScanMaterial, scan
 from support.transports import API_KEY, API_KEY_ID, HandlerTransport, HttpTransport, Ledger
 
 
@@ -87,7 +88,18 @@ def moto_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def local_stack(moto_endpoint: str) -> str:
+def worker_privacy_scan(moto_endpoint: str, ledger: Ledger, handler_log: Path) -> Iterator[ScanMaterial]:
+    """The privacy scan of this session's material when its moto stack is torn down: under xdist the
+    scan test runs on one worker, and this covers every worker (support/privacy_scan.py). local_stack
+    and served_api depend on it, so it ends after served_api (serve's logs complete) and before moto
+    stops; a leak found here is an error at teardown, which fails the run."""
+    material = ScanMaterial(ledger, [handler_log])
+    yield material
+    scan(material.ledger, material.logs)
+
+
+@pytest.fixture(scope="session")
+def local_stack(moto_endpoint: str, worker_privacy_scan: ScanMaterial) -> str:
     """Tables, HMAC key and the default test subscribers, created the way `kyc-match serve` does."""
     from kyc_match.settings import get_settings
     from kyc_match_tools import local_aws
@@ -115,10 +127,13 @@ def handler_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def served_api(local_stack: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
+def served_api(
+    local_stack: str, worker_privacy_scan: ScanMaterial, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServedApi]:
     """`kyc-match serve` in a subprocess, as the README runs it, against the shared moto."""
     port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
+    worker_privacy_scan.logs += [log, terminal_of(log)]
     command = [str(KYC_MATCH), "serve", "--port", str(port), "--api-key", API_KEY, "--log-file", str(log)]
     with terminal_of(log).open("w", encoding="utf-8") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=os.environ.copy())
