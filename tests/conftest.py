@@ -63,6 +63,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("privacy_scan") is not None)
 
 
+@pytest.fixture(autouse=True)
+def settings_follow_the_environment() -> Iterator[None]:
+    """After each test, `get_settings()` reads the environment again if what it cached is no longer
+    what the environment says. A test that sets KYC_* variables with monkeypatch and calls
+    get_settings() while its cache is empty leaves the cache holding its private table and keys once
+    monkeypatch has restored the environment; the next test to read the settings then hashed and
+    looked up under another key (a failure that depended on which file ran before it: under
+    pytest-xdist, test_aws_calls.py on the worker after test_audit_integrity.py). Autouse and in the
+    root conftest, so it is set up before, and torn down after, the test's own monkeypatch."""
+    yield
+    from kyc_match.settings import Settings, get_settings
+
+    if not get_settings.cache_info().currsize:
+        return
+    try:
+        current = Settings()
+    except ValueError:  # the environment names no valid settings now: read them when next asked
+        current = None
+    if get_settings() != current:
+        get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def ledger() -> Ledger:
     return Ledger()
