@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support.audit import SUITE_MOTO
 from support.cli import KYC_MATCH, ServedApi, terminal_of
 from support.loopback import free_port
 from support.markers import NETWORK_PATHS, SLOW_PATHS, under
@@ -63,6 +64,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("privacy_scan") is not None)
 
 
+# Under pytest-xdist (scripts/check runs `-n 2`): a test file runs whole on one worker, so its module
+# fixtures and the order of its tests are as in one process; and tests/infra runs whole on one worker,
+# so the CDK apps its session fixtures synthesize (tests/infra/conftest.py, ~15 s each) are
+# synthesized once, not once per worker.
+ONE_WORKER_DIRECTORIES = ("tests/infra/",)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    from xdist.scheduler import LoadFileScheduling
+
+    class FilesAndInfra(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            where = nodeid.split("::", 1)[0]
+            return next((name for name in ONE_WORKER_DIRECTORIES if where.startswith(name)), where)
+
+    return FilesAndInfra(config, log)  # type: ignore[arg-type]
+
+
 @pytest.fixture(autouse=True)
 def settings_follow_the_environment() -> Iterator[None]:
     """After each test, `get_settings()` reads the environment again if what it cached is no longer
@@ -104,6 +123,7 @@ def moto_endpoint() -> Iterator[str]:
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     os.environ["AWS_ENDPOINT_URL"] = endpoint
+    SUITE_MOTO["endpoint"] = endpoint  # support/audit.py reads the trail from this process's moto
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     yield endpoint
     server.stop()
