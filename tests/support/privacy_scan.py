@@ -53,7 +53,15 @@ def scan(
         assert len(ledger.values) >= 30
         assert len(items) >= 12
     for item in items:
-        leaked = leaks(json.dumps(item, default=str, ensure_ascii=False))
+        # A test may send a date that is also a day entries are made on (a document expiring tomorrow,
+        # and the run crosses midnight): the entry's own day is no leak in its when-recorded fields,
+        # and no date may stand in any other field (below).
+        recorded_on = str(item.get("day", ""))
+        leaked = [
+            value
+            for value in leaks(json.dumps(item, default=str, ensure_ascii=False))
+            if value != recorded_on
+        ]
         assert leaked == [], f"audit entry {item['entryKey']} contains personal data"
         undated = {name: value for name, value in item.items() if name not in WHEN_RECORDED}
         assert not A_DATE.search(json.dumps(undated, default=str)), f"audit entry {item['entryKey']}: a date"
