@@ -11,9 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support.audit import SUITE_MOTO
 from support.cli import KYC_MATCH, ServedApi, terminal_of
 from support.loopback import free_port
 from support.markers import NETWORK_PATHS, SLOW_PATHS, under
+from support.privacy_scan import ScanMaterial, scan
 from support.transports import API_KEY, API_KEY_ID, HandlerTransport, HttpTransport, Ledger
 
 
@@ -62,6 +64,46 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("privacy_scan") is not None)
 
 
+# Under pytest-xdist (scripts/check runs `-n 2`): a test file runs whole on one worker, so its module
+# fixtures and the order of its tests are as in one process; and tests/infra runs whole on one worker,
+# so the CDK apps its session fixtures synthesize (tests/infra/conftest.py, ~15 s each) are
+# synthesized once, not once per worker.
+ONE_WORKER_DIRECTORIES = ("tests/infra/",)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    from xdist.scheduler import LoadFileScheduling
+
+    class FilesAndInfra(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            where = nodeid.split("::", 1)[0]
+            return next((name for name in ONE_WORKER_DIRECTORIES if where.startswith(name)), where)
+
+    return FilesAndInfra(config, log)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def settings_follow_the_environment() -> Iterator[None]:
+    """After each test, `get_settings()` reads the environment again if what it cached is no longer
+    what the environment says. A test that sets KYC_* variables with monkeypatch and calls
+    get_settings() while its cache is empty leaves the cache holding its private table and keys once
+    monkeypatch has restored the environment; the next test to read the settings then hashed and
+    looked up under another key (a failure that depended on which file ran before it: under
+    pytest-xdist, test_aws_calls.py on the worker after test_audit_integrity.py). Autouse and in the
+    root conftest, so it is set up before, and torn down after, the test's own monkeypatch."""
+    yield
+    from kyc_match.settings import Settings, get_settings
+
+    if not get_settings.cache_info().currsize:
+        return
+    try:
+        current = Settings()
+    except ValueError:  # the environment names no valid settings now: read them when next asked
+        current = None
+    if get_settings() != current:
+        get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def ledger() -> Ledger:
     return Ledger()
@@ -81,13 +123,25 @@ def moto_endpoint() -> Iterator[str]:
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     os.environ["AWS_ENDPOINT_URL"] = endpoint
+    SUITE_MOTO["endpoint"] = endpoint  # support/audit.py reads the trail from this process's moto
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     yield endpoint
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def local_stack(moto_endpoint: str) -> str:
+def worker_privacy_scan(moto_endpoint: str, ledger: Ledger, handler_log: Path) -> Iterator[ScanMaterial]:
+    """The privacy scan of this session's material when its moto stack is torn down: under xdist the
+    scan test runs on one worker, and this covers every worker (support/privacy_scan.py). local_stack
+    and served_api depend on it, so it ends after served_api (serve's logs complete) and before moto
+    stops; a leak found here is an error at teardown, which fails the run."""
+    material = ScanMaterial(ledger, [handler_log])
+    yield material
+    scan(material.ledger, material.logs)
+
+
+@pytest.fixture(scope="session")
+def local_stack(moto_endpoint: str, worker_privacy_scan: ScanMaterial) -> str:
     """Tables, HMAC key and the default test subscribers, created the way `kyc-match serve` does."""
     from kyc_match.settings import get_settings
     from kyc_match_tools import local_aws
@@ -115,10 +169,13 @@ def handler_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def served_api(local_stack: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
+def served_api(
+    local_stack: str, worker_privacy_scan: ScanMaterial, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServedApi]:
     """`kyc-match serve` in a subprocess, as the README runs it, against the shared moto."""
     port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
+    worker_privacy_scan.logs += [log, terminal_of(log)]
     command = [str(KYC_MATCH), "serve", "--port", str(port), "--api-key", API_KEY, "--log-file", str(log)]
     with terminal_of(log).open("w", encoding="utf-8") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=os.environ.copy())

@@ -45,13 +45,15 @@ class NamedLocally:
 
 def use_credentials(credentials: Mapping[str, Any]) -> None:
     """The rest of the command acts with these (this process only), through fresh clients."""
-    from kyc_match import aws  # noqa: PLC0415
+    from kyc_match import aws, wiring  # noqa: PLC0415
 
     os.environ["AWS_ACCESS_KEY_ID"] = str(credentials["AccessKeyId"])
     os.environ["AWS_SECRET_ACCESS_KEY"] = str(credentials["SecretAccessKey"])
     os.environ["AWS_SESSION_TOKEN"] = str(credentials["SessionToken"])
     os.environ.pop("AWS_PROFILE", None)
     aws.reset()
+    # and the adapters built before (tables, hashers, stores): they hold clients of the old credentials
+    wiring.forget_container()
 
 
 class OperationsSession:

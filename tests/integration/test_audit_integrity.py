@@ -21,7 +21,7 @@ from kyc_match.audit.query import find_by_phone
 from kyc_match.audit.trail import DynamoDbAuditTrail, SqsFallback
 from kyc_match.domain.errors import AuditUnavailableError, IdentifierNotFoundError
 from kyc_match.jobs import drain as drain_job
-from kyc_match.settings import Settings, get_settings
+from kyc_match.settings import Settings
 from kyc_match.wiring import audit_components
 from kyc_match_tools import local_aws
 from kyc_match_tools.lambda_context import local_context
@@ -110,8 +110,8 @@ def test_csv_export_carries_purpose_and_grant_as_jsonl_does(trail_settings, tmp_
     assert rows["via-sandbox"]["grant"] == "" and "grant" not in lines["via-sandbox"]
 
 
-def fallback_queue() -> SqsFallback:
-    return SqsFallback(aws.sqs(), get_settings().audit_fallback_queue_url)
+def fallback_queue(settings: Settings) -> SqsFallback:
+    return SqsFallback(aws.sqs(), settings.audit_fallback_queue_url)
 
 
 @pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "InternalServerError"])
@@ -120,7 +120,7 @@ def test_table_refusal_queues_the_entry_and_the_drain_stores_it(trail_settings, 
         FakeTable(refuse=code),
         KmsIdentifierHasher(aws.kms(), trail_settings.hash_key_id),
         timedelta(days=30),
-        fallback=fallback_queue(),
+        fallback=fallback_queue(trail_settings),
     )
     request_id = f"queued-{uuid.uuid4()}"
     trail.record(record(request_id))  # no exception: the entry is durable in the queue
@@ -133,7 +133,7 @@ def test_table_refusal_queues_the_entry_and_the_drain_stores_it(trail_settings, 
 
 
 def test_no_table_and_no_queue_means_unavailable(trail_settings):
-    broken_queue = SqsFallback(aws.sqs(), get_settings().audit_fallback_queue_url + "-gone")
+    broken_queue = SqsFallback(aws.sqs(), trail_settings.audit_fallback_queue_url + "-gone")
     trail = DynamoDbAuditTrail(
         FakeTable(refuse="InternalServerError"),
         KmsIdentifierHasher(aws.kms(), trail_settings.hash_key_id),
