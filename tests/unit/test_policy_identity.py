@@ -4,11 +4,14 @@ person. STS is a double answering as AWS does."""
 
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from kyc_match import aws, wiring
 from kyc_match.policies.lifecycle import Actor
-from kyc_match_tools.identity import IdentityRefused, NamedLocally, OperationsSession
+from kyc_match.settings import get_settings
+from kyc_match_tools.identity import IdentityRefused, NamedLocally, OperationsSession, use_credentials
 
 ROLE = "arn:aws:iam::123456789012:role/Operations"
 USER = "arn:aws:iam::123456789012:user/staff/alice"
@@ -89,3 +92,35 @@ def test_aws_refusing_the_role_and_an_unset_role_are_refusals_not_tracebacks():
 def test_as_names_a_person_for_the_local_stand_in():
     assert NamedLocally("ana").current() == Actor("ana", "local/ana")
     assert Actor("bo", "x").same_person("BO") and not Actor("bo", "x").same_person(None)
+
+
+@pytest.fixture
+def started_with_other_credentials(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The command's own credentials before it enters the session; restored, and every client and
+    adapter built under the session's forgotten, after the test."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "BEFORE")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    boto3.setup_default_session()  # one that has not resolved an earlier test's credentials
+    aws.reset()
+    wiring.forget_container()
+    yield
+    boto3.DEFAULT_SESSION = None  # the next client's session reads the variables monkeypatch restores
+    aws.reset()
+    wiring.forget_container()
+
+
+def signing_key_id(table: Any) -> str:
+    return str(table.meta.client._request_signer._credentials.get_frozen_credentials().access_key)
+
+
+@pytest.mark.usefixtures("started_with_other_credentials")
+def test_entering_the_session_rebuilds_the_tables_already_built_with_its_credentials():
+    # A command that read a table before AssumeRole must not reach it afterwards with the credentials
+    # it started with (found as an order dependence of the suite: wiring cached the table's client).
+    settings = get_settings()
+    assert signing_key_id(wiring.audit_table(settings)) == "BEFORE"
+    use_credentials(CREDENTIALS)
+    assert signing_key_id(wiring.audit_table(settings)) == CREDENTIALS["AccessKeyId"]
+    assert signing_key_id(wiring.config_table(settings)) == CREDENTIALS["AccessKeyId"]
