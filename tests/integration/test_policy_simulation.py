@@ -113,6 +113,13 @@ def simulate(
     return run_cli("policy", "simulate", "--client", CLIENT, "--file", str(new), *period)
 
 
+def report_lines(tmp_path: Path, policy: dict[str, Any], start: date, end: date) -> list[str]:
+    """A simulation that succeeds: its report, line by line."""
+    completed = simulate(tmp_path, policy, start, end)
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout.splitlines()
+
+
 @pytest.fixture
 def seeded(trail_settings: Settings) -> Settings:
     seed(trail_settings, DAY_1, {"givenName": TRUE, "familyName": TRUE, "birthdate": TRUE}, "ACCEPT")  # stays
@@ -140,9 +147,7 @@ def seeded(trail_settings: Settings) -> Settings:
 
 
 def test_simulation_prints_how_many_decisions_change_which_way_and_which_entries(seeded, tmp_path):
-    completed = simulate(tmp_path, STRICT, DAY_1, DAY_3)
-    assert completed.returncode == 0, completed.stderr
-    lines = completed.stdout.splitlines()
+    lines = report_lines(tmp_path, STRICT, DAY_1, DAY_3)
     # The client's decisions of the period whatever policy made them: the "payments" one too (#26 item 6).
     assert lines[:8] == [
         f"replayed 6 decisions of {CLIENT} under default",
@@ -172,9 +177,7 @@ def test_simulation_prints_how_many_decisions_change_which_way_and_which_entries
 def test_a_new_policy_id_replays_the_decisions_of_the_old_one(trail_settings, tmp_path):
     """The bug of #26: simulate keyed on the file's policy id, so a policy under a new id replayed 0."""
     seed(trail_settings, DAY_1, {"givenName": TYPO, "familyName": TRUE, "birthdate": TRUE}, "ACCEPT")
-    completed = simulate(tmp_path, {**STRICT, "policyId": "retail-2027"}, DAY_1, DAY_1)
-    assert completed.returncode == 0, completed.stderr
-    lines = completed.stdout.splitlines()
+    lines = report_lines(tmp_path, {**STRICT, "policyId": "retail-2027"}, DAY_1, DAY_1)
     assert lines[:3] == [
         f"replayed 1 decisions of {CLIENT} under retail-2027",
         "changed: 1",
@@ -239,9 +242,7 @@ def test_simulation_replays_line_checks_from_their_recorded_outcomes(trail_setti
         **STRICT,
         "lineChecks": {"simSwap": {"decision": "REJECT", "withinHours": 24}, "signalUnavailable": "REJECT"},
     }
-    completed = simulate(tmp_path, softer_on_wide_windows, DAY_1, DAY_1)
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.splitlines()[:7] == [
+    assert report_lines(tmp_path, softer_on_wide_windows, DAY_1, DAY_1)[:7] == [
         f"replayed 4 decisions of {CLIENT} under default",
         "changed: 2",
         "  REJECT -> STEP_UP: 1",
