@@ -4,6 +4,7 @@ boto3 is imported here, lazily: the handler module imports nothing of it, and a 
 model is only loaded when a request first needs that service.
 """
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -100,9 +101,26 @@ def sts() -> Any:  # no STS stubs pinned: one call, GetCallerIdentity
 
 
 def reset() -> None:
-    """Forget the clients (tests that change AWS_ENDPOINT_URL or credentials)."""
+    """Forget the clients (tests that change AWS_ENDPOINT_URL). Credentials: renew_session()."""
     for factory in (_config, dynamodb, dynamodb_client, dynamodb_streams, kms, sqs, s3, sts):
         factory.cache_clear()
+
+
+def renew_session() -> None:
+    """New clients on a new boto3 default session, so credentials are resolved again: boto3's session
+    keeps the credentials it first resolved, whatever the variables say later (a SnapStart copy
+    restored, a command that entered an assumed role's session). The new session keeps the old one's
+    loader (service models already read from disk, e.g. before the snapshot)."""
+    reset()
+    boto3: Any = sys.modules.get("boto3")
+    if boto3 is None:
+        return
+    old = boto3.DEFAULT_SESSION
+    boto3.setup_default_session()
+    if old is not None:
+        boto3.DEFAULT_SESSION._session.register_component(
+            "data_loader", old._session.get_component("data_loader")
+        )
 
 
 @contextmanager

@@ -32,7 +32,6 @@ import importlib
 import random
 import sys
 from types import ModuleType
-from typing import Any
 
 from kyc_match import aws, wiring
 from kyc_match.matching import load_libraries
@@ -86,22 +85,7 @@ def forget_container_state() -> None:
     camara = sys.modules.get("kyc_match.operators.camara")
     if camara is not None:
         camara.forget_shared_http_client()  # its pooled connections were opened by another container
-    _fresh_aws_session()
-
-
-def _fresh_aws_session() -> None:
-    """New AWS clients on a new boto3 default session, so credentials are resolved again; the new
-    session keeps the old one's loader (service models read from disk before the snapshot)."""
-    aws.reset()
-    boto3: Any = sys.modules.get("boto3")
-    if boto3 is None:
-        return
-    old = boto3.DEFAULT_SESSION
-    boto3.setup_default_session()
-    if old is not None:
-        boto3.DEFAULT_SESSION._session.register_component(
-            "data_loader", old._session.get_component("data_loader")
-        )
+    aws.renew_session()  # its credentials resolved anew, not the snapshot's
 
 
 def _prime() -> None:

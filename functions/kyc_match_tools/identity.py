@@ -45,19 +45,13 @@ class NamedLocally:
 
 def use_credentials(credentials: Mapping[str, Any]) -> None:
     """The rest of the command acts with these (this process only), through fresh clients."""
-    import boto3  # noqa: PLC0415
-
     from kyc_match import aws, wiring  # noqa: PLC0415
 
     os.environ["AWS_ACCESS_KEY_ID"] = str(credentials["AccessKeyId"])
     os.environ["AWS_SECRET_ACCESS_KEY"] = str(credentials["SecretAccessKey"])
     os.environ["AWS_SESSION_TOKEN"] = str(credentials["SessionToken"])
     os.environ.pop("AWS_PROFILE", None)
-    # boto3's default session keeps the credentials it first resolved (the person's own, read to ask
-    # STS for the session): clients made from it after this would still sign with those. A new one
-    # reads the variables above.
-    boto3.setup_default_session()
-    aws.reset()
+    aws.renew_session()  # the session that asked STS keeps the person's own credentials otherwise
     # and the adapters built before (tables, hashers, stores): they hold clients of the old credentials
     wiring.forget_container()
 
